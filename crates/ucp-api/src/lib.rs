@@ -1,0 +1,12 @@
+//! The HTTP face of the service: actix-web handlers, problem+json errors and the OpenAPI
+//! document. Nothing below this crate knows about HTTP.
+
+mod application;
+mod problem;
+mod request_id;
+pub mod routes;
+mod state;
+
+pub use application::{ApiConfig, Application};
+pub use problem::{ApiError, FieldError};
+pub use state::AppState;

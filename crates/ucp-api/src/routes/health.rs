@@ -1,0 +1,43 @@
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+/// The process is up and serving. Says nothing about the database, so that an orchestrator
+/// does not restart a healthy process while the database is away.
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Readiness {
+    status: &'static str,
+    migration: i64,
+}
+
+/// Ready to take traffic: the database answers and carries every migration this build expects.
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let status = state
+        .db
+        .migration_status()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    if !status.is_current() {
+        return Err(ApiError::Unavailable(format!(
+            "database is at migration {:?}, this build expects {}",
+            status.applied, status.expected
+        )));
+    }
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        migration: status.expected,
+    }))
+}

@@ -1,0 +1,54 @@
+use uuid::Uuid;
+
+/// What can go wrong in the store, each variant a situation the caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer changed the stream first; the caller must re-read and decide again.
+    #[error("stream {stream_id} is at version {actual:?}, not the expected {expected}")]
+    VersionConflict {
+        stream_id: Uuid,
+        expected: String,
+        actual: Option<i64>,
+    },
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key {key:?} was already used for a different request")]
+    IdempotencyKeyReused { key: String },
+    /// An event with this id is already in the log.
+    #[error("event {0} is already in the log")]
+    DuplicateEvent(Uuid),
+    /// A stream may not be appended to without any event.
+    #[error("an append must carry at least one event")]
+    EmptyAppend,
+    /// No connection could be had from the pool in time.
+    #[error("no database connection available")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The database refused or failed a statement.
+    #[error("database error")]
+    Database(#[from] tokio_postgres::Error),
+    /// A projection could not be applied; the append was rolled back.
+    #[error("projection {projection} failed: {reason}")]
+    Projection {
+        projection: &'static str,
+        reason: String,
+    },
+    /// Migrations could not be applied or inspected.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// The connection settings were not usable.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    /// Stored data was not what the store writes (a corrupt row or a foreign cursor position).
+    #[error("stored data is not in the expected form: {0}")]
+    Corrupt(String),
+    /// Stored JSON did not have the shape this code expects.
+    #[error("stored data could not be decoded: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+impl StoreError {
+    /// True for a conflict the caller can resolve by reading again (HTTP 409/412).
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::VersionConflict { .. })
+    }
+}

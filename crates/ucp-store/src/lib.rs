@@ -1,0 +1,28 @@
+//! The PostgreSQL event store: the only source of truth of the service.
+//!
+//! Every change is appended to `events` under a per-stream advisory lock, with an expected
+//! version so that concurrent writers cannot overwrite each other; the gapless feed reads the log
+//! in commit order behind a transaction-id fence, so that no follower ever skips an event.
+
+mod append;
+mod checkpoint;
+mod database;
+mod error;
+mod event;
+mod feed;
+mod migrate;
+mod projection;
+mod read_stream;
+
+pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
+pub use checkpoint::{load_checkpoint, save_checkpoint};
+pub use database::{connect, Database, DatabaseConfig, APP_ROLE};
+pub use error::StoreError;
+pub use event::{EventMetadata, NewEvent, RecordedEvent};
+pub use feed::{FeedCursor, FeedPage, InvalidCursor};
+pub use migrate::{migrate, MigrationStatus};
+pub use projection::InlineProjection;
+pub use read_stream::StreamBound;
+
+/// Re-exported so that callers can hold transactions and clients without naming the driver.
+pub use deadpool_postgres::{Pool, Transaction};
