@@ -1,23 +1,16 @@
 -- The event store: streams, the append-only event log, idempotency records and consumer
 -- checkpoints (shared/DESIGN.md, "The event store").
 
--- The role the server's sessions run as. It may read and append to the log, never rewrite it.
--- Roles are cluster-wide, so several databases (tests) may race to create it: tolerate that.
+-- The role the server logs in as. It may read and append to the log, never rewrite it. No
+-- password is set here: under password authentication, an administrator sets one and gives the
+-- server UCP_APP_DATABASE_URL. Roles are cluster-wide, so several databases (tests) may race to
+-- create it: tolerate that.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ucp_app') THEN
-        CREATE ROLE ucp_app NOLOGIN;
+        CREATE ROLE ucp_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
     END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END
-$$;
-
--- The migrating user must be able to SET ROLE ucp_app for its own server sessions.
-DO $$
-BEGIN
-    EXECUTE format('GRANT ucp_app TO %I', current_user);
-EXCEPTION WHEN OTHERS THEN
     NULL;
 END
 $$;

@@ -51,6 +51,11 @@ struct ServeArgs {
     #[arg(long, env = "UCP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
 
+    /// How the server's pool logs in (default: DATABASE_URL as the `ucp_app` role, which suits
+    /// trust authentication; give it whole when the role has a password).
+    #[arg(long, env = "UCP_APP_DATABASE_URL", hide_env_values = true)]
+    app_database_url: Option<String>,
+
     /// Largest number of database connections this process holds.
     #[arg(long, env = "UCP_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
@@ -85,6 +90,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("migrating the database")?;
     let mut db_config = DatabaseConfig::new(args.database.database_url);
     db_config.max_connections = args.db_pool_size;
+    db_config.app_url = args.app_database_url;
     let pool = ucp_store::connect(&db_config).context("connecting to the database")?;
     let state = AppState {
         db: Database::new(pool),

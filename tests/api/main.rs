@@ -1,1 +1,9 @@
+//! End-to-end tests: the real server over real HTTP, the real store on real PostgreSQL. One
+//! binary with modules, so the suite links once.
 
+mod helpers;
+
+mod event_store;
+mod feed;
+mod health;
+mod migrations;

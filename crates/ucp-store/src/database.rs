@@ -6,15 +6,18 @@ use tokio_postgres::NoTls;
 
 use crate::{InlineProjection, StoreError};
 
-/// The role every server session runs as: it may read the log and append to it, never rewrite
-/// it. Set as a startup parameter, so even `RESET ROLE` returns to it.
+/// The role the server logs in as: it may read the log and append to it, never rewrite it.
+/// Created by the first migration.
 pub const APP_ROLE: &str = "ucp_app";
 
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// A libpq-style URL or key/value string, for a user that may `SET ROLE ucp_app`.
+    /// A libpq-style URL or key/value string for the database, as its owner (who migrates).
     pub url: String,
+    /// How the server's pool logs in. When `None`, `url` with the user replaced by
+    /// [`APP_ROLE`], which suits trust or peer authentication; with passwords, give it whole.
+    pub app_url: Option<String>,
     pub max_connections: usize,
     /// How long a request may wait for a pooled connection before it fails with 503.
     pub acquire_timeout: Duration,
@@ -25,26 +28,30 @@ impl DatabaseConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            app_url: None,
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
         }
     }
 }
 
-/// A pool whose sessions all run as [`APP_ROLE`].
+/// A pool whose sessions log in as the application role, never as the owner.
 ///
 /// # Errors
 /// When the URL cannot be parsed or the pool cannot be built.
 pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
-    let mut pg: tokio_postgres::Config = config
-        .url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
-    let options = match pg.get_options() {
-        Some(existing) => format!("{existing} -c role={APP_ROLE}"),
-        None => format!("-c role={APP_ROLE}"),
+    let parse = |url: &str| {
+        url.parse::<tokio_postgres::Config>()
+            .map_err(|e| StoreError::Config(e.to_string()))
     };
-    pg.options(&options);
+    let mut pg = match &config.app_url {
+        Some(app_url) => parse(app_url)?,
+        None => {
+            let mut pg = parse(&config.url)?;
+            pg.user(APP_ROLE);
+            pg
+        }
+    };
     if pg.get_application_name().is_none() {
         pg.application_name("ucp");
     }

@@ -23,7 +23,7 @@ pub enum StoreError {
     #[error("no database connection available")]
     Pool(#[from] deadpool_postgres::PoolError),
     /// The database refused or failed a statement.
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] tokio_postgres::Error),
     /// A projection could not be applied; the append was rolled back.
     #[error("projection {projection} failed: {reason}")]

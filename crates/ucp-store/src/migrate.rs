@@ -71,7 +71,7 @@ impl crate::Database {
     /// When the database cannot be queried.
     pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
         let client = self.pool.get().await?;
-        migration_status(&**client).await
+        migration_status(&client).await
     }
 }
 

@@ -1,0 +1,106 @@
+//! /healthz, /readyz, problem+json for unknown paths, request ids, and the binary's graceful
+//! shutdown.
+
+use std::time::Duration;
+
+use crate::helpers::{problem, TestApp, TestDb};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_all_is_well() {
+    let app = TestApp::spawn().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status().as_u16(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_migrations_are_missing() {
+    let app = TestApp::spawn_on(TestDb::empty().await).await;
+    let body = problem(app.get("/readyz").await, 503).await;
+    assert_eq!(body["code"], "service_unavailable");
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_unreachable() {
+    let test_db = TestDb::migrated().await;
+    let mut config = ucp_store::DatabaseConfig::new("postgres://ucp_app@127.0.0.1:1/nowhere");
+    config.acquire_timeout = Duration::from_millis(500);
+    let pool = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e}"));
+    let app = ucp_api::Application::build(
+        &ucp_api::ApiConfig {
+            listen: "127.0.0.1:0".into(),
+            workers: Some(1),
+            ..ucp_api::ApiConfig::default()
+        },
+        ucp_api::AppState {
+            db: ucp_store::Database::new(pool),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://127.0.0.1:{}/readyz", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("{e}"));
+    let body = problem(response, 503).await;
+    assert!(!body["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("127.0.0.1:1"));
+    drop(test_db);
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_404_problem() {
+    let app = TestApp::spawn().await;
+    let body = problem(app.get("/v1/nothing-here").await, 404).await;
+    assert_eq!(body["type"], "urn:ucp:problem:not_found");
+}
+
+/// The real binary: migrates, serves, and on SIGTERM stops cleanly with exit code 0.
+#[tokio::test]
+async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
+    let db = TestDb::empty().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
+    };
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status().as_u16() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ready,
+        "the binary migrated the empty database and became ready"
+    );
+    let pid = child.id().unwrap_or_else(|| panic!("no pid"));
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("the server did not stop within 30 s"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "exit status {status:?}");
+}

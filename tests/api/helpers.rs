@@ -1,0 +1,292 @@
+//! A fresh database per test, cloned from a migrated template, and the real server on a random
+//! port. Databases are dropped when the test ends, pass or panic; leftovers of crashed runs are
+//! swept when the next run makes its template.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+use tokio_postgres::NoTls;
+use ucp_api::{ApiConfig, AppState, Application};
+use ucp_store::{Database, DatabaseConfig};
+
+/// The cluster the suite may create databases in (`make test` sets it).
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| panic!("DATABASE_URL is not set: run the suite with `make test`"))
+}
+
+/// The same server and credentials, another database.
+pub fn url_for(database: &str) -> String {
+    let mut url = url::Url::parse(&admin_url()).unwrap_or_else(|e| panic!("DATABASE_URL: {e:?}"));
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+async fn admin_client() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&admin_url(), NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to DATABASE_URL: {e:?}"));
+    tokio::spawn(connection);
+    client
+}
+
+const TEST_DB_PREFIX: &str = "ucp_t_";
+const TEMPLATE_PREFIX: &str = "ucp_tpl_";
+const TEMPLATE_LOCK: i64 = 0x7563_705f_7470_6c00;
+
+fn migrations_digest() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e:?}", dir.display()))
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("listing migrations: {e:?}"));
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(
+            file.file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
+        hasher.update(std::fs::read(&file).unwrap_or_default());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Drops test databases whose process is gone, and templates of other migration sets.
+async fn sweep(client: &tokio_postgres::Client, keep_template: &str) {
+    let rows = client
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'ucp\\_t\\_%' \
+             OR datname LIKE 'ucp\\_tpl\\_%'",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("listing databases: {e:?}"));
+    for row in rows {
+        let name: String = row.get(0);
+        let stale = if let Some(rest) = name.strip_prefix(TEST_DB_PREFIX) {
+            let pid = rest.split('_').next().unwrap_or_default();
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            name != keep_template
+        };
+        if stale {
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// The migrated template for this set of migrations, made once per cluster.
+async fn template() -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("{TEMPLATE_PREFIX}{}", migrations_digest());
+            let client = admin_client().await;
+            client
+                .execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK])
+                .await
+                .unwrap_or_else(|e| panic!("template lock: {e:?}"));
+            sweep(&client, &name).await;
+            let exists = client
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .await
+                .unwrap_or_else(|e| panic!("looking for the template: {e:?}"))
+                .is_some();
+            if !exists {
+                let building = format!("{name}_building");
+                // Two statements: CREATE DATABASE refuses to run in a (multi-statement) block.
+                client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                    ))
+                    .await
+                    .unwrap_or_else(|e| panic!("dropping a half-made template: {e:?}"));
+                client
+                    .batch_execute(&format!("CREATE DATABASE \"{building}\""))
+                    .await
+                    .unwrap_or_else(|e| panic!("creating the template: {e:?}"));
+                ucp_store::migrate(&url_for(&building))
+                    .await
+                    .unwrap_or_else(|e| panic!("migrating the template: {e:?}"));
+                client
+                    .batch_execute(&format!(
+                        "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+                    ))
+                    .await
+                    .unwrap_or_else(|e| panic!("naming the template: {e:?}"));
+            }
+            client
+                .execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK])
+                .await
+                .unwrap_or_else(|e| panic!("template unlock: {e:?}"));
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A database of a test's own, dropped when it goes out of scope.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    /// A migrated database, cloned from the template.
+    pub async fn migrated() -> Self {
+        let template = template().await;
+        Self::create(Some(&template)).await
+    }
+
+    /// An empty database, for tests of migrating itself.
+    pub async fn empty() -> Self {
+        Self::create(None).await
+    }
+
+    async fn create(template: Option<&str>) -> Self {
+        let name = format!(
+            "{TEST_DB_PREFIX}{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\""),
+            None => format!("CREATE DATABASE \"{name}\""),
+        };
+        admin_client()
+            .await
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
+        Self { name }
+    }
+
+    pub fn url(&self) -> String {
+        url_for(&self.name)
+    }
+
+    /// The store as the server uses it: pooled sessions in the application role.
+    pub fn store(&self, max_connections: usize) -> Database {
+        let mut config = DatabaseConfig::new(self.url());
+        config.max_connections = max_connections;
+        config.acquire_timeout = Duration::from_secs(30);
+        Database::new(ucp_store::connect(&config).unwrap_or_else(|e| panic!("pool: {e:?}")))
+    }
+
+    /// A direct session as the migrating (owner) user, not the application role.
+    pub async fn owner_client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.url(), NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {}: {e:?}", self.name));
+        tokio::spawn(connection);
+        client
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run on a runtime's thread, which must not block on another runtime: use a
+        // thread of our own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&admin_url(), NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!(
+                "warning: test database {} was not dropped; the next run sweeps it",
+                self.name
+            );
+        }
+    }
+}
+
+/// The real server on a random port, on a database of its own.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    // Last, so the server's connections are gone before the database is dropped.
+    _test_db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let test_db = TestDb::migrated().await;
+        Self::spawn_on(test_db).await
+    }
+
+    /// The server on a database as given (migrated or not).
+    pub async fn spawn_on(test_db: TestDb) -> Self {
+        let db = test_db.store(8);
+        let config = ApiConfig {
+            listen: "127.0.0.1:0".to_owned(),
+            workers: Some(2),
+            ..ApiConfig::default()
+        };
+        let app = Application::build(&config, AppState { db })
+            .unwrap_or_else(|e| panic!("building the server: {e:?}"));
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            _test_db: test_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e:?}"))
+    }
+}
+
+/// The body of a problem+json response, after checking that it is one.
+pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("problem body: {e:?}"));
+    assert_eq!(body["status"], status);
+    for field in ["type", "title", "detail", "code"] {
+        assert!(body[field].is_string(), "problem without {field}: {body}");
+    }
+    body
+}
