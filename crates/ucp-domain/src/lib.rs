@@ -1,1 +1,29 @@
+//! The care plan domain, pure: types that cannot hold bad values, the sections of London's
+//! Universal Care Plan, commands, events, and the `decide`/`evolve` pair. No IO, no SQL, no
+//! HTTP; the `openapi` feature adds JSON Schemas for the API's document.
 
+mod decide;
+mod error;
+mod event;
+mod nhs_number;
+mod plan;
+mod postcode;
+mod sections;
+mod text;
+
+pub use decide::{decide, AuthorKind, Command};
+pub use error::{DomainError, FieldError};
+pub use event::{
+    section_event_type, CarePlanEvent, DeathRecorded, DecodeError, PlanCreated, PlanReviewed,
+    PlanVoided, PlanWithdrawn,
+};
+pub use nhs_number::{NhsNumber, NhsNumberError};
+pub use plan::{
+    evolve, Author, CarePlan, Envelope, PlanStatus, ReviewState, SectionState, StatusChange,
+};
+pub use postcode::{Postcode, PostcodeError};
+pub use sections::*;
+pub use text::{fold_name, BirthDate, LongText, OdsCode, Phone, ShortText, SnomedCode, ValueError};
+
+#[cfg(test)]
+mod tests;

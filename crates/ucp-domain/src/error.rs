@@ -1,0 +1,71 @@
+use serde::Serialize;
+
+use crate::PlanStatus;
+
+/// One thing wrong with one field, named by JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    /// JSON pointer (RFC 6901) to the field.
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    #[must_use]
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The same error, under a parent (e.g. `/emergencyTreatmentPlan`).
+    #[must_use]
+    pub fn under(mut self, parent: &str) -> Self {
+        self.pointer = format!("{parent}{}", self.pointer);
+        self
+    }
+
+    /// From a serde error that knows where it happened.
+    #[must_use]
+    pub fn from_path(error: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let mut pointer = String::new();
+        for segment in error.path().iter() {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                Segment::Unknown => {}
+            }
+        }
+        let mut detail = error.inner().to_string();
+        // serde appends " at line L column C", meaningless for a parsed document.
+        if let Some(cut) = detail.find(" at line ") {
+            detail.truncate(cut);
+        }
+        Self { pointer, detail }
+    }
+}
+
+/// Why a command was refused; each a situation the caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("this person already has a care plan")]
+    PlanExists,
+    #[error("there is no such care plan")]
+    NoPlan,
+    #[error("the care plan is {0} and takes no more changes")]
+    PlanClosed(PlanStatus),
+    #[error("the person has died: the plan can only be voided (if it was made in error)")]
+    OnlyVoidAfterDeath,
+    #[error("the NHS number of a plan cannot change; void the plan and make a new one")]
+    NhsNumberCannotChange,
+    #[error("{0} sections are written by professionals only")]
+    ClinicalSectionByPerson(crate::PlanSection),
+    #[error("the request breaks the care plan's rules")]
+    Invalid(Vec<FieldError>),
+}

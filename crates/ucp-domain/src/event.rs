@@ -1,0 +1,172 @@
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ConsentToShare, FieldError, LongText, PersonalInformation, PlanSection, SectionContent,
+    ShortText,
+};
+
+/// Every fact that can happen to a care plan. Section events carry the section's whole new
+/// content. Their stored names ([`CarePlanEvent::event_type`]) never change once written: a new
+/// shape gets a new schema version and an upcast in [`CarePlanEvent::decode`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CarePlanEvent {
+    Created(PlanCreated),
+    SectionChanged(SectionContent),
+    Reviewed(PlanReviewed),
+    Withdrawn(PlanWithdrawn),
+    PersonDied(DeathRecorded),
+    Voided(PlanVoided),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanCreated {
+    pub personal_information: PersonalInformation,
+    pub consent_to_share: ConsentToShare,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanReviewed {
+    pub next_review_date: NaiveDate,
+    #[serde(default)]
+    pub note: Option<LongText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanWithdrawn {
+    #[serde(default)]
+    pub reason: Option<LongText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeathRecorded {
+    pub date_of_death: NaiveDate,
+    #[serde(default)]
+    pub place_of_death: Option<ShortText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanVoided {
+    pub reason: LongText,
+}
+
+/// A stored event this code cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read event {event_type} v{schema_version}: {detail}")]
+pub struct DecodeError {
+    pub event_type: String,
+    pub schema_version: i16,
+    pub detail: String,
+}
+
+const SCHEMA_VERSION: i16 = 1;
+
+impl CarePlanEvent {
+    /// The stored name of the event type.
+    #[must_use]
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "CarePlanCreated",
+            Self::SectionChanged(content) => section_event_type(content.section()),
+            Self::Reviewed(_) => "CarePlanReviewed",
+            Self::Withdrawn(_) => "CarePlanWithdrawn",
+            Self::PersonDied(_) => "PersonDied",
+            Self::Voided(_) => "CarePlanVoided",
+        }
+    }
+
+    #[must_use]
+    pub fn schema_version(&self) -> i16 {
+        SCHEMA_VERSION
+    }
+
+    /// The section an event changes, if it changes one.
+    #[must_use]
+    pub fn section(&self) -> Option<PlanSection> {
+        match self {
+            Self::SectionChanged(content) => Some(content.section()),
+            _ => None,
+        }
+    }
+
+    /// The event's data as stored.
+    ///
+    /// # Errors
+    /// Never for these types; serde's signature demands it.
+    pub fn to_data(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Self::Created(e) => serde_json::to_value(e),
+            Self::SectionChanged(content) => serde_json::to_value(content),
+            Self::Reviewed(e) => serde_json::to_value(e),
+            Self::Withdrawn(e) => serde_json::to_value(e),
+            Self::PersonDied(e) => serde_json::to_value(e),
+            Self::Voided(e) => serde_json::to_value(e),
+        }
+    }
+
+    /// Reads a stored event, upcasting older schema versions to the current shape.
+    ///
+    /// # Errors
+    /// When the type is unknown or the data does not fit it.
+    pub fn decode(
+        event_type: &str,
+        schema_version: i16,
+        data: serde_json::Value,
+    ) -> Result<Self, DecodeError> {
+        let fail = |detail: String| DecodeError {
+            event_type: event_type.to_owned(),
+            schema_version,
+            detail,
+        };
+        if schema_version != SCHEMA_VERSION {
+            return Err(fail("no upcast for this schema version".into()));
+        }
+        let err = |e: serde_json::Error| fail(e.to_string());
+        Ok(match event_type {
+            "CarePlanCreated" => Self::Created(serde_json::from_value(data).map_err(err)?),
+            "CarePlanReviewed" => Self::Reviewed(serde_json::from_value(data).map_err(err)?),
+            "CarePlanWithdrawn" => Self::Withdrawn(serde_json::from_value(data).map_err(err)?),
+            "PersonDied" => Self::PersonDied(serde_json::from_value(data).map_err(err)?),
+            "CarePlanVoided" => Self::Voided(serde_json::from_value(data).map_err(err)?),
+            other => {
+                let section = PlanSection::ALL
+                    .into_iter()
+                    .find(|s| section_event_type(*s) == other)
+                    .ok_or_else(|| fail("unknown event type".into()))?;
+                Self::SectionChanged(
+                    section
+                        .parse_content(data)
+                        .map_err(|e: FieldError| fail(format!("{}: {}", e.pointer, e.detail)))?,
+                )
+            }
+        })
+    }
+}
+
+/// One name per section, said as clinicians say it.
+#[must_use]
+pub fn section_event_type(section: PlanSection) -> &'static str {
+    match section {
+        PlanSection::PersonalInformation => "PersonalInformationUpdated",
+        PlanSection::Contacts => "ContactsUpdated",
+        PlanSection::CommunicationAndAccessibility => "CommunicationAndAccessibilityUpdated",
+        PlanSection::WhatMatters => "WhatMattersUpdated",
+        PlanSection::ThinkingAhead => "ThinkingAheadUpdated",
+        PlanSection::SupportNeeds => "SupportNeedsUpdated",
+        PlanSection::EmergencyTreatmentPlan => "EmergencyTreatmentPlanRecorded",
+        PlanSection::ClinicalBackground => "ClinicalBackgroundUpdated",
+        PlanSection::AnticipatoryMedicines => "AnticipatoryMedicinesUpdated",
+        PlanSection::ConsentToShare => "ConsentToShareRecorded",
+        PlanSection::SickleCellPlan => "SickleCellPlanUpdated",
+        PlanSection::MentalHealthCrisisPlan => "MentalHealthCrisisPlanUpdated",
+    }
+}

@@ -1,0 +1,182 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{CarePlanEvent, LongText, NhsNumber, PlanSection, SectionContent};
+
+/// Where a plan stands. There is no draft: what is saved is visible at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PlanStatus {
+    Active,
+    Withdrawn,
+    Deceased,
+    Voided,
+}
+
+impl PlanStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Withdrawn => "withdrawn",
+            Self::Deceased => "deceased",
+            Self::Voided => "voided",
+        }
+    }
+}
+
+impl std::fmt::Display for PlanStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who made a change, and as what: a professional with their organisation, or the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Author {
+    pub actor: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub organisation: Option<String>,
+}
+
+/// What the log knows of an event besides its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub version: i64,
+    pub at: DateTime<Utc>,
+    pub author: Author,
+}
+
+/// A section as it stands, and who last changed it, when, at which plan version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionState {
+    pub content: SectionContent,
+    pub version: i64,
+    pub changed_at: DateTime<Utc>,
+    pub changed_by: Author,
+}
+
+/// The last review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewState {
+    pub reviewed_at: DateTime<Utc>,
+    pub reviewed_by: Author,
+    pub next_review_date: NaiveDate,
+    pub note: Option<LongText>,
+}
+
+/// Why and when a plan left `active`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub reason: Option<LongText>,
+    pub date_of_death: Option<NaiveDate>,
+}
+
+/// A care plan as its events made it: the state `decide` rules on and the read models show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlan {
+    pub nhs_number: NhsNumber,
+    pub status: PlanStatus,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Author,
+    pub updated_at: DateTime<Utc>,
+    pub sections: BTreeMap<PlanSection, SectionState>,
+    pub last_review: Option<ReviewState>,
+    pub status_change: Option<StatusChange>,
+}
+
+impl CarePlan {
+    #[must_use]
+    pub fn section(&self, section: PlanSection) -> Option<&SectionState> {
+        self.sections.get(&section)
+    }
+}
+
+/// Applies one event. Pure; never fails: events are facts, already decided.
+#[must_use]
+pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) -> Option<CarePlan> {
+    let section_state = |content: SectionContent| SectionState {
+        content,
+        version: env.version,
+        changed_at: env.at,
+        changed_by: env.author.clone(),
+    };
+    if let CarePlanEvent::Created(created) = event {
+        let mut sections = BTreeMap::new();
+        sections.insert(
+            PlanSection::PersonalInformation,
+            section_state(SectionContent::PersonalInformation(
+                created.personal_information.clone(),
+            )),
+        );
+        sections.insert(
+            PlanSection::ConsentToShare,
+            section_state(SectionContent::ConsentToShare(
+                created.consent_to_share.clone(),
+            )),
+        );
+        return Some(CarePlan {
+            nhs_number: created.personal_information.nhs_number,
+            status: PlanStatus::Active,
+            version: env.version,
+            created_at: env.at,
+            created_by: env.author.clone(),
+            updated_at: env.at,
+            sections,
+            last_review: None,
+            status_change: None,
+        });
+    }
+    let mut plan = state?;
+    plan.version = env.version;
+    plan.updated_at = env.at;
+    let change = |reason: Option<LongText>, date_of_death| StatusChange {
+        at: env.at,
+        by: env.author.clone(),
+        reason,
+        date_of_death,
+    };
+    match event {
+        CarePlanEvent::Created(_) => {}
+        CarePlanEvent::SectionChanged(content) => {
+            plan.sections
+                .insert(content.section(), section_state(content.clone()));
+        }
+        CarePlanEvent::Reviewed(r) => {
+            plan.last_review = Some(ReviewState {
+                reviewed_at: env.at,
+                reviewed_by: env.author.clone(),
+                next_review_date: r.next_review_date,
+                note: r.note.clone(),
+            });
+        }
+        CarePlanEvent::Withdrawn(w) => {
+            plan.status = PlanStatus::Withdrawn;
+            plan.status_change = Some(change(w.reason.clone(), None));
+        }
+        CarePlanEvent::PersonDied(d) => {
+            plan.status = PlanStatus::Deceased;
+            plan.status_change = Some(change(None, Some(d.date_of_death)));
+        }
+        CarePlanEvent::Voided(v) => {
+            plan.status = PlanStatus::Voided;
+            plan.status_change = Some(change(Some(v.reason.clone()), None));
+        }
+    }
+    Some(plan)
+}

@@ -1,0 +1,239 @@
+//! Clinical sections: written by professionals only.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::person_centred::{coded, section_struct};
+use crate::{LongText, Phone, ShortText, SnomedCode};
+
+coded!(
+    /// ReSPECT section 3: where the focus of care lies. Kept open to a middle value because some
+    /// forms use three.
+    pub enum ClinicalFocus {
+        LifeSustainingTreatment,
+        Balanced,
+        SymptomControl,
+    }
+);
+
+coded!(
+    /// ReSPECT section 4.
+    pub enum CprRecommendation {
+        AttemptsRecommended,
+        ModifiedCpr,
+        AttemptsNotRecommended,
+    }
+);
+
+impl CprRecommendation {
+    /// The SNOMED CT concept crews' systems expect. Modified CPR (children only) is recorded as
+    /// "recommended" with its details alongside.
+    #[must_use]
+    pub fn snomed_code(self) -> &'static str {
+        match self {
+            Self::AttemptsRecommended | Self::ModifiedCpr => "450475007",
+            Self::AttemptsNotRecommended => "450476008",
+        }
+    }
+}
+
+coded!(
+    /// ReSPECT section 5.
+    pub enum Capacity {
+        HasCapacity,
+        LacksCapacity,
+        Indeterminate,
+    }
+);
+
+/// ReSPECT section 6: how the plan was made, in the form's own letters: A (has capacity,
+/// involved), B (lacks capacity, proxy or family involved), C1–C3 (child), D (other, stated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Involvement {
+    A,
+    B,
+    C1,
+    C2,
+    C3,
+    D,
+}
+
+section_struct!(
+    /// A specific realistic intervention and whether it is recommended.
+    pub struct InterventionGuidance {
+        pub intervention: ShortText,
+        pub recommended: bool,
+        #[serde(default)]
+        pub reason: Option<LongText>,
+    }
+);
+
+section_struct!(
+    /// ReSPECT section 7.
+    pub struct ClinicianSignature {
+        pub name: ShortText,
+        pub role: ShortText,
+        pub registration_number: ShortText,
+        #[serde(default)]
+        pub senior_responsible: bool,
+        pub signed_at: DateTime<Utc>,
+    }
+);
+
+section_struct!(
+    /// ReSPECT section 8.
+    pub struct EmergencyContact {
+        pub name: ShortText,
+        pub role_or_relationship: ShortText,
+        pub phone: Phone,
+        #[serde(default)]
+        pub primary: bool,
+    }
+);
+
+section_struct!(
+    /// ReSPECT section 9.
+    pub struct ReviewPlan {
+        #[serde(default)]
+        pub due: Option<NaiveDate>,
+        #[serde(default)]
+        pub reviewed_by: Option<ShortText>,
+        #[serde(default)]
+        pub still_valid: Option<bool>,
+    }
+);
+
+section_struct!(
+    /// ReSPECT section 2: a 0–10 scale from "living as long as possible matters most" (0) to
+    /// "quality of life and comfort matter most" (10).
+    pub struct WhatMattersInEmergency {
+        #[serde(default)]
+        pub priority_scale: Option<u8>,
+        #[serde(default)]
+        pub most_value: Option<LongText>,
+        #[serde(default)]
+        pub most_fear_or_avoid: Option<LongText>,
+    }
+);
+
+section_struct!(
+    /// The Emergency Treatment Plan, aligned with the ReSPECT v3 form.
+    pub struct EmergencyTreatmentPlan {
+        /// Section 1: shared understanding of health and current condition.
+        pub shared_understanding: LongText,
+        #[serde(default)]
+        pub other_planning_documents: Option<LongText>,
+        #[serde(default)]
+        pub legal_welfare_proxy: Option<ShortText>,
+        #[serde(default)]
+        pub what_matters: Option<WhatMattersInEmergency>,
+        pub clinical_focus: ClinicalFocus,
+        #[serde(default)]
+        pub interventions: Vec<InterventionGuidance>,
+        pub cpr_recommendation: CprRecommendation,
+        #[serde(default)]
+        pub modified_cpr_details: Option<LongText>,
+        pub capacity: Capacity,
+        #[serde(default)]
+        pub capacity_assessment: Option<LongText>,
+        pub involvement: Involvement,
+        #[serde(default)]
+        pub involvement_detail: Option<LongText>,
+        pub signatures: Vec<ClinicianSignature>,
+        #[serde(default)]
+        pub emergency_contacts: Vec<EmergencyContact>,
+        #[serde(default)]
+        pub review: Option<ReviewPlan>,
+    }
+);
+
+section_struct!(
+    /// A condition, with its SNOMED CT code where known.
+    pub struct Condition {
+        pub name: ShortText,
+        #[serde(default)]
+        pub snomed_code: Option<SnomedCode>,
+    }
+);
+
+section_struct!(
+    /// Clinical Background.
+    pub struct ClinicalBackground {
+        #[serde(default)]
+        pub conditions: Vec<Condition>,
+        #[serde(default)]
+        pub allergies: Vec<ShortText>,
+        #[serde(default)]
+        pub relevant_history: Option<LongText>,
+    }
+);
+
+section_struct!(
+    /// A "just in case" medicine held at home.
+    pub struct AnticipatoryMedicine {
+        pub name: ShortText,
+        #[serde(default)]
+        pub dose_and_route: Option<ShortText>,
+        #[serde(default)]
+        pub indication: Option<ShortText>,
+    }
+);
+
+section_struct!(
+    /// Anticipatory Medicines and Symptom Management.
+    pub struct AnticipatoryMedicines {
+        #[serde(default)]
+        pub medicines: Vec<AnticipatoryMedicine>,
+        #[serde(default)]
+        pub location: Option<ShortText>,
+        #[serde(default)]
+        pub symptom_management_plan: Option<LongText>,
+    }
+);
+
+coded!(
+    /// The basis on which the plan is shared.
+    pub enum ConsentBasis {
+        PersonAgreed,
+        BestInterests,
+        LastingPowerOfAttorney,
+    }
+);
+
+section_struct!(
+    /// Consent to Share.
+    pub struct ConsentToShare {
+        pub basis: ConsentBasis,
+        /// For a best-interests decision: who made it.
+        #[serde(default)]
+        pub decided_by: Option<ShortText>,
+        /// For a best-interests decision: who was consulted.
+        #[serde(default)]
+        pub consulted: Vec<ShortText>,
+        pub date: NaiveDate,
+    }
+);
+
+section_struct!(
+    /// The Sickle Cell crisis plan.
+    pub struct SickleCellPlan {
+        #[serde(default)]
+        pub day_to_day_management: Option<LongText>,
+        pub ambulance_guidance: LongText,
+        #[serde(default)]
+        pub emergency_department_guidance: Option<LongText>,
+    }
+);
+
+section_struct!(
+    /// The Mental Health Crisis plan.
+    pub struct MentalHealthCrisisPlan {
+        #[serde(default)]
+        pub triggers_and_early_signs: Option<LongText>,
+        pub what_helps: LongText,
+        #[serde(default)]
+        pub crisis_contacts: Vec<super::clinical::EmergencyContact>,
+    }
+);

@@ -1,0 +1,398 @@
+//! Domain rules as given / when / then: given these past events, when this command, then these
+//! events or this typed error.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::*;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or(NaiveDate::MIN)
+}
+
+fn content(section: PlanSection, value: serde_json::Value) -> SectionContent {
+    section
+        .parse_content(value)
+        .unwrap_or_else(|e| panic!("{section}: {} {}", e.pointer, e.detail))
+}
+
+fn personal_information(nhs: &str) -> PersonalInformation {
+    match content(
+        PlanSection::PersonalInformation,
+        json!({
+            "nhsNumber": nhs, "familyName": "Example", "givenName": "Margaret",
+            "birthDate": "1938-04-12", "address": { "lines": ["1 High Street"], "postcode": "se1 7eh" }
+        }),
+    ) {
+        SectionContent::PersonalInformation(pi) => pi,
+        _ => unreachable!(),
+    }
+}
+
+fn consent() -> ConsentToShare {
+    match content(
+        PlanSection::ConsentToShare,
+        json!({ "basis": "person-agreed", "date": "2026-11-01" }),
+    ) {
+        SectionContent::ConsentToShare(c) => c,
+        _ => unreachable!(),
+    }
+}
+
+fn etp(signed: bool) -> SectionContent {
+    let signatures = if signed {
+        json!([{ "name": "Dr A Example", "role": "GP", "registrationNumber": "GMC 1234567",
+                 "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }])
+    } else {
+        json!([])
+    };
+    content(
+        PlanSection::EmergencyTreatmentPlan,
+        json!({
+            "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
+            "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
+            "involvement": "A", "signatures": signatures
+        }),
+    )
+}
+
+fn what_matters(text: &str) -> SectionContent {
+    content(PlanSection::WhatMatters, json!({ "inTheirOwnWords": text }))
+}
+
+fn create() -> Command {
+    Command::CreateCarePlan {
+        personal_information: personal_information("9434765919"),
+        consent_to_share: consent(),
+        other_sections: vec![],
+    }
+}
+
+/// Folds events into a state, as the store does.
+fn given(events: &[CarePlanEvent]) -> Option<CarePlan> {
+    events.iter().enumerate().fold(None, |state, (i, e)| {
+        let version = i64::try_from(i).unwrap_or_default() + 1;
+        evolve(state, e, &envelope(version))
+    })
+}
+
+fn envelope(version: i64) -> Envelope {
+    Envelope {
+        version,
+        at: Utc
+            .timestamp_opt(1_700_000_000 + version * 60, 0)
+            .single()
+            .unwrap_or_default(),
+        author: Author {
+            actor: "clinician-1".into(),
+            name: Some("Dr A Example".into()),
+            role: "clinician".into(),
+            organisation: Some("F84001".into()),
+        },
+    }
+}
+
+fn when(history: &[CarePlanEvent], command: Command) -> Result<Vec<CarePlanEvent>, DomainError> {
+    decide(
+        given(history).as_ref(),
+        command,
+        AuthorKind::Professional,
+        today(),
+    )
+}
+
+fn created() -> Vec<CarePlanEvent> {
+    when(&[], create()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_plan_is_created_with_personal_information_and_consent() {
+    let events = created();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type(), "CarePlanCreated");
+    let plan = given(&events).unwrap_or_else(|| panic!("no plan"));
+    assert_eq!(plan.status, PlanStatus::Active);
+    assert_eq!(plan.nhs_number.to_string(), "9434765919");
+    assert!(plan.section(PlanSection::PersonalInformation).is_some());
+    assert!(plan.section(PlanSection::ConsentToShare).is_some());
+}
+
+#[test]
+fn other_sections_at_creation_become_their_own_events() {
+    let events = when(
+        &[],
+        Command::CreateCarePlan {
+            personal_information: personal_information("9434765919"),
+            consent_to_share: consent(),
+            other_sections: vec![what_matters("My garden"), etp(true)],
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let types: Vec<_> = events.iter().map(CarePlanEvent::event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "CarePlanCreated",
+            "WhatMattersUpdated",
+            "EmergencyTreatmentPlanRecorded"
+        ]
+    );
+}
+
+#[test]
+fn a_second_plan_for_the_same_stream_is_refused() {
+    assert_eq!(when(&created(), create()), Err(DomainError::PlanExists));
+}
+
+#[test]
+fn a_section_repeated_at_creation_is_invalid() {
+    let result = when(
+        &[],
+        Command::CreateCarePlan {
+            personal_information: personal_information("9434765919"),
+            consent_to_share: consent(),
+            other_sections: vec![what_matters("a"), what_matters("b")],
+        },
+    );
+    assert!(matches!(result, Err(DomainError::Invalid(e)) if e[0].pointer == "/whatMatters"));
+}
+
+#[test]
+fn the_emergency_treatment_plan_needs_a_signature() {
+    let result = when(&created(), Command::UpdateSection(etp(false)));
+    assert!(
+        matches!(&result, Err(DomainError::Invalid(e)) if e[0].pointer == "/signatures"),
+        "{result:?}"
+    );
+    let ok = when(&created(), Command::UpdateSection(etp(true))).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok[0].event_type(), "EmergencyTreatmentPlanRecorded");
+}
+
+#[test]
+fn the_nhs_number_of_a_plan_cannot_change() {
+    let moved = SectionContent::PersonalInformation(personal_information("4010232137"));
+    assert_eq!(
+        when(&created(), Command::UpdateSection(moved)),
+        Err(DomainError::NhsNumberCannotChange)
+    );
+}
+
+#[test]
+fn a_withdrawn_or_voided_plan_takes_no_more_changes() {
+    let mut withdrawn = created();
+    withdrawn.push(CarePlanEvent::Withdrawn(PlanWithdrawn { reason: None }));
+    let mut voided = created();
+    voided.push(CarePlanEvent::Voided(PlanVoided {
+        reason: LongText::parse("Entered for the wrong person").unwrap_or_else(|e| panic!("{e}")),
+    }));
+    for (history, status) in [
+        (withdrawn, PlanStatus::Withdrawn),
+        (voided, PlanStatus::Voided),
+    ] {
+        assert_eq!(
+            when(&history, Command::UpdateSection(what_matters("x"))),
+            Err(DomainError::PlanClosed(status))
+        );
+        assert_eq!(
+            when(
+                &history,
+                Command::WithdrawCarePlan(PlanWithdrawn { reason: None })
+            ),
+            Err(DomainError::PlanClosed(status))
+        );
+        assert_eq!(
+            when(
+                &history,
+                Command::VoidCarePlan(PlanVoided {
+                    reason: LongText::parse("again").unwrap_or_else(|e| panic!("{e}")),
+                })
+            ),
+            Err(DomainError::PlanClosed(status))
+        );
+    }
+}
+
+#[test]
+fn after_death_only_voiding_is_allowed() {
+    let mut history = created();
+    let death = DeathRecorded {
+        date_of_death: today(),
+        place_of_death: None,
+    };
+    history.extend(when(&history, Command::RecordDeath(death)).unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(
+        given(&history).map(|p| p.status),
+        Some(PlanStatus::Deceased)
+    );
+    assert_eq!(
+        when(&history, Command::UpdateSection(what_matters("x"))),
+        Err(DomainError::OnlyVoidAfterDeath)
+    );
+    assert_eq!(
+        when(
+            &history,
+            Command::WithdrawCarePlan(PlanWithdrawn { reason: None })
+        ),
+        Err(DomainError::OnlyVoidAfterDeath)
+    );
+    let void = Command::VoidCarePlan(PlanVoided {
+        reason: LongText::parse("Made for the wrong person").unwrap_or_else(|e| panic!("{e}")),
+    });
+    assert_eq!(
+        when(&history, void).map(|e| e[0].event_type()),
+        Ok("CarePlanVoided")
+    );
+}
+
+#[test]
+fn a_death_in_the_future_is_refused() {
+    let death = DeathRecorded {
+        date_of_death: today() + chrono::Days::new(1),
+        place_of_death: None,
+    };
+    assert!(matches!(
+        when(&created(), Command::RecordDeath(death)),
+        Err(DomainError::Invalid(_))
+    ));
+}
+
+#[test]
+fn a_review_records_who_and_the_next_date() {
+    let mut history = created();
+    let review = PlanReviewed {
+        next_review_date: today() + chrono::Days::new(180),
+        note: None,
+    };
+    history.extend(
+        when(&history, Command::ReviewCarePlan(review.clone())).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let plan = given(&history).unwrap_or_else(|| panic!("no plan"));
+    let last = plan.last_review.unwrap_or_else(|| panic!("no review"));
+    assert_eq!(last.next_review_date, review.next_review_date);
+    assert_eq!(last.reviewed_by.actor, "clinician-1");
+    let past = PlanReviewed {
+        next_review_date: today(),
+        note: None,
+    };
+    assert!(matches!(
+        when(&created(), Command::ReviewCarePlan(past)),
+        Err(DomainError::Invalid(_))
+    ));
+}
+
+#[test]
+fn the_person_writes_person_centred_forms_only() {
+    let state = given(&created());
+    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, today());
+    assert!(as_person(Command::UpdateSection(what_matters("My cat"))).is_ok());
+    assert_eq!(
+        as_person(Command::UpdateSection(etp(true))),
+        Err(DomainError::ClinicalSectionByPerson(
+            PlanSection::EmergencyTreatmentPlan
+        ))
+    );
+}
+
+#[test]
+fn unknown_fields_and_bad_values_are_named_by_pointer() {
+    let err = PlanSection::WhatMatters
+        .parse_content(json!({ "inTheirOwnWords": "x", "inTheirOwnWrods": "y" }))
+        .err()
+        .unwrap_or_else(|| panic!("accepted an unknown field"));
+    assert!(
+        err.detail.contains("unknown field `inTheirOwnWrods`"),
+        "{err:?}"
+    );
+    let err = PlanSection::PersonalInformation
+        .parse_content(json!({
+            "nhsNumber": "9434765918", "familyName": "E", "givenName": "M",
+            "birthDate": "1938-04-12", "address": { "lines": [], "postcode": "SE1 7EH" }
+        }))
+        .err()
+        .unwrap_or_else(|| panic!("accepted a bad NHS number"));
+    assert_eq!(err.pointer, "/nhsNumber");
+    let err = PlanSection::Contacts
+        .parse_content(json!({ "personal": [{ "name": "A", "relationship": "daughter",
+            "lpaHealthAndWelfare": "yes", "lpaPropertyAndFinancial": "maybe", "phone": "020 7946 0000" }] }))
+        .err()
+        .unwrap_or_else(|| panic!("accepted a bad code"));
+    assert_eq!(err.pointer, "/personal/0/lpaPropertyAndFinancial");
+}
+
+#[test]
+fn every_event_round_trips_through_its_stored_form() {
+    let mut history = created();
+    history.push(CarePlanEvent::SectionChanged(etp(true)));
+    history.push(CarePlanEvent::Reviewed(PlanReviewed {
+        next_review_date: today(),
+        note: None,
+    }));
+    history.push(CarePlanEvent::PersonDied(DeathRecorded {
+        date_of_death: today(),
+        place_of_death: None,
+    }));
+    for event in history {
+        let data = event.to_data().unwrap_or_else(|e| panic!("{e}"));
+        let back = CarePlanEvent::decode(event.event_type(), event.schema_version(), data)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, event);
+    }
+    assert!(CarePlanEvent::decode("NoSuchEvent", 1, json!({})).is_err());
+    assert!(CarePlanEvent::decode("CarePlanWithdrawn", 9, json!({})).is_err());
+}
+
+/// A command an arbitrary user might send next.
+fn any_command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        "[a-z ]{1,30}".prop_map(|t| Command::UpdateSection(what_matters(&format!("w {t}")))),
+        any::<bool>().prop_map(|signed| Command::UpdateSection(etp(signed))),
+        (1u64..400).prop_map(|d| Command::ReviewCarePlan(PlanReviewed {
+            next_review_date: today() + chrono::Days::new(d),
+            note: None,
+        })),
+        Just(Command::WithdrawCarePlan(PlanWithdrawn { reason: None })),
+        Just(Command::RecordDeath(DeathRecorded {
+            date_of_death: today(),
+            place_of_death: None
+        })),
+        Just(Command::VoidCarePlan(PlanVoided {
+            reason: LongText::parse("in error").unwrap_or_else(|e| panic!("{e}")),
+        })),
+        Just(create()),
+    ]
+}
+
+proptest! {
+    /// Whatever commands arrive, the events decided replay (also through their stored form) to
+    /// the very state that was built while deciding, and a closed plan never changes again.
+    #[test]
+    fn any_command_sequence_replays_to_the_same_state(commands in prop::collection::vec(any_command(), 1..25)) {
+        let mut log: Vec<CarePlanEvent> = Vec::new();
+        let mut state = None;
+        for command in std::iter::once(create()).chain(commands) {
+            let before = state.clone();
+            match decide(state.as_ref(), command, AuthorKind::Professional, today()) {
+                Ok(events) => {
+                    for e in events {
+                        log.push(e.clone());
+                        let version = i64::try_from(log.len()).unwrap_or_default();
+                        state = evolve(state, &e, &envelope(version));
+                    }
+                }
+                Err(_) => prop_assert_eq!(&state, &before, "a refusal changes nothing"),
+            }
+            if let (Some(b), Some(s)) = (&before, &state) {
+                if matches!(b.status, PlanStatus::Withdrawn | PlanStatus::Voided) {
+                    prop_assert_eq!(b, s, "a closed plan never changes");
+                }
+            }
+        }
+        let stored: Vec<CarePlanEvent> = log
+            .iter()
+            .map(|e| CarePlanEvent::decode(e.event_type(), e.schema_version(), e.to_data().unwrap_or_default()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{e}"));
+        prop_assert_eq!(given(&stored), state);
+    }
+}

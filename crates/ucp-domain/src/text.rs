@@ -1,0 +1,234 @@
+//! Small value types that cannot hold bad values: bounded free text, phone numbers, ODS codes,
+//! SNOMED CT codes, birth dates.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused; the message is shown to the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+/// Declares a string newtype whose only way in is `parse`, (de)serialised as a plain string.
+macro_rules! string_value {
+    ($(#[$doc:meta])* $name:ident, example = $example:literal, |$s:ident| $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        #[cfg_attr(
+            feature = "openapi",
+            derive(utoipa::ToSchema),
+            schema(value_type = String, example = $example)
+        )]
+        pub struct $name(String);
+
+        impl $name {
+            /// # Errors
+            /// When the value breaks the type's rule.
+            pub fn parse(text: &str) -> Result<Self, ValueError> {
+                let $s = text.trim();
+                $check.map(|s: String| Self(s))
+            }
+
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn bounded(s: &str, max: usize, what: &str) -> Result<String, ValueError> {
+    if s.is_empty() {
+        return Err(ValueError(format!("{what} must not be empty")));
+    }
+    let len = s.chars().count();
+    if len > max {
+        return Err(ValueError(format!(
+            "{what} is {len} characters; at most {max} are allowed"
+        )));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(ValueError(format!("{what} contains control characters")));
+    }
+    Ok(s.to_owned())
+}
+
+string_value!(
+    /// A name, a label or a short answer: 1 to 200 characters.
+    ShortText, example = "Margaret", |s| bounded(s, 200, "this text")
+);
+
+string_value!(
+    /// Free text in a person's or clinician's own words: 1 to 10,000 characters, never cut.
+    LongText, example = "Being at home with my cat, and my daughter nearby.",
+    |s| bounded(s, 10_000, "this text")
+);
+
+string_value!(
+    /// A UK phone number as dialled: digits, spaces and an optional leading +; 10 to 15 digits.
+    Phone, example = "020 7946 0000",
+    |s| {
+        let digits = s.chars().filter(char::is_ascii_digit).count();
+        let allowed = s.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0) || c == '(' || c == ')'
+        });
+        if allowed && (10..=15).contains(&digits) {
+            Ok(s.to_owned())
+        } else {
+            Err(ValueError("not a phone number (10 to 15 digits, e.g. 020 7946 0000)".into()))
+        }
+    }
+);
+
+string_value!(
+    /// An ODS organisation code (GP practice, trust, service): 3 to 10 letters and digits, upper
+    /// case.
+    OdsCode, example = "F84001",
+    |s| {
+        let upper = s.to_ascii_uppercase();
+        if (3..=10).contains(&upper.len()) && upper.chars().all(|c| c.is_ascii_alphanumeric()) {
+            Ok(upper)
+        } else {
+            Err(ValueError("not an ODS code (3 to 10 letters and digits, e.g. F84001)".into()))
+        }
+    }
+);
+
+string_value!(
+    /// A SNOMED CT concept id: 6 to 18 digits, no leading zero.
+    SnomedCode, example = "450476008",
+    |s| {
+        if (6..=18).contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0') {
+            Ok(s.to_owned())
+        } else {
+            Err(ValueError("not a SNOMED CT concept id (6 to 18 digits)".into()))
+        }
+    }
+);
+
+/// A date of birth: not before 1900 and not in the future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "NaiveDate", into = "NaiveDate")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = Date, example = "1938-04-12")
+)]
+pub struct BirthDate(NaiveDate);
+
+impl BirthDate {
+    /// # Errors
+    /// Before 1900-01-01, or after today (UTC).
+    pub fn new(date: NaiveDate) -> Result<Self, ValueError> {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        if date < earliest {
+            return Err(ValueError("a date of birth cannot be before 1900".into()));
+        }
+        if date > chrono::Utc::now().date_naive() {
+            return Err(ValueError("a date of birth cannot be in the future".into()));
+        }
+        Ok(Self(date))
+    }
+
+    #[must_use]
+    pub fn date(&self) -> NaiveDate {
+        self.0
+    }
+}
+
+impl TryFrom<NaiveDate> for BirthDate {
+    type Error = ValueError;
+    fn try_from(value: NaiveDate) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<BirthDate> for NaiveDate {
+    fn from(value: BirthDate) -> Self {
+        value.0
+    }
+}
+
+/// A name folded for matching: lower case, accents removed, punctuation and spacing collapsed,
+/// so that "Zoë O'Brien" finds "ZOE OBRIEN".
+#[must_use]
+pub fn fold_name(name: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_limits() {
+        assert!(ShortText::parse("  Margaret ").is_ok_and(|t| t.as_str() == "Margaret"));
+        assert!(ShortText::parse("   ").is_err());
+        assert!(ShortText::parse(&"x".repeat(201)).is_err());
+        assert!(ShortText::parse("bell\u{7}").is_err());
+        assert!(LongText::parse(&"x".repeat(10_000)).is_ok());
+        assert!(LongText::parse("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn codes_and_phones() {
+        assert_eq!(
+            OdsCode::parse("f84001").map(|c| c.to_string()),
+            Ok("F84001".to_owned())
+        );
+        assert!(OdsCode::parse("F8").is_err());
+        assert!(SnomedCode::parse("450476008").is_ok());
+        assert!(SnomedCode::parse("0450476008").is_err());
+        assert!(SnomedCode::parse("abc").is_err());
+        assert!(Phone::parse("+44 20 7946 0000").is_ok());
+        assert!(Phone::parse("020 7946 0000").is_ok());
+        assert!(Phone::parse("12345").is_err());
+        assert!(Phone::parse("020 7946 000a").is_err());
+    }
+
+    #[test]
+    fn birth_dates() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN);
+        assert!(BirthDate::new(d(1938, 4, 12)).is_ok());
+        assert!(BirthDate::new(d(1899, 12, 31)).is_err());
+        assert!(BirthDate::new(chrono::Utc::now().date_naive() + chrono::Days::new(1)).is_err());
+    }
+
+    #[test]
+    fn names_fold_for_matching() {
+        assert_eq!(fold_name("Zoë  O'Brien"), "zoe obrien");
+        assert_eq!(fold_name("ŁUKASZ"), "łukasz");
+        assert_eq!(fold_name("José-María"), "josemaria");
+    }
+}
