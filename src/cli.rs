@@ -3,7 +3,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use ucp_api::{ApiConfig, AppState, Application};
-use ucp_store::{Database, DatabaseConfig};
+use ucp_store::DatabaseConfig;
 
 use crate::telemetry::LogFormat;
 
@@ -33,6 +33,66 @@ enum Command {
     /// Apply database migrations not yet applied, then exit. Safe to run twice, or from two
     /// processes at once.
     Migrate(DatabaseArgs),
+    /// Mint a development token (HS256, signed with UCP_JWT_SECRET).
+    Token(TokenArgs),
+    /// Print the OpenAPI document (as checked in under openapi/).
+    Openapi,
+    /// Load synthetic demo people and plans (NHS numbers from the 999 test range).
+    Seed(SeedArgs),
+    /// Work on the read models.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Rebuild every care plan read model from the event log (appends wait; reads go on).
+    Rebuild(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+struct JwtArgs {
+    /// Shared secret for HS256 tokens (development).
+    #[arg(long, env = "UCP_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: String,
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    #[command(flatten)]
+    jwt: JwtArgs,
+    /// clinician, ambulance, nhs111, ooh, dispatch, patient or admin.
+    #[arg(long)]
+    role: ucp_api::Role,
+    /// The actor's id (default: "<role>-dev").
+    #[arg(long)]
+    sub: Option<String>,
+    /// The actor's organisation (ODS code).
+    #[arg(long)]
+    org: Option<String>,
+    /// The actor's display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// For a patient: whose plan they may see.
+    #[arg(long)]
+    nhs_number: Option<String>,
+    /// How long the token lives (e.g. 1h, 30m, 7d).
+    #[arg(long, default_value = "1h")]
+    ttl: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Load the demo set (the only set there is; the flag says what you are asking for).
+    #[arg(long)]
+    demo: bool,
+    /// How many people.
+    #[arg(long, default_value_t = 20)]
+    count: u32,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +120,13 @@ struct ServeArgs {
     #[arg(long, env = "UCP_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
 
+    #[command(flatten)]
+    jwt: JwtArgs,
+
+    /// Largest JSON body accepted, in bytes.
+    #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
+    body_limit: usize,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "UCP_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     shutdown_timeout: u64,
@@ -80,25 +147,80 @@ impl Cli {
                 Ok(())
             }
             Command::Serve(args) => serve(args).await,
+            Command::Token(args) => token(&args),
+            Command::Openapi => {
+                print!("{}", ucp_api::openapi_document()?);
+                Ok(())
+            }
+            Command::Seed(args) => {
+                anyhow::ensure!(
+                    args.demo,
+                    "say --demo: only synthetic demo data can be seeded"
+                );
+                ucp_store::migrate(&args.database.database_url).await?;
+                let db = app_state(&args.database.database_url, None, 4)?.db;
+                let created = crate::seed::seed(&db, args.count).await?;
+                tracing::info!(created, asked = args.count, "demo data loaded");
+                Ok(())
+            }
+            Command::Projections {
+                command: ProjectionsCommand::Rebuild(args),
+            } => {
+                ucp_store::migrate(&args.database_url).await?;
+                let db = app_state(&args.database_url, None, 2)?.db;
+                let plans = db.rebuild_care_plan_projections().await?;
+                tracing::info!(plans, "care plan read models rebuilt from the log");
+                Ok(())
+            }
         }
     }
+}
+
+fn app_state(url: &str, app_url: Option<String>, pool_size: usize) -> anyhow::Result<AppState> {
+    let mut db_config = DatabaseConfig::new(url);
+    db_config.max_connections = pool_size;
+    db_config.app_url = app_url;
+    let pool = ucp_store::connect(&db_config).context("connecting to the database")?;
+    Ok(AppState::new(pool))
+}
+
+fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("clock before 1970")?
+        .as_secs();
+    let claims = ucp_api::Claims {
+        sub: args
+            .sub
+            .clone()
+            .unwrap_or_else(|| format!("{}-dev", args.role.as_str())),
+        role: args.role,
+        org: args.org.clone(),
+        name: args.name.clone(),
+        nhs_number: args.nhs_number.clone(),
+        exp: now + args.ttl.as_secs(),
+        iat: now,
+    };
+    let token = ucp_api::JwtKeys::hs256(args.jwt.jwt_secret.as_bytes()).mint(&claims)?;
+    println!("{token}");
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ucp_store::migrate(&args.database.database_url)
         .await
         .context("migrating the database")?;
-    let mut db_config = DatabaseConfig::new(args.database.database_url);
-    db_config.max_connections = args.db_pool_size;
-    db_config.app_url = args.app_database_url;
-    let pool = ucp_store::connect(&db_config).context("connecting to the database")?;
-    let state = AppState {
-        db: Database::new(pool),
-    };
+    let state = app_state(
+        &args.database.database_url,
+        args.app_database_url,
+        args.db_pool_size,
+    )?;
     let config = ApiConfig {
         listen: args.listen,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         workers: args.workers,
+        jwt: ucp_api::JwtKeys::hs256(args.jwt.jwt_secret.as_bytes()),
+        body_limit: args.body_limit,
     };
     let app = Application::build(&config, state)
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -6,7 +6,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::routes::health;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::routes::{care_plans, docs, health, patients};
+use crate::ApiDoc;
 use crate::{ApiError, AppState};
 
 /// How to serve.
@@ -17,6 +21,10 @@ pub struct ApiConfig {
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
     pub workers: Option<usize>,
+    /// Verifies bearer tokens.
+    pub jwt: crate::JwtKeys,
+    /// The largest JSON body accepted, in bytes (413 above it).
+    pub body_limit: usize,
 }
 
 impl Default for ApiConfig {
@@ -25,6 +33,8 @@ impl Default for ApiConfig {
             listen: "127.0.0.1:8080".to_owned(),
             shutdown_timeout: Duration::from_secs(30),
             workers: None,
+            jwt: crate::JwtKeys::hs256(b"development-only-secret"),
+            body_limit: 256 * 1024,
         }
     }
 }
@@ -45,13 +55,50 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state);
+        let jwt = web::Data::new(config.jwt.clone());
+        let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::request_id::echo_request_id))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
+                .app_data(jwt.clone())
+                .app_data(limit.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest {
+                        code: "bad_query",
+                        detail: format!("The query string is not valid: {err}."),
+                        errors: Vec::new(),
+                    }
+                    .into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest {
+                        code: "bad_path",
+                        detail: format!("The path is not valid: {err}."),
+                        errors: Vec::new(),
+                    }
+                    .into()
+                }))
                 .service(health::healthz)
                 .service(health::readyz)
+                .service(docs::openapi_json)
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json-for-docs", ApiDoc::openapi()),
+                )
+                .service(care_plans::create_care_plan)
+                .service(care_plans::get_history)
+                .service(care_plans::get_section)
+                .service(care_plans::put_section)
+                .service(care_plans::review_care_plan)
+                .service(care_plans::withdraw_care_plan)
+                .service(care_plans::void_care_plan)
+                .service(care_plans::record_death)
+                .service(care_plans::get_care_plan)
+                .service(care_plans::delete_care_plan)
+                .service(patients::search_patients)
+                .service(patients::get_person_plan)
+                .service(patients::get_emergency_summary)
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())

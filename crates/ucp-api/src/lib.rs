@@ -2,11 +2,17 @@
 //! document. Nothing below this crate knows about HTTP.
 
 mod application;
+pub mod auth;
+mod body;
+pub mod commands;
+pub mod openapi;
 mod problem;
 mod request_id;
 pub mod routes;
 mod state;
 
 pub use application::{ApiConfig, Application};
+pub use auth::{Claims, JwtKeys, Role};
+pub use openapi::{openapi_document, ApiDoc};
 pub use problem::{ApiError, FieldError};
 pub use state::AppState;

@@ -2,31 +2,48 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use ucp_domain::DomainError;
+pub use ucp_domain::FieldError;
+use utoipa::ToSchema;
 
-/// One thing wrong with one field of a request, named by JSON pointer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub pointer: String,
-    pub detail: String,
-}
-
-/// Every error a client can get. Each variant has a stable code (see [`ApiError::code`]) and
-/// becomes an RFC 9457 problem+json body; a 5xx says only that something failed, the cause goes
-/// to the log.
+/// Every error a client can get. Each variant has a stable code ([`ApiError::code`], one
+/// exhaustive match: a new variant without a code does not compile) and becomes an RFC 9457
+/// problem+json body. A 5xx says only that something failed; the cause goes to the log.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{detail}")]
     BadRequest {
+        code: &'static str,
         detail: String,
         errors: Vec<FieldError>,
     },
     #[error("{detail}")]
     Unprocessable {
+        code: &'static str,
         detail: String,
         errors: Vec<FieldError>,
     },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    Conflict {
+        code: &'static str,
+        detail: String,
+        /// Where the thing that conflicts is, when there is one (e.g. the existing plan).
+        location: Option<String>,
+    },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PreconditionRequired(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -39,8 +56,15 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::BadRequest { .. } => "bad_request",
-            Self::Unprocessable { .. } => "validation_failed",
+            Self::BadRequest { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::PreconditionFailed(_) => "precondition_failed",
+            Self::PreconditionRequired(_) => "precondition_required",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -51,6 +75,13 @@ impl ApiError {
             Self::NotFound(_) => "Not found",
             Self::BadRequest { .. } => "Bad request",
             Self::Unprocessable { .. } => "Validation failed",
+            Self::Unauthorized(_) => "Not authenticated",
+            Self::Forbidden(_) => "Not allowed",
+            Self::Conflict { .. } => "Conflict",
+            Self::PreconditionFailed(_) => "Precondition failed",
+            Self::PreconditionRequired(_) => "Precondition required",
+            Self::PayloadTooLarge(_) => "Payload too large",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Unavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal error",
         }
@@ -75,19 +106,37 @@ impl ApiError {
             other => other.to_string(),
         }
     }
+
+    /// A 400 with one field named.
+    #[must_use]
+    pub fn bad_field(code: &'static str, pointer: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::BadRequest {
+            code,
+            errors: vec![FieldError::new(pointer, detail.clone())],
+            detail,
+        }
+    }
 }
 
-/// The RFC 9457 body.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`urn:ucp:problem:<code>`).
     #[serde(rename = "type")]
-    kind: String,
-    title: &'static str,
-    status: u16,
-    detail: String,
-    code: &'static str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What happened and what to do, for a person.
+    pub detail: String,
+    /// The stable snake_case code.
+    pub code: String,
+    /// For validation failures: each field (JSON pointer) and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Where the conflicting resource is, for conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -98,6 +147,13 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,19 +165,36 @@ impl ResponseError for ApiError {
             tracing::error!(error = %self, cause = ?std::error::Error::source(self), "request failed");
         }
         let code = self.code();
+        let location = match self {
+            Self::Conflict { location, .. } => location.clone(),
+            _ => None,
+        };
         let body = Problem {
             kind: format!("urn:ucp:problem:{code}"),
-            title: self.title(),
+            title: self.title().to_owned(),
             status: status.as_u16(),
             detail: self.detail(),
-            code,
-            errors: self.errors(),
+            code: code.to_owned(),
+            errors: self.errors().to_vec(),
+            location: location.clone(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if matches!(self, Self::Unavailable(_)) {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self {
+            Self::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            Self::Unauthorized(_) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ucp\""),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            res.insert_header((header::LOCATION, location));
         }
         res.body(json)
     }
@@ -132,7 +205,55 @@ impl From<ucp_store::StoreError> for ApiError {
         use ucp_store::StoreError as S;
         match error {
             S::Pool(e) => Self::Unavailable(e.to_string()),
+            S::IdempotencyKeyReused { key } => Self::Unprocessable {
+                code: "idempotency_key_reused",
+                detail: format!(
+                    "Idempotency-Key {key:?} was used before for a different request; use a new key."
+                ),
+                errors: Vec::new(),
+            },
+            S::ActivePlanExists(nhs) => Self::Conflict {
+                code: "plan_exists",
+                detail: format!("NHS number {nhs} already has an active care plan."),
+                location: Some(format!("/v1/patients/{nhs}/care-plan")),
+            },
+            S::VersionConflict { .. } => Self::Conflict {
+                code: "concurrent_change",
+                detail: "The plan changed while this request was being handled; read it again."
+                    .to_owned(),
+                location: None,
+            },
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let detail = error.to_string();
+        match error {
+            DomainError::PlanExists => Self::Conflict {
+                code: "plan_exists",
+                detail,
+                location: None,
+            },
+            DomainError::NoPlan => Self::NotFound(detail),
+            DomainError::PlanClosed(_) | DomainError::OnlyVoidAfterDeath => Self::Conflict {
+                code: "plan_closed",
+                detail,
+                location: None,
+            },
+            DomainError::NhsNumberCannotChange => Self::Unprocessable {
+                code: "nhs_number_cannot_change",
+                errors: vec![FieldError::new("/nhsNumber", detail.clone())],
+                detail,
+            },
+            DomainError::ClinicalSectionByPerson(_) => Self::Forbidden(detail),
+            DomainError::Invalid(errors) => Self::Unprocessable {
+                code: "validation_failed",
+                detail,
+                errors,
+            },
         }
     }
 }

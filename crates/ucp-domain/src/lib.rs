@@ -10,6 +10,7 @@ mod plan;
 mod postcode;
 mod sections;
 mod text;
+pub mod views;
 
 pub use decide::{decide, AuthorKind, Command};
 pub use error::{DomainError, FieldError};

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The idempotency key was used before for a different request.
     #[error("idempotency key {key:?} was already used for a different request")]
     IdempotencyKeyReused { key: String },
+    /// The NHS number already has an active plan (a create raced another).
+    #[error("NHS number {0} already has an active care plan")]
+    ActivePlanExists(String),
     /// An event with this id is already in the log.
     #[error("event {0} is already in the log")]
     DuplicateEvent(Uuid),

@@ -12,6 +12,8 @@ mod event;
 mod feed;
 mod migrate;
 mod projection;
+pub mod projections;
+mod queries;
 mod read_stream;
 
 pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
@@ -22,6 +24,7 @@ pub use event::{EventMetadata, NewEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
 pub use migrate::{migrate, MigrationStatus};
 pub use projection::InlineProjection;
+pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::StreamBound;
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.

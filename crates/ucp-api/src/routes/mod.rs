@@ -1,3 +1,7 @@
 //! The API's resources, one module each.
 
+mod access;
+pub mod care_plans;
+pub mod docs;
 pub mod health;
+pub mod patients;

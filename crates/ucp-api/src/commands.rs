@@ -1,0 +1,187 @@
+//! Carrying out a command: read the plan from the log, check the client's precondition, decide,
+//! append with the version read. A section write that loses a race to a write of another
+//! section is decided again (its own section is unchanged, so it does not conflict).
+
+use chrono::Utc;
+use ucp_domain::views::PlanView;
+use ucp_domain::{decide, CarePlan, CarePlanEvent, Command, DomainError, PlanSection};
+use ucp_store::projections::care_plans::{fold, STREAM_TYPE};
+use ucp_store::{
+    AppendRequest, Database, EventMetadata, ExpectedVersion, IdempotencyKey, NewEvent, StoreError,
+    StreamBound,
+};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::ApiError;
+
+/// What the client said it last saw (`If-Match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// A create: there must be no plan.
+    None,
+    /// The plan's ETag: any change to the plan since is a conflict.
+    Plan(i64),
+    /// A section's ETag: only a change to that section since is a conflict.
+    Section(PlanSection, i64),
+}
+
+/// Parses an `If-Match` value: `"plan.N"` always, `"<section>.N"` when a section is named.
+///
+/// # Errors
+/// 412 for an ETag that cannot match (a wrong section, a malformed tag).
+pub fn parse_if_match(value: &str, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
+    let stale = || {
+        ApiError::PreconditionFailed(format!(
+            "If-Match {value} does not match the current version; read the plan again."
+        ))
+    };
+    let tag = value
+        .trim()
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .ok_or_else(stale)?;
+    let (name, version) = tag.rsplit_once('.').ok_or_else(stale)?;
+    let version: i64 = version.parse().map_err(|_| stale())?;
+    if name == "plan" {
+        return Ok(Precondition::Plan(version));
+    }
+    match section {
+        Some(s) if s.name() == name => Ok(Precondition::Section(s, version)),
+        _ => Err(stale()),
+    }
+}
+
+const ATTEMPTS: usize = 5;
+
+/// Carries out a command against one plan and returns the plan as the write left it. A create
+/// always names a fresh plan id, so a retried create with its `Idempotency-Key` reaches the
+/// store, which answers with the first create's plan (returned as that write left it).
+///
+/// # Errors
+/// 404 no plan, 412 stale precondition, 409 conflicts and closed plans, 422 broken rules.
+pub async fn execute(
+    db: &Database,
+    plan_id: Uuid,
+    actor: &Actor,
+    command: &Command,
+    precondition: Precondition,
+    idempotency: Option<IdempotencyKey>,
+    request_id: Option<String>,
+) -> Result<(PlanView, bool), ApiError> {
+    for _ in 0..ATTEMPTS {
+        let history = db.read_stream(plan_id, StreamBound::All).await?;
+        let state = fold(&history)?;
+        check(state.as_ref(), precondition)?;
+        let events = decide(
+            state.as_ref(),
+            command.clone(),
+            actor.kind(),
+            Utc::now().date_naive(),
+        )?;
+        let expected = state.as_ref().map_or(ExpectedVersion::NoStream, |s| {
+            ExpectedVersion::Exact(s.version)
+        });
+        let new_events = events
+            .iter()
+            .map(|e| new_event(e, actor, request_id.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = db
+            .append(AppendRequest {
+                stream_id: plan_id,
+                stream_type: STREAM_TYPE.to_owned(),
+                expected,
+                events: new_events,
+                idempotency: idempotency.clone(),
+            })
+            .await;
+        match result {
+            Ok(outcome) => {
+                let view = plan_at(db, outcome.stream_id, outcome.version()).await?;
+                return Ok((view, outcome.replayed));
+            }
+            Err(StoreError::VersionConflict { .. }) => match precondition {
+                Precondition::Section(..) => {}
+                Precondition::Plan(_) => {
+                    return Err(ApiError::PreconditionFailed(
+                        "The plan changed since the ETag you sent; read it again.".into(),
+                    ))
+                }
+                Precondition::None => {
+                    return Err(ApiError::Conflict {
+                        code: "plan_exists",
+                        detail: "A plan with this id already exists.".into(),
+                        location: Some(format!("/v1/care-plans/{plan_id}")),
+                    })
+                }
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "concurrent_change",
+        detail: "The plan is being changed by others right now; try again.".into(),
+        location: None,
+    })
+}
+
+fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), ApiError> {
+    let stale = || {
+        ApiError::PreconditionFailed(
+            "The ETag you sent is not the current one: someone changed this since you read it. \
+             Read it again."
+                .into(),
+        )
+    };
+    match (precondition, state) {
+        (Precondition::None, Some(_)) => Err(DomainError::PlanExists.into()),
+        (Precondition::None, _) => Ok(()),
+        (_, None) => Err(ApiError::NotFound(
+            "There is no care plan with this id.".into(),
+        )),
+        (Precondition::Plan(v), Some(plan)) if plan.version != v => Err(stale()),
+        (Precondition::Section(s, v), Some(plan))
+            if plan.section(s).map_or(0, |st| st.version) != v =>
+        {
+            Err(stale())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn new_event(
+    event: &CarePlanEvent,
+    actor: &Actor,
+    request_id: Option<String>,
+) -> Result<NewEvent, ApiError> {
+    let data = event
+        .to_data()
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(NewEvent::new(
+        event.event_type(),
+        event.schema_version(),
+        data,
+        EventMetadata {
+            actor: actor.sub.clone(),
+            actor_name: actor.name.clone(),
+            role: actor.role.as_str().to_owned(),
+            organisation: actor.org.clone(),
+            request_id,
+            correlation_id: None,
+            causation_id: None,
+        },
+    ))
+}
+
+/// The plan as it was at a version, from the log.
+///
+/// # Errors
+/// 404 when the plan had no such version.
+pub async fn plan_at(db: &Database, plan_id: Uuid, version: i64) -> Result<PlanView, ApiError> {
+    let history = db
+        .read_stream(plan_id, StreamBound::UpToVersion(version))
+        .await?;
+    fold(&history)?
+        .map(|plan| PlanView::of(plan_id, &plan))
+        .ok_or_else(|| ApiError::NotFound("The plan had no such version.".into()))
+}

@@ -1,0 +1,81 @@
+//! The OpenAPI document: generated from the handlers and types, checked in under `openapi/`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{care_plans, patients};
+
+/// The API's contract.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Universal Care Plan API",
+        description = "London's Universal Care Plan: a person's care wishes and emergency treatment decisions, recorded once and seen at once by ambulance crews, dispatch, NHS 111 and out-of-hours GPs. Every error is application/problem+json (RFC 9457).",
+        version = "1.0.0"
+    ),
+    paths(
+        care_plans::create_care_plan,
+        care_plans::get_care_plan,
+        care_plans::get_section,
+        care_plans::put_section,
+        care_plans::review_care_plan,
+        care_plans::withdraw_care_plan,
+        care_plans::void_care_plan,
+        care_plans::record_death,
+        care_plans::delete_care_plan,
+        care_plans::get_history,
+        patients::get_person_plan,
+        patients::get_emergency_summary,
+        patients::search_patients,
+    ),
+    components(schemas(
+        crate::problem::Problem,
+        ucp_domain::FieldError,
+        ucp_domain::PlanSection,
+        ucp_domain::PersonalInformation,
+        ucp_domain::Contacts,
+        ucp_domain::CommunicationAndAccessibility,
+        ucp_domain::WhatMatters,
+        ucp_domain::ThinkingAhead,
+        ucp_domain::SupportNeeds,
+        ucp_domain::EmergencyTreatmentPlan,
+        ucp_domain::ClinicalBackground,
+        ucp_domain::AnticipatoryMedicines,
+        ucp_domain::ConsentToShare,
+        ucp_domain::SickleCellPlan,
+        ucp_domain::MentalHealthCrisisPlan,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "care-plans", description = "Create, read and change care plans"),
+        (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as checked in: pretty JSON with a final newline.
+///
+/// # Errors
+/// Never in practice; serialisation of the document cannot fail.
+pub fn openapi_document() -> Result<String, serde_json::Error> {
+    let mut text = ApiDoc::openapi().to_pretty_json()?;
+    text.push('\n');
+    Ok(text)
+}

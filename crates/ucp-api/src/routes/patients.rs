@@ -1,0 +1,220 @@
+//! `/v1/patients`: a person's current plan and emergency summary by NHS number, and finding a
+//! person without one.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use ucp_domain::views::{plan_etag, EmergencySummary, PlanView};
+use ucp_domain::{fold_name, PlanStatus, Postcode};
+use ucp_store::{PatientSearch, PlanRow};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::access::{ensure_visible, parse_nhs_number};
+use crate::auth::{Actor, Role};
+use crate::problem::Problem;
+use crate::{ApiError, AppState};
+
+/// Read a person's current care plan (the active one; for clinicians, else the latest).
+#[utoipa::path(
+    get, path = "/v1/patients/{nhsNumber}/care-plan", operation_id = "getPersonCarePlan", tag = "patients",
+    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces")),
+    responses(
+        (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
+        (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/patients/{nhs_number}/care-plan")]
+pub async fn get_person_plan(
+    path: web::Path<String>,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[
+        Role::Clinician,
+        Role::Ambulance,
+        Role::Nhs111,
+        Role::Ooh,
+        Role::Patient,
+    ])?;
+    let nhs = parse_nhs_number(&path)?;
+    let row: PlanRow = ensure_visible(&actor, state.db.plan_for_person(&nhs.to_string()).await?)
+        .map_err(|_| ApiError::NotFound(format!("There is no current care plan for {nhs}.")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::ETAG,
+            HeaderValue::from_str(&plan_etag(row.version))
+                .map_err(|e| ApiError::Internal(Box::new(e)))?,
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(row.document))
+}
+
+/// What a crew needs first, precomputed.
+#[utoipa::path(
+    get, path = "/v1/patients/{nhsNumber}/emergency-summary", operation_id = "getEmergencySummary", tag = "patients",
+    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces")),
+    responses(
+        (status = 200, description = "The summary", body = EmergencySummary),
+        (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/patients/{nhs_number}/emergency-summary")]
+pub async fn get_emergency_summary(
+    path: web::Path<String>,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[
+        Role::Clinician,
+        Role::Ambulance,
+        Role::Nhs111,
+        Role::Ooh,
+        Role::Dispatch,
+        Role::Patient,
+    ])?;
+    let nhs = parse_nhs_number(&path)?;
+    let none = || ApiError::NotFound(format!("There is no current care plan for {nhs}."));
+    let row = state
+        .db
+        .summary_for_person(&nhs.to_string())
+        .await?
+        .ok_or_else(none)?;
+    let active = row.status == PlanStatus::Active.as_str();
+    let allowed = match actor.role {
+        Role::Clinician => true,
+        Role::Patient => actor.nhs_number == Some(nhs) && row.status != PlanStatus::Voided.as_str(),
+        _ => active,
+    };
+    if !allowed {
+        return Err(none());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(row.summary))
+}
+
+/// Who to look for, when the NHS number is not known.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PatientQuery {
+    /// Family name (case and accents ignored; a prefix matches).
+    pub family: Option<String>,
+    /// Given name (case and accents ignored; a prefix matches).
+    pub given: Option<String>,
+    /// Date of birth, exact (YYYY-MM-DD).
+    pub birth_date: Option<NaiveDate>,
+    /// Postcode, any spacing or case.
+    pub postcode: Option<String>,
+}
+
+/// A candidate person.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientCandidate {
+    pub nhs_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub birth_date: NaiveDate,
+    pub postcode: String,
+    pub plan_id: Uuid,
+    pub plan_status: PlanStatus,
+    /// Higher is a closer match: exact family name 2, exact given name 1.
+    pub score: i32,
+}
+
+/// Find people by name, date of birth and postcode (at least two of them).
+#[utoipa::path(
+    get, path = "/v1/patients", operation_id = "searchPatients", tag = "patients",
+    params(PatientQuery),
+    responses(
+        (status = 200, description = "Ranked candidates, best first (at most 50)", body = Vec<PatientCandidate>),
+        (status = 400, description = "Fewer than two criteria, or a bad date or postcode", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not search", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/patients")]
+pub async fn search_patients(
+    query: web::Query<PatientQuery>,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[Role::Clinician, Role::Ambulance, Role::Nhs111, Role::Ooh])?;
+    let q = query.into_inner();
+    let folded = |s: &Option<String>| s.as_deref().map(fold_name).filter(|f| !f.is_empty());
+    let postcode = match q
+        .postcode
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => Some(
+            Postcode::parse(p)
+                .map_err(|e| {
+                    ApiError::bad_field("bad_postcode", "/postcode", format!("{p:?}: {e}."))
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let search = PatientSearch {
+        family_folded: folded(&q.family),
+        given_folded: folded(&q.given),
+        birth_date: q.birth_date,
+        postcode,
+        active_only: actor.role != Role::Clinician,
+        limit: 50,
+    };
+    let given = [
+        search.family_folded.is_some(),
+        search.given_folded.is_some(),
+        search.birth_date.is_some(),
+        search.postcode.is_some(),
+    ]
+    .into_iter()
+    .filter(|b| *b)
+    .count();
+    if given < 2 {
+        return Err(ApiError::bad_field(
+            "too_few_criteria",
+            "",
+            "Give at least two of family, given, birthDate and postcode.",
+        ));
+    }
+    let candidates: Vec<PatientCandidate> = state
+        .db
+        .search_patients(&search)
+        .await?
+        .into_iter()
+        .map(|m| PatientCandidate {
+            plan_status: match m.status.as_str() {
+                "withdrawn" => PlanStatus::Withdrawn,
+                "deceased" => PlanStatus::Deceased,
+                "voided" => PlanStatus::Voided,
+                _ => PlanStatus::Active,
+            },
+            nhs_number: m.nhs_number,
+            family_name: m.family_name,
+            given_name: m.given_name,
+            birth_date: m.birth_date,
+            postcode: m.postcode,
+            plan_id: m.plan_id,
+            score: m.score,
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(candidates))
+}

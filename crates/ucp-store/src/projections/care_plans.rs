@@ -1,0 +1,236 @@
+//! The care plan read models (`care_plan_view`, `emergency_summary`, `patient_index`): written
+//! in the append's transaction, so a saved change is visible to every reader the moment the
+//! write returns, and rebuildable from the log.
+
+use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::error::SqlState;
+use ucp_domain::views::{EmergencySummary, PlanView};
+use ucp_domain::{evolve, fold_name, Author, CarePlan, CarePlanEvent, Envelope, SectionContent};
+use uuid::Uuid;
+
+use crate::event::EVENT_COLUMNS;
+use crate::{Database, InlineProjection, RecordedEvent, StoreError};
+
+/// The stream type of care plans.
+pub const STREAM_TYPE: &str = "care_plan";
+
+/// The constraint that keeps one active plan per NHS number.
+const ONE_ACTIVE_PLAN: &str = "care_plan_view_one_active_per_nhs_number";
+
+/// Folds a plan's recorded events into its state, upcasting each as it is read.
+///
+/// # Errors
+/// When a stored event cannot be read by this code.
+pub fn fold(events: &[RecordedEvent]) -> Result<Option<CarePlan>, StoreError> {
+    let mut state = None;
+    for recorded in events {
+        let event = CarePlanEvent::decode(
+            &recorded.event_type,
+            recorded.schema_version,
+            recorded.data.clone(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        state = evolve(state, &event, &envelope(recorded));
+    }
+    Ok(state)
+}
+
+/// The author and time of an event, from its metadata.
+#[must_use]
+pub fn envelope(recorded: &RecordedEvent) -> Envelope {
+    Envelope {
+        version: recorded.stream_version,
+        at: recorded.recorded_at,
+        author: Author {
+            actor: recorded.metadata.actor.clone(),
+            name: recorded.metadata.actor_name.clone(),
+            role: recorded.metadata.role.clone(),
+            organisation: recorded.metadata.organisation.clone(),
+        },
+    }
+}
+
+/// The inline projection of care plans.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CarePlanProjection;
+
+#[async_trait]
+impl InlineProjection for CarePlanProjection {
+    fn name(&self) -> &'static str {
+        "care_plans"
+    }
+
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[RecordedEvent],
+    ) -> Result<(), StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        if first.stream_type != STREAM_TYPE {
+            return Ok(());
+        }
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
+                 WHERE e.stream_id = $1 ORDER BY e.stream_version"
+            ))
+            .await?;
+        let history = tx
+            .query(&stmt, &[&first.stream_id])
+            .await?
+            .iter()
+            .map(RecordedEvent::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(plan) = fold(&history)? {
+            write_plan(tx, first.stream_id, &plan).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the three read models of one plan.
+async fn write_plan(
+    client: &impl GenericClient,
+    plan_id: Uuid,
+    plan: &CarePlan,
+) -> Result<(), StoreError> {
+    let view = serde_json::to_value(PlanView::of(plan_id, plan))?;
+    let nhs = plan.nhs_number.to_string();
+    let status = plan.status.as_str();
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO care_plan_view \
+             (plan_id, nhs_number, status, version, created_at, updated_at, document) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+               status = excluded.status, version = excluded.version, \
+               updated_at = excluded.updated_at, document = excluded.document",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &plan_id,
+                &nhs,
+                &status,
+                &plan.version,
+                &plan.created_at,
+                &plan.updated_at,
+                &view,
+            ],
+        )
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(db)
+                if db.code() == &SqlState::UNIQUE_VIOLATION
+                    && db.constraint() == Some(ONE_ACTIVE_PLAN) =>
+            {
+                StoreError::ActivePlanExists(nhs.clone())
+            }
+            _ => StoreError::Database(e),
+        })?;
+
+    if let Some(summary) = EmergencySummary::of(plan_id, plan) {
+        let summary = serde_json::to_value(summary)?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO emergency_summary (plan_id, nhs_number, status, version, summary) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+                   status = excluded.status, version = excluded.version, summary = excluded.summary",
+            )
+            .await?;
+        client
+            .execute(&stmt, &[&plan_id, &nhs, &status, &plan.version, &summary])
+            .await?;
+    }
+
+    let pi = plan
+        .section(ucp_domain::PlanSection::PersonalInformation)
+        .and_then(|s| match &s.content {
+            SectionContent::PersonalInformation(pi) => Some(pi),
+            _ => None,
+        });
+    if let Some(pi) = pi {
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO patient_index (plan_id, nhs_number, family_name, given_name, \
+                   family_folded, given_folded, birth_date, postcode, status, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+                   family_name = excluded.family_name, given_name = excluded.given_name, \
+                   family_folded = excluded.family_folded, given_folded = excluded.given_folded, \
+                   birth_date = excluded.birth_date, postcode = excluded.postcode, \
+                   status = excluded.status, updated_at = excluded.updated_at",
+            )
+            .await?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &plan_id,
+                    &nhs,
+                    &pi.family_name.as_str(),
+                    &pi.given_name.as_str(),
+                    &fold_name(pi.family_name.as_str()),
+                    &fold_name(pi.given_name.as_str()),
+                    &pi.birth_date.date(),
+                    &pi.address.postcode.as_str(),
+                    &status,
+                    &plan.updated_at,
+                ],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+impl Database {
+    /// Rebuilds the care plan read models from the log in one transaction. Appends wait while
+    /// it runs (it holds a share lock on `streams`); reads go on and see the old rows until it
+    /// commits. Returns how many plans were rebuilt.
+    ///
+    /// # Errors
+    /// When the database fails or a stored event cannot be read.
+    pub async fn rebuild_care_plan_projections(&self) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(
+            "LOCK TABLE streams IN SHARE MODE; \
+             DELETE FROM care_plan_view; DELETE FROM emergency_summary; DELETE FROM patient_index;",
+        )
+        .await?;
+        let streams = tx
+            .query(
+                "SELECT stream_id FROM streams WHERE stream_type = $1 ORDER BY stream_id",
+                &[&STREAM_TYPE],
+            )
+            .await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
+                 WHERE e.stream_id = $1 ORDER BY e.stream_version"
+            ))
+            .await?;
+        let mut rebuilt = 0;
+        for row in streams {
+            let stream_id: Uuid = row.try_get(0)?;
+            let history = tx
+                .query(&stmt, &[&stream_id])
+                .await?
+                .iter()
+                .map(RecordedEvent::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(plan) = fold(&history)? {
+                write_plan(&tx, stream_id, &plan).await?;
+                rebuilt += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(rebuilt)
+    }
+}

@@ -1,0 +1,3 @@
+//! Read models kept in step with the log.
+
+pub mod care_plans;

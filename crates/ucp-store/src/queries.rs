@@ -1,0 +1,188 @@
+//! Reads of the care plan read models, each one round trip.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::{Database, StoreError};
+
+/// A plan's row in `care_plan_view`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub plan_id: Uuid,
+    pub nhs_number: String,
+    pub status: String,
+    pub version: i64,
+    pub document: serde_json::Value,
+}
+
+/// A plan's row in `emergency_summary`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub plan_id: Uuid,
+    pub status: String,
+    pub summary: serde_json::Value,
+}
+
+/// What to search the patient index by; names are matched folded (case and accents ignored)
+/// and as prefixes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientSearch {
+    pub family_folded: Option<String>,
+    pub given_folded: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub postcode: Option<String>,
+    pub active_only: bool,
+    pub limit: i64,
+}
+
+/// One candidate person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientMatch {
+    pub plan_id: Uuid,
+    pub nhs_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub birth_date: NaiveDate,
+    pub postcode: String,
+    pub status: String,
+    pub score: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn plan_row(row: &tokio_postgres::Row) -> Result<PlanRow, StoreError> {
+    Ok(PlanRow {
+        plan_id: row.try_get(0)?,
+        nhs_number: row.try_get(1)?,
+        status: row.try_get(2)?,
+        version: row.try_get(3)?,
+        document: row.try_get(4)?,
+    })
+}
+
+impl Database {
+    /// The current document of a plan.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn plan(&self, plan_id: Uuid) -> Result<Option<PlanRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
+                 WHERE plan_id = $1",
+            )
+            .await?;
+        client
+            .query_opt(&stmt, &[&plan_id])
+            .await?
+            .as_ref()
+            .map(plan_row)
+            .transpose()
+    }
+
+    /// The person's current plan: the active one, else the most recently changed.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn plan_for_person(&self, nhs_number: &str) -> Result<Option<PlanRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
+                 WHERE nhs_number = $1 \
+                 ORDER BY (status = 'active') DESC, updated_at DESC LIMIT 1",
+            )
+            .await?;
+        client
+            .query_opt(&stmt, &[&nhs_number])
+            .await?
+            .as_ref()
+            .map(plan_row)
+            .transpose()
+    }
+
+    /// The emergency summary of the person's current plan (active first, else most recent).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn summary_for_person(
+        &self,
+        nhs_number: &str,
+    ) -> Result<Option<SummaryRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT s.plan_id, s.status, s.summary FROM emergency_summary s \
+                 JOIN care_plan_view v ON v.plan_id = s.plan_id \
+                 WHERE s.nhs_number = $1 \
+                 ORDER BY (s.status = 'active') DESC, v.updated_at DESC LIMIT 1",
+            )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&nhs_number])
+            .await?
+            .map(|row| -> Result<SummaryRow, StoreError> {
+                Ok(SummaryRow {
+                    plan_id: row.try_get(0)?,
+                    status: row.try_get(1)?,
+                    summary: row.try_get(2)?,
+                })
+            })
+            .transpose()?)
+    }
+
+    /// Ranked candidates: exact name matches above prefix matches, active plans first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn search_patients(
+        &self,
+        search: &PatientSearch,
+    ) -> Result<Vec<PatientMatch>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, family_name, given_name, birth_date, postcode, status, \
+                   (CASE WHEN family_folded = $1 THEN 2 ELSE 0 END \
+                    + CASE WHEN given_folded = $2 THEN 1 ELSE 0 END)::int AS score, updated_at \
+                 FROM patient_index \
+                 WHERE ($1::text IS NULL OR family_folded LIKE $1 || '%') \
+                   AND ($2::text IS NULL OR given_folded LIKE $2 || '%') \
+                   AND ($3::date IS NULL OR birth_date = $3) \
+                   AND ($4::text IS NULL OR postcode = $4) \
+                   AND status <> 'voided' \
+                   AND (NOT $5 OR status = 'active') \
+                 ORDER BY score DESC, (status = 'active') DESC, family_name, given_name, plan_id \
+                 LIMIT $6",
+            )
+            .await?;
+        client
+            .query(
+                &stmt,
+                &[
+                    &search.family_folded,
+                    &search.given_folded,
+                    &search.birth_date,
+                    &search.postcode,
+                    &search.active_only,
+                    &search.limit,
+                ],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(PatientMatch {
+                    plan_id: row.try_get(0)?,
+                    nhs_number: row.try_get(1)?,
+                    family_name: row.try_get(2)?,
+                    given_name: row.try_get(3)?,
+                    birth_date: row.try_get(4)?,
+                    postcode: row.try_get(5)?,
+                    status: row.try_get(6)?,
+                    score: row.try_get(7)?,
+                    updated_at: row.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+}
