@@ -5,14 +5,25 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only lint fmt build migrate db openapi bench clean-db
+.PHONY: run test test-only lint fmt build migrate db openapi seed
 
-## Serve the API on UCP_LISTEN (default 127.0.0.1:8080), setting up everything first.
+# A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
+export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
+
+## Serve the API on UCP_LISTEN (default 127.0.0.1:8080), setting up everything first:
+## PostgreSQL, migrations, demo data (once), and a token per role printed for curl.
 run:
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) build --bin ucp; \
 	./target/debug/ucp migrate; \
+	./target/debug/ucp seed --demo --count 20; \
 	echo "DATABASE_URL=$$url"; \
+	echo "Development tokens (valid 12 h):"; \
+	for role in clinician ambulance nhs111 ooh dispatch admin; do \
+	  printf '  %-10s %s\n' "$$role" "$$(./target/debug/ucp token --role $$role --org F84001 --name "Demo $$role" --ttl 12h)"; \
+	done; \
+	printf '  %-10s %s\n' patient "$$(./target/debug/ucp token --role patient --nhs-number 9990000018 --ttl 12h)"; \
+	echo "API reference: http://$${UCP_LISTEN:-127.0.0.1:8080}/docs/"; \
 	exec ./target/debug/ucp serve
 
 ## Lint, then every test against real PostgreSQL and real HTTP.
@@ -35,6 +46,13 @@ build:
 ## Print a working DATABASE_URL (creating and starting the private cluster if need be).
 db:
 	@$(DB)
+
+## Write the OpenAPI document generated from the code to openapi/ (a test fails when it drifts).
+openapi:
+	$(CARGO) run --quiet --bin ucp -- openapi > openapi/ucp.openapi.json
+
+seed:
+	@url=$$($(DB)); DATABASE_URL="$$url" $(CARGO) run --quiet --bin ucp -- seed --demo --count $${COUNT:-200}
 
 migrate:
 	@url=$$($(DB)); DATABASE_URL="$$url" $(CARGO) run --quiet --bin ucp -- migrate

@@ -70,16 +70,16 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
                             "decidedBy": "Dr Demo Clinician", "date": "2026-10-01" },
         "whatMatters": { "inTheirOwnWords": "Staying at home with my family around me." },
         "contacts": { "personal": [{ "name": "Sam Example", "relationship": "daughter", "nextOfKin": true,
-            "lpaHealthAndWelfare": if i % 2 == 0 { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
+            "lpaHealthAndWelfare": if i.is_multiple_of(2) { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
             "phone": "07700 900123", "contactFirst": true }],
             "professional": [{ "name": "Example Medical Practice", "role": "GP practice", "odsCode": "F84001", "phone": "020 7946 0001" }] }
     });
     if i % 3 != 2 {
         body["emergencyTreatmentPlan"] = json!({
             "sharedUnderstanding": "Advanced heart failure; frail; wishes to stay at home.",
-            "clinicalFocus": if i % 2 == 0 { "symptom-control" } else { "life-sustaining-treatment" },
+            "clinicalFocus": if i.is_multiple_of(2) { "symptom-control" } else { "life-sustaining-treatment" },
             "interventions": [{ "intervention": "Hospital admission", "recommended": i % 2 == 1, "reason": "Discussed with the person and family." }],
-            "cprRecommendation": if i % 2 == 0 { "attempts-not-recommended" } else { "attempts-recommended" },
+            "cprRecommendation": if i.is_multiple_of(2) { "attempts-not-recommended" } else { "attempts-recommended" },
             "capacity": "has-capacity", "involvement": "A",
             "signatures": [{ "name": "Dr Demo Clinician", "role": "GP", "registrationNumber": "GMC 7654321",
                              "seniorResponsible": true, "signedAt": "2026-10-01T10:00:00Z" }],

@@ -37,9 +37,7 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
             workers: Some(1),
             ..ucp_api::ApiConfig::default()
         },
-        ucp_api::AppState {
-            db: ucp_store::Database::new(pool),
-        },
+        ucp_api::AppState::new(pool),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let url = format!("http://127.0.0.1:{}/readyz", app.port());
@@ -73,6 +71,7 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
         .env("DATABASE_URL", db.url())
         .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
+        .env("UCP_JWT_SECRET", "test-secret")
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -10,6 +10,8 @@ use tokio_postgres::NoTls;
 use ucp_api::{ApiConfig, AppState, Application};
 use ucp_store::{Database, DatabaseConfig};
 
+pub use crate::fixtures::*;
+
 /// The cluster the suite may create databases in (`make test` sets it).
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL")
@@ -224,11 +226,39 @@ impl Drop for TestDb {
     }
 }
 
+pub const TEST_SECRET: &[u8] = b"test-secret";
+
+/// A valid token for a role.
+pub fn token(role: ucp_api::Role) -> String {
+    token_with(role, None)
+}
+
+/// A valid token for a role; patients carry an NHS number.
+pub fn token_with(role: ucp_api::Role, nhs_number: Option<&str>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let claims = ucp_api::Claims {
+        sub: format!("{}-test", role.as_str()),
+        role,
+        org: Some("F84001".into()),
+        name: Some(format!("Test {}", role.as_str())),
+        nhs_number: nhs_number.map(str::to_owned),
+        exp: now + 3600,
+        iat: now,
+    };
+    ucp_api::JwtKeys::hs256(TEST_SECRET)
+        .mint(&claims)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
 /// The real server on a random port, on a database of its own.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     // Last, so the server's connections are gone before the database is dropped.
+    pub db: Database,
     _test_db: TestDb,
 }
 
@@ -244,21 +274,52 @@ impl TestApp {
         let config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),
+            jwt: ucp_api::JwtKeys::hs256(TEST_SECRET),
+            body_limit: 64 * 1024,
             ..ApiConfig::default()
         };
-        let app = Application::build(&config, AppState { db })
+        let app = Application::build(&config, AppState::new(db.pool().clone()))
             .unwrap_or_else(|e| panic!("building the server: {e:?}"));
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
             client: reqwest::Client::new(),
+            db: AppState::new(db.pool().clone()).db,
             _test_db: test_db,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A request with a bearer token for the role.
+    pub fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        role: ucp_api::Role,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token(role))
+    }
+
+    /// Creates a plan as a clinician and returns its document.
+    pub async fn create_plan(&self, body: &serde_json::Value) -> serde_json::Value {
+        let res = self
+            .req(
+                reqwest::Method::POST,
+                "/v1/care-plans",
+                ucp_api::Role::Clinician,
+            )
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), 201, "create");
+        res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,7 +1,11 @@
 //! End-to-end tests: the real server over real HTTP, the real store on real PostgreSQL. One
 //! binary with modules, so the suite links once.
 
+mod fixtures;
 mod helpers;
+
+mod care_plans;
+mod roles;
 
 mod event_store;
 mod feed;

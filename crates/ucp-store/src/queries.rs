@@ -118,7 +118,7 @@ impl Database {
                  ORDER BY (s.status = 'active') DESC, v.updated_at DESC LIMIT 1",
             )
             .await?;
-        Ok(client
+        client
             .query_opt(&stmt, &[&nhs_number])
             .await?
             .map(|row| -> Result<SummaryRow, StoreError> {
@@ -128,7 +128,7 @@ impl Database {
                     summary: row.try_get(2)?,
                 })
             })
-            .transpose()?)
+            .transpose()
     }
 
     /// Ranked candidates: exact name matches above prefix matches, active plans first.

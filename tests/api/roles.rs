@@ -1,0 +1,240 @@
+//! Every endpoint × every role, in one table: who may, who is refused (403), who gets 404
+//! (a person asking for someone else's plan), and 401 without a valid token.
+
+use reqwest::Method;
+use ucp_api::Role;
+
+use crate::helpers::{nhs, plan_body, token_with, TestApp};
+
+#[tokio::test]
+async fn every_endpoint_for_every_role() {
+    let app = TestApp::spawn().await;
+    let own = nhs(50);
+    let plan = app.create_plan(&plan_body(&own)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let other = app.create_plan(&plan_body(&nhs(51))).await;
+    let other_id = other["id"].as_str().unwrap_or_default().to_owned();
+
+    // (method, path, body, expected status for each role in Role::ALL order:
+    //  clinician, ambulance, nhs111, ooh, dispatch, patient (own plan), admin)
+    let reads: Vec<(Method, String, [u16; 7])> = vec![
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}"),
+            [200, 200, 200, 200, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{other_id}"),
+            [200, 200, 200, 200, 403, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}/sections/what-matters"),
+            [200, 200, 200, 200, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}/history"),
+            [200, 200, 200, 200, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{own}/care-plan"),
+            [200, 200, 200, 200, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{}/care-plan", nhs(51)),
+            [200, 200, 200, 200, 403, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{own}/emergency-summary"),
+            [200, 200, 200, 200, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{}/emergency-summary", nhs(51)),
+            [200, 200, 200, 200, 200, 404, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/patients?family=nowak&birthDate=1941-02-03".to_owned(),
+            [200, 200, 200, 200, 403, 403, 403],
+        ),
+    ];
+    for (method, path, expected) in &reads {
+        for (role, want) in Role::ALL.into_iter().zip(expected) {
+            let token = token_with(role, (role == Role::Patient).then_some(own.as_str()));
+            let res = app
+                .client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                res.status().as_u16(),
+                *want,
+                "{method} {path} as {}",
+                role.as_str()
+            );
+        }
+        let anonymous = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            anonymous.status().as_u16(),
+            401,
+            "{method} {path} without a token"
+        );
+        assert!(anonymous.headers().contains_key("www-authenticate"));
+        let forged = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth("not.a.jwt")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            forged.status().as_u16(),
+            401,
+            "{method} {path} with a bad token"
+        );
+    }
+
+    // Writes: only clinicians. Every other role is refused before anything is read or written.
+    let section = format!("/v1/care-plans/{id}/sections/what-matters");
+    let writes: Vec<(Method, String, serde_json::Value)> = vec![
+        (
+            Method::POST,
+            "/v1/care-plans".to_owned(),
+            plan_body(&nhs(52)),
+        ),
+        (
+            Method::PUT,
+            section.clone(),
+            serde_json::json!({ "inTheirOwnWords": "x" }),
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/review"),
+            serde_json::json!({ "nextReviewDate": "2099-01-01" }),
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/withdraw"),
+            serde_json::json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/void"),
+            serde_json::json!({ "reason": "x" }),
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/person-died"),
+            serde_json::json!({ "dateOfDeath": "2026-01-01" }),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/care-plans/{id}"),
+            serde_json::json!({}),
+        ),
+    ];
+    for (method, path, body) in &writes {
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Clinician) {
+            let token = token_with(role, (role == Role::Patient).then_some(own.as_str()));
+            let res = app
+                .client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(token)
+                .header("If-Match", "\"plan.3\"")
+                .json(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                res.status().as_u16(),
+                403,
+                "{method} {path} as {}",
+                role.as_str()
+            );
+        }
+        let anonymous = app
+            .client
+            .request(method.clone(), app.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            anonymous.status().as_u16(),
+            401,
+            "{method} {path} without a token"
+        );
+    }
+    // Nothing changed.
+    let now = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let now: serde_json::Value = now.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(now["version"], 3);
+    // The clinician's writes, in an order the plan allows.
+    let clinician = |method: Method, path: &str, tag: &str, body: serde_json::Value| {
+        app.req(method, path, Role::Clinician)
+            .header("If-Match", tag.to_owned())
+            .json(&body)
+            .send()
+    };
+    for (method, path, tag, body) in [
+        (
+            Method::PUT,
+            section.as_str(),
+            "\"what-matters.2\"",
+            serde_json::json!({ "inTheirOwnWords": "x" }),
+        ),
+        (
+            Method::POST,
+            &format!("/v1/care-plans/{id}/review"),
+            "\"plan.4\"",
+            serde_json::json!({ "nextReviewDate": "2099-01-01" }),
+        ),
+        (
+            Method::POST,
+            &format!("/v1/care-plans/{id}/person-died"),
+            "\"plan.5\"",
+            serde_json::json!({ "dateOfDeath": "2026-01-01" }),
+        ),
+        (
+            Method::POST,
+            &format!("/v1/care-plans/{id}/void"),
+            "\"plan.6\"",
+            serde_json::json!({ "reason": "x" }),
+        ),
+    ] {
+        let res = clinician(method.clone(), path, tag, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), 200, "{method} {path} as clinician");
+    }
+    // A voided plan: the person no longer sees it.
+    let patient = app
+        .client
+        .get(app.url(&format!("/v1/care-plans/{id}")))
+        .bearer_auth(token_with(Role::Patient, Some(&own)))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(patient.status().as_u16(), 404);
+}
