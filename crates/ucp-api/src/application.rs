@@ -9,7 +9,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{care_plans, docs, health, patients};
+use crate::routes::{care_plans, health, patients};
 use crate::ApiDoc;
 use crate::{ApiError, AppState};
 
@@ -82,10 +82,10 @@ impl Application {
                 }))
                 .service(health::healthz)
                 .service(health::readyz)
-                .service(docs::openapi_json)
-                .service(
-                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json-for-docs", ApiDoc::openapi()),
-                )
+                // The spec at /openapi.json and the reference page at /docs, from assets
+                // compiled into the binary (utoipa-swagger-ui's `vendored` feature).
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                .route("/docs", web::get().to(docs_redirect))
                 .service(care_plans::create_care_plan)
                 .service(care_plans::get_history)
                 .service(care_plans::get_section)
@@ -124,6 +124,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {

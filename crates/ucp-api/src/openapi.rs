@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{care_plans, patients};
+use crate::routes::{care_plans, health, patients};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -14,6 +14,8 @@ use crate::routes::{care_plans, patients};
         version = "1.0.0"
     ),
     paths(
+        health::healthz,
+        health::readyz,
         care_plans::create_care_plan,
         care_plans::get_care_plan,
         care_plans::get_section,
@@ -45,10 +47,11 @@ use crate::routes::{care_plans, patients};
         ucp_domain::SickleCellPlan,
         ucp_domain::MentalHealthCrisisPlan,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ServerErrors),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+        (name = "operations", description = "Health and readiness probes"),
     )
 )]
 pub struct ApiDoc;
@@ -67,6 +70,47 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation touches the database, so every one can answer 503 (database unreachable,
+/// with Retry-After) and, for a bug, 500 — both as problem+json.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("503".into())
+                    .or_insert_with(|| problem("The database is unreachable; retry later").into());
+                op.responses
+                    .responses
+                    .entry("500".into())
+                    .or_insert_with(|| problem("A fault on our side; quote X-Request-Id").into());
+            }
+        }
     }
 }
 

@@ -27,8 +27,7 @@ pub fn section_etag(section: PlanSection, version: i64) -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionView {
     pub section: PlanSection,
-    /// The section's content; its schema depends on `section`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The section's content; its schema is the one named by `section`.
     pub content: SectionContent,
     /// Send it back in `If-Match` to replace this section.
     pub etag: String,

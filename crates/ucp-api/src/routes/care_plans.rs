@@ -321,7 +321,7 @@ pub async fn get_section(
         ("section" = PlanSection, Path, description = "Section name"),
         ("If-Match" = String, Header, description = "The section's ETag (or the plan's)"),
     ),
-    request_body(content = Object, description = "The section's whole new content; its schema is the section's (PersonalInformation, Contacts, …)"),
+    request_body(content = SectionContent, description = "The section's whole new content, in the schema of the section named in the path"),
     responses(
         (status = 200, description = "The section as saved", body = SectionView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, unknown field, bad id or section", body = Problem, content_type = "application/problem+json"),

@@ -3,11 +3,16 @@ use serde::Serialize;
 
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Serialize)]
-struct Health {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
     status: &'static str,
 }
 
+/// Liveness: the process is up and serving.
+#[utoipa::path(
+    get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = 200, description = "Serving", body = Health))
+)]
 /// The process is up and serving. Says nothing about the database, so that an orchestrator
 /// does not restart a healthy process while the database is away.
 #[get("/healthz")]
@@ -15,13 +20,21 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Readiness {
+pub struct Readiness {
     status: &'static str,
     migration: i64,
 }
 
+/// Readiness: the database answers and is fully migrated.
+#[utoipa::path(
+    get, path = "/readyz", operation_id = "readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Database unreachable or not migrated", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
 /// Ready to take traffic: the database answers and carries every migration this build expects.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

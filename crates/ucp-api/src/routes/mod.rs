@@ -2,6 +2,5 @@
 
 mod access;
 pub mod care_plans;
-pub mod docs;
 pub mod health;
 pub mod patients;

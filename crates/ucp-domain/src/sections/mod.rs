@@ -136,9 +136,10 @@ impl std::fmt::Display for PlanSection {
     }
 }
 
-/// A section's whole content, typed.
+/// A section's whole content, typed; which one is given by the section's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SectionContent {
     PersonalInformation(PersonalInformation),
     Contacts(Contacts),
