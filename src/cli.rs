@@ -127,6 +127,14 @@ struct ServeArgs {
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
 
+    /// Milliseconds the access-log writer waits, after an entry, for others to share its commit.
+    #[arg(long, env = "UCP_AUDIT_WINDOW_MS", default_value_t = 2)]
+    audit_window_ms: u64,
+
+    /// The most access-log entries one commit carries.
+    #[arg(long, env = "UCP_AUDIT_MAX_BATCH", default_value_t = 256)]
+    audit_max_batch: usize,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "UCP_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     shutdown_timeout: u64,
@@ -221,6 +229,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers,
         jwt: ucp_api::JwtKeys::hs256(args.jwt.jwt_secret.as_bytes()),
         body_limit: args.body_limit,
+        audit: ucp_api::audit::AuditConfig {
+            window: Duration::from_millis(args.audit_window_ms),
+            max_batch: args.audit_max_batch.max(1),
+        },
     };
     let app = Application::build(&config, state)
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -9,7 +9,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{care_plans, health, patients};
+use crate::routes::{audit, care_plans, health, me, patients};
 use crate::ApiDoc;
 use crate::{ApiError, AppState};
 
@@ -25,6 +25,8 @@ pub struct ApiConfig {
     pub jwt: crate::JwtKeys,
     /// The largest JSON body accepted, in bytes (413 above it).
     pub body_limit: usize,
+    /// How access-log entries are grouped into commits.
+    pub audit: crate::audit::AuditConfig,
 }
 
 impl Default for ApiConfig {
@@ -35,6 +37,7 @@ impl Default for ApiConfig {
             workers: None,
             jwt: crate::JwtKeys::hs256(b"development-only-secret"),
             body_limit: 256 * 1024,
+            audit: crate::audit::AuditConfig::default(),
         }
     }
 }
@@ -54,14 +57,20 @@ impl Application {
     pub fn build(config: &ApiConfig, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
         let port = listener.local_addr()?.port();
+        let audit = web::Data::new(crate::audit::AuditWriter::start(
+            state.db.clone(),
+            config.audit,
+        ));
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::audit::record_access))
                 .wrap(from_fn(crate::request_id::echo_request_id))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
+                .app_data(audit.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -99,6 +108,12 @@ impl Application {
                 .service(patients::search_patients)
                 .service(patients::get_person_plan)
                 .service(patients::get_emergency_summary)
+                .service(me::get_my_plan)
+                .service(me::start_my_plan)
+                .service(me::put_my_section)
+                .service(me::get_my_access_log)
+                .service(audit::search_audit)
+                .service(audit::get_shown)
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())

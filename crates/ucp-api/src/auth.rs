@@ -172,7 +172,12 @@ impl FromRequest for Actor {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(actor_of(req))
+        let actor = actor_of(req);
+        if let Ok(actor) = &actor {
+            // For the access log: who asked, even when the handler refuses them.
+            actix_web::HttpMessage::extensions_mut(req).insert(actor.clone());
+        }
+        ready(actor)
     }
 }
 

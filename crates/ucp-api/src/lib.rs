@@ -2,6 +2,7 @@
 //! document. Nothing below this crate knows about HTTP.
 
 mod application;
+pub mod audit;
 pub mod auth;
 mod body;
 pub mod commands;

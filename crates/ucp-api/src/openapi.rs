@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{care_plans, health, patients};
+use crate::routes::{audit, care_plans, health, me, patients};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -29,6 +29,12 @@ use crate::routes::{care_plans, health, patients};
         patients::get_person_plan,
         patients::get_emergency_summary,
         patients::search_patients,
+        me::get_my_plan,
+        me::start_my_plan,
+        me::put_my_section,
+        me::get_my_access_log,
+        audit::search_audit,
+        audit::get_shown,
     ),
     components(schemas(
         crate::problem::Problem,
@@ -51,6 +57,8 @@ use crate::routes::{care_plans, health, patients};
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+        (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
+        (name = "audit", description = "The access log and replay of what was shown (admin)"),
         (name = "operations", description = "Health and readiness probes"),
     )
 )]

@@ -46,6 +46,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    AuditUnavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -66,6 +68,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "service_unavailable",
+            Self::AuditUnavailable(_) => "audit_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -82,7 +85,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => "Precondition required",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::Unavailable(_) => "Service unavailable",
+            Self::Unavailable(_) | Self::AuditUnavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -98,6 +101,11 @@ impl ApiError {
         match self {
             Self::Unavailable(_) => {
                 "The service cannot reach its database; try again shortly.".to_owned()
+            }
+            Self::AuditUnavailable(_) => {
+                "This access could not be recorded in the access log, so nothing is shown; try \
+                 again shortly."
+                    .to_owned()
             }
             Self::Internal(_) => {
                 "Something failed on our side. Quote the X-Request-Id header when reporting it."
@@ -154,7 +162,7 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -182,7 +190,7 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self {
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::AuditUnavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
             Self::Unauthorized(_) => {
@@ -248,7 +256,9 @@ impl From<DomainError> for ApiError {
                 errors: vec![FieldError::new("/nhsNumber", detail.clone())],
                 detail,
             },
-            DomainError::ClinicalSectionByPerson(_) => Self::Forbidden(detail),
+            DomainError::ClinicalSectionByPerson(_) | DomainError::IdentityByPerson(_) => {
+                Self::Forbidden(detail)
+            }
             DomainError::Invalid(errors) => Self::Unprocessable {
                 code: "validation_failed",
                 detail,

@@ -51,10 +51,17 @@ pub fn decide(
             if state.is_some() {
                 return Err(DomainError::PlanExists);
             }
-            let mut errors = check_section(
-                &SectionContent::ConsentToShare(consent_to_share.clone()),
-                author,
-            )?;
+            // Consent is a clinical section, but a person starting their own plan consents
+            // themselves: only their own agreement is theirs to record.
+            let mut errors =
+                SectionContent::ConsentToShare(consent_to_share.clone()).rule_breaches();
+            if author == AuthorKind::Person
+                && consent_to_share.basis != crate::ConsentBasis::PersonAgreed
+            {
+                return Err(DomainError::ClinicalSectionByPerson(
+                    crate::PlanSection::ConsentToShare,
+                ));
+            }
             let mut seen = std::collections::BTreeSet::new();
             for content in &other_sections {
                 let section = content.section();
@@ -92,6 +99,9 @@ pub fn decide(
             if let SectionContent::PersonalInformation(pi) = &content {
                 if pi.nhs_number != plan.nhs_number {
                     return Err(DomainError::NhsNumberCannotChange);
+                }
+                if author == AuthorKind::Person {
+                    person_keeps_identity(plan, pi)?;
                 }
             }
             let errors = check_section(&content, author)?;
@@ -135,6 +145,27 @@ pub fn decide(
             }
         }
     }
+}
+
+/// The person may change how to reach them, not who they are: name and date of birth stay as
+/// a professional recorded them.
+fn person_keeps_identity(plan: &CarePlan, new: &PersonalInformation) -> Result<(), DomainError> {
+    let Some(SectionContent::PersonalInformation(old)) = plan
+        .section(crate::PlanSection::PersonalInformation)
+        .map(|s| &s.content)
+    else {
+        return Ok(());
+    };
+    for (field, same) in [
+        ("familyName", old.family_name == new.family_name),
+        ("givenName", old.given_name == new.given_name),
+        ("birthDate", old.birth_date == new.birth_date),
+    ] {
+        if !same {
+            return Err(DomainError::IdentityByPerson(field));
+        }
+    }
+    Ok(())
 }
 
 /// The plan, if it still takes changes.

@@ -66,6 +66,8 @@ pub enum DomainError {
     NhsNumberCannotChange,
     #[error("{0} sections are written by professionals only")]
     ClinicalSectionByPerson(crate::PlanSection),
+    #[error("{0} can be changed by a professional only")]
+    IdentityByPerson(&'static str),
     #[error("the request breaks the care plan's rules")]
     Invalid(Vec<FieldError>),
 }

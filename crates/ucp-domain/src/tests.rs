@@ -295,6 +295,47 @@ fn the_person_writes_person_centred_forms_only() {
 }
 
 #[test]
+fn the_person_changes_how_to_reach_them_not_who_they_are() {
+    let state = given(&created());
+    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, today());
+    let mut moved = personal_information("9434765919");
+    moved.phone = Some(Phone::parse("020 7946 0999").unwrap_or_else(|e| panic!("{e}")));
+    assert!(
+        as_person(Command::UpdateSection(SectionContent::PersonalInformation(
+            moved.clone()
+        )))
+        .is_ok()
+    );
+    moved.family_name = ShortText::parse("Other").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        as_person(Command::UpdateSection(SectionContent::PersonalInformation(
+            moved
+        ))),
+        Err(DomainError::IdentityByPerson("familyName"))
+    );
+}
+
+#[test]
+fn a_person_starts_their_own_plan_with_their_own_consent_only() {
+    let own = decide(None, create(), AuthorKind::Person, today());
+    assert!(own.is_ok());
+    let mut best_interests = consent();
+    best_interests.basis = ConsentBasis::BestInterests;
+    best_interests.decided_by = Some(ShortText::parse("Dr A").unwrap_or_else(|e| panic!("{e}")));
+    let command = Command::CreateCarePlan {
+        personal_information: personal_information("9434765919"),
+        consent_to_share: best_interests,
+        other_sections: vec![],
+    };
+    assert_eq!(
+        decide(None, command, AuthorKind::Person, today()),
+        Err(DomainError::ClinicalSectionByPerson(
+            PlanSection::ConsentToShare
+        ))
+    );
+}
+
+#[test]
 fn unknown_fields_and_bad_values_are_named_by_pointer() {
     let err = PlanSection::WhatMatters
         .parse_content(json!({ "inTheirOwnWords": "x", "inTheirOwnWrods": "y" }))

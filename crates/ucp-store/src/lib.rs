@@ -4,6 +4,7 @@
 //! version so that concurrent writers cannot overwrite each other; the gapless feed reads the log
 //! in commit order behind a transaction-id fence, so that no follower ever skips an event.
 
+mod access_log;
 mod append;
 mod checkpoint;
 mod database;
@@ -16,6 +17,7 @@ pub mod projections;
 mod queries;
 mod read_stream;
 
+pub use access_log::{AccessEntry, AccessQuery};
 pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
 pub use checkpoint::{load_checkpoint, save_checkpoint};
 pub use database::{connect, Database, DatabaseConfig, APP_ROLE};

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ensure_visible, parse_plan_id, parse_section};
+use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::body::{field_problem, parse, read_json};
 use crate::commands::{execute, parse_if_match, plan_at, Precondition};
@@ -86,7 +87,7 @@ pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
         .map(ToString::to_string)
 }
 
-fn idempotency_key(
+pub(crate) fn idempotency_key(
     req: &HttpRequest,
     actor: &Actor,
     body: &[u8],
@@ -187,6 +188,12 @@ pub async fn create_care_plan(
         request_id(&req),
     )
     .await?;
+    note(&req, |n| {
+        n.plan_id = Some(view.id);
+        n.nhs_number = Some(view.nhs_number.to_string());
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Plan);
+    });
     let mut res = plan_response(actix_web::http::StatusCode::CREATED, &view);
     res.headers_mut().insert(
         header::LOCATION,
@@ -221,6 +228,7 @@ pub struct AsOf {
 )]
 #[get("/v1/care-plans/{id}")]
 pub async fn get_care_plan(
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<AsOf>,
     actor: Actor,
@@ -228,10 +236,18 @@ pub async fn get_care_plan(
 ) -> Result<HttpResponse, ApiError> {
     actor.require(READERS)?;
     let plan_id = parse_plan_id(&path)?;
+    note(&req, |n| n.plan_id = Some(plan_id));
     let row = state.db.plan(plan_id).await?;
+    if let Some(row) = &row {
+        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
+    }
     let row = ensure_visible(&actor, row)?;
     let view = match (query.version, query.at) {
         (None, None) => {
+            note(&req, |n| {
+                n.plan_version = Some(row.version);
+                n.view = Some(View::Plan);
+            });
             return Ok(HttpResponse::Ok()
                 .insert_header((
                     header::ETAG,
@@ -239,7 +255,7 @@ pub async fn get_care_plan(
                         .map_err(|e| ApiError::Internal(Box::new(e)))?,
                 ))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(row.document))
+                .json(row.document));
         }
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_field(
@@ -284,6 +300,7 @@ pub async fn get_care_plan(
 )]
 #[get("/v1/care-plans/{id}/sections/{section}")]
 pub async fn get_section(
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -292,7 +309,19 @@ pub async fn get_section(
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    let row = ensure_visible(&actor, state.db.plan(plan_id).await?)?;
+    note(&req, |n| {
+        n.plan_id = Some(plan_id);
+        n.section = Some(section.name().to_owned());
+    });
+    let row = state.db.plan(plan_id).await?;
+    if let Some(row) = &row {
+        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
+    }
+    let row = ensure_visible(&actor, row)?;
+    note(&req, |n| {
+        n.plan_version = Some(row.version);
+        n.view = Some(View::Section);
+    });
     let view = row
         .document
         .get("sections")
@@ -349,6 +378,10 @@ pub async fn put_section(
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
+    note(&req, |n| {
+        n.plan_id = Some(plan_id);
+        n.section = Some(section.name().to_owned());
+    });
     let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let content = section.parse_content(json).map_err(field_problem)?;
@@ -362,6 +395,11 @@ pub async fn put_section(
         request_id(&req),
     )
     .await?;
+    note(&req, |n| {
+        n.nhs_number = Some(view.nhs_number.to_string());
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Section);
+    });
     let saved = view
         .sections
         .get(section.name())
@@ -384,6 +422,7 @@ async fn lifecycle(
 ) -> Result<HttpResponse, ApiError> {
     actor.require(WRITERS)?;
     let plan_id = parse_plan_id(&path)?;
+    note(&req, |n| n.plan_id = Some(plan_id));
     let precondition = if_match(&req, None)?;
     let json = match payload {
         Some(p) => read_json(&req, p).await?.0,
@@ -400,6 +439,11 @@ async fn lifecycle(
         request_id(&req),
     )
     .await?;
+    note(&req, |n| {
+        n.nhs_number = Some(view.nhs_number.to_string());
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Plan);
+    });
     Ok(plan_response(actix_web::http::StatusCode::OK, &view))
 }
 
@@ -530,14 +574,41 @@ pub struct HistoryEntry {
 )]
 #[get("/v1/care-plans/{id}/history")]
 pub async fn get_history(
+    req: HttpRequest,
     path: web::Path<String>,
     actor: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require(READERS)?;
     let plan_id = parse_plan_id(&path)?;
-    ensure_visible(&actor, state.db.plan(plan_id).await?)?;
-    let events = state.db.read_stream(plan_id, StreamBound::All).await?;
+    note(&req, |n| n.plan_id = Some(plan_id));
+    let row = state.db.plan(plan_id).await?;
+    if let Some(row) = &row {
+        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
+    }
+    let row = ensure_visible(&actor, row)?;
+    note(&req, |n| {
+        n.plan_version = Some(row.version);
+        n.view = Some(View::History);
+    });
+    let entries = history(&state.db, plan_id, row.version).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(entries))
+}
+
+/// A plan's history up to a version (what was shown to whom is replayed with the same code).
+///
+/// # Errors
+/// When the store fails or an event cannot be read.
+pub async fn history(
+    db: &ucp_store::Database,
+    plan_id: Uuid,
+    version: i64,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    let events = db
+        .read_stream(plan_id, StreamBound::UpToVersion(version))
+        .await?;
     let mut plan = None;
     let mut entries = Vec::with_capacity(events.len());
     for recorded in &events {
@@ -560,7 +631,5 @@ pub async fn get_history(
             status_after: plan.as_ref().map_or(PlanStatus::Active, |p| p.status),
         });
     }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(entries))
+    Ok(entries)
 }

@@ -1,6 +1,8 @@
 //! The API's resources, one module each.
 
 mod access;
+pub mod audit;
 pub mod care_plans;
 pub mod health;
+pub mod me;
 pub mod patients;

@@ -2,7 +2,7 @@
 //! person without one.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use ucp_domain::views::{plan_etag, EmergencySummary, PlanView};
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ensure_visible, parse_nhs_number};
+use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::problem::Problem;
 use crate::{ApiError, AppState};
@@ -29,8 +30,9 @@ use crate::{ApiError, AppState};
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/patients/{nhs_number}/care-plan")]
+#[get("/v1/patients/{nhsNumber}/care-plan")]
 pub async fn get_person_plan(
+    req: HttpRequest,
     path: web::Path<String>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -43,8 +45,17 @@ pub async fn get_person_plan(
         Role::Patient,
     ])?;
     let nhs = parse_nhs_number(&path)?;
-    let row: PlanRow = ensure_visible(&actor, state.db.plan_for_person(&nhs.to_string()).await?)
+    note(&req, |n| n.nhs_number = Some(nhs.to_string()));
+    let found = state.db.plan_for_person(&nhs.to_string()).await?;
+    if let Some(row) = &found {
+        note(&req, |n| n.plan_id = Some(row.plan_id));
+    }
+    let row: PlanRow = ensure_visible(&actor, found)
         .map_err(|_| ApiError::NotFound(format!("There is no current care plan for {nhs}.")))?;
+    note(&req, |n| {
+        n.plan_version = Some(row.version);
+        n.view = Some(View::Plan);
+    });
     Ok(HttpResponse::Ok()
         .insert_header((
             header::ETAG,
@@ -68,8 +79,9 @@ pub async fn get_person_plan(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/patients/{nhs_number}/emergency-summary")]
+#[get("/v1/patients/{nhsNumber}/emergency-summary")]
 pub async fn get_emergency_summary(
+    req: HttpRequest,
     path: web::Path<String>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -83,6 +95,7 @@ pub async fn get_emergency_summary(
         Role::Patient,
     ])?;
     let nhs = parse_nhs_number(&path)?;
+    note(&req, |n| n.nhs_number = Some(nhs.to_string()));
     let none = || ApiError::NotFound(format!("There is no current care plan for {nhs}."));
     let row = state
         .db
@@ -95,9 +108,17 @@ pub async fn get_emergency_summary(
         Role::Patient => actor.nhs_number == Some(nhs) && row.status != PlanStatus::Voided.as_str(),
         _ => active,
     };
+    note(&req, |n| n.plan_id = Some(row.plan_id));
     if !allowed {
         return Err(none());
     }
+    note(&req, |n| {
+        n.plan_version = row
+            .summary
+            .get("planVersion")
+            .and_then(serde_json::Value::as_i64);
+        n.view = Some(View::Summary);
+    });
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(row.summary))
@@ -147,6 +168,7 @@ pub struct PatientCandidate {
 )]
 #[get("/v1/patients")]
 pub async fn search_patients(
+    req: HttpRequest,
     query: web::Query<PatientQuery>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -214,6 +236,15 @@ pub async fn search_patients(
             score: m.score,
         })
         .collect();
+    let results = serde_json::to_value(&candidates).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    note(&req, |n| {
+        n.view = Some(View::Search);
+        n.search_criteria = Some(serde_json::json!({
+            "family": q.family, "given": q.given, "birthDate": q.birth_date, "postcode": q.postcode
+        }));
+        n.returned_nhs_numbers = candidates.iter().map(|c| c.nhs_number.clone()).collect();
+        n.search_results = Some(results);
+    });
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(candidates))

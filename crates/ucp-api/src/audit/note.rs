@@ -1,0 +1,50 @@
+use actix_web::{HttpMessage, HttpRequest};
+use uuid::Uuid;
+
+/// What a response showed, so the entry can be replayed exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Plan,
+    Section,
+    Summary,
+    History,
+    Search,
+}
+
+impl View {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Section => "section",
+            Self::Summary => "summary",
+            Self::History => "history",
+            Self::Search => "search",
+        }
+    }
+}
+
+/// What a handler knows that the access log needs: which plan, which version, which view.
+#[derive(Debug, Clone, Default)]
+pub struct AuditNote {
+    pub plan_id: Option<Uuid>,
+    pub nhs_number: Option<String>,
+    pub plan_version: Option<i64>,
+    pub view: Option<View>,
+    pub section: Option<String>,
+    pub search_criteria: Option<serde_json::Value>,
+    pub search_results: Option<serde_json::Value>,
+    pub returned_nhs_numbers: Vec<String>,
+}
+
+/// Adds to the request's note (later calls fill in what earlier ones did not know).
+pub fn note(req: &HttpRequest, update: impl FnOnce(&mut AuditNote)) {
+    let mut ext = req.extensions_mut();
+    if let Some(existing) = ext.get_mut::<AuditNote>() {
+        update(existing);
+    } else {
+        let mut fresh = AuditNote::default();
+        update(&mut fresh);
+        ext.insert(fresh);
+    }
+}

@@ -1,0 +1,85 @@
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use ucp_store::{AccessEntry, Database};
+
+/// How entries are grouped into commits.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditConfig {
+    /// How long the writer waits, after the first entry of a batch, for more to join it.
+    pub window: Duration,
+    /// The most entries one commit carries.
+    pub max_batch: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_millis(2),
+            max_batch: 256,
+        }
+    }
+}
+
+/// Why an entry could not be made durable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the access log could not be written: {0}")]
+pub struct AuditFailed(pub String);
+
+type Pending = (AccessEntry, oneshot::Sender<Result<(), AuditFailed>>);
+
+/// Hands entries to one writer task that commits them in groups: every request waits for its
+/// own entry's commit, but concurrent requests share one round trip and one fsync.
+#[derive(Debug, Clone)]
+pub struct AuditWriter {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task on the current Tokio runtime.
+    #[must_use]
+    pub fn start(db: Database, config: AuditConfig) -> Self {
+        let (sender, receiver) = mpsc::channel(config.max_batch * 8);
+        tokio::spawn(run(db, config, receiver));
+        Self { sender }
+    }
+
+    /// Returns once the entry is committed.
+    ///
+    /// # Errors
+    /// When its batch could not be committed (or the writer is gone).
+    pub async fn record(&self, entry: AccessEntry) -> Result<(), AuditFailed> {
+        let (done, wait) = oneshot::channel();
+        self.sender
+            .send((entry, done))
+            .await
+            .map_err(|_| AuditFailed("the audit writer has stopped".into()))?;
+        wait.await
+            .map_err(|_| AuditFailed("the audit writer has stopped".into()))?
+    }
+}
+
+async fn run(db: Database, config: AuditConfig, mut receiver: mpsc::Receiver<Pending>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(config.max_batch);
+    while let Some(first) = receiver.recv().await {
+        batch.push(first);
+        let deadline = tokio::time::Instant::now() + config.window;
+        while batch.len() < config.max_batch {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(next)) => batch.push(next),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let (entries, waiters): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let result = db
+            .record_access(&entries)
+            .await
+            .map_err(|e| AuditFailed(e.to_string()));
+        if let Err(e) = &result {
+            tracing::error!(error = %e, entries = entries.len(), "access log batch failed; its requests get 503");
+        }
+        for waiter in waiters {
+            let _ = waiter.send(result.clone());
+        }
+    }
+}

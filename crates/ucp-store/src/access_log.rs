@@ -1,0 +1,160 @@
+//! The access log: one entry per request that touched plan data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Database, StoreError};
+
+/// One request's entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    pub entry_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub actor_name: Option<String>,
+    pub role: String,
+    pub organisation: Option<String>,
+    pub purpose: Option<String>,
+    /// The OpenAPI operation id.
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub plan_id: Option<Uuid>,
+    pub nhs_number: Option<String>,
+    pub plan_version: Option<i64>,
+    /// What was served: `plan`, `section`, `summary`, `history`, `search`.
+    pub view: Option<String>,
+    pub section: Option<String>,
+    pub search_criteria: Option<serde_json::Value>,
+    pub search_results: Option<serde_json::Value>,
+    pub returned_nhs_numbers: Vec<String>,
+    pub request_id: Option<String>,
+    pub status: i16,
+}
+
+/// Which entries to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessQuery {
+    pub nhs_number: Option<String>,
+    pub actor: Option<String>,
+    pub plan_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Entries strictly older than this (at, entry id): the page cursor.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    /// Also entries whose search results included `nhs_number` (for the person's own view).
+    pub include_searches: bool,
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
+    method, path, plan_id, nhs_number, plan_version, view, section, search_criteria, \
+    search_results, returned_nhs_numbers, request_id, status";
+
+fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
+    Ok(AccessEntry {
+        entry_id: row.try_get(0)?,
+        at: row.try_get(1)?,
+        actor: row.try_get(2)?,
+        actor_name: row.try_get(3)?,
+        role: row.try_get(4)?,
+        organisation: row.try_get(5)?,
+        purpose: row.try_get(6)?,
+        action: row.try_get(7)?,
+        method: row.try_get(8)?,
+        path: row.try_get(9)?,
+        plan_id: row.try_get(10)?,
+        nhs_number: row.try_get(11)?,
+        plan_version: row.try_get(12)?,
+        view: row.try_get(13)?,
+        section: row.try_get(14)?,
+        search_criteria: row.try_get(15)?,
+        search_results: row.try_get(16)?,
+        returned_nhs_numbers: row.try_get(17)?,
+        request_id: row.try_get(18)?,
+        status: row.try_get(19)?,
+    })
+}
+
+impl Database {
+    /// Writes a batch of entries in one statement and one commit: all or none.
+    ///
+    /// # Errors
+    /// When the database refuses or fails; then no entry of the batch is written.
+    pub async fn record_access(&self, entries: &[AccessEntry]) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "INSERT INTO access_log ({COLUMNS}) \
+                 SELECT {COLUMNS} FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
+            ))
+            .await?;
+        let batch = serde_json::to_value(entries)?;
+        client.execute(&stmt, &[&batch]).await?;
+        Ok(())
+    }
+
+    /// Entries matching the query, newest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn access_log(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM access_log \
+                 WHERE ($1::text IS NULL OR nhs_number = $1 \
+                        OR ($7 AND returned_nhs_numbers @> ARRAY[$1::text])) \
+                   AND ($2::text IS NULL OR actor = $2) \
+                   AND ($3::uuid IS NULL OR plan_id = $3) \
+                   AND ($4::timestamptz IS NULL OR at >= $4) \
+                   AND ($5::timestamptz IS NULL OR at < $5) \
+                   AND ($6::timestamptz IS NULL OR (at, entry_id) < ($6, $8::uuid)) \
+                 ORDER BY at DESC, entry_id DESC LIMIT $9"
+            ))
+            .await?;
+        let (before_at, before_id) = match q.before {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        client
+            .query(
+                &stmt,
+                &[
+                    &q.nhs_number,
+                    &q.actor,
+                    &q.plan_id,
+                    &q.from,
+                    &q.to,
+                    &before_at,
+                    &q.include_searches,
+                    &before_id,
+                    &q.limit,
+                ],
+            )
+            .await?
+            .iter()
+            .map(entry)
+            .collect()
+    }
+
+    /// One entry.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn access_entry(&self, entry_id: Uuid) -> Result<Option<AccessEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM access_log WHERE entry_id = $1"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&entry_id])
+            .await?
+            .as_ref()
+            .map(entry)
+            .transpose()
+    }
+}
