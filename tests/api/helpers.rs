@@ -259,7 +259,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     // Last, so the server's connections are gone before the database is dropped.
     pub db: Database,
-    _test_db: TestDb,
+    pub test_db: TestDb,
 }
 
 impl TestApp {
@@ -286,7 +286,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             db: AppState::new(db.pool().clone()).db,
-            _test_db: test_db,
+            test_db,
         }
     }
 

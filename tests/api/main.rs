@@ -4,7 +4,9 @@
 mod fixtures;
 mod helpers;
 
+mod audit;
 mod care_plans;
+mod me;
 mod roles;
 
 mod event_store;

@@ -63,6 +63,26 @@ async fn every_endpoint_for_every_role() {
             "/v1/patients?family=nowak&birthDate=1941-02-03".to_owned(),
             [200, 200, 200, 200, 403, 403, 403],
         ),
+        (
+            Method::GET,
+            "/v1/me/care-plan".to_owned(),
+            [403, 403, 403, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/me/access-log".to_owned(),
+            [403, 403, 403, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/audit".to_owned(),
+            [403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            format!("/v1/audit/{}/shown", uuid::Uuid::new_v4()),
+            [403, 403, 403, 403, 403, 403, 404],
+        ),
     ];
     for (method, path, expected) in &reads {
         for (role, want) in Role::ALL.into_iter().zip(expected) {

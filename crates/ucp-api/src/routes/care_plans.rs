@@ -282,6 +282,10 @@ pub async fn get_care_plan(
                 })?
         }
     };
+    note(&req, |n| {
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Plan);
+    });
     Ok(plan_response(actix_web::http::StatusCode::OK, &view))
 }
 

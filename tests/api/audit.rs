@@ -1,0 +1,463 @@
+//! The access log: one durable entry per plan-touching request, group commit, and replay of
+//! exactly what was shown.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use ucp_api::Role;
+
+use crate::helpers::{nhs, plan_body, problem, token_with, TestApp};
+
+fn request_id(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The entries written for one request id, straight from the table.
+async fn entries_for(app: &TestApp, request_id: &str) -> Vec<tokio_postgres::Row> {
+    app.test_db
+        .owner_client()
+        .await
+        .query(
+            "SELECT status, actor, role, action, plan_id, nhs_number, plan_version, view, purpose \
+             FROM access_log WHERE request_id = $1",
+            &[&request_id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[tokio::test]
+async fn every_plan_touching_request_writes_exactly_one_durable_entry() {
+    let app = TestApp::spawn().await;
+    let n = nhs(200);
+    let plan = app.create_plan(&plan_body(&n)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let cases: Vec<(Method, String, Option<Role>, u16, &str)> = vec![
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}"),
+            Some(Role::Ambulance),
+            200,
+            "getCarePlan",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}?version=1"),
+            Some(Role::Clinician),
+            200,
+            "getCarePlan",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}/sections/what-matters"),
+            Some(Role::Ooh),
+            200,
+            "getSection",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}/history"),
+            Some(Role::Nhs111),
+            200,
+            "getCarePlanHistory",
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{n}/emergency-summary"),
+            Some(Role::Dispatch),
+            200,
+            "getEmergencySummary",
+        ),
+        (
+            Method::GET,
+            format!("/v1/patients/{n}/care-plan"),
+            Some(Role::Clinician),
+            200,
+            "getPersonCarePlan",
+        ),
+        (
+            Method::GET,
+            "/v1/patients?family=nowak&birthDate=1941-02-03".into(),
+            Some(Role::Ambulance),
+            200,
+            "searchPatients",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}"),
+            None,
+            401,
+            "getCarePlan",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}"),
+            Some(Role::Dispatch),
+            403,
+            "getCarePlan",
+        ),
+        (
+            Method::GET,
+            format!("/v1/care-plans/{id}"),
+            Some(Role::Patient),
+            404,
+            "getCarePlan",
+        ),
+        (
+            Method::GET,
+            "/v1/care-plans/not-a-uuid".into(),
+            Some(Role::Clinician),
+            400,
+            "getCarePlan",
+        ),
+        (
+            Method::PUT,
+            format!("/v1/care-plans/{id}/sections/what-matters"),
+            Some(Role::Clinician),
+            428,
+            "putSection",
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/withdraw"),
+            Some(Role::Ambulance),
+            403,
+            "withdrawCarePlan",
+        ),
+        (
+            Method::GET,
+            "/v1/me/care-plan".into(),
+            Some(Role::Patient),
+            404,
+            "getMyCarePlan",
+        ),
+    ];
+    for (method, path, role, status, action) in cases {
+        let mut req = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .header("X-Purpose-Of-Use", "emergency");
+        if let Some(role) = role {
+            req = req.bearer_auth(token_with(
+                role,
+                (role == Role::Patient).then_some("9434765919"),
+            ));
+        }
+        if method != Method::GET {
+            req = req.json(&json!({ "inTheirOwnWords": "x" }));
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
+        // Durable when the response arrives: read it at once, from another connection.
+        let rows = entries_for(&app, &request_id(&res)).await;
+        assert_eq!(rows.len(), 1, "{method} {path}: exactly one entry");
+        let row = &rows[0];
+        assert_eq!(
+            row.get::<_, i16>("status"),
+            i16::try_from(status).unwrap_or_default()
+        );
+        assert_eq!(row.get::<_, String>("action"), action, "{method} {path}");
+        assert_eq!(
+            row.get::<_, Option<String>>("purpose").as_deref(),
+            Some("emergency")
+        );
+        let expected_role = role.map_or("none", Role::as_str);
+        assert_eq!(row.get::<_, String>("role"), expected_role);
+        if status == 200 && !path.starts_with("/v1/patients?") {
+            assert_eq!(
+                row.get::<_, Option<String>>("nhs_number").as_deref(),
+                Some(n.as_str()),
+                "{path}"
+            );
+            assert!(
+                row.get::<_, Option<i64>>("plan_version").is_some(),
+                "{path}"
+            );
+        }
+    }
+    // Requests that touch no plan data leave no entry.
+    let health = app.get("/healthz").await;
+    assert!(entries_for(&app, &request_id(&health)).await.is_empty());
+}
+
+#[tokio::test]
+async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
+    let app = TestApp::spawn().await;
+    let n = nhs(201);
+    let plan = app.create_plan(&plan_body(&n)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let mut served = Vec::new();
+    for (role, path) in [
+        (
+            Role::Ambulance,
+            format!("/v1/patients/{n}/emergency-summary"),
+        ),
+        (Role::Clinician, format!("/v1/care-plans/{id}")),
+        (
+            Role::Ooh,
+            format!("/v1/care-plans/{id}/sections/emergency-treatment-plan"),
+        ),
+        (Role::Nhs111, format!("/v1/care-plans/{id}/history")),
+        (
+            Role::Ambulance,
+            "/v1/patients?family=nowak&postcode=SE1%207EH".to_owned(),
+        ),
+    ] {
+        let res = app
+            .req(Method::GET, &path, role)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let rid = request_id(&res);
+        let body: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+        served.push((rid, body, path));
+    }
+    // The plan changes twice: a new CPR decision, then a withdrawal.
+    let mut etp = crate::helpers::etp();
+    etp["cprRecommendation"] = json!("attempts-recommended");
+    let put = app
+        .req(
+            Method::PUT,
+            &format!("/v1/care-plans/{id}/sections/emergency-treatment-plan"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.3\"")
+        .json(&etp)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(put.status().as_u16(), 200);
+    let withdraw = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/withdraw"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.4\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(withdraw.status().as_u16(), 200);
+
+    let admin = token_with(Role::Admin, None);
+    for (rid, body, path) in served {
+        let page: Value = app
+            .client
+            .get(app.url("/v1/audit"))
+            .query(&[("nhsNumber", n.as_str())])
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let entry_id = app
+            .test_db
+            .owner_client()
+            .await
+            .query_one(
+                "SELECT entry_id::text FROM access_log WHERE request_id = $1",
+                &[&rid],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .get::<_, String>(0);
+        assert!(page["entries"].as_array().is_some_and(|e| !e.is_empty()));
+        let shown: Value = app
+            .client
+            .get(app.url(&format!("/v1/audit/{entry_id}/shown")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(shown, body, "replay of {path}");
+    }
+    // The summary replay is the old one: CPR not recommended, active.
+    let latest = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let latest: Value = latest.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(latest["status"], "withdrawn");
+}
+
+#[tokio::test]
+async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503_and_no_data() {
+    let app = TestApp::spawn().await;
+    let n = nhs(202);
+    let plan = app.create_plan(&plan_body(&n)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let owner = app.test_db.owner_client().await;
+    owner
+        .batch_execute("REVOKE INSERT ON access_log FROM ucp_app")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let responses = futures::future::join_all((0..20).map(|_| {
+        app.req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}"),
+            Role::Ambulance,
+        )
+        .send()
+    }))
+    .await;
+    for res in responses {
+        let body = problem(res.unwrap_or_else(|e| panic!("{e:?}")), 503).await;
+        assert_eq!(body["code"], "audit_unavailable");
+        assert!(body.get("sections").is_none(), "no plan data leaks");
+    }
+    owner
+        .batch_execute("GRANT INSERT ON access_log TO ucp_app")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Restored: concurrent requests succeed and share commits.
+    let before: i64 = owner
+        .query_one("SELECT count(*) FROM access_log", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .get(0);
+    let responses = futures::future::join_all((0..40).map(|_| {
+        app.req(
+            Method::GET,
+            &format!("/v1/patients/{n}/emergency-summary"),
+            Role::Dispatch,
+        )
+        .send()
+    }))
+    .await;
+    for res in responses {
+        assert_eq!(
+            res.unwrap_or_else(|e| panic!("{e:?}")).status().as_u16(),
+            200
+        );
+    }
+    let row = owner
+        .query_one(
+            "SELECT count(*), count(DISTINCT transaction_id) FROM access_log WHERE action = 'getEmergencySummary'",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (entries, commits): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(entries, 40);
+    assert!(before >= 1);
+    assert!(
+        commits < entries,
+        "40 concurrent requests were committed in {commits} commits"
+    );
+    // The log itself refuses to be rewritten.
+    assert!(owner.batch_execute("DELETE FROM access_log").await.is_err());
+    assert!(owner
+        .batch_execute("UPDATE access_log SET status = 200")
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
+    let app = TestApp::spawn().await;
+    let n = nhs(203);
+    app.create_plan(&plan_body(&n)).await;
+    for _ in 0..5 {
+        app.req(
+            Method::GET,
+            &format!("/v1/patients/{n}/emergency-summary"),
+            Role::Ambulance,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let admin = token_with(Role::Admin, None);
+    let page = |before: Option<String>| {
+        let mut q = vec![("nhsNumber", n.clone()), ("limit", "4".to_owned())];
+        if let Some(b) = before {
+            q.push(("before", b));
+        }
+        app.client
+            .get(app.url("/v1/audit"))
+            .query(&q)
+            .bearer_auth(&admin)
+            .send()
+    };
+    let first: Value = page(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let second: Value = page(first["next"].as_str().map(str::to_owned))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let all: Vec<&Value> = first["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(second["entries"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(all.len(), 6, "the create and five reads");
+    for w in all.windows(2) {
+        assert!(w[0]["at"].as_str() >= w[1]["at"].as_str(), "newest first");
+    }
+    assert_eq!(all[5]["action"], "createCarePlan");
+    let by_actor: Value = app
+        .client
+        .get(app.url("/v1/audit"))
+        .query(&[("actor", "ambulance-test")])
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(by_actor["entries"].as_array().map(Vec::len), Some(5));
+    for role in [
+        Role::Clinician,
+        Role::Ambulance,
+        Role::Dispatch,
+        Role::Patient,
+    ] {
+        let res = app
+            .client
+            .get(app.url("/v1/audit"))
+            .bearer_auth(token_with(role, Some(&n)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        problem(res, 403).await;
+    }
+    let bad = app
+        .client
+        .get(app.url("/v1/audit?before=nonsense"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(problem(bad, 400).await["code"], "bad_cursor");
+    let none = app
+        .client
+        .get(app.url(&format!("/v1/audit/{}/shown", uuid::Uuid::new_v4())))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    problem(none, 404).await;
+}
