@@ -60,6 +60,45 @@ struct JwtArgs {
 }
 
 #[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Shared secret for HS256 tokens (development); leave unset to refuse HS256.
+    #[arg(long, env = "UCP_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+
+    /// A JWKS file of public keys for RS256/ES256 tokens, chosen by `kid`; reloaded when it
+    /// changes or a token names an unknown key, so keys rotate without a restart.
+    #[arg(long, env = "UCP_JWKS_FILE")]
+    jwks_file: Option<std::path::PathBuf>,
+
+    /// Require this `iss` claim.
+    #[arg(long, env = "UCP_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+
+    /// Require this `aud` claim.
+    #[arg(long, env = "UCP_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+}
+
+impl VerifyArgs {
+    fn keys(&self) -> anyhow::Result<ucp_api::JwtKeys> {
+        anyhow::ensure!(
+            self.jwt_secret.is_some() || self.jwks_file.is_some(),
+            "set UCP_JWT_SECRET (development) or UCP_JWKS_FILE, or both"
+        );
+        let mut keys = match &self.jwt_secret {
+            Some(secret) => ucp_api::JwtKeys::hs256(secret.as_bytes()),
+            None => ucp_api::JwtKeys::default(),
+        };
+        if let Some(path) = &self.jwks_file {
+            keys = keys.with_jwks_file(path)?;
+        }
+        Ok(keys
+            .with_issuer(self.jwt_issuer.clone())
+            .with_audience(self.jwt_audience.clone()))
+    }
+}
+
+#[derive(Debug, Args)]
 struct TokenArgs {
     #[command(flatten)]
     jwt: JwtArgs,
@@ -121,7 +160,7 @@ struct ServeArgs {
     db_pool_size: usize,
 
     #[command(flatten)]
-    jwt: JwtArgs,
+    jwt: VerifyArgs,
 
     /// Largest JSON body accepted, in bytes.
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
@@ -227,7 +266,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         workers: args.workers,
-        jwt: ucp_api::JwtKeys::hs256(args.jwt.jwt_secret.as_bytes()),
+        jwt: args.jwt.keys()?,
         body_limit: args.body_limit,
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),

@@ -268,13 +268,22 @@ impl TestApp {
         Self::spawn_on(test_db).await
     }
 
+    /// The server with the given token keys.
+    pub async fn spawn_with_keys(keys: ucp_api::JwtKeys) -> Self {
+        Self::spawn_configured(TestDb::migrated().await, keys).await
+    }
+
     /// The server on a database as given (migrated or not).
     pub async fn spawn_on(test_db: TestDb) -> Self {
+        Self::spawn_configured(test_db, ucp_api::JwtKeys::hs256(TEST_SECRET)).await
+    }
+
+    async fn spawn_configured(test_db: TestDb, keys: ucp_api::JwtKeys) -> Self {
         let db = test_db.store(8);
         let config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),
-            jwt: ucp_api::JwtKeys::hs256(TEST_SECRET),
+            jwt: keys,
             body_limit: 64 * 1024,
             ..ApiConfig::default()
         };

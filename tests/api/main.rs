@@ -12,4 +12,5 @@ mod roles;
 mod event_store;
 mod feed;
 mod health;
+mod jwks;
 mod migrations;

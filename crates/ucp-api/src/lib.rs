@@ -13,7 +13,7 @@ pub mod routes;
 mod state;
 
 pub use application::{ApiConfig, Application};
-pub use auth::{Claims, JwtKeys, Role};
+pub use auth::{Claims, JwtKeys, KeyError, Role};
 pub use openapi::{openapi_document, ApiDoc};
 pub use problem::{ApiError, FieldError};
 pub use state::AppState;

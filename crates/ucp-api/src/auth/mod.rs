@@ -1,11 +1,13 @@
 //! Bearer JWTs: who is asking, as what, for which organisation, and (for a person) whose plan.
 
+mod keys;
+
+pub use keys::{JwtKeys, KeyError};
+
 use std::future::{ready, Ready};
-use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use ucp_domain::{Author, AuthorKind, NhsNumber};
 
@@ -79,45 +81,6 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
-}
-
-/// Verifies and mints tokens. HS256 with a shared secret, for development; public-key
-/// algorithms come later without changing the handlers.
-#[derive(Clone)]
-pub struct JwtKeys {
-    decoding: Arc<DecodingKey>,
-    encoding: Arc<EncodingKey>,
-}
-
-impl std::fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JwtKeys(..)")
-    }
-}
-
-impl JwtKeys {
-    #[must_use]
-    pub fn hs256(secret: &[u8]) -> Self {
-        Self {
-            decoding: Arc::new(DecodingKey::from_secret(secret)),
-            encoding: Arc::new(EncodingKey::from_secret(secret)),
-        }
-    }
-
-    /// Signs claims.
-    ///
-    /// # Errors
-    /// When signing fails.
-    pub fn mint(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-    }
-
-    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let validation = Validation::new(Algorithm::HS256);
-        decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| ApiError::Unauthorized(format!("The bearer token is not valid: {e}.")))
-    }
 }
 
 /// The verified caller of a request.
