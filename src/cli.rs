@@ -227,8 +227,7 @@ fn app_state(url: &str, app_url: Option<String>, pool_size: usize) -> anyhow::Re
     let mut db_config = DatabaseConfig::new(url);
     db_config.max_connections = pool_size;
     db_config.app_url = app_url;
-    let pool = ucp_store::connect(&db_config).context("connecting to the database")?;
-    Ok(AppState::new(pool))
+    AppState::open(&db_config).context("connecting to the database")
 }
 
 fn token(args: &TokenArgs) -> anyhow::Result<()> {
@@ -268,6 +267,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers,
         jwt: args.jwt.keys()?,
         body_limit: args.body_limit,
+        feed_poll: Duration::from_millis(500),
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),
             max_batch: args.audit_max_batch.max(1),

@@ -180,10 +180,17 @@ impl TestDb {
 
     /// The store as the server uses it: pooled sessions in the application role.
     pub fn store(&self, max_connections: usize) -> Database {
+        Database::new(
+            ucp_store::connect(&self.config(max_connections))
+                .unwrap_or_else(|e| panic!("pool: {e:?}")),
+        )
+    }
+
+    pub fn config(&self, max_connections: usize) -> DatabaseConfig {
         let mut config = DatabaseConfig::new(self.url());
         config.max_connections = max_connections;
         config.acquire_timeout = Duration::from_secs(30);
-        Database::new(ucp_store::connect(&config).unwrap_or_else(|e| panic!("pool: {e:?}")))
+        config
     }
 
     /// A direct session as the migrating (owner) user, not the application role.
@@ -279,22 +286,25 @@ impl TestApp {
     }
 
     async fn spawn_configured(test_db: TestDb, keys: ucp_api::JwtKeys) -> Self {
-        let db = test_db.store(8);
+        let state = AppState::open(&test_db.config(8)).unwrap_or_else(|e| panic!("{e:?}"));
         let config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),
             jwt: keys,
+            // Long enough that a quick answer can only come from a wake-up.
+            feed_poll: Duration::from_secs(5),
             body_limit: 64 * 1024,
             ..ApiConfig::default()
         };
-        let app = Application::build(&config, AppState::new(db.pool().clone()))
+        let db = state.db.clone();
+        let app = Application::build(&config, state)
             .unwrap_or_else(|e| panic!("building the server: {e:?}"));
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
             client: reqwest::Client::new(),
-            db: AppState::new(db.pool().clone()).db,
+            db,
             test_db,
         }
     }

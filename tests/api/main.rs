@@ -11,6 +11,7 @@ mod roles;
 
 mod event_store;
 mod feed;
+mod feed_api;
 mod health;
 mod jwks;
 mod migrations;

@@ -9,7 +9,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{audit, care_plans, health, me, patients};
+use crate::routes::{audit, care_plans, feed, health, me, patients};
 use crate::ApiDoc;
 use crate::{ApiError, AppState};
 
@@ -27,6 +27,8 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// How access-log entries are grouped into commits.
     pub audit: crate::audit::AuditConfig,
+    /// How often a waiting feed reader polls when no wake-up arrives.
+    pub feed_poll: Duration,
 }
 
 impl Default for ApiConfig {
@@ -38,6 +40,7 @@ impl Default for ApiConfig {
             jwt: crate::JwtKeys::hs256(b"development-only-secret"),
             body_limit: 256 * 1024,
             audit: crate::audit::AuditConfig::default(),
+            feed_poll: Duration::from_millis(500),
         }
     }
 }
@@ -61,6 +64,7 @@ impl Application {
             state.db.clone(),
             config.audit,
         ));
+        let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
@@ -71,6 +75,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(audit.clone())
+                .app_data(feed_poll.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -112,6 +117,8 @@ impl Application {
                 .service(me::start_my_plan)
                 .service(me::put_my_section)
                 .service(me::get_my_access_log)
+                .service(feed::read_feed)
+                .service(feed::stream_feed)
                 .service(audit::search_audit)
                 .service(audit::get_shown)
                 .default_service(web::to(not_found))

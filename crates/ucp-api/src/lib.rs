@@ -5,6 +5,7 @@ mod application;
 pub mod audit;
 pub mod auth;
 mod body;
+pub mod changes;
 pub mod commands;
 pub mod openapi;
 mod problem;

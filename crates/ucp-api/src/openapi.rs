@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, care_plans, health, me, patients};
+use crate::routes::{audit, care_plans, feed, health, me, patients};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -33,6 +33,8 @@ use crate::routes::{audit, care_plans, health, me, patients};
         me::start_my_plan,
         me::put_my_section,
         me::get_my_access_log,
+        feed::read_feed,
+        feed::stream_feed,
         audit::search_audit,
         audit::get_shown,
     ),
@@ -58,6 +60,7 @@ use crate::routes::{audit, care_plans, health, me, patients};
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
+        (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),
         (name = "operations", description = "Health and readiness probes"),
     )

@@ -1,22 +1,34 @@
-use ucp_store::Database;
+use std::sync::Arc;
 
-/// What every handler shares: the event store (and through it the read models).
+use ucp_store::projections::care_plans::CarePlanProjection;
+use ucp_store::{Database, DatabaseConfig, FeedSignal};
+
+/// What every handler shares: the event store (and through it the read models), and the
+/// signal that wakes feed readers when a change commits.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Database,
+    pub feed: FeedSignal,
 }
 
 impl AppState {
-    /// The store with the inline projections every append must run.
+    /// The store with the inline projections every append must run; feed readers poll.
     #[must_use]
     pub fn new(pool: ucp_store::Pool) -> Self {
         Self {
-            db: Database::with_projections(
-                pool,
-                vec![std::sync::Arc::new(
-                    ucp_store::projections::care_plans::CarePlanProjection,
-                )],
-            ),
+            db: Database::with_projections(pool, vec![Arc::new(CarePlanProjection)]),
+            feed: FeedSignal::silent(),
         }
+    }
+
+    /// As [`AppState::new`], and feed readers are woken by a LISTEN connection. Call it on a
+    /// Tokio runtime: the listener is a task.
+    ///
+    /// # Errors
+    /// When the settings are not usable.
+    pub fn open(config: &DatabaseConfig) -> Result<Self, ucp_store::StoreError> {
+        let db = ucp_store::open(config, vec![Arc::new(CarePlanProjection)])?;
+        let feed = db.feed_signal();
+        Ok(Self { db, feed })
     }
 }

@@ -109,6 +109,12 @@ impl Database {
         for projection in self.projections.iter() {
             projection.apply(&tx, &events).await?;
         }
+        // Wakes feed readers when (and only if) this commits.
+        let notify = tx
+            .prepare_cached("SELECT pg_notify('ucp_feed', $1)")
+            .await?;
+        tx.execute(&notify, &[&request.stream_id.to_string()])
+            .await?;
         if let Some(key) = &request.idempotency {
             let stmt = tx
                 .prepare_cached(

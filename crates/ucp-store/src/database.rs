@@ -40,21 +40,7 @@ impl DatabaseConfig {
 /// # Errors
 /// When the URL cannot be parsed or the pool cannot be built.
 pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
-    let parse = |url: &str| {
-        url.parse::<tokio_postgres::Config>()
-            .map_err(|e| StoreError::Config(e.to_string()))
-    };
-    let mut pg = match &config.app_url {
-        Some(app_url) => parse(app_url)?,
-        None => {
-            let mut pg = parse(&config.url)?;
-            pg.user(APP_ROLE);
-            pg
-        }
-    };
-    if pg.get_application_name().is_none() {
-        pg.application_name("ucp");
-    }
+    let pg = app_pg_config(config)?;
     let manager = Manager::from_config(
         pg,
         NoTls,
@@ -71,11 +57,52 @@ pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
         .map_err(|e| StoreError::Config(e.to_string()))
 }
 
+/// The store with its pool and, for the feed's wake-ups, the settings of a dedicated
+/// `LISTEN` connection.
+///
+/// # Errors
+/// As [`connect`].
+pub fn open(
+    config: &DatabaseConfig,
+    projections: Vec<Arc<dyn InlineProjection>>,
+) -> Result<Database, StoreError> {
+    let mut db = Database::with_projections(connect(config)?, projections);
+    db.listen_config = Some(app_pg_config(config)?);
+    Ok(db)
+}
+
+/// How the application role connects.
+///
+/// # Errors
+/// When a URL cannot be parsed.
+pub fn app_pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, StoreError> {
+    let parse = |url: &str| {
+        url.parse::<tokio_postgres::Config>()
+            .map_err(|e| StoreError::Config(e.to_string()))
+    };
+    let mut pg = match &config.app_url {
+        Some(app_url) => parse(app_url)?,
+        None => {
+            let mut pg = parse(&config.url)?;
+            pg.user(APP_ROLE);
+            pg
+        }
+    };
+    if pg.get_application_name().is_none() {
+        pg.application_name("ucp");
+    }
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(config.acquire_timeout);
+    }
+    Ok(pg)
+}
+
 /// The event store: a pool and the inline projections every append runs in its transaction.
 #[derive(Clone)]
 pub struct Database {
     pub(crate) pool: Pool,
     pub(crate) projections: Arc<[Arc<dyn InlineProjection>]>,
+    pub(crate) listen_config: Option<tokio_postgres::Config>,
 }
 
 impl std::fmt::Debug for Database {
@@ -93,6 +120,7 @@ impl Database {
         Self {
             pool,
             projections: Arc::from(Vec::new()),
+            listen_config: None,
         }
     }
 
@@ -103,6 +131,7 @@ impl Database {
         Self {
             pool,
             projections: Arc::from(projections),
+            listen_config: None,
         }
     }
 

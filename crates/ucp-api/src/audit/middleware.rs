@@ -19,7 +19,7 @@ pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 
 /// The paths whose requests touch plan data.
 fn touches_plan_data(path: &str) -> bool {
-    ["/v1/care-plans", "/v1/patients", "/v1/me/"]
+    ["/v1/care-plans", "/v1/patients", "/v1/me/", "/v1/feed"]
         .iter()
         .any(|p| path.starts_with(p))
         || path == "/v1/me"

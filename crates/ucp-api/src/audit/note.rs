@@ -9,6 +9,7 @@ pub enum View {
     Summary,
     History,
     Search,
+    Feed,
 }
 
 impl View {
@@ -20,6 +21,7 @@ impl View {
             Self::Summary => "summary",
             Self::History => "history",
             Self::Search => "search",
+            Self::Feed => "feed",
         }
     }
 }

@@ -3,6 +3,7 @@
 mod access;
 pub mod audit;
 pub mod care_plans;
+pub mod feed;
 pub mod health;
 pub mod me;
 pub mod patients;

@@ -1,0 +1,161 @@
+//! Changes as downstream systems see them: one per event of the log, in commit order, with the
+//! emergency summary as it stood after the change. Shared by the feed, its SSE stream and the
+//! webhooks, so every consumer gets the same document for the same change.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use ucp_domain::views::EmergencySummary;
+use ucp_domain::{evolve, CarePlanEvent, PlanSection, PlanStatus};
+use ucp_store::projections::care_plans::{envelope, STREAM_TYPE};
+use ucp_store::{Database, FeedCursor, FeedSignal, RecordedEvent, StreamBound};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::ApiError;
+
+/// What a consumer should do with what it holds for the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    /// The plan is active: keep (or replace) what you hold with `summary`.
+    Upsert,
+    /// The plan is no longer current (withdrawn, person died, or voided as made in error): drop
+    /// what you hold for it.
+    Drop,
+}
+
+/// One change to one plan.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The event's id: the same change always has the same id.
+    pub change_id: Uuid,
+    /// Resume after this change with `after=<cursor>` (or `Last-Event-ID`).
+    pub cursor: String,
+    pub plan_id: Uuid,
+    pub nhs_number: String,
+    /// The event type (`CarePlanCreated`, `EmergencyTreatmentPlanRecorded`, `CarePlanVoided`, …).
+    pub change_type: String,
+    pub section: Option<PlanSection>,
+    pub plan_version: i64,
+    pub plan_status: PlanStatus,
+    pub at: DateTime<Utc>,
+    pub action: ChangeAction,
+    /// The emergency summary after the change; absent when the action is `drop`.
+    pub summary: Option<EmergencySummary>,
+}
+
+/// A page of changes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// Ask for the next page with `after=<next>`; equal to `after` when there was nothing new.
+    pub next: String,
+}
+
+/// Turns recorded events into changes, reading each plan once per page.
+///
+/// # Errors
+/// When the store fails or an event cannot be read.
+pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<Change>, ApiError> {
+    let mut wanted: HashMap<Uuid, BTreeSet<i64>> = HashMap::new();
+    for e in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
+        wanted
+            .entry(e.stream_id)
+            .or_default()
+            .insert(e.stream_version);
+    }
+    let mut states = HashMap::new();
+    for (plan_id, versions) in &wanted {
+        let Some(max) = versions.last() else { continue };
+        let history = db
+            .read_stream(*plan_id, StreamBound::UpToVersion(*max))
+            .await?;
+        let mut plan = None;
+        for recorded in &history {
+            let event = CarePlanEvent::decode(
+                &recorded.event_type,
+                recorded.schema_version,
+                recorded.data.clone(),
+            )
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+            plan = evolve(plan, &event, &envelope(recorded));
+            if versions.contains(&recorded.stream_version) {
+                if let Some(p) = &plan {
+                    states.insert(
+                        (*plan_id, recorded.stream_version),
+                        (p.clone(), event.section()),
+                    );
+                }
+            }
+        }
+    }
+    let mut changes = Vec::with_capacity(events.len());
+    for e in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
+        let Some((plan, section)) = states.get(&(e.stream_id, e.stream_version)) else {
+            continue;
+        };
+        let active = plan.status == PlanStatus::Active;
+        changes.push(Change {
+            change_id: e.event_id,
+            cursor: FeedCursor::of(e).encode(),
+            plan_id: e.stream_id,
+            nhs_number: plan.nhs_number.to_string(),
+            change_type: e.event_type.clone(),
+            section: *section,
+            plan_version: e.stream_version,
+            plan_status: plan.status,
+            at: e.recorded_at,
+            action: if active {
+                ChangeAction::Upsert
+            } else {
+                ChangeAction::Drop
+            },
+            summary: if active {
+                EmergencySummary::of(e.stream_id, plan)
+            } else {
+                None
+            },
+        });
+    }
+    Ok(changes)
+}
+
+/// The changes after `after`, waiting up to `wait` for one to commit when there are none.
+/// Woken by the feed signal; polls every `poll` as a fallback.
+///
+/// # Errors
+/// When the store fails.
+pub async fn next_changes(
+    db: &Database,
+    signal: &FeedSignal,
+    after: FeedCursor,
+    limit: i64,
+    wait: Duration,
+    poll: Duration,
+) -> Result<ChangePage, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut cursor = after;
+    loop {
+        let mut wake = signal.subscribe();
+        let page = db.read_feed(cursor, limit).await?;
+        let changes = to_changes(db, &page.events).await?;
+        cursor = page.next;
+        if !changes.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(ChangePage {
+                changes,
+                next: cursor.encode(),
+            });
+        }
+        if !page.events.is_empty() {
+            // Only events of other stream types: move on without waiting.
+            continue;
+        }
+        let until = deadline.min(tokio::time::Instant::now() + poll);
+        let _ = tokio::time::timeout_at(until, wake.changed()).await;
+    }
+}
