@@ -166,6 +166,10 @@ struct ServeArgs {
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
 
+    /// Seconds a webhook receiver has to answer before the attempt counts as failed.
+    #[arg(long, env = "UCP_WEBHOOK_TIMEOUT", default_value_t = 5)]
+    webhook_timeout: u64,
+
     /// Milliseconds the access-log writer waits, after an entry, for others to share its commit.
     #[arg(long, env = "UCP_AUDIT_WINDOW_MS", default_value_t = 2)]
     audit_window_ms: u64,
@@ -268,6 +272,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         jwt: args.jwt.keys()?,
         body_limit: args.body_limit,
         feed_poll: Duration::from_millis(500),
+        delivery: ucp_api::webhooks::DeliveryConfig {
+            timeout: Duration::from_secs(args.webhook_timeout),
+            ..ucp_api::webhooks::DeliveryConfig::default()
+        },
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),
             max_batch: args.audit_max_batch.max(1),

@@ -293,6 +293,12 @@ impl TestApp {
             jwt: keys,
             // Long enough that a quick answer can only come from a wake-up.
             feed_poll: Duration::from_secs(5),
+            delivery: ucp_api::webhooks::DeliveryConfig {
+                timeout: Duration::from_secs(2),
+                base_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(300),
+                scan_interval: Duration::from_millis(200),
+            },
             body_limit: 64 * 1024,
             ..ApiConfig::default()
         };

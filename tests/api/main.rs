@@ -8,6 +8,7 @@ mod audit;
 mod care_plans;
 mod me;
 mod roles;
+mod webhooks;
 
 mod event_store;
 mod feed;

@@ -9,7 +9,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{audit, care_plans, feed, health, me, patients};
+use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
 use crate::ApiDoc;
 use crate::{ApiError, AppState};
 
@@ -29,6 +29,8 @@ pub struct ApiConfig {
     pub audit: crate::audit::AuditConfig,
     /// How often a waiting feed reader polls when no wake-up arrives.
     pub feed_poll: Duration,
+    /// Webhook delivery timeouts and backoff.
+    pub delivery: crate::webhooks::DeliveryConfig,
 }
 
 impl Default for ApiConfig {
@@ -41,6 +43,7 @@ impl Default for ApiConfig {
             body_limit: 256 * 1024,
             audit: crate::audit::AuditConfig::default(),
             feed_poll: Duration::from_millis(500),
+            delivery: crate::webhooks::DeliveryConfig::default(),
         }
     }
 }
@@ -49,6 +52,8 @@ impl Default for ApiConfig {
 pub struct Application {
     port: u16,
     server: Server,
+    // Runs (and leads webhook deliveries) as long as the server does.
+    _dispatcher: crate::webhooks::WebhookDispatcher,
 }
 
 impl Application {
@@ -65,6 +70,8 @@ impl Application {
             config.audit,
         ));
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
+        let delivery = web::Data::new(config.delivery);
+        let dispatcher = crate::webhooks::WebhookDispatcher::start(state.clone(), config.delivery);
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
@@ -76,6 +83,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(audit.clone())
                 .app_data(feed_poll.clone())
+                .app_data(delivery.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -119,6 +127,11 @@ impl Application {
                 .service(me::get_my_access_log)
                 .service(feed::read_feed)
                 .service(feed::stream_feed)
+                .service(subscriptions::create_subscription)
+                .service(subscriptions::list_subscriptions)
+                .service(subscriptions::delete_subscription)
+                .service(subscriptions::list_dead_letters)
+                .service(subscriptions::redeliver)
                 .service(audit::search_audit)
                 .service(audit::get_shown)
                 .default_service(web::to(not_found))
@@ -131,6 +144,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            _dispatcher: dispatcher,
         })
     }
 

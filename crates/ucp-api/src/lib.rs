@@ -12,6 +12,7 @@ mod problem;
 mod request_id;
 pub mod routes;
 mod state;
+pub mod webhooks;
 
 pub use application::{ApiConfig, Application};
 pub use auth::{Claims, JwtKeys, KeyError, Role};

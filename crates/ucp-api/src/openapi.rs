@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, care_plans, feed, health, me, patients};
+use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -35,6 +35,11 @@ use crate::routes::{audit, care_plans, feed, health, me, patients};
         me::get_my_access_log,
         feed::read_feed,
         feed::stream_feed,
+        subscriptions::create_subscription,
+        subscriptions::list_subscriptions,
+        subscriptions::delete_subscription,
+        subscriptions::list_dead_letters,
+        subscriptions::redeliver,
         audit::search_audit,
         audit::get_shown,
     ),
@@ -61,6 +66,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients};
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
+        (name = "subscriptions", description = "Webhooks: signed, ordered, at-least-once delivery of changes (admin)"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),
         (name = "operations", description = "Health and readiness probes"),
     )

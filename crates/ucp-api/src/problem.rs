@@ -47,6 +47,8 @@ pub enum ApiError {
     #[error("the database is not available: {0}")]
     Unavailable(String),
     #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
     AuditUnavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -68,6 +70,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "service_unavailable",
+            Self::BadGateway(_) => "receiver_failed",
             Self::AuditUnavailable(_) => "audit_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -86,6 +89,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Unavailable(_) | Self::AuditUnavailable(_) => "Service unavailable",
+            Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -163,6 +167,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -150,3 +150,25 @@ impl Database {
         Ok(())
     }
 }
+
+impl Database {
+    /// A connection of its own, outside the pool, for session-scoped state such as the advisory
+    /// locks that elect one leader per webhook subscription: when this connection dies, its
+    /// locks go with it and another server takes over. `None` when the store was built from a
+    /// bare pool.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn dedicated_connection(&self) -> Result<Option<tokio_postgres::Client>, StoreError> {
+        let Some(config) = &self.listen_config else {
+            return Ok(None);
+        };
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "dedicated connection ended");
+            }
+        });
+        Ok(Some(client))
+    }
+}

@@ -17,6 +17,7 @@ mod projection;
 pub mod projections;
 mod queries;
 mod read_stream;
+mod subscriptions;
 
 pub use access_log::{AccessEntry, AccessQuery};
 pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
@@ -30,6 +31,7 @@ pub use migrate::{migrate, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::StreamBound;
+pub use subscriptions::{DeadLetter, Subscription};
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
 pub use deadpool_postgres::{Pool, Transaction};

@@ -7,3 +7,4 @@ pub mod feed;
 pub mod health;
 pub mod me;
 pub mod patients;
+pub mod subscriptions;

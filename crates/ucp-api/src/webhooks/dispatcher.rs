@@ -1,0 +1,236 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use ucp_store::{load_checkpoint, save_checkpoint, DeadLetter, FeedCursor, Subscription};
+use uuid::Uuid;
+
+use super::delivery::{backoff, deliver, DeliveryConfig};
+use crate::changes::{next_changes, Change};
+use crate::AppState;
+
+/// Runs the deliveries this server leads. Leadership of a subscription is a session advisory
+/// lock on one dedicated connection: when this process or its connection dies, the locks are
+/// released and another server's dispatcher takes the subscriptions over at its next scan,
+/// resuming from their checkpoints.
+#[derive(Debug)]
+pub struct WebhookDispatcher {
+    task: JoinHandle<()>,
+}
+
+impl Drop for WebhookDispatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl WebhookDispatcher {
+    /// Starts dispatching on the current Tokio runtime.
+    #[must_use]
+    pub fn start(state: AppState, config: DeliveryConfig) -> Self {
+        Self {
+            task: tokio::spawn(lead(state, config)),
+        }
+    }
+}
+
+fn checkpoint_name(id: Uuid) -> String {
+    format!("subscription:{id}")
+}
+
+async fn lead(state: AppState, config: DeliveryConfig) {
+    let http = reqwest::Client::new();
+    loop {
+        let connection = match state.db.dedicated_connection().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook dispatcher cannot connect; retrying");
+                tokio::time::sleep(config.scan_interval).await;
+                continue;
+            }
+        };
+        let mut running: HashMap<Uuid, JoinHandle<()>> = HashMap::new();
+        loop {
+            if connection.is_closed() {
+                break;
+            }
+            running.retain(|_, task| !task.is_finished());
+            match state.db.active_subscriptions().await {
+                Ok(subscriptions) => {
+                    let live: Vec<Uuid> = subscriptions.iter().map(|s| s.subscription_id).collect();
+                    // Deleted subscriptions: stop and release.
+                    let gone: Vec<Uuid> = running
+                        .keys()
+                        .filter(|id| !live.contains(id))
+                        .copied()
+                        .collect();
+                    for id in gone {
+                        if let Some(task) = running.remove(&id) {
+                            task.abort();
+                        }
+                        let _ = connection
+                            .execute(
+                                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                                &[&checkpoint_name(id)],
+                            )
+                            .await;
+                    }
+                    for sub in subscriptions {
+                        if running.contains_key(&sub.subscription_id) {
+                            continue;
+                        }
+                        let won = connection
+                            .query_one(
+                                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                                &[&checkpoint_name(sub.subscription_id)],
+                            )
+                            .await
+                            .and_then(|r| r.try_get::<_, bool>(0));
+                        match won {
+                            Ok(true) => {
+                                tracing::info!(subscription = %sub.subscription_id, "leading webhook deliveries");
+                                let task = tokio::spawn(follow(
+                                    state.clone(),
+                                    http.clone(),
+                                    sub.clone(),
+                                    config,
+                                ));
+                                running.insert(sub.subscription_id, task);
+                            }
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "leader election failed");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list subscriptions"),
+            }
+            tokio::time::sleep(config.scan_interval).await;
+        }
+        // The connection is gone, and the locks with it: stop everything we led.
+        for (_, task) in running.drain() {
+            task.abort();
+        }
+    }
+}
+
+/// Delivers one subscription's changes in feed order, forever.
+async fn follow(state: AppState, http: reqwest::Client, sub: Subscription, config: DeliveryConfig) {
+    let name = checkpoint_name(sub.subscription_id);
+    loop {
+        if let Err(e) = follow_once(&state, &http, &sub, &config, &name).await {
+            tracing::warn!(error = %e, subscription = %sub.subscription_id, "webhook delivery paused");
+            tokio::time::sleep(config.scan_interval).await;
+        }
+    }
+}
+
+async fn follow_once(
+    state: &AppState,
+    http: &reqwest::Client,
+    sub: &Subscription,
+    config: &DeliveryConfig,
+    name: &str,
+) -> Result<(), crate::ApiError> {
+    let mut cursor = {
+        let client = state
+            .db
+            .pool()
+            .get()
+            .await
+            .map_err(|e| crate::ApiError::Unavailable(e.to_string()))?;
+        load_checkpoint(&client, name)
+            .await?
+            .unwrap_or(FeedCursor::START)
+    };
+    loop {
+        if sub.on_failure == "wait" && state.db.open_dead_letters(sub.subscription_id).await? > 0 {
+            tokio::time::sleep(config.scan_interval).await;
+            continue;
+        }
+        let page = next_changes(
+            &state.db,
+            &state.feed,
+            cursor,
+            50,
+            Duration::from_secs(10),
+            Duration::from_millis(500),
+        )
+        .await?;
+        for change in &page.changes {
+            let wanted =
+                sub.change_types.is_empty() || sub.change_types.contains(&change.change_type);
+            if wanted {
+                let parked = deliver_with_retries(state, http, sub, change, config).await?;
+                if parked && sub.on_failure == "wait" {
+                    // Hold every later change until this one is redelivered.
+                    save(state, name, cursor_of(change, cursor)).await?;
+                    return Ok(());
+                }
+            }
+            cursor = cursor_of(change, cursor);
+            save(state, name, cursor).await?;
+        }
+        cursor = FeedCursor::decode(&page.next).unwrap_or(cursor);
+    }
+}
+
+fn cursor_of(change: &Change, fallback: FeedCursor) -> FeedCursor {
+    FeedCursor::decode(&change.cursor).unwrap_or(fallback)
+}
+
+async fn save(state: &AppState, name: &str, cursor: FeedCursor) -> Result<(), crate::ApiError> {
+    let client = state
+        .db
+        .pool()
+        .get()
+        .await
+        .map_err(|e| crate::ApiError::Unavailable(e.to_string()))?;
+    save_checkpoint(&client, name, cursor).await?;
+    Ok(())
+}
+
+/// Returns whether the change had to be parked.
+async fn deliver_with_retries(
+    state: &AppState,
+    http: &reqwest::Client,
+    sub: &Subscription,
+    change: &Change,
+    config: &DeliveryConfig,
+) -> Result<bool, crate::ApiError> {
+    let attempts = u32::try_from(sub.max_attempts.max(1)).unwrap_or(1);
+    let body = serde_json::to_vec(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
+    let mut last_error = String::new();
+    for attempt in 1..=attempts {
+        match deliver(http, sub, change.change_id, body.clone(), attempt, config).await {
+            Ok(()) => return Ok(false),
+            Err(e) => {
+                tracing::info!(subscription = %sub.subscription_id, change = %change.change_id, attempt, error = %e, "delivery failed");
+                last_error = e;
+                if attempt < attempts {
+                    tokio::time::sleep(backoff(config, attempt)).await;
+                }
+            }
+        }
+    }
+    let payload =
+        serde_json::to_value(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
+    state
+        .db
+        .park_dead_letter(&DeadLetter {
+            dead_letter_id: Uuid::now_v7(),
+            subscription_id: sub.subscription_id,
+            change_id: change.change_id,
+            payload,
+            attempts: sub.max_attempts,
+            last_error,
+            parked_at: chrono::Utc::now(),
+            redelivered_at: None,
+        })
+        .await?;
+    tracing::warn!(subscription = %sub.subscription_id, change = %change.change_id, "change parked as a dead letter");
+    Ok(true)
+}

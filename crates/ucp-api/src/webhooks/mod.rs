@@ -1,0 +1,10 @@
+//! Webhooks: each subscription follows the feed with its own checkpoint and gets every change
+//! it asked for, signed, in order, at least once; failures are retried with backoff and jitter,
+//! then parked as dead letters. With several servers, each subscription is delivered by one.
+
+mod delivery;
+mod dispatcher;
+pub mod signature;
+
+pub use delivery::{deliver, delivery_id, DeliveryConfig};
+pub use dispatcher::WebhookDispatcher;

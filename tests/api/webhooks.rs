@@ -1,0 +1,412 @@
+//! Webhooks with real HTTP receivers: every change arrives, signed, in order, once per delivery
+//! id — after the receiver was down, and after the delivering server was killed and another took
+//! over; dead letters are parked and redelivered.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+use ucp_api::Role;
+
+use crate::helpers::{nhs, plan_body, token_with, TestApp, TestDb};
+
+const SECRET: &str = "receiver-secret-0123456789";
+
+#[derive(Debug, Clone)]
+struct Delivery {
+    delivery_id: String,
+    change_id: String,
+    signature_ok: bool,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Inbox {
+    down: bool,
+    deliveries: Vec<Delivery>,
+}
+
+/// A receiver on a random port, recording what arrives; `down` makes it answer 503.
+struct Receiver {
+    url: String,
+    inbox: Arc<Mutex<Inbox>>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    inbox: web::Data<Arc<Mutex<Inbox>>>,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let timestamp: i64 = header("x-ucp-timestamp").parse().unwrap_or_default();
+    let signature_ok = ucp_api::webhooks::signature::verify(
+        SECRET.as_bytes(),
+        timestamp,
+        &body,
+        &header("x-ucp-signature"),
+    );
+    let Ok(mut inbox) = inbox.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    if inbox.down {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    inbox.deliveries.push(Delivery {
+        delivery_id: header("x-ucp-delivery-id"),
+        change_id: header("x-ucp-change-id"),
+        signature_ok,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
+    HttpResponse::NoContent().finish()
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let data = web::Data::new(inbox.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/hook", web::post().to(receive))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            inbox,
+            _server: handle,
+        }
+    }
+
+    fn set_down(&self, down: bool) {
+        if let Ok(mut inbox) = self.inbox.lock() {
+            inbox.down = down;
+        }
+    }
+
+    fn deliveries(&self) -> Vec<Delivery> {
+        self.inbox
+            .lock()
+            .map(|i| i.deliveries.clone())
+            .unwrap_or_default()
+    }
+
+    /// Distinct change ids in order of first arrival.
+    fn first_arrivals(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.deliveries()
+            .into_iter()
+            .filter(|d| seen.insert(d.change_id.clone()))
+            .map(|d| d.change_id)
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.first_arrivals().len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {count} changes arrived",
+                self.first_arrivals().len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The change ids of the whole feed, in commit order.
+async fn feed_order(base: &str, client: &reqwest::Client) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page: Value = client
+            .get(format!("{base}/v1/feed?limit=1000&after={after}"))
+            .bearer_auth(token_with(Role::Dispatch, None))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let changes = page["changes"].as_array().cloned().unwrap_or_default();
+        if changes.is_empty() {
+            return ids;
+        }
+        ids.extend(
+            changes
+                .iter()
+                .filter_map(|c| c["changeId"].as_str().map(str::to_owned)),
+        );
+        after = page["next"].as_str().unwrap_or_default().to_owned();
+    }
+}
+
+async fn subscribe(base: &str, client: &reqwest::Client, body: Value) -> Value {
+    let res = client
+        .post(format!("{base}/v1/subscriptions"))
+        .bearer_auth(token_with(Role::Admin, None))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 201);
+    res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn assert_exactly_once_per_delivery_id(receiver: &Receiver) {
+    let deliveries = receiver.deliveries();
+    let mut by_delivery = std::collections::HashMap::new();
+    for d in &deliveries {
+        assert!(d.signature_ok, "every payload is signed: {d:?}");
+        let previous = by_delivery.insert(d.delivery_id.clone(), d.change_id.clone());
+        assert!(
+            previous.is_none_or(|c| c == d.change_id),
+            "one delivery id, one change"
+        );
+    }
+    let changes: HashSet<&String> = by_delivery.values().collect();
+    assert_eq!(
+        changes.len(),
+        by_delivery.len(),
+        "one delivery id per change"
+    );
+}
+
+#[tokio::test]
+async fn every_change_arrives_signed_in_order_after_the_receiver_was_down() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 40 }),
+    )
+    .await;
+    assert!(
+        sub.get("secret").is_none(),
+        "the secret is never shown again"
+    );
+    for i in 0..3 {
+        app.create_plan(&plan_body(&nhs(500 + i))).await;
+    }
+    receiver.wait_for(9, Duration::from_secs(30)).await;
+    receiver.set_down(true);
+    for i in 3..5 {
+        app.create_plan(&plan_body(&nhs(500 + i))).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    receiver.set_down(false);
+    receiver.wait_for(15, Duration::from_secs(30)).await;
+    assert_eq!(
+        receiver.first_arrivals(),
+        feed_order(&app.address, &app.client).await,
+        "in feed order"
+    );
+    assert_exactly_once_per_delivery_id(&receiver);
+    let first = &receiver.deliveries()[0];
+    assert_eq!(first.body["changeType"], "CarePlanCreated");
+    assert_eq!(
+        first.body["changeId"].as_str(),
+        Some(first.change_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_parked_then_redelivered_on_request() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    receiver.set_down(true);
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 2, "changeTypes": ["CarePlanCreated"] }),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap_or_default().to_owned();
+    app.create_plan(&plan_body(&nhs(520))).await;
+    let admin = token_with(Role::Admin, None);
+    let letters = loop {
+        let letters: Value = app
+            .client
+            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        if letters.as_array().is_some_and(|l| !l.is_empty()) {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        letters.as_array().map(Vec::len),
+        Some(1),
+        "only the wanted change type: {letters}"
+    );
+    let letter = &letters[0];
+    assert_eq!(letter["attempts"], 2);
+    assert!(letter["lastError"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("503"));
+    // Continue policy: later changes still flow once the receiver is back.
+    receiver.set_down(false);
+    app.create_plan(&plan_body(&nhs(521))).await;
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    let redeliver = |dl: &str| {
+        app.client
+            .post(app.url(&format!(
+                "/v1/subscriptions/{id}/dead-letters/{dl}/redeliver"
+            )))
+            .bearer_auth(&admin)
+            .send()
+    };
+    let dl = letter["id"].as_str().unwrap_or_default().to_owned();
+    let res = redeliver(&dl).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 200);
+    let settled: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(settled["redeliveredAt"].is_string());
+    receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(receiver.first_arrivals().len(), 2);
+    assert_exactly_once_per_delivery_id(&receiver);
+    // A redelivery that fails again is a 502 and the letter stays.
+    receiver.set_down(true);
+    let again = redeliver(&dl).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(again.status().as_u16(), 502);
+
+    // Bad subscriptions and who may manage them.
+    for body in [
+        json!({ "targetUrl": "ftp://x", "secret": SECRET }),
+        json!({ "targetUrl": receiver.url, "secret": "short" }),
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "changeTypes": ["Nope"] }),
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 0 }),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/v1/subscriptions"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), 422, "{body}");
+    }
+    let res = app
+        .req(Method::POST, "/v1/subscriptions", Role::Dispatch)
+        .json(&json!({ "targetUrl": receiver.url, "secret": SECRET }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 403);
+    let del = app
+        .client
+        .delete(app.url(&format!("/v1/subscriptions/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(del.status().as_u16(), 204);
+    let list: Value = app
+        .client
+        .get(app.url("/v1/subscriptions"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(list.as_array().map(Vec::len), Some(0));
+}
+
+/// Starts the real binary on the database and waits until it is ready.
+async fn start_server(db: &TestDb) -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("UCP_JWT_SECRET", "test-secret")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+async fn create(base: &str, client: &reqwest::Client, i: u32) {
+    let res = client
+        .post(format!("{base}/v1/care-plans"))
+        .bearer_auth(token_with(Role::Clinician, None))
+        .json(&plan_body(&nhs(i)))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn when_the_delivering_server_is_killed_another_takes_over_without_losing_a_change() {
+    let db = TestDb::migrated().await;
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start();
+    let (mut first, a) = start_server(&db).await;
+    subscribe(
+        &a,
+        &client,
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 40 }),
+    )
+    .await;
+    for i in 0..3 {
+        create(&a, &client, 600 + i).await;
+    }
+    receiver.wait_for(9, Duration::from_secs(30)).await;
+    // The first server leads; a second one starts and waits its turn.
+    let (mut second, b) = start_server(&db).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.start_kill().unwrap_or_else(|e| panic!("{e:?}"));
+    let _ = first.wait().await;
+    for i in 3..6 {
+        create(&b, &client, 600 + i).await;
+    }
+    receiver.wait_for(18, Duration::from_secs(60)).await;
+    assert_eq!(
+        receiver.first_arrivals(),
+        feed_order(&b, &client).await,
+        "in feed order, none lost"
+    );
+    assert_exactly_once_per_delivery_id(&receiver);
+    second.start_kill().unwrap_or_else(|e| panic!("{e:?}"));
+    let _ = second.wait().await;
+}
