@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod care_plans;
+mod dispatch_example;
 mod me;
 mod roles;
 mod webhooks;
