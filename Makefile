@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only lint fmt build migrate db openapi seed
+.PHONY: run test test-only lint fmt build migrate db openapi seed bench
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -46,6 +46,10 @@ build:
 ## Print a working DATABASE_URL (creating and starting the private cluster if need be).
 db:
 	@$(DB)
+
+## Performance claims, each against a baseline measured in the same run, printed as ratios.
+bench:
+	@url=$$($(DB)); DATABASE_URL="$$url" $(CARGO) bench --bench ucp_bench
 
 ## Write the OpenAPI document generated from the code to openapi/ (a test fails when it drifts).
 openapi:
