@@ -102,6 +102,13 @@ pub(crate) fn encode_page_cursor(entry: &AccessEntry) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", entry.at.to_rfc3339(), entry.entry_id))
 }
 
+/// The cursor of the page after a full one; none after a short (last) page.
+pub(crate) fn next_page(entries: &[AccessEntry], limit: i64) -> Option<String> {
+    (i64::try_from(entries.len()).unwrap_or(0) == limit)
+        .then(|| entries.last().map(encode_page_cursor))
+        .flatten()
+}
+
 pub(crate) fn decode_page_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let bad = || {
         ApiError::bad_field(
@@ -172,9 +179,7 @@ pub async fn search_audit(
             limit,
         })
         .await?;
-    let next = (i64::try_from(entries.len()).unwrap_or(0) == limit)
-        .then(|| entries.last().map(encode_page_cursor))
-        .flatten();
+    let next = next_page(&entries, limit);
     Ok(HttpResponse::Ok().json(AuditPage {
         entries: entries.into_iter().map(AuditEntry::from).collect(),
         next,

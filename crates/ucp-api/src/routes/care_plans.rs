@@ -17,12 +17,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ensure_visible, parse_plan_id, parse_section};
+use super::respond::tagged;
 use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::body::{field_problem, parse, read_json};
 use crate::commands::{execute, parse_if_match, plan_at, Precondition};
 use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use actix_web::http::StatusCode;
 
 const WRITERS: &[Role] = &[Role::Clinician];
 const READERS: &[Role] = &[
@@ -125,12 +127,7 @@ pub(crate) fn idempotency_key(
 }
 
 fn plan_response(status: actix_web::http::StatusCode, view: &PlanView) -> HttpResponse {
-    let mut res = HttpResponse::build(status);
-    if let Ok(etag) = HeaderValue::from_str(&view.etag) {
-        res.insert_header((header::ETAG, etag));
-    }
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
-    res.json(view)
+    tagged(status, &view.etag, view)
 }
 
 fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
@@ -248,14 +245,11 @@ pub async fn get_care_plan(
                 n.plan_version = Some(row.version);
                 n.view = Some(View::Plan);
             });
-            return Ok(HttpResponse::Ok()
-                .insert_header((
-                    header::ETAG,
-                    HeaderValue::from_str(&ucp_domain::views::plan_etag(row.version))
-                        .map_err(|e| ApiError::Internal(Box::new(e)))?,
-                ))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(row.document));
+            return Ok(tagged(
+                StatusCode::OK,
+                &ucp_domain::views::plan_etag(row.version),
+                &row.document,
+            ));
         }
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_field(
@@ -337,13 +331,7 @@ pub async fn get_section(
         .and_then(|e| e.as_str())
         .unwrap_or_default()
         .to_owned();
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(view))
+    Ok(tagged(StatusCode::OK, &etag, &view))
 }
 
 /// Replace one section of a care plan.
@@ -408,12 +396,7 @@ pub async fn put_section(
         .sections
         .get(section.name())
         .ok_or_else(|| ApiError::Internal("saved section missing from the plan".into()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&saved.etag).map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .json(saved))
+    Ok(tagged(StatusCode::OK, &saved.etag, saved))
 }
 
 async fn lifecycle(

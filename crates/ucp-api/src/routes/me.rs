@@ -11,14 +11,16 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::parse_section;
-use super::audit::{decode_page_cursor, encode_page_cursor, limit};
+use super::audit::{decode_page_cursor, limit, next_page};
 use super::care_plans::request_id;
+use super::respond::tagged;
 use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::body::{field_problem, parse, read_json};
 use crate::commands::{execute, parse_if_match, Precondition};
 use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use actix_web::http::StatusCode;
 
 fn own_number(actor: &Actor) -> Result<NhsNumber, ApiError> {
     actor.require(&[Role::Patient])?;
@@ -61,14 +63,11 @@ pub async fn get_my_plan(
         n.plan_version = Some(row.version);
         n.view = Some(View::Plan);
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&plan_etag(row.version))
-                .map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(row.document))
+    Ok(tagged(
+        StatusCode::OK,
+        &plan_etag(row.version),
+        &row.document,
+    ))
 }
 
 /// Starting my own plan: my personal information and any of my own forms; I consent myself.
@@ -154,13 +153,12 @@ pub async fn start_my_plan(
         n.plan_version = Some(view.version);
         n.view = Some(View::Plan);
     });
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&view.etag).map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .insert_header((header::LOCATION, "/v1/me/care-plan"))
-        .json(view))
+    let mut res = tagged(StatusCode::CREATED, &view.etag, &view);
+    res.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_static("/v1/me/care-plan"),
+    );
+    Ok(res)
 }
 
 /// Replace one of my own forms.
@@ -235,12 +233,7 @@ pub async fn put_my_section(
         .sections
         .get(section.name())
         .ok_or_else(|| ApiError::Internal("saved section missing from the plan".into()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&saved.etag).map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .json(saved))
+    Ok(tagged(StatusCode::OK, &saved.etag, saved))
 }
 
 /// One access to my plan, as I may see it.
@@ -310,9 +303,7 @@ pub async fn get_my_access_log(
             ..AccessQuery::default()
         })
         .await?;
-    let next = (i64::try_from(entries.len()).unwrap_or(0) == limit)
-        .then(|| entries.last().map(encode_page_cursor))
-        .flatten();
+    let next = next_page(&entries, limit);
     let entries = entries
         .into_iter()
         .map(|e| {

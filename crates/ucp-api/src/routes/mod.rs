@@ -7,4 +7,5 @@ pub mod feed;
 pub mod health;
 pub mod me;
 pub mod patients;
+mod respond;
 pub mod subscriptions;

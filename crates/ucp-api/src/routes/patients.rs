@@ -1,7 +1,7 @@
 //! `/v1/patients`: a person's current plan and emergency summary by NHS number, and finding a
 //! person without one.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -12,10 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ensure_visible, parse_nhs_number};
+use super::respond::tagged;
 use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use actix_web::http::StatusCode;
 
 /// Read a person's current care plan (the active one; for clinicians, else the latest).
 #[utoipa::path(
@@ -56,14 +58,11 @@ pub async fn get_person_plan(
         n.plan_version = Some(row.version);
         n.view = Some(View::Plan);
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&plan_etag(row.version))
-                .map_err(|e| ApiError::Internal(Box::new(e)))?,
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(row.document))
+    Ok(tagged(
+        StatusCode::OK,
+        &plan_etag(row.version),
+        &row.document,
+    ))
 }
 
 /// What a crew needs first, precomputed.
