@@ -26,6 +26,7 @@ struct Delivery {
 #[derive(Default)]
 struct Inbox {
     down: bool,
+    slow: bool,
     deliveries: Vec<Delivery>,
 }
 
@@ -55,6 +56,11 @@ async fn receive(
         &body,
         &header("x-ucp-signature"),
     );
+    let slow = inbox.lock().map(|i| i.slow).unwrap_or(false);
+    if slow {
+        // Longer than the server's delivery timeout in tests (2 s).
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
     let Ok(mut inbox) = inbox.lock() else {
         return HttpResponse::InternalServerError().finish();
     };
@@ -96,6 +102,12 @@ impl Receiver {
     fn set_down(&self, down: bool) {
         if let Ok(mut inbox) = self.inbox.lock() {
             inbox.down = down;
+        }
+    }
+
+    fn set_slow(&self, slow: bool) {
+        if let Ok(mut inbox) = self.inbox.lock() {
+            inbox.slow = slow;
         }
     }
 
@@ -335,6 +347,50 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(list.as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn a_receiver_that_does_not_answer_in_time_fails_the_attempt() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    receiver.set_slow(true);
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 1, "changeTypes": ["CarePlanCreated"] }),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap_or_default().to_owned();
+    app.create_plan(&plan_body(&nhs(530))).await;
+    let admin = token_with(Role::Admin, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let letters: Value = app
+            .client
+            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        if let Some(letter) = letters.as_array().and_then(|l| l.first()) {
+            assert!(
+                letter["lastError"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("timed out"),
+                "{letter}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slow delivery was never given up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Starts the real binary on the database and waits until it is ready.
