@@ -156,6 +156,12 @@ pub async fn next_changes(
             continue;
         }
         let until = deadline.min(tokio::time::Instant::now() + poll);
-        let _ = tokio::time::timeout_at(until, wake.changed()).await;
+        // A closed signal (its listener gone) must not turn the wait into a busy loop.
+        if matches!(
+            tokio::time::timeout_at(until, wake.changed()).await,
+            Ok(Err(_))
+        ) {
+            tokio::time::sleep_until(until).await;
+        }
     }
 }

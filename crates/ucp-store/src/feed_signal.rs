@@ -14,6 +14,8 @@ use crate::Database;
 #[derive(Debug, Clone)]
 pub struct FeedSignal {
     receiver: watch::Receiver<u64>,
+    // A silent signal holds its own sender, so that `changed()` waits instead of failing at once.
+    _silent_sender: Option<std::sync::Arc<watch::Sender<u64>>>,
 }
 
 impl FeedSignal {
@@ -21,9 +23,10 @@ impl FeedSignal {
     #[must_use]
     pub fn silent() -> Self {
         let (sender, receiver) = watch::channel(0);
-        // Keep the sender alive so `changed()` waits instead of failing at once.
-        std::mem::forget(sender);
-        Self { receiver }
+        Self {
+            receiver,
+            _silent_sender: Some(std::sync::Arc::new(sender)),
+        }
     }
 
     /// A receiver to wait on; subscribe before reading the feed, so no wake-up is missed.
@@ -89,6 +92,9 @@ impl Database {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         });
-        FeedSignal { receiver }
+        FeedSignal {
+            receiver,
+            _silent_sender: None,
+        }
     }
 }
