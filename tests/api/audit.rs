@@ -461,3 +461,149 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     problem(none, 404).await;
 }
+
+/// Checks the response's request left exactly one entry, for this action and status.
+async fn assert_one_entry(app: &TestApp, res: reqwest::Response, status: u16, action: &str) {
+    assert_eq!(res.status().as_u16(), status, "{action}");
+    let rows = entries_for(app, &request_id(&res)).await;
+    assert_eq!(rows.len(), 1, "{action}: exactly one entry");
+    assert_eq!(rows[0].get::<_, String>("action"), action);
+    assert_eq!(
+        rows[0].get::<_, i16>("status"),
+        i16::try_from(status).unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
+    let app = TestApp::spawn().await;
+    let n = nhs(210);
+    let res = app
+        .req(Method::POST, "/v1/care-plans", Role::Clinician)
+        .json(&plan_body(&n))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rid = request_id(&res);
+    let plan: Value = {
+        assert_eq!(res.status().as_u16(), 201);
+        res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    let rows = entries_for(&app, &rid).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>("action"), "createCarePlan");
+    assert_eq!(
+        rows[0].get::<_, Option<String>>("nhs_number").as_deref(),
+        Some(n.as_str())
+    );
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let put = app
+        .req(
+            Method::PUT,
+            &format!("/v1/care-plans/{id}/sections/what-matters"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"what-matters.2\"")
+        .json(&json!({ "inTheirOwnWords": "Music" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, put, 200, "putSection").await;
+    let review = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/review"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.4\"")
+        .json(&json!({ "nextReviewDate": "2099-01-01" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, review, 200, "reviewCarePlan").await;
+    let stale = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/person-died"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.1\"")
+        .json(&json!({ "dateOfDeath": "2026-11-01" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, stale, 412, "recordDeath").await;
+    let delete = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/care-plans/{id}"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.5\"")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, delete, 200, "deleteCarePlan").await;
+    let void = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/void"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.6\"")
+        .json(&json!({ "reason": "x" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, void, 409, "voidCarePlan").await;
+
+    let mine = nhs(211);
+    let me = token_with(Role::Patient, Some(&mine));
+    let start = app
+        .client
+        .post(app.url("/v1/me/care-plan"))
+        .bearer_auth(&me)
+        .json(&json!({ "personalInformation": crate::helpers::personal_information(&mine) }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, start, 201, "startMyCarePlan").await;
+    let read = app
+        .client
+        .get(app.url("/v1/me/care-plan"))
+        .bearer_auth(&me)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, read, 200, "getMyCarePlan").await;
+    let form = app
+        .client
+        .put(app.url("/v1/me/care-plan/sections/what-matters"))
+        .bearer_auth(&me)
+        .header("If-Match", "\"what-matters.0\"")
+        .json(&json!({ "inTheirOwnWords": "Tea" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, form, 200, "putMySection").await;
+    let log = app
+        .client
+        .get(app.url("/v1/me/access-log"))
+        .bearer_auth(&me)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, log, 200, "getMyAccessLog").await;
+    let feed = app
+        .req(Method::GET, "/v1/feed?limit=5", Role::Dispatch)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, feed, 200, "readFeed").await;
+    let refused = app
+        .req(Method::GET, "/v1/feed", Role::Clinician)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, refused, 403, "readFeed").await;
+}
