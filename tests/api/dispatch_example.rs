@@ -25,10 +25,20 @@ async fn page(app: &TestApp, after: &str) -> Value {
     .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-/// Follows the feed as the example does, saving after every page, for at most `pages` pages.
-async fn follow(app: &TestApp, path: &std::path::Path, pages: usize) {
+/// Follows the feed as the example does, saving after every page: for `pages` pages, or, with
+/// `until`, until the saved cursor reaches it (an empty page may only mean that an older
+/// transaction elsewhere in the cluster is still open).
+async fn follow(app: &TestApp, path: &std::path::Path, pages: usize, until: Option<&str>) {
     let mut table = FlagTable::load(path).unwrap_or_else(|e| panic!("{e:?}"));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     for _ in 0..pages {
+        if until.is_some() && table.cursor.as_deref() == until {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the feed did not reach its tail"
+        );
         let p = page(app, table.cursor.as_deref().unwrap_or_default()).await;
         let changes = p["changes"].as_array().cloned().unwrap_or_default();
         for change in &changes {
@@ -37,7 +47,7 @@ async fn follow(app: &TestApp, path: &std::path::Path, pages: usize) {
         table.cursor = p["next"].as_str().map(str::to_owned);
         table.save(path).unwrap_or_else(|e| panic!("{e:?}"));
         if changes.is_empty() {
-            break;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 }
@@ -49,7 +59,7 @@ async fn the_example_keeps_its_flags_across_a_restart() {
     let path = dir.path().join("flags.json");
     let keep = app.create_plan(&plan_body(&nhs(700))).await;
     let void = app.create_plan(&plan_body(&nhs(701))).await;
-    follow(&app, &path, 1).await; // stops after one page: a "crash"
+    follow(&app, &path, 1, None).await; // stops after one page: a "crash"
     let voided = app
         .req(
             Method::POST,
@@ -65,7 +75,11 @@ async fn the_example_keeps_its_flags_across_a_restart() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(voided.status().as_u16(), 200);
-    follow(&app, &path, 100).await; // restarted: resumes from the saved cursor
+    // Restarted: resumes from the saved cursor, up to the end of the log.
+    let tail = crate::helpers::all_changes(&app.address, &app.client, app.event_count().await)
+        .await
+        .1;
+    follow(&app, &path, 10_000, Some(&tail)).await;
     let table = FlagTable::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(table.flags.len(), 1, "{table:?}");
     let flag = &table.flags[&nhs(700)];

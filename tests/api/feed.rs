@@ -2,8 +2,9 @@
 //! event exactly once, and each stream's events in version order.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::Rng;
 use serde_json::json;
@@ -41,31 +42,46 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
     let test_db = TestDb::migrated().await;
     let db = test_db.store(WRITERS + 4);
     let streams: Arc<Vec<Uuid>> = Arc::new((0..STREAMS).map(|_| Uuid::new_v4()).collect());
-    let done = Arc::new(AtomicBool::new(false));
+    // Set once the writers are done: how many events they wrote in all.
+    let written_total = Arc::new(AtomicUsize::new(usize::MAX));
 
     let reader = {
         let db = db.clone();
-        let done = done.clone();
+        let written_total = written_total.clone();
         tokio::spawn(async move {
             let mut seen: Vec<RecordedEvent> = Vec::new();
             let mut cursor = FeedCursor::START;
+            // The fence holds back events behind any transaction still open in the cluster
+            // (other tests run beside this one), so an empty page does not mean the end: read
+            // until every written event has come, or give up after a while — a skipped event
+            // never comes.
+            let mut deadline: Option<tokio::time::Instant> = None;
             loop {
-                // Read the flag before the page: a page read after the writers finished and
-                // found empty means the feed is drained.
-                let finished = done.load(Ordering::SeqCst);
+                let target = written_total.load(Ordering::SeqCst);
+                if target != usize::MAX {
+                    let give_up = *deadline.get_or_insert_with(|| {
+                        tokio::time::Instant::now() + Duration::from_secs(20)
+                    });
+                    if seen.len() >= target || tokio::time::Instant::now() >= give_up {
+                        break;
+                    }
+                }
                 let page = db
                     .read_feed(cursor, PAGE)
                     .await
                     .unwrap_or_else(|e| panic!("feed: {e}"));
                 if page.events.is_empty() {
-                    if finished {
-                        break;
-                    }
-                    tokio::task::yield_now().await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 cursor = page.next;
                 seen.extend(page.events);
             }
+            // Nothing more may come: a repeat would show up here.
+            let tail = db
+                .read_feed(cursor, PAGE)
+                .await
+                .unwrap_or_else(|e| panic!("feed: {e}"));
+            seen.extend(tail.events);
             seen
         })
     };
@@ -106,7 +122,7 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
     for w in writers {
         written.extend(w.await.unwrap_or_else(|e| panic!("writer: {e}")));
     }
-    done.store(true, Ordering::SeqCst);
+    written_total.store(written.len(), Ordering::SeqCst);
     let seen = reader.await.unwrap_or_else(|e| panic!("reader: {e}"));
 
     assert!(written.len() >= TOTAL);
@@ -140,6 +156,27 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
     }
 }
 
+/// A committed event shows in the feed once every transaction older than it has ended, in this
+/// database or any other of the cluster: wait for that.
+async fn read_at_least(
+    db: &ucp_store::Database,
+    after: FeedCursor,
+    limit: i64,
+    n: usize,
+) -> ucp_store::FeedPage {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = db
+            .read_feed(after, limit)
+            .await
+            .unwrap_or_else(|e| panic!("feed: {e}"));
+        if page.events.len() >= n || tokio::time::Instant::now() >= deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
     let test_db = TestDb::migrated().await;
@@ -160,10 +197,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
         load_checkpoint(&client, "dispatch").await.ok().flatten(),
         None
     );
-    let page = db
-        .read_feed(FeedCursor::START, 3)
-        .await
-        .unwrap_or_else(|e| panic!("feed: {e}"));
+    let page = read_at_least(&db, FeedCursor::START, 3, 3).await;
     assert_eq!(page.events.len(), 3);
 
     // A batch whose transaction rolls back leaves the checkpoint where it was.
@@ -187,10 +221,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
         .unwrap_or_else(|e| panic!("load: {e}"))
         .unwrap_or_else(|| panic!("no checkpoint"));
     assert_eq!(resumed, page.next);
-    let rest = db
-        .read_feed(resumed, 100)
-        .await
-        .unwrap_or_else(|e| panic!("feed: {e}"));
+    let rest = read_at_least(&db, resumed, 100, 2).await;
     let versions: Vec<i64> = rest.events.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, vec![4, 5]);
     let decoded = FeedCursor::decode(&rest.next.encode()).unwrap_or_else(|e| panic!("{e}"));

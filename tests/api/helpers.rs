@@ -193,6 +193,18 @@ impl TestDb {
         config
     }
 
+    /// How many events the log holds.
+    pub async fn event_count(&self) -> usize {
+        let n: i64 = self
+            .owner_client()
+            .await
+            .query_one("SELECT count(*) FROM events", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .get(0);
+        usize::try_from(n).unwrap_or_default()
+    }
+
     /// A direct session as the migrating (owner) user, not the application role.
     pub async fn owner_client(&self) -> tokio_postgres::Client {
         let (client, connection) = tokio_postgres::connect(&self.url(), NoTls)
@@ -347,6 +359,11 @@ impl TestApp {
         res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// How many events the log holds: what a follower of the feed must eventually see.
+    pub async fn event_count(&self) -> usize {
+        self.test_db.event_count().await
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -375,4 +392,36 @@ pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Va
         assert!(body[field].is_string(), "problem without {field}: {body}");
     }
     body
+}
+
+/// Every change of the feed, in order, with the cursor after the last. The feed holds back a
+/// committed change until every older transaction of the cluster has ended (other tests run
+/// beside this one), so an empty page does not mean the end: read until `expected` changes
+/// have come (or 20 s have passed).
+pub async fn all_changes(
+    base: &str,
+    client: &reqwest::Client,
+    expected: usize,
+) -> (Vec<serde_json::Value>, String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut changes = Vec::new();
+    let mut after = String::new();
+    while changes.len() < expected && tokio::time::Instant::now() < deadline {
+        let page: serde_json::Value = client
+            .get(format!("{base}/v1/feed?limit=1000&after={after}"))
+            .bearer_auth(token(ucp_api::Role::Dispatch))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let batch = page["changes"].as_array().cloned().unwrap_or_default();
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        changes.extend(batch);
+        after = page["next"].as_str().unwrap_or_default().to_owned();
+    }
+    (changes, after)
 }

@@ -141,31 +141,14 @@ impl Receiver {
     }
 }
 
-/// The change ids of the whole feed, in commit order.
-async fn feed_order(base: &str, client: &reqwest::Client) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page: Value = client
-            .get(format!("{base}/v1/feed?limit=1000&after={after}"))
-            .bearer_auth(token_with(Role::Dispatch, None))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        let changes = page["changes"].as_array().cloned().unwrap_or_default();
-        if changes.is_empty() {
-            return ids;
-        }
-        ids.extend(
-            changes
-                .iter()
-                .filter_map(|c| c["changeId"].as_str().map(str::to_owned)),
-        );
-        after = page["next"].as_str().unwrap_or_default().to_owned();
-    }
+/// The change ids of the whole feed, in commit order (`expected` of them).
+async fn feed_order(base: &str, client: &reqwest::Client, expected: usize) -> Vec<String> {
+    crate::helpers::all_changes(base, client, expected)
+        .await
+        .0
+        .iter()
+        .filter_map(|c| c["changeId"].as_str().map(str::to_owned))
+        .collect()
 }
 
 async fn subscribe(base: &str, client: &reqwest::Client, body: Value) -> Value {
@@ -226,7 +209,7 @@ async fn every_change_arrives_signed_in_order_after_the_receiver_was_down() {
     receiver.wait_for(15, Duration::from_secs(30)).await;
     assert_eq!(
         receiver.first_arrivals(),
-        feed_order(&app.address, &app.client).await,
+        feed_order(&app.address, &app.client, app.event_count().await).await,
         "in feed order"
     );
     assert_exactly_once_per_delivery_id(&receiver);
@@ -459,7 +442,7 @@ async fn when_the_delivering_server_is_killed_another_takes_over_without_losing_
     receiver.wait_for(18, Duration::from_secs(60)).await;
     assert_eq!(
         receiver.first_arrivals(),
-        feed_order(&b, &client).await,
+        feed_order(&b, &client, db.event_count().await).await,
         "in feed order, none lost"
     );
     assert_exactly_once_per_delivery_id(&receiver);

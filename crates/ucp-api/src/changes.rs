@@ -140,6 +140,9 @@ pub async fn next_changes(
 ) -> Result<ChangePage, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut cursor = after;
+    // After a wake-up the change may still be behind the fence (an older transaction of the
+    // cluster is still open): look again soon, backing off, rather than wait for the next poll.
+    let mut nudge: Option<Duration> = None;
     loop {
         let mut wake = signal.subscribe();
         let page = db.read_feed(cursor, limit).await?;
@@ -155,13 +158,19 @@ pub async fn next_changes(
             // Only events of other stream types: move on without waiting.
             continue;
         }
-        let until = deadline.min(tokio::time::Instant::now() + poll);
-        // A closed signal (its listener gone) must not turn the wait into a busy loop.
-        if matches!(
-            tokio::time::timeout_at(until, wake.changed()).await,
-            Ok(Err(_))
-        ) {
-            tokio::time::sleep_until(until).await;
+        let until = deadline.min(tokio::time::Instant::now() + nudge.unwrap_or(poll));
+        match tokio::time::timeout_at(until, wake.changed()).await {
+            Ok(Ok(())) => nudge = Some(Duration::from_millis(5)),
+            Ok(Err(_)) => {
+                // A closed signal (its listener gone) must not turn the wait into a busy loop.
+                tokio::time::sleep_until(until).await;
+                nudge = None;
+            }
+            Err(_) => {
+                nudge = nudge
+                    .map(|d| d * 2)
+                    .filter(|d| *d <= Duration::from_millis(320))
+            }
         }
     }
 }
