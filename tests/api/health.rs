@@ -103,3 +103,29 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_access_log_commits() {
+    let app = TestApp::spawn().await;
+    app.get("/healthz").await;
+    let denied = app
+        .get("/v1/care-plans/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(denied.status().as_u16(), 401);
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.text().await.unwrap_or_else(|e| panic!("{e:?}"));
+    for line in [
+        "ucp_http_requests_total{class=\"2xx\"} 1",
+        "ucp_http_requests_total{class=\"4xx\"} 1",
+        "ucp_audit_entries_total 1",
+        "ucp_audit_commits_total 1",
+        "ucp_audit_failed_entries_total 0",
+        "ucp_dead_letters_parked_total 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

@@ -68,6 +68,7 @@ impl Application {
         let audit = web::Data::new(crate::audit::AuditWriter::start(
             state.db.clone(),
             config.audit,
+            state.metrics.clone(),
         ));
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
         let delivery = web::Data::new(config.delivery);
@@ -78,6 +79,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::audit::record_access))
+                .wrap(from_fn(crate::metrics::count_requests))
                 .wrap(from_fn(crate::request_id::echo_request_id))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
@@ -104,6 +106,7 @@ impl Application {
                 }))
                 .service(health::healthz)
                 .service(health::readyz)
+                .service(crate::metrics::serve_metrics)
                 // The spec at /openapi.json and the reference page at /docs, from assets
                 // compiled into the binary (utoipa-swagger-ui's `vendored` feature).
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))

@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 pub mod changes;
 pub mod commands;
+pub mod metrics;
 pub mod openapi;
 mod problem;
 mod request_id;

@@ -16,6 +16,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
     paths(
         health::healthz,
         health::readyz,
+        crate::metrics::serve_metrics,
         care_plans::create_care_plan,
         care_plans::get_care_plan,
         care_plans::get_section,

@@ -9,6 +9,7 @@ use ucp_store::{Database, DatabaseConfig, FeedSignal};
 pub struct AppState {
     pub db: Database,
     pub feed: FeedSignal,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -18,6 +19,7 @@ impl AppState {
         Self {
             db: Database::with_projections(pool, vec![Arc::new(CarePlanProjection)]),
             feed: FeedSignal::silent(),
+            metrics: Arc::default(),
         }
     }
 
@@ -29,6 +31,10 @@ impl AppState {
     pub fn open(config: &DatabaseConfig) -> Result<Self, ucp_store::StoreError> {
         let db = ucp_store::open(config, vec![Arc::new(CarePlanProjection)])?;
         let feed = db.feed_signal();
-        Ok(Self { db, feed })
+        Ok(Self {
+            db,
+            feed,
+            metrics: Arc::default(),
+        })
     }
 }

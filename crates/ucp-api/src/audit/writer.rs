@@ -1,6 +1,10 @@
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
 use ucp_store::{AccessEntry, Database};
 
 /// How entries are grouped into commits.
@@ -38,9 +42,9 @@ pub struct AuditWriter {
 impl AuditWriter {
     /// Starts the writer task on the current Tokio runtime.
     #[must_use]
-    pub fn start(db: Database, config: AuditConfig) -> Self {
+    pub fn start(db: Database, config: AuditConfig, metrics: Arc<Metrics>) -> Self {
         let (sender, receiver) = mpsc::channel(config.max_batch * 8);
-        tokio::spawn(run(db, config, receiver));
+        tokio::spawn(run(db, config, receiver, metrics));
         Self { sender }
     }
 
@@ -59,7 +63,12 @@ impl AuditWriter {
     }
 }
 
-async fn run(db: Database, config: AuditConfig, mut receiver: mpsc::Receiver<Pending>) {
+async fn run(
+    db: Database,
+    config: AuditConfig,
+    mut receiver: mpsc::Receiver<Pending>,
+    metrics: Arc<Metrics>,
+) {
     let mut batch: Vec<Pending> = Vec::with_capacity(config.max_batch);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -75,6 +84,16 @@ async fn run(db: Database, config: AuditConfig, mut receiver: mpsc::Receiver<Pen
             .record_access(&entries)
             .await
             .map_err(|e| AuditFailed(e.to_string()));
+        let count = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(()) => {
+                metrics.audit_entries.inc_by(count);
+                metrics.audit_commits.inc();
+            }
+            Err(_) => {
+                metrics.audit_failed_entries.inc_by(count);
+            }
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, entries = entries.len(), "access log batch failed; its requests get 503");
         }

@@ -205,7 +205,9 @@ async fn deliver_with_retries(
     let body = serde_json::to_vec(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
     let mut last_error = String::new();
     for attempt in 1..=attempts {
-        match deliver(http, sub, change.change_id, body.clone(), attempt, config).await {
+        let outcome = deliver(http, sub, change.change_id, body.clone(), attempt, config).await;
+        state.metrics.webhook_attempt(outcome.is_ok());
+        match outcome {
             Ok(()) => return Ok(false),
             Err(e) => {
                 tracing::info!(subscription = %sub.subscription_id, change = %change.change_id, attempt, error = %e, "delivery failed");
@@ -231,6 +233,7 @@ async fn deliver_with_retries(
             redelivered_at: None,
         })
         .await?;
+    state.metrics.dead_letters_parked.inc();
     tracing::warn!(subscription = %sub.subscription_id, change = %change.change_id, "change parked as a dead letter");
     Ok(true)
 }
