@@ -96,9 +96,22 @@ pub async fn execute(
             })
             .await;
         match result {
-            Ok(outcome) => {
+            Ok(outcome) if outcome.replayed => {
+                // Another request's events: read them back as that request left the plan.
                 let view = plan_at(db, outcome.stream_id, outcome.version()).await?;
-                return Ok((view, outcome.replayed));
+                return Ok((view, true));
+            }
+            Ok(outcome) => {
+                // The history read above and the events just appended are the whole stream up
+                // to this write: no need to read it again.
+                let mut events = history;
+                events.extend(outcome.events);
+                let view = fold(&events)?
+                    .map(|plan| PlanView::of(plan_id, &plan))
+                    .ok_or_else(|| {
+                        ApiError::Internal("an appended plan folded to nothing".into())
+                    })?;
+                return Ok((view, false));
             }
             Err(StoreError::VersionConflict { .. }) => match precondition {
                 Precondition::Section(..) => {}

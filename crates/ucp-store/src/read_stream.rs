@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::event::EVENT_COLUMNS;
@@ -14,6 +15,38 @@ pub enum StreamBound {
     AsOf(DateTime<Utc>),
 }
 
+/// A stream's events within a bound, on any client or transaction: the one query that reads a
+/// stream, for readers and for projections inside an append's transaction alike.
+///
+/// # Errors
+/// When the database fails.
+pub(crate) async fn load_stream(
+    client: &impl GenericClient,
+    stream_id: Uuid,
+    bound: StreamBound,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let (version, at): (Option<i64>, Option<DateTime<Utc>>) = match bound {
+        StreamBound::All => (None, None),
+        StreamBound::UpToVersion(v) => (Some(v), None),
+        StreamBound::AsOf(t) => (None, Some(t)),
+    };
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
+             WHERE e.stream_id = $1 \
+               AND ($2::bigint IS NULL OR e.stream_version <= $2) \
+               AND ($3::timestamptz IS NULL OR e.recorded_at <= $3) \
+             ORDER BY e.stream_version"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&stream_id, &version, &at])
+        .await?
+        .iter()
+        .map(RecordedEvent::from_row)
+        .collect()
+}
+
 impl Database {
     /// The stream's events in version order, within the bound. Empty when there is no stream.
     ///
@@ -25,27 +58,8 @@ impl Database {
         stream_id: Uuid,
         bound: StreamBound,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let (version, at): (Option<i64>, Option<DateTime<Utc>>) = match bound {
-            StreamBound::All => (None, None),
-            StreamBound::UpToVersion(v) => (Some(v), None),
-            StreamBound::AsOf(t) => (None, Some(t)),
-        };
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
-                 WHERE e.stream_id = $1 \
-                   AND ($2::bigint IS NULL OR e.stream_version <= $2) \
-                   AND ($3::timestamptz IS NULL OR e.recorded_at <= $3) \
-                 ORDER BY e.stream_version"
-            ))
-            .await?;
-        client
-            .query(&stmt, &[&stream_id, &version, &at])
-            .await?
-            .iter()
-            .map(RecordedEvent::from_row)
-            .collect()
+        load_stream(&client, stream_id, bound).await
     }
 
     /// The stream's current version, or `None` when it does not exist.

@@ -42,42 +42,48 @@ pub fn parse_nhs_number(text: &str) -> Result<ucp_domain::NhsNumber, ApiError> {
         .map_err(|e| ApiError::bad_field("bad_nhs_number", "/nhsNumber", format!("{text:?}: {e}.")))
 }
 
-/// The plan if this caller may see it. Urgent-care roles see active plans only; a person sees
-/// only their own plan, and never a voided one; anyone else's plan is "not found" to them, so
-/// that a person cannot learn whether someone else has a plan.
+/// Whether the caller may see a plan of this person in this status: clinicians see every
+/// status; a person sees only their own plan, and never a voided one; everyone else (ambulance,
+/// 111, OOH, dispatch) sees active plans only. The one place this rule lives.
+#[must_use]
+pub fn may_see(actor: &Actor, nhs_number: &str, status: &str) -> bool {
+    match actor.role {
+        Role::Clinician => true,
+        Role::Patient => {
+            actor
+                .nhs_number
+                .is_some_and(|n| n.to_string() == nhs_number)
+                && status != PlanStatus::Voided.as_str()
+        }
+        _ => status == PlanStatus::Active.as_str(),
+    }
+}
+
+/// The plan if this caller may see it ([`may_see`]). What the caller may not see is "not
+/// found", so that a person cannot learn whether someone else has a plan; roles that never read
+/// plans are refused.
 ///
 /// # Errors
-/// 404 as above.
+/// 404 or 403 as above.
 pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, ApiError> {
-    let row =
-        row.ok_or_else(|| ApiError::NotFound("There is no care plan with this id.".into()))?;
-    let status = row.status.as_str();
-    match actor.role {
-        Role::Clinician => Ok(row),
-        role if role.is_urgent_care() => {
-            if status == PlanStatus::Active.as_str() {
-                Ok(row)
-            } else {
-                Err(ApiError::NotFound(format!(
-                    "There is no current care plan: the plan is {status}."
-                )))
-            }
-        }
-        Role::Patient => {
-            let own = actor
-                .nhs_number
-                .is_some_and(|n| n.to_string() == row.nhs_number);
-            if own && status != PlanStatus::Voided.as_str() {
-                Ok(row)
-            } else {
-                Err(ApiError::NotFound(
-                    "There is no care plan with this id.".into(),
-                ))
-            }
-        }
-        _ => Err(ApiError::Forbidden(format!(
+    if matches!(actor.role, Role::Dispatch | Role::Admin) {
+        return Err(ApiError::Forbidden(format!(
             "The {} role may not read care plans.",
             actor.role.as_str()
-        ))),
+        )));
+    }
+    let row =
+        row.ok_or_else(|| ApiError::NotFound("There is no care plan with this id.".into()))?;
+    if may_see(actor, &row.nhs_number, &row.status) {
+        Ok(row)
+    } else if actor.role.is_urgent_care() {
+        Err(ApiError::NotFound(format!(
+            "There is no current care plan: the plan is {}.",
+            row.status
+        )))
+    } else {
+        Err(ApiError::NotFound(
+            "There is no care plan with this id.".into(),
+        ))
     }
 }

@@ -11,7 +11,7 @@ use ucp_store::{PatientSearch, PlanRow};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{ensure_visible, parse_nhs_number};
+use super::access::{ensure_visible, may_see, parse_nhs_number};
 use super::respond::tagged;
 use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
@@ -101,12 +101,7 @@ pub async fn get_emergency_summary(
         .summary_for_person(&nhs.to_string())
         .await?
         .ok_or_else(none)?;
-    let active = row.status == PlanStatus::Active.as_str();
-    let allowed = match actor.role {
-        Role::Clinician => true,
-        Role::Patient => actor.nhs_number == Some(nhs) && row.status != PlanStatus::Voided.as_str(),
-        _ => active,
-    };
+    let allowed = may_see(&actor, &nhs.to_string(), &row.status);
     note(&req, |n| n.plan_id = Some(row.plan_id));
     if !allowed {
         return Err(none());

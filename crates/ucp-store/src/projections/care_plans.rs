@@ -9,8 +9,8 @@ use ucp_domain::views::{EmergencySummary, PlanView};
 use ucp_domain::{evolve, fold_name, Author, CarePlan, CarePlanEvent, Envelope, SectionContent};
 use uuid::Uuid;
 
-use crate::event::EVENT_COLUMNS;
-use crate::{Database, InlineProjection, RecordedEvent, StoreError};
+use crate::read_stream::load_stream;
+use crate::{Database, InlineProjection, RecordedEvent, StoreError, StreamBound};
 
 /// The stream type of care plans.
 pub const STREAM_TYPE: &str = "care_plan";
@@ -72,18 +72,7 @@ impl InlineProjection for CarePlanProjection {
         if first.stream_type != STREAM_TYPE {
             return Ok(());
         }
-        let stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
-                 WHERE e.stream_id = $1 ORDER BY e.stream_version"
-            ))
-            .await?;
-        let history = tx
-            .query(&stmt, &[&first.stream_id])
-            .await?
-            .iter()
-            .map(RecordedEvent::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let history = load_stream(tx, first.stream_id, StreamBound::All).await?;
         if let Some(plan) = fold(&history)? {
             write_plan(tx, first.stream_id, &plan).await?;
         }
@@ -210,21 +199,10 @@ impl Database {
                 &[&STREAM_TYPE],
             )
             .await?;
-        let stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
-                 WHERE e.stream_id = $1 ORDER BY e.stream_version"
-            ))
-            .await?;
         let mut rebuilt = 0;
         for row in streams {
             let stream_id: Uuid = row.try_get(0)?;
-            let history = tx
-                .query(&stmt, &[&stream_id])
-                .await?
-                .iter()
-                .map(RecordedEvent::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
+            let history = load_stream(&tx, stream_id, StreamBound::All).await?;
             if let Some(plan) = fold(&history)? {
                 write_plan(&tx, stream_id, &plan).await?;
                 rebuilt += 1;
