@@ -77,14 +77,34 @@ struct VerifyArgs {
     /// Require this `aud` claim.
     #[arg(long, env = "UCP_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
+
+    /// `production` refuses the development secret, refuses HS256 unless UCP_ALLOW_HS256 is
+    /// set, and requires UCP_JWT_ISSUER and UCP_JWT_AUDIENCE.
+    #[arg(long = "env", env = "UCP_ENV", default_value = "development")]
+    deployment: ucp_api::Deployment,
+
+    /// Accept HS256 (shared-secret) tokens in production.
+    #[arg(long, env = "UCP_ALLOW_HS256")]
+    allow_hs256: bool,
+
+    /// The longest a token may live (from its `iat`); longer-lived tokens are refused.
+    #[arg(long, env = "UCP_MAX_TOKEN_LIFETIME", default_value = "12h")]
+    max_token_lifetime: humantime::Duration,
 }
 
 impl VerifyArgs {
     fn keys(&self) -> anyhow::Result<ucp_api::JwtKeys> {
-        anyhow::ensure!(
-            self.jwt_secret.is_some() || self.jwks_file.is_some(),
-            "set UCP_JWT_SECRET (development) or UCP_JWKS_FILE, or both"
-        );
+        let settings = ucp_api::TokenSettings {
+            hs256_secret: self.jwt_secret.as_deref(),
+            allow_hs256: self.allow_hs256,
+            jwks: self.jwks_file.is_some(),
+            issuer: self.jwt_issuer.as_deref(),
+            audience: self.jwt_audience.as_deref(),
+        };
+        if let Err(broken) = self.deployment.check(&settings) {
+            let reasons: Vec<String> = broken.iter().map(ToString::to_string).collect();
+            anyhow::bail!("refusing to start: {}", reasons.join("; "));
+        }
         let mut keys = match &self.jwt_secret {
             Some(secret) => ucp_api::JwtKeys::hs256(secret.as_bytes()),
             None => ucp_api::JwtKeys::default(),
@@ -94,7 +114,8 @@ impl VerifyArgs {
         }
         Ok(keys
             .with_issuer(self.jwt_issuer.clone())
-            .with_audience(self.jwt_audience.clone()))
+            .with_audience(self.jwt_audience.clone())
+            .with_max_lifetime(Some(*self.max_token_lifetime)))
     }
 }
 
@@ -143,8 +164,16 @@ struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    #[command(flatten)]
-    database: DatabaseArgs,
+    /// The owner's URL: with --migrate, migrations run as this user; otherwise it only names
+    /// the server and database, and the pool logs in as `ucp_app` (see UCP_APP_DATABASE_URL).
+    /// In production give UCP_APP_DATABASE_URL and leave this unset.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Apply migrations (as the owner, DATABASE_URL) before serving. Without it the server
+    /// only checks that the schema is this build's and refuses to start otherwise.
+    #[arg(long, env = "UCP_MIGRATE")]
+    migrate: bool,
 
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "UCP_LISTEN", default_value = "127.0.0.1:8080")]
@@ -185,6 +214,14 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "UCP_WORKERS")]
     workers: Option<usize>,
+
+    /// Accept `http://` webhook targets. Off by default: deliveries carry patient data.
+    #[arg(long, env = "UCP_WEBHOOK_ALLOW_HTTP")]
+    webhook_allow_http: bool,
+
+    /// Extra trusted roots (PEM) for webhook receivers, besides the system's.
+    #[arg(long, env = "UCP_WEBHOOK_CA_FILE")]
+    webhook_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Cli {
@@ -257,19 +294,39 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    ucp_store::migrate(&args.database.database_url)
+    let jwt = args.jwt.keys()?;
+    if args.migrate {
+        let owner = args
+            .database_url
+            .as_deref()
+            .context("--migrate needs DATABASE_URL (the owner's URL)")?;
+        ucp_store::migrate(owner)
+            .await
+            .context("migrating the database")?;
+    }
+    let base = args
+        .database_url
+        .clone()
+        .or_else(|| args.app_database_url.clone())
+        .context("set UCP_APP_DATABASE_URL (or DATABASE_URL, to log in as ucp_app)")?;
+    let state = app_state(&base, args.app_database_url, args.db_pool_size)?;
+    let status = state
+        .db
+        .migration_status()
         .await
-        .context("migrating the database")?;
-    let state = app_state(
-        &args.database.database_url,
-        args.app_database_url,
-        args.db_pool_size,
-    )?;
+        .context("checking the schema version as the application role")?;
+    anyhow::ensure!(
+        status.is_current(),
+        "refusing to start: the database schema is at migration {:?}, this build needs {}; \
+         run `ucp migrate` (as the owner) first, or start with --migrate",
+        status.applied,
+        status.expected
+    );
     let config = ApiConfig {
         listen: args.listen,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         workers: args.workers,
-        jwt: args.jwt.keys()?,
+        jwt,
         body_limit: args.body_limit,
         feed_poll: Duration::from_millis(500),
         delivery: ucp_api::webhooks::DeliveryConfig {
@@ -279,6 +336,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),
             max_batch: args.audit_max_batch.max(1),
+        },
+        webhook_tls: ucp_api::webhooks::WebhookTls {
+            allow_http: args.webhook_allow_http,
+            ca_file: args.webhook_ca_file,
         },
     };
     let app = Application::build(&config, state)

@@ -50,6 +50,7 @@ fn clinician() -> Actor {
         org: Some("F84001".into()),
         name: Some("Dr Demo Clinician".into()),
         nhs_number: None,
+        expires_at: u64::MAX,
     }
 }
 

@@ -58,7 +58,8 @@ async fn an_unknown_path_is_a_404_problem() {
     assert_eq!(body["type"], "urn:ucp:problem:not_found");
 }
 
-/// The real binary: migrates, serves, and on SIGTERM stops cleanly with exit code 0.
+/// The real binary: migrates (when told to), serves, and on SIGTERM stops cleanly with exit
+/// code 0.
 #[tokio::test]
 async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
     let db = TestDb::empty().await;
@@ -67,7 +68,7 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
         l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .arg("serve")
+        .args(["serve", "--migrate"])
         .env("DATABASE_URL", db.url())
         .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")

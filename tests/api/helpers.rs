@@ -312,6 +312,11 @@ impl TestApp {
                 scan_interval: Duration::from_millis(200),
             },
             body_limit: 64 * 1024,
+            // The tests' receivers are plain HTTP on loopback (one test checks https).
+            webhook_tls: ucp_api::webhooks::WebhookTls {
+                allow_http: true,
+                ca_file: None,
+            },
             ..ApiConfig::default()
         };
         let db = state.db.clone();

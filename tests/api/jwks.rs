@@ -183,11 +183,13 @@ async fn rs256_and_es256_tokens_verify_against_the_jwks_and_keys_rotate_without_
         "withdrawn"
     );
     assert_eq!(status(&app, &new_key).await, 200);
-    // A broken file keeps the last good keys.
+    // A broken file fails closed: no key of the old set is trusted until a good set loads.
     std::fs::write(&jwks, b"{ not json").unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         status(&app, &new_key).await,
-        200,
-        "a half-written file locks nobody out"
+        401,
+        "a file that does not load leaves no key trusted"
     );
+    write_jwks(&jwks, &["rsa-2"]);
+    assert_eq!(status(&app, &new_key).await, 200, "a good set loads again");
 }

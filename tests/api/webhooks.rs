@@ -151,7 +151,10 @@ async fn feed_order(base: &str, client: &reqwest::Client, expected: usize) -> Ve
         .collect()
 }
 
-async fn subscribe(base: &str, client: &reqwest::Client, body: Value) -> Value {
+async fn subscribe(base: &str, client: &reqwest::Client, mut body: Value) -> Value {
+    if body.get("name").is_none() {
+        body["name"] = json!("Test receiver");
+    }
     let res = client
         .post(format!("{base}/v1/subscriptions"))
         .bearer_auth(token_with(Role::Admin, None))
@@ -387,6 +390,7 @@ async fn start_server(db: &TestDb) -> (tokio::process::Child, String) {
         .env("DATABASE_URL", db.url())
         .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
         .env("UCP_JWT_SECRET", "test-secret")
+        .env("UCP_WEBHOOK_ALLOW_HTTP", "true")
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()

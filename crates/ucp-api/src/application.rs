@@ -31,6 +31,8 @@ pub struct ApiConfig {
     pub feed_poll: Duration,
     /// Webhook delivery timeouts and backoff.
     pub delivery: crate::webhooks::DeliveryConfig,
+    /// How webhook receivers are reached (TLS roots, whether `http://` is allowed).
+    pub webhook_tls: crate::webhooks::WebhookTls,
 }
 
 impl Default for ApiConfig {
@@ -44,6 +46,7 @@ impl Default for ApiConfig {
             audit: crate::audit::AuditConfig::default(),
             feed_poll: Duration::from_millis(500),
             delivery: crate::webhooks::DeliveryConfig::default(),
+            webhook_tls: crate::webhooks::WebhookTls::default(),
         }
     }
 }
@@ -61,24 +64,31 @@ impl Application {
     /// [`Application::run_until_stopped`].
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// When the address cannot be bound, or the webhook client cannot be built.
     pub fn build(config: &ApiConfig, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
         let port = listener.local_addr()?.port();
-        let audit = web::Data::new(crate::audit::AuditWriter::start(
-            state.db.clone(),
-            config.audit,
-            state.metrics.clone(),
-        ));
+        let writer =
+            crate::audit::AuditWriter::start(state.db.clone(), config.audit, state.metrics.clone());
+        let webhook_client = crate::webhooks::WebhookClient::new(&config.webhook_tls)
+            .map_err(std::io::Error::other)?;
+        let dispatcher = crate::webhooks::WebhookDispatcher::start(
+            state.clone(),
+            crate::webhooks::Exports {
+                client: webhook_client.clone(),
+                audit: writer.clone(),
+            },
+            config.delivery,
+        );
+        let audit = web::Data::new(writer);
+        let webhook_client = web::Data::new(webhook_client);
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
         let delivery = web::Data::new(config.delivery);
-        let dispatcher = crate::webhooks::WebhookDispatcher::start(state.clone(), config.delivery);
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(from_fn(crate::audit::record_access))
                 .wrap(from_fn(crate::metrics::count_requests))
                 .wrap(from_fn(crate::request_id::echo_request_id))
                 .wrap(TracingLogger::default())
@@ -86,6 +96,7 @@ impl Application {
                 .app_data(audit.clone())
                 .app_data(feed_poll.clone())
                 .app_data(delivery.clone())
+                .app_data(webhook_client.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -111,32 +122,40 @@ impl Application {
                 // compiled into the binary (utoipa-swagger-ui's `vendored` feature).
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .route("/docs", web::get().to(docs_redirect))
-                .service(care_plans::create_care_plan)
-                .service(care_plans::get_history)
-                .service(care_plans::get_section)
-                .service(care_plans::put_section)
-                .service(care_plans::review_care_plan)
-                .service(care_plans::withdraw_care_plan)
-                .service(care_plans::void_care_plan)
-                .service(care_plans::record_death)
-                .service(care_plans::get_care_plan)
-                .service(care_plans::delete_care_plan)
-                .service(patients::search_patients)
-                .service(patients::get_person_plan)
-                .service(patients::get_emergency_summary)
-                .service(me::get_my_plan)
-                .service(me::start_my_plan)
-                .service(me::put_my_section)
-                .service(me::get_my_access_log)
-                .service(feed::read_feed)
-                .service(feed::stream_feed)
-                .service(subscriptions::create_subscription)
-                .service(subscriptions::list_subscriptions)
-                .service(subscriptions::delete_subscription)
-                .service(subscriptions::list_dead_letters)
-                .service(subscriptions::redeliver)
-                .service(audit::search_audit)
-                .service(audit::get_shown)
+                // Everything under /v1 touches plan data or the log of it, and is audited by
+                // one middleware on the matched route (see audit::middleware).
+                .service(
+                    web::scope("/v1")
+                        .wrap(from_fn(crate::audit::record_access))
+                        .service(care_plans::create_care_plan)
+                        .service(care_plans::get_history)
+                        .service(care_plans::get_section)
+                        .service(care_plans::put_section)
+                        .service(care_plans::review_care_plan)
+                        .service(care_plans::withdraw_care_plan)
+                        .service(care_plans::void_care_plan)
+                        .service(care_plans::record_death)
+                        .service(care_plans::get_care_plan)
+                        .service(care_plans::delete_care_plan)
+                        .service(patients::search_patients)
+                        .service(patients::get_person_plan)
+                        .service(patients::get_emergency_summary)
+                        .service(me::get_my_plan)
+                        .service(me::start_my_plan)
+                        .service(me::put_my_section)
+                        .service(me::get_my_access_log)
+                        .service(feed::read_feed)
+                        .service(feed::stream_feed)
+                        .service(feed::read_snapshot)
+                        .service(subscriptions::create_subscription)
+                        .service(subscriptions::list_subscriptions)
+                        .service(subscriptions::delete_subscription)
+                        .service(subscriptions::list_dead_letters)
+                        .service(subscriptions::redeliver)
+                        .service(audit::search_audit)
+                        .service(audit::get_shown)
+                        .default_service(web::to(not_found)),
+                )
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())

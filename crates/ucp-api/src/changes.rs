@@ -2,7 +2,7 @@
 //! emergency summary as it stood after the change. Shared by the feed, its SSE stream and the
 //! webhooks, so every consumer gets the same document for the same change.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -70,11 +70,11 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
             .insert(e.stream_version);
     }
     let mut states = HashMap::new();
+    let mut voided = HashSet::new();
     for (plan_id, versions) in &wanted {
-        let Some(max) = versions.last() else { continue };
-        let history = db
-            .read_stream(*plan_id, StreamBound::UpToVersion(*max))
-            .await?;
+        // The whole stream, not just up to the page's versions: a plan voided since (made on
+        // the wrong person) has its earlier changes sent as drops, never with its content.
+        let history = db.read_stream(*plan_id, StreamBound::All).await?;
         let mut plan = None;
         for recorded in &history {
             let event = CarePlanEvent::decode(
@@ -93,13 +93,19 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
                 }
             }
         }
+        if plan
+            .as_ref()
+            .is_some_and(|p| p.status == PlanStatus::Voided)
+        {
+            voided.insert(*plan_id);
+        }
     }
     let mut changes = Vec::with_capacity(events.len());
     for e in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
         let Some((plan, section)) = states.get(&(e.stream_id, e.stream_version)) else {
             continue;
         };
-        let active = plan.status == PlanStatus::Active;
+        let active = plan.status == PlanStatus::Active && !voided.contains(&e.stream_id);
         changes.push(Change {
             change_id: e.event_id,
             cursor: FeedCursor::of(e).encode(),

@@ -36,6 +36,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         me::get_my_access_log,
         feed::read_feed,
         feed::stream_feed,
+        feed::read_snapshot,
         subscriptions::create_subscription,
         subscriptions::list_subscriptions,
         subscriptions::delete_subscription,

@@ -23,3 +23,9 @@ pub async fn echo_request_id(
     }
     Ok(res)
 }
+
+/// The id of a request, for its audit entry and the events it writes.
+#[must_use]
+pub fn request_id(req: &actix_web::HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(ToString::to_string)
+}

@@ -31,6 +31,10 @@ pub struct AccessEntry {
     pub returned_nhs_numbers: Vec<String>,
     pub request_id: Option<String>,
     pub status: i16,
+    /// What the entry needs beyond its columns: the subscription a delivery went to, the entry
+    /// an admin replayed, where a replay of the feed started.
+    #[serde(default)]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Which entries to list, newest first.
@@ -50,7 +54,7 @@ pub struct AccessQuery {
 
 const COLUMNS: &str = "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
     method, path, plan_id, nhs_number, plan_version, view, section, search_criteria, \
-    search_results, returned_nhs_numbers, request_id, status";
+    search_results, returned_nhs_numbers, request_id, status, detail";
 
 fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
     Ok(AccessEntry {
@@ -74,6 +78,7 @@ fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
         returned_nhs_numbers: row.try_get(17)?,
         request_id: row.try_get(18)?,
         status: row.try_get(19)?,
+        detail: row.try_get(20)?,
     })
 }
 

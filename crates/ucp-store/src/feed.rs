@@ -2,7 +2,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::event::EVENT_COLUMNS;
-use crate::{Database, RecordedEvent, StoreError};
+use crate::{Database, RecordedEvent, StoreError, TxSnapshot};
 
 /// A position in the feed: the last event a reader has seen, in commit order.
 ///
@@ -110,6 +110,79 @@ impl Database {
             .collect::<Result<Vec<_>, _>>()?;
         let next = events.last().map_or(after, FeedCursor::of);
         Ok(FeedPage { events, next })
+    }
+}
+
+/// The last event behind the fence as of the statement's snapshot, with that snapshot: a reader
+/// that starts after it misses nothing still in flight (every open transaction is above the
+/// fence), and every change the snapshot already saw is at or before it or visible in it.
+pub(crate) const HEAD_SQL: &str = "WITH snap AS (SELECT pg_current_snapshot() AS s) \
+     SELECT snap.s::text, h.transaction_id::text, h.global_position FROM snap \
+     LEFT JOIN LATERAL (SELECT transaction_id, global_position FROM events \
+        WHERE transaction_id < pg_snapshot_xmin(snap.s) \
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1) h ON true";
+
+/// Reads the row of [`HEAD_SQL`].
+pub(crate) fn head_of(row: &tokio_postgres::Row) -> Result<(TxSnapshot, FeedCursor), StoreError> {
+    let snapshot = TxSnapshot::parse(&row.try_get::<_, String>(0)?)?;
+    let tx: Option<String> = row.try_get(1)?;
+    let cursor = match tx {
+        None => FeedCursor::START,
+        Some(tx) => FeedCursor {
+            transaction_id: tx
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("transaction id {tx:?}: {e}")))?,
+            global_position: row.try_get(2)?,
+        },
+    };
+    Ok((snapshot, cursor))
+}
+
+/// The current emergency summaries of active plans, a page at a time by NHS number, with the
+/// feed cursor to follow on from: a new consumer starts from what is true now instead of
+/// replaying history (in which plans since voided still had content).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummarySnapshot {
+    /// (plan id, NHS number, summary), by NHS number.
+    pub summaries: Vec<(uuid::Uuid, String, serde_json::Value)>,
+    /// Follow the feed after this: every change not in this page's state comes after it.
+    pub cursor: FeedCursor,
+}
+
+impl Database {
+    /// A page of [`SummarySnapshot`]: summaries and cursor read in one snapshot.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn summary_snapshot(
+        &self,
+        after_nhs_number: Option<&str>,
+        limit: i64,
+    ) -> Result<SummarySnapshot, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let head = tx.prepare_cached(HEAD_SQL).await?;
+        let (_, cursor) = head_of(&tx.query_one(&head, &[]).await?)?;
+        let page = tx
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, summary FROM emergency_summary \
+                 WHERE status = 'active' AND ($1::text IS NULL OR nhs_number > $1) \
+                 ORDER BY nhs_number LIMIT $2",
+            )
+            .await?;
+        let summaries = tx
+            .query(&page, &[&after_nhs_number, &limit.max(0)])
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
+        Ok(SummarySnapshot { summaries, cursor })
     }
 }
 

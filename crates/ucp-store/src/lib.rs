@@ -18,6 +18,7 @@ pub mod projections;
 mod queries;
 mod read_stream;
 mod subscriptions;
+mod tx_snapshot;
 
 pub use access_log::{AccessEntry, AccessQuery};
 pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
@@ -25,13 +26,15 @@ pub use checkpoint::{load_checkpoint, save_checkpoint};
 pub use database::{app_pg_config, connect, open, Database, DatabaseConfig, APP_ROLE};
 pub use error::StoreError;
 pub use event::{EventMetadata, NewEvent, RecordedEvent};
+pub use feed::SummarySnapshot;
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
 pub use feed_signal::FeedSignal;
 pub use migrate::{migrate, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::StreamBound;
-pub use subscriptions::{DeadLetter, Subscription};
+pub use subscriptions::{checkpoint_name, DeadLetter, Subscription, SubscriptionStart};
+pub use tx_snapshot::TxSnapshot;
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
 pub use deadpool_postgres::{Pool, Transaction};

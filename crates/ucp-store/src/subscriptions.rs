@@ -3,12 +3,30 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Database, StoreError};
+use crate::feed::{head_of, HEAD_SQL};
+use crate::{save_checkpoint, Database, FeedCursor, StoreError, TxSnapshot};
+
+/// Where a new subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionStart {
+    /// With changes committed from now on: nothing of the past is exported.
+    Now,
+    /// After this position (a replay the admin asked for, and which the access log records).
+    After(FeedCursor),
+}
+
+/// The consumer checkpoint a subscription's deliveries are tracked under.
+#[must_use]
+pub fn checkpoint_name(subscription_id: Uuid) -> String {
+    format!("subscription:{subscription_id}")
+}
 
 /// A webhook subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub subscription_id: Uuid,
+    /// Who receives the deliveries, as the person reads it in their access log.
+    pub name: String,
     pub target_url: String,
     pub change_types: Vec<String>,
     pub secret: String,
@@ -17,6 +35,9 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// For a subscription started from now: the transactions already committed when it was
+    /// made, whose changes it never delivers.
+    pub start_snapshot: Option<TxSnapshot>,
 }
 
 /// A change that could not be delivered.
@@ -33,7 +54,7 @@ pub struct DeadLetter {
 }
 
 const SUB_COLUMNS: &str = "subscription_id, target_url, change_types, secret, on_failure, \
-    max_attempts, created_at, created_by, deleted_at";
+    max_attempts, created_at, created_by, deleted_at, name, start_snapshot";
 const DL_COLUMNS: &str = "dead_letter_id, subscription_id, change_id, payload, attempts, \
     last_error, parked_at, redelivered_at";
 
@@ -48,6 +69,12 @@ fn subscription(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
         created_at: row.try_get(6)?,
         created_by: row.try_get(7)?,
         deleted_at: row.try_get(8)?,
+        name: row.try_get(9)?,
+        start_snapshot: row
+            .try_get::<_, Option<String>>(10)?
+            .as_deref()
+            .map(TxSnapshot::parse)
+            .transpose()?,
     })
 }
 
@@ -65,16 +92,32 @@ fn dead_letter(row: &tokio_postgres::Row) -> Result<DeadLetter, StoreError> {
 }
 
 impl Database {
+    /// Saves a subscription and its starting checkpoint in one transaction. `start_snapshot`
+    /// of `s` is ignored: it is taken here, for [`SubscriptionStart::Now`].
+    ///
     /// # Errors
     /// When the database fails.
-    pub async fn create_subscription(&self, s: &Subscription) -> Result<Subscription, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
+    pub async fn create_subscription(
+        &self,
+        s: &Subscription,
+        start: SubscriptionStart,
+    ) -> Result<Subscription, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let (snapshot, cursor) = match start {
+            SubscriptionStart::Now => {
+                let head = tx.prepare_cached(HEAD_SQL).await?;
+                let (snapshot, cursor) = head_of(&tx.query_one(&head, &[]).await?)?;
+                (Some(snapshot.to_string()), cursor)
+            }
+            SubscriptionStart::After(cursor) => (None, cursor),
+        };
+        let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO subscriptions (subscription_id, target_url, change_types, secret, \
-                       on_failure, max_attempts, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     RETURNING {SUB_COLUMNS}"
+                       on_failure, max_attempts, created_by, name, start_snapshot) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {SUB_COLUMNS}"
                 ),
                 &[
                     &s.subscription_id,
@@ -84,9 +127,13 @@ impl Database {
                     &s.on_failure,
                     &s.max_attempts,
                     &s.created_by,
+                    &s.name,
+                    &snapshot,
                 ],
             )
             .await?;
+        save_checkpoint(&tx, &checkpoint_name(s.subscription_id), cursor).await?;
+        tx.commit().await?;
         subscription(&row)
     }
 

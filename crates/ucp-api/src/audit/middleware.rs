@@ -1,120 +1,71 @@
-use std::collections::HashMap;
-use std::sync::OnceLock;
+//! The one decision point of the access log. It wraps the whole `/v1` scope, so the router —
+//! not a string test on the raw path — decides what is audited: a percent-encoded, trailing
+//! slash or case-varied path that reaches a handler reaches it through here, and one that
+//! matches no route is logged as the refusal it is. Handlers cannot opt out: [`Actor`], the
+//! extractor every `/v1` handler needs, refuses to work outside this scope.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 use chrono::Utc;
+use ucp_domain::NhsNumber;
 use ucp_store::AccessEntry;
-use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::{AuditNote, AuditWriter};
 use crate::auth::Actor;
-use crate::{ApiDoc, ApiError};
+use crate::operation_ids::operation_id;
+use crate::request_id::request_id;
+use crate::{ApiError, AppState};
 
 /// The header that says why a record is being accessed (e.g. `emergency`, `direct-care`).
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 
-/// The paths whose requests touch plan data.
-fn touches_plan_data(path: &str) -> bool {
-    ["/v1/care-plans", "/v1/patients", "/v1/me/", "/v1/feed"]
-        .iter()
-        .any(|p| path.starts_with(p))
-        || path == "/v1/me"
-}
+/// Put in every request that passes through [`record_access`]; the [`Actor`] extractor
+/// requires it, so a handler that authenticates cannot be reached without an entry.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditScope;
 
-/// (method, route pattern) → operation id, from the OpenAPI document.
-fn operation_ids() -> &'static HashMap<(String, String), String> {
-    static IDS: OnceLock<HashMap<(String, String), String>> = OnceLock::new();
-    IDS.get_or_init(|| {
-        let doc = ApiDoc::openapi();
-        let mut ids = HashMap::new();
-        for (path, item) in &doc.paths.paths {
-            for (method, op) in [
-                ("GET", &item.get),
-                ("PUT", &item.put),
-                ("POST", &item.post),
-                ("DELETE", &item.delete),
-            ] {
-                if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
-                    ids.insert((method.to_owned(), path.clone()), id);
-                }
-            }
-        }
-        ids
-    })
-}
-
-/// Writes one access-log entry for every request that touches plan data — served or refused —
-/// and lets the response leave only once the entry is committed. If it cannot be committed, the
-/// client gets 503 and none of the data.
+/// Writes one access-log entry for every request under `/v1` — served or refused — and lets the
+/// response leave only once the entry is committed. If it cannot be committed, the client gets
+/// 503 and none of the data.
 pub async fn record_access(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !touches_plan_data(req.path()) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
     let writer = req.app_data::<web::Data<AuditWriter>>().cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let Some(writer) = writer else {
+        // Without a writer nothing may be served: refuse rather than serve unrecorded.
+        let refusal = ApiError::AuditUnavailable("no access-log writer".into()).error_response();
+        return Ok(req.into_response(refusal));
+    };
+    req.extensions_mut().insert(AuditScope);
     let purpose = req
         .headers()
         .get(PURPOSE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(100).collect::<String>());
-    let method = req.method().as_str().to_owned();
-    let path = req.path().to_owned();
     let response = next.call(req).await?;
-    let Some(writer) = writer else {
-        return Ok(response.map_into_boxed_body());
-    };
     let (http_req, res) = response.into_parts();
-    let action = http_req
-        .match_pattern()
-        .and_then(|p| operation_ids().get(&(method.clone(), p)).cloned())
-        .unwrap_or_else(|| "unknown".to_owned());
-    let actor = http_req.extensions().get::<Actor>().cloned();
-    let note = http_req
+    let status = res.status().as_u16();
+    let mut note = http_req
         .extensions()
         .get::<AuditNote>()
         .cloned()
         .unwrap_or_default();
-    let request_id = crate::routes::care_plans::request_id(&http_req);
-    let entry = AccessEntry {
-        entry_id: Uuid::now_v7(),
-        at: Utc::now(),
-        actor: actor
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
-        actor_name: actor.as_ref().and_then(|a| a.name.clone()),
-        role: actor
-            .as_ref()
-            .map_or("none", |a| a.role.as_str())
-            .to_owned(),
-        organisation: actor.as_ref().and_then(|a| a.org.clone()),
-        purpose,
-        action,
-        method,
-        path,
-        plan_id: note.plan_id,
-        nhs_number: note.nhs_number.or_else(|| {
-            actor
-                .as_ref()
-                .and_then(|a| a.nhs_number.map(|n| n.to_string()))
-        }),
-        plan_version: note.plan_version,
-        view: note.view.map(|v| v.as_str().to_owned()),
-        section: note.section,
-        search_criteria: note.search_criteria,
-        search_results: note.search_results,
-        returned_nhs_numbers: note.returned_nhs_numbers,
-        request_id,
-        status: i16::try_from(res.status().as_u16()).unwrap_or(0),
-    };
+    if note.plan_id.is_none() || note.nhs_number.is_none() {
+        target_from_path(
+            &http_req,
+            &mut note,
+            state.as_ref().map(|s| s.get_ref()),
+            status,
+        )
+        .await;
+    }
+    let actor = http_req.extensions().get::<Actor>().cloned();
+    let entry = entry(&http_req, actor.as_ref(), note, purpose, status);
     match writer.record(entry).await {
         Ok(()) => Ok(ServiceResponse::new(http_req, res.map_into_boxed_body())),
         Err(e) => {
@@ -124,5 +75,88 @@ pub async fn record_access(
                 refusal.map_into_boxed_body(),
             ))
         }
+    }
+}
+
+/// What the matched route's path names, for requests whose handler noted nothing (chiefly
+/// refusals: the person sees attempts on their plan that were turned away). A plan named only
+/// by id is looked up for its NHS number when the request was refused.
+async fn target_from_path(
+    req: &HttpRequest,
+    note: &mut AuditNote,
+    state: Option<&AppState>,
+    status: u16,
+) {
+    let params = req.match_info();
+    if note.nhs_number.is_none() {
+        note.nhs_number = params
+            .get("nhsNumber")
+            .and_then(|n| NhsNumber::parse(n).ok())
+            .map(|n| n.to_string());
+    }
+    if note.plan_id.is_none() {
+        note.plan_id = params.get("id").and_then(|id| Uuid::parse_str(id).ok());
+    }
+    if let (Some(plan_id), None, Some(state), true) =
+        (note.plan_id, &note.nhs_number, state, status >= 400)
+    {
+        match state.db.plan(plan_id).await {
+            Ok(Some(row)) => note.nhs_number = Some(row.nhs_number),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot find the person a refused request aimed at")
+            }
+        }
+    }
+}
+
+fn entry(
+    req: &HttpRequest,
+    actor: Option<&Actor>,
+    note: AuditNote,
+    purpose: Option<String>,
+    status: u16,
+) -> AccessEntry {
+    let method = req.method().as_str();
+    let action = req
+        .match_pattern()
+        .and_then(|pattern| operation_id(method, &pattern))
+        .unwrap_or("unknown");
+    let mut entry = entry_of(actor, action, note, status);
+    entry.method = method.to_owned();
+    entry.path = req.path().to_owned();
+    entry.purpose = purpose;
+    entry.request_id = request_id(req);
+    entry
+}
+
+/// The entry of one access by `actor` (`None`: no valid token), for the middleware and for
+/// disclosures that happen after the response has started (each event of a stream).
+#[must_use]
+pub fn entry_of(actor: Option<&Actor>, action: &str, note: AuditNote, status: u16) -> AccessEntry {
+    AccessEntry {
+        entry_id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor: actor.map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
+        actor_name: actor.and_then(|a| a.name.clone()),
+        role: actor.map_or("none", |a| a.role.as_str()).to_owned(),
+        organisation: actor.and_then(|a| a.org.clone()),
+        purpose: None,
+        action: action.to_owned(),
+        method: "GET".to_owned(),
+        path: String::new(),
+        plan_id: note.plan_id,
+        nhs_number: note
+            .nhs_number
+            .or_else(|| actor.and_then(|a| a.nhs_number.map(|n| n.to_string()))),
+        plan_version: note.plan_version,
+        view: note.view.map(|v| v.as_str().to_owned()),
+        section: note.section,
+        search_criteria: note.search_criteria,
+        search_results: note.search_results,
+        returned_nhs_numbers: note.returned_nhs_numbers,
+        request_id: None,
+        status: i16::try_from(status).unwrap_or(0),
+        detail: note.detail,
     }
 }

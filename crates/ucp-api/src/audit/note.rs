@@ -10,6 +10,12 @@ pub enum View {
     History,
     Search,
     Feed,
+    /// A replay of what another access showed (admin).
+    Replay,
+    /// The current summaries handed to a new consumer.
+    Snapshot,
+    /// A subscription's dead letters (their payloads are summaries).
+    DeadLetters,
 }
 
 impl View {
@@ -22,6 +28,9 @@ impl View {
             Self::History => "history",
             Self::Search => "search",
             Self::Feed => "feed",
+            Self::Replay => "replay",
+            Self::Snapshot => "snapshot",
+            Self::DeadLetters => "dead-letters",
         }
     }
 }
@@ -37,6 +46,8 @@ pub struct AuditNote {
     pub search_criteria: Option<serde_json::Value>,
     pub search_results: Option<serde_json::Value>,
     pub returned_nhs_numbers: Vec<String>,
+    /// What the entry needs beyond its columns (see `AccessEntry::detail`).
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Adds to the request's note (later calls fill in what earlier ones did not know).

@@ -137,9 +137,16 @@ impl JwksFile {
                 found
             }
             Err(e) => {
-                // Keep serving with the keys we have: a half-written file must not lock everyone out.
-                tracing::warn!(error = %e, "JWKS reload failed; keeping the previous keys");
-                found
+                // Fail closed: a file that no longer parses may be one from which a compromised
+                // key was being removed, so no key of the old set is trusted any more. Tokens are
+                // refused until the file changes again and loads (a reader's 401, not a guess).
+                if let Ok(mut loaded) = self.loaded.write() {
+                    loaded.keys.clear();
+                    loaded.stamp = current;
+                    loaded.forced_at = Some(Instant::now());
+                }
+                tracing::error!(error = %e, "JWKS reload failed; refusing tokens until a good key set loads");
+                None
             }
         }
     }
@@ -152,6 +159,7 @@ pub struct JwtKeys {
     jwks: Option<Arc<JwksFile>>,
     issuer: Option<String>,
     audience: Option<String>,
+    max_lifetime: Option<Duration>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -161,6 +169,7 @@ impl std::fmt::Debug for JwtKeys {
             .field("jwks", &self.jwks.as_ref().map(|j| j.path.clone()))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -198,6 +207,14 @@ impl JwtKeys {
     #[must_use]
     pub fn with_audience(mut self, audience: Option<String>) -> Self {
         self.audience = audience;
+        self
+    }
+
+    /// Refuse tokens that live longer than this (from `iat`, or from now when there is no
+    /// `iat`): a stolen long-lived token is a standing key to every plan.
+    #[must_use]
+    pub fn with_max_lifetime(mut self, max: Option<Duration>) -> Self {
+        self.max_lifetime = max;
         self
     }
 
@@ -259,8 +276,22 @@ impl JwtKeys {
             validation.validate_aud = false;
         }
         validation.set_required_spec_claims(&required);
-        decode::<Claims>(token, &key, &validation)
+        let claims = decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| invalid(e.to_string()))?;
+        if let Some(max) = self.max_lifetime {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let from = if claims.iat == 0 { now } else { claims.iat };
+            let lifetime = claims.exp.saturating_sub(from.min(now));
+            if lifetime > max.as_secs() {
+                return Err(invalid(format!(
+                    "it lives {lifetime} s, longer than the {} s allowed",
+                    max.as_secs()
+                )));
+            }
+        }
+        Ok(claims)
     }
 }

@@ -1,8 +1,10 @@
 //! Bearer JWTs: who is asking, as what, for which organisation, and (for a person) whose plan.
 
 mod keys;
+mod policy;
 
 pub use keys::{JwtKeys, KeyError};
+pub use policy::{Deployment, PolicyError, TokenSettings, DEVELOPMENT_SECRET};
 
 use std::future::{ready, Ready};
 
@@ -92,6 +94,8 @@ pub struct Actor {
     pub name: Option<String>,
     /// For a patient: the NHS number whose plan they may see.
     pub nhs_number: Option<NhsNumber>,
+    /// When the token expires (seconds since 1970): a stream opened with it ends then.
+    pub expires_at: u64,
 }
 
 impl Actor {
@@ -145,6 +149,15 @@ impl FromRequest for Actor {
 }
 
 fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
+    if actix_web::HttpMessage::extensions(req)
+        .get::<crate::audit::AuditScope>()
+        .is_none()
+    {
+        // A route registered outside the audited /v1 scope: serve nothing unrecorded.
+        return Err(ApiError::Internal(
+            "a handler that authenticates was reached outside the audited scope".into(),
+        ));
+    }
     let keys = req
         .app_data::<web::Data<JwtKeys>>()
         .ok_or_else(|| ApiError::Internal("no JWT keys configured".into()))?;
@@ -184,5 +197,6 @@ fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
         org: claims.org,
         name: claims.name,
         nhs_number,
+        expires_at: claims.exp,
     })
 }

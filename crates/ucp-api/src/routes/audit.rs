@@ -1,6 +1,6 @@
 //! `/v1/audit`: who saw what, when — and exactly what they were shown.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::parse_nhs_number;
+use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::commands::plan_at;
 use crate::problem::Problem;
@@ -151,8 +152,9 @@ pub(crate) fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/audit")]
+#[get("/audit")]
 pub async fn search_audit(
+    req: HttpRequest,
     query: web::Query<AuditQuery>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -165,6 +167,15 @@ pub async fn search_audit(
         .map(parse_nhs_number)
         .transpose()?
         .map(|n| n.to_string());
+    // Looking at who saw a person is itself an access to that person's record.
+    note(&req, |n| {
+        n.nhs_number.clone_from(&nhs_number);
+        n.plan_id = q.plan_id;
+        n.search_criteria = Some(serde_json::json!({
+            "nhsNumber": nhs_number, "actor": q.actor, "planId": q.plan_id,
+            "from": q.from, "to": q.to,
+        }));
+    });
     let limit = limit(q.limit)?;
     let entries = state
         .db
@@ -199,8 +210,9 @@ pub async fn search_audit(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/audit/{entryId}/shown")]
+#[get("/audit/{entryId}/shown")]
 pub async fn get_shown(
+    req: HttpRequest,
     path: web::Path<String>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -214,6 +226,23 @@ pub async fn get_shown(
         .access_entry(id)
         .await?
         .ok_or_else(|| ApiError::NotFound("There is no such access log entry.".into()))?;
+    // A replay shows the person's data again: it is an access of its own, in their log as
+    // "replayed for audit".
+    note(&req, |n| {
+        n.plan_id = entry.plan_id;
+        n.nhs_number.clone_from(&entry.nhs_number);
+        n.plan_version = entry.plan_version;
+        n.section.clone_from(&entry.section);
+        n.view = Some(View::Replay);
+        n.returned_nhs_numbers
+            .clone_from(&entry.returned_nhs_numbers);
+        n.detail = Some(serde_json::json!({
+            "replayedEntry": entry.entry_id,
+            "replayedActor": entry.actor,
+            "replayedAt": entry.at,
+            "replayedView": entry.view,
+        }));
+    });
     let nothing = || {
         ApiError::NotFound(
             "This access showed no plan data (it was refused or showed nothing).".into(),

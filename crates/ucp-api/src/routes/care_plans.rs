@@ -23,6 +23,7 @@ use crate::auth::{Actor, Role};
 use crate::body::{field_problem, parse, read_json};
 use crate::commands::{execute, parse_if_match, plan_at, Precondition};
 use crate::problem::Problem;
+use crate::request_id::request_id;
 use crate::{ApiError, AppState};
 use actix_web::http::StatusCode;
 
@@ -80,13 +81,6 @@ impl CreateCarePlanRequest {
             other_sections: others.into_iter().flatten().collect(),
         }
     }
-}
-
-pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
-    use actix_web::HttpMessage;
-    req.extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(ToString::to_string)
 }
 
 pub(crate) fn idempotency_key(
@@ -163,7 +157,7 @@ fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondit
     ),
     security(("bearer" = []))
 )]
-#[post("/v1/care-plans")]
+#[post("/care-plans")]
 pub async fn create_care_plan(
     req: HttpRequest,
     payload: web::Payload,
@@ -223,7 +217,7 @@ pub struct AsOf {
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/care-plans/{id}")]
+#[get("/care-plans/{id}")]
 pub async fn get_care_plan(
     req: HttpRequest,
     path: web::Path<String>,
@@ -296,7 +290,7 @@ pub async fn get_care_plan(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/care-plans/{id}/sections/{section}")]
+#[get("/care-plans/{id}/sections/{section}")]
 pub async fn get_section(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -358,7 +352,7 @@ pub async fn get_section(
     ),
     security(("bearer" = []))
 )]
-#[put("/v1/care-plans/{id}/sections/{section}")]
+#[put("/care-plans/{id}/sections/{section}")]
 pub async fn put_section(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -435,7 +429,7 @@ async fn lifecycle(
 }
 
 macro_rules! lifecycle_route {
-    ($fn:ident, $path:literal, $op:literal, $summary:literal, $body:ty, $make:expr) => {
+    ($fn:ident, $path:literal, $route:literal, $op:literal, $summary:literal, $body:ty, $make:expr) => {
         #[doc = $summary]
         #[utoipa::path(
             post, path = $path, operation_id = $op, tag = "care-plans",
@@ -455,7 +449,7 @@ macro_rules! lifecycle_route {
             ),
             security(("bearer" = []))
         )]
-        #[post($path)]
+        #[post($route)]
         pub async fn $fn(
             req: HttpRequest,
             path: web::Path<String>,
@@ -471,6 +465,7 @@ macro_rules! lifecycle_route {
 lifecycle_route!(
     review_care_plan,
     "/v1/care-plans/{id}/review",
+    "/care-plans/{id}/review",
     "reviewCarePlan",
     "Record a review: who reviewed (from the token) and the next review date.",
     PlanReviewed,
@@ -479,6 +474,7 @@ lifecycle_route!(
 lifecycle_route!(
     withdraw_care_plan,
     "/v1/care-plans/{id}/withdraw",
+    "/care-plans/{id}/withdraw",
     "withdrawCarePlan",
     "Withdraw the plan: the person no longer wants it. Nothing is erased.",
     PlanWithdrawn,
@@ -487,6 +483,7 @@ lifecycle_route!(
 lifecycle_route!(
     void_care_plan,
     "/v1/care-plans/{id}/void",
+    "/care-plans/{id}/void",
     "voidCarePlan",
     "Void the plan: it was made in error. Nothing is erased.",
     PlanVoided,
@@ -495,6 +492,7 @@ lifecycle_route!(
 lifecycle_route!(
     record_death,
     "/v1/care-plans/{id}/person-died",
+    "/care-plans/{id}/person-died",
     "recordDeath",
     "Record that the person has died; afterwards the plan can only be voided.",
     DeathRecorded,
@@ -517,7 +515,7 @@ lifecycle_route!(
     ),
     security(("bearer" = []))
 )]
-#[delete("/v1/care-plans/{id}")]
+#[delete("/care-plans/{id}")]
 pub async fn delete_care_plan(
     req: HttpRequest,
     path: web::Path<String>,
@@ -559,7 +557,7 @@ pub struct HistoryEntry {
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/care-plans/{id}/history")]
+#[get("/care-plans/{id}/history")]
 pub async fn get_history(
     req: HttpRequest,
     path: web::Path<String>,

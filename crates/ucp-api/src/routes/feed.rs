@@ -6,11 +6,11 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ucp_store::FeedCursor;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{note, View};
+use crate::audit::{entry_of, note, AuditNote, AuditWriter, View};
 use crate::auth::{Actor, Role};
 use crate::changes::{next_changes, ChangePage};
 use crate::problem::Problem;
@@ -58,7 +58,7 @@ pub struct FeedPoll(pub Duration);
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/feed")]
+#[get("/feed")]
 pub async fn read_feed(
     req: HttpRequest,
     query: web::Query<FeedQuery>,
@@ -110,6 +110,111 @@ pub async fn read_feed(
         .json(page))
 }
 
+/// Which page of the snapshot.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SnapshotQuery {
+    /// The `nextPage` of the previous page; absent: the first page.
+    pub after: Option<String>,
+    /// 1 to 1000; default 500.
+    pub limit: Option<i64>,
+}
+
+/// One person's current summary in a snapshot.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotItem {
+    pub plan_id: uuid::Uuid,
+    pub nhs_number: String,
+    pub summary: serde_json::Value,
+}
+
+/// A page of the current summaries of active plans.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotPage {
+    pub summaries: Vec<SnapshotItem>,
+    /// Ask for the next page with `after=<nextPage>`; absent on the last page.
+    pub next_page: Option<String>,
+    /// Follow `/v1/feed` from here (`after=<cursor>`). Keep the cursor of the FIRST page:
+    /// every change not reflected in it comes after it, and the feed is at-least-once, so
+    /// changes reflected in later pages may come again and are applied the same way.
+    pub cursor: String,
+}
+
+/// Bootstrap a new consumer: what is true now, and the feed cursor to follow on from — never a
+/// replay of history, so a voided plan's content never reaches a new consumer.
+#[utoipa::path(
+    get, path = "/v1/feed/snapshot", operation_id = "readFeedSnapshot", tag = "feed",
+    params(SnapshotQuery),
+    responses(
+        (status = 200, description = "Current summaries of active plans, by NHS number, and the feed cursor", body = SnapshotPage),
+        (status = 400, description = "Bad page or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Dispatch and admin only", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/feed/snapshot")]
+pub async fn read_snapshot(
+    req: HttpRequest,
+    query: web::Query<SnapshotQuery>,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[Role::Dispatch, Role::Admin])?;
+    let after = match query.after.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(super::access::parse_nhs_number(text).map_err(|_| {
+            ApiError::bad_field(
+                "bad_page",
+                "/after",
+                "This is not a nextPage this service issued.",
+            )
+        })?),
+    };
+    let limit = match query.limit {
+        None => 500,
+        Some(n) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "bad_limit",
+                "/limit",
+                "limit runs from 1 to 1000.",
+            ))
+        }
+    };
+    let after = after.map(|n| n.to_string());
+    let page = state.db.summary_snapshot(after.as_deref(), limit).await?;
+    let next_page = (i64::try_from(page.summaries.len()).unwrap_or(0) == limit)
+        .then(|| page.summaries.last().map(|(_, nhs, _)| nhs.clone()))
+        .flatten();
+    note(&req, |n| {
+        n.view = Some(View::Snapshot);
+        n.returned_nhs_numbers = page
+            .summaries
+            .iter()
+            .map(|(_, nhs, _)| nhs.clone())
+            .collect();
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(SnapshotPage {
+            summaries: page
+                .summaries
+                .into_iter()
+                .map(|(plan_id, nhs_number, summary)| SnapshotItem {
+                    plan_id,
+                    nhs_number,
+                    summary,
+                })
+                .collect(),
+            next_page,
+            cursor: page.cursor.encode(),
+        }))
+}
+
 /// The same changes as Server-Sent Events (`id` is the cursor; resume with `Last-Event-ID`).
 #[utoipa::path(
     get, path = "/v1/feed/stream", operation_id = "streamFeed", tag = "feed",
@@ -125,11 +230,12 @@ pub async fn read_feed(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/feed/stream")]
+#[get("/feed/stream")]
 pub async fn stream_feed(
     req: HttpRequest,
     actor: Actor,
     state: web::Data<AppState>,
+    audit: web::Data<AuditWriter>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require(&[Role::Dispatch, Role::Admin])?;
     let last_event_id = req
@@ -142,54 +248,124 @@ pub async fn stream_feed(
             .ok()
             .and_then(|q| q.get("after").cloned());
     let start = parse_cursor(last_event_id.as_deref().or(after_param.as_deref()))?;
-    note(&req, |n| n.view = Some(View::Feed));
+    note(&req, |n| {
+        n.view = Some(View::Feed);
+        n.detail = Some(serde_json::json!({ "streamFrom": start.encode() }));
+    });
     let poll = req
         .app_data::<web::Data<FeedPoll>>()
         .map_or(Duration::from_millis(500), |p| p.0);
-    let state = state.into_inner();
-    let stream = futures::stream::unfold(
-        (state, start, true),
-        move |(state, cursor, first)| async move {
-            if first {
-                return Some((
-                    Ok::<_, actix_web::Error>(Bytes::from_static(b"retry: 2000\n\n")),
-                    (state, cursor, false),
-                ));
-            }
-            match next_changes(
-                &state.db,
-                &state.feed,
-                cursor,
-                100,
-                Duration::from_secs(15),
-                poll,
-            )
-            .await
-            {
-                Ok(page) => {
-                    let next = ucp_store::FeedCursor::decode(&page.next).unwrap_or(cursor);
-                    let mut text = String::new();
-                    if page.changes.is_empty() {
-                        text.push_str(": keep-alive\n\n");
-                    }
-                    for change in &page.changes {
-                        let data = serde_json::to_string(change).unwrap_or_default();
-                        text.push_str(&format!(
-                            "id: {}\nevent: change\ndata: {data}\n\n",
-                            change.cursor
-                        ));
-                    }
-                    Some((Ok(Bytes::from(text)), (state, next, false)))
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "feed stream ended");
-                    None
-                }
-            }
-        },
-    );
+    let stream = SseStream {
+        state: state.into_inner(),
+        audit: audit.into_inner(),
+        expires: token_deadline(actor.expires_at),
+        actor,
+        cursor: start,
+        poll,
+    };
+    let events = futures::stream::unfold(Some((stream, true)), |step| async move {
+        let (stream, first) = step?;
+        if first {
+            return Some((
+                Ok::<_, actix_web::Error>(Bytes::from_static(b"retry: 2000\n\n")),
+                Some((stream, false)),
+            ));
+        }
+        match stream.next_chunk().await {
+            Chunk::Changes(bytes, stream) => Some((Ok(bytes), Some((stream, false)))),
+            Chunk::Last(bytes) => Some((Ok(bytes), None)),
+            Chunk::End => None,
+        }
+    });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+        .streaming(events))
+}
+
+/// When a token that expires at `exp` (seconds since 1970) stops being good, as an instant.
+fn token_deadline(exp: u64) -> tokio::time::Instant {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now))
+}
+
+/// One SSE connection: it lives no longer than its token, and every change it sends is in the
+/// access log (committed before the bytes leave), like a page of the feed.
+struct SseStream {
+    state: std::sync::Arc<AppState>,
+    audit: std::sync::Arc<AuditWriter>,
+    actor: Actor,
+    expires: tokio::time::Instant,
+    cursor: FeedCursor,
+    poll: Duration,
+}
+
+enum Chunk {
+    Changes(Bytes, SseStream),
+    Last(Bytes),
+    End,
+}
+
+impl SseStream {
+    async fn next_chunk(mut self) -> Chunk {
+        let now = tokio::time::Instant::now();
+        if now >= self.expires {
+            // The client reconnects with a fresh token and Last-Event-ID.
+            return Chunk::Last(Bytes::from_static(
+                b"event: token-expired\ndata: {\"detail\":\"The token has expired; reconnect with a fresh one and Last-Event-ID.\"}\n\n",
+            ));
+        }
+        let wait = Duration::from_secs(15).min(self.expires - now);
+        let page = match next_changes(
+            &self.state.db,
+            &self.state.feed,
+            self.cursor,
+            100,
+            wait,
+            self.poll,
+        )
+        .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "feed stream ended");
+                return Chunk::End;
+            }
+        };
+        if page.changes.is_empty() {
+            self.cursor = FeedCursor::decode(&page.next).unwrap_or(self.cursor);
+            return Chunk::Changes(Bytes::from_static(b": keep-alive\n\n"), self);
+        }
+        let mut entry = entry_of(
+            Some(&self.actor),
+            "streamFeed",
+            AuditNote {
+                view: Some(View::Feed),
+                returned_nhs_numbers: page.changes.iter().map(|c| c.nhs_number.clone()).collect(),
+                detail: Some(serde_json::json!({ "streamedUpTo": page.next })),
+                ..AuditNote::default()
+            },
+            200,
+        );
+        "/v1/feed/stream".clone_into(&mut entry.path);
+        if let Err(e) = self.audit.record(entry).await {
+            // Nothing leaves unrecorded: end the stream; the client resumes from its last id.
+            tracing::warn!(error = %e, "feed stream ended: the access log is unavailable");
+            return Chunk::End;
+        }
+        let mut text = String::new();
+        for change in &page.changes {
+            let Ok(data) = serde_json::to_string(change) else {
+                continue;
+            };
+            text.push_str(&format!(
+                "id: {}\nevent: change\ndata: {data}\n\n",
+                change.cursor
+            ));
+        }
+        self.cursor = FeedCursor::decode(&page.next).unwrap_or(self.cursor);
+        Chunk::Changes(Bytes::from(text), self)
+    }
 }

@@ -12,13 +12,13 @@ use uuid::Uuid;
 
 use super::access::parse_section;
 use super::audit::{decode_page_cursor, limit, next_page};
-use super::care_plans::request_id;
 use super::respond::tagged;
 use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::body::{field_problem, parse, read_json};
 use crate::commands::{execute, parse_if_match, Precondition};
 use crate::problem::Problem;
+use crate::request_id::request_id;
 use crate::{ApiError, AppState};
 use actix_web::http::StatusCode;
 
@@ -50,7 +50,7 @@ async fn own_plan(state: &AppState, nhs: NhsNumber) -> Result<ucp_store::PlanRow
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/me/care-plan")]
+#[get("/me/care-plan")]
 pub async fn get_my_plan(
     req: HttpRequest,
     actor: Actor,
@@ -99,7 +99,7 @@ pub struct StartMyCarePlanRequest {
     ),
     security(("bearer" = []))
 )]
-#[post("/v1/me/care-plan")]
+#[post("/me/care-plan")]
 pub async fn start_my_plan(
     req: HttpRequest,
     payload: web::Payload,
@@ -184,7 +184,7 @@ pub async fn start_my_plan(
     ),
     security(("bearer" = []))
 )]
-#[put("/v1/me/care-plan/sections/{section}")]
+#[put("/me/care-plan/sections/{section}")]
 pub async fn put_my_section(
     req: HttpRequest,
     path: web::Path<String>,
@@ -253,6 +253,9 @@ pub struct MyAccess {
     pub purpose: Option<String>,
     /// Whether it was served (2xx) or refused.
     pub status: i16,
+    /// The access in words: "read your emergency summary", "shared with LAS dispatch",
+    /// "replayed for audit by …", "refused: …".
+    pub description: String,
 }
 
 /// A page of my access log.
@@ -284,7 +287,7 @@ pub struct MyAccessQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/me/access-log")]
+#[get("/me/access-log")]
 pub async fn get_my_access_log(
     query: web::Query<MyAccessQuery>,
     actor: Actor,
@@ -307,12 +310,14 @@ pub async fn get_my_access_log(
     let entries = entries
         .into_iter()
         .map(|e| {
+            let description = describe(&e, e.actor == actor.sub);
             let name = match e.role.as_str() {
                 "patient" if e.actor == actor.sub => Some("you".to_owned()),
-                "clinician" | "ambulance" | "nhs111" | "ooh" => e.actor_name,
+                "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" => e.actor_name,
                 _ => None,
             };
             MyAccess {
+                description,
                 at: e.at,
                 role: e.role,
                 organisation: e.organisation,
@@ -327,4 +332,31 @@ pub async fn get_my_access_log(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(MyAccessPage { entries, next }))
+}
+
+/// One entry of the person's log in words they can read.
+fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
+    let who = if by_you {
+        Some("you".to_owned())
+    } else {
+        e.actor_name.clone()
+    };
+    let who = who.unwrap_or_else(|| match e.role.as_str() {
+        "admin" => "an administrator".to_owned(),
+        "none" => "someone without a valid sign-in".to_owned(),
+        role => format!("a {role} user"),
+    });
+    if e.status >= 400 {
+        return format!("refused ({}): {} tried {}", e.status, who, e.action);
+    }
+    match (e.role.as_str(), e.action.as_str(), e.view.as_deref()) {
+        ("webhook", _, _) => format!("shared with {who}"),
+        (_, "getAuditShown", _) => format!("replayed for audit by {who}"),
+        (_, "searchAuditLog", _) => format!("your access log was looked at by {who}"),
+        (_, _, Some("search")) => format!("you were in the results of a search by {who}"),
+        (_, _, Some("feed" | "snapshot")) => format!("sent to {who} (dispatch feed)"),
+        (_, _, Some("dead-letters")) => format!("an undelivered change was looked at by {who}"),
+        (_, _, Some(view)) => format!("{who} read your {view}"),
+        (_, action, None) => format!("{who}: {action}"),
+    }
 }

@@ -32,7 +32,7 @@ use actix_web::http::StatusCode;
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/patients/{nhsNumber}/care-plan")]
+#[get("/patients/{nhsNumber}/care-plan")]
 pub async fn get_person_plan(
     req: HttpRequest,
     path: web::Path<String>,
@@ -78,7 +78,7 @@ pub async fn get_person_plan(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/patients/{nhsNumber}/emergency-summary")]
+#[get("/patients/{nhsNumber}/emergency-summary")]
 pub async fn get_emergency_summary(
     req: HttpRequest,
     path: web::Path<String>,
@@ -123,9 +123,11 @@ pub async fn get_emergency_summary(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PatientQuery {
-    /// Family name (case and accents ignored; a prefix matches).
+    /// Family name (case and accents ignored; a prefix of at least 2 letters with birthDate,
+    /// 3 without, matches).
     pub family: Option<String>,
-    /// Given name (case and accents ignored; a prefix matches).
+    /// Given name (case and accents ignored; a prefix of at least 2 letters with birthDate,
+    /// 3 without, matches).
     pub given: Option<String>,
     /// Date of birth, exact (YYYY-MM-DD).
     pub birth_date: Option<NaiveDate>,
@@ -160,7 +162,7 @@ pub struct PatientCandidate {
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/patients")]
+#[get("/patients")]
 pub async fn search_patients(
     req: HttpRequest,
     query: web::Query<PatientQuery>,
@@ -208,6 +210,36 @@ pub async fn search_patients(
             "",
             "Give at least two of family, given, birthDate and postcode.",
         ));
+    }
+    // Short prefixes would let the index be walked a page at a time: a name prefix must be
+    // 2 letters long with a date of birth to narrow it, 3 without.
+    let shortest = if search.birth_date.is_some() { 2 } else { 3 };
+    let mut too_short = Vec::new();
+    for (pointer, folded) in [
+        ("/family", &search.family_folded),
+        ("/given", &search.given_folded),
+    ] {
+        if folded
+            .as_ref()
+            .is_some_and(|f| f.chars().count() < shortest)
+        {
+            too_short.push(ucp_domain::FieldError::new(
+                pointer,
+                format!(
+                    "give at least {shortest} letters (2 when birthDate is given, 3 otherwise)"
+                ),
+            ));
+        }
+    }
+    if !too_short.is_empty() {
+        return Err(ApiError::BadRequest {
+            code: "name_prefix_too_short",
+            detail: format!(
+                "A name to search by needs at least {shortest} letters, so that the index cannot \
+                 be walked."
+            ),
+            errors: too_short,
+        });
     }
     let candidates: Vec<PatientCandidate> = state
         .db

@@ -4,14 +4,15 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ucp_domain::{section_event_type, PlanSection};
-use ucp_store::{DeadLetter, Subscription};
+use ucp_store::{DeadLetter, FeedCursor, Subscription, SubscriptionStart};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::{note, View};
 use crate::auth::{Actor, Role};
 use crate::body::{parse, read_json};
 use crate::problem::Problem;
-use crate::webhooks::{deliver, DeliveryConfig};
+use crate::webhooks::{deliver, DeliveryConfig, WebhookClient};
 use crate::{ApiError, AppState};
 
 /// What to do when a change cannot be delivered after the last attempt.
@@ -28,7 +29,10 @@ pub enum OnFailure {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSubscription {
-    /// Where to POST changes (http or https).
+    /// Who receives the changes, as the person reads it in their access log ("shared with
+    /// …"); 1 to 100 characters.
+    pub name: String,
+    /// Where to POST changes: an `https://` URL (`http://` only where the server allows it).
     pub target_url: String,
     /// Change types wanted (e.g. `CarePlanCreated`, `EmergencyTreatmentPlanRecorded`,
     /// `CarePlanVoided`); empty or absent: all.
@@ -41,6 +45,10 @@ pub struct NewSubscription {
     /// Attempts before a change is parked; 1 to 50, default 8.
     #[serde(default = "default_attempts")]
     pub max_attempts: i32,
+    /// Absent: deliver only changes committed from now on. `"start"`, or a feed cursor:
+    /// replay every change after that position first — an export of history, recorded in the
+    /// access log.
+    pub replay_from: Option<String>,
 }
 
 fn default_on_failure() -> OnFailure {
@@ -56,18 +64,27 @@ fn default_attempts() -> i32 {
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionView {
     pub id: Uuid,
+    pub name: String,
     pub target_url: String,
     pub change_types: Vec<String>,
     pub on_failure: String,
     pub max_attempts: i32,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// `now`: only changes committed after it was made; `replay`: history replayed first.
+    pub started_from: String,
 }
 
 impl From<Subscription> for SubscriptionView {
     fn from(s: Subscription) -> Self {
         Self {
             id: s.subscription_id,
+            name: s.name,
+            started_from: if s.start_snapshot.is_some() {
+                "now".to_owned()
+            } else {
+                "replay".to_owned()
+            },
             target_url: s.target_url,
             change_types: s.change_types,
             on_failure: s.on_failure,
@@ -118,15 +135,43 @@ fn change_types() -> Vec<&'static str> {
     types
 }
 
-fn validate(new: &NewSubscription) -> Result<(), ApiError> {
+fn validate(new: &NewSubscription, allow_http: bool) -> Result<Option<FeedCursor>, ApiError> {
     let mut errors = Vec::new();
     match reqwest::Url::parse(&new.target_url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+        Ok(url) if url.scheme() == "https" && url.host().is_some() => {}
+        Ok(url) if url.scheme() == "http" && url.host().is_some() && allow_http => {}
+        Ok(url) if url.scheme() == "http" && url.host().is_some() => {
+            errors.push(ucp_domain::FieldError::new(
+                "/targetUrl",
+                "must be https: deliveries carry patient data (this server refuses http:// \
+                 unless UCP_WEBHOOK_ALLOW_HTTP=true)",
+            ));
+        }
         _ => errors.push(ucp_domain::FieldError::new(
             "/targetUrl",
-            "must be an http(s) URL with a host",
+            "must be an https URL with a host",
         )),
     }
+    if !(1..=100).contains(&new.name.trim().chars().count()) {
+        errors.push(ucp_domain::FieldError::new(
+            "/name",
+            "must be 1 to 100 characters",
+        ));
+    }
+    let replay_from = match new.replay_from.as_deref() {
+        None => None,
+        Some("start") => Some(FeedCursor::START),
+        Some(text) => match FeedCursor::decode(text) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                errors.push(ucp_domain::FieldError::new(
+                    "/replayFrom",
+                    "must be \"start\" or a feed cursor this service issued",
+                ));
+                None
+            }
+        },
+    };
     let known = change_types();
     for (i, t) in new.change_types.iter().enumerate() {
         if !known.contains(&t.as_str()) {
@@ -149,7 +194,7 @@ fn validate(new: &NewSubscription) -> Result<(), ApiError> {
         ));
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(replay_from)
     } else {
         Err(ApiError::Unprocessable {
             code: "validation_failed",
@@ -178,7 +223,7 @@ async fn live(state: &AppState, id: Uuid) -> Result<Subscription, ApiError> {
         .ok_or_else(|| ApiError::NotFound("There is no such subscription.".into()))
 }
 
-/// Subscribe a URL to changes.
+/// Subscribe a URL to changes from now on (or, explicitly, replay history from a position).
 #[utoipa::path(
     post, path = "/v1/subscriptions", operation_id = "createSubscription", tag = "subscriptions",
     request_body = NewSubscription,
@@ -192,33 +237,48 @@ async fn live(state: &AppState, id: Uuid) -> Result<Subscription, ApiError> {
     ),
     security(("bearer" = []))
 )]
-#[post("/v1/subscriptions")]
+#[post("/subscriptions")]
 pub async fn create_subscription(
     req: HttpRequest,
     payload: web::Payload,
     actor: Actor,
     state: web::Data<AppState>,
+    client: web::Data<WebhookClient>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require(&[Role::Admin])?;
     let (json, _) = read_json(&req, payload).await?;
     let new: NewSubscription = parse(json)?;
-    validate(&new)?;
+    let replay_from = validate(&new, client.allow_http)?;
+    let start = replay_from.map_or(SubscriptionStart::Now, SubscriptionStart::After);
+    let subscription_id = Uuid::now_v7();
+    note(&req, |n| {
+        n.detail = Some(serde_json::json!({
+            "subscriptionId": subscription_id,
+            "subscriptionName": new.name.trim(),
+            "replayFrom": new.replay_from,
+        }));
+    });
     let created = state
         .db
-        .create_subscription(&Subscription {
-            subscription_id: Uuid::now_v7(),
-            target_url: new.target_url,
-            change_types: new.change_types,
-            secret: new.secret,
-            on_failure: match new.on_failure {
-                OnFailure::Continue => "continue".into(),
-                OnFailure::Wait => "wait".into(),
+        .create_subscription(
+            &Subscription {
+                subscription_id,
+                name: new.name.trim().to_owned(),
+                start_snapshot: None,
+                target_url: new.target_url,
+                change_types: new.change_types,
+                secret: new.secret,
+                on_failure: match new.on_failure {
+                    OnFailure::Continue => "continue".into(),
+                    OnFailure::Wait => "wait".into(),
+                },
+                max_attempts: new.max_attempts,
+                created_at: Utc::now(),
+                created_by: actor.sub.clone(),
+                deleted_at: None,
             },
-            max_attempts: new.max_attempts,
-            created_at: Utc::now(),
-            created_by: actor.sub.clone(),
-            deleted_at: None,
-        })
+            start,
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -238,7 +298,7 @@ pub async fn create_subscription(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/subscriptions")]
+#[get("/subscriptions")]
 pub async fn list_subscriptions(
     actor: Actor,
     state: web::Data<AppState>,
@@ -267,7 +327,7 @@ pub async fn list_subscriptions(
     ),
     security(("bearer" = []))
 )]
-#[delete("/v1/subscriptions/{id}")]
+#[delete("/subscriptions/{id}")]
 pub async fn delete_subscription(
     path: web::Path<String>,
     actor: Actor,
@@ -295,8 +355,9 @@ pub async fn delete_subscription(
     ),
     security(("bearer" = []))
 )]
-#[get("/v1/subscriptions/{id}/dead-letters")]
+#[get("/subscriptions/{id}/dead-letters")]
 pub async fn list_dead_letters(
+    req: HttpRequest,
     path: web::Path<String>,
     actor: Actor,
     state: web::Data<AppState>,
@@ -311,6 +372,16 @@ pub async fn list_dead_letters(
         .into_iter()
         .map(Into::into)
         .collect();
+    // The payloads are summaries: whose they are goes into the access log.
+    note(&req, |n| {
+        n.view = Some(View::DeadLetters);
+        n.returned_nhs_numbers = letters
+            .iter()
+            .filter_map(|l| l.payload.get("nhsNumber").and_then(|v| v.as_str()))
+            .map(str::to_owned)
+            .collect();
+        n.detail = Some(serde_json::json!({ "subscriptionId": id }));
+    });
     Ok(HttpResponse::Ok().json(letters))
 }
 
@@ -328,12 +399,14 @@ pub async fn list_dead_letters(
     ),
     security(("bearer" = []))
 )]
-#[post("/v1/subscriptions/{id}/dead-letters/{deadLetterId}/redeliver")]
+#[post("/subscriptions/{id}/dead-letters/{deadLetterId}/redeliver")]
 pub async fn redeliver(
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     actor: Actor,
     state: web::Data<AppState>,
     config: web::Data<DeliveryConfig>,
+    client: web::Data<WebhookClient>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require(&[Role::Admin])?;
     let (id, dl) = path.into_inner();
@@ -347,17 +420,27 @@ pub async fn redeliver(
         .into_iter()
         .find(|d| d.dead_letter_id == dl)
         .ok_or_else(|| ApiError::NotFound("There is no such dead letter.".into()))?;
+    note(&req, |n| {
+        n.view = Some(View::DeadLetters);
+        n.nhs_number = letter
+            .payload
+            .get("nhsNumber")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        n.plan_id = letter
+            .payload
+            .get("planId")
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok());
+        n.detail = Some(serde_json::json!({
+            "subscriptionId": sub.subscription_id,
+            "subscriptionName": sub.name,
+            "changeId": letter.change_id,
+        }));
+    });
     let body = serde_json::to_vec(&letter.payload).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let attempt = u32::try_from(letter.attempts + 1).unwrap_or(1);
-    let outcome = deliver(
-        &reqwest::Client::new(),
-        &sub,
-        letter.change_id,
-        body,
-        attempt,
-        &config,
-    )
-    .await;
+    let outcome = deliver(&client.http, &sub, letter.change_id, body, attempt, &config).await;
     let settled = state
         .db
         .settle_dead_letter(dl, outcome.as_ref().err().map(String::as_str))

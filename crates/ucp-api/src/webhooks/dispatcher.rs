@@ -2,12 +2,25 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use ucp_store::{load_checkpoint, save_checkpoint, DeadLetter, FeedCursor, Subscription};
+use ucp_store::{
+    checkpoint_name, load_checkpoint, save_checkpoint, AccessEntry, DeadLetter, FeedCursor,
+    Subscription,
+};
 use uuid::Uuid;
 
-use super::delivery::{backoff, deliver, DeliveryConfig};
+use super::client::WebhookClient;
+use super::delivery::{backoff, deliver, delivery_id, DeliveryConfig};
+use crate::audit::{AuditWriter, View};
 use crate::changes::{next_changes, Change};
 use crate::AppState;
+
+/// What the dispatcher needs besides the store: how to reach receivers and where to record
+/// what went to them.
+#[derive(Debug, Clone)]
+pub struct Exports {
+    pub client: WebhookClient,
+    pub audit: AuditWriter,
+}
 
 /// Runs the deliveries this server leads. Leadership of a subscription is a session advisory
 /// lock on one dedicated connection: when this process or its connection dies, the locks are
@@ -27,19 +40,14 @@ impl Drop for WebhookDispatcher {
 impl WebhookDispatcher {
     /// Starts dispatching on the current Tokio runtime.
     #[must_use]
-    pub fn start(state: AppState, config: DeliveryConfig) -> Self {
+    pub fn start(state: AppState, exports: Exports, config: DeliveryConfig) -> Self {
         Self {
-            task: tokio::spawn(lead(state, config)),
+            task: tokio::spawn(lead(state, exports, config)),
         }
     }
 }
 
-fn checkpoint_name(id: Uuid) -> String {
-    format!("subscription:{id}")
-}
-
-async fn lead(state: AppState, config: DeliveryConfig) {
-    let http = reqwest::Client::new();
+async fn lead(state: AppState, exports: Exports, config: DeliveryConfig) {
     loop {
         let connection = match state.db.dedicated_connection().await {
             Ok(Some(c)) => c,
@@ -92,7 +100,7 @@ async fn lead(state: AppState, config: DeliveryConfig) {
                                 tracing::info!(subscription = %sub.subscription_id, "leading webhook deliveries");
                                 let task = tokio::spawn(follow(
                                     state.clone(),
-                                    http.clone(),
+                                    exports.clone(),
                                     sub.clone(),
                                     config,
                                 ));
@@ -118,10 +126,10 @@ async fn lead(state: AppState, config: DeliveryConfig) {
 }
 
 /// Delivers one subscription's changes in feed order, forever.
-async fn follow(state: AppState, http: reqwest::Client, sub: Subscription, config: DeliveryConfig) {
+async fn follow(state: AppState, exports: Exports, sub: Subscription, config: DeliveryConfig) {
     let name = checkpoint_name(sub.subscription_id);
     loop {
-        if let Err(e) = follow_once(&state, &http, &sub, &config, &name).await {
+        if let Err(e) = follow_once(&state, &exports, &sub, &config, &name).await {
             tracing::warn!(error = %e, subscription = %sub.subscription_id, "webhook delivery paused");
             tokio::time::sleep(config.scan_interval).await;
         }
@@ -130,7 +138,7 @@ async fn follow(state: AppState, http: reqwest::Client, sub: Subscription, confi
 
 async fn follow_once(
     state: &AppState,
-    http: &reqwest::Client,
+    exports: &Exports,
     sub: &Subscription,
     config: &DeliveryConfig,
     name: &str,
@@ -161,10 +169,16 @@ async fn follow_once(
         )
         .await?;
         for change in &page.changes {
-            let wanted =
-                sub.change_types.is_empty() || sub.change_types.contains(&change.change_type);
+            let position = cursor_of(change, cursor);
+            // A subscription made "from now" never exports what was committed before it.
+            let before_start = sub
+                .start_snapshot
+                .as_ref()
+                .is_some_and(|s| s.saw(position.transaction_id));
+            let wanted = !before_start
+                && (sub.change_types.is_empty() || sub.change_types.contains(&change.change_type));
             if wanted {
-                let parked = deliver_with_retries(state, http, sub, change, config).await?;
+                let parked = deliver_with_retries(state, exports, sub, change, config).await?;
                 if parked && sub.on_failure == "wait" {
                     // Hold every later change until this one is redelivered.
                     save(state, name, cursor_of(change, cursor)).await?;
@@ -196,7 +210,7 @@ async fn save(state: &AppState, name: &str, cursor: FeedCursor) -> Result<(), cr
 /// Returns whether the change had to be parked.
 async fn deliver_with_retries(
     state: &AppState,
-    http: &reqwest::Client,
+    exports: &Exports,
     sub: &Subscription,
     change: &Change,
     config: &DeliveryConfig,
@@ -204,8 +218,18 @@ async fn deliver_with_retries(
     let attempts = u32::try_from(sub.max_attempts.max(1)).unwrap_or(1);
     let body = serde_json::to_vec(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
     let mut last_error = String::new();
+    // As for a request, the entry is committed before the data leaves (202: handed over).
+    record_delivery(&exports.audit, sub, change, 202).await?;
     for attempt in 1..=attempts {
-        let outcome = deliver(http, sub, change.change_id, body.clone(), attempt, config).await;
+        let outcome = deliver(
+            &exports.client.http,
+            sub,
+            change.change_id,
+            body.clone(),
+            attempt,
+            config,
+        )
+        .await;
         state.metrics.webhook_attempt(outcome.is_ok());
         match outcome {
             Ok(()) => return Ok(false),
@@ -233,7 +257,56 @@ async fn deliver_with_retries(
             redelivered_at: None,
         })
         .await?;
+    // The receiver may have had the change even though no attempt was acknowledged.
+    record_delivery(&exports.audit, sub, change, 502).await?;
     state.metrics.dead_letters_parked.inc();
     tracing::warn!(subscription = %sub.subscription_id, change = %change.change_id, "change parked as a dead letter");
     Ok(true)
+}
+
+/// The access-log entry of a change sent to a subscription: the person sees it as "shared with
+/// <subscription name>", and an admin finds it by NHS number, plan or subscription.
+#[must_use]
+pub fn delivery_entry(sub: &Subscription, change: &Change, status: i16) -> AccessEntry {
+    AccessEntry {
+        entry_id: Uuid::now_v7(),
+        at: chrono::Utc::now(),
+        actor: format!("subscription:{}", sub.subscription_id),
+        actor_name: Some(sub.name.clone()),
+        role: "webhook".to_owned(),
+        organisation: None,
+        purpose: Some("webhook-delivery".to_owned()),
+        action: "deliverWebhook".to_owned(),
+        method: "POST".to_owned(),
+        path: sub.target_url.clone(),
+        plan_id: Some(change.plan_id),
+        nhs_number: Some(change.nhs_number.clone()),
+        plan_version: Some(change.plan_version),
+        view: Some(View::Feed.as_str().to_owned()),
+        section: None,
+        search_criteria: None,
+        search_results: None,
+        returned_nhs_numbers: Vec::new(),
+        request_id: None,
+        status,
+        detail: Some(serde_json::json!({
+            "subscriptionId": sub.subscription_id,
+            "subscriptionName": sub.name,
+            "changeId": change.change_id,
+            "deliveryId": delivery_id(sub.subscription_id, change.change_id),
+            "action": change.action,
+        })),
+    }
+}
+
+async fn record_delivery(
+    audit: &AuditWriter,
+    sub: &Subscription,
+    change: &Change,
+    status: i16,
+) -> Result<(), crate::ApiError> {
+    audit
+        .record(delivery_entry(sub, change, status))
+        .await
+        .map_err(|e| crate::ApiError::AuditUnavailable(e.to_string()))
 }

@@ -2,9 +2,11 @@
 //! it asked for, signed, in order, at least once; failures are retried with backoff and jitter,
 //! then parked as dead letters. With several servers, each subscription is delivered by one.
 
+mod client;
 mod delivery;
 mod dispatcher;
 pub mod signature;
 
+pub use client::{WebhookClient, WebhookClientError, WebhookTls};
 pub use delivery::{deliver, delivery_id, DeliveryConfig};
-pub use dispatcher::WebhookDispatcher;
+pub use dispatcher::{delivery_entry, Exports, WebhookDispatcher};
