@@ -254,6 +254,11 @@ pub fn token(role: ucp_api::Role) -> String {
 
 /// A valid token for a role; patients carry an NHS number.
 pub fn token_with(role: ucp_api::Role, nhs_number: Option<&str>) -> String {
+    token_living(role, nhs_number, 3600)
+}
+
+/// A token for a role that expires `seconds` from now.
+pub fn token_living(role: ucp_api::Role, nhs_number: Option<&str>, seconds: u64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -264,7 +269,7 @@ pub fn token_with(role: ucp_api::Role, nhs_number: Option<&str>) -> String {
         org: Some("F84001".into()),
         name: Some(format!("Test {}", role.as_str())),
         nhs_number: nhs_number.map(str::to_owned),
-        exp: now + 3600,
+        exp: now + seconds,
         iat: now,
     };
     ucp_api::JwtKeys::hs256(TEST_SECRET)
@@ -297,9 +302,27 @@ impl TestApp {
         Self::spawn_configured(test_db, ucp_api::JwtKeys::hs256(TEST_SECRET)).await
     }
 
+    /// The server with the test configuration changed by `tune`.
+    pub async fn spawn_tuned(tune: impl FnOnce(&mut ApiConfig)) -> Self {
+        Self::spawn_full(
+            TestDb::migrated().await,
+            ucp_api::JwtKeys::hs256(TEST_SECRET),
+            tune,
+        )
+        .await
+    }
+
     async fn spawn_configured(test_db: TestDb, keys: ucp_api::JwtKeys) -> Self {
+        Self::spawn_full(test_db, keys, |_| {}).await
+    }
+
+    async fn spawn_full(
+        test_db: TestDb,
+        keys: ucp_api::JwtKeys,
+        tune: impl FnOnce(&mut ApiConfig),
+    ) -> Self {
         let state = AppState::open(&test_db.config(8)).unwrap_or_else(|e| panic!("{e:?}"));
-        let config = ApiConfig {
+        let mut config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),
             jwt: keys,
@@ -319,6 +342,7 @@ impl TestApp {
             },
             ..ApiConfig::default()
         };
+        tune(&mut config);
         let db = state.db.clone();
         let app = Application::build(&config, state)
             .unwrap_or_else(|e| panic!("building the server: {e:?}"));

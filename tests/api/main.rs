@@ -9,6 +9,7 @@ mod care_plans;
 mod dispatch_example;
 mod me;
 mod roles;
+mod security;
 mod webhooks;
 
 mod event_store;

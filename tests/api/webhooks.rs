@@ -76,8 +76,35 @@ async fn receive(
     HttpResponse::NoContent().finish()
 }
 
+/// The test receiver's TLS settings: a certificate for 127.0.0.1 signed by the test CA.
+fn receiver_tls() -> rustls::ServerConfig {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
+    let certs = CertificateDer::pem_file_iter(keys.join("receiver.pem"))
+        .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key =
+        PrivateKeyDer::from_pem_file(keys.join("receiver.key")).unwrap_or_else(|e| panic!("{e:?}"));
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
 impl Receiver {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A receiver behind `https://`.
+    fn start_tls() -> Self {
+        Self::start_with(Some(receiver_tls()))
+    }
+
+    fn start_with(tls: Option<rustls::ServerConfig>) -> Self {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let data = web::Data::new(inbox.clone());
         let server = HttpServer::new(move || {
@@ -85,15 +112,24 @@ impl Receiver {
                 .app_data(data.clone())
                 .route("/hook", web::post().to(receive))
         })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        let port = server.addrs()[0].port();
-        let server = server.run();
+        .workers(1);
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e:?}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .port();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
         Self {
-            url: format!("http://127.0.0.1:{port}/hook"),
+            url: format!("{scheme}://127.0.0.1:{port}/hook"),
             inbox,
             _server: handle,
         }
@@ -452,4 +488,187 @@ async fn when_the_delivering_server_is_killed_another_takes_over_without_losing_
     assert_exactly_once_per_delivery_id(&receiver);
     second.start_kill().unwrap_or_else(|e| panic!("{e:?}"));
     let _ = second.wait().await;
+}
+
+/// Every access-log entry of deliveries, as JSON.
+async fn delivery_entries(app: &TestApp) -> Vec<Value> {
+    app.test_db
+        .owner_client()
+        .await
+        .query(
+            "SELECT to_jsonb(a) FROM access_log a WHERE role = 'webhook' ORDER BY at, entry_id",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .iter()
+        .map(|r| r.get::<_, Value>(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for() {
+    let app = TestApp::spawn().await;
+    // An older transaction still open holds the feed's fence below the old plan's write, so
+    // the subscription's starting position is before it: only the snapshot taken at creation
+    // tells that the old plan was already committed.
+    let holder = app.test_db.owner_client().await;
+    holder
+        .batch_execute("BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let old = nhs(540);
+    app.create_plan(&plan_body(&old)).await;
+    let receiver = Receiver::start();
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "name": "LAS dispatch", "targetUrl": receiver.url, "secret": SECRET }),
+    )
+    .await;
+    holder
+        .batch_execute("COMMIT")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(sub["startedFrom"], "now");
+    assert_eq!(sub["name"], "LAS dispatch");
+    let new = nhs(541);
+    app.create_plan(&plan_body(&new)).await;
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    // Another change after it: once that has come, the old plan's create can no longer be
+    // on its way (deliveries are in feed order).
+    app.create_plan(&plan_body(&nhs(542))).await;
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    let people: Vec<String> = receiver
+        .deliveries()
+        .iter()
+        .filter_map(|d| d.body["nhsNumber"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !people.contains(&old),
+        "history is not exported: {people:?}"
+    );
+    assert!(people.contains(&new));
+
+    // Each change sent is in the access log, and the person sees whom it was shared with.
+    let logged = delivery_entries(&app).await;
+    assert!(
+        logged.iter().any(|e| e["nhs_number"] == new.as_str()
+            && e["actor_name"] == "LAS dispatch"
+            && e["detail"]["subscriptionId"] == sub["id"]),
+        "{logged:?}"
+    );
+    let mine: Value = app
+        .client
+        .get(app.url("/v1/me/access-log"))
+        .bearer_auth(token_with(Role::Patient, Some(&new)))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        mine["entries"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["description"] == "shared with LAS dispatch")),
+        "{mine}"
+    );
+    let audit: Value = app
+        .req(
+            Method::GET,
+            &format!("/v1/audit?nhsNumber={new}"),
+            Role::Admin,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        audit["entries"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "deliverWebhook")),
+        "{audit}"
+    );
+
+    // An explicit replay from the start exports history, and says so in the log.
+    let replaying = Receiver::start();
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "name": "Replay", "targetUrl": replaying.url, "secret": SECRET, "replayFrom": "start" }),
+    )
+    .await;
+    assert_eq!(sub["startedFrom"], "replay");
+    replaying.wait_for(3, Duration::from_secs(20)).await;
+    assert!(replaying
+        .deliveries()
+        .iter()
+        .any(|d| d.body["nhsNumber"] == old.as_str()));
+    let created = app
+        .test_db
+        .owner_client()
+        .await
+        .query_one(
+            "SELECT detail FROM access_log WHERE action = 'createSubscription' \
+             AND detail->>'replayFrom' = 'start'",
+            &[],
+        )
+        .await;
+    assert!(
+        created.is_ok(),
+        "the replay request is logged with its start"
+    );
+
+    // Bad input: a cursor that is not ours, no name.
+    for body in [
+        json!({ "name": "x", "targetUrl": receiver.url, "secret": SECRET, "replayFrom": "nope" }),
+        json!({ "name": "", "targetUrl": receiver.url, "secret": SECRET }),
+    ] {
+        let res = app
+            .req(Method::POST, "/v1/subscriptions", Role::Admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        crate::helpers::problem(res, 422).await;
+    }
+}
+
+#[tokio::test]
+async fn an_https_receiver_gets_signed_deliveries_and_http_is_refused_by_default() {
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/test-ca.pem");
+    let app = TestApp::spawn_tuned(|c| {
+        c.webhook_tls = ucp_api::webhooks::WebhookTls {
+            allow_http: false,
+            ca_file: Some(ca),
+        };
+    })
+    .await;
+    let plain = Receiver::start();
+    let res = app
+        .req(Method::POST, "/v1/subscriptions", Role::Admin)
+        .json(&json!({ "name": "Plain", "targetUrl": plain.url, "secret": SECRET }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let body = crate::helpers::problem(res, 422).await;
+    assert!(body.to_string().contains("https"), "{body}");
+
+    let receiver = Receiver::start_tls();
+    assert!(receiver.url.starts_with("https://"));
+    subscribe(
+        &app.address,
+        &app.client,
+        json!({ "name": "TLS receiver", "targetUrl": receiver.url, "secret": SECRET }),
+    )
+    .await;
+    let number = nhs(545);
+    app.create_plan(&plan_body(&number)).await;
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    let delivered = receiver.deliveries();
+    assert!(delivered.iter().all(|d| d.signature_ok));
+    assert_eq!(delivered[0].body["nhsNumber"], number.as_str());
 }
