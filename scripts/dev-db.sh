@@ -76,6 +76,15 @@ if [ ! -f "$data/PG_VERSION" ]; then
   }
 fi
 
+# TLS with the test certificate of tests/keys (a private cluster of a checkout holds nothing
+# real): the suite connects with sslmode=require to prove the TLS path.
+if [ ! -f "$data/server.crt" ]; then
+  owner=()
+  [ "$(id -u)" -eq 0 ] && owner=(-o postgres -g postgres)
+  install "${owner[@]}" -m 600 "$root/tests/keys/localhost.pem" "$data/server.crt"
+  install "${owner[@]}" -m 600 "$root/tests/keys/localhost.key" "$data/server.key"
+fi
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 if "${run_as_owner[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
@@ -101,6 +110,11 @@ else
 fi
 
 url="postgres://postgres@127.0.0.1:$port/ucp"
+ssl=$("$bindir/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SHOW ssl")
+if [ "$ssl" != "on" ]; then
+  "$bindir/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+    -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 exists=$("$bindir/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
   "SELECT 1 FROM pg_database WHERE datname = 'ucp'")
 if [ "$exists" != "1" ]; then

@@ -160,6 +160,25 @@ struct DatabaseArgs {
     /// PostgreSQL connection URL, for a user that may create the `ucp_app` role.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
+
+    #[command(flatten)]
+    tls: DbTlsArgs,
+}
+
+#[derive(Debug, Args)]
+struct DbTlsArgs {
+    /// Extra trusted roots (PEM) for the database's certificate, for `sslmode=require` URLs.
+    /// `prefer` (and a URL that says nothing) means no TLS.
+    #[arg(long, env = "UCP_DB_CA_FILE")]
+    db_ca_file: Option<std::path::PathBuf>,
+}
+
+impl DbTlsArgs {
+    fn tls(&self) -> ucp_store::DatabaseTls {
+        ucp_store::DatabaseTls {
+            ca_file: self.db_ca_file.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +193,9 @@ struct ServeArgs {
     /// only checks that the schema is this build's and refuses to start otherwise.
     #[arg(long, env = "UCP_MIGRATE")]
     migrate: bool,
+
+    #[command(flatten)]
+    tls: DbTlsArgs,
 
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "UCP_LISTEN", default_value = "127.0.0.1:8080")]
@@ -228,7 +250,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Migrate(args) => {
-                let applied = ucp_store::migrate(&args.database_url)
+                let applied = ucp_store::migrate_with_tls(&args.database_url, &args.tls.tls())
                     .await
                     .context("migrating the database")?;
                 tracing::info!(applied, "database is up to date");
@@ -245,8 +267,9 @@ impl Cli {
                     args.demo,
                     "say --demo: only synthetic demo data can be seeded"
                 );
-                ucp_store::migrate(&args.database.database_url).await?;
-                let db = app_state(&args.database.database_url, None, 4)?.db;
+                let tls = args.database.tls.tls();
+                ucp_store::migrate_with_tls(&args.database.database_url, &tls).await?;
+                let db = app_state(&args.database.database_url, None, 4, tls)?.db;
                 let created = crate::seed::seed(&db, args.count).await?;
                 tracing::info!(created, asked = args.count, "demo data loaded");
                 Ok(())
@@ -254,8 +277,9 @@ impl Cli {
             Command::Projections {
                 command: ProjectionsCommand::Rebuild(args),
             } => {
-                ucp_store::migrate(&args.database_url).await?;
-                let db = app_state(&args.database_url, None, 2)?.db;
+                let tls = args.tls.tls();
+                ucp_store::migrate_with_tls(&args.database_url, &tls).await?;
+                let db = app_state(&args.database_url, None, 2, tls)?.db;
                 let plans = db.rebuild_care_plan_projections().await?;
                 tracing::info!(plans, "care plan read models rebuilt from the log");
                 Ok(())
@@ -264,8 +288,14 @@ impl Cli {
     }
 }
 
-fn app_state(url: &str, app_url: Option<String>, pool_size: usize) -> anyhow::Result<AppState> {
+fn app_state(
+    url: &str,
+    app_url: Option<String>,
+    pool_size: usize,
+    tls: ucp_store::DatabaseTls,
+) -> anyhow::Result<AppState> {
     let mut db_config = DatabaseConfig::new(url);
+    db_config.tls = tls;
     db_config.max_connections = pool_size;
     db_config.app_url = app_url;
     AppState::open(&db_config).context("connecting to the database")
@@ -300,7 +330,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .database_url
             .as_deref()
             .context("--migrate needs DATABASE_URL (the owner's URL)")?;
-        ucp_store::migrate(owner)
+        ucp_store::migrate_with_tls(owner, &args.tls.tls())
             .await
             .context("migrating the database")?;
     }
@@ -309,7 +339,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| args.app_database_url.clone())
         .context("set UCP_APP_DATABASE_URL (or DATABASE_URL, to log in as ucp_app)")?;
-    let state = app_state(&base, args.app_database_url, args.db_pool_size)?;
+    let state = app_state(
+        &base,
+        args.app_database_url,
+        args.db_pool_size,
+        args.tls.tls(),
+    )?;
     let status = state
         .db
         .migration_status()

@@ -88,6 +88,18 @@ impl FlagTable {
         );
     }
 
+    /// Applies one item of `/v1/feed/snapshot` (a person's current summary), as an upsert.
+    pub fn apply_snapshot_item(&mut self, item: &Value) {
+        let change = serde_json::json!({
+            "nhsNumber": item["nhsNumber"],
+            "planId": item["planId"],
+            "planVersion": item["summary"]["planVersion"],
+            "action": "upsert",
+            "summary": item["summary"],
+        });
+        self.apply(&change);
+    }
+
     /// Applies a webhook delivery once: a repeated delivery id is ignored.
     pub fn apply_delivery(&mut self, delivery_id: &str, change: &Value) -> bool {
         if !self.seen_deliveries.insert(delivery_id.to_owned()) {

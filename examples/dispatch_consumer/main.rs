@@ -5,7 +5,8 @@
 //! Two ways to follow changes:
 //!
 //! ```sh
-//! # Long-poll the feed (a dispatch token; resumes from the saved cursor)
+//! # Long-poll the feed (a dispatch token). A first run bootstraps from /v1/feed/snapshot —
+//! # what is true now, never a replay of history — then resumes from the saved cursor.
 //! cargo run --example dispatch_consumer -- feed http://127.0.0.1:8080 "$DISPATCH_TOKEN" flags.json
 //! # Receive webhooks (checks signatures, ignores repeated delivery ids)
 //! cargo run --example dispatch_consumer -- webhook 127.0.0.1:9000 "$WEBHOOK_SECRET" flags.json
@@ -36,9 +37,48 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
+/// A first run: every current summary, page by page, and the cursor of the first page (every
+/// change not reflected in the pages comes after it; the rest are applied again harmlessly).
+async fn bootstrap(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    table: &mut FlagTable,
+) -> std::io::Result<()> {
+    let mut after = String::new();
+    let mut cursor = None;
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{base}/v1/feed/snapshot?after={after}&limit=1000"))
+            .bearer_auth(token)
+            .header("X-Purpose-Of-Use", "dispatch-flags")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(std::io::Error::other)?
+            .json()
+            .await
+            .map_err(std::io::Error::other)?;
+        cursor = cursor.or_else(|| page["cursor"].as_str().map(str::to_owned));
+        for item in page["summaries"].as_array().into_iter().flatten() {
+            table.apply_snapshot_item(item);
+        }
+        match page["nextPage"].as_str() {
+            Some(next) => next.clone_into(&mut after),
+            None => break,
+        }
+    }
+    table.cursor = cursor;
+    Ok(())
+}
+
 async fn follow_feed(base: &str, token: &str, path: PathBuf) -> std::io::Result<()> {
     let mut table = FlagTable::load(&path)?;
     let client = reqwest::Client::new();
+    if table.cursor.is_none() {
+        bootstrap(&client, base, token, &mut table).await?;
+        table.save(&path)?;
+    }
     let mut backoff = std::time::Duration::from_secs(1);
     loop {
         let after = table.cursor.clone().unwrap_or_default();

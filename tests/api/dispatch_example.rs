@@ -119,3 +119,78 @@ async fn the_example_keeps_its_flags_across_a_restart() {
     assert!(!table.apply_delivery("d-1", &change));
     assert_eq!(table.flags.len(), 1);
 }
+
+#[tokio::test]
+async fn a_first_run_starts_from_the_snapshot_and_never_holds_a_voided_plan() {
+    let app = TestApp::spawn().await;
+    let keep = app.create_plan(&plan_body(&nhs(710))).await;
+    let void = app.create_plan(&plan_body(&nhs(711))).await;
+    let voided = app
+        .req(
+            Method::POST,
+            &format!(
+                "/v1/care-plans/{}/void",
+                void["id"].as_str().unwrap_or_default()
+            ),
+            Role::Clinician,
+        )
+        .header("If-Match", void["etag"].as_str().unwrap_or_default())
+        .json(&json!({ "reason": "Wrong person" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(voided.status().as_u16(), 200);
+    // As the example's bootstrap does: the snapshot, a page at a time, then the first cursor.
+    let mut table = FlagTable::default();
+    let snapshot: Value = app
+        .req(Method::GET, "/v1/feed/snapshot?limit=1", Role::Dispatch)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    for item in snapshot["summaries"].as_array().into_iter().flatten() {
+        table.apply_snapshot_item(item);
+    }
+    assert!(
+        snapshot["nextPage"].is_string(),
+        "a full page says where to go on"
+    );
+    let next: Value = app
+        .req(
+            Method::GET,
+            &format!(
+                "/v1/feed/snapshot?limit=1&after={}",
+                snapshot["nextPage"].as_str().unwrap_or_default()
+            ),
+            Role::Dispatch,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(next["summaries"].as_array().map(Vec::len), Some(0));
+    table.cursor = snapshot["cursor"].as_str().map(str::to_owned);
+    assert_eq!(table.flags.len(), 1, "{table:?}");
+    assert_eq!(
+        table.flags[&nhs(710)].plan_id,
+        keep["id"].as_str().unwrap_or_default()
+    );
+    assert!(!table.flags.contains_key(&nhs(711)));
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let path = dir.path().join("flags.json");
+    table.save(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    app.create_plan(&plan_body(&nhs(712))).await;
+    let tail = crate::helpers::all_changes(&app.address, &app.client, app.event_count().await)
+        .await
+        .1;
+    follow(&app, &path, 10_000, Some(&tail)).await;
+    let table = FlagTable::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut held: Vec<&String> = table.flags.keys().collect();
+    held.sort();
+    assert_eq!(held, vec![&nhs(710), &nhs(712)]);
+}

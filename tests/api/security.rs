@@ -562,3 +562,61 @@ async fn search_refuses_prefixes_short_enough_to_walk_the_index() {
         .join("\n");
     assert!(plan.contains("patient_index_family_prefix"), "{plan}");
 }
+
+#[tokio::test]
+async fn database_connections_are_encrypted_and_verified_when_the_url_requires_it() {
+    let db = TestDb::migrated().await;
+    let ssl: String = db
+        .owner_client()
+        .await
+        .query_one("SHOW ssl", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .get(0);
+    if ssl != "on" {
+        // Only a DATABASE_URL of someone else's server gets here; scripts/dev-db.sh turns TLS on.
+        eprintln!("skipped: the cluster at DATABASE_URL does not offer TLS");
+        return;
+    }
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/test-ca.pem");
+    let mut config = db.config(2);
+    config.url = format!("{}?sslmode=require", db.url());
+    config.tls.ca_file = Some(ca.clone());
+    ucp_store::migrate_with_tls(&config.url, &config.tls)
+        .await
+        .unwrap_or_else(|e| panic!("migrating over TLS: {e:?}"));
+    let pool = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
+    let client = pool.get().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let row = client
+        .query_one(
+            "SELECT ssl, current_user::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(row.get::<_, bool>(0), "the pool's session is encrypted");
+    assert_eq!(row.get::<_, String>(1), ucp_store::APP_ROLE);
+
+    // Without the CA that signed the server's certificate, nothing connects: "require" verifies.
+    config.tls.ca_file = None;
+    let untrusted = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        untrusted.get().await.is_err(),
+        "an unknown certificate is refused"
+    );
+
+    // And a URL that does not ask for TLS does not get it.
+    config.url = db.url();
+    let plain = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
+    let row = plain
+        .get()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(!row.get::<_, bool>(0));
+}

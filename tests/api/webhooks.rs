@@ -81,11 +81,11 @@ fn receiver_tls() -> rustls::ServerConfig {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
-    let certs = CertificateDer::pem_file_iter(keys.join("receiver.pem"))
+    let certs = CertificateDer::pem_file_iter(keys.join("localhost.pem"))
         .and_then(|c| c.collect::<Result<Vec<_>, _>>())
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let key =
-        PrivateKeyDer::from_pem_file(keys.join("receiver.key")).unwrap_or_else(|e| panic!("{e:?}"));
+    let key = PrivateKeyDer::from_pem_file(keys.join("localhost.key"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
     rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -1,10 +1,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
-
+use crate::tls::{parse_url, Connector, DatabaseTls};
 use crate::{InlineProjection, StoreError};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 /// The role the server logs in as: it may read the log and append to it, never rewrite it.
 /// Created by the first migration.
@@ -21,6 +20,8 @@ pub struct DatabaseConfig {
     pub max_connections: usize,
     /// How long a request may wait for a pooled connection before it fails with 503.
     pub acquire_timeout: Duration,
+    /// Trusted roots for `sslmode=require` (see [`crate::tls`]).
+    pub tls: DatabaseTls,
 }
 
 impl DatabaseConfig {
@@ -31,6 +32,7 @@ impl DatabaseConfig {
             app_url: None,
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            tls: DatabaseTls::default(),
         }
     }
 }
@@ -43,7 +45,7 @@ pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
     let pg = app_pg_config(config)?;
     let manager = Manager::from_config(
         pg,
-        NoTls,
+        config.tls.connector()?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -67,7 +69,7 @@ pub fn open(
     projections: Vec<Arc<dyn InlineProjection>>,
 ) -> Result<Database, StoreError> {
     let mut db = Database::with_projections(connect(config)?, projections);
-    db.listen_config = Some(app_pg_config(config)?);
+    db.listen = Some((app_pg_config(config)?, config.tls.connector()?));
     Ok(db)
 }
 
@@ -76,14 +78,10 @@ pub fn open(
 /// # Errors
 /// When a URL cannot be parsed.
 pub fn app_pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, StoreError> {
-    let parse = |url: &str| {
-        url.parse::<tokio_postgres::Config>()
-            .map_err(|e| StoreError::Config(e.to_string()))
-    };
     let mut pg = match &config.app_url {
-        Some(app_url) => parse(app_url)?,
+        Some(app_url) => parse_url(app_url)?,
         None => {
-            let mut pg = parse(&config.url)?;
+            let mut pg = parse_url(&config.url)?;
             pg.user(APP_ROLE);
             pg
         }
@@ -102,7 +100,8 @@ pub fn app_pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, 
 pub struct Database {
     pub(crate) pool: Pool,
     pub(crate) projections: Arc<[Arc<dyn InlineProjection>]>,
-    pub(crate) listen_config: Option<tokio_postgres::Config>,
+    /// How to open connections of its own (LISTEN, leader election), outside the pool.
+    pub(crate) listen: Option<(tokio_postgres::Config, Connector)>,
 }
 
 impl std::fmt::Debug for Database {
@@ -120,7 +119,7 @@ impl Database {
         Self {
             pool,
             projections: Arc::from(Vec::new()),
-            listen_config: None,
+            listen: None,
         }
     }
 
@@ -131,7 +130,7 @@ impl Database {
         Self {
             pool,
             projections: Arc::from(projections),
-            listen_config: None,
+            listen: None,
         }
     }
 
@@ -160,10 +159,10 @@ impl Database {
     /// # Errors
     /// When the database cannot be reached.
     pub async fn dedicated_connection(&self) -> Result<Option<tokio_postgres::Client>, StoreError> {
-        let Some(config) = &self.listen_config else {
+        let Some((config, tls)) = &self.listen else {
             return Ok(None);
         };
-        let (client, connection) = config.connect(NoTls).await?;
+        let (client, connection) = config.connect(tls.clone()).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "dedicated connection ended");

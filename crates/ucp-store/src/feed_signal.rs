@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::watch;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use crate::Database;
 
@@ -43,14 +43,14 @@ impl Database {
     /// otherwise a silent signal.
     #[must_use]
     pub fn feed_signal(&self) -> FeedSignal {
-        let Some(config) = self.listen_config.clone() else {
+        let Some((config, tls)) = self.listen.clone() else {
             return FeedSignal::silent();
         };
         let (sender, receiver) = watch::channel(0u64);
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             loop {
-                match config.connect(NoTls).await {
+                match config.connect(tls.clone()).await {
                     Ok((client, mut connection)) => {
                         backoff = Duration::from_millis(100);
                         let mut messages =

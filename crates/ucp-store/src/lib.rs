@@ -18,6 +18,7 @@ pub mod projections;
 mod queries;
 mod read_stream;
 mod subscriptions;
+pub mod tls;
 mod tx_snapshot;
 
 pub use access_log::{AccessEntry, AccessQuery};
@@ -29,11 +30,12 @@ pub use event::{EventMetadata, NewEvent, RecordedEvent};
 pub use feed::SummarySnapshot;
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
 pub use feed_signal::FeedSignal;
-pub use migrate::{migrate, MigrationStatus};
+pub use migrate::{migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::StreamBound;
 pub use subscriptions::{checkpoint_name, DeadLetter, Subscription, SubscriptionStart};
+pub use tls::DatabaseTls;
 pub use tx_snapshot::TxSnapshot;
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.

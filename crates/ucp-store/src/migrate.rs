@@ -1,5 +1,4 @@
-use tokio_postgres::NoTls;
-
+use crate::tls::{parse_url, DatabaseTls};
 use crate::StoreError;
 
 mod embedded {
@@ -38,7 +37,15 @@ fn latest_embedded() -> i64 {
 /// # Errors
 /// When the database cannot be reached or a migration fails (it is then rolled back).
 pub async fn migrate(url: &str) -> Result<usize, StoreError> {
-    let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    migrate_with_tls(url, &DatabaseTls::default()).await
+}
+
+/// As [`migrate`], trusting `tls`'s roots when the URL says `sslmode=require`.
+///
+/// # Errors
+/// As [`migrate`].
+pub async fn migrate_with_tls(url: &str, tls: &DatabaseTls) -> Result<usize, StoreError> {
+    let (mut client, connection) = parse_url(url)?.connect(tls.connector()?).await?;
     let driver = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "migration connection ended with an error");
