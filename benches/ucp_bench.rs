@@ -56,8 +56,8 @@ fn plan(i: u32) -> Value {
             "birthDate": "1940-01-01", "address": { "lines": ["1 Road"], "postcode": "SE1 7EH" } },
         "consentToShare": { "basis": "person-agreed", "date": "2026-11-01" },
         "emergencyTreatmentPlan": { "sharedUnderstanding": "x", "clinicalFocus": "symptom-control",
-            "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": "A",
-            "signatures": [{ "name": "Dr B", "role": "GP", "registrationNumber": "GMC 1", "signedAt": "2026-11-01T09:00:00Z" }] }
+            "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": ["A"],
+            "signatures": [{ "name": "Dr B", "role": "GP", "registrationNumber": "GMC 1", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }] }
     })
 }
 

@@ -5,7 +5,10 @@ use anyhow::Context;
 use serde_json::json;
 use ucp_api::auth::{Actor, Role};
 use ucp_api::commands::{execute, Precondition};
-use ucp_domain::{Command, DeathRecorded, LongText, NhsNumber, PlanVoided, PlanWithdrawn};
+use ucp_domain::{
+    Command, DeathRecorded, DeathRetracted, LongText, NhsNumber, PlanReviewed, PlanVoided,
+    PlanWithdrawn, SectionRetracted,
+};
 use ucp_store::Database;
 use uuid::Uuid;
 
@@ -54,16 +57,34 @@ fn clinician() -> Actor {
     }
 }
 
+/// Which shape the i-th demo person shows; the first 20 show every one.
+fn scenario(i: u32) -> u32 {
+    i % 20
+}
+
 /// The create command of the i-th demo person.
+#[allow(clippy::too_many_lines)] // one demo person after another
 fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
     let idx = i as usize;
     let family = FAMILY[idx % FAMILY.len()];
     let given = GIVEN[(idx / 3) % GIVEN.len()];
-    let year = 1925 + (i * 7) % 70;
+    let shape = scenario(i);
+    let birth = if shape == 12 {
+        // A child: modified CPR, involvement C1 with C3.
+        format!("2016-{:02}-{:02}", 1 + i % 12, 1 + i % 28)
+    } else {
+        format!(
+            "{}-{:02}-{:02}",
+            1925 + (i * 7) % 70,
+            1 + i % 12,
+            1 + i % 28
+        )
+    };
+    let lpa = shape == 1 || shape == 13;
     let mut body = json!({
         "personalInformation": {
             "nhsNumber": nhs.to_string(), "familyName": family, "givenName": given,
-            "birthDate": format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            "birthDate": birth,
             "address": { "lines": [format!("{} Example Road", 1 + i % 90), "London"], "postcode": POSTCODES[idx % POSTCODES.len()] },
             "phone": "020 7946 0000", "mainLanguage": "English", "interpreterNeeded": i % 9 == 4
         },
@@ -71,29 +92,71 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
                             "decidedBy": "Dr Demo Clinician", "date": "2026-10-01" },
         "whatMatters": { "inTheirOwnWords": "Staying at home with my family around me." },
         "contacts": { "personal": [{ "name": "Sam Example", "relationship": "daughter", "nextOfKin": true,
-            "lpaHealthAndWelfare": if i.is_multiple_of(2) { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
-            "phone": "07700 900123", "contactFirst": true }],
-            "professional": [{ "name": "Example Medical Practice", "role": "GP practice", "odsCode": "F84001", "phone": "020 7946 0001" }] }
+            "lpaHealthAndWelfare": if lpa { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
+            "phone": "07700 900123", "contactFirst": shape != 14 }],
+            "professional": [
+                { "name": "Example Medical Practice", "role": "GP practice", "odsCode": "F84001", "phone": "020 7946 0001" },
+                { "name": "Community palliative care team", "role": "Palliative care line (24 h)", "phone": "020 7946 0002" }
+            ] }
     });
-    if i % 3 != 2 {
+    let (cpr, details) = match shape {
+        0 | 5 | 11 | 15 => ("attempts-recommended", None),
+        2 | 12 => (
+            "modified-cpr",
+            Some("Chest compressions and defibrillation only; no intubation."),
+        ),
+        _ => ("attempts-not-recommended", None),
+    };
+    if shape != 3 && shape != 16 {
+        // Signed a while ago; the overdue one (5) was due for review in the past.
+        let (signed, due) = if shape == 5 {
+            ("2025-03-01T10:00:00Z", "2025-09-01")
+        } else {
+            ("2026-10-01T10:00:00Z", "2027-04-01")
+        };
+        let involvement = if shape == 12 {
+            json!(["C1", "C3"])
+        } else {
+            json!(["A"])
+        };
         body["emergencyTreatmentPlan"] = json!({
             "sharedUnderstanding": "Advanced heart failure; frail; wishes to stay at home.",
-            "clinicalFocus": if i.is_multiple_of(2) { "symptom-control" } else { "life-sustaining-treatment" },
-            "interventions": [{ "intervention": "Hospital admission", "recommended": i % 2 == 1, "reason": "Discussed with the person and family." }],
-            "cprRecommendation": if i.is_multiple_of(2) { "attempts-not-recommended" } else { "attempts-recommended" },
-            "capacity": "has-capacity", "involvement": "A",
+            "clinicalFocus": if cpr == "attempts-recommended" { "life-sustaining-treatment" } else { "symptom-control" },
+            "interventions": [{ "intervention": "Hospital admission", "recommended": cpr != "attempts-not-recommended", "reason": "Discussed with the person and family." }],
+            "cprRecommendation": cpr, "modifiedCprDetails": details,
+            "capacity": "has-capacity", "involvement": involvement,
+            "involvementDetail": "Discussed at home with the person and their daughter.",
             "signatures": [{ "name": "Dr Demo Clinician", "role": "GP", "registrationNumber": "GMC 7654321",
-                             "seniorResponsible": true, "signedAt": "2026-10-01T10:00:00Z" }],
-            "review": { "due": "2027-04-01" }
+                             "seniorResponsible": true, "signedAt": signed }],
+            "emergencyContacts": [{ "name": "Sam Example", "roleOrRelationship": "daughter", "phone": "07700 900123", "primary": true }],
+            "review": { "due": due }
         });
-        body["clinicalBackground"] = json!({ "conditions": [{ "name": "Heart failure", "snomedCode": "84114007" }], "allergies": ["Penicillin"] });
-        body["anticipatoryMedicines"] = json!({ "medicines": [{ "name": "Morphine sulfate 10 mg/5 mL" }], "location": "Kitchen cupboard, blue box" });
+        body["emergencyTreatmentPlan"]["whatMatters"] = json!({
+            "priorityScale": 7, "mostValue": "Being comfortable at home.", "mostFearOrAvoid": "Dying in hospital."
+        });
+        if shape == 13 {
+            body["emergencyTreatmentPlan"]["legalWelfareProxy"] =
+                json!("Sam Example (LPA for health and welfare)");
+            body["emergencyTreatmentPlan"]["legalProxyParticipation"] =
+                json!("Took part in the discussion and agreed the plan.");
+        }
+        body["clinicalBackground"] = json!({ "conditions": [{ "name": "Heart failure", "snomedCode": "84114007" }],
+            "allergies": if shape.is_multiple_of(2) { json!(["Penicillin"]) } else { json!([]) },
+            "noKnownAllergies": shape % 2 == 1 });
+        body["anticipatoryMedicines"] = json!({ "medicines": [{ "name": "Morphine sulfate 10 mg/5 mL",
+            "doseAndRoute": "2.5–5 mg subcutaneously", "indication": "Pain or breathlessness" }],
+            "location": "Kitchen cupboard, blue box" });
     }
-    if i % 4 == 1 {
+    if i % 4 == 1 || shape == 1 {
         body["communicationAndAccessibility"] = json!({ "needs": [{ "kind": "hearing", "detail": "Hearing aid in the left ear" }],
             "accessToHome": "Key safe by the front door; code held by the daughter", "keySafe": true, "hazards": ["Dog in the house"] });
         body["thinkingAhead"] = json!({ "preferredPlaceOfCare": "Home", "preferredPlaceOfDeath": "Home",
-            "advanceDecisionToRefuseTreatment": { "held": "no" } });
+            "religiousAndCulturalNeeds": "Catholic; would like a priest called.",
+            "advanceDecisionToRefuseTreatment": if shape == 1 {
+                json!({ "held": "yes", "location": "In the red folder by the bed" })
+            } else {
+                json!({ "held": "no" })
+            } });
     }
     if i % 11 == 3 {
         body["sickleCellPlan"] = json!({ "ambulanceGuidance": "Give analgesia within 30 minutes; oxygen if saturation below 95%." });
@@ -101,6 +164,85 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
     let request: ucp_api::routes::care_plans::CreateCarePlanRequest =
         serde_json::from_value(body).context("demo plan")?;
     Ok(request.into_command())
+}
+
+/// What happens to the i-th demo plan after it is made, in order.
+fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
+    let text = |s: &str| LongText::parse(s).map_err(|e| anyhow::anyhow!("{e}"));
+    let by = clinician();
+    Ok(match scenario(i) {
+        4 => {
+            // The person writes their own What Matters form.
+            let words = ucp_domain::PlanSection::WhatMatters
+                .parse_content(
+                    json!({ "inTheirOwnWords": "My cat Biscuit, my garden, and being at home." }),
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.pointer, e.detail))?;
+            vec![(person(nhs), Command::UpdateSection(words))]
+        }
+        6 => vec![(
+            by,
+            Command::RetractSection(SectionRetracted {
+                section: ucp_domain::PlanSection::ClinicalBackground,
+                reason: text("Entered on the wrong person's plan.")?,
+            }),
+        )],
+        7 => vec![(
+            by,
+            Command::WithdrawCarePlan(PlanWithdrawn {
+                reason: Some(text("The person no longer wants a plan.")?),
+                consent_withdrawn: false,
+            }),
+        )],
+        8 => vec![(
+            by,
+            Command::RecordDeath(DeathRecorded {
+                date_of_death: chrono::Utc::now().date_naive(),
+                place_of_death: None,
+            }),
+        )],
+        9 => vec![(
+            by,
+            Command::VoidCarePlan(PlanVoided {
+                reason: text("Created for the wrong person.")?,
+            }),
+        )],
+        10 => vec![
+            (
+                by.clone(),
+                Command::RecordDeath(DeathRecorded {
+                    date_of_death: chrono::Utc::now().date_naive(),
+                    place_of_death: None,
+                }),
+            ),
+            (
+                by,
+                Command::RetractDeath(DeathRetracted {
+                    reason: text("Recorded on the wrong person: their namesake died.")?,
+                }),
+            ),
+        ],
+        11 => vec![(
+            by,
+            Command::ReviewCarePlan(PlanReviewed {
+                next_review_date: chrono::Utc::now().date_naive() + chrono::Days::new(90),
+                note: Some(text("Condition has changed; the plan needs redoing.")?),
+                still_valid: Some(false),
+            }),
+        )],
+        _ => Vec::new(),
+    })
+}
+
+fn person(nhs: NhsNumber) -> Actor {
+    Actor {
+        sub: format!("nhs-login-{nhs}"),
+        role: Role::Patient,
+        org: None,
+        name: None,
+        nhs_number: Some(nhs),
+        expires_at: u64::MAX,
+    }
 }
 
 /// Loads `count` demo people; people who already have a plan are skipped, so it is safe to run
@@ -117,7 +259,7 @@ pub async fn seed(db: &Database, count: u32) -> anyhow::Result<u32> {
             continue;
         }
         let plan_id = Uuid::now_v7();
-        let (view, _) = execute(
+        let (mut view, _) = execute(
             db,
             plan_id,
             &actor,
@@ -128,32 +270,19 @@ pub async fn seed(db: &Database, count: u32) -> anyhow::Result<u32> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating demo plan {i}: {e}"))?;
-        let text = |s: &str| LongText::parse(s).map_err(|e| anyhow::anyhow!("{e}"));
-        let closing = match i % 10 {
-            7 => Some(Command::WithdrawCarePlan(PlanWithdrawn {
-                reason: Some(text("The person no longer wants a plan.")?),
-            })),
-            8 => Some(Command::RecordDeath(DeathRecorded {
-                date_of_death: chrono::Utc::now().date_naive(),
-                place_of_death: None,
-            })),
-            9 => Some(Command::VoidCarePlan(PlanVoided {
-                reason: text("Created for the wrong person.")?,
-            })),
-            _ => None,
-        };
-        if let Some(command) = closing {
-            execute(
+        for (by, command) in afterwards(i, nhs)? {
+            view = execute(
                 db,
                 plan_id,
-                &actor,
+                &by,
                 &command,
                 Precondition::Plan(view.version),
                 None,
                 None,
             )
             .await
-            .map_err(|e| anyhow::anyhow!("closing demo plan {i}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("changing demo plan {i}: {e}"))?
+            .0;
         }
         created += 1;
     }

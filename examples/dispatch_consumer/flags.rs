@@ -81,7 +81,7 @@ impl FlagTable {
             Flag {
                 plan_id: plan_id.to_owned(),
                 plan_version: version,
-                cpr: summary["cpr"]["recommendation"].as_str().map(str::to_owned),
+                cpr: summary["cpr"]["status"].as_str().map(str::to_owned),
                 postcode: summary["postcode"].as_str().map(str::to_owned),
                 summary_link: summary["planLink"].as_str().map(str::to_owned),
             },

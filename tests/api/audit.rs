@@ -237,7 +237,7 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
             Role::Clinician,
         )
         .header("If-Match", "\"plan.4\"")
-        .json(&json!({}))
+        .json(&json!({ "reason": "No longer wanted" }))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -543,7 +543,19 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_one_entry(&app, delete, 200, "deleteCarePlan").await;
+    assert_one_entry(&app, delete, 405, "unknown").await;
+    let withdraw = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/withdraw"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.5\"")
+        .json(&json!({ "reason": "No longer wanted" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, withdraw, 200, "withdrawCarePlan").await;
     let void = app
         .req(
             Method::POST,
@@ -555,7 +567,19 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_one_entry(&app, void, 409, "voidCarePlan").await;
+    assert_one_entry(&app, void, 200, "voidCarePlan").await;
+    let again = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/void"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.7\"")
+        .json(&json!({ "reason": "x" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_one_entry(&app, again, 409, "voidCarePlan").await;
 
     let mine = nhs(211);
     let me = token_with(Role::Patient, Some(&mine));

@@ -72,8 +72,8 @@ async fn create_read_and_find_a_plan() {
         .unwrap_or_else(|e| panic!("{e:?}")),
     )
     .await;
-    assert_eq!(summary["cpr"]["recommendation"], "attempts-not-recommended");
-    assert_eq!(summary["cpr"]["snomedCode"], "450476008");
+    assert_eq!(summary["cpr"]["status"], "not-for-cpr");
+    assert_eq!(summary["cpr"]["coding"]["code"], "450476008");
     assert_eq!(summary["planVersion"], 3);
     let found = body(
         app.req(
@@ -495,9 +495,13 @@ async fn lifecycle_as_of_reads_and_history() {
         "clinician-test"
     );
     problem(
-        post("withdraw", "\"plan.3\"", json!({}))
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(
+            "withdraw",
+            "\"plan.3\"",
+            json!({ "reason": "No longer wanted" }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}")),
         412,
     )
     .await;
@@ -507,7 +511,7 @@ async fn lifecycle_as_of_reads_and_history() {
             &format!("/v1/care-plans/{id}/withdraw"),
             Role::Clinician,
         )
-        .json(&json!({}))
+        .json(&json!({ "reason": "No longer wanted" }))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -521,9 +525,13 @@ async fn lifecycle_as_of_reads_and_history() {
     .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(body(died).await["status"], "deceased");
     let p = problem(
-        post("withdraw", "\"plan.5\"", json!({}))
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(
+            "withdraw",
+            "\"plan.5\"",
+            json!({ "reason": "No longer wanted" }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}")),
         409,
     )
     .await;
@@ -632,7 +640,8 @@ async fn lifecycle_as_of_reads_and_history() {
     assert_eq!(history[2]["section"], "emergency-treatment-plan");
     assert_eq!(history[4]["statusAfter"], "deceased");
 
-    // Voiding is still allowed after death; DELETE withdraws another plan.
+    // Voiding is still allowed after death; DELETE on a plan is refused (plans are withdrawn
+    // with a reason, never deleted).
     let voided = post("void", "\"plan.5\"", json!({ "reason": "Wrong person" }))
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -651,7 +660,12 @@ async fn lifecycle_as_of_reads_and_history() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(body(del).await["status"], "withdrawn");
+    assert_eq!(del.headers()["allow"], "GET");
+    let p = problem(del, 405).await;
+    assert!(p["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("/withdraw"));
 }
 
 /// A long random workload, then a rebuild from the log: the rebuilt read models equal the live.
@@ -685,7 +699,7 @@ async fn rebuilt_read_models_equal_the_live_ones() {
         .await;
         let tag = current["etag"].as_str().unwrap_or_default().to_owned();
         let req = match choice {
-            0 => app.req(Method::POST, &format!("/v1/care-plans/{id}/withdraw"), Role::Clinician).json(&json!({})),
+            0 => app.req(Method::POST, &format!("/v1/care-plans/{id}/withdraw"), Role::Clinician).json(&json!({ "reason": "No longer wanted" })),
             1 => app.req(Method::POST, &format!("/v1/care-plans/{id}/review"), Role::Clinician).json(&json!({ "nextReviewDate": "2099-06-01" })),
             2 => app.req(Method::PUT, &format!("/v1/care-plans/{id}/sections/contacts"), Role::Clinician)
                 .json(&json!({ "personal": [{ "name": format!("Contact {step}"), "relationship": "son", "lpaHealthAndWelfare": "no", "lpaPropertyAndFinancial": "unknown", "phone": "07700 900456", "contactFirst": true }] })),

@@ -84,7 +84,7 @@ async fn the_example_keeps_its_flags_across_a_restart() {
     assert_eq!(table.flags.len(), 1, "{table:?}");
     let flag = &table.flags[&nhs(700)];
     assert_eq!(flag.plan_id, keep["id"].as_str().unwrap_or_default());
-    assert_eq!(flag.cpr.as_deref(), Some("attempts-not-recommended"));
+    assert_eq!(flag.cpr.as_deref(), Some("not-for-cpr"));
     assert_eq!(flag.plan_version, 3);
 
     // Webhook side: signatures from the server verify; tampered or stale ones do not; a

@@ -73,10 +73,7 @@ async fn the_feed_pages_every_change_in_order_and_voided_plans_say_drop() {
     );
     assert_eq!(changes[0]["planId"], a["id"]);
     assert_eq!(changes[2]["action"], "upsert");
-    assert_eq!(
-        changes[2]["summary"]["cpr"]["recommendation"],
-        "attempts-not-recommended"
-    );
+    assert_eq!(changes[2]["summary"]["cpr"]["status"], "not-for-cpr");
     assert_eq!(changes[2]["planVersion"], 3);
     let last = &changes[6];
     assert_eq!(last["action"], "drop");

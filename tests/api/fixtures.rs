@@ -43,8 +43,8 @@ pub fn consent() -> Value {
 pub fn etp() -> Value {
     json!({
         "sharedUnderstanding": "Advanced COPD.", "clinicalFocus": "symptom-control",
-        "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": "A",
-        "signatures": [{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1", "signedAt": "2026-11-01T09:00:00Z" }]
+        "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": ["A"],
+        "signatures": [{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }]
     })
 }
 

@@ -127,60 +127,108 @@ async fn every_endpoint_for_every_role() {
         );
     }
 
-    // Writes: only clinicians. Every other role is refused before anything is read or written.
+    // Writes: clinicians; out-of-hours GPs the Emergency Treatment Plan and reviews only.
+    // Every other role is refused before anything is read or written. A row an ooh GP may do
+    // is sent with a stale tag, so that passing the role check shows as 412 and writes nothing.
+    // (method, path, If-Match, body, expected for ambulance, nhs111, ooh, dispatch, patient, admin)
     let section = format!("/v1/care-plans/{id}/sections/what-matters");
-    let writes: Vec<(Method, String, serde_json::Value)> = vec![
+    let etp_section = format!("/v1/care-plans/{id}/sections/emergency-treatment-plan");
+    let reason = serde_json::json!({ "reason": "x" });
+    let writes: Vec<(Method, String, &str, serde_json::Value, [u16; 6])> = vec![
         (
             Method::POST,
             "/v1/care-plans".to_owned(),
+            "\"plan.3\"",
             plan_body(&nhs(52)),
+            [403, 403, 403, 403, 403, 403],
         ),
         (
             Method::PUT,
             section.clone(),
+            "\"plan.3\"",
             serde_json::json!({ "inTheirOwnWords": "x" }),
+            [403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            etp_section.clone(),
+            "\"plan.99\"",
+            crate::helpers::etp(),
+            [403, 403, 412, 403, 403, 403],
         ),
         (
             Method::POST,
             format!("/v1/care-plans/{id}/review"),
+            "\"plan.99\"",
             serde_json::json!({ "nextReviewDate": "2099-01-01" }),
+            [403, 403, 412, 403, 403, 403],
         ),
         (
             Method::POST,
             format!("/v1/care-plans/{id}/withdraw"),
-            serde_json::json!({}),
+            "\"plan.3\"",
+            reason.clone(),
+            [403, 403, 403, 403, 403, 403],
         ),
         (
             Method::POST,
             format!("/v1/care-plans/{id}/void"),
-            serde_json::json!({ "reason": "x" }),
+            "\"plan.3\"",
+            reason.clone(),
+            [403, 403, 403, 403, 403, 403],
         ),
         (
             Method::POST,
             format!("/v1/care-plans/{id}/person-died"),
+            "\"plan.3\"",
             serde_json::json!({ "dateOfDeath": "2026-01-01" }),
+            [403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/retract-death"),
+            "\"plan.3\"",
+            reason.clone(),
+            [403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            section.clone(),
+            "\"plan.3\"",
+            reason.clone(),
+            [403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            etp_section.clone(),
+            "\"plan.99\"",
+            reason.clone(),
+            [403, 403, 412, 403, 403, 403],
         ),
         (
             Method::DELETE,
             format!("/v1/care-plans/{id}"),
+            "\"plan.3\"",
             serde_json::json!({}),
+            [405, 405, 405, 405, 405, 405],
         ),
     ];
-    for (method, path, body) in &writes {
-        for role in Role::ALL.into_iter().filter(|r| *r != Role::Clinician) {
+    for (method, path, tag, body, expected) in &writes {
+        let others = Role::ALL.into_iter().filter(|r| *r != Role::Clinician);
+        for (role, want) in others.zip(expected) {
             let token = token_with(role, (role == Role::Patient).then_some(own.as_str()));
             let res = app
                 .client
                 .request(method.clone(), app.url(path))
                 .bearer_auth(token)
-                .header("If-Match", "\"plan.3\"")
+                .header("If-Match", *tag)
                 .json(body)
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{e:?}"));
             assert_eq!(
                 res.status().as_u16(),
-                403,
+                *want,
                 "{method} {path} as {}",
                 role.as_str()
             );
@@ -210,44 +258,116 @@ async fn every_endpoint_for_every_role() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let now: serde_json::Value = now.json().await.unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(now["version"], 3);
-    // The clinician's writes, in an order the plan allows.
-    let clinician = |method: Method, path: &str, tag: &str, body: serde_json::Value| {
-        app.req(method, path, Role::Clinician)
+    // The writes that are allowed, in an order the plan allows: an out-of-hours GP records an
+    // Emergency Treatment Plan at a home visit and reviews the plan; the clinician's corrections.
+    let write = |role: Role, method: Method, path: &str, tag: &str, body: serde_json::Value| {
+        app.req(method, path, role)
             .header("If-Match", tag.to_owned())
             .json(&body)
             .send()
     };
-    for (method, path, tag, body) in [
+    for (role, method, path, tag, body) in [
         (
+            Role::Ooh,
             Method::PUT,
-            section.as_str(),
-            "\"what-matters.2\"",
-            serde_json::json!({ "inTheirOwnWords": "x" }),
+            etp_section.as_str(),
+            "\"emergency-treatment-plan.3\"",
+            crate::helpers::etp(),
         ),
         (
+            Role::Ooh,
             Method::POST,
             &format!("/v1/care-plans/{id}/review"),
             "\"plan.4\"",
             serde_json::json!({ "nextReviewDate": "2099-01-01" }),
         ),
         (
+            Role::Clinician,
+            Method::PUT,
+            section.as_str(),
+            "\"what-matters.2\"",
+            serde_json::json!({ "inTheirOwnWords": "x" }),
+        ),
+        (
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/review"),
+            "\"plan.6\"",
+            serde_json::json!({ "nextReviewDate": "2099-01-01" }),
+        ),
+        (
+            Role::Clinician,
             Method::POST,
             &format!("/v1/care-plans/{id}/person-died"),
-            "\"plan.5\"",
+            "\"plan.7\"",
             serde_json::json!({ "dateOfDeath": "2026-01-01" }),
         ),
         (
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/retract-death"),
+            "\"plan.8\"",
+            reason.clone(),
+        ),
+        (
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/withdraw"),
+            "\"plan.9\"",
+            reason.clone(),
+        ),
+        (
+            Role::Clinician,
             Method::POST,
             &format!("/v1/care-plans/{id}/void"),
-            "\"plan.6\"",
-            serde_json::json!({ "reason": "x" }),
+            "\"plan.10\"",
+            reason.clone(),
         ),
     ] {
-        let res = clinician(method.clone(), path, tag, body)
+        let res = write(role, method.clone(), path, tag, body)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(res.status().as_u16(), 200, "{method} {path} as clinician");
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "{method} {path} as {}",
+            role.as_str()
+        );
     }
+    let history: serde_json::Value = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}/history"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let types: Vec<&str> = history
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["eventType"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        types[3..],
+        [
+            "EmergencyTreatmentPlanRecorded",
+            "CarePlanReviewed",
+            "WhatMattersUpdated",
+            "CarePlanReviewed",
+            "PersonDied",
+            "DeathRetracted",
+            "CarePlanWithdrawn",
+            "CarePlanVoided"
+        ]
+    );
+    assert_eq!(
+        history[3]["changedBy"]["role"], "ooh",
+        "the ooh GP recorded the ETP"
+    );
+    assert_eq!(history[4]["changedBy"]["role"], "ooh");
     // A voided plan: the person no longer sees it.
     let patient = app
         .client

@@ -122,7 +122,7 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
                 ChangeAction::Drop
             },
             summary: if active {
-                EmergencySummary::of(e.stream_id, plan)
+                EmergencySummary::of(e.stream_id, plan, e.recorded_at.date_naive())
             } else {
                 None
             },

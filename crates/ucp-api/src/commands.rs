@@ -73,12 +73,7 @@ pub async fn execute(
         let history = db.read_stream(plan_id, StreamBound::All).await?;
         let state = fold(&history)?;
         check(state.as_ref(), precondition)?;
-        let events = decide(
-            state.as_ref(),
-            command.clone(),
-            actor.kind(),
-            Utc::now().date_naive(),
-        )?;
+        let events = decide(state.as_ref(), command.clone(), actor.kind(), Utc::now())?;
         let expected = state.as_ref().map_or(ExpectedVersion::NoStream, |s| {
             ExpectedVersion::Exact(s.version)
         });

@@ -37,6 +37,8 @@ pub enum ApiError {
         location: Option<String>,
     },
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
@@ -65,6 +67,7 @@ impl ApiError {
             | Self::Conflict { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::PreconditionRequired(_) => "precondition_required",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -84,6 +87,7 @@ impl ApiError {
             Self::Unauthorized(_) => "Not authenticated",
             Self::Forbidden(_) => "Not allowed",
             Self::Conflict { .. } => "Conflict",
+            Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PreconditionFailed(_) => "Precondition failed",
             Self::PreconditionRequired(_) => "Precondition required",
             Self::PayloadTooLarge(_) => "Payload too large",
@@ -162,6 +166,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -269,6 +274,18 @@ impl From<DomainError> for ApiError {
                 detail,
                 errors,
             },
+            DomainError::NotDeceased => Self::Conflict {
+                code: "not_deceased",
+                detail,
+                location: None,
+            },
+            DomainError::SectionNotRecorded(_) => Self::NotFound(detail),
+            DomainError::SectionCannotBeRetracted(_) => Self::Unprocessable {
+                code: "section_cannot_be_retracted",
+                errors: vec![FieldError::new("/section", detail.clone())],
+                detail,
+            },
+            DomainError::ProfessionalContactsByPerson => Self::Forbidden(detail),
         }
     }
 }

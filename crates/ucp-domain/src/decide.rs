@@ -1,9 +1,9 @@
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
-    CarePlan, CarePlanEvent, ConsentToShare, DeathRecorded, DomainError, FieldError,
-    PersonalInformation, PlanCreated, PlanReviewed, PlanStatus, PlanVoided, PlanWithdrawn,
-    SectionContent,
+    CarePlan, CarePlanEvent, ConsentToShare, DeathRecorded, DeathRetracted, DomainError,
+    FieldError, PersonalInformation, PlanCreated, PlanReviewed, PlanSection, PlanStatus,
+    PlanVoided, PlanWithdrawn, SectionContent, SectionRetracted,
 };
 
 /// Who is asking: the rules differ for the person and for professionals.
@@ -29,19 +29,25 @@ pub enum Command {
     WithdrawCarePlan(PlanWithdrawn),
     RecordDeath(DeathRecorded),
     VoidCarePlan(PlanVoided),
+    /// Correct a death recorded in error.
+    RetractDeath(DeathRetracted),
+    /// Correct a section entered in error.
+    RetractSection(SectionRetracted),
 }
 
-/// Decides what happens, without changing anything. `today` is the date the command is
-/// decided on (UTC), for the rules about dates.
+/// Decides what happens, without changing anything. `now` is when the command is decided
+/// (UTC), for the rules about dates and signatures.
 ///
 /// # Errors
 /// A [`DomainError`] naming the rule the command breaks.
+#[allow(clippy::too_many_lines)] // one arm per command, each short
 pub fn decide(
     state: Option<&CarePlan>,
     command: Command,
     author: AuthorKind,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<Vec<CarePlanEvent>, DomainError> {
+    let today = now.date_naive();
     match command {
         Command::CreateCarePlan {
             personal_information,
@@ -75,7 +81,7 @@ pub fn decide(
                     continue;
                 }
                 errors.extend(
-                    check_section(content, author)?
+                    check_section(content, author, now, personal_information.birth_date.date())?
                         .into_iter()
                         .map(|e| e.under(&key)),
                 );
@@ -104,7 +110,13 @@ pub fn decide(
                     person_keeps_identity(plan, pi)?;
                 }
             }
-            let errors = check_section(&content, author)?;
+            let content = match (content, author) {
+                (SectionContent::Contacts(mine), AuthorKind::Person) => {
+                    SectionContent::Contacts(keep_professionals(plan, mine)?)
+                }
+                (content, _) => content,
+            };
+            let errors = check_section(&content, author, now, birth_date(plan))?;
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
@@ -123,6 +135,12 @@ pub fn decide(
         }
         Command::WithdrawCarePlan(withdrawal) => {
             open_plan(state)?;
+            if withdrawal.reason.is_none() {
+                return Err(DomainError::Invalid(vec![FieldError::new(
+                    "/reason",
+                    "say why the plan is withdrawn",
+                )]));
+            }
             Ok(vec![CarePlanEvent::Withdrawn(withdrawal)])
         }
         Command::RecordDeath(death) => {
@@ -139,10 +157,35 @@ pub fn decide(
         Command::VoidCarePlan(void) => {
             let plan = state.ok_or(DomainError::NoPlan)?;
             professional(author, crate::PlanSection::EmergencyTreatmentPlan)?;
+            // A wrong-patient plan is voided whatever became of it since.
             match plan.status {
-                PlanStatus::Active | PlanStatus::Deceased => Ok(vec![CarePlanEvent::Voided(void)]),
-                closed => Err(DomainError::PlanClosed(closed)),
+                PlanStatus::Active | PlanStatus::Deceased | PlanStatus::Withdrawn => {
+                    Ok(vec![CarePlanEvent::Voided(void)])
+                }
+                closed @ PlanStatus::Voided => Err(DomainError::PlanClosed(closed)),
             }
+        }
+        Command::RetractDeath(retraction) => {
+            let plan = state.ok_or(DomainError::NoPlan)?;
+            professional(author, PlanSection::EmergencyTreatmentPlan)?;
+            match plan.status {
+                PlanStatus::Deceased => Ok(vec![CarePlanEvent::DeathRetracted(retraction)]),
+                _ => Err(DomainError::NotDeceased),
+            }
+        }
+        Command::RetractSection(retraction) => {
+            let plan = open_plan(state)?;
+            professional(author, retraction.section)?;
+            if matches!(
+                retraction.section,
+                PlanSection::PersonalInformation | PlanSection::ConsentToShare
+            ) {
+                return Err(DomainError::SectionCannotBeRetracted(retraction.section));
+            }
+            if plan.section(retraction.section).is_none() {
+                return Err(DomainError::SectionNotRecorded(retraction.section));
+            }
+            Ok(vec![CarePlanEvent::SectionRetracted(retraction)])
         }
     }
 }
@@ -189,10 +232,45 @@ fn professional(author: AuthorKind, section: crate::PlanSection) -> Result<(), D
 fn check_section(
     content: &SectionContent,
     author: AuthorKind,
+    now: DateTime<Utc>,
+    birth_date: NaiveDate,
 ) -> Result<Vec<FieldError>, DomainError> {
     let section = content.section();
     if !section.is_person_centred() {
         professional(author, section)?;
     }
-    Ok(content.rule_breaches())
+    let mut errors = content.rule_breaches();
+    if let SectionContent::EmergencyTreatmentPlan(etp) = content {
+        errors.extend(crate::etp_rules::breaches(etp, now, birth_date));
+    }
+    Ok(errors)
+}
+
+fn birth_date(plan: &CarePlan) -> NaiveDate {
+    match plan
+        .section(PlanSection::PersonalInformation)
+        .map(|s| &s.content)
+    {
+        Some(SectionContent::PersonalInformation(pi)) => pi.birth_date.date(),
+        // Every plan is created with Personal Information, which cannot be retracted.
+        _ => NaiveDate::MIN,
+    }
+}
+
+/// Ownership of the Contacts form is split: the person's own people are theirs to change, the
+/// professionals involved are the professionals'. A person's save keeps the professional
+/// contacts as they are; sending a different list of them is refused rather than ignored.
+fn keep_professionals(
+    plan: &CarePlan,
+    mut mine: crate::Contacts,
+) -> Result<crate::Contacts, DomainError> {
+    let current = match plan.section(PlanSection::Contacts).map(|s| &s.content) {
+        Some(SectionContent::Contacts(c)) => c.professional.clone(),
+        _ => Vec::new(),
+    };
+    if !mine.professional.is_empty() && mine.professional != current {
+        return Err(DomainError::ProfessionalContactsByPerson);
+    }
+    mine.professional = current;
+    Ok(mine)
 }

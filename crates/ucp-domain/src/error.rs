@@ -70,4 +70,12 @@ pub enum DomainError {
     IdentityByPerson(&'static str),
     #[error("the request breaks the care plan's rules")]
     Invalid(Vec<FieldError>),
+    #[error("the plan does not record a death, so there is none to retract")]
+    NotDeceased,
+    #[error("the plan has no {0} section to retract")]
+    SectionNotRecorded(crate::PlanSection),
+    #[error("{0} cannot be retracted, only corrected: every plan needs it")]
+    SectionCannotBeRetracted(crate::PlanSection),
+    #[error("the professionals involved are changed by professionals; leave `professional` out (it is kept) or send it unchanged")]
+    ProfessionalContactsByPerson,
 }

@@ -17,6 +17,27 @@ pub enum CarePlanEvent {
     Withdrawn(PlanWithdrawn),
     PersonDied(DeathRecorded),
     Voided(PlanVoided),
+    /// A death recorded in error (wrong person, wrong plan): the plan returns to the status it
+    /// had. The death stays in the history, with this correction after it.
+    DeathRetracted(DeathRetracted),
+    /// A section entered in error: it leaves the current plan and summary, and stays in the
+    /// history and in reads as of earlier versions.
+    SectionRetracted(SectionRetracted),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeathRetracted {
+    /// Why the death was recorded in error.
+    pub reason: LongText,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SectionRetracted {
+    pub section: PlanSection,
+    pub reason: LongText,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,14 +54,22 @@ pub struct PlanReviewed {
     pub next_review_date: NaiveDate,
     #[serde(default)]
     pub note: Option<LongText>,
+    /// Whether the reviewer confirmed the plan is still valid. `false` is shown to crews as a
+    /// warning, never as a silent field.
+    #[serde(default)]
+    pub still_valid: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanWithdrawn {
+    /// Required for every new withdrawal; plans withdrawn before that rule may have none.
     #[serde(default)]
     pub reason: Option<LongText>,
+    /// The person withdrew their consent to share (the plan is no longer shared).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consent_withdrawn: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +97,11 @@ pub struct DecodeError {
     pub detail: String,
 }
 
+/// The schema version of every event type but the Emergency Treatment Plan's.
 const SCHEMA_VERSION: i16 = 1;
+/// `EmergencyTreatmentPlanRecorded` v2: `involvement` is a list (C1 or C2 with C3); v1 held one
+/// letter and is upcast on read.
+const ETP_SCHEMA_VERSION: i16 = 2;
 
 impl CarePlanEvent {
     /// The stored name of the event type.
@@ -81,12 +114,17 @@ impl CarePlanEvent {
             Self::Withdrawn(_) => "CarePlanWithdrawn",
             Self::PersonDied(_) => "PersonDied",
             Self::Voided(_) => "CarePlanVoided",
+            Self::DeathRetracted(_) => "DeathRetracted",
+            Self::SectionRetracted(_) => "SectionRetracted",
         }
     }
 
     #[must_use]
     pub fn schema_version(&self) -> i16 {
-        SCHEMA_VERSION
+        match self {
+            Self::SectionChanged(SectionContent::EmergencyTreatmentPlan(_)) => ETP_SCHEMA_VERSION,
+            _ => SCHEMA_VERSION,
+        }
     }
 
     /// The section an event changes, if it changes one.
@@ -94,6 +132,7 @@ impl CarePlanEvent {
     pub fn section(&self) -> Option<PlanSection> {
         match self {
             Self::SectionChanged(content) => Some(content.section()),
+            Self::SectionRetracted(r) => Some(r.section),
             _ => None,
         }
     }
@@ -110,6 +149,8 @@ impl CarePlanEvent {
             Self::Withdrawn(e) => serde_json::to_value(e),
             Self::PersonDied(e) => serde_json::to_value(e),
             Self::Voided(e) => serde_json::to_value(e),
+            Self::DeathRetracted(e) => serde_json::to_value(e),
+            Self::SectionRetracted(e) => serde_json::to_value(e),
         }
     }
 
@@ -127,8 +168,13 @@ impl CarePlanEvent {
             schema_version,
             detail,
         };
-        if schema_version != SCHEMA_VERSION {
-            return Err(fail("no upcast for this schema version".into()));
+        let etp = section_event_type(PlanSection::EmergencyTreatmentPlan);
+        let mut data = data;
+        match (event_type, schema_version) {
+            (t, 1) if t == etp => upcast_etp_v1(&mut data),
+            (t, ETP_SCHEMA_VERSION) if t == etp => {}
+            (_, SCHEMA_VERSION) => {}
+            _ => return Err(fail("no upcast for this schema version".into())),
         }
         let err = |e: serde_json::Error| fail(e.to_string());
         Ok(match event_type {
@@ -137,6 +183,10 @@ impl CarePlanEvent {
             "CarePlanWithdrawn" => Self::Withdrawn(serde_json::from_value(data).map_err(err)?),
             "PersonDied" => Self::PersonDied(serde_json::from_value(data).map_err(err)?),
             "CarePlanVoided" => Self::Voided(serde_json::from_value(data).map_err(err)?),
+            "DeathRetracted" => Self::DeathRetracted(serde_json::from_value(data).map_err(err)?),
+            "SectionRetracted" => {
+                Self::SectionRetracted(serde_json::from_value(data).map_err(err)?)
+            }
             other => {
                 let section = PlanSection::ALL
                     .into_iter()
@@ -149,6 +199,15 @@ impl CarePlanEvent {
                 )
             }
         })
+    }
+}
+
+/// v1 of the Emergency Treatment Plan held `involvement` as one letter: v2 holds a list.
+fn upcast_etp_v1(data: &mut serde_json::Value) {
+    if let Some(involvement) = data.get_mut("involvement") {
+        if involvement.is_string() {
+            *involvement = serde_json::Value::Array(vec![involvement.take()]);
+        }
     }
 }
 

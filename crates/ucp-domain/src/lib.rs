@@ -4,23 +4,26 @@
 
 mod decide;
 mod error;
+pub mod etp_rules;
 mod event;
 mod nhs_number;
 mod plan;
 mod postcode;
 mod sections;
+mod summary;
 mod text;
 pub mod views;
 
 pub use decide::{decide, AuthorKind, Command};
 pub use error::{DomainError, FieldError};
 pub use event::{
-    section_event_type, CarePlanEvent, DeathRecorded, DecodeError, PlanCreated, PlanReviewed,
-    PlanVoided, PlanWithdrawn,
+    section_event_type, CarePlanEvent, DeathRecorded, DeathRetracted, DecodeError, PlanCreated,
+    PlanReviewed, PlanVoided, PlanWithdrawn, SectionRetracted,
 };
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use plan::{
-    evolve, Author, CarePlan, Envelope, PlanStatus, ReviewState, SectionState, StatusChange,
+    evolve, Author, CarePlan, Correction, CorrectionKind, Envelope, PlanStatus, ReviewState,
+    SectionState, StatusChange,
 };
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;

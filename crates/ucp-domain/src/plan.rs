@@ -73,6 +73,31 @@ pub struct ReviewState {
     pub reviewed_by: Author,
     pub next_review_date: NaiveDate,
     pub note: Option<LongText>,
+    pub still_valid: Option<bool>,
+}
+
+/// A record corrected: who, when, why, and what was corrected. The mistake stays in the
+/// history; this says it was one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Correction {
+    pub kind: CorrectionKind,
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub reason: LongText,
+    /// The plan version of the correction.
+    pub version: i64,
+    /// For a retracted section: which.
+    pub section: Option<PlanSection>,
+}
+
+/// What was corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CorrectionKind {
+    DeathRetracted,
+    SectionRetracted,
 }
 
 /// Why and when a plan left `active`.
@@ -83,6 +108,10 @@ pub struct StatusChange {
     pub by: Author,
     pub reason: Option<LongText>,
     pub date_of_death: Option<NaiveDate>,
+    /// The status before this change: where a retracted death returns the plan.
+    pub previous_status: PlanStatus,
+    /// The person withdrew their consent to share.
+    pub consent_withdrawn: bool,
 }
 
 /// A care plan as its events made it: the state `decide` rules on and the read models show.
@@ -98,6 +127,8 @@ pub struct CarePlan {
     pub sections: BTreeMap<PlanSection, SectionState>,
     pub last_review: Option<ReviewState>,
     pub status_change: Option<StatusChange>,
+    /// Every correction, oldest first.
+    pub corrections: Vec<Correction>,
 }
 
 impl CarePlan {
@@ -140,16 +171,27 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             sections,
             last_review: None,
             status_change: None,
+            corrections: Vec::new(),
         });
     }
     let mut plan = state?;
     plan.version = env.version;
     plan.updated_at = env.at;
-    let change = |reason: Option<LongText>, date_of_death| StatusChange {
+    let change = |reason: Option<LongText>, date_of_death, consent_withdrawn| StatusChange {
         at: env.at,
         by: env.author.clone(),
         reason,
         date_of_death,
+        previous_status: plan.status,
+        consent_withdrawn,
+    };
+    let correction = |kind, reason: &LongText, section| Correction {
+        kind,
+        at: env.at,
+        by: env.author.clone(),
+        reason: reason.clone(),
+        version: env.version,
+        section,
     };
     match event {
         CarePlanEvent::Created(_) => {}
@@ -163,19 +205,36 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                 reviewed_by: env.author.clone(),
                 next_review_date: r.next_review_date,
                 note: r.note.clone(),
+                still_valid: r.still_valid,
             });
         }
         CarePlanEvent::Withdrawn(w) => {
+            let c = change(w.reason.clone(), None, w.consent_withdrawn);
             plan.status = PlanStatus::Withdrawn;
-            plan.status_change = Some(change(w.reason.clone(), None));
+            plan.status_change = Some(c);
         }
         CarePlanEvent::PersonDied(d) => {
+            let c = change(None, Some(d.date_of_death), false);
             plan.status = PlanStatus::Deceased;
-            plan.status_change = Some(change(None, Some(d.date_of_death)));
+            plan.status_change = Some(c);
         }
         CarePlanEvent::Voided(v) => {
+            let c = change(Some(v.reason.clone()), None, false);
             plan.status = PlanStatus::Voided;
-            plan.status_change = Some(change(Some(v.reason.clone()), None));
+            plan.status_change = Some(c);
+        }
+        CarePlanEvent::DeathRetracted(r) => {
+            let fix = correction(CorrectionKind::DeathRetracted, &r.reason, None);
+            plan.status = plan
+                .status_change
+                .take()
+                .map_or(PlanStatus::Active, |c| c.previous_status);
+            plan.corrections.push(fix);
+        }
+        CarePlanEvent::SectionRetracted(r) => {
+            let fix = correction(CorrectionKind::SectionRetracted, &r.reason, Some(r.section));
+            plan.sections.remove(&r.section);
+            plan.corrections.push(fix);
         }
     }
     Some(plan)

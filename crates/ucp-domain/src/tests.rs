@@ -1,7 +1,7 @@
 //! Domain rules as given / when / then: given these past events, when this command, then these
 //! events or this typed error.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -9,6 +9,20 @@ use crate::*;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or(NaiveDate::MIN)
+}
+
+/// Noon of [`today`]: when the commands of these tests are decided.
+fn now() -> DateTime<Utc> {
+    today()
+        .and_hms_opt(12, 0, 0)
+        .map_or(DateTime::<Utc>::MIN_UTC, |t| t.and_utc())
+}
+
+fn withdrawal() -> PlanWithdrawn {
+    PlanWithdrawn {
+        reason: Some(LongText::parse("No longer wanted").unwrap_or_else(|e| panic!("{e}"))),
+        consent_withdrawn: false,
+    }
 }
 
 fn content(section: PlanSection, value: serde_json::Value) -> SectionContent {
@@ -52,7 +66,7 @@ fn etp(signed: bool) -> SectionContent {
         json!({
             "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
             "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
-            "involvement": "A", "signatures": signatures
+            "involvement": ["A"], "signatures": signatures
         }),
     )
 }
@@ -98,7 +112,7 @@ fn when(history: &[CarePlanEvent], command: Command) -> Result<Vec<CarePlanEvent
         given(history).as_ref(),
         command,
         AuthorKind::Professional,
-        today(),
+        now(),
     )
 }
 
@@ -181,7 +195,10 @@ fn the_nhs_number_of_a_plan_cannot_change() {
 #[test]
 fn a_withdrawn_or_voided_plan_takes_no_more_changes() {
     let mut withdrawn = created();
-    withdrawn.push(CarePlanEvent::Withdrawn(PlanWithdrawn { reason: None }));
+    withdrawn.push(CarePlanEvent::Withdrawn(PlanWithdrawn {
+        reason: None,
+        consent_withdrawn: false,
+    }));
     let mut voided = created();
     voided.push(CarePlanEvent::Voided(PlanVoided {
         reason: LongText::parse("Entered for the wrong person").unwrap_or_else(|e| panic!("{e}")),
@@ -195,21 +212,21 @@ fn a_withdrawn_or_voided_plan_takes_no_more_changes() {
             Err(DomainError::PlanClosed(status))
         );
         assert_eq!(
-            when(
-                &history,
-                Command::WithdrawCarePlan(PlanWithdrawn { reason: None })
-            ),
+            when(&history, Command::WithdrawCarePlan(withdrawal())),
             Err(DomainError::PlanClosed(status))
         );
-        assert_eq!(
-            when(
-                &history,
-                Command::VoidCarePlan(PlanVoided {
-                    reason: LongText::parse("again").unwrap_or_else(|e| panic!("{e}")),
-                })
-            ),
-            Err(DomainError::PlanClosed(status))
+        let void = when(
+            &history,
+            Command::VoidCarePlan(PlanVoided {
+                reason: LongText::parse("again").unwrap_or_else(|e| panic!("{e}")),
+            }),
         );
+        if status == PlanStatus::Withdrawn {
+            // A wrong-patient plan is voided even after it was withdrawn.
+            assert_eq!(void.map(|e| e[0].event_type()), Ok("CarePlanVoided"));
+        } else {
+            assert_eq!(void, Err(DomainError::PlanClosed(status)));
+        }
     }
 }
 
@@ -230,10 +247,7 @@ fn after_death_only_voiding_is_allowed() {
         Err(DomainError::OnlyVoidAfterDeath)
     );
     assert_eq!(
-        when(
-            &history,
-            Command::WithdrawCarePlan(PlanWithdrawn { reason: None })
-        ),
+        when(&history, Command::WithdrawCarePlan(withdrawal())),
         Err(DomainError::OnlyVoidAfterDeath)
     );
     let void = Command::VoidCarePlan(PlanVoided {
@@ -263,6 +277,7 @@ fn a_review_records_who_and_the_next_date() {
     let review = PlanReviewed {
         next_review_date: today() + chrono::Days::new(180),
         note: None,
+        still_valid: None,
     };
     history.extend(
         when(&history, Command::ReviewCarePlan(review.clone())).unwrap_or_else(|e| panic!("{e}")),
@@ -274,6 +289,7 @@ fn a_review_records_who_and_the_next_date() {
     let past = PlanReviewed {
         next_review_date: today(),
         note: None,
+        still_valid: None,
     };
     assert!(matches!(
         when(&created(), Command::ReviewCarePlan(past)),
@@ -284,7 +300,7 @@ fn a_review_records_who_and_the_next_date() {
 #[test]
 fn the_person_writes_person_centred_forms_only() {
     let state = given(&created());
-    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, today());
+    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, now());
     assert!(as_person(Command::UpdateSection(what_matters("My cat"))).is_ok());
     assert_eq!(
         as_person(Command::UpdateSection(etp(true))),
@@ -297,7 +313,7 @@ fn the_person_writes_person_centred_forms_only() {
 #[test]
 fn the_person_changes_how_to_reach_them_not_who_they_are() {
     let state = given(&created());
-    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, today());
+    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, now());
     let mut moved = personal_information("9434765919");
     moved.phone = Some(Phone::parse("020 7946 0999").unwrap_or_else(|e| panic!("{e}")));
     assert!(
@@ -317,7 +333,7 @@ fn the_person_changes_how_to_reach_them_not_who_they_are() {
 
 #[test]
 fn a_person_starts_their_own_plan_with_their_own_consent_only() {
-    let own = decide(None, create(), AuthorKind::Person, today());
+    let own = decide(None, create(), AuthorKind::Person, now());
     assert!(own.is_ok());
     let mut best_interests = consent();
     best_interests.basis = ConsentBasis::BestInterests;
@@ -328,7 +344,7 @@ fn a_person_starts_their_own_plan_with_their_own_consent_only() {
         other_sections: vec![],
     };
     assert_eq!(
-        decide(None, command, AuthorKind::Person, today()),
+        decide(None, command, AuthorKind::Person, now()),
         Err(DomainError::ClinicalSectionByPerson(
             PlanSection::ConsentToShare
         ))
@@ -368,6 +384,7 @@ fn every_event_round_trips_through_its_stored_form() {
     history.push(CarePlanEvent::Reviewed(PlanReviewed {
         next_review_date: today(),
         note: None,
+        still_valid: None,
     }));
     history.push(CarePlanEvent::PersonDied(DeathRecorded {
         date_of_death: today(),
@@ -391,8 +408,12 @@ fn any_command() -> impl Strategy<Value = Command> {
         (1u64..400).prop_map(|d| Command::ReviewCarePlan(PlanReviewed {
             next_review_date: today() + chrono::Days::new(d),
             note: None,
+            still_valid: None,
         })),
-        Just(Command::WithdrawCarePlan(PlanWithdrawn { reason: None })),
+        Just(Command::WithdrawCarePlan(withdrawal())),
+        Just(Command::RetractDeath(DeathRetracted {
+            reason: LongText::parse("wrong person").unwrap_or_else(|e| panic!("{e}")),
+        })),
         Just(Command::RecordDeath(DeathRecorded {
             date_of_death: today(),
             place_of_death: None
@@ -413,7 +434,7 @@ proptest! {
         let mut state = None;
         for command in std::iter::once(create()).chain(commands) {
             let before = state.clone();
-            match decide(state.as_ref(), command, AuthorKind::Professional, today()) {
+            match decide(state.as_ref(), command.clone(), AuthorKind::Professional, now()) {
                 Ok(events) => {
                     for e in events {
                         log.push(e.clone());
@@ -421,11 +442,19 @@ proptest! {
                         state = evolve(state, &e, &envelope(version));
                     }
                 }
-                Err(_) => prop_assert_eq!(&state, &before, "a refusal changes nothing"),
+                Err(refusal) => {
+                    // Deciding is a function of the state and the command: the same refusal,
+                    // for the same reason, every time.
+                    let again = decide(state.as_ref(), command, AuthorKind::Professional, now());
+                    prop_assert_eq!(again, Err(refusal));
+                }
             }
             if let (Some(b), Some(s)) = (&before, &state) {
-                if matches!(b.status, PlanStatus::Withdrawn | PlanStatus::Voided) {
-                    prop_assert_eq!(b, s, "a closed plan never changes");
+                if b.status == PlanStatus::Voided {
+                    prop_assert_eq!(b, s, "a voided plan never changes");
+                }
+                if b.status == PlanStatus::Withdrawn && b != s {
+                    prop_assert_eq!(s.status, PlanStatus::Voided, "a withdrawn plan can only be voided");
                 }
             }
         }

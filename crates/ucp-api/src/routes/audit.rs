@@ -267,7 +267,10 @@ pub async fn get_shown(
                 .read_stream(plan, StreamBound::UpToVersion(version))
                 .await?;
             let state_then = fold(&history)?.ok_or_else(nothing)?;
-            to_json(&EmergencySummary::of(plan, &state_then).ok_or_else(nothing)?)?
+            to_json(
+                &EmergencySummary::of(plan, &state_then, entry.at.date_naive())
+                    .ok_or_else(nothing)?,
+            )?
         }
         (Some("history"), Some(plan), Some(version)) => {
             to_json(&super::care_plans::history(&state.db, plan, version).await?)?

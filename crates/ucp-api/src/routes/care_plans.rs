@@ -2,14 +2,14 @@
 //! lifecycle commands, history.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ucp_domain::views::{PlanView, SectionView};
 use ucp_domain::{
-    Author, CarePlanEvent, Command, DeathRecorded, PlanReviewed, PlanSection, PlanStatus,
-    PlanVoided, PlanWithdrawn, SectionContent,
+    Author, CarePlanEvent, Command, DeathRecorded, DeathRetracted, PlanReviewed, PlanSection,
+    PlanStatus, PlanVoided, PlanWithdrawn, SectionContent, SectionRetracted,
 };
 use ucp_store::projections::care_plans::{envelope, fold};
 use ucp_store::{IdempotencyKey, StreamBound};
@@ -28,6 +28,9 @@ use crate::{ApiError, AppState};
 use actix_web::http::StatusCode;
 
 const WRITERS: &[Role] = &[Role::Clinician];
+/// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
+/// Treatment Plans, and nothing else.
+const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
 const READERS: &[Role] = &[
     Role::Clinician,
     Role::Ambulance,
@@ -360,10 +363,11 @@ pub async fn put_section(
     actor: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(WRITERS)?;
+    actor.require(ETP_WRITERS)?;
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
+    writes_section(&actor, section)?;
     note(&req, |n| {
         n.plan_id = Some(plan_id);
         n.section = Some(section.name().to_owned());
@@ -393,15 +397,27 @@ pub async fn put_section(
     Ok(tagged(StatusCode::OK, &saved.etag, saved))
 }
 
+/// Whether the caller may write this section: clinicians any, out-of-hours GPs the Emergency
+/// Treatment Plan only.
+fn writes_section(actor: &Actor, section: PlanSection) -> Result<(), ApiError> {
+    if actor.role == Role::Ooh && section != PlanSection::EmergencyTreatmentPlan {
+        return Err(ApiError::Forbidden(
+            "The ooh role records and reviews Emergency Treatment Plans only.".into(),
+        ));
+    }
+    Ok(())
+}
+
 async fn lifecycle(
     req: HttpRequest,
     path: web::Path<String>,
     payload: Option<web::Payload>,
     actor: Actor,
     state: web::Data<AppState>,
+    roles: &[Role],
     make: fn(serde_json::Value) -> Result<Command, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(WRITERS)?;
+    actor.require(roles)?;
     let plan_id = parse_plan_id(&path)?;
     note(&req, |n| n.plan_id = Some(plan_id));
     let precondition = if_match(&req, None)?;
@@ -429,7 +445,7 @@ async fn lifecycle(
 }
 
 macro_rules! lifecycle_route {
-    ($fn:ident, $path:literal, $route:literal, $op:literal, $summary:literal, $body:ty, $make:expr) => {
+    ($fn:ident, $path:literal, $route:literal, $op:literal, $summary:literal, $body:ty, $roles:expr, $make:expr) => {
         #[doc = $summary]
         #[utoipa::path(
             post, path = $path, operation_id = $op, tag = "care-plans",
@@ -457,7 +473,7 @@ macro_rules! lifecycle_route {
             actor: Actor,
             state: web::Data<AppState>,
         ) -> Result<HttpResponse, ApiError> {
-            lifecycle(req, path, Some(payload), actor, state, $make).await
+            lifecycle(req, path, Some(payload), actor, state, $roles, $make).await
         }
     };
 }
@@ -469,6 +485,7 @@ lifecycle_route!(
     "reviewCarePlan",
     "Record a review: who reviewed (from the token) and the next review date.",
     PlanReviewed,
+    ETP_WRITERS,
     |json| Ok(Command::ReviewCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -476,8 +493,9 @@ lifecycle_route!(
     "/v1/care-plans/{id}/withdraw",
     "/care-plans/{id}/withdraw",
     "withdrawCarePlan",
-    "Withdraw the plan: the person no longer wants it. Nothing is erased.",
+    "Withdraw the plan (a reason is required): the person no longer wants it. Nothing is erased.",
     PlanWithdrawn,
+    WRITERS,
     |json| Ok(Command::WithdrawCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -485,8 +503,9 @@ lifecycle_route!(
     "/v1/care-plans/{id}/void",
     "/care-plans/{id}/void",
     "voidCarePlan",
-    "Void the plan: it was made in error. Nothing is erased.",
+    "Void the plan: it was made in error (on the wrong person), whether active, withdrawn or the person has died. Nothing is erased.",
     PlanVoided,
+    WRITERS,
     |json| Ok(Command::VoidCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -494,38 +513,110 @@ lifecycle_route!(
     "/v1/care-plans/{id}/person-died",
     "/care-plans/{id}/person-died",
     "recordDeath",
-    "Record that the person has died; afterwards the plan can only be voided.",
+    "Record that the person has died; afterwards the plan can only be voided, or the death retracted if recorded in error.",
     DeathRecorded,
+    WRITERS,
     |json| Ok(Command::RecordDeath(parse(json)?))
 );
+lifecycle_route!(
+    retract_death,
+    "/v1/care-plans/{id}/retract-death",
+    "/care-plans/{id}/retract-death",
+    "retractDeath",
+    "Retract a death recorded in error: the plan returns to the status it had; the death and its retraction both stay in the history.",
+    DeathRetracted,
+    WRITERS,
+    |json| Ok(Command::RetractDeath(parse(json)?))
+);
 
-/// Withdraw the plan (nothing is ever deleted).
+/// Why a section is retracted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetractSectionRequest {
+    /// Why the section was entered in error.
+    #[schema(value_type = String)]
+    pub reason: ucp_domain::LongText,
+}
+
+/// Retract a section entered in error: it leaves the current plan and summary, and stays in the
+/// history and in reads as of earlier versions.
 #[utoipa::path(
-    delete, path = "/v1/care-plans/{id}", operation_id = "deleteCarePlan", tag = "care-plans",
-    params(("id" = Uuid, Path, description = "Plan id"), ("If-Match" = String, Header, description = "The plan's ETag")),
+    delete, path = "/v1/care-plans/{id}/sections/{section}", operation_id = "retractSection", tag = "care-plans",
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("section" = PlanSection, Path, description = "Section name"),
+        ("If-Match" = String, Header, description = "The section's ETag (or the plan's)"),
+    ),
+    request_body = RetractSectionRequest,
     responses(
-        (status = 200, description = "The plan, withdrawn", body = PlanView, headers(("ETag" = String))),
-        (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The plan without the section", body = PlanView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed JSON, unknown field, bad id or section", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is not active", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The plan changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not retract this section", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan, or it has no such section", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The section changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, or a section every plan needs", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-#[delete("/care-plans/{id}")]
-pub async fn delete_care_plan(
+#[delete("/care-plans/{id}/sections/{section}")]
+pub async fn retract_section(
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
     actor: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    lifecycle(req, path, None, actor, state, |_| {
-        Ok(Command::WithdrawCarePlan(PlanWithdrawn { reason: None }))
-    })
-    .await
+    actor.require(ETP_WRITERS)?;
+    let (id, name) = path.into_inner();
+    let plan_id = parse_plan_id(&id)?;
+    let section = parse_section(&name)?;
+    writes_section(&actor, section)?;
+    note(&req, |n| {
+        n.plan_id = Some(plan_id);
+        n.section = Some(section.name().to_owned());
+    });
+    let precondition = if_match(&req, Some(section))?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: RetractSectionRequest = parse(json)?;
+    let (view, _) = execute(
+        &state.db,
+        plan_id,
+        &actor,
+        &Command::RetractSection(SectionRetracted {
+            section,
+            reason: body.reason,
+        }),
+        precondition,
+        None,
+        request_id(&req),
+    )
+    .await?;
+    note(&req, |n| {
+        n.nhs_number = Some(view.nhs_number.to_string());
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Plan);
+    });
+    Ok(plan_response(StatusCode::OK, &view))
+}
+
+/// `DELETE` on a plan is not how a plan ends: nothing is ever deleted, and a withdrawal needs a
+/// reason. Answered 405, pointing at `POST …/withdraw` (not in the document: not an operation).
+#[delete("/care-plans/{id}")]
+pub async fn delete_care_plan(path: web::Path<String>, _actor: Actor) -> HttpResponse {
+    let mut res = ApiError::MethodNotAllowed(format!(
+        "Plans are never deleted. To end plan {}, POST /v1/care-plans/{}/withdraw with a reason \
+         (or /void if it was made on the wrong person).",
+        path.as_str(),
+        path.as_str()
+    ))
+    .error_response();
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    res
 }
 
 /// One change in a plan's history.

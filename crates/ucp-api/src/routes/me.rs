@@ -236,6 +236,116 @@ pub async fn put_my_section(
     Ok(tagged(StatusCode::OK, &saved.etag, saved))
 }
 
+/// Why I am withdrawing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MyWithdrawal {
+    /// In your own words; it is kept with the plan's history.
+    #[schema(value_type = String)]
+    pub reason: ucp_domain::LongText,
+}
+
+async fn withdraw_mine(
+    req: HttpRequest,
+    payload: web::Payload,
+    actor: Actor,
+    state: web::Data<AppState>,
+    consent_withdrawn: bool,
+) -> Result<HttpResponse, ApiError> {
+    let nhs = own_number(&actor)?;
+    let row = own_plan(&state, nhs).await?;
+    note(&req, |n| n.plan_id = Some(row.plan_id));
+    let value = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or_else(|| {
+            ApiError::PreconditionRequired("Send If-Match with the plan's ETag.".into())
+        })?
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
+    let precondition = parse_if_match(value, None)?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: MyWithdrawal = parse(json)?;
+    let (view, _) = execute(
+        &state.db,
+        row.plan_id,
+        &actor,
+        &Command::WithdrawCarePlan(ucp_domain::PlanWithdrawn {
+            reason: Some(body.reason),
+            consent_withdrawn,
+        }),
+        precondition,
+        None,
+        request_id(&req),
+    )
+    .await?;
+    note(&req, |n| {
+        n.plan_version = Some(view.version);
+        n.view = Some(View::Plan);
+    });
+    Ok(tagged(StatusCode::OK, &view.etag, &view))
+}
+
+/// Withdraw my plan: I no longer want one. It stops being shown to crews, 111 and GPs at once;
+/// nothing is erased.
+#[utoipa::path(
+    post, path = "/v1/me/care-plan/withdraw", operation_id = "withdrawMyCarePlan", tag = "me",
+    params(("If-Match" = String, Header, description = "The plan's ETag")),
+    request_body = MyWithdrawal,
+    responses(
+        (status = 200, description = "Your plan, withdrawn", body = PlanView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/care-plan/withdraw")]
+pub async fn withdraw_my_plan(
+    req: HttpRequest,
+    payload: web::Payload,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    withdraw_mine(req, payload, actor, state, false).await
+}
+
+/// Withdraw my consent to share: my plan stops being shared (it is withdrawn, marked as my
+/// consent withdrawn); nothing is erased.
+#[utoipa::path(
+    post, path = "/v1/me/care-plan/consent/withdraw", operation_id = "withdrawMyConsent", tag = "me",
+    params(("If-Match" = String, Header, description = "The plan's ETag")),
+    request_body = MyWithdrawal,
+    responses(
+        (status = 200, description = "Your plan, no longer shared", body = PlanView, headers(("ETag" = String))),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/care-plan/consent/withdraw")]
+pub async fn withdraw_my_consent(
+    req: HttpRequest,
+    payload: web::Payload,
+    actor: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    withdraw_mine(req, payload, actor, state, true).await
+}
+
 /// One access to my plan, as I may see it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -113,9 +113,14 @@ pub async fn get_emergency_summary(
             .and_then(serde_json::Value::as_i64);
         n.view = Some(View::Summary);
     });
+    // Stored as of the plan's last change; judged again as of today (a review falls overdue
+    // without anything being written).
+    let summary: EmergencySummary =
+        serde_json::from_value(row.summary).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let summary = summary.as_of(chrono::Utc::now().date_naive());
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(row.summary))
+        .json(summary))
 }
 
 /// Who to look for, when the NHS number is not known.

@@ -25,14 +25,43 @@ coded!(
     }
 );
 
-impl CprRecommendation {
-    /// The SNOMED CT concept crews' systems expect. Modified CPR (children only) is recorded as
-    /// "recommended" with its details alongside.
+/// The CPR decision as a crew is told it: never empty. `NoDecisionRecorded` when there is no
+/// Emergency Treatment Plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CprStatus {
+    ForCpr,
+    NotForCpr,
+    ModifiedCpr,
+    NoDecisionRecorded,
+}
+
+impl CprStatus {
+    /// The SNOMED CT concept that means exactly this status, with its display; none for
+    /// modified CPR, for which no concept exists ("For CPR" alone would tell a system reading
+    /// only the code that full CPR is wanted).
     #[must_use]
-    pub fn snomed_code(self) -> &'static str {
+    pub fn snomed(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Self::AttemptsRecommended | Self::ModifiedCpr => "450475007",
-            Self::AttemptsNotRecommended => "450476008",
+            Self::ForCpr => Some(("450475007", "For cardiopulmonary resuscitation")),
+            Self::NotForCpr => Some(("450476008", "Not for cardiopulmonary resuscitation")),
+            Self::ModifiedCpr => None,
+            Self::NoDecisionRecorded => Some((
+                "845151000000104",
+                "Not aware of do not attempt cardiopulmonary resuscitation clinical decision",
+            )),
+        }
+    }
+}
+
+impl CprRecommendation {
+    #[must_use]
+    pub fn status(self) -> CprStatus {
+        match self {
+            Self::AttemptsRecommended => CprStatus::ForCpr,
+            Self::ModifiedCpr => CprStatus::ModifiedCpr,
+            Self::AttemptsNotRecommended => CprStatus::NotForCpr,
         }
     }
 }
@@ -48,7 +77,7 @@ coded!(
 
 /// ReSPECT section 6: how the plan was made, in the form's own letters: A (has capacity,
 /// involved), B (lacks capacity, proxy or family involved), C1–C3 (child), D (other, stated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Involvement {
@@ -127,6 +156,10 @@ section_struct!(
         pub other_planning_documents: Option<LongText>,
         #[serde(default)]
         pub legal_welfare_proxy: Option<ShortText>,
+        /// How the legal welfare proxy took part in making the plan (or why they did not);
+        /// required when there is a proxy.
+        #[serde(default)]
+        pub legal_proxy_participation: Option<LongText>,
         #[serde(default)]
         pub what_matters: Option<WhatMattersInEmergency>,
         pub clinical_focus: ClinicalFocus,
@@ -138,7 +171,10 @@ section_struct!(
         pub capacity: Capacity,
         #[serde(default)]
         pub capacity_assessment: Option<LongText>,
-        pub involvement: Involvement,
+        /// Section 6: one letter for an adult (A, B or D); for a child C1, C2 or C3, and C1 or
+        /// C2 may come with C3.
+        pub involvement: Vec<Involvement>,
+        /// Who took part and when; for D, the reason (required).
         #[serde(default)]
         pub involvement_detail: Option<LongText>,
         pub signatures: Vec<ClinicianSignature>,
@@ -165,6 +201,10 @@ section_struct!(
         pub conditions: Vec<Condition>,
         #[serde(default)]
         pub allergies: Vec<ShortText>,
+        /// Allergies were asked about and there are none ("no known allergies"), as opposed
+        /// to an empty list that says only that none were recorded.
+        #[serde(default)]
+        pub no_known_allergies: bool,
         #[serde(default)]
         pub relevant_history: Option<LongText>,
     }

@@ -204,6 +204,12 @@ impl SectionContent {
                     ));
                 }
             }
+            Self::ClinicalBackground(c) if c.no_known_allergies && !c.allergies.is_empty() => {
+                errors.push(FieldError::new(
+                    "/noKnownAllergies",
+                    "allergies are listed: there cannot also be no known allergies",
+                ));
+            }
             Self::ConsentToShare(consent)
                 if consent.basis == ConsentBasis::BestInterests && consent.decided_by.is_none() =>
             {

@@ -123,7 +123,9 @@ async fn write_plan(
             _ => StoreError::Database(e),
         })?;
 
-    if let Some(summary) = EmergencySummary::of(plan_id, plan) {
+    // Judged as of the day of the plan's last change, so that a rebuild writes the same
+    // document; a read judges it again as of the day it is read.
+    if let Some(summary) = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive()) {
         let summary = serde_json::to_value(summary)?;
         let stmt = client
             .prepare_cached(

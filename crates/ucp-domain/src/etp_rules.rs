@@ -1,0 +1,97 @@
+//! The rules of an Emergency Treatment Plan that need the moment and the person: DOMAIN.md's
+//! "Trusting a decision". A crew may withhold CPR because of this form, so a form that could
+//! not have been signed as it says is refused, each breach named by JSON pointer.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::{EmergencyTreatmentPlan, FieldError, Involvement};
+
+/// How far in the future a signature may be dated: clocks of the signing device and of this
+/// service differ.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Full years between a birth date and a day.
+#[must_use]
+pub fn age_on(birth_date: NaiveDate, day: NaiveDate) -> i32 {
+    let mut years = day.year() - birth_date.year();
+    if (day.month(), day.day()) < (birth_date.month(), birth_date.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// Every rule the plan breaks, as of `now`, for a person born on `birth_date`.
+#[must_use]
+pub fn breaches(
+    etp: &EmergencyTreatmentPlan,
+    now: DateTime<Utc>,
+    birth_date: NaiveDate,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, signature) in etp.signatures.iter().enumerate() {
+        if signature.signed_at > now + CLOCK_SKEW {
+            errors.push(FieldError::new(
+                format!("/signatures/{i}/signedAt"),
+                "a signature cannot be dated in the future",
+            ));
+        }
+    }
+    if !etp.signatures.is_empty() && !etp.signatures.iter().any(|s| s.senior_responsible) {
+        errors.push(FieldError::new(
+            "/signatures",
+            "at least one signature must be the senior responsible clinician's",
+        ));
+    }
+    let latest = etp.signatures.iter().map(|s| s.signed_at).max();
+    if let (Some(latest), Some(due)) = (latest, etp.review.as_ref().and_then(|r| r.due)) {
+        if due < latest.date_naive() {
+            errors.push(FieldError::new(
+                "/review/due",
+                format!(
+                    "the review cannot be due before the plan was signed ({})",
+                    latest.date_naive()
+                ),
+            ));
+        }
+    }
+    errors.extend(involvement(etp, age_on(birth_date, now.date_naive()) >= 18));
+    if etp.legal_welfare_proxy.is_some() && etp.legal_proxy_participation.is_none() {
+        errors.push(FieldError::new(
+            "/legalProxyParticipation",
+            "record how the legal welfare proxy took part (or why they did not)",
+        ));
+    }
+    errors
+}
+
+/// ReSPECT v3 section 6: an adult's plan was made with one of A, B or D; a child's with C1, C2
+/// or C3, and C1 or C2 may be combined with C3. D needs its reason.
+fn involvement(etp: &EmergencyTreatmentPlan, adult: bool) -> Vec<FieldError> {
+    use Involvement::{A, B, C1, C2, C3, D};
+    let mut letters = etp.involvement.clone();
+    letters.sort();
+    letters.dedup();
+    let allowed = if adult {
+        matches!(letters.as_slice(), [A] | [B] | [D])
+    } else {
+        matches!(letters.as_slice(), [C1] | [C2] | [C3] | [C1, C3] | [C2, C3])
+    };
+    let mut errors = Vec::new();
+    if !allowed || letters.len() != etp.involvement.len() {
+        errors.push(FieldError::new(
+            "/involvement",
+            if adult {
+                "for an adult, exactly one of A, B or D"
+            } else {
+                "for a child, C1, C2 or C3, or C1 or C2 together with C3"
+            },
+        ));
+    }
+    if letters.contains(&D) && etp.involvement_detail.is_none() {
+        errors.push(FieldError::new(
+            "/involvementDetail",
+            "involvement D needs the reason stated",
+        ));
+    }
+    errors
+}

@@ -1,0 +1,865 @@
+//! The emergency summary: what a crew at the door, a 111 clinician or a dispatch system acts on,
+//! computed from a plan's state alone. Everything in it says what it is, who decided it and
+//! when, and whether it is current — never a bare null where a decision is expected
+//! (DOMAIN.md, "Trusting a decision").
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    Author, Capacity, CarePlan, ClinicalFocus, CommunicationNeedKind, CprStatus,
+    EmergencyTreatmentPlan, Involvement, PlanSection, PlanStatus, SectionContent, SectionState,
+    YesNoUnknown,
+};
+
+/// The SNOMED CT code system.
+pub const SNOMED: &str = "http://snomed.info/sct";
+
+/// Whose words an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Authorship {
+    /// The person's own words (they wrote the form themselves).
+    Person,
+    /// Written by a professional.
+    Professional,
+}
+
+/// Where a block of the summary comes from: the section, whose words, who saved it and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Source {
+    pub section: PlanSection,
+    pub authored_by: Authorship,
+    pub changed_at: DateTime<Utc>,
+    pub changed_by: Author,
+}
+
+impl Source {
+    fn of(section: PlanSection, state: &SectionState) -> Self {
+        Self {
+            section,
+            authored_by: if state.changed_by.role == "patient" {
+                Authorship::Person
+            } else {
+                Authorship::Professional
+            },
+            changed_at: state.changed_at,
+            changed_by: state.changed_by.clone(),
+        }
+    }
+}
+
+/// A coded concept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coding {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+}
+
+/// One clinician's signature on the Emergency Treatment Plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignatureView {
+    pub name: String,
+    pub role: String,
+    pub registration_number: String,
+    pub senior_responsible: bool,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// The CPR decision with its provenance: what it is, who recorded and signed it, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CprDecision {
+    /// Never empty: `no-decision-recorded` when there is no Emergency Treatment Plan.
+    pub status: CprStatus,
+    /// The SNOMED CT concept that means exactly `status`; absent for modified CPR, which has
+    /// none (a bare "For CPR" code would mislead a system that reads only codes).
+    pub coding: Option<Coding>,
+    pub modified_cpr_details: Option<String>,
+    /// When the Emergency Treatment Plan was last recorded (not when the plan last changed).
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// Who recorded it: name, role, organisation (ODS code).
+    pub recorded_by: Option<Author>,
+    pub signatures: Vec<SignatureView>,
+}
+
+/// One specific intervention and whether it is recommended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InterventionView {
+    pub intervention: String,
+    pub recommended: bool,
+    pub reason: Option<String>,
+}
+
+/// The treatment recommendations of an active plan's Emergency Treatment Plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Treatment {
+    pub clinical_focus: ClinicalFocus,
+    pub interventions: Vec<InterventionView>,
+    pub sources: Vec<Source>,
+}
+
+/// Where the last review came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ReviewSource {
+    /// A review of the plan recorded in this service (who and when are the reviewer's).
+    PlanReview,
+    /// The review box of the Emergency Treatment Plan form.
+    EmergencyTreatmentPlan,
+}
+
+/// The last review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastReview {
+    pub source: ReviewSource,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// The reviewer's name (or actor id when the token had no name).
+    pub reviewed_by: Option<String>,
+    pub reviewed_by_organisation: Option<String>,
+    /// `false`: the reviewer said the plan is no longer valid (also a warning).
+    pub still_valid: Option<bool>,
+}
+
+/// Whether the plan is current.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Currency {
+    pub last_review: Option<LastReview>,
+    pub review_due: Option<NaiveDate>,
+    /// The review due date has passed, as of `asOf`.
+    pub overdue: bool,
+    /// The day `overdue` was judged on (UTC).
+    pub as_of: NaiveDate,
+}
+
+/// Something a reader must not miss.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Warning {
+    /// `plan-not-active`, `review-overdue`, `not-still-valid`, `no-senior-signature`.
+    pub code: String,
+    pub message: String,
+}
+
+/// Why the plan is not to be acted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotCurrent {
+    pub status: PlanStatus,
+    pub since: DateTime<Utc>,
+    pub by: Author,
+    pub reason: Option<String>,
+    pub date_of_death: Option<NaiveDate>,
+    pub consent_withdrawn: bool,
+}
+
+/// Whether an advance decision to refuse treatment is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AdrtHeld {
+    Yes,
+    No,
+    Unknown,
+    /// Thinking Ahead has not been filled in.
+    NotRecorded,
+}
+
+/// An advance decision to refuse treatment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Adrt {
+    pub held: AdrtHeld,
+    pub location: Option<String>,
+}
+
+/// A person who holds a lasting power of attorney for health and welfare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attorney {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+}
+
+/// The legal facts around a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LegalFacts {
+    pub adrt: Adrt,
+    pub lpa_health_and_welfare: Vec<Attorney>,
+    pub legal_welfare_proxy: Option<String>,
+    pub legal_proxy_participation: Option<String>,
+    pub capacity: Option<Capacity>,
+    pub capacity_assessment: Option<String>,
+    pub involvement: Vec<Involvement>,
+    pub involvement_detail: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+/// ReSPECT section 2: what matters to the person in an emergency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhatMattersInEmergencyView {
+    /// 0: living as long as possible matters most; 10: quality of life and comfort do.
+    pub priority_scale: Option<u8>,
+    pub most_value: Option<String>,
+    pub most_fear_or_avoid: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+/// Wishes and preferences from Thinking Ahead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Wishes {
+    pub preferred_place_of_care: Option<String>,
+    pub preferred_place_of_death: Option<String>,
+    pub religious_and_cultural_needs: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+/// One communication need and what helps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommunicationNeedView {
+    pub kind: CommunicationNeedKind,
+    pub detail: String,
+}
+
+/// Access, communication and hazards: what to know before the door opens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alerts {
+    pub access_to_home: Option<String>,
+    pub key_safe: bool,
+    pub communication: Vec<CommunicationNeedView>,
+    pub how_best_to_communicate: Option<String>,
+    pub hazards: Vec<String>,
+    pub interpreter_needed: bool,
+    pub main_language: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+/// How the first contact was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum FirstContactRule {
+    /// The person in Contacts marked "contact first".
+    ContactFirstFlag,
+    /// The Emergency Treatment Plan's primary emergency contact.
+    EtpPrimaryEmergencyContact,
+}
+
+/// The person to call first, and why them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FirstContact {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+    pub chosen_by: FirstContactRule,
+}
+
+/// A person in the person's life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonalContactView {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+    pub next_of_kin: bool,
+    pub carer: bool,
+    pub lpa_health_and_welfare: YesNoUnknown,
+    pub contact_first: bool,
+}
+
+/// A professional or team to call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProfessionalContactView {
+    pub name: String,
+    pub role: String,
+    pub ods_code: Option<String>,
+    pub phone: String,
+}
+
+/// Who to call: first contact by a stated rule (never list order), then everyone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactsView {
+    /// The contact-first person, else the ETP's primary emergency contact, else none.
+    pub first: Option<FirstContact>,
+    pub personal: Vec<PersonalContactView>,
+    pub professional: Vec<ProfessionalContactView>,
+    pub sources: Vec<Source>,
+}
+
+/// A condition, with its SNOMED CT code where known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConditionView {
+    pub name: String,
+    pub snomed_code: Option<String>,
+}
+
+/// Whether allergies were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AllergyStatus {
+    Recorded,
+    NoKnownAllergies,
+    /// Nobody has recorded allergies, or their absence: ask.
+    NotRecorded,
+}
+
+/// The clinical background a crew needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClinicalView {
+    pub conditions: Vec<ConditionView>,
+    pub allergy_status: AllergyStatus,
+    pub allergies: Vec<String>,
+    pub sources: Vec<Source>,
+}
+
+/// A "just in case" medicine at home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MedicineView {
+    pub name: String,
+    pub dose_and_route: Option<String>,
+    pub indication: Option<String>,
+}
+
+/// Anticipatory medicines and where they are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MedicinesView {
+    pub items: Vec<MedicineView>,
+    pub location: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+/// A short guidance text with where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Guidance {
+    pub text: String,
+    pub source: Source,
+}
+
+/// What a crew needs first, precomputed per plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencySummary {
+    pub plan_id: Uuid,
+    pub nhs_number: crate::NhsNumber,
+    pub status: PlanStatus,
+    /// The plan version this summary shows.
+    pub plan_version: i64,
+    /// When anything in the plan last changed (any section, by anyone — the person editing a
+    /// phone number too): NOT the date of the CPR decision, which is `cpr.recordedAt`.
+    pub plan_last_changed_at: DateTime<Utc>,
+    pub family_name: String,
+    pub given_name: String,
+    pub preferred_name: Option<String>,
+    pub birth_date: NaiveDate,
+    pub postcode: String,
+    /// Present when the plan is withdrawn, the person has died, or it was voided: then there
+    /// is no CPR decision or treatment block to act on.
+    pub not_current: Option<NotCurrent>,
+    /// Present whenever the plan is active; its status is never empty.
+    pub cpr: Option<CprDecision>,
+    /// The Emergency Treatment Plan's recommendations, for an active plan that has one.
+    pub treatment: Option<Treatment>,
+    pub currency: Currency,
+    /// What the reader must not miss: not active, review overdue, no longer valid.
+    pub warnings: Vec<Warning>,
+    pub legal: LegalFacts,
+    pub what_matters_in_emergency: Option<WhatMattersInEmergencyView>,
+    pub wishes: Wishes,
+    pub alerts: Alerts,
+    pub contacts: ContactsView,
+    pub clinical: ClinicalView,
+    pub anticipatory_medicines: MedicinesView,
+    pub sickle_cell_ambulance_guidance: Option<Guidance>,
+    pub mental_health_crisis_what_helps: Option<Guidance>,
+    /// Where the full plan is.
+    pub plan_link: String,
+}
+
+fn text(t: Option<&impl ToString>) -> Option<String> {
+    t.map(ToString::to_string)
+}
+
+impl EmergencySummary {
+    /// The summary of a plan, judged as of `today` (UTC). `None` before the plan has Personal
+    /// Information (never, for a plan that exists).
+    #[must_use]
+    #[allow(clippy::too_many_lines)] // one block after another, in the order a crew reads them
+    pub fn of(id: Uuid, plan: &CarePlan, today: NaiveDate) -> Option<Self> {
+        let state = |s| plan.section(s);
+        let source = |s| state(s).map(|st| Source::of(s, st));
+        let sources = |list: &[PlanSection]| -> Vec<Source> {
+            list.iter().filter_map(|s| source(*s)).collect()
+        };
+        let Some(SectionContent::PersonalInformation(pi)) =
+            state(PlanSection::PersonalInformation).map(|s| &s.content)
+        else {
+            return None;
+        };
+        let etp_state = state(PlanSection::EmergencyTreatmentPlan);
+        let etp = match etp_state.map(|s| &s.content) {
+            Some(SectionContent::EmergencyTreatmentPlan(etp)) => Some(etp),
+            _ => None,
+        };
+        let active = plan.status == PlanStatus::Active;
+
+        let cpr = active.then(|| cpr_decision(etp, etp_state));
+        let treatment = match (active, etp) {
+            (true, Some(e)) => Some(Treatment {
+                clinical_focus: e.clinical_focus,
+                interventions: e
+                    .interventions
+                    .iter()
+                    .map(|i| InterventionView {
+                        intervention: i.intervention.to_string(),
+                        recommended: i.recommended,
+                        reason: text(i.reason.as_ref()),
+                    })
+                    .collect(),
+                sources: sources(&[PlanSection::EmergencyTreatmentPlan]),
+            }),
+            _ => None,
+        };
+        let not_current = plan
+            .status_change
+            .as_ref()
+            .filter(|_| !active)
+            .map(|c| NotCurrent {
+                status: plan.status,
+                since: c.at,
+                by: c.by.clone(),
+                reason: text(c.reason.as_ref()),
+                date_of_death: c.date_of_death,
+                consent_withdrawn: c.consent_withdrawn,
+            });
+
+        let last_review = match (&plan.last_review, etp.and_then(|e| e.review.as_ref())) {
+            (Some(r), etp_review) => Some(LastReview {
+                source: ReviewSource::PlanReview,
+                reviewed_at: Some(r.reviewed_at),
+                reviewed_by: Some(
+                    r.reviewed_by
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| r.reviewed_by.actor.clone()),
+                ),
+                reviewed_by_organisation: r.reviewed_by.organisation.clone(),
+                still_valid: r
+                    .still_valid
+                    .or_else(|| etp_review.and_then(|e| e.still_valid)),
+            }),
+            (None, Some(e)) if e.reviewed_by.is_some() || e.still_valid.is_some() => {
+                Some(LastReview {
+                    source: ReviewSource::EmergencyTreatmentPlan,
+                    reviewed_at: None,
+                    reviewed_by: text(e.reviewed_by.as_ref()),
+                    reviewed_by_organisation: None,
+                    still_valid: e.still_valid,
+                })
+            }
+            _ => None,
+        };
+        let review_due = plan
+            .last_review
+            .as_ref()
+            .map(|r| r.next_review_date)
+            .or_else(|| etp.and_then(|e| e.review.as_ref().and_then(|r| r.due)));
+
+        let thinking = match state(PlanSection::ThinkingAhead).map(|s| &s.content) {
+            Some(SectionContent::ThinkingAhead(t)) => Some(t),
+            _ => None,
+        };
+        let contacts = match state(PlanSection::Contacts).map(|s| &s.content) {
+            Some(SectionContent::Contacts(c)) => Some(c),
+            _ => None,
+        };
+        let legal = LegalFacts {
+            adrt: thinking.map_or(
+                Adrt {
+                    held: AdrtHeld::NotRecorded,
+                    location: None,
+                },
+                |t| Adrt {
+                    held: match t.advance_decision_to_refuse_treatment.held {
+                        YesNoUnknown::Yes => AdrtHeld::Yes,
+                        YesNoUnknown::No => AdrtHeld::No,
+                        YesNoUnknown::Unknown => AdrtHeld::Unknown,
+                    },
+                    location: text(t.advance_decision_to_refuse_treatment.location.as_ref()),
+                },
+            ),
+            lpa_health_and_welfare: contacts
+                .map(|c| {
+                    c.personal
+                        .iter()
+                        .filter(|p| p.lpa_health_and_welfare == YesNoUnknown::Yes)
+                        .map(|p| Attorney {
+                            name: p.name.to_string(),
+                            relationship: p.relationship.to_string(),
+                            phone: p.phone.to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            legal_welfare_proxy: etp.and_then(|e| text(e.legal_welfare_proxy.as_ref())),
+            legal_proxy_participation: etp.and_then(|e| text(e.legal_proxy_participation.as_ref())),
+            capacity: etp.map(|e| e.capacity),
+            capacity_assessment: etp.and_then(|e| text(e.capacity_assessment.as_ref())),
+            involvement: etp.map(|e| e.involvement.clone()).unwrap_or_default(),
+            involvement_detail: etp.and_then(|e| text(e.involvement_detail.as_ref())),
+            sources: sources(&[
+                PlanSection::ThinkingAhead,
+                PlanSection::Contacts,
+                PlanSection::EmergencyTreatmentPlan,
+            ]),
+        };
+        let what_matters_in_emergency =
+            etp.and_then(|e| e.what_matters.as_ref())
+                .map(|w| WhatMattersInEmergencyView {
+                    priority_scale: w.priority_scale,
+                    most_value: text(w.most_value.as_ref()),
+                    most_fear_or_avoid: text(w.most_fear_or_avoid.as_ref()),
+                    sources: sources(&[PlanSection::EmergencyTreatmentPlan]),
+                });
+        let wishes = Wishes {
+            preferred_place_of_care: thinking
+                .and_then(|t| text(t.preferred_place_of_care.as_ref())),
+            preferred_place_of_death: thinking
+                .and_then(|t| text(t.preferred_place_of_death.as_ref())),
+            religious_and_cultural_needs: thinking
+                .and_then(|t| text(t.religious_and_cultural_needs.as_ref())),
+            sources: sources(&[PlanSection::ThinkingAhead]),
+        };
+
+        let mut alerts = Alerts {
+            interpreter_needed: pi.interpreter_needed,
+            main_language: text(pi.main_language.as_ref()),
+            sources: sources(&[
+                PlanSection::CommunicationAndAccessibility,
+                PlanSection::PersonalInformation,
+            ]),
+            ..Alerts::default()
+        };
+        if let Some(SectionContent::CommunicationAndAccessibility(c)) =
+            state(PlanSection::CommunicationAndAccessibility).map(|s| &s.content)
+        {
+            alerts.access_to_home = text(c.access_to_home.as_ref());
+            alerts.key_safe = c.key_safe;
+            alerts.communication = c
+                .needs
+                .iter()
+                .map(|n| CommunicationNeedView {
+                    kind: n.kind,
+                    detail: n.detail.to_string(),
+                })
+                .collect();
+            alerts.how_best_to_communicate = text(c.how_best_to_communicate.as_ref());
+            alerts.hazards = c.hazards.iter().map(ToString::to_string).collect();
+        }
+
+        let first = contacts
+            .and_then(|c| c.personal.iter().find(|p| p.contact_first))
+            .map(|p| FirstContact {
+                name: p.name.to_string(),
+                relationship: p.relationship.to_string(),
+                phone: p.phone.to_string(),
+                chosen_by: FirstContactRule::ContactFirstFlag,
+            })
+            .or_else(|| {
+                etp.and_then(|e| e.emergency_contacts.iter().find(|c| c.primary))
+                    .map(|c| FirstContact {
+                        name: c.name.to_string(),
+                        relationship: c.role_or_relationship.to_string(),
+                        phone: c.phone.to_string(),
+                        chosen_by: FirstContactRule::EtpPrimaryEmergencyContact,
+                    })
+            });
+        let contacts = ContactsView {
+            first,
+            personal: contacts
+                .map(|c| {
+                    c.personal
+                        .iter()
+                        .map(|p| PersonalContactView {
+                            name: p.name.to_string(),
+                            relationship: p.relationship.to_string(),
+                            phone: p.phone.to_string(),
+                            next_of_kin: p.next_of_kin,
+                            carer: p.carer,
+                            lpa_health_and_welfare: p.lpa_health_and_welfare,
+                            contact_first: p.contact_first,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            professional: contacts
+                .map(|c| {
+                    c.professional
+                        .iter()
+                        .map(|p| ProfessionalContactView {
+                            name: p.name.to_string(),
+                            role: p.role.to_string(),
+                            ods_code: text(p.ods_code.as_ref()),
+                            phone: p.phone.to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sources: sources(&[PlanSection::Contacts, PlanSection::EmergencyTreatmentPlan]),
+        };
+
+        let clinical = match state(PlanSection::ClinicalBackground).map(|s| &s.content) {
+            Some(SectionContent::ClinicalBackground(c)) => ClinicalView {
+                conditions: c
+                    .conditions
+                    .iter()
+                    .map(|c| ConditionView {
+                        name: c.name.to_string(),
+                        snomed_code: text(c.snomed_code.as_ref()),
+                    })
+                    .collect(),
+                allergy_status: if !c.allergies.is_empty() {
+                    AllergyStatus::Recorded
+                } else if c.no_known_allergies {
+                    AllergyStatus::NoKnownAllergies
+                } else {
+                    AllergyStatus::NotRecorded
+                },
+                allergies: c.allergies.iter().map(ToString::to_string).collect(),
+                sources: sources(&[PlanSection::ClinicalBackground]),
+            },
+            _ => ClinicalView {
+                conditions: Vec::new(),
+                allergy_status: AllergyStatus::NotRecorded,
+                allergies: Vec::new(),
+                sources: Vec::new(),
+            },
+        };
+        let anticipatory_medicines =
+            match state(PlanSection::AnticipatoryMedicines).map(|s| &s.content) {
+                Some(SectionContent::AnticipatoryMedicines(m)) => MedicinesView {
+                    items: m
+                        .medicines
+                        .iter()
+                        .map(|m| MedicineView {
+                            name: m.name.to_string(),
+                            dose_and_route: text(m.dose_and_route.as_ref()),
+                            indication: text(m.indication.as_ref()),
+                        })
+                        .collect(),
+                    location: text(m.location.as_ref()),
+                    sources: sources(&[PlanSection::AnticipatoryMedicines]),
+                },
+                _ => MedicinesView {
+                    items: Vec::new(),
+                    location: None,
+                    sources: Vec::new(),
+                },
+            };
+        let guidance = |section, text: Option<String>| {
+            Some(Guidance {
+                text: text?,
+                source: source(section)?,
+            })
+        };
+        let summary = Self {
+            plan_id: id,
+            nhs_number: plan.nhs_number,
+            status: plan.status,
+            plan_version: plan.version,
+            plan_last_changed_at: plan.updated_at,
+            family_name: pi.family_name.to_string(),
+            given_name: pi.given_name.to_string(),
+            preferred_name: text(pi.preferred_name.as_ref()),
+            birth_date: pi.birth_date.date(),
+            postcode: pi.address.postcode.to_string(),
+            not_current,
+            cpr,
+            treatment,
+            currency: Currency {
+                last_review,
+                review_due,
+                overdue: false,
+                as_of: today,
+            },
+            warnings: Vec::new(),
+            legal,
+            what_matters_in_emergency,
+            wishes,
+            alerts,
+            contacts,
+            clinical,
+            anticipatory_medicines,
+            sickle_cell_ambulance_guidance: guidance(
+                PlanSection::SickleCellPlan,
+                match state(PlanSection::SickleCellPlan).map(|s| &s.content) {
+                    Some(SectionContent::SickleCellPlan(s)) => {
+                        Some(s.ambulance_guidance.to_string())
+                    }
+                    _ => None,
+                },
+            ),
+            mental_health_crisis_what_helps: guidance(
+                PlanSection::MentalHealthCrisisPlan,
+                match state(PlanSection::MentalHealthCrisisPlan).map(|s| &s.content) {
+                    Some(SectionContent::MentalHealthCrisisPlan(m)) => {
+                        Some(m.what_helps.to_string())
+                    }
+                    _ => None,
+                },
+            ),
+            plan_link: format!("/v1/care-plans/{id}"),
+        };
+        Some(summary.as_of(today))
+    }
+
+    /// The same summary judged on another day: whether the review is overdue, and the
+    /// warnings, depend on the day it is read.
+    #[must_use]
+    pub fn as_of(mut self, today: NaiveDate) -> Self {
+        self.currency.as_of = today;
+        self.currency.overdue = self.currency.review_due.is_some_and(|due| due < today);
+        self.warnings = self.compute_warnings();
+        self
+    }
+
+    fn compute_warnings(&self) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        let warn = |code: &str, message: String| Warning {
+            code: code.to_owned(),
+            message,
+        };
+        if let Some(n) = &self.not_current {
+            let what = match n.status {
+                PlanStatus::Withdrawn if n.consent_withdrawn => {
+                    "the person withdrew their consent to share it".to_owned()
+                }
+                PlanStatus::Withdrawn => "it was withdrawn".to_owned(),
+                PlanStatus::Deceased => "the person has died".to_owned(),
+                PlanStatus::Voided => "it was voided as made in error".to_owned(),
+                PlanStatus::Active => "it is not active".to_owned(),
+            };
+            warnings.push(warn(
+                "plan-not-active",
+                format!(
+                    "Do not act on this plan: {what} ({}). It carries no CPR decision or treatment recommendations.",
+                    n.since.date_naive()
+                ),
+            ));
+        }
+        if self.currency.overdue {
+            if let Some(due) = self.currency.review_due {
+                warnings.push(warn(
+                    "review-overdue",
+                    format!("The review was due on {due} and has not been done."),
+                ));
+            }
+        }
+        if self
+            .currency
+            .last_review
+            .as_ref()
+            .is_some_and(|r| r.still_valid == Some(false))
+        {
+            warnings.push(warn(
+                "not-still-valid",
+                "At the last review the plan was said to be no longer valid.".to_owned(),
+            ));
+        }
+        if self.cpr.as_ref().is_some_and(|c| {
+            !c.signatures.is_empty() && !c.signatures.iter().any(|s| s.senior_responsible)
+        }) {
+            warnings.push(warn(
+                "no-senior-signature",
+                "No senior responsible clinician has signed the Emergency Treatment Plan."
+                    .to_owned(),
+            ));
+        }
+        warnings
+    }
+}
+
+fn cpr_decision(etp: Option<&EmergencyTreatmentPlan>, state: Option<&SectionState>) -> CprDecision {
+    let status = etp.map_or(CprStatus::NoDecisionRecorded, |e| {
+        e.cpr_recommendation.status()
+    });
+    CprDecision {
+        status,
+        coding: status.snomed().map(|(code, display)| Coding {
+            system: SNOMED.to_owned(),
+            code: code.to_owned(),
+            display: display.to_owned(),
+        }),
+        modified_cpr_details: etp
+            .filter(|_| status == CprStatus::ModifiedCpr)
+            .and_then(|e| text(e.modified_cpr_details.as_ref())),
+        recorded_at: etp.and(state).map(|s| s.changed_at),
+        recorded_by: etp.and(state).map(|s| s.changed_by.clone()),
+        signatures: etp
+            .map(|e| {
+                e.signatures
+                    .iter()
+                    .map(|s| SignatureView {
+                        name: s.name.to_string(),
+                        role: s.role.to_string(),
+                        registration_number: s.registration_number.to_string(),
+                        senior_responsible: s.senior_responsible,
+                        signed_at: s.signed_at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
