@@ -6,10 +6,12 @@ mod helpers;
 
 mod audit;
 mod care_plans;
+mod demo;
 mod dispatch_example;
 mod me;
 mod roles;
 mod security;
+mod trust;
 mod webhooks;
 
 mod event_store;

@@ -466,3 +466,5 @@ proptest! {
         prop_assert_eq!(given(&stored), state);
     }
 }
+
+mod trust;

@@ -1,0 +1,108 @@
+//! `ucp seed --demo`: the first 20 people show every shape a newcomer should see.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use ucp_api::Role;
+
+use crate::helpers::{token_with, TestApp, TestDb};
+
+#[tokio::test]
+async fn the_first_twenty_demo_people_show_every_shape() {
+    let db = TestDb::migrated().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["seed", "--demo", "--count", "20"])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = TestApp::spawn_on(db).await;
+    let owner = app.test_db.owner_client().await;
+    let plans: Vec<Value> = owner
+        .query("SELECT document FROM care_plan_view", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(plans.len(), 20);
+    let numbers: Vec<String> = plans
+        .iter()
+        .filter(|p| p["status"] == "active")
+        .filter_map(|p| p["nhsNumber"].as_str().map(str::to_owned))
+        .collect();
+    let mut summaries = Vec::new();
+    for n in &numbers {
+        let res = app
+            .client
+            .get(app.url(&format!("/v1/patients/{n}/emergency-summary")))
+            .bearer_auth(token_with(Role::Ambulance, None))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), 200);
+        summaries.push(
+            res.json::<Value>()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}")),
+        );
+    }
+    let statuses: HashSet<&str> = summaries
+        .iter()
+        .filter_map(|s| s["cpr"]["status"].as_str())
+        .collect();
+    for status in [
+        "for-cpr",
+        "not-for-cpr",
+        "modified-cpr",
+        "no-decision-recorded",
+    ] {
+        assert!(statuses.contains(status), "{status} in {statuses:?}");
+    }
+    assert!(summaries.iter().any(
+        |s| s["cpr"]["status"] == "modified-cpr" && s["cpr"]["modifiedCprDetails"].is_string()
+    ));
+    assert!(summaries
+        .iter()
+        .any(|s| s["legal"]["adrt"]["held"] == "yes"));
+    assert!(summaries.iter().any(|s| !s["legal"]["lpaHealthAndWelfare"]
+        .as_array()
+        .is_none_or(Vec::is_empty)));
+    assert!(summaries.iter().any(|s| s["currency"]["overdue"] == true));
+    assert!(summaries.iter().any(|s| s["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w["code"] == "not-still-valid"))));
+    let written_by_person = plans.iter().any(|p| {
+        p["sections"]
+            .as_object()
+            .is_some_and(|s| s.values().any(|s| s["changedBy"]["role"] == "patient"))
+    });
+    assert!(written_by_person, "a section written by the person");
+    let kinds: HashSet<&str> = plans
+        .iter()
+        .flat_map(|p| p["corrections"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["kind"].as_str().map(str::to_owned))
+        .map(|k| {
+            if k == "death-retracted" {
+                "death-retracted"
+            } else {
+                "section-retracted"
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        2,
+        "a retracted section and a retracted death: {kinds:?}"
+    );
+    let closed: HashSet<&str> = plans.iter().filter_map(|p| p["status"].as_str()).collect();
+    for status in ["active", "withdrawn", "deceased", "voided"] {
+        assert!(closed.contains(status), "{status}");
+    }
+}
