@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use serde_json::json;
-use ucp_api::auth::{Actor, Role};
-use ucp_api::commands::{execute, Precondition};
+use ucp_app::commands::{execute, Order, Precondition};
+use ucp_app::{Actor, Role};
 use ucp_domain::{
     Command, DeathRecorded, DeathRetracted, LongText, NhsNumber, PlanReviewed, PlanVoided,
     PlanWithdrawn, SectionRetracted,
@@ -234,6 +234,22 @@ fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
     })
 }
 
+fn order<'a>(
+    plan_id: Uuid,
+    actor: &'a Actor,
+    command: &'a Command,
+    precondition: Precondition,
+) -> Order<'a> {
+    Order {
+        plan_id,
+        actor,
+        command,
+        precondition,
+        idempotency: None,
+        request_id: None,
+    }
+}
+
 fn person(nhs: NhsNumber) -> Actor {
     Actor {
         sub: format!("nhs-login-{nhs}"),
@@ -255,34 +271,21 @@ pub async fn seed(db: &Database, count: u32) -> anyhow::Result<u32> {
     let mut created = 0;
     for i in 0..count {
         let nhs = demo_nhs_number(i);
-        if db.plan_for_person(&nhs.to_string()).await?.is_some() {
+        if db.plan_for_person(nhs).await?.is_some() {
             continue;
         }
         let plan_id = Uuid::now_v7();
-        let (mut view, _) = execute(
-            db,
-            plan_id,
-            &actor,
-            &create_command(i, nhs)?,
-            Precondition::None,
-            None,
-            None,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("creating demo plan {i}: {e}"))?;
-        for (by, command) in afterwards(i, nhs)? {
-            view = execute(
-                db,
-                plan_id,
-                &by,
-                &command,
-                Precondition::Plan(view.version),
-                None,
-                None,
-            )
+        let create = create_command(i, nhs)?;
+        let mut view = execute(db, order(plan_id, &actor, &create, Precondition::None))
             .await
-            .map_err(|e| anyhow::anyhow!("changing demo plan {i}: {e}"))?
-            .0;
+            .map_err(|e| anyhow::anyhow!("creating demo plan {i}: {e}"))?
+            .plan;
+        for (by, command) in afterwards(i, nhs)? {
+            let precondition = Precondition::Plan(view.version);
+            view = execute(db, order(plan_id, &by, &command, precondition))
+                .await
+                .map_err(|e| anyhow::anyhow!("changing demo plan {i}: {e}"))?
+                .plan;
         }
         created += 1;
     }

@@ -36,6 +36,7 @@ fn append(stream_id: Uuid, expected: ExpectedVersion, events: Vec<NewEvent>) -> 
         expected,
         events,
         idempotency: None,
+        prior: None,
     }
 }
 

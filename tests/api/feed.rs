@@ -109,6 +109,7 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
                     expected: ExpectedVersion::Any,
                     events,
                     idempotency: None,
+                    prior: None,
                 })
                 .await
                 .unwrap_or_else(|e| panic!("append: {e}"));
@@ -188,6 +189,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
         expected: ExpectedVersion::NoStream,
         events: (0..5).map(|n| event(0, n)).collect(),
         idempotency: None,
+        prior: None,
     })
     .await
     .unwrap_or_else(|e| panic!("append: {e}"));

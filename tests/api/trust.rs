@@ -623,6 +623,7 @@ async fn an_event_written_in_the_first_schema_still_replays() {
                 },
             )],
             idempotency: None,
+            prior: None,
         })
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));

@@ -9,6 +9,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::problem::ErrorCode;
 use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
 use crate::ApiDoc;
 use crate::{ApiError, AppState};
@@ -101,7 +102,7 @@ impl Application {
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest {
-                        code: "bad_query",
+                        code: ErrorCode::BadQuery,
                         detail: format!("The query string is not valid: {err}."),
                         errors: Vec::new(),
                     }
@@ -109,7 +110,7 @@ impl Application {
                 }))
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest {
-                        code: "bad_path",
+                        code: ErrorCode::BadPath,
                         detail: format!("The path is not valid: {err}."),
                         errors: Vec::new(),
                     }

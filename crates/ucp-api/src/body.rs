@@ -6,6 +6,7 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use ucp_domain::FieldError;
 
+use crate::problem::ErrorCode;
 use crate::ApiError;
 
 /// The largest body accepted; a care plan with every section is far below it.
@@ -42,7 +43,7 @@ pub async fn read_json(
     let mut bytes = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "unreadable_body",
+            code: ErrorCode::UnreadableBody,
             detail: format!("The request body could not be read: {e}."),
             errors: Vec::new(),
         })?;
@@ -52,7 +53,7 @@ pub async fn read_json(
         bytes.extend_from_slice(&chunk);
     }
     let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
+        code: ErrorCode::MalformedJson,
         detail: format!("The body is not well-formed JSON: {e}."),
         errors: Vec::new(),
     })?;
@@ -72,7 +73,7 @@ pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiErro
 pub fn field_problem(error: FieldError) -> ApiError {
     if error.detail.starts_with("unknown field") {
         ApiError::BadRequest {
-            code: "unknown_field",
+            code: ErrorCode::UnknownField,
             detail: format!(
                 "{} at {}: check the field's spelling.",
                 error.detail, error.pointer
@@ -81,7 +82,7 @@ pub fn field_problem(error: FieldError) -> ApiError {
         }
     } else {
         ApiError::Unprocessable {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: format!(
                 "{} is not valid: {}.",
                 pointer_or_body(&error.pointer),

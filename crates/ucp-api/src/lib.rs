@@ -1,24 +1,28 @@
-//! The HTTP face of the service: actix-web handlers, problem+json errors and the OpenAPI
-//! document. Nothing below this crate knows about HTTP.
+//! The HTTP face of the service: actix-web handlers (parse, call `ucp-app`, respond), bearer
+//! tokens, problem+json errors, the access-log middleware and the OpenAPI document. Nothing
+//! below this crate knows about HTTP.
 
 mod application;
 pub mod audit;
 pub mod auth;
 mod body;
-pub mod changes;
-pub mod commands;
+mod headers;
 pub mod metrics;
 pub mod openapi;
 mod operation_ids;
+mod paging;
 mod problem;
 mod request_id;
 pub mod routes;
-mod state;
-pub mod tls;
-pub mod webhooks;
 
 pub use application::{ApiConfig, Application};
 pub use auth::{Claims, Deployment, JwtKeys, KeyError, PolicyError, Role, TokenSettings};
 pub use openapi::{openapi_document, ApiDoc};
-pub use problem::{ApiError, FieldError};
-pub use state::AppState;
+pub use problem::{ApiError, ErrorCode, FieldError};
+pub use ucp_app::AppState;
+
+/// Webhooks, as the application delivers them (re-exported for configuration and for
+/// receivers that check signatures).
+pub mod webhooks {
+    pub use ucp_app::webhooks::*;
+}

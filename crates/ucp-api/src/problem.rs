@@ -2,9 +2,108 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use ucp_domain::DomainError;
+use ucp_app::{AppError, Conflict, Rule};
 pub use ucp_domain::FieldError;
 use utoipa::ToSchema;
+
+/// Every stable code a problem can carry: part of the API contract, listed in the OpenAPI
+/// document. A client switches on these, never on the text of `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    BadQuery,
+    BadPath,
+    BadPlanId,
+    BadSection,
+    BadNhsNumber,
+    BadPostcode,
+    BadCursor,
+    BadLimit,
+    BadWait,
+    BadPage,
+    BadEntryId,
+    BadId,
+    BadIdempotencyKey,
+    TooFewCriteria,
+    NamePrefixTooShort,
+    MalformedJson,
+    UnknownField,
+    UnreadableBody,
+    ValidationFailed,
+    NhsNumberCannotChange,
+    SectionCannotBeRetracted,
+    NotYourNhsNumber,
+    IdempotencyKeyReused,
+    Unauthorized,
+    Forbidden,
+    PlanExists,
+    ConcurrentChange,
+    PlanClosed,
+    NotDeceased,
+    MethodNotAllowed,
+    PreconditionFailed,
+    PreconditionRequired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ServiceUnavailable,
+    ReceiverFailed,
+    AuditUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::BadQuery => "bad_query",
+            Self::BadPath => "bad_path",
+            Self::BadPlanId => "bad_plan_id",
+            Self::BadSection => "bad_section",
+            Self::BadNhsNumber => "bad_nhs_number",
+            Self::BadPostcode => "bad_postcode",
+            Self::BadCursor => "bad_cursor",
+            Self::BadLimit => "bad_limit",
+            Self::BadWait => "bad_wait",
+            Self::BadPage => "bad_page",
+            Self::BadEntryId => "bad_entry_id",
+            Self::BadId => "bad_id",
+            Self::BadIdempotencyKey => "bad_idempotency_key",
+            Self::TooFewCriteria => "too_few_criteria",
+            Self::NamePrefixTooShort => "name_prefix_too_short",
+            Self::MalformedJson => "malformed_json",
+            Self::UnknownField => "unknown_field",
+            Self::UnreadableBody => "unreadable_body",
+            Self::ValidationFailed => "validation_failed",
+            Self::NhsNumberCannotChange => "nhs_number_cannot_change",
+            Self::SectionCannotBeRetracted => "section_cannot_be_retracted",
+            Self::NotYourNhsNumber => "not_your_nhs_number",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::PlanExists => "plan_exists",
+            Self::ConcurrentChange => "concurrent_change",
+            Self::PlanClosed => "plan_closed",
+            Self::NotDeceased => "not_deceased",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::PreconditionRequired => "precondition_required",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::ReceiverFailed => "receiver_failed",
+            Self::AuditUnavailable => "audit_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Every error a client can get. Each variant has a stable code ([`ApiError::code`], one
 /// exhaustive match: a new variant without a code does not compile) and becomes an RFC 9457
@@ -15,13 +114,13 @@ pub enum ApiError {
     NotFound(String),
     #[error("{detail}")]
     BadRequest {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         errors: Vec<FieldError>,
     },
     #[error("{detail}")]
     Unprocessable {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         errors: Vec<FieldError>,
     },
@@ -31,7 +130,7 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{detail}")]
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         /// Where the thing that conflicts is, when there is one (e.g. the existing plan).
         location: Option<String>,
@@ -57,25 +156,25 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The stable snake_case code of the problem; part of the API contract.
+    /// The stable code of the problem; part of the API contract.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadRequest { code, .. }
             | Self::Unprocessable { code, .. }
-            | Self::Conflict { code, .. } => code,
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::PreconditionFailed(_) => "precondition_failed",
-            Self::PreconditionRequired(_) => "precondition_required",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::BadGateway(_) => "receiver_failed",
-            Self::AuditUnavailable(_) => "audit_unavailable",
-            Self::Internal(_) => "internal_error",
+            | Self::Conflict { code, .. } => *code,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::PreconditionFailed(_) => ErrorCode::PreconditionFailed,
+            Self::PreconditionRequired(_) => ErrorCode::PreconditionRequired,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::BadGateway(_) => ErrorCode::ReceiverFailed,
+            Self::AuditUnavailable(_) => ErrorCode::AuditUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -125,7 +224,7 @@ impl ApiError {
 
     /// A 400 with one field named.
     #[must_use]
-    pub fn bad_field(code: &'static str, pointer: &str, detail: impl Into<String>) -> Self {
+    pub fn bad_field(code: ErrorCode, pointer: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Self::BadRequest {
             code,
@@ -145,8 +244,8 @@ pub struct Problem {
     pub status: u16,
     /// What happened and what to do, for a person.
     pub detail: String,
-    /// The stable snake_case code.
-    pub code: String,
+    /// The stable code.
+    pub code: ErrorCode,
     /// For validation failures: each field (JSON pointer) and what is wrong with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -192,7 +291,7 @@ impl ResponseError for ApiError {
             title: self.title().to_owned(),
             status: status.as_u16(),
             detail: self.detail(),
-            code: code.to_owned(),
+            code,
             errors: self.errors().to_vec(),
             location: location.clone(),
         };
@@ -218,74 +317,55 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<ucp_store::StoreError> for ApiError {
-    fn from(error: ucp_store::StoreError) -> Self {
-        use ucp_store::StoreError as S;
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
         match error {
-            S::Pool(e) => Self::Unavailable(e.to_string()),
-            S::IdempotencyKeyReused { key } => Self::Unprocessable {
-                code: "idempotency_key_reused",
-                detail: format!(
-                    "Idempotency-Key {key:?} was used before for a different request; use a new key."
-                ),
+            AppError::NotFound(detail) => Self::NotFound(detail),
+            AppError::Forbidden(detail) => Self::Forbidden(detail),
+            AppError::PreconditionFailed(detail) => Self::PreconditionFailed(detail),
+            AppError::Conflict {
+                kind,
+                detail,
+                location,
+            } => Self::Conflict {
+                code: match kind {
+                    Conflict::PlanExists => ErrorCode::PlanExists,
+                    Conflict::ConcurrentChange => ErrorCode::ConcurrentChange,
+                    Conflict::PlanClosed => ErrorCode::PlanClosed,
+                    Conflict::NotDeceased => ErrorCode::NotDeceased,
+                },
+                detail,
+                location,
+            },
+            AppError::Invalid {
+                rule,
+                detail,
+                errors,
+            } => Self::Unprocessable {
+                code: match rule {
+                    Rule::Validation => ErrorCode::ValidationFailed,
+                    Rule::NhsNumberCannotChange => ErrorCode::NhsNumberCannotChange,
+                    Rule::SectionCannotBeRetracted => ErrorCode::SectionCannotBeRetracted,
+                    Rule::NotYourNhsNumber => ErrorCode::NotYourNhsNumber,
+                },
+                detail,
+                errors,
+            },
+            error @ AppError::IdempotencyKeyReused { .. } => Self::Unprocessable {
+                code: ErrorCode::IdempotencyKeyReused,
+                detail: error.to_string(),
                 errors: Vec::new(),
             },
-            S::ActivePlanExists(nhs) => Self::Conflict {
-                code: "plan_exists",
-                detail: format!("NHS number {nhs} already has an active care plan."),
-                location: Some(format!("/v1/patients/{nhs}/care-plan")),
-            },
-            S::VersionConflict { .. } => Self::Conflict {
-                code: "concurrent_change",
-                detail: "The plan changed while this request was being handled; read it again."
-                    .to_owned(),
-                location: None,
-            },
-            other => Self::Internal(Box::new(other)),
+            AppError::Unavailable(why) => Self::Unavailable(why),
+            AppError::AuditUnavailable(why) => Self::AuditUnavailable(why),
+            AppError::ReceiverFailed(detail) => Self::BadGateway(detail),
+            AppError::Internal(cause) => Self::Internal(cause),
         }
     }
 }
 
-impl From<DomainError> for ApiError {
-    fn from(error: DomainError) -> Self {
-        let detail = error.to_string();
-        match error {
-            DomainError::PlanExists => Self::Conflict {
-                code: "plan_exists",
-                detail,
-                location: None,
-            },
-            DomainError::NoPlan => Self::NotFound(detail),
-            DomainError::PlanClosed(_) | DomainError::OnlyVoidAfterDeath => Self::Conflict {
-                code: "plan_closed",
-                detail,
-                location: None,
-            },
-            DomainError::NhsNumberCannotChange => Self::Unprocessable {
-                code: "nhs_number_cannot_change",
-                errors: vec![FieldError::new("/nhsNumber", detail.clone())],
-                detail,
-            },
-            DomainError::ClinicalSectionByPerson(_) | DomainError::IdentityByPerson(_) => {
-                Self::Forbidden(detail)
-            }
-            DomainError::Invalid(errors) => Self::Unprocessable {
-                code: "validation_failed",
-                detail,
-                errors,
-            },
-            DomainError::NotDeceased => Self::Conflict {
-                code: "not_deceased",
-                detail,
-                location: None,
-            },
-            DomainError::SectionNotRecorded(_) => Self::NotFound(detail),
-            DomainError::SectionCannotBeRetracted(_) => Self::Unprocessable {
-                code: "section_cannot_be_retracted",
-                errors: vec![FieldError::new("/section", detail.clone())],
-                detail,
-            },
-            DomainError::ProfessionalContactsByPerson => Self::Forbidden(detail),
-        }
+impl From<ucp_store::StoreError> for ApiError {
+    fn from(error: ucp_store::StoreError) -> Self {
+        AppError::from(error).into()
     }
 }

@@ -45,6 +45,9 @@ pub struct AppendRequest {
     pub expected: ExpectedVersion,
     pub events: Vec<NewEvent>,
     pub idempotency: Option<IdempotencyKey>,
+    /// The plan as the writer folded it to decide (at `expected`), handed to the inline
+    /// projections so that they need not read the stream again. `None`: they read it.
+    pub prior: Option<ucp_domain::CarePlan>,
 }
 
 /// The events an append wrote, or, for a retry, the events the first attempt wrote.
@@ -107,7 +110,9 @@ impl Database {
         let events = insert_events(&tx, &request, first_version).await?;
 
         for projection in self.projections.iter() {
-            projection.apply(&tx, &events).await?;
+            projection
+                .apply(&tx, &events, request.prior.as_ref(), &self.stream_reads)
+                .await?;
         }
         // Wakes feed readers when (and only if) this commits.
         let notify = tx

@@ -102,6 +102,7 @@ pub struct Database {
     pub(crate) projections: Arc<[Arc<dyn InlineProjection>]>,
     /// How to open connections of its own (LISTEN, leader election), outside the pool.
     pub(crate) listen: Option<(tokio_postgres::Config, Connector)>,
+    pub(crate) stream_reads: crate::StreamReads,
 }
 
 impl std::fmt::Debug for Database {
@@ -120,6 +121,7 @@ impl Database {
             pool,
             projections: Arc::from(Vec::new()),
             listen: None,
+            stream_reads: crate::StreamReads::default(),
         }
     }
 
@@ -131,6 +133,7 @@ impl Database {
             pool,
             projections: Arc::from(projections),
             listen: None,
+            stream_reads: crate::StreamReads::default(),
         }
     }
 

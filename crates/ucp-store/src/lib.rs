@@ -33,7 +33,7 @@ pub use feed_signal::FeedSignal;
 pub use migrate::{migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
-pub use read_stream::StreamBound;
+pub use read_stream::{StreamBound, StreamReads};
 pub use subscriptions::{checkpoint_name, DeadLetter, Subscription, SubscriptionStart};
 pub use tls::DatabaseTls;
 pub use tx_snapshot::TxSnapshot;

@@ -1,6 +1,7 @@
 //! Reads of the care plan read models, each one round trip.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ucp_domain::{NhsNumber, PlanStatus};
 use uuid::Uuid;
 
 use crate::{Database, StoreError};
@@ -9,8 +10,8 @@ use crate::{Database, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRow {
     pub plan_id: Uuid,
-    pub nhs_number: String,
-    pub status: String,
+    pub nhs_number: NhsNumber,
+    pub status: PlanStatus,
     pub version: i64,
     pub document: serde_json::Value,
 }
@@ -19,8 +20,24 @@ pub struct PlanRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     pub plan_id: Uuid,
-    pub status: String,
+    pub status: PlanStatus,
     pub summary: serde_json::Value,
+}
+
+/// Reads a stored NHS number (the projections write only valid ones).
+pub(crate) fn nhs_number(text: &str) -> Result<NhsNumber, StoreError> {
+    NhsNumber::parse(text).map_err(|e| StoreError::Corrupt(format!("NHS number {text:?}: {e}")))
+}
+
+/// Reads a stored plan status.
+pub(crate) fn plan_status(text: &str) -> Result<PlanStatus, StoreError> {
+    match text {
+        "active" => Ok(PlanStatus::Active),
+        "withdrawn" => Ok(PlanStatus::Withdrawn),
+        "deceased" => Ok(PlanStatus::Deceased),
+        "voided" => Ok(PlanStatus::Voided),
+        other => Err(StoreError::Corrupt(format!("plan status {other:?}"))),
+    }
 }
 
 /// What to search the patient index by; names are matched folded (case and accents ignored)
@@ -39,12 +56,12 @@ pub struct PatientSearch {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatientMatch {
     pub plan_id: Uuid,
-    pub nhs_number: String,
+    pub nhs_number: NhsNumber,
     pub family_name: String,
     pub given_name: String,
     pub birth_date: NaiveDate,
     pub postcode: String,
-    pub status: String,
+    pub status: PlanStatus,
     pub score: i32,
     pub updated_at: DateTime<Utc>,
 }
@@ -52,8 +69,8 @@ pub struct PatientMatch {
 fn plan_row(row: &tokio_postgres::Row) -> Result<PlanRow, StoreError> {
     Ok(PlanRow {
         plan_id: row.try_get(0)?,
-        nhs_number: row.try_get(1)?,
-        status: row.try_get(2)?,
+        nhs_number: nhs_number(row.try_get(1)?)?,
+        status: plan_status(row.try_get(2)?)?,
         version: row.try_get(3)?,
         document: row.try_get(4)?,
     })
@@ -84,7 +101,10 @@ impl Database {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn plan_for_person(&self, nhs_number: &str) -> Result<Option<PlanRow>, StoreError> {
+    pub async fn plan_for_person(
+        &self,
+        nhs_number: NhsNumber,
+    ) -> Result<Option<PlanRow>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
@@ -94,7 +114,7 @@ impl Database {
             )
             .await?;
         client
-            .query_opt(&stmt, &[&nhs_number])
+            .query_opt(&stmt, &[&nhs_number.to_string()])
             .await?
             .as_ref()
             .map(plan_row)
@@ -107,7 +127,7 @@ impl Database {
     /// When the database fails.
     pub async fn summary_for_person(
         &self,
-        nhs_number: &str,
+        nhs_number: NhsNumber,
     ) -> Result<Option<SummaryRow>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
@@ -119,12 +139,12 @@ impl Database {
             )
             .await?;
         client
-            .query_opt(&stmt, &[&nhs_number])
+            .query_opt(&stmt, &[&nhs_number.to_string()])
             .await?
             .map(|row| -> Result<SummaryRow, StoreError> {
                 Ok(SummaryRow {
                     plan_id: row.try_get(0)?,
-                    status: row.try_get(1)?,
+                    status: plan_status(row.try_get(1)?)?,
                     summary: row.try_get(2)?,
                 })
             })
@@ -173,12 +193,12 @@ impl Database {
             .map(|row| {
                 Ok(PatientMatch {
                     plan_id: row.try_get(0)?,
-                    nhs_number: row.try_get(1)?,
+                    nhs_number: nhs_number(row.try_get(1)?)?,
                     family_name: row.try_get(2)?,
                     given_name: row.try_get(3)?,
                     birth_date: row.try_get(4)?,
                     postcode: row.try_get(5)?,
-                    status: row.try_get(6)?,
+                    status: plan_status(row.try_get(6)?)?,
                     score: row.try_get(7)?,
                     updated_at: row.try_get(8)?,
                 })

@@ -1,3 +1,6 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
@@ -15,6 +18,22 @@ pub enum StreamBound {
     AsOf(DateTime<Utc>),
 }
 
+/// How many times a store has read a stream: the cost a write must keep to one (it folds the
+/// plan once, to decide, and hands that state to the projections). Exposed as a metric.
+#[derive(Debug, Clone, Default)]
+pub struct StreamReads(Arc<AtomicU64>);
+
+impl StreamReads {
+    #[must_use]
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A stream's events within a bound, on any client or transaction: the one query that reads a
 /// stream, for readers and for projections inside an append's transaction alike.
 ///
@@ -22,9 +41,11 @@ pub enum StreamBound {
 /// When the database fails.
 pub(crate) async fn load_stream(
     client: &impl GenericClient,
+    reads: &StreamReads,
     stream_id: Uuid,
     bound: StreamBound,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    reads.count();
     let (version, at): (Option<i64>, Option<DateTime<Utc>>) = match bound {
         StreamBound::All => (None, None),
         StreamBound::UpToVersion(v) => (Some(v), None),
@@ -59,7 +80,13 @@ impl Database {
         bound: StreamBound,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let client = self.pool.get().await?;
-        load_stream(&client, stream_id, bound).await
+        load_stream(&client, &self.stream_reads, stream_id, bound).await
+    }
+
+    /// How many stream reads this store has made (see [`StreamReads`]).
+    #[must_use]
+    pub fn stream_reads(&self) -> u64 {
+        self.stream_reads.get()
     }
 
     /// The stream's current version, or `None` when it does not exist.

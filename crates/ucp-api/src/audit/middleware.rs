@@ -8,12 +8,12 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
-use chrono::Utc;
 use ucp_domain::NhsNumber;
 use ucp_store::AccessEntry;
 use uuid::Uuid;
 
-use super::{AuditNote, AuditWriter};
+use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
+
 use crate::auth::Actor;
 use crate::operation_ids::operation_id;
 use crate::request_id::request_id;
@@ -50,9 +50,10 @@ pub async fn record_access(
     let response = next.call(req).await?;
     let (http_req, res) = response.into_parts();
     let status = res.status().as_u16();
-    let mut note = http_req
+    // What the handler's result showed travels with its response.
+    let mut note = res
         .extensions()
-        .get::<AuditNote>()
+        .get::<Access>()
         .cloned()
         .unwrap_or_default();
     if note.plan_id.is_none() || note.nhs_number.is_none() {
@@ -83,7 +84,7 @@ pub async fn record_access(
 /// by id is looked up for its NHS number when the request was refused.
 async fn target_from_path(
     req: &HttpRequest,
-    note: &mut AuditNote,
+    note: &mut Access,
     state: Option<&AppState>,
     status: u16,
 ) {
@@ -101,7 +102,7 @@ async fn target_from_path(
         (note.plan_id, &note.nhs_number, state, status >= 400)
     {
         match state.db.plan(plan_id).await {
-            Ok(Some(row)) => note.nhs_number = Some(row.nhs_number),
+            Ok(Some(row)) => note.nhs_number = Some(row.nhs_number.to_string()),
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cannot find the person a refused request aimed at")
@@ -113,7 +114,7 @@ async fn target_from_path(
 fn entry(
     req: &HttpRequest,
     actor: Option<&Actor>,
-    note: AuditNote,
+    access: Access,
     purpose: Option<String>,
     status: u16,
 ) -> AccessEntry {
@@ -122,41 +123,10 @@ fn entry(
         .match_pattern()
         .and_then(|pattern| operation_id(method, &pattern))
         .unwrap_or("unknown");
-    let mut entry = entry_of(actor, action, note, status);
+    let mut entry = entry_of(actor, action, access, status);
     entry.method = method.to_owned();
     entry.path = req.path().to_owned();
     entry.purpose = purpose;
     entry.request_id = request_id(req);
     entry
-}
-
-/// The entry of one access by `actor` (`None`: no valid token), for the middleware and for
-/// disclosures that happen after the response has started (each event of a stream).
-#[must_use]
-pub fn entry_of(actor: Option<&Actor>, action: &str, note: AuditNote, status: u16) -> AccessEntry {
-    AccessEntry {
-        entry_id: Uuid::now_v7(),
-        at: Utc::now(),
-        actor: actor.map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
-        actor_name: actor.and_then(|a| a.name.clone()),
-        role: actor.map_or("none", |a| a.role.as_str()).to_owned(),
-        organisation: actor.and_then(|a| a.org.clone()),
-        purpose: None,
-        action: action.to_owned(),
-        method: "GET".to_owned(),
-        path: String::new(),
-        plan_id: note.plan_id,
-        nhs_number: note
-            .nhs_number
-            .or_else(|| actor.and_then(|a| a.nhs_number.map(|n| n.to_string()))),
-        plan_version: note.plan_version,
-        view: note.view.map(|v| v.as_str().to_owned()),
-        section: note.section,
-        search_criteria: note.search_criteria,
-        search_results: note.search_results,
-        returned_nhs_numbers: note.returned_nhs_numbers,
-        request_id: None,
-        status: i16::try_from(status).unwrap_or(0),
-        detail: note.detail,
-    }
 }

@@ -1,10 +1,7 @@
-//! Every access accounted for: the access log's group-commit writer, the middleware that writes
-//! one entry per `/v1` request before its response leaves, and what handlers note for it.
+//! Every access accounted for: the middleware that writes one entry per `/v1` request, from
+//! what the handler's response says it showed, before the response leaves.
 
 mod middleware;
-mod note;
-mod writer;
 
-pub use middleware::{entry_of, record_access, AuditScope, PURPOSE_HEADER};
-pub use note::{note, AuditNote, View};
-pub use writer::{AuditConfig, AuditFailed, AuditWriter};
+pub use middleware::{record_access, AuditScope, PURPOSE_HEADER};
+pub use ucp_app::audit::{Access, AuditConfig, AuditFailed, AuditWriter, View};

@@ -11,63 +11,10 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
-use ucp_domain::{Author, AuthorKind, NhsNumber};
+pub use ucp_app::{Actor, Role};
+use ucp_domain::NhsNumber;
 
 use crate::ApiError;
-
-/// What a token holder is, as DESIGN.md's roles say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Clinician,
-    Ambulance,
-    Nhs111,
-    Ooh,
-    Dispatch,
-    Patient,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Self; 7] = [
-        Self::Clinician,
-        Self::Ambulance,
-        Self::Nhs111,
-        Self::Ooh,
-        Self::Dispatch,
-        Self::Patient,
-        Self::Admin,
-    ];
-
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Clinician => "clinician",
-            Self::Ambulance => "ambulance",
-            Self::Nhs111 => "nhs111",
-            Self::Ooh => "ooh",
-            Self::Dispatch => "dispatch",
-            Self::Patient => "patient",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Ambulance crews, NHS 111 and out-of-hours GPs: they see active plans only.
-    #[must_use]
-    pub fn is_urgent_care(self) -> bool {
-        matches!(self, Self::Ambulance | Self::Nhs111 | Self::Ooh)
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
-    }
-}
 
 /// The claims this service reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,56 +32,12 @@ pub struct Claims {
     pub iat: u64,
 }
 
-/// The verified caller of a request.
+/// The verified caller of a request, as the application knows callers. Every `/v1` handler
+/// takes one: it works only inside the audited scope (see `audit::middleware`).
 #[derive(Debug, Clone)]
-pub struct Actor {
-    pub sub: String,
-    pub role: Role,
-    pub org: Option<String>,
-    pub name: Option<String>,
-    /// For a patient: the NHS number whose plan they may see.
-    pub nhs_number: Option<NhsNumber>,
-    /// When the token expires (seconds since 1970): a stream opened with it ends then.
-    pub expires_at: u64,
-}
+pub struct Caller(pub Actor);
 
-impl Actor {
-    /// Refuses the request unless the actor holds one of the roles.
-    ///
-    /// # Errors
-    /// 403 otherwise.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "The {} role may not do this.",
-                self.role.as_str()
-            )))
-        }
-    }
-
-    #[must_use]
-    pub fn author(&self) -> Author {
-        Author {
-            actor: self.sub.clone(),
-            name: self.name.clone(),
-            role: self.role.as_str().to_owned(),
-            organisation: self.org.clone(),
-        }
-    }
-
-    #[must_use]
-    pub fn kind(&self) -> AuthorKind {
-        if self.role == Role::Patient {
-            AuthorKind::Person
-        } else {
-            AuthorKind::Professional
-        }
-    }
-}
-
-impl FromRequest for Actor {
+impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
 
@@ -144,7 +47,7 @@ impl FromRequest for Actor {
             // For the access log: who asked, even when the handler refuses them.
             actix_web::HttpMessage::extensions_mut(req).insert(actor.clone());
         }
-        ready(actor)
+        ready(actor.map(Caller))
     }
 }
 

@@ -2,42 +2,27 @@
 //! lifecycle commands, history.
 
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Deserialize;
+use ucp_app::reads::{self, AsOf, HistoryEntry};
+use ucp_app::writes::{self, Origin};
 use ucp_domain::views::{PlanView, SectionView};
 use ucp_domain::{
-    Author, CarePlanEvent, Command, DeathRecorded, DeathRetracted, PlanReviewed, PlanSection,
-    PlanStatus, PlanVoided, PlanWithdrawn, SectionContent, SectionRetracted,
+    Command, DeathRecorded, DeathRetracted, PlanReviewed, PlanSection, PlanVoided, PlanWithdrawn,
+    SectionContent,
 };
-use ucp_store::projections::care_plans::{envelope, fold};
-use ucp_store::{IdempotencyKey, StreamBound};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use super::access::{ensure_visible, parse_plan_id, parse_section};
-use super::respond::tagged;
-use crate::audit::{note, View};
-use crate::auth::{Actor, Role};
+use super::access::{parse_plan_id, parse_section};
+use super::respond::{audited, tagged, tagged_shown};
+use crate::auth::Caller;
 use crate::body::{field_problem, parse, read_json};
-use crate::commands::{execute, parse_if_match, plan_at, Precondition};
-use crate::problem::Problem;
+use crate::headers::{idempotency_key, if_match};
+use crate::problem::{ErrorCode, Problem};
 use crate::request_id::request_id;
 use crate::{ApiError, AppState};
-use actix_web::http::StatusCode;
-
-const WRITERS: &[Role] = &[Role::Clinician];
-/// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
-/// Treatment Plans, and nothing else.
-const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
-const READERS: &[Role] = &[
-    Role::Clinician,
-    Role::Ambulance,
-    Role::Nhs111,
-    Role::Ooh,
-    Role::Patient,
-];
 
 /// A new plan: Personal Information and Consent to Share, and any other sections.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -86,61 +71,11 @@ impl CreateCarePlanRequest {
     }
 }
 
-pub(crate) fn idempotency_key(
-    req: &HttpRequest,
-    actor: &Actor,
-    body: &[u8],
-) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "bad_idempotency_key",
-                "",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-            )
-        })?;
-    let mut hasher = Sha256::new();
-    hasher.update(req.method().as_str());
-    hasher.update(req.path());
-    hasher.update([0]);
-    hasher.update(body);
-    let fingerprint = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(Some(IdempotencyKey {
-        scope: actor.sub.clone(),
-        key: key.to_owned(),
-        fingerprint,
-    }))
-}
-
-fn plan_response(status: actix_web::http::StatusCode, view: &PlanView) -> HttpResponse {
-    tagged(status, &view.etag, view)
-}
-
-fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired(
-                "Send If-Match with the ETag you last read, so nobody overwrites a change they \
-                 have not seen."
-                    .into(),
-            )
-        })?
-        .to_str()
-        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
-    parse_if_match(value, section)
+fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> HttpResponse {
+    audited(
+        tagged(status, &shown.value.etag, &shown.value),
+        shown.access,
+    )
 }
 
 /// Create a care plan.
@@ -164,35 +99,23 @@ fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondit
 pub async fn create_care_plan(
     req: HttpRequest,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(WRITERS)?;
+    actor.require(writes::WRITERS).map_err(ApiError::from)?;
     let (json, bytes) = read_json(&req, payload).await?;
     let command = parse::<CreateCarePlanRequest>(json)?.into_command();
-    let key = idempotency_key(&req, &actor, &bytes)?;
-    let plan_id = Uuid::now_v7();
-    let (view, _replayed) = execute(
-        &state.db,
-        plan_id,
-        &actor,
-        &command,
-        Precondition::None,
-        key,
-        request_id(&req),
-    )
-    .await?;
-    note(&req, |n| {
-        n.plan_id = Some(view.id);
-        n.nhs_number = Some(view.nhs_number.to_string());
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    let mut res = plan_response(actix_web::http::StatusCode::CREATED, &view);
+    let origin = Origin {
+        actor: &actor,
+        idempotency: idempotency_key(&req, &actor, &bytes)?,
+        request_id: request_id(&req),
+    };
+    let shown = writes::create_plan(&state.db, origin, &command).await?;
+    let location = format!("/v1/care-plans/{}", shown.value.id);
+    let mut res = plan_response(StatusCode::CREATED, shown);
     res.headers_mut().insert(
         header::LOCATION,
-        HeaderValue::from_str(&format!("/v1/care-plans/{}", view.id))
-            .map_err(|e| ApiError::Internal(Box::new(e)))?,
+        HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(Box::new(e)))?,
     );
     Ok(res)
 }
@@ -200,7 +123,7 @@ pub async fn create_care_plan(
 /// Which state of the plan to read: now (default), at a version, or at an instant.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AsOf {
+pub struct AsOfQuery {
     /// The plan as it was at this version.
     pub version: Option<i64>,
     /// The plan as it was at this instant (RFC 3339).
@@ -210,7 +133,7 @@ pub struct AsOf {
 /// Read a care plan, now or as it was.
 #[utoipa::path(
     get, path = "/v1/care-plans/{id}", operation_id = "getCarePlan", tag = "care-plans",
-    params(("id" = Uuid, Path, description = "Plan id"), AsOf),
+    params(("id" = Uuid, Path, description = "Plan id"), AsOfQuery),
     responses(
         (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Bad id, version or instant", body = Problem, content_type = "application/problem+json"),
@@ -222,62 +145,26 @@ pub struct AsOf {
 )]
 #[get("/care-plans/{id}")]
 pub async fn get_care_plan(
-    req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<AsOf>,
-    actor: Actor,
+    query: web::Query<AsOfQuery>,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(READERS)?;
     let plan_id = parse_plan_id(&path)?;
-    note(&req, |n| n.plan_id = Some(plan_id));
-    let row = state.db.plan(plan_id).await?;
-    if let Some(row) = &row {
-        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
-    }
-    let row = ensure_visible(&actor, row)?;
-    let view = match (query.version, query.at) {
-        (None, None) => {
-            note(&req, |n| {
-                n.plan_version = Some(row.version);
-                n.view = Some(View::Plan);
-            });
-            return Ok(tagged(
-                StatusCode::OK,
-                &ucp_domain::views::plan_etag(row.version),
-                &row.document,
-            ));
-        }
+    let as_of = match (query.version, query.at) {
+        (None, None) => AsOf::Now,
+        (Some(v), None) => AsOf::Version(v),
+        (None, Some(at)) => AsOf::At(at),
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_field(
-                "bad_query",
+                ErrorCode::BadQuery,
                 "",
                 "Ask for a version or an instant, not both.",
             ))
         }
-        (Some(v), None) => {
-            if v < 1 || v > row.version {
-                return Err(ApiError::NotFound(format!(
-                    "The plan has versions 1 to {}.",
-                    row.version
-                )));
-            }
-            plan_at(&state.db, plan_id, v).await?
-        }
-        (None, Some(at)) => {
-            let history = state.db.read_stream(plan_id, StreamBound::AsOf(at)).await?;
-            fold(&history)?
-                .map(|p| PlanView::of(plan_id, &p))
-                .ok_or_else(|| {
-                    ApiError::NotFound("The plan did not exist at that instant.".into())
-                })?
-        }
     };
-    note(&req, |n| {
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    Ok(plan_response(actix_web::http::StatusCode::OK, &view))
+    let shown = reads::plan(&state.db, &actor, plan_id, as_of).await?;
+    Ok(tagged_shown(StatusCode::OK, shown))
 }
 
 /// Read one section of a care plan.
@@ -295,40 +182,15 @@ pub async fn get_care_plan(
 )]
 #[get("/care-plans/{id}/sections/{section}")]
 pub async fn get_section(
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(READERS)?;
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    note(&req, |n| {
-        n.plan_id = Some(plan_id);
-        n.section = Some(section.name().to_owned());
-    });
-    let row = state.db.plan(plan_id).await?;
-    if let Some(row) = &row {
-        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
-    }
-    let row = ensure_visible(&actor, row)?;
-    note(&req, |n| {
-        n.plan_version = Some(row.version);
-        n.view = Some(View::Section);
-    });
-    let view = row
-        .document
-        .get("sections")
-        .and_then(|s| s.get(section.name()))
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound(format!("The plan has no {section} section yet.")))?;
-    let etag = view
-        .get("etag")
-        .and_then(|e| e.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    Ok(tagged(StatusCode::OK, &etag, &view))
+    let shown = reads::section(&state.db, &actor, plan_id, section).await?;
+    Ok(tagged_shown(StatusCode::OK, shown))
 }
 
 /// Replace one section of a care plan.
@@ -360,92 +222,58 @@ pub async fn put_section(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(ETP_WRITERS)?;
+    actor.require(writes::ETP_WRITERS).map_err(ApiError::from)?;
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    writes_section(&actor, section)?;
-    note(&req, |n| {
-        n.plan_id = Some(plan_id);
-        n.section = Some(section.name().to_owned());
-    });
     let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let content = section.parse_content(json).map_err(field_problem)?;
-    let (view, _) = execute(
-        &state.db,
-        plan_id,
-        &actor,
-        &Command::UpdateSection(content),
-        precondition,
-        None,
-        request_id(&req),
-    )
-    .await?;
-    note(&req, |n| {
-        n.nhs_number = Some(view.nhs_number.to_string());
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Section);
-    });
-    let saved = view
-        .sections
-        .get(section.name())
-        .ok_or_else(|| ApiError::Internal("saved section missing from the plan".into()))?;
-    Ok(tagged(StatusCode::OK, &saved.etag, saved))
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+    };
+    let shown = writes::put_section(&state.db, origin, plan_id, content, precondition).await?;
+    Ok(section_response(shown))
 }
 
-/// Whether the caller may write this section: clinicians any, out-of-hours GPs the Emergency
-/// Treatment Plan only.
-fn writes_section(actor: &Actor, section: PlanSection) -> Result<(), ApiError> {
-    if actor.role == Role::Ooh && section != PlanSection::EmergencyTreatmentPlan {
-        return Err(ApiError::Forbidden(
-            "The ooh role records and reviews Emergency Treatment Plans only.".into(),
-        ));
-    }
-    Ok(())
+fn section_response(shown: ucp_app::audit::Shown<SectionView>) -> HttpResponse {
+    audited(
+        tagged(StatusCode::OK, &shown.value.etag, &shown.value),
+        shown.access,
+    )
 }
 
 async fn lifecycle(
     req: HttpRequest,
     path: web::Path<String>,
-    payload: Option<web::Payload>,
-    actor: Actor,
+    payload: web::Payload,
+    actor: ucp_app::Actor,
     state: web::Data<AppState>,
-    roles: &[Role],
     make: fn(serde_json::Value) -> Result<Command, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(roles)?;
+    // Refused roles are refused before their body is read; the application checks each
+    // command's own roles.
+    actor.require(writes::ETP_WRITERS).map_err(ApiError::from)?;
     let plan_id = parse_plan_id(&path)?;
-    note(&req, |n| n.plan_id = Some(plan_id));
     let precondition = if_match(&req, None)?;
-    let json = match payload {
-        Some(p) => read_json(&req, p).await?.0,
-        None => serde_json::json!({}),
-    };
+    let (json, _) = read_json(&req, payload).await?;
     let command = make(json)?;
-    let (view, _) = execute(
-        &state.db,
-        plan_id,
-        &actor,
-        &command,
-        precondition,
-        None,
-        request_id(&req),
-    )
-    .await?;
-    note(&req, |n| {
-        n.nhs_number = Some(view.nhs_number.to_string());
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    Ok(plan_response(actix_web::http::StatusCode::OK, &view))
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+    };
+    let shown = writes::lifecycle(&state.db, origin, plan_id, &command, precondition).await?;
+    Ok(plan_response(StatusCode::OK, shown))
 }
 
 macro_rules! lifecycle_route {
-    ($fn:ident, $path:literal, $route:literal, $op:literal, $summary:literal, $body:ty, $roles:expr, $make:expr) => {
+    ($fn:ident, $path:literal, $route:literal, $op:literal, $summary:literal, $body:ty, $make:expr) => {
         #[doc = $summary]
         #[utoipa::path(
             post, path = $path, operation_id = $op, tag = "care-plans",
@@ -470,10 +298,10 @@ macro_rules! lifecycle_route {
             req: HttpRequest,
             path: web::Path<String>,
             payload: web::Payload,
-            actor: Actor,
+            Caller(actor): Caller,
             state: web::Data<AppState>,
         ) -> Result<HttpResponse, ApiError> {
-            lifecycle(req, path, Some(payload), actor, state, $roles, $make).await
+            lifecycle(req, path, payload, actor, state, $make).await
         }
     };
 }
@@ -485,7 +313,6 @@ lifecycle_route!(
     "reviewCarePlan",
     "Record a review: who reviewed (from the token) and the next review date.",
     PlanReviewed,
-    ETP_WRITERS,
     |json| Ok(Command::ReviewCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -495,7 +322,6 @@ lifecycle_route!(
     "withdrawCarePlan",
     "Withdraw the plan (a reason is required): the person no longer wants it. Nothing is erased.",
     PlanWithdrawn,
-    WRITERS,
     |json| Ok(Command::WithdrawCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -505,7 +331,6 @@ lifecycle_route!(
     "voidCarePlan",
     "Void the plan: it was made in error (on the wrong person), whether active, withdrawn or the person has died. Nothing is erased.",
     PlanVoided,
-    WRITERS,
     |json| Ok(Command::VoidCarePlan(parse(json)?))
 );
 lifecycle_route!(
@@ -515,7 +340,6 @@ lifecycle_route!(
     "recordDeath",
     "Record that the person has died; afterwards the plan can only be voided, or the death retracted if recorded in error.",
     DeathRecorded,
-    WRITERS,
     |json| Ok(Command::RecordDeath(parse(json)?))
 );
 lifecycle_route!(
@@ -525,7 +349,6 @@ lifecycle_route!(
     "retractDeath",
     "Retract a death recorded in error: the plan returns to the status it had; the death and its retraction both stay in the history.",
     DeathRetracted,
-    WRITERS,
     |json| Ok(Command::RetractDeath(parse(json)?))
 );
 
@@ -567,46 +390,37 @@ pub async fn retract_section(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(ETP_WRITERS)?;
+    actor.require(writes::ETP_WRITERS).map_err(ApiError::from)?;
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    writes_section(&actor, section)?;
-    note(&req, |n| {
-        n.plan_id = Some(plan_id);
-        n.section = Some(section.name().to_owned());
-    });
     let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let body: RetractSectionRequest = parse(json)?;
-    let (view, _) = execute(
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+    };
+    let shown = writes::retract_section(
         &state.db,
+        origin,
         plan_id,
-        &actor,
-        &Command::RetractSection(SectionRetracted {
-            section,
-            reason: body.reason,
-        }),
+        section,
+        body.reason,
         precondition,
-        None,
-        request_id(&req),
     )
     .await?;
-    note(&req, |n| {
-        n.nhs_number = Some(view.nhs_number.to_string());
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    Ok(plan_response(StatusCode::OK, &view))
+    Ok(plan_response(StatusCode::OK, shown))
 }
 
 /// `DELETE` on a plan is not how a plan ends: nothing is ever deleted, and a withdrawal needs a
 /// reason. Answered 405, pointing at `POST …/withdraw` (not in the document: not an operation).
 #[delete("/care-plans/{id}")]
-pub async fn delete_care_plan(path: web::Path<String>, _actor: Actor) -> HttpResponse {
+pub async fn delete_care_plan(path: web::Path<String>, _caller: Caller) -> HttpResponse {
     let mut res = ApiError::MethodNotAllowed(format!(
         "Plans are never deleted. To end plan {}, POST /v1/care-plans/{}/withdraw with a reason \
          (or /void if it was made on the wrong person).",
@@ -617,22 +431,6 @@ pub async fn delete_care_plan(path: web::Path<String>, _actor: Actor) -> HttpRes
     res.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET"));
     res
-}
-
-/// One change in a plan's history.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    pub version: i64,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub section: Option<PlanSection>,
-    pub changed_by: Author,
-    pub at: DateTime<Utc>,
-    /// What the change recorded: a section's whole new content, or the lifecycle details.
-    pub change: serde_json::Value,
-    /// The plan's status after the change.
-    pub status_after: PlanStatus,
 }
 
 /// Every change to a plan, oldest first.
@@ -650,62 +448,16 @@ pub struct HistoryEntry {
 )]
 #[get("/care-plans/{id}/history")]
 pub async fn get_history(
-    req: HttpRequest,
     path: web::Path<String>,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(READERS)?;
     let plan_id = parse_plan_id(&path)?;
-    note(&req, |n| n.plan_id = Some(plan_id));
-    let row = state.db.plan(plan_id).await?;
-    if let Some(row) = &row {
-        note(&req, |n| n.nhs_number = Some(row.nhs_number.clone()));
-    }
-    let row = ensure_visible(&actor, row)?;
-    note(&req, |n| {
-        n.plan_version = Some(row.version);
-        n.view = Some(View::History);
-    });
-    let entries = history(&state.db, plan_id, row.version).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(entries))
-}
-
-/// A plan's history up to a version (what was shown to whom is replayed with the same code).
-///
-/// # Errors
-/// When the store fails or an event cannot be read.
-pub async fn history(
-    db: &ucp_store::Database,
-    plan_id: Uuid,
-    version: i64,
-) -> Result<Vec<HistoryEntry>, ApiError> {
-    let events = db
-        .read_stream(plan_id, StreamBound::UpToVersion(version))
-        .await?;
-    let mut plan = None;
-    let mut entries = Vec::with_capacity(events.len());
-    for recorded in &events {
-        let event = CarePlanEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-        let env = envelope(recorded);
-        plan = ucp_domain::evolve(plan, &event, &env);
-        entries.push(HistoryEntry {
-            version: recorded.stream_version,
-            event_id: recorded.event_id,
-            event_type: recorded.event_type.clone(),
-            section: event.section(),
-            changed_by: env.author,
-            at: recorded.recorded_at,
-            change: recorded.data.clone(),
-            status_after: plan.as_ref().map_or(PlanStatus::Active, |p| p.status),
-        });
-    }
-    Ok(entries)
+    let shown = reads::history(&state.db, &actor, plan_id).await?;
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(shown.value),
+        shown.access,
+    ))
 }

@@ -6,15 +6,17 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use ucp_app::audit::{entry, Access, AuditWriter, View};
+use ucp_app::feed::{self, next_changes, ChangePage, SnapshotPage};
+use ucp_app::{Actor, AppState};
 use ucp_store::FeedCursor;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
-use crate::audit::{entry_of, note, AuditNote, AuditWriter, View};
-use crate::auth::{Actor, Role};
-use crate::changes::{next_changes, ChangePage};
-use crate::problem::Problem;
-use crate::{ApiError, AppState};
+use super::respond::audited;
+use crate::auth::Caller;
+use crate::problem::{ErrorCode, Problem};
+use crate::ApiError;
 
 /// Where to read from.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,7 +36,7 @@ pub(crate) fn parse_cursor(text: Option<&str>) -> Result<FeedCursor, ApiError> {
         None | Some("") => Ok(FeedCursor::START),
         Some(t) => FeedCursor::decode(t).map_err(|_| {
             ApiError::bad_field(
-                "bad_cursor",
+                ErrorCode::BadCursor,
                 "/after",
                 "This is not a feed cursor this service issued.",
             )
@@ -62,17 +64,17 @@ pub struct FeedPoll(pub Duration);
 pub async fn read_feed(
     req: HttpRequest,
     query: web::Query<FeedQuery>,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(&[Role::Dispatch, Role::Admin])?;
+    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let after = parse_cursor(query.after.as_deref())?;
     let limit = match query.limit {
         None => 100,
         Some(n) if (1..=1000).contains(&n) => n,
         Some(_) => {
             return Err(ApiError::bad_field(
-                "bad_limit",
+                ErrorCode::BadLimit,
                 "/limit",
                 "limit runs from 1 to 1000.",
             ))
@@ -83,7 +85,7 @@ pub async fn read_feed(
         Some(s) if s <= 60 => s,
         Some(_) => {
             return Err(ApiError::bad_field(
-                "bad_wait",
+                ErrorCode::BadWait,
                 "/waitSeconds",
                 "waitSeconds runs from 0 to 60.",
             ))
@@ -92,22 +94,22 @@ pub async fn read_feed(
     let poll = req
         .app_data::<web::Data<FeedPoll>>()
         .map_or(Duration::from_millis(500), |p| p.0);
-    let page = next_changes(
+    let shown = feed::read_page(
         &state.db,
         &state.feed,
+        &actor,
         after,
         limit,
         Duration::from_secs(wait),
         poll,
     )
     .await?;
-    note(&req, |n| {
-        n.view = Some(View::Feed);
-        n.returned_nhs_numbers = page.changes.iter().map(|c| c.nhs_number.clone()).collect();
-    });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(page))
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(shown.value),
+        shown.access,
+    ))
 }
 
 /// Which page of the snapshot.
@@ -119,28 +121,6 @@ pub struct SnapshotQuery {
     pub after: Option<String>,
     /// 1 to 1000; default 500.
     pub limit: Option<i64>,
-}
-
-/// One person's current summary in a snapshot.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotItem {
-    pub plan_id: uuid::Uuid,
-    pub nhs_number: String,
-    pub summary: serde_json::Value,
-}
-
-/// A page of the current summaries of active plans.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotPage {
-    pub summaries: Vec<SnapshotItem>,
-    /// Ask for the next page with `after=<nextPage>`; absent on the last page.
-    pub next_page: Option<String>,
-    /// Follow `/v1/feed` from here (`after=<cursor>`). Keep the cursor of the FIRST page:
-    /// every change not reflected in it comes after it, and the feed is at-least-once, so
-    /// changes reflected in later pages may come again and are applied the same way.
-    pub cursor: String,
 }
 
 /// Bootstrap a new consumer: what is true now, and the feed cursor to follow on from — never a
@@ -158,17 +138,16 @@ pub struct SnapshotPage {
 )]
 #[get("/feed/snapshot")]
 pub async fn read_snapshot(
-    req: HttpRequest,
     query: web::Query<SnapshotQuery>,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(&[Role::Dispatch, Role::Admin])?;
+    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let after = match query.after.as_deref() {
         None | Some("") => None,
         Some(text) => Some(super::access::parse_nhs_number(text).map_err(|_| {
             ApiError::bad_field(
-                "bad_page",
+                ErrorCode::BadPage,
                 "/after",
                 "This is not a nextPage this service issued.",
             )
@@ -179,40 +158,19 @@ pub async fn read_snapshot(
         Some(n) if (1..=1000).contains(&n) => n,
         Some(_) => {
             return Err(ApiError::bad_field(
-                "bad_limit",
+                ErrorCode::BadLimit,
                 "/limit",
                 "limit runs from 1 to 1000.",
             ))
         }
     };
-    let after = after.map(|n| n.to_string());
-    let page = state.db.summary_snapshot(after.as_deref(), limit).await?;
-    let next_page = (i64::try_from(page.summaries.len()).unwrap_or(0) == limit)
-        .then(|| page.summaries.last().map(|(_, nhs, _)| nhs.clone()))
-        .flatten();
-    note(&req, |n| {
-        n.view = Some(View::Snapshot);
-        n.returned_nhs_numbers = page
-            .summaries
-            .iter()
-            .map(|(_, nhs, _)| nhs.clone())
-            .collect();
-    });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(SnapshotPage {
-            summaries: page
-                .summaries
-                .into_iter()
-                .map(|(plan_id, nhs_number, summary)| SnapshotItem {
-                    plan_id,
-                    nhs_number,
-                    summary,
-                })
-                .collect(),
-            next_page,
-            cursor: page.cursor.encode(),
-        }))
+    let shown = feed::snapshot(&state.db, &actor, after, limit).await?;
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(shown.value),
+        shown.access,
+    ))
 }
 
 /// The same changes as Server-Sent Events (`id` is the cursor; resume with `Last-Event-ID`).
@@ -233,11 +191,11 @@ pub async fn read_snapshot(
 #[get("/feed/stream")]
 pub async fn stream_feed(
     req: HttpRequest,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
     audit: web::Data<AuditWriter>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(&[Role::Dispatch, Role::Admin])?;
+    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let last_event_id = req
         .headers()
         .get("last-event-id")
@@ -248,10 +206,11 @@ pub async fn stream_feed(
             .ok()
             .and_then(|q| q.get("after").cloned());
     let start = parse_cursor(last_event_id.as_deref().or(after_param.as_deref()))?;
-    note(&req, |n| {
-        n.view = Some(View::Feed);
-        n.detail = Some(serde_json::json!({ "streamFrom": start.encode() }));
-    });
+    let opened = Access {
+        view: Some(View::Feed),
+        detail: Some(serde_json::json!({ "streamFrom": start.encode() })),
+        ..Access::default()
+    };
     let poll = req
         .app_data::<web::Data<FeedPoll>>()
         .map_or(Duration::from_millis(500), |p| p.0);
@@ -277,10 +236,13 @@ pub async fn stream_feed(
             Chunk::End => None,
         }
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(events))
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .streaming(events),
+        opened,
+    ))
 }
 
 /// When a token that expires at `exp` (seconds since 1970) stops being good, as an instant.
@@ -338,14 +300,14 @@ impl SseStream {
             self.cursor = FeedCursor::decode(&page.next).unwrap_or(self.cursor);
             return Chunk::Changes(Bytes::from_static(b": keep-alive\n\n"), self);
         }
-        let mut entry = entry_of(
+        let mut entry = entry(
             Some(&self.actor),
             "streamFeed",
-            AuditNote {
+            Access {
                 view: Some(View::Feed),
                 returned_nhs_numbers: page.changes.iter().map(|c| c.nhs_number.clone()).collect(),
                 detail: Some(serde_json::json!({ "streamedUpTo": page.next })),
-                ..AuditNote::default()
+                ..Access::default()
             },
             200,
         );

@@ -1,42 +1,36 @@
 //! `/v1/me`: the person's own plan (as in the NHS App), their own forms, and who looked.
 
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use ucp_domain::views::{plan_etag, PlanView};
-use ucp_domain::{Command, ConsentBasis, ConsentToShare, NhsNumber, PlanStatus, SectionContent};
-use ucp_store::AccessQuery;
+use ucp_app::reads;
+use ucp_app::writes::{self, Origin};
+use ucp_domain::views::PlanView;
+use ucp_domain::SectionContent;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::access::parse_section;
-use super::audit::{decode_page_cursor, limit, next_page};
-use super::respond::tagged;
-use crate::audit::{note, View};
-use crate::auth::{Actor, Role};
+use super::respond::{audited, tagged, tagged_shown};
+use crate::auth::{Actor, Caller};
 use crate::body::{field_problem, parse, read_json};
-use crate::commands::{execute, parse_if_match, Precondition};
+use crate::headers::{idempotency_key, if_match};
+use crate::paging::{decode_page_cursor, limit, next_page};
 use crate::problem::Problem;
 use crate::request_id::request_id;
 use crate::{ApiError, AppState};
-use actix_web::http::StatusCode;
 
-fn own_number(actor: &Actor) -> Result<NhsNumber, ApiError> {
-    actor.require(&[Role::Patient])?;
-    actor.nhs_number.ok_or_else(|| {
-        ApiError::Unauthorized("A patient token must carry an nhs_number claim.".into())
-    })
+/// A patient's token, or 403 before anything else is read.
+fn patient(actor: &Actor) -> Result<(), ApiError> {
+    actor.own_nhs_number().map(|_| ()).map_err(ApiError::from)
 }
 
-/// The person's plan id and version, if they have one they may see (anything but voided).
-async fn own_plan(state: &AppState, nhs: NhsNumber) -> Result<ucp_store::PlanRow, ApiError> {
-    state
-        .db
-        .plan_for_person(&nhs.to_string())
-        .await?
-        .filter(|row| row.status != PlanStatus::Voided.as_str())
-        .ok_or_else(|| ApiError::NotFound("You do not have a care plan yet.".into()))
+fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> HttpResponse {
+    audited(
+        tagged(status, &shown.value.etag, &shown.value),
+        shown.access,
+    )
 }
 
 /// Read my care plan.
@@ -52,22 +46,11 @@ async fn own_plan(state: &AppState, nhs: NhsNumber) -> Result<ucp_store::PlanRow
 )]
 #[get("/me/care-plan")]
 pub async fn get_my_plan(
-    req: HttpRequest,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let nhs = own_number(&actor)?;
-    let row = own_plan(&state, nhs).await?;
-    note(&req, |n| {
-        n.plan_id = Some(row.plan_id);
-        n.plan_version = Some(row.version);
-        n.view = Some(View::Plan);
-    });
-    Ok(tagged(
-        StatusCode::OK,
-        &plan_etag(row.version),
-        &row.document,
-    ))
+    let shown = reads::my_plan(&state.db, &actor).await?;
+    Ok(tagged_shown(StatusCode::OK, shown))
 }
 
 /// Starting my own plan: my personal information and any of my own forms; I consent myself.
@@ -103,22 +86,12 @@ pub struct StartMyCarePlanRequest {
 pub async fn start_my_plan(
     req: HttpRequest,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let nhs = own_number(&actor)?;
+    patient(&actor)?;
     let (json, bytes) = read_json(&req, payload).await?;
     let body: StartMyCarePlanRequest = parse(json)?;
-    if body.personal_information.nhs_number != nhs {
-        return Err(ApiError::Unprocessable {
-            code: "not_your_nhs_number",
-            detail: "A plan you start must carry your own NHS number.".into(),
-            errors: vec![ucp_domain::FieldError::new(
-                "/personalInformation/nhsNumber",
-                "must be your own NHS number",
-            )],
-        });
-    }
     let others = [
         body.contacts.map(SectionContent::Contacts),
         body.communication_and_accessibility
@@ -127,33 +100,19 @@ pub async fn start_my_plan(
         body.thinking_ahead.map(SectionContent::ThinkingAhead),
         body.support_needs.map(SectionContent::SupportNeeds),
     ];
-    let command = Command::CreateCarePlan {
-        personal_information: body.personal_information,
-        consent_to_share: ConsentToShare {
-            basis: ConsentBasis::PersonAgreed,
-            decided_by: None,
-            consulted: Vec::new(),
-            date: Utc::now().date_naive(),
-        },
-        other_sections: others.into_iter().flatten().collect(),
+    let origin = Origin {
+        actor: &actor,
+        idempotency: idempotency_key(&req, &actor, &bytes)?,
+        request_id: request_id(&req),
     };
-    let key = super::care_plans::idempotency_key(&req, &actor, &bytes)?;
-    let (view, _) = execute(
+    let shown = writes::start_my_plan(
         &state.db,
-        Uuid::now_v7(),
-        &actor,
-        &command,
-        Precondition::None,
-        key,
-        request_id(&req),
+        origin,
+        body.personal_information,
+        others.into_iter().flatten().collect(),
     )
     .await?;
-    note(&req, |n| {
-        n.plan_id = Some(view.id);
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    let mut res = tagged(StatusCode::CREATED, &view.etag, &view);
+    let mut res = plan_response(StatusCode::CREATED, shown);
     res.headers_mut().insert(
         header::LOCATION,
         HeaderValue::from_static("/v1/me/care-plan"),
@@ -189,51 +148,29 @@ pub async fn put_my_section(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let nhs = own_number(&actor)?;
+    patient(&actor)?;
     let section = parse_section(&path)?;
     if !section.is_person_centred() {
         return Err(ApiError::Forbidden(format!(
             "{section} is written by professionals only; ask your care team to change it."
         )));
     }
-    let row = own_plan(&state, nhs).await?;
-    note(&req, |n| {
-        n.plan_id = Some(row.plan_id);
-        n.section = Some(section.name().to_owned());
-    });
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired("Send If-Match with the ETag you last read.".into())
-        })?
-        .to_str()
-        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
-    let precondition = parse_if_match(value, Some(section))?;
+    let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let content = section.parse_content(json).map_err(field_problem)?;
-    let (view, _) = execute(
-        &state.db,
-        row.plan_id,
-        &actor,
-        &Command::UpdateSection(content),
-        precondition,
-        None,
-        request_id(&req),
-    )
-    .await?;
-    note(&req, |n| {
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Section);
-    });
-    let saved = view
-        .sections
-        .get(section.name())
-        .ok_or_else(|| ApiError::Internal("saved section missing from the plan".into()))?;
-    Ok(tagged(StatusCode::OK, &saved.etag, saved))
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+    };
+    let shown = writes::put_my_section(&state.db, origin, content, precondition).await?;
+    Ok(audited(
+        tagged(StatusCode::OK, &shown.value.etag, &shown.value),
+        shown.access,
+    ))
 }
 
 /// Why I am withdrawing.
@@ -252,38 +189,24 @@ async fn withdraw_mine(
     state: web::Data<AppState>,
     consent_withdrawn: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let nhs = own_number(&actor)?;
-    let row = own_plan(&state, nhs).await?;
-    note(&req, |n| n.plan_id = Some(row.plan_id));
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired("Send If-Match with the plan's ETag.".into())
-        })?
-        .to_str()
-        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
-    let precondition = parse_if_match(value, None)?;
+    patient(&actor)?;
+    let precondition = if_match(&req, None)?;
     let (json, _) = read_json(&req, payload).await?;
     let body: MyWithdrawal = parse(json)?;
-    let (view, _) = execute(
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+    };
+    let shown = writes::withdraw_mine(
         &state.db,
-        row.plan_id,
-        &actor,
-        &Command::WithdrawCarePlan(ucp_domain::PlanWithdrawn {
-            reason: Some(body.reason),
-            consent_withdrawn,
-        }),
+        origin,
+        body.reason,
+        consent_withdrawn,
         precondition,
-        None,
-        request_id(&req),
     )
     .await?;
-    note(&req, |n| {
-        n.plan_version = Some(view.version);
-        n.view = Some(View::Plan);
-    });
-    Ok(tagged(StatusCode::OK, &view.etag, &view))
+    Ok(plan_response(StatusCode::OK, shown))
 }
 
 /// Withdraw my plan: I no longer want one. It stops being shown to crews, 111 and GPs at once;
@@ -310,7 +233,7 @@ async fn withdraw_mine(
 pub async fn withdraw_my_plan(
     req: HttpRequest,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     withdraw_mine(req, payload, actor, state, false).await
@@ -340,7 +263,7 @@ pub async fn withdraw_my_plan(
 pub async fn withdraw_my_consent(
     req: HttpRequest,
     payload: web::Payload,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     withdraw_mine(req, payload, actor, state, true).await
@@ -400,22 +323,14 @@ pub struct MyAccessQuery {
 #[get("/me/access-log")]
 pub async fn get_my_access_log(
     query: web::Query<MyAccessQuery>,
-    actor: Actor,
+    Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let nhs = own_number(&actor)?;
+    patient(&actor)?;
     let q = query.into_inner();
     let limit = limit(q.limit)?;
-    let entries = state
-        .db
-        .access_log(&AccessQuery {
-            nhs_number: Some(nhs.to_string()),
-            before: q.before.as_deref().map(decode_page_cursor).transpose()?,
-            include_searches: true,
-            limit,
-            ..AccessQuery::default()
-        })
-        .await?;
+    let before = q.before.as_deref().map(decode_page_cursor).transpose()?;
+    let entries = reads::my_access_log(&state.db, &actor, before, limit).await?;
     let next = next_page(&entries, limit);
     let entries = entries
         .into_iter()

@@ -16,3 +16,22 @@ pub fn tagged(status: StatusCode, etag: &str, body: &impl Serialize) -> HttpResp
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     res.json(body)
 }
+
+/// A response that carries what its handler's result showed, for the access-log middleware.
+#[must_use]
+pub fn audited(mut res: HttpResponse, access: ucp_app::audit::Access) -> HttpResponse {
+    res.extensions_mut().insert(access);
+    res
+}
+
+/// A plan or section document with its `ETag`, and what it showed.
+#[must_use]
+pub fn tagged_shown(
+    status: StatusCode,
+    shown: ucp_app::audit::Shown<ucp_app::reads::Tagged>,
+) -> HttpResponse {
+    audited(
+        tagged(status, &shown.value.etag, &shown.value.body),
+        shown.access,
+    )
+}

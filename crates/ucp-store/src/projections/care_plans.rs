@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::error::SqlState;
 use ucp_domain::views::{EmergencySummary, PlanView};
-use ucp_domain::{evolve, fold_name, Author, CarePlan, CarePlanEvent, Envelope, SectionContent};
+use ucp_domain::{fold_name, CarePlan, SectionContent};
 use uuid::Uuid;
 
+pub use super::replay::{envelope, fold, fold_from};
 use crate::read_stream::load_stream;
 use crate::{Database, InlineProjection, RecordedEvent, StoreError, StreamBound};
 
@@ -17,39 +18,6 @@ pub const STREAM_TYPE: &str = "care_plan";
 
 /// The constraint that keeps one active plan per NHS number.
 const ONE_ACTIVE_PLAN: &str = "care_plan_view_one_active_per_nhs_number";
-
-/// Folds a plan's recorded events into its state, upcasting each as it is read.
-///
-/// # Errors
-/// When a stored event cannot be read by this code.
-pub fn fold(events: &[RecordedEvent]) -> Result<Option<CarePlan>, StoreError> {
-    let mut state = None;
-    for recorded in events {
-        let event = CarePlanEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        state = evolve(state, &event, &envelope(recorded));
-    }
-    Ok(state)
-}
-
-/// The author and time of an event, from its metadata.
-#[must_use]
-pub fn envelope(recorded: &RecordedEvent) -> Envelope {
-    Envelope {
-        version: recorded.stream_version,
-        at: recorded.recorded_at,
-        author: Author {
-            actor: recorded.metadata.actor.clone(),
-            name: recorded.metadata.actor_name.clone(),
-            role: recorded.metadata.role.clone(),
-            organisation: recorded.metadata.organisation.clone(),
-        },
-    }
-}
 
 /// The inline projection of care plans.
 #[derive(Debug, Default, Clone, Copy)]
@@ -65,6 +33,8 @@ impl InlineProjection for CarePlanProjection {
         &self,
         tx: &Transaction<'_>,
         events: &[RecordedEvent],
+        prior: Option<&CarePlan>,
+        reads: &crate::StreamReads,
     ) -> Result<(), StoreError> {
         let Some(first) = events.first() else {
             return Ok(());
@@ -72,8 +42,14 @@ impl InlineProjection for CarePlanProjection {
         if first.stream_type != STREAM_TYPE {
             return Ok(());
         }
-        let history = load_stream(tx, first.stream_id, StreamBound::All).await?;
-        if let Some(plan) = fold(&history)? {
+        // The writer folded the plan to decide; only a new stream (no prior state, first
+        // event at version 1) or a writer that did not pass its state needs the log read.
+        let plan = match prior {
+            Some(prior) => fold_from(events, Some(prior.clone()))?,
+            None if first.stream_version == 1 => fold(events)?,
+            None => fold(&load_stream(tx, reads, first.stream_id, StreamBound::All).await?)?,
+        };
+        if let Some(plan) = plan {
             write_plan(tx, first.stream_id, &plan).await?;
         }
         Ok(())
@@ -204,7 +180,7 @@ impl Database {
         let mut rebuilt = 0;
         for row in streams {
             let stream_id: Uuid = row.try_get(0)?;
-            let history = load_stream(&tx, stream_id, StreamBound::All).await?;
+            let history = load_stream(&tx, &self.stream_reads, stream_id, StreamBound::All).await?;
             if let Some(plan) = fold(&history)? {
                 write_plan(&tx, stream_id, &plan).await?;
                 rebuilt += 1;

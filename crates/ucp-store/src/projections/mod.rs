@@ -1,3 +1,4 @@
-//! Read models kept in step with the log.
+//! Read models kept in step with the log, and the one replay they are built with.
 
 pub mod care_plans;
+pub mod replay;

@@ -8,16 +8,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use ucp_domain::views::EmergencySummary;
-use ucp_domain::{evolve, CarePlanEvent, PlanSection, PlanStatus};
-use ucp_store::projections::care_plans::{envelope, STREAM_TYPE};
+use ucp_domain::{PlanSection, PlanStatus};
+use ucp_store::projections::care_plans::STREAM_TYPE;
 use ucp_store::{Database, FeedCursor, FeedSignal, RecordedEvent, StreamBound};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::ApiError;
+use ucp_store::projections::replay::replay;
+
+use crate::AppError;
 
 /// What a consumer should do with what it holds for the person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeAction {
     /// The plan is active: keep (or replace) what you hold with `summary`.
@@ -28,7 +30,8 @@ pub enum ChangeAction {
 }
 
 /// One change to one plan.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// The event's id: the same change always has the same id.
@@ -49,7 +52,8 @@ pub struct Change {
 }
 
 /// A page of changes.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePage {
     pub changes: Vec<Change>,
@@ -61,7 +65,7 @@ pub struct ChangePage {
 ///
 /// # Errors
 /// When the store fails or an event cannot be read.
-pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<Change>, ApiError> {
+pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<Change>, AppError> {
     let mut wanted: HashMap<Uuid, BTreeSet<i64>> = HashMap::new();
     for e in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
         wanted
@@ -75,28 +79,20 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
         // The whole stream, not just up to the page's versions: a plan voided since (made on
         // the wrong person) has its earlier changes sent as drops, never with its content.
         let history = db.read_stream(*plan_id, StreamBound::All).await?;
-        let mut plan = None;
-        for recorded in &history {
-            let event = CarePlanEvent::decode(
-                &recorded.event_type,
-                recorded.schema_version,
-                recorded.data.clone(),
-            )
-            .map_err(|e| ApiError::Internal(Box::new(e)))?;
-            plan = evolve(plan, &event, &envelope(recorded));
-            if versions.contains(&recorded.stream_version) {
-                if let Some(p) = &plan {
+        let mut last = None;
+        for step in replay(&history, None) {
+            let step = step?;
+            if versions.contains(&step.recorded.stream_version) {
+                if let Some(p) = &step.plan {
                     states.insert(
-                        (*plan_id, recorded.stream_version),
-                        (p.clone(), event.section()),
+                        (*plan_id, step.recorded.stream_version),
+                        (p.clone(), step.event.section()),
                     );
                 }
             }
+            last = step.plan;
         }
-        if plan
-            .as_ref()
-            .is_some_and(|p| p.status == PlanStatus::Voided)
-        {
+        if last.is_some_and(|p| p.status == PlanStatus::Voided) {
             voided.insert(*plan_id);
         }
     }
@@ -143,7 +139,7 @@ pub async fn next_changes(
     limit: i64,
     wait: Duration,
     poll: Duration,
-) -> Result<ChangePage, ApiError> {
+) -> Result<ChangePage, AppError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut cursor = after;
     // After a wake-up the change may still be behind the fence (an older transaction of the
@@ -179,4 +175,97 @@ pub async fn next_changes(
             }
         }
     }
+}
+
+/// Who follows the feed.
+pub const FOLLOWERS: &[crate::Role] = &[crate::Role::Dispatch, crate::Role::Admin];
+
+/// A page of the feed after `after`, waiting up to `wait` for a change when there is none,
+/// recorded with every NHS number it carries.
+///
+/// # Errors
+/// Forbidden for all but dispatch and admin; when the store fails.
+pub async fn read_page(
+    db: &Database,
+    signal: &FeedSignal,
+    actor: &crate::Actor,
+    after: FeedCursor,
+    limit: i64,
+    wait: Duration,
+    poll: Duration,
+) -> Result<crate::audit::Shown<ChangePage>, AppError> {
+    actor.require(FOLLOWERS)?;
+    let page = next_changes(db, signal, after, limit, wait, poll).await?;
+    let access = crate::audit::Access {
+        view: Some(crate::audit::View::Feed),
+        returned_nhs_numbers: page.changes.iter().map(|c| c.nhs_number.clone()).collect(),
+        ..crate::audit::Access::default()
+    };
+    Ok(crate::audit::Shown::new(page, access))
+}
+
+/// One person's current summary in a snapshot.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotItem {
+    pub plan_id: Uuid,
+    pub nhs_number: String,
+    pub summary: serde_json::Value,
+}
+
+/// A page of the current summaries of active plans.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotPage {
+    pub summaries: Vec<SnapshotItem>,
+    /// Ask for the next page with `after=<nextPage>`; absent on the last page.
+    pub next_page: Option<String>,
+    /// Follow `/v1/feed` from here (`after=<cursor>`). Keep the cursor of the FIRST page:
+    /// every change not reflected in it comes after it, and the feed is at-least-once, so
+    /// changes reflected in later pages may come again and are applied the same way.
+    pub cursor: String,
+}
+
+/// Bootstraps a new consumer: what is true now and the cursor to follow on from — never a
+/// replay of history, so a voided plan's content never reaches a new consumer.
+///
+/// # Errors
+/// Forbidden for all but dispatch and admin; when the store fails.
+pub async fn snapshot(
+    db: &Database,
+    actor: &crate::Actor,
+    after: Option<ucp_domain::NhsNumber>,
+    limit: i64,
+) -> Result<crate::audit::Shown<SnapshotPage>, AppError> {
+    actor.require(FOLLOWERS)?;
+    let after = after.map(|n| n.to_string());
+    let page = db.summary_snapshot(after.as_deref(), limit).await?;
+    let next_page = (i64::try_from(page.summaries.len()).unwrap_or(0) == limit)
+        .then(|| page.summaries.last().map(|(_, nhs, _)| nhs.clone()))
+        .flatten();
+    let access = crate::audit::Access {
+        view: Some(crate::audit::View::Snapshot),
+        returned_nhs_numbers: page
+            .summaries
+            .iter()
+            .map(|(_, nhs, _)| nhs.clone())
+            .collect(),
+        ..crate::audit::Access::default()
+    };
+    let page = SnapshotPage {
+        summaries: page
+            .summaries
+            .into_iter()
+            .map(|(plan_id, nhs_number, summary)| SnapshotItem {
+                plan_id,
+                nhs_number,
+                summary,
+            })
+            .collect(),
+        next_page,
+        cursor: page.cursor.encode(),
+    };
+    Ok(crate::audit::Shown::new(page, access))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::client::WebhookClient;
 use super::delivery::{backoff, deliver, delivery_id, DeliveryConfig};
 use crate::audit::{AuditWriter, View};
-use crate::changes::{next_changes, Change};
+use crate::feed::{next_changes, Change};
 use crate::AppState;
 
 /// What the dispatcher needs besides the store: how to reach receivers and where to record
@@ -142,14 +142,14 @@ async fn follow_once(
     sub: &Subscription,
     config: &DeliveryConfig,
     name: &str,
-) -> Result<(), crate::ApiError> {
+) -> Result<(), crate::AppError> {
     let mut cursor = {
         let client = state
             .db
             .pool()
             .get()
             .await
-            .map_err(|e| crate::ApiError::Unavailable(e.to_string()))?;
+            .map_err(|e| crate::AppError::Unavailable(e.to_string()))?;
         load_checkpoint(&client, name)
             .await?
             .unwrap_or(FeedCursor::START)
@@ -196,13 +196,13 @@ fn cursor_of(change: &Change, fallback: FeedCursor) -> FeedCursor {
     FeedCursor::decode(&change.cursor).unwrap_or(fallback)
 }
 
-async fn save(state: &AppState, name: &str, cursor: FeedCursor) -> Result<(), crate::ApiError> {
+async fn save(state: &AppState, name: &str, cursor: FeedCursor) -> Result<(), crate::AppError> {
     let client = state
         .db
         .pool()
         .get()
         .await
-        .map_err(|e| crate::ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| crate::AppError::Unavailable(e.to_string()))?;
     save_checkpoint(&client, name, cursor).await?;
     Ok(())
 }
@@ -214,9 +214,9 @@ async fn deliver_with_retries(
     sub: &Subscription,
     change: &Change,
     config: &DeliveryConfig,
-) -> Result<bool, crate::ApiError> {
+) -> Result<bool, crate::AppError> {
     let attempts = u32::try_from(sub.max_attempts.max(1)).unwrap_or(1);
-    let body = serde_json::to_vec(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
+    let body = serde_json::to_vec(change).map_err(|e| crate::AppError::Internal(Box::new(e)))?;
     let mut last_error = String::new();
     // As for a request, the entry is committed before the data leaves (202: handed over).
     record_delivery(&exports.audit, sub, change, 202).await?;
@@ -243,7 +243,7 @@ async fn deliver_with_retries(
         }
     }
     let payload =
-        serde_json::to_value(change).map_err(|e| crate::ApiError::Internal(Box::new(e)))?;
+        serde_json::to_value(change).map_err(|e| crate::AppError::Internal(Box::new(e)))?;
     state
         .db
         .park_dead_letter(&DeadLetter {
@@ -304,9 +304,9 @@ async fn record_delivery(
     sub: &Subscription,
     change: &Change,
     status: i16,
-) -> Result<(), crate::ApiError> {
+) -> Result<(), crate::AppError> {
     audit
         .record(delivery_entry(sub, change, status))
         .await
-        .map_err(|e| crate::ApiError::AuditUnavailable(e.to_string()))
+        .map_err(|e| crate::AppError::AuditUnavailable(e.to_string()))
 }

@@ -1,19 +1,20 @@
-//! Carrying out a command: read the plan from the log, check the client's precondition, decide,
-//! append with the version read. A section write that loses a race to a write of another
-//! section is decided again (its own section is unchanged, so it does not conflict).
+//! Carrying out a command: read the plan from the log (once), check the client's precondition,
+//! decide, append with the version read — the projections get the state already folded, so a
+//! write reads the stream once. A section write that loses a race to a write of another section
+//! is decided again (its own section is unchanged, so it does not conflict).
 
 use chrono::Utc;
 use ucp_domain::views::PlanView;
 use ucp_domain::{decide, CarePlan, CarePlanEvent, Command, DomainError, PlanSection};
-use ucp_store::projections::care_plans::{fold, STREAM_TYPE};
+use ucp_store::projections::care_plans::STREAM_TYPE;
+use ucp_store::projections::replay::{fold, fold_from};
 use ucp_store::{
     AppendRequest, Database, EventMetadata, ExpectedVersion, IdempotencyKey, NewEvent, StoreError,
     StreamBound,
 };
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::ApiError;
+use crate::{Actor, AppError, Conflict};
 
 /// What the client said it last saw (`If-Match`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,30 +27,53 @@ pub enum Precondition {
     Section(PlanSection, i64),
 }
 
-/// Parses an `If-Match` value: `"plan.N"` always, `"<section>.N"` when a section is named.
-///
-/// # Errors
-/// 412 for an ETag that cannot match (a wrong section, a malformed tag).
-pub fn parse_if_match(value: &str, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
-    let stale = || {
-        ApiError::PreconditionFailed(format!(
-            "If-Match {value} does not match the current version; read the plan again."
-        ))
-    };
-    let tag = value
-        .trim()
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .ok_or_else(stale)?;
-    let (name, version) = tag.rsplit_once('.').ok_or_else(stale)?;
-    let version: i64 = version.parse().map_err(|_| stale())?;
-    if name == "plan" {
-        return Ok(Precondition::Plan(version));
+impl Precondition {
+    /// Reads an entity tag this service issued: `"plan.N"` always, `"<section>.N"` when a
+    /// section is named (the inverse of `views::plan_etag` and `views::section_etag`).
+    ///
+    /// # Errors
+    /// [`AppError::PreconditionFailed`] for a tag that cannot match (a wrong section, a
+    /// malformed tag).
+    pub fn from_etag(value: &str, section: Option<PlanSection>) -> Result<Self, AppError> {
+        let stale = || {
+            AppError::PreconditionFailed(format!(
+                "If-Match {value} does not match the current version; read the plan again."
+            ))
+        };
+        let tag = value
+            .trim()
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(stale)?;
+        let (name, version) = tag.rsplit_once('.').ok_or_else(stale)?;
+        let version: i64 = version.parse().map_err(|_| stale())?;
+        if name == "plan" {
+            return Ok(Self::Plan(version));
+        }
+        match section {
+            Some(s) if s.name() == name => Ok(Self::Section(s, version)),
+            _ => Err(stale()),
+        }
     }
-    match section {
-        Some(s) if s.name() == name => Ok(Precondition::Section(s, version)),
-        _ => Err(stale()),
-    }
+}
+
+/// A command to carry out on one plan.
+#[derive(Debug, Clone)]
+pub struct Order<'a> {
+    pub plan_id: Uuid,
+    pub actor: &'a Actor,
+    pub command: &'a Command,
+    pub precondition: Precondition,
+    pub idempotency: Option<IdempotencyKey>,
+    pub request_id: Option<String>,
+}
+
+/// The plan as a write left it, and whether the write was a retry answered from its first
+/// attempt (an `Idempotency-Key` seen before).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub plan: PlanView,
+    pub replayed: bool,
 }
 
 const ATTEMPTS: usize = 5;
@@ -59,16 +83,16 @@ const ATTEMPTS: usize = 5;
 /// store, which answers with the first create's plan (returned as that write left it).
 ///
 /// # Errors
-/// 404 no plan, 412 stale precondition, 409 conflicts and closed plans, 422 broken rules.
-pub async fn execute(
-    db: &Database,
-    plan_id: Uuid,
-    actor: &Actor,
-    command: &Command,
-    precondition: Precondition,
-    idempotency: Option<IdempotencyKey>,
-    request_id: Option<String>,
-) -> Result<(PlanView, bool), ApiError> {
+/// Not found, a stale precondition, conflicts and closed plans, broken rules.
+pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppError> {
+    let Order {
+        plan_id,
+        actor,
+        command,
+        precondition,
+        idempotency,
+        request_id,
+    } = order;
     for _ in 0..ATTEMPTS {
         let history = db.read_stream(plan_id, StreamBound::All).await?;
         let state = fold(&history)?;
@@ -88,36 +112,39 @@ pub async fn execute(
                 expected,
                 events: new_events,
                 idempotency: idempotency.clone(),
+                prior: state.clone(),
             })
             .await;
         match result {
             Ok(outcome) if outcome.replayed => {
                 // Another request's events: read them back as that request left the plan.
-                let view = plan_at(db, outcome.stream_id, outcome.version()).await?;
-                return Ok((view, true));
+                let plan = plan_at(db, outcome.stream_id, outcome.version()).await?;
+                return Ok(Outcome {
+                    plan,
+                    replayed: true,
+                });
             }
             Ok(outcome) => {
-                // The history read above and the events just appended are the whole stream up
-                // to this write: no need to read it again.
-                let mut events = history;
-                events.extend(outcome.events);
-                let view = fold(&events)?
+                // The state decided on, evolved by the events just appended: the plan as this
+                // write left it, without reading the stream again.
+                let plan = fold_from(&outcome.events, state)?
                     .map(|plan| PlanView::of(plan_id, &plan))
-                    .ok_or_else(|| {
-                        ApiError::Internal("an appended plan folded to nothing".into())
-                    })?;
-                return Ok((view, false));
+                    .ok_or_else(|| AppError::internal("an appended plan folded to nothing"))?;
+                return Ok(Outcome {
+                    plan,
+                    replayed: false,
+                });
             }
             Err(StoreError::VersionConflict { .. }) => match precondition {
                 Precondition::Section(..) => {}
                 Precondition::Plan(_) => {
-                    return Err(ApiError::PreconditionFailed(
+                    return Err(AppError::PreconditionFailed(
                         "The plan changed since the ETag you sent; read it again.".into(),
                     ))
                 }
                 Precondition::None => {
-                    return Err(ApiError::Conflict {
-                        code: "plan_exists",
+                    return Err(AppError::Conflict {
+                        kind: Conflict::PlanExists,
                         detail: "A plan with this id already exists.".into(),
                         location: Some(format!("/v1/care-plans/{plan_id}")),
                     })
@@ -126,16 +153,16 @@ pub async fn execute(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Conflict {
-        code: "concurrent_change",
+    Err(AppError::Conflict {
+        kind: Conflict::ConcurrentChange,
         detail: "The plan is being changed by others right now; try again.".into(),
         location: None,
     })
 }
 
-fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), ApiError> {
+fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), AppError> {
     let stale = || {
-        ApiError::PreconditionFailed(
+        AppError::PreconditionFailed(
             "The ETag you sent is not the current one: someone changed this since you read it. \
              Read it again."
                 .into(),
@@ -144,7 +171,7 @@ fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), Api
     match (precondition, state) {
         (Precondition::None, Some(_)) => Err(DomainError::PlanExists.into()),
         (Precondition::None, _) => Ok(()),
-        (_, None) => Err(ApiError::NotFound(
+        (_, None) => Err(AppError::NotFound(
             "There is no care plan with this id.".into(),
         )),
         (Precondition::Plan(v), Some(plan)) if plan.version != v => Err(stale()),
@@ -161,10 +188,10 @@ fn new_event(
     event: &CarePlanEvent,
     actor: &Actor,
     request_id: Option<String>,
-) -> Result<NewEvent, ApiError> {
+) -> Result<NewEvent, AppError> {
     let data = event
         .to_data()
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
     Ok(NewEvent::new(
         event.event_type(),
         event.schema_version(),
@@ -184,12 +211,12 @@ fn new_event(
 /// The plan as it was at a version, from the log.
 ///
 /// # Errors
-/// 404 when the plan had no such version.
-pub async fn plan_at(db: &Database, plan_id: Uuid, version: i64) -> Result<PlanView, ApiError> {
+/// Not found when the plan had no such version.
+pub async fn plan_at(db: &Database, plan_id: Uuid, version: i64) -> Result<PlanView, AppError> {
     let history = db
         .read_stream(plan_id, StreamBound::UpToVersion(version))
         .await?;
     fold(&history)?
         .map(|plan| PlanView::of(plan_id, &plan))
-        .ok_or_else(|| ApiError::NotFound("The plan had no such version.".into()))
+        .ok_or_else(|| AppError::NotFound("The plan had no such version.".into()))
 }

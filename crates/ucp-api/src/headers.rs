@@ -1,0 +1,77 @@
+//! The request headers that carry a write's preconditions: `If-Match` (what the client last
+//! saw) and `Idempotency-Key` (a retry's identity).
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use sha2::{Digest, Sha256};
+use ucp_app::commands::Precondition;
+use ucp_app::Actor;
+use ucp_domain::PlanSection;
+use ucp_store::IdempotencyKey;
+
+use crate::problem::ErrorCode;
+use crate::ApiError;
+
+/// The `If-Match` of a write on an existing plan: the plan's ETag, or the section's when a
+/// section is named.
+///
+/// # Errors
+/// 428 without it, 412 for a value that cannot match.
+pub fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
+    let value = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or_else(|| {
+            ApiError::PreconditionRequired(
+                "Send If-Match with the ETag you last read, so nobody overwrites a change they \
+                 have not seen."
+                    .into(),
+            )
+        })?
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
+    Ok(Precondition::from_etag(value, section)?)
+}
+
+/// The `Idempotency-Key` of a create, scoped to the caller and fingerprinted with the method,
+/// path and exact body, so that a retry returns the first result and a reuse for another body
+/// is refused.
+///
+/// # Errors
+/// 400 for a key that is not 1 to 255 visible ASCII characters.
+pub fn idempotency_key(
+    req: &HttpRequest,
+    actor: &Actor,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()))
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                ErrorCode::BadIdempotencyKey,
+                "",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            )
+        })?;
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(req.path());
+    hasher.update([0]);
+    hasher.update(body);
+    let fingerprint = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some(IdempotencyKey {
+        scope: actor.sub.clone(),
+        key: key.to_owned(),
+        fingerprint,
+    }))
+}

@@ -1,0 +1,52 @@
+//! Pages of the access log, newest first, behind an opaque cursor (the admin's search and the
+//! person's own log share it).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ucp_store::AccessEntry;
+use uuid::Uuid;
+
+use crate::problem::ErrorCode;
+use crate::ApiError;
+
+pub fn encode_page_cursor(entry: &AccessEntry) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", entry.at.to_rfc3339(), entry.entry_id))
+}
+
+/// The cursor of the page after a full one; none after a short (last) page.
+pub fn next_page(entries: &[AccessEntry], limit: i64) -> Option<String> {
+    (i64::try_from(entries.len()).unwrap_or(0) == limit)
+        .then(|| entries.last().map(encode_page_cursor))
+        .flatten()
+}
+
+pub fn decode_page_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::bad_field(
+            ErrorCode::BadCursor,
+            "/before",
+            "This is not a cursor this service issued.",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (at, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| bad())?
+        .with_timezone(&Utc);
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}
+
+pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_field(
+            ErrorCode::BadLimit,
+            "/limit",
+            "limit runs from 1 to 200.",
+        )),
+    }
+}

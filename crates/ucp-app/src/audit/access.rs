@@ -1,0 +1,120 @@
+use uuid::Uuid;
+
+/// What a response showed, so the entry can be replayed exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Plan,
+    Section,
+    Summary,
+    History,
+    Search,
+    Feed,
+    /// A replay of what another access showed (admin).
+    Replay,
+    /// The current summaries handed to a new consumer.
+    Snapshot,
+    /// A subscription's dead letters (their payloads are summaries).
+    DeadLetters,
+}
+
+impl View {
+    pub const ALL: [Self; 9] = [
+        Self::Plan,
+        Self::Section,
+        Self::Summary,
+        Self::History,
+        Self::Search,
+        Self::Feed,
+        Self::Replay,
+        Self::Snapshot,
+        Self::DeadLetters,
+    ];
+
+    /// The view named in an access-log entry.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Section => "section",
+            Self::Summary => "summary",
+            Self::History => "history",
+            Self::Search => "search",
+            Self::Feed => "feed",
+            Self::Replay => "replay",
+            Self::Snapshot => "snapshot",
+            Self::DeadLetters => "dead-letters",
+        }
+    }
+}
+
+/// What a call showed, returned with its result so that the access log records it exactly
+/// (and a replay can show it again): which plan, which version, which view, and whose NHS
+/// numbers came back.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub plan_id: Option<Uuid>,
+    pub nhs_number: Option<String>,
+    pub plan_version: Option<i64>,
+    pub view: Option<View>,
+    pub section: Option<String>,
+    pub search_criteria: Option<serde_json::Value>,
+    pub search_results: Option<serde_json::Value>,
+    pub returned_nhs_numbers: Vec<String>,
+    /// What the entry needs beyond its columns (see `AccessEntry::detail`).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// A result and what it showed.
+#[derive(Debug, Clone)]
+pub struct Shown<T> {
+    pub value: T,
+    pub access: Access,
+}
+
+impl<T> Shown<T> {
+    #[must_use]
+    pub fn new(value: T, access: Access) -> Self {
+        Self { value, access }
+    }
+}
+
+/// The access-log entry of one access by `actor` (`None`: no valid credential). The HTTP layer
+/// fills in method, path, purpose and request id; deliveries and streamed events use it as is.
+#[must_use]
+pub fn entry(
+    actor: Option<&crate::Actor>,
+    action: &str,
+    access: Access,
+    status: u16,
+) -> ucp_store::AccessEntry {
+    ucp_store::AccessEntry {
+        entry_id: Uuid::now_v7(),
+        at: chrono::Utc::now(),
+        actor: actor.map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
+        actor_name: actor.and_then(|a| a.name.clone()),
+        role: actor.map_or("none", |a| a.role.as_str()).to_owned(),
+        organisation: actor.and_then(|a| a.org.clone()),
+        purpose: None,
+        action: action.to_owned(),
+        method: "GET".to_owned(),
+        path: String::new(),
+        plan_id: access.plan_id,
+        nhs_number: access
+            .nhs_number
+            .or_else(|| actor.and_then(|a| a.nhs_number.map(|n| n.to_string()))),
+        plan_version: access.plan_version,
+        view: access.view.map(|v| v.as_str().to_owned()),
+        section: access.section,
+        search_criteria: access.search_criteria,
+        search_results: access.search_results,
+        returned_nhs_numbers: access.returned_nhs_numbers,
+        request_id: None,
+        status: i16::try_from(status).unwrap_or(0),
+        detail: access.detail,
+    }
+}

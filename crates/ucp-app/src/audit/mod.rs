@@ -1,0 +1,8 @@
+//! The access log: what each call showed ([`Access`]), and the writer that commits entries in
+//! groups before the answer leaves.
+
+mod access;
+mod writer;
+
+pub use access::{entry, Access, Shown, View};
+pub use writer::{AuditConfig, AuditFailed, AuditWriter};

@@ -1,0 +1,30 @@
+//! The application: what the service does, with no HTTP server types. The HTTP crate parses a
+//! request, calls one of these, and responds; every call that shows plan data returns what it
+//! showed ([`audit::Access`]), so the access log is written from results, not from a side
+//! channel.
+//!
+//! - [`commands`]: carrying out a command on a plan (decide, append, project) — one fold per write;
+//! - [`reads`]: the plan now, as of a version or instant, a section, the history, the summary,
+//!   search, and replaying what an access-log entry showed;
+//! - [`feed`]: the change documents every follower gets (feed pages, SSE, webhooks);
+//! - [`webhooks`]: delivery, signatures and leader election;
+//! - [`audit`]: the group-commit access-log writer.
+
+pub mod actor;
+pub mod audit;
+pub mod commands;
+mod error;
+pub mod feed;
+pub mod metrics;
+pub mod reads;
+mod state;
+pub mod subscriptions;
+pub mod tls;
+pub mod visibility;
+pub mod webhooks;
+pub mod writes;
+
+pub use actor::{Actor, Role};
+pub use error::{AppError, Conflict, Rule};
+pub use metrics::Metrics;
+pub use state::AppState;

@@ -1,0 +1,460 @@
+//! The reads: a plan now or as it was, a section, the history, a person's plan and emergency
+//! summary, search, and replaying exactly what an access-log entry showed. Each checks who may
+//! see what and returns what it showed, for the access log.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use ucp_domain::views::{plan_etag, EmergencySummary, PlanView};
+use ucp_domain::{Author, NhsNumber, PlanSection, PlanStatus};
+use ucp_store::projections::replay::{fold, replay};
+use ucp_store::{AccessEntry, AccessQuery, Database, PatientSearch, StreamBound};
+use uuid::Uuid;
+
+use crate::audit::{Access, Shown, View};
+use crate::commands::plan_at;
+use crate::visibility::{ensure_visible, may_see};
+use crate::{Actor, AppError, Role};
+
+/// Who reads whole plans (a patient only their own).
+pub const PLAN_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Patient,
+];
+
+/// Who reads emergency summaries.
+pub const SUMMARY_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Dispatch,
+    Role::Patient,
+];
+
+/// Who searches for people.
+pub const SEARCHERS: &[Role] = &[Role::Clinician, Role::Ambulance, Role::Nhs111, Role::Ooh];
+
+/// Which state of a plan to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    Now,
+    Version(i64),
+    At(DateTime<Utc>),
+}
+
+/// A document with its entity tag.
+#[derive(Debug, Clone)]
+pub struct Tagged {
+    pub etag: String,
+    pub body: serde_json::Value,
+}
+
+fn to_json(value: &impl Serialize) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(value).map_err(|e| AppError::Internal(Box::new(e)))
+}
+
+fn plan_access(plan_id: Uuid, nhs: NhsNumber, version: i64, view: View) -> Access {
+    Access {
+        plan_id: Some(plan_id),
+        nhs_number: Some(nhs.to_string()),
+        plan_version: Some(version),
+        view: Some(view),
+        ..Access::default()
+    }
+}
+
+/// A plan, now (as stored) or as it was at a version or an instant.
+///
+/// # Errors
+/// Forbidden for roles that do not read plans; not found for a plan the caller may not see or
+/// a version it never had.
+pub async fn plan(
+    db: &Database,
+    actor: &Actor,
+    plan_id: Uuid,
+    as_of: AsOf,
+) -> Result<Shown<Tagged>, AppError> {
+    actor.require(PLAN_READERS)?;
+    let row = ensure_visible(actor, db.plan(plan_id).await?)?;
+    let view = match as_of {
+        AsOf::Now => {
+            let access = plan_access(plan_id, row.nhs_number, row.version, View::Plan);
+            let tagged = Tagged {
+                etag: plan_etag(row.version),
+                body: row.document,
+            };
+            return Ok(Shown::new(tagged, access));
+        }
+        AsOf::Version(v) if v < 1 || v > row.version => {
+            return Err(AppError::NotFound(format!(
+                "The plan has versions 1 to {}.",
+                row.version
+            )))
+        }
+        AsOf::Version(v) => plan_at(db, plan_id, v).await?,
+        AsOf::At(at) => {
+            let history = db.read_stream(plan_id, StreamBound::AsOf(at)).await?;
+            fold(&history)?
+                .map(|p| PlanView::of(plan_id, &p))
+                .ok_or_else(|| {
+                    AppError::NotFound("The plan did not exist at that instant.".into())
+                })?
+        }
+    };
+    let access = plan_access(plan_id, row.nhs_number, view.version, View::Plan);
+    Ok(Shown::new(
+        Tagged {
+            etag: view.etag.clone(),
+            body: to_json(&view)?,
+        },
+        access,
+    ))
+}
+
+/// One section of a plan, as it stands.
+///
+/// # Errors
+/// As [`plan`]; not found when the plan has no such section.
+pub async fn section(
+    db: &Database,
+    actor: &Actor,
+    plan_id: Uuid,
+    section: PlanSection,
+) -> Result<Shown<Tagged>, AppError> {
+    actor.require(PLAN_READERS)?;
+    let row = ensure_visible(actor, db.plan(plan_id).await?)?;
+    let mut access = plan_access(plan_id, row.nhs_number, row.version, View::Section);
+    access.section = Some(section.name().to_owned());
+    let body = row
+        .document
+        .get("sections")
+        .and_then(|s| s.get(section.name()))
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("The plan has no {section} section yet.")))?;
+    let etag = body
+        .get("etag")
+        .and_then(|e| e.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Shown::new(Tagged { etag, body }, access))
+}
+
+/// One change in a plan's history.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub section: Option<PlanSection>,
+    pub changed_by: Author,
+    pub at: DateTime<Utc>,
+    /// What the change recorded: a section's whole new content, or the lifecycle details.
+    pub change: serde_json::Value,
+    /// The plan's status after the change.
+    pub status_after: PlanStatus,
+}
+
+/// Every change to a plan, oldest first.
+///
+/// # Errors
+/// As [`plan`].
+pub async fn history(
+    db: &Database,
+    actor: &Actor,
+    plan_id: Uuid,
+) -> Result<Shown<Vec<HistoryEntry>>, AppError> {
+    actor.require(PLAN_READERS)?;
+    let row = ensure_visible(actor, db.plan(plan_id).await?)?;
+    let entries = history_to(db, plan_id, row.version).await?;
+    Ok(Shown::new(
+        entries,
+        plan_access(plan_id, row.nhs_number, row.version, View::History),
+    ))
+}
+
+/// A plan's history up to a version (what was shown to whom is replayed with the same code).
+///
+/// # Errors
+/// When the store fails or an event cannot be read.
+pub async fn history_to(
+    db: &Database,
+    plan_id: Uuid,
+    version: i64,
+) -> Result<Vec<HistoryEntry>, AppError> {
+    let events = db
+        .read_stream(plan_id, StreamBound::UpToVersion(version))
+        .await?;
+    replay(&events, None)
+        .map(|step| {
+            let step = step?;
+            let env = ucp_store::projections::replay::envelope(step.recorded);
+            Ok(HistoryEntry {
+                version: step.recorded.stream_version,
+                event_id: step.recorded.event_id,
+                event_type: step.recorded.event_type.clone(),
+                section: step.event.section(),
+                changed_by: env.author,
+                at: step.recorded.recorded_at,
+                change: step.recorded.data.clone(),
+                status_after: step.plan.as_ref().map_or(PlanStatus::Active, |p| p.status),
+            })
+        })
+        .collect()
+}
+
+/// The person's current plan: the active one, else (for clinicians and the person) the latest.
+///
+/// # Errors
+/// As [`plan`]; not found when there is no current plan the caller may see.
+pub async fn person_plan(
+    db: &Database,
+    actor: &Actor,
+    nhs: NhsNumber,
+) -> Result<Shown<Tagged>, AppError> {
+    actor.require(PLAN_READERS)?;
+    let found = db.plan_for_person(nhs).await?;
+    let row = ensure_visible(actor, found).map_err(|e| match e {
+        AppError::NotFound(_) => {
+            AppError::NotFound(format!("There is no current care plan for {nhs}."))
+        }
+        other => other,
+    })?;
+    let access = plan_access(row.plan_id, nhs, row.version, View::Plan);
+    Ok(Shown::new(
+        Tagged {
+            etag: plan_etag(row.version),
+            body: row.document,
+        },
+        access,
+    ))
+}
+
+/// What a crew needs first: the stored summary, judged as of `today` (a review falls overdue
+/// without anything being written).
+///
+/// # Errors
+/// Forbidden for roles that do not read summaries; not found when there is no plan the caller
+/// may see.
+pub async fn summary(
+    db: &Database,
+    actor: &Actor,
+    nhs: NhsNumber,
+    today: NaiveDate,
+) -> Result<Shown<EmergencySummary>, AppError> {
+    actor.require(SUMMARY_READERS)?;
+    let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
+    let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
+    if !may_see(actor, nhs, row.status) {
+        return Err(none());
+    }
+    let summary: EmergencySummary =
+        serde_json::from_value(row.summary).map_err(|e| AppError::Internal(Box::new(e)))?;
+    let summary = summary.as_of(today);
+    let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
+    Ok(Shown::new(summary, access))
+}
+
+/// A candidate person.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatientCandidate {
+    pub nhs_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub birth_date: NaiveDate,
+    pub postcode: String,
+    pub plan_id: Uuid,
+    pub plan_status: PlanStatus,
+    /// Higher is a closer match: exact family name 2, exact given name 1.
+    pub score: i32,
+}
+
+/// People matching a search (the HTTP layer has checked its shape), recorded with the
+/// criteria and every NHS number returned, so each person sees that they were found.
+///
+/// # Errors
+/// Forbidden for roles that do not search.
+pub async fn search(
+    db: &Database,
+    actor: &Actor,
+    mut search: PatientSearch,
+    criteria: serde_json::Value,
+) -> Result<Shown<Vec<PatientCandidate>>, AppError> {
+    actor.require(SEARCHERS)?;
+    search.active_only = actor.role != Role::Clinician;
+    let candidates: Vec<PatientCandidate> = db
+        .search_patients(&search)
+        .await?
+        .into_iter()
+        .map(|m| PatientCandidate {
+            nhs_number: m.nhs_number.to_string(),
+            family_name: m.family_name,
+            given_name: m.given_name,
+            birth_date: m.birth_date,
+            postcode: m.postcode,
+            plan_id: m.plan_id,
+            plan_status: m.status,
+            score: m.score,
+        })
+        .collect();
+    let access = Access {
+        view: Some(View::Search),
+        search_criteria: Some(criteria),
+        returned_nhs_numbers: candidates.iter().map(|c| c.nhs_number.clone()).collect(),
+        search_results: Some(to_json(&candidates)?),
+        ..Access::default()
+    };
+    Ok(Shown::new(candidates, access))
+}
+
+/// The person's own plan, whatever its status except voided.
+///
+/// # Errors
+/// Forbidden for anyone but a patient; not found when they have no plan.
+pub async fn my_plan(db: &Database, actor: &Actor) -> Result<Shown<Tagged>, AppError> {
+    let nhs = actor.own_nhs_number()?;
+    let row = own_plan(db, nhs).await?;
+    let access = plan_access(row.plan_id, nhs, row.version, View::Plan);
+    Ok(Shown::new(
+        Tagged {
+            etag: plan_etag(row.version),
+            body: row.document,
+        },
+        access,
+    ))
+}
+
+/// The person's plan row, if they have one they may see (anything but voided).
+///
+/// # Errors
+/// Not found otherwise.
+pub async fn own_plan(db: &Database, nhs: NhsNumber) -> Result<ucp_store::PlanRow, AppError> {
+    db.plan_for_person(nhs)
+        .await?
+        .filter(|row| row.status != PlanStatus::Voided)
+        .ok_or_else(|| AppError::NotFound("You do not have a care plan yet.".into()))
+}
+
+/// Entries of the access log (admin). Looking at who saw a person is itself an access to
+/// that person's record: the entry of this call carries the NHS number searched for.
+///
+/// # Errors
+/// Forbidden for anyone but an admin.
+pub async fn access_log(
+    db: &Database,
+    actor: &Actor,
+    query: AccessQuery,
+) -> Result<Shown<Vec<AccessEntry>>, AppError> {
+    actor.require(&[Role::Admin])?;
+    let access = Access {
+        nhs_number: query.nhs_number.clone(),
+        plan_id: query.plan_id,
+        search_criteria: Some(serde_json::json!({
+            "nhsNumber": query.nhs_number, "actor": query.actor, "planId": query.plan_id,
+            "from": query.from, "to": query.to,
+        })),
+        ..Access::default()
+    };
+    let entries = db.access_log(&query).await?;
+    Ok(Shown::new(entries, access))
+}
+
+/// The person's own access log: who viewed or changed their plan, including searches that
+/// returned them.
+///
+/// # Errors
+/// Forbidden for anyone but a patient.
+pub async fn my_access_log(
+    db: &Database,
+    actor: &Actor,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AccessEntry>, AppError> {
+    let nhs = actor.own_nhs_number()?;
+    Ok(db
+        .access_log(&AccessQuery {
+            nhs_number: Some(nhs.to_string()),
+            before,
+            include_searches: true,
+            limit,
+            ..AccessQuery::default()
+        })
+        .await?)
+}
+
+/// Exactly the document an access-log entry served, rebuilt from the log at the recorded
+/// version with the code that served it (admin). A replay shows the person's data again: it
+/// is an access of its own, in their log as "replayed for audit".
+///
+/// # Errors
+/// Forbidden for anyone but an admin; not found for no such entry, or one that showed nothing.
+pub async fn replay_entry(
+    db: &Database,
+    actor: &Actor,
+    entry_id: Uuid,
+) -> Result<Shown<serde_json::Value>, AppError> {
+    actor.require(&[Role::Admin])?;
+    let entry = db
+        .access_entry(entry_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such access log entry.".into()))?;
+    let access = Access {
+        plan_id: entry.plan_id,
+        nhs_number: entry.nhs_number.clone(),
+        plan_version: entry.plan_version,
+        section: entry.section.clone(),
+        view: Some(View::Replay),
+        returned_nhs_numbers: entry.returned_nhs_numbers.clone(),
+        detail: Some(serde_json::json!({
+            "replayedEntry": entry.entry_id,
+            "replayedActor": entry.actor,
+            "replayedAt": entry.at,
+            "replayedView": entry.view,
+        })),
+        ..Access::default()
+    };
+    let nothing = || {
+        AppError::NotFound(
+            "This access showed no plan data (it was refused or showed nothing).".into(),
+        )
+    };
+    if entry.status >= 400 {
+        return Err(nothing());
+    }
+    let shown = match (
+        entry.view.as_deref().and_then(View::parse),
+        entry.plan_id,
+        entry.plan_version,
+    ) {
+        (Some(View::Search), _, _) => entry.search_results.clone().ok_or_else(nothing)?,
+        (Some(View::Plan), Some(plan), Some(version)) => {
+            to_json(&plan_at(db, plan, version).await?)?
+        }
+        (Some(View::Section), Some(plan), Some(version)) => {
+            let view = plan_at(db, plan, version).await?;
+            let section = entry.section.clone().unwrap_or_default();
+            to_json(view.sections.get(&section).ok_or_else(nothing)?)?
+        }
+        (Some(View::Summary), Some(plan), Some(version)) => {
+            let history = db
+                .read_stream(plan, StreamBound::UpToVersion(version))
+                .await?;
+            let state_then = fold(&history)?.ok_or_else(nothing)?;
+            to_json(
+                &EmergencySummary::of(plan, &state_then, entry.at.date_naive())
+                    .ok_or_else(nothing)?,
+            )?
+        }
+        (Some(View::History), Some(plan), Some(version)) => {
+            to_json(&history_to(db, plan, version).await?)?
+        }
+        _ => return Err(nothing()),
+    };
+    Ok(Shown::new(shown, access))
+}

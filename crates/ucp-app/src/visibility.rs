@@ -1,0 +1,47 @@
+//! Who may see which plan: the one place this rule lives.
+
+use ucp_domain::{NhsNumber, PlanStatus};
+use ucp_store::PlanRow;
+
+use crate::{Actor, AppError, Role};
+
+/// Whether the caller may see a plan of this person in this status: clinicians see every
+/// status; a person sees only their own plan, and never a voided one; everyone else (ambulance,
+/// 111, OOH, dispatch) sees active plans only.
+#[must_use]
+pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool {
+    match actor.role {
+        Role::Clinician => true,
+        Role::Patient => actor.nhs_number == Some(nhs_number) && status != PlanStatus::Voided,
+        _ => status == PlanStatus::Active,
+    }
+}
+
+/// The plan if this caller may see it ([`may_see`]). What the caller may not see is "not
+/// found", so that a person cannot learn whether someone else has a plan; roles that never read
+/// plans are refused.
+///
+/// # Errors
+/// Not found or forbidden, as above.
+pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, AppError> {
+    if matches!(actor.role, Role::Dispatch | Role::Admin) {
+        return Err(AppError::Forbidden(format!(
+            "The {} role may not read care plans.",
+            actor.role.as_str()
+        )));
+    }
+    let row =
+        row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
+    if may_see(actor, row.nhs_number, row.status) {
+        Ok(row)
+    } else if actor.role.is_urgent_care() {
+        Err(AppError::NotFound(format!(
+            "There is no current care plan: the plan is {}.",
+            row.status
+        )))
+    } else {
+        Err(AppError::NotFound(
+            "There is no care plan with this id.".into(),
+        ))
+    }
+}

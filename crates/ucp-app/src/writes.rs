@@ -1,0 +1,253 @@
+//! The writes: who may make which change, carried out by [`crate::commands::execute`], each
+//! returning the plan (or section) as the write left it and what it showed.
+
+use ucp_domain::views::{PlanView, SectionView};
+use ucp_domain::{
+    Command, ConsentBasis, ConsentToShare, LongText, PersonalInformation, PlanSection,
+    PlanWithdrawn, SectionContent, SectionRetracted,
+};
+use ucp_store::{Database, IdempotencyKey};
+use uuid::Uuid;
+
+use crate::audit::{Access, Shown, View};
+use crate::commands::{execute, Order, Precondition};
+use crate::reads::own_plan;
+use crate::{Actor, AppError, Role, Rule};
+
+/// Who makes and changes plans.
+pub const WRITERS: &[Role] = &[Role::Clinician];
+/// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
+/// Treatment Plans, and nothing else.
+pub const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
+
+/// Where a write comes from: who, and the request's retry key and id.
+#[derive(Debug, Clone)]
+pub struct Origin<'a> {
+    pub actor: &'a Actor,
+    pub idempotency: Option<IdempotencyKey>,
+    pub request_id: Option<String>,
+}
+
+fn shown_plan(plan: PlanView, view: View, section: Option<PlanSection>) -> Shown<PlanView> {
+    let access = Access {
+        plan_id: Some(plan.id),
+        nhs_number: Some(plan.nhs_number.to_string()),
+        plan_version: Some(plan.version),
+        view: Some(view),
+        section: section.map(|s| s.name().to_owned()),
+        ..Access::default()
+    };
+    Shown::new(plan, access)
+}
+
+fn saved_section(
+    plan: Shown<PlanView>,
+    section: PlanSection,
+) -> Result<Shown<SectionView>, AppError> {
+    let saved = plan
+        .value
+        .sections
+        .get(section.name())
+        .cloned()
+        .ok_or_else(|| AppError::internal("saved section missing from the plan"))?;
+    let mut access = plan.access;
+    access.view = Some(View::Section);
+    Ok(Shown::new(saved, access))
+}
+
+async fn run(
+    db: &Database,
+    origin: Origin<'_>,
+    plan_id: Uuid,
+    command: &Command,
+    precondition: Precondition,
+) -> Result<PlanView, AppError> {
+    Ok(execute(
+        db,
+        Order {
+            plan_id,
+            actor: origin.actor,
+            command,
+            precondition,
+            idempotency: origin.idempotency,
+            request_id: origin.request_id,
+        },
+    )
+    .await?
+    .plan)
+}
+
+/// Whether the caller may write this section: clinicians any, out-of-hours GPs the Emergency
+/// Treatment Plan only.
+fn may_write_section(actor: &Actor, section: PlanSection) -> Result<(), AppError> {
+    actor.require(ETP_WRITERS)?;
+    if actor.role == Role::Ooh && section != PlanSection::EmergencyTreatmentPlan {
+        return Err(AppError::Forbidden(
+            "The ooh role records and reviews Emergency Treatment Plans only.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a plan (a fresh id; a retry with the same `Idempotency-Key` returns the first).
+///
+/// # Errors
+/// Forbidden for all but clinicians; conflicts, broken rules.
+pub async fn create_plan(
+    db: &Database,
+    origin: Origin<'_>,
+    command: &Command,
+) -> Result<Shown<PlanView>, AppError> {
+    origin.actor.require(WRITERS)?;
+    let plan = run(db, origin, Uuid::now_v7(), command, Precondition::None).await?;
+    Ok(shown_plan(plan, View::Plan, None))
+}
+
+/// Replaces one section.
+///
+/// # Errors
+/// Forbidden (role, or ooh on another section), not found, stale, closed, broken rules.
+pub async fn put_section(
+    db: &Database,
+    origin: Origin<'_>,
+    plan_id: Uuid,
+    content: SectionContent,
+    precondition: Precondition,
+) -> Result<Shown<SectionView>, AppError> {
+    let section = content.section();
+    may_write_section(origin.actor, section)?;
+    let plan = run(
+        db,
+        origin,
+        plan_id,
+        &Command::UpdateSection(content),
+        precondition,
+    )
+    .await?;
+    saved_section(shown_plan(plan, View::Plan, Some(section)), section)
+}
+
+/// Retracts a section entered in error.
+///
+/// # Errors
+/// As [`put_section`]; invalid for the sections every plan needs.
+pub async fn retract_section(
+    db: &Database,
+    origin: Origin<'_>,
+    plan_id: Uuid,
+    section: PlanSection,
+    reason: LongText,
+    precondition: Precondition,
+) -> Result<Shown<PlanView>, AppError> {
+    may_write_section(origin.actor, section)?;
+    let command = Command::RetractSection(SectionRetracted { section, reason });
+    let plan = run(db, origin, plan_id, &command, precondition).await?;
+    Ok(shown_plan(plan, View::Plan, Some(section)))
+}
+
+/// A lifecycle step or correction on the whole plan: review (clinicians and ooh), withdraw,
+/// void, record or retract a death (clinicians).
+///
+/// # Errors
+/// Forbidden, not found, stale, a status that does not allow it, broken rules.
+pub async fn lifecycle(
+    db: &Database,
+    origin: Origin<'_>,
+    plan_id: Uuid,
+    command: &Command,
+    precondition: Precondition,
+) -> Result<Shown<PlanView>, AppError> {
+    let roles = match command {
+        Command::ReviewCarePlan(_) => ETP_WRITERS,
+        _ => WRITERS,
+    };
+    origin.actor.require(roles)?;
+    let plan = run(db, origin, plan_id, command, precondition).await?;
+    Ok(shown_plan(plan, View::Plan, None))
+}
+
+/// The person starts their own plan: their Personal Information and any of their own forms;
+/// they consent themselves, today.
+///
+/// # Errors
+/// Forbidden for anyone but a patient; invalid for another person's NHS number; conflicts.
+pub async fn start_my_plan(
+    db: &Database,
+    origin: Origin<'_>,
+    personal_information: PersonalInformation,
+    other_sections: Vec<SectionContent>,
+) -> Result<Shown<PlanView>, AppError> {
+    let nhs = origin.actor.own_nhs_number()?;
+    if personal_information.nhs_number != nhs {
+        return Err(AppError::Invalid {
+            rule: Rule::NotYourNhsNumber,
+            detail: "A plan you start must carry your own NHS number.".into(),
+            errors: vec![ucp_domain::FieldError::new(
+                "/personalInformation/nhsNumber",
+                "must be your own NHS number",
+            )],
+        });
+    }
+    let command = Command::CreateCarePlan {
+        personal_information,
+        consent_to_share: ConsentToShare {
+            basis: ConsentBasis::PersonAgreed,
+            decided_by: None,
+            consulted: Vec::new(),
+            date: chrono::Utc::now().date_naive(),
+        },
+        other_sections,
+    };
+    let plan = run(db, origin, Uuid::now_v7(), &command, Precondition::None).await?;
+    Ok(shown_plan(plan, View::Plan, None))
+}
+
+/// The person replaces one of their own forms.
+///
+/// # Errors
+/// Forbidden for clinical sections, identity changes or another person; stale; closed.
+pub async fn put_my_section(
+    db: &Database,
+    origin: Origin<'_>,
+    content: SectionContent,
+    precondition: Precondition,
+) -> Result<Shown<SectionView>, AppError> {
+    let nhs = origin.actor.own_nhs_number()?;
+    let section = content.section();
+    if !section.is_person_centred() {
+        return Err(AppError::Forbidden(format!(
+            "{section} is written by professionals only; ask your care team to change it."
+        )));
+    }
+    let row = own_plan(db, nhs).await?;
+    let plan = run(
+        db,
+        origin,
+        row.plan_id,
+        &Command::UpdateSection(content),
+        precondition,
+    )
+    .await?;
+    saved_section(shown_plan(plan, View::Plan, Some(section)), section)
+}
+
+/// The person withdraws their plan, or their consent to share it.
+///
+/// # Errors
+/// Forbidden for anyone but a patient; not found; stale; closed.
+pub async fn withdraw_mine(
+    db: &Database,
+    origin: Origin<'_>,
+    reason: LongText,
+    consent_withdrawn: bool,
+    precondition: Precondition,
+) -> Result<Shown<PlanView>, AppError> {
+    let nhs = origin.actor.own_nhs_number()?;
+    let row = own_plan(db, nhs).await?;
+    let command = Command::WithdrawCarePlan(PlanWithdrawn {
+        reason: Some(reason),
+        consent_withdrawn,
+    });
+    let plan = run(db, origin, row.plan_id, &command, precondition).await?;
+    Ok(shown_plan(plan, View::Plan, None))
+}
