@@ -13,6 +13,7 @@ mod roles;
 mod security;
 mod trust;
 mod webhooks;
+mod write_path;
 
 mod event_store;
 mod feed;

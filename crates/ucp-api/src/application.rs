@@ -9,10 +9,11 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::problem::ApiError;
 use crate::problem::ErrorCode;
 use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
 use crate::ApiDoc;
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -88,6 +89,8 @@ impl Application {
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
+        let doc = ApiDoc::openapi();
+        let operation_ids = web::Data::new(crate::operation_ids::OperationIds::of(&doc));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::metrics::count_requests))
@@ -100,6 +103,7 @@ impl Application {
                 .app_data(webhook_client.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
+                .app_data(operation_ids.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest {
                         code: ErrorCode::BadQuery,
@@ -121,7 +125,7 @@ impl Application {
                 .service(crate::metrics::serve_metrics)
                 // The spec at /openapi.json and the reference page at /docs, from assets
                 // compiled into the binary (utoipa-swagger-ui's `vendored` feature).
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
                 .route("/docs", web::get().to(docs_redirect))
                 // Everything under /v1 touches plan data or the log of it, and is audited by
                 // one middleware on the matched route (see audit::middleware).

@@ -6,8 +6,8 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use ucp_domain::FieldError;
 
+use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::ApiError;
 
 /// The largest body accepted; a care plan with every section is far below it.
 #[derive(Debug, Clone, Copy)]

@@ -9,8 +9,8 @@ use ucp_app::Actor;
 use ucp_domain::PlanSection;
 use ucp_store::IdempotencyKey;
 
+use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::ApiError;
 
 /// The `If-Match` of a write on an existing plan: the plan's ETag, or the section's when a
 /// section is named.

@@ -8,7 +8,7 @@ use actix_web::{get, web, HttpResponse};
 use prometheus_client::encoding::text::encode;
 use ucp_app::metrics::StatusClass;
 
-use crate::AppState;
+use ucp_app::AppState;
 
 /// Counts every response by status class.
 pub async fn count_requests(

@@ -1,17 +1,16 @@
 //! (method, route pattern) → OpenAPI operation id: the name an access-log entry gives what was
-//! done, taken from the document so the two never disagree.
+//! done, taken from the document so the two never disagree. The application builds the table
+//! from its document and hands it to the audit middleware, which knows no route.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
-use utoipa::OpenApi;
+/// The operation ids of a document, by method and path template.
+#[derive(Debug, Clone, Default)]
+pub struct OperationIds(HashMap<(String, String), String>);
 
-use crate::ApiDoc;
-
-fn table() -> &'static HashMap<(String, String), String> {
-    static IDS: OnceLock<HashMap<(String, String), String>> = OnceLock::new();
-    IDS.get_or_init(|| {
-        let doc = ApiDoc::openapi();
+impl OperationIds {
+    #[must_use]
+    pub fn of(doc: &utoipa::openapi::OpenApi) -> Self {
         let mut ids = HashMap::new();
         for (path, item) in &doc.paths.paths {
             for (method, op) in [
@@ -25,14 +24,14 @@ fn table() -> &'static HashMap<(String, String), String> {
                 }
             }
         }
-        ids
-    })
-}
+        Self(ids)
+    }
 
-/// The operation id of a matched route, if the document has one.
-#[must_use]
-pub fn operation_id(method: &str, pattern: &str) -> Option<&'static str> {
-    table()
-        .get(&(method.to_owned(), pattern.to_owned()))
-        .map(String::as_str)
+    /// The operation id of a matched route, if the document has one.
+    #[must_use]
+    pub fn get(&self, method: &str, pattern: &str) -> Option<&str> {
+        self.0
+            .get(&(method.to_owned(), pattern.to_owned()))
+            .map(String::as_str)
+    }
 }

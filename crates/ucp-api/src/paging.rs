@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use ucp_store::AccessEntry;
 use uuid::Uuid;
 
+use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::ApiError;
 
 pub fn encode_page_cursor(entry: &AccessEntry) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", entry.at.to_rfc3339(), entry.entry_id))

@@ -14,18 +14,14 @@ use uuid::Uuid;
 
 use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
 
-use crate::auth::Actor;
-use crate::operation_ids::operation_id;
+use crate::auth::{Actor, AuditScope};
+use crate::operation_ids::OperationIds;
+use crate::problem::ApiError;
 use crate::request_id::request_id;
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// The header that says why a record is being accessed (e.g. `emergency`, `direct-care`).
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
-
-/// Put in every request that passes through [`record_access`]; the [`Actor`] extractor
-/// requires it, so a handler that authenticates cannot be reached without an entry.
-#[derive(Debug, Clone, Copy)]
-pub struct AuditScope;
 
 /// Writes one access-log entry for every request under `/v1` — served or refused — and lets the
 /// response leave only once the entry is committed. If it cannot be committed, the client gets
@@ -66,7 +62,15 @@ pub async fn record_access(
         .await;
     }
     let actor = http_req.extensions().get::<Actor>().cloned();
-    let entry = entry(&http_req, actor.as_ref(), note, purpose, status);
+    let ids = http_req.app_data::<web::Data<OperationIds>>().cloned();
+    let entry = entry(
+        &http_req,
+        ids.as_ref().map(|i| i.get_ref()),
+        actor.as_ref(),
+        note,
+        purpose,
+        status,
+    );
     match writer.record(entry).await {
         Ok(()) => Ok(ServiceResponse::new(http_req, res.map_into_boxed_body())),
         Err(e) => {
@@ -113,6 +117,7 @@ async fn target_from_path(
 
 fn entry(
     req: &HttpRequest,
+    ids: Option<&OperationIds>,
     actor: Option<&Actor>,
     access: Access,
     purpose: Option<String>,
@@ -121,9 +126,9 @@ fn entry(
     let method = req.method().as_str();
     let action = req
         .match_pattern()
-        .and_then(|pattern| operation_id(method, &pattern))
-        .unwrap_or("unknown");
-    let mut entry = entry_of(actor, action, access, status);
+        .and_then(|pattern| ids.and_then(|ids| ids.get(method, &pattern).map(str::to_owned)))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut entry = entry_of(actor, &action, access, status);
     entry.method = method.to_owned();
     entry.path = req.path().to_owned();
     entry.purpose = purpose;

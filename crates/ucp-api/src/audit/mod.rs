@@ -3,5 +3,6 @@
 
 mod middleware;
 
-pub use middleware::{record_access, AuditScope, PURPOSE_HEADER};
+pub use crate::auth::AuditScope;
+pub use middleware::{record_access, PURPOSE_HEADER};
 pub use ucp_app::audit::{Access, AuditConfig, AuditFailed, AuditWriter, View};

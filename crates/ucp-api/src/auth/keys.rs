@@ -13,7 +13,7 @@ use jsonwebtoken::{
 };
 
 use super::Claims;
-use crate::ApiError;
+use crate::problem::ApiError;
 
 /// Why keys could not be loaded.
 #[derive(Debug, thiserror::Error)]

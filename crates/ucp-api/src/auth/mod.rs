@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use ucp_app::{Actor, Role};
 use ucp_domain::NhsNumber;
 
-use crate::ApiError;
+use crate::problem::ApiError;
 
 /// The claims this service reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +31,11 @@ pub struct Claims {
     #[serde(default)]
     pub iat: u64,
 }
+
+/// Put in every request by the audit middleware; [`Caller`] requires it, so a handler that
+/// authenticates cannot be reached without an access-log entry.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditScope;
 
 /// The verified caller of a request, as the application knows callers. Every `/v1` handler
 /// takes one: it works only inside the audited scope (see `audit::middleware`).
@@ -53,7 +58,7 @@ impl FromRequest for Caller {
 
 fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
     if actix_web::HttpMessage::extensions(req)
-        .get::<crate::audit::AuditScope>()
+        .get::<AuditScope>()
         .is_none()
     {
         // A route registered outside the audited /v1 scope: serve nothing unrecorded.

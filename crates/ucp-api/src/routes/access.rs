@@ -3,8 +3,8 @@
 use ucp_domain::PlanSection;
 use uuid::Uuid;
 
+use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::ApiError;
 
 /// # Errors
 /// 400 when the id is not a UUID.

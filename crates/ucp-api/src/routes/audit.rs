@@ -12,8 +12,9 @@ use super::access::parse_nhs_number;
 use super::respond::audited;
 use crate::auth::Caller;
 use crate::paging::{decode_page_cursor, limit, next_page};
+use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// One access, as the admin sees it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -20,9 +20,10 @@ use super::respond::{audited, tagged, tagged_shown};
 use crate::auth::Caller;
 use crate::body::{field_problem, parse, read_json};
 use crate::headers::{idempotency_key, if_match};
+use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
 use crate::request_id::request_id;
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// A new plan: Personal Information and Consent to Share, and any other sections.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,8 +15,8 @@ use utoipa::IntoParams;
 
 use super::respond::audited;
 use crate::auth::Caller;
+use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
-use crate::ApiError;
 
 /// Where to read from.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,7 +1,8 @@
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 
-use crate::{ApiError, AppState};
+use crate::problem::ApiError;
+use ucp_app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {

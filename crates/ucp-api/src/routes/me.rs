@@ -17,9 +17,10 @@ use crate::auth::{Actor, Caller};
 use crate::body::{field_problem, parse, read_json};
 use crate::headers::{idempotency_key, if_match};
 use crate::paging::{decode_page_cursor, limit, next_page};
+use crate::problem::ApiError;
 use crate::problem::Problem;
 use crate::request_id::request_id;
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// A patient's token, or 403 before anything else is read.
 fn patient(actor: &Actor) -> Result<(), ApiError> {

@@ -15,8 +15,9 @@ use utoipa::IntoParams;
 use super::access::parse_nhs_number;
 use super::respond::{audited, tagged_shown};
 use crate::auth::Caller;
+use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
-use crate::{ApiError, AppState};
+use ucp_app::AppState;
 
 /// Read a person's current care plan (the active one; for clinicians, else the latest).
 #[utoipa::path(

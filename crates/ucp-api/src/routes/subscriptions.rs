@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::respond::audited;
 use crate::auth::Caller;
 use crate::body::{parse, read_json};
+use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
-use crate::ApiError;
 
 fn parse_id(text: &str, pointer: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| {
