@@ -161,9 +161,10 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
     if i % 11 == 3 {
         body["sickleCellPlan"] = json!({ "ambulanceGuidance": "Give analgesia within 30 minutes; oxygen if saturation below 95%." });
     }
-    let request: ucp_api::routes::care_plans::CreateCarePlanRequest =
+    let request: ucp_domain::CreateCarePlanRequest =
         serde_json::from_value(body).context("demo plan")?;
-    Ok(request.into_command())
+    Command::create_plan(request.into_contents())
+        .map_err(|e| anyhow::anyhow!("demo plan {i}: {e:?}"))
 }
 
 /// What happens to the i-th demo plan after it is made, in order.

@@ -174,10 +174,32 @@ pub async fn lifecycle(
 pub async fn start_my_plan(
     db: &Database,
     origin: Origin<'_>,
-    personal_information: PersonalInformation,
-    other_sections: Vec<SectionContent>,
+    sections: Vec<SectionContent>,
 ) -> Result<Shown<PlanView>, AppError> {
     let nhs = origin.actor.own_nhs_number()?;
+    let mut personal_information = None;
+    let mut other_sections = Vec::new();
+    for content in sections {
+        match content {
+            SectionContent::PersonalInformation(pi) => personal_information = Some(pi),
+            other if other.section().is_person_centred() => other_sections.push(other),
+            other => {
+                return Err(AppError::Forbidden(format!(
+                    "{} is written by professionals only.",
+                    other.section()
+                )))
+            }
+        }
+    }
+    let personal_information: PersonalInformation =
+        personal_information.ok_or_else(|| AppError::Invalid {
+            rule: Rule::Validation,
+            detail: "Your plan starts with your Personal Information.".into(),
+            errors: vec![ucp_domain::FieldError::new(
+                "/personalInformation",
+                "is required",
+            )],
+        })?;
     if personal_information.nhs_number != nhs {
         return Err(AppError::Invalid {
             rule: Rule::NotYourNhsNumber,

@@ -35,6 +35,43 @@ pub enum Command {
     RetractSection(SectionRetracted),
 }
 
+impl Command {
+    /// The create command for a plan's first sections: Personal Information and Consent to
+    /// Share (which every plan carries) out of the list, the rest as they come.
+    ///
+    /// # Errors
+    /// The [`FieldError`]s of the required sections that are missing.
+    pub fn create_plan(contents: Vec<SectionContent>) -> Result<Self, Vec<FieldError>> {
+        let mut personal_information = None;
+        let mut consent_to_share = None;
+        let mut other_sections = Vec::new();
+        for content in contents {
+            match content {
+                SectionContent::PersonalInformation(pi) => personal_information = Some(pi),
+                SectionContent::ConsentToShare(c) => consent_to_share = Some(c),
+                other => other_sections.push(other),
+            }
+        }
+        match (personal_information, consent_to_share) {
+            (Some(personal_information), Some(consent_to_share)) => Ok(Self::CreateCarePlan {
+                personal_information,
+                consent_to_share,
+                other_sections,
+            }),
+            (pi, consent) => Err([
+                pi.is_none()
+                    .then(|| FieldError::new("/personalInformation", "is required")),
+                consent
+                    .is_none()
+                    .then(|| FieldError::new("/consentToShare", "is required")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()),
+        }
+    }
+}
+
 /// Decides what happens, without changing anything. `now` is when the command is decided
 /// (UTC), for the rules about dates and signatures.
 ///

@@ -188,9 +188,7 @@ impl CarePlanEvent {
                 Self::SectionRetracted(serde_json::from_value(data).map_err(err)?)
             }
             other => {
-                let section = PlanSection::ALL
-                    .into_iter()
-                    .find(|s| section_event_type(*s) == other)
+                let section = PlanSection::from_event_type(other)
                     .ok_or_else(|| fail("unknown event type".into()))?;
                 Self::SectionChanged(
                     section
@@ -211,21 +209,8 @@ fn upcast_etp_v1(data: &mut serde_json::Value) {
     }
 }
 
-/// One name per section, said as clinicians say it.
+/// The stored name of a section's event (declared with the section).
 #[must_use]
 pub fn section_event_type(section: PlanSection) -> &'static str {
-    match section {
-        PlanSection::PersonalInformation => "PersonalInformationUpdated",
-        PlanSection::Contacts => "ContactsUpdated",
-        PlanSection::CommunicationAndAccessibility => "CommunicationAndAccessibilityUpdated",
-        PlanSection::WhatMatters => "WhatMattersUpdated",
-        PlanSection::ThinkingAhead => "ThinkingAheadUpdated",
-        PlanSection::SupportNeeds => "SupportNeedsUpdated",
-        PlanSection::EmergencyTreatmentPlan => "EmergencyTreatmentPlanRecorded",
-        PlanSection::ClinicalBackground => "ClinicalBackgroundUpdated",
-        PlanSection::AnticipatoryMedicines => "AnticipatoryMedicinesUpdated",
-        PlanSection::ConsentToShare => "ConsentToShareRecorded",
-        PlanSection::SickleCellPlan => "SickleCellPlanUpdated",
-        PlanSection::MentalHealthCrisisPlan => "MentalHealthCrisisPlanUpdated",
-    }
+    section.event_type()
 }

@@ -25,51 +25,16 @@ use crate::problem::{ErrorCode, Problem};
 use crate::request_id::request_id;
 use ucp_app::AppState;
 
-/// A new plan: Personal Information and Consent to Share, and any other sections.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateCarePlanRequest {
-    pub personal_information: ucp_domain::PersonalInformation,
-    pub consent_to_share: ucp_domain::ConsentToShare,
-    pub contacts: Option<ucp_domain::Contacts>,
-    pub communication_and_accessibility: Option<ucp_domain::CommunicationAndAccessibility>,
-    pub what_matters: Option<ucp_domain::WhatMatters>,
-    pub thinking_ahead: Option<ucp_domain::ThinkingAhead>,
-    pub support_needs: Option<ucp_domain::SupportNeeds>,
-    pub emergency_treatment_plan: Option<ucp_domain::EmergencyTreatmentPlan>,
-    pub clinical_background: Option<ucp_domain::ClinicalBackground>,
-    pub anticipatory_medicines: Option<ucp_domain::AnticipatoryMedicines>,
-    pub sickle_cell_plan: Option<ucp_domain::SickleCellPlan>,
-    pub mental_health_crisis_plan: Option<ucp_domain::MentalHealthCrisisPlan>,
-}
+/// The create body, made from the sections' one table (`ucp_domain::sections`).
+pub use ucp_domain::CreateCarePlanRequest;
 
-impl CreateCarePlanRequest {
-    /// The command this request asks for.
-    #[must_use]
-    pub fn into_command(self) -> Command {
-        let others = [
-            self.contacts.map(SectionContent::Contacts),
-            self.communication_and_accessibility
-                .map(SectionContent::CommunicationAndAccessibility),
-            self.what_matters.map(SectionContent::WhatMatters),
-            self.thinking_ahead.map(SectionContent::ThinkingAhead),
-            self.support_needs.map(SectionContent::SupportNeeds),
-            self.emergency_treatment_plan
-                .map(SectionContent::EmergencyTreatmentPlan),
-            self.clinical_background
-                .map(SectionContent::ClinicalBackground),
-            self.anticipatory_medicines
-                .map(SectionContent::AnticipatoryMedicines),
-            self.sickle_cell_plan.map(SectionContent::SickleCellPlan),
-            self.mental_health_crisis_plan
-                .map(SectionContent::MentalHealthCrisisPlan),
-        ];
-        Command::CreateCarePlan {
-            personal_information: self.personal_information,
-            consent_to_share: self.consent_to_share,
-            other_sections: others.into_iter().flatten().collect(),
-        }
-    }
+/// The command a create body asks for.
+fn create_command(body: CreateCarePlanRequest) -> Result<Command, ApiError> {
+    Command::create_plan(body.into_contents()).map_err(|errors| ApiError::Unprocessable {
+        code: ErrorCode::ValidationFailed,
+        detail: "A plan needs Personal Information and Consent to Share.".into(),
+        errors,
+    })
 }
 
 fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> HttpResponse {
@@ -105,7 +70,7 @@ pub async fn create_care_plan(
 ) -> Result<HttpResponse, ApiError> {
     actor.require(writes::WRITERS).map_err(ApiError::from)?;
     let (json, bytes) = read_json(&req, payload).await?;
-    let command = parse::<CreateCarePlanRequest>(json)?.into_command();
+    let command = create_command(parse::<CreateCarePlanRequest>(json)?)?;
     let origin = Origin {
         actor: &actor,
         idempotency: idempotency_key(&req, &actor, &bytes)?,

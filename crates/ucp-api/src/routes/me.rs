@@ -54,17 +54,8 @@ pub async fn get_my_plan(
     Ok(tagged_shown(StatusCode::OK, shown))
 }
 
-/// Starting my own plan: my personal information and any of my own forms; I consent myself.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StartMyCarePlanRequest {
-    pub personal_information: ucp_domain::PersonalInformation,
-    pub contacts: Option<ucp_domain::Contacts>,
-    pub communication_and_accessibility: Option<ucp_domain::CommunicationAndAccessibility>,
-    pub what_matters: Option<ucp_domain::WhatMatters>,
-    pub thinking_ahead: Option<ucp_domain::ThinkingAhead>,
-    pub support_needs: Option<ucp_domain::SupportNeeds>,
-}
+/// The person's start body, made from the sections' one table (`ucp_domain::sections`).
+pub use ucp_domain::StartMyCarePlanRequest;
 
 /// Start my own care plan.
 #[utoipa::path(
@@ -93,26 +84,12 @@ pub async fn start_my_plan(
     patient(&actor)?;
     let (json, bytes) = read_json(&req, payload).await?;
     let body: StartMyCarePlanRequest = parse(json)?;
-    let others = [
-        body.contacts.map(SectionContent::Contacts),
-        body.communication_and_accessibility
-            .map(SectionContent::CommunicationAndAccessibility),
-        body.what_matters.map(SectionContent::WhatMatters),
-        body.thinking_ahead.map(SectionContent::ThinkingAhead),
-        body.support_needs.map(SectionContent::SupportNeeds),
-    ];
     let origin = Origin {
         actor: &actor,
         idempotency: idempotency_key(&req, &actor, &bytes)?,
         request_id: request_id(&req),
     };
-    let shown = writes::start_my_plan(
-        &state.db,
-        origin,
-        body.personal_information,
-        others.into_iter().flatten().collect(),
-    )
-    .await?;
+    let shown = writes::start_my_plan(&state.db, origin, body.into_contents()).await?;
     let mut res = plan_response(StatusCode::CREATED, shown);
     res.headers_mut().insert(
         header::LOCATION,

@@ -1,5 +1,10 @@
-//! The sections (forms) of a care plan, each saved on its own.
+//! The sections (forms) of a care plan, each saved on its own. Every section is declared once,
+//! in the table below: its name in URLs, its key in JSON, its event's stored name, whether the
+//! person may write it, and whether a new plan must carry it. Everything else that lists the
+//! sections — the enums, parsing, event names, the bodies of create requests — is made from it.
 
+#[macro_use]
+mod declare;
 mod clinical;
 mod person_centred;
 
@@ -11,123 +16,52 @@ use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
 
-/// A section's stable name, as used in URLs (`/sections/what-matters`). Never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum PlanSection {
-    PersonalInformation,
-    Contacts,
-    CommunicationAndAccessibility,
-    WhatMatters,
-    ThinkingAhead,
-    SupportNeeds,
-    EmergencyTreatmentPlan,
-    ClinicalBackground,
-    AnticipatoryMedicines,
-    ConsentToShare,
-    SickleCellPlan,
-    MentalHealthCrisisPlan,
+sections! {
+    PersonalInformation(PersonalInformation) = "personal-information", "personalInformation",
+        personal_information, "PersonalInformationUpdated", person, required;
+    Contacts(Contacts) = "contacts", "contacts",
+        contacts, "ContactsUpdated", person, optional;
+    CommunicationAndAccessibility(CommunicationAndAccessibility) = "communication-and-accessibility",
+        "communicationAndAccessibility", communication_and_accessibility,
+        "CommunicationAndAccessibilityUpdated", person, optional;
+    WhatMatters(WhatMatters) = "what-matters", "whatMatters",
+        what_matters, "WhatMattersUpdated", person, optional;
+    ThinkingAhead(ThinkingAhead) = "thinking-ahead", "thinkingAhead",
+        thinking_ahead, "ThinkingAheadUpdated", person, optional;
+    SupportNeeds(SupportNeeds) = "support-needs", "supportNeeds",
+        support_needs, "SupportNeedsUpdated", person, optional;
+    EmergencyTreatmentPlan(EmergencyTreatmentPlan) = "emergency-treatment-plan",
+        "emergencyTreatmentPlan", emergency_treatment_plan, "EmergencyTreatmentPlanRecorded",
+        professional, optional;
+    ClinicalBackground(ClinicalBackground) = "clinical-background", "clinicalBackground",
+        clinical_background, "ClinicalBackgroundUpdated", professional, optional;
+    AnticipatoryMedicines(AnticipatoryMedicines) = "anticipatory-medicines",
+        "anticipatoryMedicines", anticipatory_medicines, "AnticipatoryMedicinesUpdated",
+        professional, optional;
+    ConsentToShare(ConsentToShare) = "consent-to-share", "consentToShare",
+        consent_to_share, "ConsentToShareRecorded", professional, required;
+    SickleCellPlan(SickleCellPlan) = "sickle-cell-plan", "sickleCellPlan",
+        sickle_cell_plan, "SickleCellPlanUpdated", professional, optional;
+    MentalHealthCrisisPlan(MentalHealthCrisisPlan) = "mental-health-crisis-plan",
+        "mentalHealthCrisisPlan", mental_health_crisis_plan, "MentalHealthCrisisPlanUpdated",
+        professional, optional;
 }
 
 impl PlanSection {
-    pub const ALL: [Self; 12] = [
-        Self::PersonalInformation,
-        Self::Contacts,
-        Self::CommunicationAndAccessibility,
-        Self::WhatMatters,
-        Self::ThinkingAhead,
-        Self::SupportNeeds,
-        Self::EmergencyTreatmentPlan,
-        Self::ClinicalBackground,
-        Self::AnticipatoryMedicines,
-        Self::ConsentToShare,
-        Self::SickleCellPlan,
-        Self::MentalHealthCrisisPlan,
-    ];
-
-    /// The kebab-case name used in URLs and JSON.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PersonalInformation => "personal-information",
-            Self::Contacts => "contacts",
-            Self::CommunicationAndAccessibility => "communication-and-accessibility",
-            Self::WhatMatters => "what-matters",
-            Self::ThinkingAhead => "thinking-ahead",
-            Self::SupportNeeds => "support-needs",
-            Self::EmergencyTreatmentPlan => "emergency-treatment-plan",
-            Self::ClinicalBackground => "clinical-background",
-            Self::AnticipatoryMedicines => "anticipatory-medicines",
-            Self::ConsentToShare => "consent-to-share",
-            Self::SickleCellPlan => "sickle-cell-plan",
-            Self::MentalHealthCrisisPlan => "mental-health-crisis-plan",
-        }
-    }
-
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The camelCase key of the section in a plan document and in a create request.
+    /// The section whose event has this stored name.
     #[must_use]
-    pub fn json_key(self) -> &'static str {
-        match self {
-            Self::PersonalInformation => "personalInformation",
-            Self::Contacts => "contacts",
-            Self::CommunicationAndAccessibility => "communicationAndAccessibility",
-            Self::WhatMatters => "whatMatters",
-            Self::ThinkingAhead => "thinkingAhead",
-            Self::SupportNeeds => "supportNeeds",
-            Self::EmergencyTreatmentPlan => "emergencyTreatmentPlan",
-            Self::ClinicalBackground => "clinicalBackground",
-            Self::AnticipatoryMedicines => "anticipatoryMedicines",
-            Self::ConsentToShare => "consentToShare",
-            Self::SickleCellPlan => "sickleCellPlan",
-            Self::MentalHealthCrisisPlan => "mentalHealthCrisisPlan",
-        }
+    pub fn from_event_type(event_type: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.event_type() == event_type)
     }
+}
 
-    /// The person-centred forms, which the person may write themselves; the rest are clinical.
-    #[must_use]
-    pub fn is_person_centred(self) -> bool {
-        matches!(
-            self,
-            Self::PersonalInformation
-                | Self::Contacts
-                | Self::CommunicationAndAccessibility
-                | Self::WhatMatters
-                | Self::ThinkingAhead
-                | Self::SupportNeeds
-        )
-    }
-
-    /// Parses a section's JSON into its type, naming the first field that is wrong.
-    ///
-    /// # Errors
-    /// A [`FieldError`] with a JSON pointer (relative to the section) and what is wrong.
-    pub fn parse_content(self, json: serde_json::Value) -> Result<SectionContent, FieldError> {
-        fn parse<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, FieldError> {
-            serde_path_to_error::deserialize(json).map_err(|e| FieldError::from_path(&e))
-        }
-        Ok(match self {
-            Self::PersonalInformation => SectionContent::PersonalInformation(parse(json)?),
-            Self::Contacts => SectionContent::Contacts(parse(json)?),
-            Self::CommunicationAndAccessibility => {
-                SectionContent::CommunicationAndAccessibility(parse(json)?)
-            }
-            Self::WhatMatters => SectionContent::WhatMatters(parse(json)?),
-            Self::ThinkingAhead => SectionContent::ThinkingAhead(parse(json)?),
-            Self::SupportNeeds => SectionContent::SupportNeeds(parse(json)?),
-            Self::EmergencyTreatmentPlan => SectionContent::EmergencyTreatmentPlan(parse(json)?),
-            Self::ClinicalBackground => SectionContent::ClinicalBackground(parse(json)?),
-            Self::AnticipatoryMedicines => SectionContent::AnticipatoryMedicines(parse(json)?),
-            Self::ConsentToShare => SectionContent::ConsentToShare(parse(json)?),
-            Self::SickleCellPlan => SectionContent::SickleCellPlan(parse(json)?),
-            Self::MentalHealthCrisisPlan => SectionContent::MentalHealthCrisisPlan(parse(json)?),
-        })
-    }
+fn parse<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(json).map_err(|e| FieldError::from_path(&e))
 }
 
 impl std::fmt::Display for PlanSection {
@@ -136,44 +70,7 @@ impl std::fmt::Display for PlanSection {
     }
 }
 
-/// A section's whole content, typed; which one is given by the section's name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SectionContent {
-    PersonalInformation(PersonalInformation),
-    Contacts(Contacts),
-    CommunicationAndAccessibility(CommunicationAndAccessibility),
-    WhatMatters(WhatMatters),
-    ThinkingAhead(ThinkingAhead),
-    SupportNeeds(SupportNeeds),
-    EmergencyTreatmentPlan(EmergencyTreatmentPlan),
-    ClinicalBackground(ClinicalBackground),
-    AnticipatoryMedicines(AnticipatoryMedicines),
-    ConsentToShare(ConsentToShare),
-    SickleCellPlan(SickleCellPlan),
-    MentalHealthCrisisPlan(MentalHealthCrisisPlan),
-}
-
 impl SectionContent {
-    #[must_use]
-    pub fn section(&self) -> PlanSection {
-        match self {
-            Self::PersonalInformation(_) => PlanSection::PersonalInformation,
-            Self::Contacts(_) => PlanSection::Contacts,
-            Self::CommunicationAndAccessibility(_) => PlanSection::CommunicationAndAccessibility,
-            Self::WhatMatters(_) => PlanSection::WhatMatters,
-            Self::ThinkingAhead(_) => PlanSection::ThinkingAhead,
-            Self::SupportNeeds(_) => PlanSection::SupportNeeds,
-            Self::EmergencyTreatmentPlan(_) => PlanSection::EmergencyTreatmentPlan,
-            Self::ClinicalBackground(_) => PlanSection::ClinicalBackground,
-            Self::AnticipatoryMedicines(_) => PlanSection::AnticipatoryMedicines,
-            Self::ConsentToShare(_) => PlanSection::ConsentToShare,
-            Self::SickleCellPlan(_) => PlanSection::SickleCellPlan,
-            Self::MentalHealthCrisisPlan(_) => PlanSection::MentalHealthCrisisPlan,
-        }
-    }
-
     /// The rules a section's types alone cannot carry, every breach named by JSON pointer
     /// (relative to the section).
     #[must_use]
