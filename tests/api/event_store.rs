@@ -141,9 +141,36 @@ async fn a_stale_expected_version_is_a_typed_conflict_and_writes_nothing() {
         .append(append(stream, ExpectedVersion::Exact(5), vec![event(3)]))
         .await;
     assert!(
-        matches!(&stale, Err(e @ StoreError::VersionConflict { actual: Some(1), .. }) if e.is_conflict()),
+        matches!(
+            &stale,
+            Err(StoreError::VersionConflict {
+                actual: Some(1),
+                ..
+            })
+        ),
         "{stale:?}"
     );
+    // A refused append wrote nothing: the stream is still at version 1, with its one event.
+    assert_eq!(
+        db.stream_version(stream)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(1)
+    );
+    assert_eq!(
+        db.read_stream(stream, ucp_store::StreamBound::All)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len(),
+        1
+    );
+    // Only a version conflict is one a caller resolves by reading again.
+    let empty = db
+        .append(append(stream, ExpectedVersion::Exact(1), vec![]))
+        .await;
+    assert!(matches!(&empty, Err(StoreError::EmptyAppend)), "{empty:?}");
+    assert!(stale.is_err_and(|e| e.is_conflict()));
+    assert!(empty.is_err_and(|e| !e.is_conflict()));
     let missing = db
         .append(append(
             Uuid::new_v4(),

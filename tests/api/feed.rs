@@ -126,7 +126,17 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
     written_total.store(written.len(), Ordering::SeqCst);
     let seen = reader.await.unwrap_or_else(|e| panic!("reader: {e}"));
 
-    assert!(written.len() >= TOTAL);
+    // Every acknowledged event is in the log, and nothing else is.
+    assert_eq!(
+        written.len(),
+        TOTAL,
+        "each writer's events have distinct ids"
+    );
+    assert_eq!(
+        test_db.event_count().await,
+        TOTAL,
+        "the log holds what was acknowledged"
+    );
     let seen_ids: HashSet<Uuid> = seen.iter().map(|e| e.event_id).collect();
     assert_eq!(seen_ids.len(), seen.len(), "no event was read twice");
     let missed = written.difference(&seen_ids).count();

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ucp_domain::{section_event_type, PlanSection};
-use ucp_store::{Database, DeadLetter, FeedCursor, Subscription, SubscriptionStart};
+use ucp_store::{Database, DeadLetter, FailurePolicy, FeedCursor, Subscription, SubscriptionStart};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
@@ -87,7 +87,7 @@ impl From<Subscription> for SubscriptionView {
             },
             target_url: s.target_url,
             change_types: s.change_types,
-            on_failure: s.on_failure,
+            on_failure: s.on_failure.as_str().to_owned(),
             max_attempts: s.max_attempts,
             created_at: s.created_at,
             created_by: s.created_by,
@@ -245,8 +245,8 @@ pub async fn create(
                 change_types: new.change_types,
                 secret: new.secret,
                 on_failure: match new.on_failure {
-                    OnFailure::Continue => "continue".into(),
-                    OnFailure::Wait => "wait".into(),
+                    OnFailure::Continue => FailurePolicy::Continue,
+                    OnFailure::Wait => FailurePolicy::Wait,
                 },
                 max_attempts: new.max_attempts,
                 created_at: Utc::now(),

@@ -34,7 +34,9 @@ pub use migrate::{migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::{StreamBound, StreamReads};
-pub use subscriptions::{checkpoint_name, DeadLetter, Subscription, SubscriptionStart};
+pub use subscriptions::{
+    checkpoint_name, DeadLetter, FailurePolicy, Subscription, SubscriptionStart,
+};
 pub use tls::DatabaseTls;
 pub use tx_snapshot::TxSnapshot;
 

@@ -6,6 +6,33 @@ use uuid::Uuid;
 use crate::feed::{head_of, HEAD_SQL};
 use crate::{save_checkpoint, Database, FeedCursor, StoreError, TxSnapshot};
 
+/// What delivery does once a change has failed every attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Park it as a dead letter and go on with later changes.
+    Continue,
+    /// Park it and hold later changes until it is redelivered.
+    Wait,
+}
+
+impl FailurePolicy {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Continue => "continue",
+            Self::Wait => "wait",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "continue" => Ok(Self::Continue),
+            "wait" => Ok(Self::Wait),
+            other => Err(StoreError::Corrupt(format!("failure policy {other:?}"))),
+        }
+    }
+}
+
 /// Where a new subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionStart {
@@ -30,7 +57,7 @@ pub struct Subscription {
     pub target_url: String,
     pub change_types: Vec<String>,
     pub secret: String,
-    pub on_failure: String,
+    pub on_failure: FailurePolicy,
     pub max_attempts: i32,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -64,7 +91,7 @@ fn subscription(row: &tokio_postgres::Row) -> Result<Subscription, StoreError> {
         target_url: row.try_get(1)?,
         change_types: row.try_get(2)?,
         secret: row.try_get(3)?,
-        on_failure: row.try_get(4)?,
+        on_failure: FailurePolicy::parse(row.try_get(4)?)?,
         max_attempts: row.try_get(5)?,
         created_at: row.try_get(6)?,
         created_by: row.try_get(7)?,
@@ -124,7 +151,7 @@ impl Database {
                     &s.target_url,
                     &s.change_types,
                     &s.secret,
-                    &s.on_failure,
+                    &s.on_failure.as_str(),
                     &s.max_attempts,
                     &s.created_by,
                     &s.name,

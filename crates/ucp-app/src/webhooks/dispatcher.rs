@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use ucp_store::{
-    checkpoint_name, load_checkpoint, save_checkpoint, AccessEntry, DeadLetter, FeedCursor,
-    Subscription,
+    checkpoint_name, load_checkpoint, save_checkpoint, AccessEntry, DeadLetter, FailurePolicy,
+    FeedCursor, Subscription,
 };
 use uuid::Uuid;
 
@@ -155,7 +155,9 @@ async fn follow_once(
             .unwrap_or(FeedCursor::START)
     };
     loop {
-        if sub.on_failure == "wait" && state.db.open_dead_letters(sub.subscription_id).await? > 0 {
+        if sub.on_failure == FailurePolicy::Wait
+            && state.db.open_dead_letters(sub.subscription_id).await? > 0
+        {
             tokio::time::sleep(config.scan_interval).await;
             continue;
         }
@@ -179,7 +181,7 @@ async fn follow_once(
                 && (sub.change_types.is_empty() || sub.change_types.contains(&change.change_type));
             if wanted {
                 let parked = deliver_with_retries(state, exports, sub, change, config).await?;
-                if parked && sub.on_failure == "wait" {
+                if parked && sub.on_failure == FailurePolicy::Wait {
                     // Hold every later change until this one is redelivered.
                     save(state, name, cursor_of(change, cursor)).await?;
                     return Ok(());
