@@ -393,6 +393,64 @@ impl TestApp {
         self.test_db.event_count().await
     }
 
+    /// GET as a role: the status and the JSON body (`Null` when there is none).
+    pub async fn get_json(&self, path: &str, role: ucp_api::Role) -> (u16, serde_json::Value) {
+        let res = self
+            .req(reqwest::Method::GET, path, role)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e:?}"));
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A write as a role, with `If-Match` and a JSON body.
+    pub async fn write(
+        &self,
+        role: ucp_api::Role,
+        method: reqwest::Method,
+        path: &str,
+        if_match: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.req(method.clone(), path, role)
+            .header("If-Match", if_match)
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"))
+    }
+
+    /// Replaces a section of a plan as a clinician.
+    pub async fn put_section(
+        &self,
+        plan_id: &str,
+        section: &str,
+        if_match: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.write(
+            ucp_api::Role::Clinician,
+            reqwest::Method::PUT,
+            &format!("/v1/care-plans/{plan_id}/sections/{section}"),
+            if_match,
+            body,
+        )
+        .await
+    }
+
+    /// The emergency summary as a role, which must be served.
+    pub async fn summary(&self, nhs_number: &str, role: ucp_api::Role) -> serde_json::Value {
+        let (status, body) = self
+            .get_json(
+                &format!("/v1/patients/{nhs_number}/emergency-summary"),
+                role,
+            )
+            .await;
+        assert_eq!(status, 200, "summary of {nhs_number}: {body}");
+        body
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

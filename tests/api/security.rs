@@ -184,11 +184,9 @@ async fn an_audit_replay_is_logged_and_shows_in_the_persons_log() {
         .as_u16(),
         200
     );
-    let page: Value = send(&app, &format!("/v1/audit?nhsNumber={number}"), Role::Admin)
-        .await
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (_, page) = app
+        .get_json(&format!("/v1/audit?nhsNumber={number}"), Role::Admin)
+        .await;
     let read = page["entries"]
         .as_array()
         .and_then(|a| a.iter().find(|e| e["action"] == "getEmergencySummary"))
@@ -312,11 +310,7 @@ async fn a_new_consumer_bootstraps_from_current_summaries_without_a_voided_plans
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(res.status().as_u16(), 200);
 
-    let snapshot: Value = send(&app, "/v1/feed/snapshot", Role::Dispatch)
-        .await
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (_, snapshot) = app.get_json("/v1/feed/snapshot", Role::Dispatch).await;
     let text = snapshot.to_string();
     assert!(text.contains(&kept), "{text}");
     assert!(

@@ -13,20 +13,9 @@ async fn json_of(res: reqwest::Response) -> Value {
 }
 
 async fn summary(app: &TestApp, number: &str, role: Role) -> Value {
-    let res = app
-        .req(
-            Method::GET,
-            &format!("/v1/patients/{number}/emergency-summary"),
-            role,
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(res.status().as_u16(), 200, "summary of {number}");
-    json_of(res).await
+    app.summary(number, role).await
 }
 
-/// Sends a write with If-Match and a JSON body, as the role.
 async fn write(
     app: &TestApp,
     role: Role,
@@ -35,12 +24,7 @@ async fn write(
     tag: &str,
     body: Value,
 ) -> reqwest::Response {
-    app.req(method.clone(), path, role)
-        .header("If-Match", tag)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"))
+    app.write(role, method, path, tag, &body).await
 }
 
 fn etp_with(changes: Value) -> Value {
@@ -73,15 +57,14 @@ async fn the_decisions_provenance_does_not_move_when_anything_else_changes() {
 
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     // A clinician changes another section; the person edits their own phone number.
-    let res = write(
-        &app,
-        Role::Clinician,
-        Method::PUT,
-        &format!("/v1/care-plans/{id}/sections/what-matters"),
-        "\"what-matters.2\"",
-        json!({ "inTheirOwnWords": "My garden." }),
-    )
-    .await;
+    let res = app
+        .put_section(
+            id,
+            "what-matters",
+            "\"what-matters.2\"",
+            &json!({ "inTheirOwnWords": "My garden." }),
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let mut pi = crate::helpers::personal_information(&number);
     pi["phone"] = json!("020 7946 0999");

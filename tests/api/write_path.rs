@@ -34,12 +34,8 @@ async fn a_write_reads_the_stream_once() {
     ] {
         let before = app.db.stream_reads();
         let res = app
-            .req(method.clone(), &path, Role::Clinician)
-            .header("If-Match", tag)
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .write(Role::Clinician, method.clone(), &path, tag, &body)
+            .await;
         assert_eq!(res.status().as_u16(), 200, "{method} {path}");
         assert_eq!(
             app.db.stream_reads() - before,
