@@ -11,7 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
+use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions, worklists};
 use crate::ApiDoc;
 use ucp_app::AppState;
 
@@ -134,6 +134,7 @@ impl Application {
                         .wrap(from_fn(crate::audit::record_access))
                         .service(care_plans::create_care_plan)
                         .service(care_plans::get_history)
+                        .service(care_plans::get_changes)
                         .service(care_plans::get_section)
                         .service(care_plans::put_section)
                         .service(care_plans::review_care_plan)
@@ -147,6 +148,9 @@ impl Application {
                         .service(patients::search_patients)
                         .service(patients::get_person_plan)
                         .service(patients::get_emergency_summary)
+                        .service(patients::get_summary_changes)
+                        .service(worklists::get_review_worklist_summary)
+                        .service(worklists::get_review_worklist)
                         .service(me::get_my_plan)
                         .service(me::start_my_plan)
                         .service(me::put_my_section)

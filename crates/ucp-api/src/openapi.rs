@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions};
+use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions, worklists};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -28,8 +28,12 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         care_plans::retract_death,
         care_plans::retract_section,
         care_plans::get_history,
+        care_plans::get_changes,
         patients::get_person_plan,
         patients::get_emergency_summary,
+        patients::get_summary_changes,
+        worklists::get_review_worklist,
+        worklists::get_review_worklist_summary,
         patients::search_patients,
         me::get_my_plan,
         me::start_my_plan,
@@ -73,6 +77,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
         (name = "subscriptions", description = "Webhooks: signed, ordered, at-least-once delivery of changes (admin)"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),
+        (name = "worklists", description = "Plans due or overdue for review, by organisation (clinicians and admins)"),
         (name = "operations", description = "Health and readiness probes"),
     )
 )]

@@ -17,11 +17,13 @@ mod error;
 pub mod feed;
 pub mod metrics;
 pub mod reads;
+pub mod since;
 mod state;
 pub mod subscriptions;
 pub mod tls;
 pub mod visibility;
 pub mod webhooks;
+pub mod worklist;
 pub mod writes;
 
 pub use actor::{Actor, Role};

@@ -245,7 +245,7 @@ pub async fn summary(
     actor: &Actor,
     nhs: NhsNumber,
     today: NaiveDate,
-) -> Result<Shown<EmergencySummary>, AppError> {
+) -> Result<Shown<TaggedSummary>, AppError> {
     actor.require(SUMMARY_READERS)?;
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
     let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
@@ -256,7 +256,31 @@ pub async fn summary(
         serde_json::from_value(row.summary).map_err(|e| AppError::Internal(Box::new(e)))?;
     let summary = summary.as_of(today);
     let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
-    Ok(Shown::new(summary, access))
+    let etag = summary_etag(&summary)?;
+    Ok(Shown::new(TaggedSummary { etag, summary }, access))
+}
+
+/// A summary and its entity tag.
+#[derive(Debug, Clone)]
+pub struct TaggedSummary {
+    pub etag: String,
+    pub summary: EmergencySummary,
+}
+
+/// The summary's entity tag: its plan version and a digest of everything in it, so that it
+/// changes whenever anything in the summary does — a review falling overdue included.
+///
+/// # Errors
+/// When the summary cannot be serialised (never).
+pub fn summary_etag(summary: &EmergencySummary) -> Result<String, AppError> {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(summary).map_err(|e| AppError::Internal(Box::new(e)))?;
+    let digest = Sha256::digest(&bytes);
+    Ok(format!(
+        "\"summary.{}.{}\"",
+        summary.plan_version,
+        hex::encode(&digest[..8])
+    ))
 }
 
 /// A candidate person.
@@ -432,7 +456,34 @@ pub async fn replay_entry(
         entry.plan_id,
         entry.plan_version,
     ) {
-        (Some(View::Search), _, _) => entry.search_results.clone().ok_or_else(nothing)?,
+        (Some(View::Search | View::Worklist), _, _) => {
+            entry.search_results.clone().ok_or_else(nothing)?
+        }
+        (Some(View::Changes), Some(plan), Some(until)) => {
+            let since = entry
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("since"))
+                .and_then(serde_json::Value::as_i64)
+                .ok_or_else(nothing)?;
+            let range = crate::since::Range {
+                since,
+                until: Some(until),
+            };
+            let of_summary = entry
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("of"))
+                .is_some_and(|o| o == "summary");
+            if of_summary {
+                to_json(
+                    &crate::since::summary_changes_of(db, plan, range, entry.at.date_naive())
+                        .await?,
+                )?
+            } else {
+                to_json(&crate::since::plan_changes_of(db, plan, range).await?)?
+            }
+        }
         (Some(View::Plan), Some(plan), Some(version)) => {
             to_json(&plan_at(db, plan, version).await?)?
         }

@@ -9,6 +9,7 @@ mod event;
 mod nhs_number;
 mod plan;
 mod postcode;
+pub mod review;
 mod sections;
 mod summary;
 mod text;

@@ -20,6 +20,7 @@ mod read_stream;
 mod subscriptions;
 pub mod tls;
 mod tx_snapshot;
+mod worklist;
 
 pub use access_log::{AccessEntry, AccessQuery};
 pub use append::{AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyKey};
@@ -39,6 +40,7 @@ pub use subscriptions::{
 };
 pub use tls::DatabaseTls;
 pub use tx_snapshot::TxSnapshot;
+pub use worklist::{WorklistCounts, WorklistQuery, WorklistRow};
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
 pub use deadpool_postgres::{Pool, Transaction};

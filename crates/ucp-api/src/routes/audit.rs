@@ -42,6 +42,9 @@ pub struct AuditEntry {
     pub returned_nhs_numbers: Vec<String>,
     pub request_id: Option<String>,
     pub status: i16,
+    /// What the entry records beyond its columns: the subscription a delivery went to, the
+    /// entry an admin replayed, the range of a changes read, where a replay started.
+    pub detail: Option<serde_json::Value>,
 }
 
 impl From<AccessEntry> for AuditEntry {
@@ -66,6 +69,7 @@ impl From<AccessEntry> for AuditEntry {
             returned_nhs_numbers: e.returned_nhs_numbers,
             request_id: e.request_id,
             status: e.status,
+            detail: e.detail,
         }
     }
 }

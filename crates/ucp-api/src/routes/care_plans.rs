@@ -16,7 +16,7 @@ use ucp_domain::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{parse_plan_id, parse_section};
-use super::respond::{audited, tagged, tagged_shown};
+use super::respond::{audited, tagged, tagged_or_unchanged};
 use crate::auth::Caller;
 use crate::body::{field_problem, parse, read_json};
 use crate::headers::{idempotency_key, if_match};
@@ -99,9 +99,10 @@ pub struct AsOfQuery {
 /// Read a care plan, now or as it was.
 #[utoipa::path(
     get, path = "/v1/care-plans/{id}", operation_id = "getCarePlan", tag = "care-plans",
-    params(("id" = Uuid, Path, description = "Plan id"), AsOfQuery),
+    params(("id" = Uuid, Path, description = "Plan id"), AsOfQuery, ("If-None-Match" = Option<String>, Header, description = "The ETag you hold: 304 when it is still current")),
     responses(
         (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Bad id, version or instant", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
@@ -111,6 +112,7 @@ pub struct AsOfQuery {
 )]
 #[get("/care-plans/{id}")]
 pub async fn get_care_plan(
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<AsOfQuery>,
     Caller(actor): Caller,
@@ -130,15 +132,21 @@ pub async fn get_care_plan(
         }
     };
     let shown = reads::plan(&state.db, &actor, plan_id, as_of).await?;
-    Ok(tagged_shown(StatusCode::OK, shown))
+    Ok(tagged_or_unchanged(
+        &req,
+        &shown.value.etag,
+        &shown.value.body,
+        shown.access,
+    ))
 }
 
 /// Read one section of a care plan.
 #[utoipa::path(
     get, path = "/v1/care-plans/{id}/sections/{section}", operation_id = "getSection", tag = "care-plans",
-    params(("id" = Uuid, Path, description = "Plan id"), ("section" = PlanSection, Path, description = "Section name")),
+    params(("id" = Uuid, Path, description = "Plan id"), ("section" = PlanSection, Path, description = "Section name"), ("If-None-Match" = Option<String>, Header, description = "The ETag you hold: 304 when it is still current")),
     responses(
         (status = 200, description = "The section", body = SectionView, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Bad id or section name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
@@ -148,6 +156,7 @@ pub async fn get_care_plan(
 )]
 #[get("/care-plans/{id}/sections/{section}")]
 pub async fn get_section(
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     Caller(actor): Caller,
     state: web::Data<AppState>,
@@ -156,7 +165,12 @@ pub async fn get_section(
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
     let shown = reads::section(&state.db, &actor, plan_id, section).await?;
-    Ok(tagged_shown(StatusCode::OK, shown))
+    Ok(tagged_or_unchanged(
+        &req,
+        &shown.value.etag,
+        &shown.value.body,
+        shown.access,
+    ))
 }
 
 /// Replace one section of a care plan.
@@ -420,6 +434,53 @@ pub async fn get_history(
 ) -> Result<HttpResponse, ApiError> {
     let plan_id = parse_plan_id(&path)?;
     let shown = reads::history(&state.db, &actor, plan_id).await?;
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(shown.value),
+        shown.access,
+    ))
+}
+
+/// Which changes: after the version the reader holds.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SinceQuery {
+    /// The version the reader holds (0: from the start).
+    pub since: i64,
+    /// Up to this version; default the current one.
+    pub until: Option<i64>,
+}
+
+/// What changed in a plan since a version: each change with who, when, and a JSON Patch from
+/// the plan document before it to the document after it.
+#[utoipa::path(
+    get, path = "/v1/care-plans/{id}/changes", operation_id = "getCarePlanChanges", tag = "care-plans",
+    params(("id" = Uuid, Path, description = "Plan id"), SinceQuery),
+    responses(
+        (status = 200, description = "The changes after `since`, oldest first", body = ucp_app::since::PlanChanges),
+        (status = 400, description = "Bad id or query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan (or not one this caller may see)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "since or until outside the plan's versions", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/care-plans/{id}/changes")]
+pub async fn get_changes(
+    path: web::Path<String>,
+    query: web::Query<SinceQuery>,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let plan_id = parse_plan_id(&path)?;
+    let range = ucp_app::since::Range {
+        since: query.since,
+        until: query.until,
+    };
+    let shown = ucp_app::since::plan_changes(&state.db, &actor, plan_id, range).await?;
     Ok(audited(
         HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))

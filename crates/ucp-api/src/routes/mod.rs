@@ -9,3 +9,4 @@ pub mod me;
 pub mod patients;
 mod respond;
 pub mod subscriptions;
+pub mod worklists;

@@ -13,7 +13,7 @@ use ucp_store::PatientSearch;
 use utoipa::IntoParams;
 
 use super::access::parse_nhs_number;
-use super::respond::{audited, tagged_shown};
+use super::respond::{audited, tagged_or_unchanged, tagged_shown};
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
@@ -46,9 +46,10 @@ pub async fn get_person_plan(
 /// What a crew needs first, precomputed.
 #[utoipa::path(
     get, path = "/v1/patients/{nhsNumber}/emergency-summary", operation_id = "getEmergencySummary", tag = "patients",
-    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces")),
+    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces"), ("If-None-Match" = Option<String>, Header, description = "The ETag you hold: 304 when nothing in the summary changed")),
     responses(
-        (status = 200, description = "The summary", body = EmergencySummary),
+        (status = 200, description = "The summary", body = EmergencySummary, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
@@ -58,6 +59,7 @@ pub async fn get_person_plan(
 )]
 #[get("/patients/{nhsNumber}/emergency-summary")]
 pub async fn get_emergency_summary(
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     Caller(actor): Caller,
     state: web::Data<AppState>,
@@ -65,10 +67,10 @@ pub async fn get_emergency_summary(
     let nhs = parse_nhs_number(&path)?;
     let today = chrono::Utc::now().date_naive();
     let shown = reads::summary(&state.db, &actor, nhs, today).await?;
-    Ok(audited(
-        HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(shown.value),
+    Ok(tagged_or_unchanged(
+        &req,
+        &shown.value.etag,
+        &shown.value.summary,
         shown.access,
     ))
 }
@@ -196,4 +198,51 @@ fn checked_search(q: &PatientQuery) -> Result<PatientSearch, ApiError> {
         });
     }
     Ok(search)
+}
+
+/// Which changes of the summary.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummarySinceQuery {
+    /// The plan version the reader's summary shows (its `planVersion`; 0: from the start).
+    pub since: i64,
+    /// Up to this version; default the current one.
+    pub until: Option<i64>,
+}
+
+/// What changed in a person's emergency summary since a version, in the summary's own terms.
+#[utoipa::path(
+    get, path = "/v1/patients/{nhsNumber}/emergency-summary/changes", operation_id = "getEmergencySummaryChanges", tag = "patients",
+    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces"), SummarySinceQuery),
+    responses(
+        (status = 200, description = "The changes after `since`, oldest first", body = ucp_app::since::SummaryChanges),
+        (status = 400, description = "Not a valid NHS number, or a bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "since or until outside the plan's versions", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/patients/{nhsNumber}/emergency-summary/changes")]
+pub async fn get_summary_changes(
+    path: web::Path<String>,
+    query: web::Query<SummarySinceQuery>,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let nhs = parse_nhs_number(&path)?;
+    let range = ucp_app::since::Range {
+        since: query.since,
+        until: query.until,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let shown = ucp_app::since::summary_changes(&state.db, &actor, nhs, range, today).await?;
+    Ok(audited(
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(shown.value),
+        shown.access,
+    ))
 }

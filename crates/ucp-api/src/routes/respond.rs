@@ -35,3 +35,37 @@ pub fn tagged_shown(
         shown.access,
     )
 }
+
+/// Whether the client's `If-None-Match` names this entity tag (or `*`): it holds the current
+/// version already.
+#[must_use]
+pub fn unchanged(req: &actix_web::HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// A document with its `ETag` — or, when the client already holds that version, 304 with the
+/// `ETag` and no body. Either way it is an access, recorded with what the client holds.
+#[must_use]
+pub fn tagged_or_unchanged(
+    req: &actix_web::HttpRequest,
+    etag: &str,
+    body: &impl Serialize,
+    access: ucp_app::audit::Access,
+) -> HttpResponse {
+    let res = if unchanged(req, etag) {
+        let mut res = HttpResponse::NotModified();
+        if let Ok(value) = HeaderValue::from_str(etag) {
+            res.insert_header((header::ETAG, value));
+        }
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        res.finish()
+    } else {
+        tagged(StatusCode::OK, etag, body)
+    };
+    audited(res, access)
+}

@@ -15,10 +15,14 @@ pub enum View {
     Snapshot,
     /// A subscription's dead letters (their payloads are summaries).
     DeadLetters,
+    /// The review worklist (names and NHS numbers of people due a review).
+    Worklist,
+    /// What changed in a plan since a version.
+    Changes,
 }
 
 impl View {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -28,6 +32,8 @@ impl View {
         Self::Replay,
         Self::Snapshot,
         Self::DeadLetters,
+        Self::Worklist,
+        Self::Changes,
     ];
 
     /// The view named in an access-log entry.
@@ -48,6 +54,8 @@ impl View {
             Self::Replay => "replay",
             Self::Snapshot => "snapshot",
             Self::DeadLetters => "dead-letters",
+            Self::Worklist => "worklist",
+            Self::Changes => "changes",
         }
     }
 }

@@ -116,6 +116,8 @@ async fn write_plan(
             .await?;
     }
 
+    write_worklist(client, plan_id, plan).await?;
+
     let pi = plan
         .section(ucp_domain::PlanSection::PersonalInformation)
         .and_then(|s| match &s.content {
@@ -156,6 +158,62 @@ async fn write_plan(
     Ok(())
 }
 
+/// The plan's line on the review worklist, or none when it has no review date.
+async fn write_worklist(
+    client: &impl GenericClient,
+    plan_id: Uuid,
+    plan: &CarePlan,
+) -> Result<(), StoreError> {
+    let pi = plan
+        .section(ucp_domain::PlanSection::PersonalInformation)
+        .and_then(|s| match &s.content {
+            SectionContent::PersonalInformation(pi) => Some(pi),
+            _ => None,
+        });
+    match (ucp_domain::review::ReviewEntry::of(plan), pi) {
+        (Some(entry), Some(pi)) => {
+            let stmt = client
+                .prepare_cached(
+                    "INSERT INTO review_worklist (plan_id, nhs_number, family_name, given_name, \
+                       status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
+                       organisations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+                       family_name = excluded.family_name, given_name = excluded.given_name, \
+                       status = excluded.status, due_date = excluded.due_date, \
+                       last_reviewed_at = excluded.last_reviewed_at, \
+                       last_reviewed_by = excluded.last_reviewed_by, \
+                       responsible_org = excluded.responsible_org, \
+                       organisations = excluded.organisations",
+                )
+                .await?;
+            client
+                .execute(
+                    &stmt,
+                    &[
+                        &plan_id,
+                        &plan.nhs_number.to_string(),
+                        &pi.family_name.as_str(),
+                        &pi.given_name.as_str(),
+                        &plan.status.as_str(),
+                        &entry.due,
+                        &entry.last_reviewed_at,
+                        &entry.last_reviewed_by,
+                        &entry.responsible,
+                        &entry.organisations,
+                    ],
+                )
+                .await?;
+        }
+        _ => {
+            let stmt = client
+                .prepare_cached("DELETE FROM review_worklist WHERE plan_id = $1")
+                .await?;
+            client.execute(&stmt, &[&plan_id]).await?;
+        }
+    }
+    Ok(())
+}
+
 impl Database {
     /// Rebuilds the care plan read models from the log in one transaction. Appends wait while
     /// it runs (it holds a share lock on `streams`); reads go on and see the old rows until it
@@ -168,7 +226,8 @@ impl Database {
         let tx = client.transaction().await?;
         tx.batch_execute(
             "LOCK TABLE streams IN SHARE MODE; \
-             DELETE FROM care_plan_view; DELETE FROM emergency_summary; DELETE FROM patient_index;",
+             DELETE FROM care_plan_view; DELETE FROM emergency_summary; DELETE FROM patient_index; \
+             DELETE FROM review_worklist;",
         )
         .await?;
         let streams = tx

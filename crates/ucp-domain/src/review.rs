@@ -1,0 +1,71 @@
+//! What a plan puts on the review worklist: when its review is due, who last reviewed it, and
+//! which organisations answer for keeping it current.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{CarePlan, PlanSection, SectionContent};
+
+/// A plan's line on the review worklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewEntry {
+    pub due: NaiveDate,
+    pub last_reviewed_at: Option<DateTime<Utc>>,
+    /// The reviewer's name (or actor id).
+    pub last_reviewed_by: Option<String>,
+    /// The organisation that answers for the review: the registered GP practice, else the team
+    /// that last reviewed the plan, else the team that recorded the Emergency Treatment Plan.
+    pub responsible: Option<String>,
+    /// Every organisation that should find the plan on its worklist (ODS codes, no repeats).
+    pub organisations: Vec<String>,
+}
+
+impl ReviewEntry {
+    /// The plan's entry, or `None` when no review date is set.
+    #[must_use]
+    pub fn of(plan: &CarePlan) -> Option<Self> {
+        let etp = plan.section(PlanSection::EmergencyTreatmentPlan);
+        let etp_due = etp.and_then(|s| match &s.content {
+            SectionContent::EmergencyTreatmentPlan(e) => e.review.as_ref().and_then(|r| r.due),
+            _ => None,
+        });
+        let due = plan
+            .last_review
+            .as_ref()
+            .map(|r| r.next_review_date)
+            .or(etp_due)?;
+        let practice = match plan.section(PlanSection::Contacts).map(|s| &s.content) {
+            Some(SectionContent::Contacts(c)) => c
+                .professional
+                .iter()
+                .filter(|p| p.role.as_str().to_lowercase().contains("gp"))
+                .find_map(|p| p.ods_code.as_ref().map(ToString::to_string)),
+            _ => None,
+        };
+        let reviewer_org = plan
+            .last_review
+            .as_ref()
+            .and_then(|r| r.reviewed_by.organisation.clone());
+        let recorder_org = etp.and_then(|s| s.changed_by.organisation.clone());
+        let mut organisations = Vec::new();
+        for org in [&practice, &reviewer_org, &recorder_org]
+            .into_iter()
+            .flatten()
+        {
+            if !organisations.contains(org) {
+                organisations.push(org.clone());
+            }
+        }
+        Some(Self {
+            due,
+            last_reviewed_at: plan.last_review.as_ref().map(|r| r.reviewed_at),
+            last_reviewed_by: plan.last_review.as_ref().map(|r| {
+                r.reviewed_by
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| r.reviewed_by.actor.clone())
+            }),
+            responsible: practice.or(reviewer_org).or(recorder_org),
+            organisations,
+        })
+    }
+}

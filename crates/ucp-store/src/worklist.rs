@@ -1,0 +1,132 @@
+//! Reads of the review worklist.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ucp_domain::{NhsNumber, PlanStatus};
+use uuid::Uuid;
+
+use crate::queries::{nhs_number, plan_status};
+use crate::{Database, StoreError};
+
+/// Which plans to list, ordered by due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistQuery {
+    /// Plans this organisation (ODS code) answers for.
+    pub organisation: Option<String>,
+    /// Due strictly before this date.
+    pub due_before: Option<NaiveDate>,
+    pub status: PlanStatus,
+    /// After this (due date, plan id): the page cursor.
+    pub after: Option<(NaiveDate, Uuid)>,
+    pub limit: i64,
+}
+
+/// One plan on the worklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistRow {
+    pub plan_id: Uuid,
+    pub nhs_number: NhsNumber,
+    pub family_name: String,
+    pub given_name: String,
+    pub status: PlanStatus,
+    pub due_date: NaiveDate,
+    pub last_reviewed_at: Option<DateTime<Utc>>,
+    pub last_reviewed_by: Option<String>,
+    pub responsible_org: Option<String>,
+}
+
+/// Counts for one organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistCounts {
+    pub organisation: String,
+    pub due_this_month: i64,
+    pub overdue: i64,
+}
+
+impl Database {
+    /// A page of the worklist, by due date.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn worklist(&self, q: &WorklistQuery) -> Result<Vec<WorklistRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, family_name, given_name, status, due_date, \
+                   last_reviewed_at, last_reviewed_by, responsible_org \
+                 FROM review_worklist \
+                 WHERE status = $1 \
+                   AND ($2::text IS NULL OR organisations @> ARRAY[$2::text]) \
+                   AND ($3::date IS NULL OR due_date < $3) \
+                   AND ($4::date IS NULL OR (due_date, plan_id) > ($4, $5::uuid)) \
+                 ORDER BY due_date, plan_id LIMIT $6",
+            )
+            .await?;
+        let (after_due, after_id) = match q.after {
+            Some((d, id)) => (Some(d), Some(id)),
+            None => (None, None),
+        };
+        client
+            .query(
+                &stmt,
+                &[
+                    &q.status.as_str(),
+                    &q.organisation,
+                    &q.due_before,
+                    &after_due,
+                    &after_id,
+                    &q.limit,
+                ],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(WorklistRow {
+                    plan_id: r.try_get(0)?,
+                    nhs_number: nhs_number(r.try_get(1)?)?,
+                    family_name: r.try_get(2)?,
+                    given_name: r.try_get(3)?,
+                    status: plan_status(r.try_get(4)?)?,
+                    due_date: r.try_get(5)?,
+                    last_reviewed_at: r.try_get(6)?,
+                    last_reviewed_by: r.try_get(7)?,
+                    responsible_org: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Per organisation: active plans due from `today` to the end of its month, and overdue.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn worklist_counts(
+        &self,
+        today: NaiveDate,
+        organisation: Option<&str>,
+    ) -> Result<Vec<WorklistCounts>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT o.org, \
+                   count(*) FILTER (WHERE w.due_date >= $1 \
+                     AND w.due_date < date_trunc('month', $1::date) + interval '1 month'), \
+                   count(*) FILTER (WHERE w.due_date < $1) \
+                 FROM review_worklist w, unnest(w.organisations) AS o(org) \
+                 WHERE w.status = 'active' AND ($2::text IS NULL OR o.org = $2) \
+                 GROUP BY o.org ORDER BY o.org",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&today, &organisation])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(WorklistCounts {
+                    organisation: r.try_get(0)?,
+                    due_this_month: r.try_get(1)?,
+                    overdue: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+}
