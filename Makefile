@@ -16,7 +16,7 @@ run:
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) build --bin ucp; \
 	./target/debug/ucp migrate; \
-	./target/debug/ucp seed --demo --count 20; \
+	pdf=$$(./target/debug/ucp seed --demo --count 20); \
 	echo "DATABASE_URL=$$url"; \
 	echo "Development tokens (valid 12 h):"; \
 	for role in clinician ambulance nhs111 ooh dispatch admin; do \
@@ -24,12 +24,14 @@ run:
 	done; \
 	printf '  %-10s %s\n' patient "$$(./target/debug/ucp token --role patient --nhs-number 9990000018 --ttl 12h)"; \
 	echo "API reference: http://$${UCP_LISTEN:-127.0.0.1:8080}/docs/"; \
+	echo "A printed plan (with a clinician's token): curl -o plan.pdf -H \"Authorization: Bearer <clinician token>\" http://$${UCP_LISTEN:-127.0.0.1:8080}$$pdf"; \
 	exec ./target/debug/ucp serve
 
 ## Lint, then every test against real PostgreSQL and real HTTP.
 test: lint test-only
 
 test-only:
+	@scripts/test-tools.sh
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) test --workspace --all-targets
 

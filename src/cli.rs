@@ -244,6 +244,11 @@ struct ServeArgs {
     /// Extra trusted roots (PEM) for webhook receivers, besides the system's.
     #[arg(long, env = "UCP_WEBHOOK_CA_FILE")]
     webhook_ca_file: Option<std::path::PathBuf>,
+
+    /// The service's public address: printed plans link to the live plan there (and their QR
+    /// codes encode that link).
+    #[arg(long, env = "UCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    public_url: String,
 }
 
 impl Cli {
@@ -272,6 +277,10 @@ impl Cli {
                 let db = app_state(&args.database.database_url, None, 4, tls)?.db;
                 let created = crate::seed::seed(&db, args.count).await?;
                 tracing::info!(created, asked = args.count, "demo data loaded");
+                if let Some(row) = db.plan_for_person(crate::seed::demo_nhs_number(1)).await? {
+                    // Person 2 of the demo: not for CPR, with an advance decision and an LPA.
+                    println!("/v1/care-plans/{}/document", row.plan_id);
+                }
                 Ok(())
             }
             Command::Projections {
@@ -375,6 +384,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_tls: ucp_api::webhooks::WebhookTls {
             allow_http: args.webhook_allow_http,
             ca_file: args.webhook_ca_file,
+        },
+        print: ucp_app::print::PrintSettings {
+            public_url: args.public_url,
         },
     };
     let app = Application::build(&config, state)

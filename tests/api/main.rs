@@ -9,6 +9,7 @@ mod care_plans;
 mod currency;
 mod demo;
 mod dispatch_example;
+mod document;
 mod me;
 mod roles;
 mod security;

@@ -35,6 +35,8 @@ pub struct ApiConfig {
     pub delivery: crate::webhooks::DeliveryConfig,
     /// How webhook receivers are reached (TLS roots, whether `http://` is allowed).
     pub webhook_tls: crate::webhooks::WebhookTls,
+    /// Where printed plans point (their link and QR code).
+    pub print: ucp_app::print::PrintSettings,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +51,7 @@ impl Default for ApiConfig {
             feed_poll: Duration::from_millis(500),
             delivery: crate::webhooks::DeliveryConfig::default(),
             webhook_tls: crate::webhooks::WebhookTls::default(),
+            print: ucp_app::print::PrintSettings::default(),
         }
     }
 }
@@ -86,6 +89,7 @@ impl Application {
         let webhook_client = web::Data::new(webhook_client);
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
         let delivery = web::Data::new(config.delivery);
+        let print = web::Data::new(config.print.clone());
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
@@ -101,6 +105,7 @@ impl Application {
                 .app_data(feed_poll.clone())
                 .app_data(delivery.clone())
                 .app_data(webhook_client.clone())
+                .app_data(print.clone())
                 .app_data(jwt.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
@@ -135,6 +140,7 @@ impl Application {
                         .service(care_plans::create_care_plan)
                         .service(care_plans::get_history)
                         .service(care_plans::get_changes)
+                        .service(care_plans::get_document)
                         .service(care_plans::get_section)
                         .service(care_plans::put_section)
                         .service(care_plans::review_care_plan)

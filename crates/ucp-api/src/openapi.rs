@@ -29,6 +29,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         care_plans::retract_section,
         care_plans::get_history,
         care_plans::get_changes,
+        care_plans::get_document,
         patients::get_person_plan,
         patients::get_emergency_summary,
         patients::get_summary_changes,

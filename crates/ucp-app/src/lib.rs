@@ -16,6 +16,7 @@ pub mod commands;
 mod error;
 pub mod feed;
 pub mod metrics;
+pub mod print;
 pub mod reads;
 pub mod since;
 mod state;

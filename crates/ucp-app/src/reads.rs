@@ -484,7 +484,8 @@ pub async fn replay_entry(
                 to_json(&crate::since::plan_changes_of(db, plan, range).await?)?
             }
         }
-        (Some(View::Plan), Some(plan), Some(version)) => {
+        // What was printed is the plan at the recorded version: replayed as its document.
+        (Some(View::Plan | View::Document), Some(plan), Some(version)) => {
             to_json(&plan_at(db, plan, version).await?)?
         }
         (Some(View::Section), Some(plan), Some(version)) => {
@@ -508,4 +509,42 @@ pub async fn replay_entry(
         _ => return Err(nothing()),
     };
     Ok(Shown::new(shown, access))
+}
+
+/// Who may print a plan: clinicians, and the person their own.
+pub const PRINTERS: &[Role] = &[Role::Clinician, Role::Patient];
+
+/// The plan as a printable PDF, now or as it was, produced at `now`.
+///
+/// # Errors
+/// As [`plan`]; forbidden for roles that do not print.
+pub async fn document(
+    db: &Database,
+    actor: &Actor,
+    plan_id: Uuid,
+    as_of: AsOf,
+    now: DateTime<Utc>,
+    settings: &crate::print::PrintSettings,
+) -> Result<Shown<Vec<u8>>, AppError> {
+    actor.require(PRINTERS)?;
+    let row = ensure_visible(actor, db.plan(plan_id).await?)?;
+    let bound = match as_of {
+        AsOf::Now => StreamBound::All,
+        AsOf::Version(v) if v < 1 || v > row.version => {
+            return Err(AppError::NotFound(format!(
+                "The plan has versions 1 to {}.",
+                row.version
+            )))
+        }
+        AsOf::Version(v) => StreamBound::UpToVersion(v),
+        AsOf::At(at) => StreamBound::AsOf(at),
+    };
+    let history = db.read_stream(plan_id, bound).await?;
+    let plan = fold(&history)?
+        .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
+    let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings)?;
+    Ok(Shown::new(
+        pdf,
+        plan_access(plan_id, row.nhs_number, plan.version, View::Document),
+    ))
 }

@@ -488,3 +488,58 @@ pub async fn get_changes(
         shown.access,
     ))
 }
+
+/// The plan on paper: a ReSPECT-style PDF (emergency page first, then the person's own forms,
+/// then the clinical sections), now or as it was. Every page carries the version, when it was
+/// produced, the plan's status, a QR code and link to the live plan, and "Check for a newer
+/// version".
+#[utoipa::path(
+    get, path = "/v1/care-plans/{id}/document", operation_id = "getCarePlanDocument", tag = "care-plans",
+    params(("id" = Uuid, Path, description = "Plan id"), AsOfQuery),
+    responses(
+        (status = 200, description = "The plan as a PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 400, description = "Bad id, version or instant", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Clinicians and the person only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan or version (or not one this caller may see)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/care-plans/{id}/document")]
+pub async fn get_document(
+    path: web::Path<String>,
+    query: web::Query<AsOfQuery>,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    settings: web::Data<ucp_app::print::PrintSettings>,
+) -> Result<HttpResponse, ApiError> {
+    actor
+        .require(ucp_app::reads::PRINTERS)
+        .map_err(ApiError::from)?;
+    let plan_id = parse_plan_id(&path)?;
+    let as_of = match (query.version, query.at) {
+        (None, None) => AsOf::Now,
+        (Some(v), None) => AsOf::Version(v),
+        (None, Some(at)) => AsOf::At(at),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_field(
+                ErrorCode::BadQuery,
+                "",
+                "Ask for a version or an instant, not both.",
+            ))
+        }
+    };
+    let shown = reads::document(&state.db, &actor, plan_id, as_of, Utc::now(), &settings).await?;
+    let version = shown.access.plan_version.unwrap_or_default();
+    Ok(audited(
+        HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"care-plan-{plan_id}-v{version}.pdf\""),
+            ))
+            .body(shown.value),
+        shown.access,
+    ))
+}

@@ -19,10 +19,12 @@ pub enum View {
     Worklist,
     /// What changed in a plan since a version.
     Changes,
+    /// The printed plan (PDF) at a version.
+    Document,
 }
 
 impl View {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -34,6 +36,7 @@ impl View {
         Self::DeadLetters,
         Self::Worklist,
         Self::Changes,
+        Self::Document,
     ];
 
     /// The view named in an access-log entry.
@@ -56,6 +59,7 @@ impl View {
             Self::DeadLetters => "dead-letters",
             Self::Worklist => "worklist",
             Self::Changes => "changes",
+            Self::Document => "document",
         }
     }
 }

@@ -1,0 +1,429 @@
+//! What the printed plan says, in the order a crew reads it.
+
+use chrono::{DateTime, Utc};
+use ucp_domain::views::{CprDecision, EmergencySummary};
+use ucp_domain::{CarePlan, CprStatus, PlanSection, PlanStatus};
+use uuid::Uuid;
+
+use super::layout::Flow;
+
+/// Where the live plan is, for the link and QR code on every page.
+#[derive(Debug, Clone)]
+pub struct PrintSettings {
+    /// The service's public address, e.g. `https://ucp.example.nhs.uk` (`UCP_PUBLIC_URL`).
+    pub public_url: String,
+}
+
+impl Default for PrintSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+/// What every page carries besides its content.
+#[derive(Debug, Clone)]
+pub struct Furniture {
+    pub title: String,
+    pub header: String,
+    pub status_line: String,
+    /// Across every page when the plan is not active.
+    pub banner: Option<String>,
+    pub link: String,
+    pub footer: String,
+}
+
+/// An NHS number as people write it: 3-3-4.
+#[must_use]
+pub fn spaced(nhs: &str) -> String {
+    if nhs.len() == 10 {
+        format!("{} {} {}", &nhs[..3], &nhs[3..6], &nhs[6..])
+    } else {
+        nhs.to_owned()
+    }
+}
+
+fn status_words(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Active => "ACTIVE",
+        PlanStatus::Withdrawn => "WITHDRAWN",
+        PlanStatus::Deceased => "PERSON HAS DIED",
+        PlanStatus::Voided => "VOIDED - MADE IN ERROR",
+    }
+}
+
+impl Furniture {
+    #[must_use]
+    pub fn of(
+        plan_id: Uuid,
+        summary: &EmergencySummary,
+        now: DateTime<Utc>,
+        settings: &PrintSettings,
+    ) -> Self {
+        let base = settings.public_url.trim_end_matches('/');
+        let name = format!("{} {}", summary.given_name, summary.family_name);
+        Self {
+            title: format!(
+                "Universal Care Plan: {name}, NHS number {}",
+                spaced(&summary.nhs_number.to_string())
+            ),
+            header: format!(
+                "{name} - NHS number {} - Universal Care Plan",
+                spaced(&summary.nhs_number.to_string())
+            ),
+            status_line: format!(
+                "Plan version {} - status {} - produced {} UTC",
+                summary.plan_version,
+                status_words(summary.status),
+                now.format("%Y-%m-%d %H:%M")
+            ),
+            banner: (summary.status != PlanStatus::Active)
+                .then(|| format!("{} - DO NOT ACT ON THIS PLAN", status_words(summary.status))),
+            link: format!("{base}/v1/care-plans/{plan_id}"),
+            footer: "Check for a newer version: scan the code or open the link.".to_owned(),
+        }
+    }
+}
+
+fn cpr_words(cpr: &CprDecision) -> String {
+    match cpr.status {
+        CprStatus::ForCpr => "FOR CPR: attempt cardiopulmonary resuscitation".to_owned(),
+        CprStatus::NotForCpr => {
+            "NOT FOR CPR: do not attempt cardiopulmonary resuscitation".to_owned()
+        }
+        CprStatus::ModifiedCpr => "MODIFIED CPR: see the details below".to_owned(),
+        CprStatus::NoDecisionRecorded => "NO CPR DECISION RECORDED".to_owned(),
+    }
+}
+
+fn author(a: &ucp_domain::Author) -> String {
+    let name = a.name.clone().unwrap_or_else(|| a.actor.clone());
+    match &a.organisation {
+        Some(org) => format!("{name} ({}, {org})", a.role),
+        None => format!("{name} ({})", a.role),
+    }
+}
+
+fn or_none(value: Option<&String>) -> String {
+    value.cloned().unwrap_or_else(|| "not recorded".to_owned())
+}
+
+/// The whole document's content.
+#[must_use]
+pub fn lay_out(plan: &CarePlan, s: &EmergencySummary) -> Flow {
+    let mut f = Flow::new();
+    emergency_page(&mut f, s);
+    // The emergency page stands alone: what a crew reads first is never split by the forms.
+    f.page_break();
+    let (personal, clinical): (Vec<_>, Vec<_>) = plan
+        .sections
+        .iter()
+        .filter(|(section, _)| **section != PlanSection::PersonalInformation)
+        .partition(|(section, _)| section.is_person_centred());
+    if !personal.is_empty() {
+        f.heading(1, "In the person's own words");
+        for (section, state) in personal {
+            section_text(&mut f, *section, state);
+        }
+    }
+    if !clinical.is_empty() {
+        f.heading(1, "Clinical sections");
+        for (section, state) in clinical {
+            section_text(&mut f, *section, state);
+        }
+    }
+    f
+}
+
+#[allow(clippy::too_many_lines)] // one block after another, in the order a crew reads them
+fn emergency_page(f: &mut Flow, s: &EmergencySummary) {
+    f.heading(1, "Emergency page");
+    f.paragraph(&format!("{} {}", s.given_name, s.family_name), 16.0, true);
+    if let Some(preferred) = &s.preferred_name {
+        f.field("Known as", preferred);
+    }
+    f.field("NHS number", &spaced(&s.nhs_number.to_string()));
+    f.field(
+        "Date of birth",
+        &s.birth_date.format("%d %B %Y").to_string(),
+    );
+    f.field("Postcode", &s.postcode);
+    if let Some(n) = &s.not_current {
+        f.gap();
+        f.paragraph(
+            &format!(
+                "THIS PLAN IS {}: DO NOT ACT ON IT ({}, by {}{}).",
+                status_words(n.status),
+                n.since.format("%d %B %Y"),
+                author(&n.by),
+                n.reason
+                    .as_ref()
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
+            ),
+            13.0,
+            true,
+        );
+    }
+
+    f.heading(2, "CPR decision");
+    match &s.cpr {
+        Some(cpr) => {
+            f.paragraph(&cpr_words(cpr), 20.0, true);
+            if let Some(details) = &cpr.modified_cpr_details {
+                f.field("Modified CPR", details);
+            }
+            match (&cpr.recorded_at, &cpr.recorded_by) {
+                (Some(at), Some(by)) => f.field(
+                    "Recorded",
+                    &format!("{} by {}", at.format("%d %B %Y %H:%M UTC"), author(by)),
+                ),
+                _ => f.field("Recorded", "no Emergency Treatment Plan has been recorded"),
+            }
+            for sig in &cpr.signatures {
+                f.field(
+                    "Signed",
+                    &format!(
+                        "{}, {}, {}{}, {}",
+                        sig.name,
+                        sig.role,
+                        sig.registration_number,
+                        if sig.senior_responsible {
+                            ", senior responsible clinician"
+                        } else {
+                            ""
+                        },
+                        sig.signed_at.format("%d %B %Y %H:%M UTC")
+                    ),
+                );
+            }
+        }
+        None => f.paragraph("No CPR decision: this plan is not active.", 14.0, true),
+    }
+    let c = &s.currency;
+    f.field(
+        "Review due",
+        &c.review_due.map_or_else(
+            || "no review date".to_owned(),
+            |d| {
+                if c.overdue {
+                    format!("{} (OVERDUE)", d.format("%d %B %Y"))
+                } else {
+                    d.format("%d %B %Y").to_string()
+                }
+            },
+        ),
+    );
+    if let Some(r) = &c.last_review {
+        f.field(
+            "Last reviewed",
+            &format!(
+                "{}{}{}",
+                r.reviewed_at
+                    .map(|t| t.format("%d %B %Y").to_string())
+                    .unwrap_or_default(),
+                r.reviewed_by
+                    .as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default(),
+                match r.still_valid {
+                    Some(false) => " - said to be NO LONGER VALID",
+                    Some(true) => " - still valid",
+                    None => "",
+                }
+            ),
+        );
+    }
+    for w in &s.warnings {
+        f.paragraph(&format!("Warning: {}", w.message), 11.0, true);
+    }
+
+    if let Some(t) = &s.treatment {
+        f.heading(2, "Treatment recommendations");
+        f.field(
+            "Clinical focus",
+            &serde_json::to_value(t.clinical_focus)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+                .replace('-', " "),
+        );
+        for i in &t.interventions {
+            f.field(
+                &i.intervention,
+                &format!(
+                    "{}{}",
+                    if i.recommended {
+                        "recommended"
+                    } else {
+                        "not recommended"
+                    },
+                    i.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+
+    f.heading(2, "Legal facts");
+    let l = &s.legal;
+    f.field(
+        "Advance decision to refuse treatment",
+        &format!(
+            "{}{}",
+            match l.adrt.held {
+                ucp_domain::views::AdrtHeld::Yes => "held",
+                ucp_domain::views::AdrtHeld::No => "none",
+                ucp_domain::views::AdrtHeld::Unknown => "not known",
+                ucp_domain::views::AdrtHeld::NotRecorded => "not recorded",
+            },
+            l.adrt
+                .location
+                .as_ref()
+                .map(|w| format!(", kept: {w}"))
+                .unwrap_or_default()
+        ),
+    );
+    if l.lpa_health_and_welfare.is_empty() {
+        f.field(
+            "Lasting power of attorney (health and welfare)",
+            "none recorded",
+        );
+    }
+    for a in &l.lpa_health_and_welfare {
+        f.field(
+            "Lasting power of attorney (health and welfare)",
+            &format!("{} ({}), {}", a.name, a.relationship, a.phone),
+        );
+    }
+    f.field(
+        "Legal welfare proxy",
+        &or_none(l.legal_welfare_proxy.as_ref()),
+    );
+    f.field(
+        "Capacity",
+        &l.capacity
+            .and_then(|c| serde_json::to_value(c).ok())
+            .and_then(|v| v.as_str().map(|s| s.replace('-', " ")))
+            .unwrap_or_else(|| "not recorded".to_owned()),
+    );
+
+    f.heading(2, "Alerts");
+    let a = &s.alerts;
+    f.field("Access to the home", &or_none(a.access_to_home.as_ref()));
+    if a.key_safe {
+        f.field("Key safe", "yes");
+    }
+    for h in &a.hazards {
+        f.field("Hazard", h);
+    }
+    for n in &a.communication {
+        f.field("Communication", &n.detail);
+    }
+    if a.interpreter_needed {
+        f.field("Interpreter needed", &or_none(a.main_language.as_ref()));
+    }
+
+    f.heading(2, "First contacts");
+    match &s.contacts.first {
+        Some(c) => f.field(
+            "Call first",
+            &format!("{} ({}), {}", c.name, c.relationship, c.phone),
+        ),
+        None => f.field("Call first", "no one named"),
+    }
+    for p in &s.contacts.professional {
+        f.field(&p.role, &format!("{}, {}", p.name, p.phone));
+    }
+    f.field(
+        "Preferred place of care",
+        &or_none(s.wishes.preferred_place_of_care.as_ref()),
+    );
+    f.field(
+        "Preferred place of death",
+        &or_none(s.wishes.preferred_place_of_death.as_ref()),
+    );
+}
+
+/// A section's every field, by name, in the order the form has them.
+fn section_text(f: &mut Flow, section: PlanSection, state: &ucp_domain::SectionState) {
+    f.heading(2, &title(section.name()));
+    f.paragraph(
+        &format!(
+            "Saved {} by {}{}",
+            state.changed_at.format("%d %B %Y"),
+            author(&state.changed_by),
+            if state.changed_by.role == "patient" {
+                " (the person's own words)"
+            } else {
+                ""
+            }
+        ),
+        9.0,
+        false,
+    );
+    let value = serde_json::to_value(&state.content).unwrap_or_default();
+    let mut lines = Vec::new();
+    flatten("", &value, &mut lines);
+    for (label, text) in lines {
+        if label.is_empty() {
+            f.paragraph(&text, 10.0, false);
+        } else {
+            f.field(&label, &text);
+        }
+    }
+}
+
+/// `what-matters` → `What matters`; `inTheirOwnWords` → `In their own words`.
+fn title(key: &str) -> String {
+    let mut words = String::new();
+    for (i, c) in key.chars().enumerate() {
+        if c == '-' {
+            words.push(' ');
+        } else if c.is_uppercase() && i > 0 {
+            words.push(' ');
+            words.extend(c.to_lowercase());
+        } else {
+            words.push(c);
+        }
+    }
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn flatten(label: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Null => {}
+        serde_json::Value::Bool(b) => {
+            out.push((label.to_owned(), if *b { "yes" } else { "no" }.to_owned()))
+        }
+        serde_json::Value::Number(n) => out.push((label.to_owned(), n.to_string())),
+        serde_json::Value::String(s) => out.push((label.to_owned(), s.clone())),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let l = if label.is_empty() {
+                    format!("{}", i + 1)
+                } else {
+                    format!("{label} {}", i + 1)
+                };
+                flatten(&l, item, out);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, v) in fields {
+                let l = if label.is_empty() {
+                    title(k)
+                } else {
+                    format!("{label}, {}", title(k).to_lowercase())
+                };
+                flatten(&l, v, out);
+            }
+        }
+    }
+}
