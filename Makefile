@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only lint fmt build migrate db openapi seed bench
+.PHONY: run test test-only test-sdk sdk lint fmt build migrate db openapi seed bench
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -34,6 +34,15 @@ test-only:
 	@scripts/test-tools.sh
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) test --workspace --all-targets
+	@$(MAKE) --no-print-directory test-sdk
+
+## The TypeScript SDK: generated code current, strict type-check, tests against a live server.
+test-sdk:
+	@scripts/sdk-test.sh
+
+## Regenerate the TypeScript SDK's types from openapi/ucp.openapi.json.
+sdk:
+	cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run generate
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -89,6 +89,7 @@ pub async fn create_care_plan(
 /// Which state of the plan to read: now (default), at a version, or at an instant.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
     /// The plan as it was at this version.
     pub version: Option<i64>,

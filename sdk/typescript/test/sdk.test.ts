@@ -1,0 +1,221 @@
+// The SDK against a live `ucp serve` started by scripts/sdk-test.sh (tokens and address come
+// from its environment).
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { test } from "node:test";
+
+import {
+  ConflictError,
+  createUcpClient,
+  UcpError,
+  verifyWebhook,
+  type Change,
+  type Schemas,
+} from "../src/index.js";
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with scripts/sdk-test.sh`);
+  return value;
+};
+
+const baseUrl = env("UCP_BASE_URL");
+const as = (role: string) =>
+  createUcpClient({ baseUrl, token: () => env(`UCP_TOKEN_${role}`), purpose: "direct-care" });
+const clinician = as("CLINICIAN");
+const crew = as("AMBULANCE");
+const dispatch = as("DISPATCH");
+
+/** A valid NHS number of the 999 test range, different for each `i`. */
+function nhs(i: number): string {
+  for (let stem = 999_200_000 + i * 17; ; stem++) {
+    const digits = String(stem).split("").map(Number);
+    const sum = digits.reduce((acc, d, k) => acc + d * (10 - k), 0);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    return `${stem}${check === 11 ? 0 : check}`;
+  }
+}
+
+function planBody(nhsNumber: string): Schemas["CreateCarePlanRequest"] {
+  return {
+    personalInformation: {
+      nhsNumber,
+      familyName: "Sdk",
+      givenName: "Ada",
+      birthDate: "1940-05-06",
+      address: { lines: ["1 Test Street"], postcode: "SE1 7EH" },
+    },
+    consentToShare: { basis: "person-agreed", date: "2026-11-01" },
+    whatMatters: { inTheirOwnWords: "My garden." },
+  };
+}
+
+const etp: Schemas["EmergencyTreatmentPlan"] = {
+  sharedUnderstanding: "Advanced heart failure.",
+  clinicalFocus: "symptom-control",
+  cprRecommendation: "attempts-not-recommended",
+  capacity: "has-capacity",
+  involvement: ["A"],
+  interventions: [],
+  signatures: [
+    {
+      name: "Dr A",
+      role: "GP",
+      registrationNumber: "GMC 1",
+      seniorResponsible: true,
+      signedAt: "2026-11-01T09:00:00Z",
+    },
+  ],
+  emergencyContacts: [],
+};
+
+test("create, update a section with If-Match, a conflict, then review", async () => {
+  const created = await clinician.createPlan(planBody(nhs(1)));
+  assert.equal(created.value.version, 2);
+  const id = created.value.id;
+  const saved = await clinician.putSection(id, "emergency-treatment-plan", etp, `"emergency-treatment-plan.0"`);
+  assert.equal(saved.value.version, 3);
+  // Someone else's ETag: a typed conflict holding the plan as it is now.
+  await assert.rejects(
+    clinician.putSection(id, "what-matters", { inTheirOwnWords: "Stale" }, `"what-matters.1"`),
+    (e: unknown) => e instanceof ConflictError && e.status === 412 && e.current?.value.version === 3,
+  );
+  const changed = await clinician.updateSection(id, "what-matters", (current) => ({
+    inTheirOwnWords: `${current?.inTheirOwnWords ?? ""} And my cat.`,
+  }));
+  assert.equal((changed.value.content as Schemas["WhatMatters"]).inTheirOwnWords, "My garden. And my cat.");
+  const now = await clinician.getPlan(id);
+  const reviewed = await clinician.review(id, now.etag, { nextReviewDate: "2099-01-01" });
+  assert.equal(reviewed.value.lastReview?.nextReviewDate, "2099-01-01");
+  // A retried create with the same key is the same plan.
+  const key = crypto.randomUUID();
+  const first = await clinician.createPlan(planBody(nhs(2)), { idempotencyKey: key });
+  const again = await clinician.createPlan(planBody(nhs(2)), { idempotencyKey: key });
+  assert.equal(again.value.id, first.value.id);
+});
+
+test("the emergency summary, search and history", async () => {
+  const number = nhs(3);
+  const created = await clinician.createPlan({ ...planBody(number), emergencyTreatmentPlan: etp });
+  const summary = await crew.summary(number);
+  assert.equal(summary.value.cpr?.status, "not-for-cpr");
+  assert.equal(summary.value.cpr?.recordedBy?.organisation, "F84001");
+  const found = await crew.search({ family: "sdk", birthDate: "1940-05-06", postcode: "se17eh" });
+  assert.ok(found.some((c) => c.nhsNumber === number));
+  const history = await clinician.history(created.value.id);
+  assert.deepEqual(
+    history.map((h) => h.eventType),
+    ["CarePlanCreated", "WhatMattersUpdated", "EmergencyTreatmentPlanRecorded"],
+  );
+});
+
+test("changes since a version and 304 re-checks", async () => {
+  const number = nhs(4);
+  const created = await clinician.createPlan(planBody(number));
+  const id = created.value.id;
+  const held = await crew.summary(number);
+  assert.deepEqual(await crew.recheckSummary(number, held.etag), { unchanged: true, etag: held.etag });
+  const plan = await clinician.getPlan(id);
+  assert.ok("unchanged" in (await clinician.recheckPlan(id, plan.etag)));
+  await clinician.putSection(id, "what-matters", { inTheirOwnWords: "The sea." }, plan.etag);
+  const fresh = await crew.recheckSummary(number, held.etag);
+  assert.ok(!("unchanged" in fresh));
+  const changes = await clinician.changesSince(id, 2);
+  assert.equal(changes.until, 3);
+  assert.equal(changes.changes[0]?.eventType, "WhatMattersUpdated");
+  assert.ok(changes.changes[0]?.patch.length);
+});
+
+test("the feed follower sees every change and resumes after a restart", async () => {
+  const number = nhs(5);
+  const created = await clinician.createPlan(planBody(number));
+  const id = created.value.id;
+  // Follow to the end of what is there now, storing the cursor.
+  let stored = "";
+  const seen: Change[] = [];
+  const deadline = Date.now() + 20_000;
+  const first = new AbortController();
+  for await (const change of dispatch.followFeed({
+    waitSeconds: 1,
+    signal: first.signal,
+    onCursor: (c) => {
+      stored = c;
+    },
+  })) {
+    seen.push(change);
+    if (change.planId === id && change.planVersion === 2) first.abort();
+    if (Date.now() > deadline) throw new Error("the follower did not reach the new plan");
+  }
+  assert.ok(seen.some((c) => c.planId === id));
+  // "Restarted": a new follower from the stored cursor gets only what came after.
+  await clinician.putSection(id, "what-matters", { inTheirOwnWords: "Later." }, `"what-matters.2"`);
+  const second = new AbortController();
+  const after: Change[] = [];
+  for await (const change of dispatch.followFeed({ after: stored, waitSeconds: 1, signal: second.signal })) {
+    after.push(change);
+    if (change.planId === id && change.planVersion === 3) second.abort();
+    if (Date.now() > deadline) throw new Error("the resumed follower missed the change");
+  }
+  const ids = new Set(seen.map((c) => c.changeId));
+  assert.ok(after.every((c) => !ids.has(c.changeId)), "nothing repeated");
+  assert.equal(after.at(-1)?.changeType, "WhatMattersUpdated");
+});
+
+test("a patient token sees only its own plan", async () => {
+  const own = env("UCP_PATIENT_NHS");
+  await clinician.createPlan(planBody(own));
+  const other = await clinician.createPlan(planBody(nhs(6)));
+  const patient = as("PATIENT");
+  const mine = await patient.myPlan();
+  assert.equal(mine.value.nhsNumber, own);
+  await assert.rejects(patient.getPlan(other.value.id), (e: unknown) => e instanceof UcpError && e.status === 404);
+});
+
+test("a bad NHS number is a typed error", async () => {
+  await assert.rejects(crew.summary("1234567890"), (e: unknown) => {
+    assert.ok(e instanceof UcpError);
+    assert.equal(e.status, 400);
+    assert.equal(e.code, "bad_nhs_number");
+    assert.equal(e.errors[0]?.pointer, "/nhsNumber");
+    return true;
+  });
+});
+
+test("a webhook signature round trip", async () => {
+  const secret = "sdk-webhook-secret-0123456789";
+  let resolveDelivery: (v: { headers: Record<string, string>; body: Buffer }) => void = () => {};
+  const delivered = new Promise<{ headers: Record<string, string>; body: Buffer }>((r) => {
+    resolveDelivery = r;
+  });
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      resolveDelivery({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const address = receiver.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const admin = as("ADMIN");
+  const { response } = await admin.raw.POST("/v1/subscriptions", {
+    body: { name: "SDK receiver", targetUrl: `http://127.0.0.1:${port}/`, secret, changeTypes: ["CarePlanCreated"] },
+  });
+  assert.equal(response.status, 201);
+  await clinician.createPlan(planBody(nhs(7)));
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no delivery")), 20_000));
+  const { headers, body } = await Promise.race([delivered, timeout]);
+  receiver.close();
+  const args = {
+    secret,
+    timestamp: headers["x-ucp-timestamp"] ?? "",
+    body,
+    signature: headers["x-ucp-signature"] ?? "",
+  };
+  assert.ok(verifyWebhook(args), "the server's signature verifies");
+  assert.ok(!verifyWebhook({ ...args, body: Buffer.concat([body, Buffer.from(" ")]) }), "a changed body does not");
+  assert.ok(!verifyWebhook({ ...args, secret: "another-secret-0123456789" }), "another secret does not");
+  assert.ok(!verifyWebhook({ ...args, nowSeconds: Number(args.timestamp) + 3600 }), "an old delivery does not");
+});
