@@ -40,13 +40,21 @@ pub fn decode_page_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError>
 }
 
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    page_size(requested, 50, 200)
+}
+
+/// A page size asked for (`limit`), from 1 to `max`, `default` when not asked.
+///
+/// # Errors
+/// 400 naming the range.
+pub fn page_size(requested: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     match requested {
-        None => Ok(50),
-        Some(n) if (1..=200).contains(&n) => Ok(n),
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::bad_field(
             ErrorCode::BadLimit,
             "/limit",
-            "limit runs from 1 to 200.",
+            format!("limit runs from 1 to {max}."),
         )),
     }
 }

@@ -45,6 +45,23 @@ pub enum AsOf {
     At(DateTime<Utc>),
 }
 
+impl AsOf {
+    /// How much of the stream this reads, for a plan now at `current`.
+    ///
+    /// # Errors
+    /// Not found for a version the plan never had.
+    pub fn bound(self, current: i64) -> Result<StreamBound, AppError> {
+        match self {
+            Self::Now => Ok(StreamBound::All),
+            Self::Version(v) if v < 1 || v > current => Err(AppError::NotFound(format!(
+                "The plan has versions 1 to {current}."
+            ))),
+            Self::Version(v) => Ok(StreamBound::UpToVersion(v)),
+            Self::At(at) => Ok(StreamBound::AsOf(at)),
+        }
+    }
+}
+
 /// A document with its entity tag.
 #[derive(Debug, Clone)]
 pub struct Tagged {
@@ -79,31 +96,19 @@ pub async fn plan(
 ) -> Result<Shown<Tagged>, AppError> {
     actor.require(PLAN_READERS)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
-    let view = match as_of {
-        AsOf::Now => {
-            let access = plan_access(plan_id, row.nhs_number, row.version, View::Plan);
-            let tagged = Tagged {
-                etag: plan_etag(row.version),
-                body: row.document,
-            };
-            return Ok(Shown::new(tagged, access));
-        }
-        AsOf::Version(v) if v < 1 || v > row.version => {
-            return Err(AppError::NotFound(format!(
-                "The plan has versions 1 to {}.",
-                row.version
-            )))
-        }
-        AsOf::Version(v) => plan_at(db, plan_id, v).await?,
-        AsOf::At(at) => {
-            let history = db.read_stream(plan_id, StreamBound::AsOf(at)).await?;
-            fold(&history)?
-                .map(|p| PlanView::of(plan_id, &p))
-                .ok_or_else(|| {
-                    AppError::NotFound("The plan did not exist at that instant.".into())
-                })?
-        }
-    };
+    if as_of == AsOf::Now {
+        // Served as stored: the read model is the plan now.
+        let access = plan_access(plan_id, row.nhs_number, row.version, View::Plan);
+        let tagged = Tagged {
+            etag: plan_etag(row.version),
+            body: row.document,
+        };
+        return Ok(Shown::new(tagged, access));
+    }
+    let history = db.read_stream(plan_id, as_of.bound(row.version)?).await?;
+    let view = fold(&history)?
+        .map(|p| PlanView::of(plan_id, &p))
+        .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
     let access = plan_access(plan_id, row.nhs_number, view.version, View::Plan);
     Ok(Shown::new(
         Tagged {
@@ -528,18 +533,7 @@ pub async fn document(
 ) -> Result<Shown<Vec<u8>>, AppError> {
     actor.require(PRINTERS)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
-    let bound = match as_of {
-        AsOf::Now => StreamBound::All,
-        AsOf::Version(v) if v < 1 || v > row.version => {
-            return Err(AppError::NotFound(format!(
-                "The plan has versions 1 to {}.",
-                row.version
-            )))
-        }
-        AsOf::Version(v) => StreamBound::UpToVersion(v),
-        AsOf::At(at) => StreamBound::AsOf(at),
-    };
-    let history = db.read_stream(plan_id, bound).await?;
+    let history = db.read_stream(plan_id, as_of.bound(row.version)?).await?;
     let plan = fold(&history)?
         .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
     let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings)?;

@@ -97,6 +97,22 @@ pub struct AsOfQuery {
     pub at: Option<DateTime<Utc>>,
 }
 
+impl AsOfQuery {
+    /// The state asked for: a version or an instant, not both.
+    fn as_of(&self) -> Result<AsOf, ApiError> {
+        match (self.version, self.at) {
+            (None, None) => Ok(AsOf::Now),
+            (Some(v), None) => Ok(AsOf::Version(v)),
+            (None, Some(at)) => Ok(AsOf::At(at)),
+            (Some(_), Some(_)) => Err(ApiError::bad_field(
+                ErrorCode::BadQuery,
+                "",
+                "Ask for a version or an instant, not both.",
+            )),
+        }
+    }
+}
+
 /// Read a care plan, now or as it was.
 #[utoipa::path(
     get, path = "/v1/care-plans/{id}", operation_id = "getCarePlan", tag = "care-plans",
@@ -120,18 +136,7 @@ pub async fn get_care_plan(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let plan_id = parse_plan_id(&path)?;
-    let as_of = match (query.version, query.at) {
-        (None, None) => AsOf::Now,
-        (Some(v), None) => AsOf::Version(v),
-        (None, Some(at)) => AsOf::At(at),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_field(
-                ErrorCode::BadQuery,
-                "",
-                "Ask for a version or an instant, not both.",
-            ))
-        }
-    };
+    let as_of = query.as_of()?;
     let shown = reads::plan(&state.db, &actor, plan_id, as_of).await?;
     Ok(tagged_or_unchanged(
         &req,
@@ -518,18 +523,7 @@ pub async fn get_document(
         .require(ucp_app::reads::PRINTERS)
         .map_err(ApiError::from)?;
     let plan_id = parse_plan_id(&path)?;
-    let as_of = match (query.version, query.at) {
-        (None, None) => AsOf::Now,
-        (Some(v), None) => AsOf::Version(v),
-        (None, Some(at)) => AsOf::At(at),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_field(
-                ErrorCode::BadQuery,
-                "",
-                "Ask for a version or an instant, not both.",
-            ))
-        }
-    };
+    let as_of = query.as_of()?;
     let shown = reads::document(&state.db, &actor, plan_id, as_of, Utc::now(), &settings).await?;
     let version = shown.access.plan_version.unwrap_or_default();
     Ok(audited(

@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::respond::audited;
 use crate::auth::Caller;
+use crate::paging::page_size;
 use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
 
@@ -69,17 +70,7 @@ pub async fn read_feed(
 ) -> Result<HttpResponse, ApiError> {
     actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let after = parse_cursor(query.after.as_deref())?;
-    let limit = match query.limit {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                ErrorCode::BadLimit,
-                "/limit",
-                "limit runs from 1 to 1000.",
-            ))
-        }
-    };
+    let limit = page_size(query.limit, 100, 1000)?;
     let wait = match query.wait_seconds {
         None => 0,
         Some(s) if s <= 60 => s,
@@ -153,17 +144,7 @@ pub async fn read_snapshot(
             )
         })?),
     };
-    let limit = match query.limit {
-        None => 500,
-        Some(n) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                ErrorCode::BadLimit,
-                "/limit",
-                "limit runs from 1 to 1000.",
-            ))
-        }
-    };
+    let limit = page_size(query.limit, 500, 1000)?;
     let shown = feed::snapshot(&state.db, &actor, after, limit).await?;
     Ok(audited(
         HttpResponse::Ok()

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::respond::audited;
 use crate::auth::Caller;
+use crate::paging::page_size;
 use crate::problem::{ApiError, ErrorCode, Problem};
 
 /// Which plans.
@@ -96,17 +97,7 @@ pub async fn get_review_worklist(
 ) -> Result<HttpResponse, ApiError> {
     actor.require(worklist::READERS).map_err(ApiError::from)?;
     let q = query.into_inner();
-    let limit = match q.limit {
-        None => 100,
-        Some(n) if (1..=500).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                ErrorCode::BadLimit,
-                "/limit",
-                "limit runs from 1 to 500.",
-            ))
-        }
-    };
+    let limit = page_size(q.limit, 100, 500)?;
     let filter = Filter {
         organisation: organisation(q.organisation.as_deref())?,
         due_before: q.due_before,
