@@ -58,10 +58,9 @@ async fn an_unknown_path_is_a_404_problem() {
     assert_eq!(body["type"], "urn:ucp:problem:not_found");
 }
 
-/// The real binary: migrates (when told to), serves, and on SIGTERM stops cleanly with exit
-/// code 0.
-#[tokio::test]
-async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
+/// The real binary: migrates (when told to), serves, and on SIGTERM or SIGINT lets an
+/// in-flight request finish, then exits 0.
+async fn stops_gracefully_on(signal: &str) {
     let db = TestDb::empty().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
@@ -76,10 +75,10 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://127.0.0.1:{port}/readyz");
+    let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
     for _ in 0..100 {
-        if let Ok(r) = reqwest::get(&url).await {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
             if r.status().as_u16() == 200 {
                 ready = true;
                 break;
@@ -91,18 +90,41 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
         ready,
         "the binary migrated the empty database and became ready"
     );
+    // A long poll is in flight when the signal comes: it must be answered, not dropped.
+    let in_flight = tokio::spawn(
+        reqwest::Client::new()
+            .get(format!("{base}/v1/feed?waitSeconds=2"))
+            .bearer_auth(crate::helpers::token(ucp_api::Role::Dispatch))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().unwrap_or_else(|| panic!("no pid"));
     let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(killed.success());
+    let answered = in_flight
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap_or_else(|e| panic!("the in-flight request was dropped on {signal}: {e:?}"));
+    assert_eq!(answered.status().as_u16(), 200, "{signal}");
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .unwrap_or_else(|_| panic!("the server did not stop within 30 s"))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success(), "exit status {status:?}");
+    assert!(status.success(), "exit status {status:?} on {signal}");
+}
+
+#[tokio::test]
+async fn the_binary_drains_and_stops_on_sigterm() {
+    stops_gracefully_on("-TERM").await;
+}
+
+#[tokio::test]
+async fn the_binary_drains_and_stops_on_sigint() {
+    stops_gracefully_on("-INT").await;
 }
 
 #[tokio::test]

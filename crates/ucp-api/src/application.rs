@@ -178,6 +178,8 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())
+        // SIGINT would be a forced stop in actix; both signals drain instead (see below).
+        .disable_signals()
         .listen(listener)?;
         if let Some(workers) = config.workers {
             server = server.workers(workers);
@@ -199,7 +201,39 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let stopper = tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: in-flight requests may finish");
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        stopper.abort();
+        served
+    }
+}
+
+/// SIGTERM (an orchestrator) or SIGINT (Ctrl-C): both mean "drain and stop".
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
