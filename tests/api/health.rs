@@ -152,3 +152,39 @@ async fn metrics_count_requests_and_access_log_commits() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_undeclared_method_is_405_naming_the_methods_there_are() {
+    let app = TestApp::spawn().await;
+    let id = "00000000-0000-0000-0000-000000000000";
+    for (method, path, allow) in [
+        (
+            reqwest::Method::PUT,
+            format!("/v1/care-plans/{id}/history"),
+            "GET",
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/v1/care-plans/{id}/sections/contacts"),
+            "DELETE, GET, PUT",
+        ),
+        (reqwest::Method::DELETE, "/v1/patients".to_owned(), "GET"),
+        (
+            reqwest::Method::GET,
+            "/v1/subscriptions/x/dead-letters/y/redeliver".to_owned(),
+            "POST",
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let body = problem(res, 405).await;
+        assert_eq!(body["code"], "method_not_allowed");
+    }
+    // A path that is no resource at all stays 404.
+    problem(app.get("/v1/nothing-here").await, 404).await;
+}

@@ -243,7 +243,27 @@ async fn docs_redirect() -> actix_web::HttpResponse {
         .finish()
 }
 
+/// No route matched: 405 with `Allow` when the resource exists with other methods, else 404.
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
-    ApiError::NotFound(format!("There is no resource at {}.", req.path())).error_response()
+    let methods = req
+        .app_data::<web::Data<crate::operation_ids::OperationIds>>()
+        .map(|ids| ids.methods_for(req.path()))
+        .unwrap_or_default();
+    if methods.is_empty() {
+        return ApiError::NotFound(format!("There is no resource at {}.", req.path()))
+            .error_response();
+    }
+    let allow = methods.join(", ");
+    let mut res = ApiError::MethodNotAllowed(format!(
+        "{} is not a method of {}; it takes {allow}.",
+        req.method(),
+        req.path()
+    ))
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
 }

@@ -32,7 +32,8 @@ pub async fn count_requests(
 /// Prometheus scrape endpoint.
 #[utoipa::path(
     get, path = "/metrics", operation_id = "metrics", tag = "operations",
-    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)),
+    security(()),
 )]
 #[get("/metrics")]
 pub async fn serve_metrics(state: web::Data<AppState>) -> HttpResponse {

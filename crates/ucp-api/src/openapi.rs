@@ -70,6 +70,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         ucp_domain::SickleCellPlan,
         ucp_domain::MentalHealthCrisisPlan,
     )),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth, &ServerErrors),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),

@@ -27,6 +27,22 @@ impl OperationIds {
         Self(ids)
     }
 
+    /// The methods the document declares for a path (empty: no such resource).
+    #[must_use]
+    pub fn methods_for(&self, path: &str) -> Vec<String> {
+        let mut methods: Vec<String> = self
+            .0
+            .keys()
+            .filter(|(_, pattern)| {
+                actix_web::dev::ResourceDef::new(pattern.as_str()).is_match(path)
+            })
+            .map(|(method, _)| method.clone())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+
     /// The operation id of a matched route, if the document has one.
     #[must_use]
     pub fn get(&self, method: &str, pattern: &str) -> Option<&str> {

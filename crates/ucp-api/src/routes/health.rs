@@ -12,7 +12,8 @@ pub struct Health {
 /// Liveness: the process is up and serving.
 #[utoipa::path(
     get, path = "/healthz", operation_id = "healthz", tag = "operations",
-    responses((status = 200, description = "Serving", body = Health))
+    responses((status = 200, description = "Serving", body = Health)),
+    security(()),
 )]
 /// The process is up and serving. Says nothing about the database, so that an orchestrator
 /// does not restart a healthy process while the database is away.
@@ -34,7 +35,8 @@ pub struct Readiness {
     responses(
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "Database unreachable or not migrated", body = crate::problem::Problem, content_type = "application/problem+json"),
-    )
+    ),
+    security(()),
 )]
 /// Ready to take traffic: the database answers and carries every migration this build expects.
 #[get("/readyz")]
