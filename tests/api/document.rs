@@ -142,6 +142,8 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     for needle in [
         "Zoë Nowak",
         spaced.as_str(),
+        "Address: 2 Example Road, London, SE1 7EH",
+        "Date of birth: 03 February 1941",
         "NOT FOR CPR",
         "Recorded",
         "Test clinician (clinician, F84001)",

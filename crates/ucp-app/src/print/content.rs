@@ -113,7 +113,18 @@ fn or_none(value: Option<&String>) -> String {
 #[must_use]
 pub fn lay_out(plan: &CarePlan, s: &EmergencySummary) -> Flow {
     let mut f = Flow::new();
-    emergency_page(&mut f, s);
+    let address = match plan
+        .section(PlanSection::PersonalInformation)
+        .map(|st| &st.content)
+    {
+        Some(ucp_domain::SectionContent::PersonalInformation(pi)) => {
+            let mut parts: Vec<String> = pi.address.lines.iter().map(ToString::to_string).collect();
+            parts.push(pi.address.postcode.to_string());
+            parts.join(", ")
+        }
+        _ => s.postcode.clone(),
+    };
+    emergency_page(&mut f, s, &address);
     // The emergency page stands alone: what a crew reads first is never split by the forms.
     f.page_break();
     let (personal, clinical): (Vec<_>, Vec<_>) = plan
@@ -137,7 +148,7 @@ pub fn lay_out(plan: &CarePlan, s: &EmergencySummary) -> Flow {
 }
 
 #[allow(clippy::too_many_lines)] // one block after another, in the order a crew reads them
-fn emergency_page(f: &mut Flow, s: &EmergencySummary) {
+fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     f.heading(1, "Emergency page");
     f.paragraph(&format!("{} {}", s.given_name, s.family_name), 16.0, true);
     if let Some(preferred) = &s.preferred_name {
@@ -148,7 +159,7 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary) {
         "Date of birth",
         &s.birth_date.format("%d %B %Y").to_string(),
     );
-    f.field("Postcode", &s.postcode);
+    f.field("Address", address);
     if let Some(n) = &s.not_current {
         f.gap();
         f.paragraph(
