@@ -51,13 +51,22 @@ impl Database {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT plan_id, nhs_number, family_name, given_name, status, due_date, \
-                   last_reviewed_at, last_reviewed_by, responsible_org \
-                 FROM review_worklist \
-                 WHERE status = $1 \
-                   AND ($2::text IS NULL OR organisations @> ARRAY[$2::text]) \
-                   AND ($3::date IS NULL OR due_date < $3) \
-                   AND ($4::date IS NULL OR (due_date, plan_id) > ($4, $5::uuid)) \
+                // With an organisation: its lines, in index order; without: every plan.
+                "SELECT w.plan_id, w.nhs_number, w.family_name, w.given_name, w.status, \
+                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org \
+                 FROM review_worklist w \
+                 WHERE $2::text IS NULL AND w.status = $1 \
+                   AND ($3::date IS NULL OR w.due_date < $3) \
+                   AND ($4::date IS NULL OR (w.due_date, w.plan_id) > ($4, $5::uuid)) \
+                 UNION ALL \
+                 SELECT w.plan_id, w.nhs_number, w.family_name, w.given_name, w.status, \
+                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org \
+                 FROM (SELECT plan_id FROM review_worklist_orgs \
+                       WHERE organisation = $2 AND status = $1 \
+                         AND ($3::date IS NULL OR due_date < $3) \
+                         AND ($4::date IS NULL OR (due_date, plan_id) > ($4, $5::uuid)) \
+                       ORDER BY due_date, plan_id LIMIT $6) o \
+                 JOIN review_worklist w ON w.plan_id = o.plan_id \
                  ORDER BY due_date, plan_id LIMIT $6",
             )
             .await?;
@@ -107,13 +116,13 @@ impl Database {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT o.org, \
-                   count(*) FILTER (WHERE w.due_date >= $1 \
-                     AND w.due_date < date_trunc('month', $1::date) + interval '1 month'), \
-                   count(*) FILTER (WHERE w.due_date < $1) \
-                 FROM review_worklist w, unnest(w.organisations) AS o(org) \
-                 WHERE w.status = 'active' AND ($2::text IS NULL OR o.org = $2) \
-                 GROUP BY o.org ORDER BY o.org",
+                "SELECT organisation, \
+                   count(*) FILTER (WHERE due_date >= $1 \
+                     AND due_date < date_trunc('month', $1::date) + interval '1 month'), \
+                   count(*) FILTER (WHERE due_date < $1) \
+                 FROM review_worklist_orgs \
+                 WHERE status = 'active' AND ($2::text IS NULL OR organisation = $2) \
+                 GROUP BY organisation ORDER BY organisation",
             )
             .await?;
         client

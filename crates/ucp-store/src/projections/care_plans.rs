@@ -203,6 +203,36 @@ async fn write_worklist(
                     ],
                 )
                 .await?;
+            // The plan's lines by organisation: the ones it no longer has go, the others are
+            // written anew.
+            let gone = client
+                .prepare_cached(
+                    "DELETE FROM review_worklist_orgs \
+                     WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])",
+                )
+                .await?;
+            client
+                .execute(&gone, &[&plan_id, &entry.organisations])
+                .await?;
+            let orgs = client
+                .prepare_cached(
+                    "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date) \
+                     SELECT DISTINCT o, $1::uuid, $2::text, $3::date FROM unnest($4::text[]) AS o \
+                     ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
+                       due_date = excluded.due_date",
+                )
+                .await?;
+            client
+                .execute(
+                    &orgs,
+                    &[
+                        &plan_id,
+                        &plan.status.as_str(),
+                        &entry.due,
+                        &entry.organisations,
+                    ],
+                )
+                .await?;
         }
         _ => {
             let stmt = client
@@ -227,7 +257,7 @@ impl Database {
         tx.batch_execute(
             "LOCK TABLE streams IN SHARE MODE; \
              DELETE FROM care_plan_view; DELETE FROM emergency_summary; DELETE FROM patient_index; \
-             DELETE FROM review_worklist;",
+             DELETE FROM review_worklist_orgs; DELETE FROM review_worklist;",
         )
         .await?;
         let streams = tx
