@@ -188,3 +188,100 @@ async fn an_undeclared_method_is_405_naming_the_methods_there_are() {
     // A path that is no resource at all stays 404.
     problem(app.get("/v1/nothing-here").await, 404).await;
 }
+
+/// The real binary's logs, while it answers requests that carry NHS numbers in their paths
+/// and names in their queries: no NHS number, no name, no colour codes in a file.
+#[tokio::test]
+async fn logs_carry_no_patient_identifiers() {
+    let db = TestDb::migrated().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let log_path = dir.path().join("ucp.log");
+    let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .env("UCP_JWT_SECRET", "test-secret")
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let number = crate::helpers::nhs(777);
+    let client = reqwest::Client::new();
+    let crew = crate::helpers::token(ucp_api::Role::Ambulance);
+    let created = client
+        .post(format!("{base}/v1/care-plans"))
+        .bearer_auth(crate::helpers::token(ucp_api::Role::Clinician))
+        .json(&crate::helpers::plan_body(&number))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(created.status().as_u16(), 201);
+    for (path, token) in [
+        (
+            format!("/v1/patients/{number}/emergency-summary"),
+            Some(&crew),
+        ),
+        (
+            format!(
+                "/v1/patients/{}/emergency-summary",
+                crate::helpers::nhs(778)
+            ),
+            Some(&crew),
+        ),
+        (format!("/v1/patients/{number}/care-plan"), None),
+        (
+            "/v1/patients?family=nowak&postcode=SE17EH".to_owned(),
+            Some(&crew),
+        ),
+        (
+            "/v1/patients/1234567890/emergency-summary".to_owned(),
+            Some(&crew),
+        ),
+    ] {
+        let mut req = client.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let pid = child.id().unwrap_or_else(|| panic!("no pid"));
+    let _ = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        text.contains("serving the Universal Care Plan API"),
+        "{text}"
+    );
+    for needle in [
+        number.as_str(),
+        &crate::helpers::nhs(778),
+        "1234567890",
+        "Nowak",
+        "nowak",
+    ] {
+        assert!(!text.contains(needle), "the log names {needle}:\n{text}");
+    }
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes in a file:\n{text}"
+    );
+}

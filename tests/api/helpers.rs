@@ -157,6 +157,9 @@ impl TestDb {
     }
 
     async fn create(template: Option<&str>) -> Self {
+        // reqwest is built without a default TLS provider: every test process uses ring, as the
+        // server does.
+        ucp_app::tls::install_crypto_provider();
         let name = format!(
             "{TEST_DB_PREFIX}{}_{}",
             std::process::id(),

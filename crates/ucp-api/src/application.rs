@@ -99,7 +99,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(crate::metrics::count_requests))
                 .wrap(from_fn(crate::request_id::echo_request_id))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::log_spans::RouteSpans>::new())
                 .app_data(data.clone())
                 .app_data(audit.clone())
                 .app_data(feed_poll.clone())

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 mod body;
 mod headers;
+mod log_spans;
 pub mod metrics;
 pub mod openapi;
 mod operation_ids;
