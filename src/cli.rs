@@ -39,6 +39,9 @@ enum Command {
     Openapi,
     /// Load synthetic demo people and plans (NHS numbers from the 999 test range).
     Seed(SeedArgs),
+    /// Check that every read model equals a replay of the log; exits non-zero on any
+    /// difference, naming the plan and the read model.
+    Check(DatabaseArgs),
     /// Work on the read models.
     Projections {
         #[command(subcommand)]
@@ -281,6 +284,22 @@ impl Cli {
                     // Person 2 of the demo: not for CPR, with an advance decision and an LPA.
                     println!("/v1/care-plans/{}/document", row.plan_id);
                 }
+                Ok(())
+            }
+            Command::Check(args) => {
+                let tls = args.tls.tls();
+                let db = app_state(&args.database_url, None, 2, tls)?.db;
+                let (checked, mismatches) = db.check_care_plan_projections().await?;
+                for m in &mismatches {
+                    println!("{} {}: {}", m.read_model, m.plan_id, m.what);
+                }
+                anyhow::ensure!(
+                    mismatches.is_empty(),
+                    "{} read-model rows differ from the log (of {checked} plans); \
+                     `ucp projections rebuild` rebuilds them from the log",
+                    mismatches.len()
+                );
+                println!("{checked} plans: every read model equals the log");
                 Ok(())
             }
             Command::Projections {

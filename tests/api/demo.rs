@@ -106,3 +106,54 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         assert!(closed.contains(status), "{status}");
     }
 }
+
+async fn ucp(args: &[&str], db: &TestDb) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
+    let db = TestDb::migrated().await;
+    let (ok, out) = ucp(&["seed", "--demo", "--count", "20"], &db).await;
+    assert!(ok, "{out}");
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("20 plans: every read model equals the log"),
+        "{out}"
+    );
+    // A hand edit of what a crew reads.
+    let owner = db.owner_client().await;
+    let plan: uuid::Uuid = owner
+        .query_one(
+            "UPDATE emergency_summary SET summary = jsonb_set(summary, '{cpr,status}', '\"not-for-cpr-edited\"') \
+             WHERE plan_id = (SELECT plan_id FROM emergency_summary WHERE status = 'active' \
+               ORDER BY plan_id LIMIT 1) RETURNING plan_id",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .get(0);
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("emergency_summary {plan}")), "{out}");
+    // The rebuild mends it.
+    let (ok, out) = ucp(&["projections", "rebuild"], &db).await;
+    assert!(ok, "{out}");
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(ok, "{out}");
+}
