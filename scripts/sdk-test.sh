@@ -37,7 +37,7 @@ trap cleanup EXIT
 export UCP_JWT_SECRET=sdk-test-secret-0123456789
 DATABASE_URL="$db_url" "$ucp" migrate >/dev/null
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-DATABASE_URL="$db_url" UCP_LISTEN="127.0.0.1:$port" UCP_WEBHOOK_ALLOW_HTTP=true RUST_LOG=warn \
+DATABASE_URL="$db_url" UCP_LISTEN="127.0.0.1:$port" UCP_WEBHOOK_ALLOW_HTTP=true UCP_WEBHOOK_ALLOW=127.0.0.1 RUST_LOG=warn \
   "$ucp" serve &
 server=$!
 for _ in $(seq 1 100); do

@@ -27,8 +27,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start-up: the size of the serve arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
-    /// Apply database migrations, then serve the API until SIGTERM or SIGINT.
+    /// Serve the API until SIGTERM or SIGINT (migrating first only with --migrate).
     Serve(ServeArgs),
     /// Apply database migrations not yet applied, then exit. Safe to run twice, or from two
     /// processes at once.
@@ -244,6 +246,12 @@ struct ServeArgs {
     #[arg(long, env = "UCP_WEBHOOK_ALLOW_HTTP")]
     webhook_allow_http: bool,
 
+    /// Where deliveries may go: comma-separated host names, `*.suffix`es, addresses and
+    /// networks. Empty: anywhere but loopback, link-local, unspecified, multicast and cloud
+    /// metadata addresses. Not empty: only what it names (which may include those).
+    #[arg(long, env = "UCP_WEBHOOK_ALLOW", default_value = "")]
+    webhook_allow: String,
+
     /// Extra trusted roots (PEM) for webhook receivers, besides the system's.
     #[arg(long, env = "UCP_WEBHOOK_CA_FILE")]
     webhook_ca_file: Option<std::path::PathBuf>,
@@ -403,6 +411,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_tls: ucp_api::webhooks::WebhookTls {
             allow_http: args.webhook_allow_http,
             ca_file: args.webhook_ca_file,
+            allow: args
+                .webhook_allow
+                .parse()
+                .context("reading UCP_WEBHOOK_ALLOW")?,
         },
         print: ucp_app::print::PrintSettings {
             public_url: args.public_url,

@@ -338,10 +338,12 @@ impl TestApp {
                 scan_interval: Duration::from_millis(200),
             },
             body_limit: 64 * 1024,
-            // The tests' receivers are plain HTTP on loopback (one test checks https).
+            // The tests' receivers are plain HTTP on loopback (one test checks https), which
+            // the allow-list must name.
             webhook_tls: ucp_api::webhooks::WebhookTls {
                 allow_http: true,
                 ca_file: None,
+                allow: loopback_allowed(),
             },
             ..ApiConfig::default()
         };
@@ -514,4 +516,12 @@ pub async fn all_changes(
         after = page["next"].as_str().unwrap_or_default().to_owned();
     }
     (changes, after)
+}
+
+/// An allow-list that admits the tests' receivers on this machine.
+#[must_use]
+pub fn loopback_allowed() -> ucp_api::webhooks::TargetPolicy {
+    "localhost,127.0.0.0/8,::1"
+        .parse()
+        .unwrap_or_else(|e| panic!("the tests' allow-list: {e}"))
 }

@@ -439,6 +439,7 @@ async fn start_server(db: &TestDb) -> (tokio::process::Child, String) {
         .env("UCP_LISTEN", format!("127.0.0.1:{port}"))
         .env("UCP_JWT_SECRET", "test-secret")
         .env("UCP_WEBHOOK_ALLOW_HTTP", "true")
+        .env("UCP_WEBHOOK_ALLOW", "127.0.0.1")
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
@@ -657,6 +658,7 @@ async fn an_https_receiver_gets_signed_deliveries_and_http_is_refused_by_default
         c.webhook_tls = ucp_api::webhooks::WebhookTls {
             allow_http: false,
             ca_file: Some(ca),
+            allow: crate::helpers::loopback_allowed(),
         };
     })
     .await;
@@ -684,4 +686,69 @@ async fn an_https_receiver_gets_signed_deliveries_and_http_is_refused_by_default
     let delivered = receiver.deliveries();
     assert!(delivered.iter().all(|d| d.signature_ok));
     assert_eq!(delivered[0].body["nhsNumber"], number.as_str());
+}
+
+#[tokio::test]
+async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
+    let receiver = Receiver::start();
+    // By default: anywhere but loopback, link-local and metadata addresses.
+    let open =
+        TestApp::spawn_tuned(|c| c.webhook_tls.allow = ucp_api::webhooks::TargetPolicy::default())
+            .await;
+    for (target, words) in [
+        (receiver.url.clone(), "loopback"),
+        ("http://localhost:9/hook".to_owned(), "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            "cloud metadata",
+        ),
+        ("http://[fe80::1]/".to_owned(), "link-local"),
+        ("http://0.0.0.0:9/".to_owned(), "unspecified"),
+    ] {
+        let res = open
+            .req(Method::POST, "/v1/subscriptions", Role::Admin)
+            .json(&json!({ "name": "x", "targetUrl": target, "secret": SECRET }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let body = crate::helpers::problem(res, 422).await;
+        assert!(body.to_string().contains(words), "{target}: {body}");
+        assert_eq!(body["errors"][0]["pointer"], "/targetUrl", "{body}");
+    }
+    // A list admits only what it names.
+    let listed = TestApp::spawn_tuned(|c| {
+        c.webhook_tls.allow = "hooks.example.org,10.0.0.0/8"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await;
+    let res = listed
+        .req(Method::POST, "/v1/subscriptions", Role::Admin)
+        .json(&json!({ "name": "x", "targetUrl": receiver.url, "secret": SECRET }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let body = crate::helpers::problem(res, 422).await;
+    assert!(body.to_string().contains("allow-list"), "{body}");
+    let res = listed
+        .req(Method::POST, "/v1/subscriptions", Role::Admin)
+        .json(&json!({ "name": "x", "targetUrl": "http://10.20.30.40:9/hook", "secret": SECRET }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status(), 201, "a listed network is admitted");
+    // Nothing was subscribed by the refusals.
+    let listed_subs: Value = open
+        .req(Method::GET, "/v1/subscriptions", Role::Admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        listed_subs.as_array().map(Vec::len),
+        Some(0),
+        "{listed_subs}"
+    );
 }

@@ -216,7 +216,8 @@ async fn live(db: &Database, id: Uuid) -> Result<Subscription, AppError> {
 /// replay started.
 ///
 /// # Errors
-/// Forbidden for all but admins; invalid values (an `http://` target where not allowed).
+/// Forbidden for all but admins; invalid values (an `http://` target where not allowed, a
+/// target outside `UCP_WEBHOOK_ALLOW` or at a reserved address).
 pub async fn create(
     db: &Database,
     actor: &Actor,
@@ -225,6 +226,19 @@ pub async fn create(
 ) -> Result<Shown<SubscriptionView>, AppError> {
     actor.require(&[Role::Admin])?;
     let replay_from = validate(&new, client.allow_http)?;
+    if let Ok(url) = reqwest::Url::parse(&new.target_url) {
+        client.policy.check(&url).await.map_err(|refused| {
+            tracing::info!(error = %refused, "webhook target refused");
+            AppError::Invalid {
+                rule: Rule::Validation,
+                detail: "The subscription is not valid.".into(),
+                errors: vec![ucp_domain::FieldError::new(
+                    "/targetUrl",
+                    format!("is refused: {refused}"),
+                )],
+            }
+        })?;
+    }
     let start = replay_from.map_or(SubscriptionStart::Now, SubscriptionStart::After);
     let subscription_id = Uuid::now_v7();
     let access = Access {
@@ -357,7 +371,7 @@ pub async fn redeliver(
     };
     let body = serde_json::to_vec(&letter.payload).map_err(|e| AppError::Internal(Box::new(e)))?;
     let attempt = u32::try_from(letter.attempts + 1).unwrap_or(1);
-    let outcome = deliver(&client.http, &sub, letter.change_id, body, attempt, config).await;
+    let outcome = deliver(client, &sub, letter.change_id, body, attempt, config).await;
     let settled = db
         .settle_dead_letter(dead_letter_id, outcome.as_ref().err().map(String::as_str))
         .await?;

@@ -39,19 +39,28 @@ pub fn delivery_id(subscription_id: Uuid, change_id: Uuid) -> Uuid {
 /// One attempt: POST the change, signed. `Ok` for any 2xx.
 ///
 /// # Errors
-/// A short description of the failure (status, timeout, connection).
+/// A short description of the failure (status, timeout, connection, a target the allow-list
+/// now refuses).
 pub async fn deliver(
-    client: &reqwest::Client,
+    client: &super::WebhookClient,
     subscription: &Subscription,
     change_id: Uuid,
     body: Vec<u8>,
     attempt: u32,
     config: &DeliveryConfig,
 ) -> Result<(), String> {
+    // Names are checked by the client's resolver at connection; address literals are not
+    // resolved, so they are checked here (the allow-list may have changed since subscribing).
+    let url = reqwest::Url::parse(&subscription.target_url).map_err(|e| e.to_string())?;
+    client
+        .policy
+        .check_literal(&url)
+        .map_err(|e| e.to_string())?;
     let timestamp = chrono::Utc::now().timestamp();
     let signature = sign(subscription.secret.as_bytes(), timestamp, &body);
     let response = client
-        .post(&subscription.target_url)
+        .http
+        .post(url)
         .timeout(config.timeout)
         .header("content-type", "application/json")
         .header(

@@ -224,7 +224,7 @@ async fn deliver_with_retries(
     record_delivery(&exports.audit, sub, change, 202).await?;
     for attempt in 1..=attempts {
         let outcome = deliver(
-            &exports.client.http,
+            &exports.client,
             sub,
             change.change_id,
             body.clone(),
