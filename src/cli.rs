@@ -215,6 +215,16 @@ struct ServeArgs {
     #[arg(long, env = "UCP_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
 
+    /// Seconds one database statement of a request may run before it is cancelled and the
+    /// request answered 503 with `Retry-After` (0: no limit).
+    #[arg(long, env = "UCP_DB_STATEMENT_TIMEOUT", default_value_t = 15)]
+    db_statement_timeout: u64,
+
+    /// Seconds a request waits for a pooled connection before it is answered 503 with
+    /// `Retry-After`.
+    #[arg(long, env = "UCP_DB_POOL_WAIT", default_value_t = 5)]
+    db_pool_wait: u64,
+
     #[command(flatten)]
     jwt: VerifyArgs,
 
@@ -285,7 +295,7 @@ impl Cli {
                 );
                 let tls = args.database.tls.tls();
                 ucp_store::migrate_with_tls(&args.database.database_url, &tls).await?;
-                let db = app_state(&args.database.database_url, None, 4, tls)?.db;
+                let db = app_state(&args.database.database_url, None, 4, tls, Limits::BATCH)?.db;
                 let created = crate::seed::seed(&db, args.count).await?;
                 tracing::info!(created, asked = args.count, "demo data loaded");
                 if let Some(row) = db.plan_for_person(crate::seed::demo_nhs_number(1)).await? {
@@ -296,7 +306,7 @@ impl Cli {
             }
             Command::Check(args) => {
                 let tls = args.tls.tls();
-                let db = app_state(&args.database_url, None, 2, tls)?.db;
+                let db = app_state(&args.database_url, None, 2, tls, Limits::BATCH)?.db;
                 let (checked, mismatches) = db.check_care_plan_projections().await?;
                 for m in &mismatches {
                     println!("{} {}: {}", m.read_model, m.plan_id, m.what);
@@ -315,7 +325,7 @@ impl Cli {
             } => {
                 let tls = args.tls.tls();
                 ucp_store::migrate_with_tls(&args.database_url, &tls).await?;
-                let db = app_state(&args.database_url, None, 2, tls)?.db;
+                let db = app_state(&args.database_url, None, 2, tls, Limits::BATCH)?.db;
                 let plans = db.rebuild_care_plan_projections().await?;
                 tracing::info!(plans, "care plan read models rebuilt from the log");
                 Ok(())
@@ -324,16 +334,34 @@ impl Cli {
     }
 }
 
+/// How long the pool's sessions may wait and run.
+struct Limits {
+    statement_timeout: Option<Duration>,
+    pool_wait: Duration,
+}
+
+impl Limits {
+    /// One-off commands (seed, rebuild, check) work through the whole log: no statement
+    /// limit, and the default wait.
+    const BATCH: Self = Self {
+        statement_timeout: None,
+        pool_wait: Duration::from_secs(5),
+    };
+}
+
 fn app_state(
     url: &str,
     app_url: Option<String>,
     pool_size: usize,
     tls: ucp_store::DatabaseTls,
+    limits: Limits,
 ) -> anyhow::Result<AppState> {
     let mut db_config = DatabaseConfig::new(url);
     db_config.tls = tls;
     db_config.max_connections = pool_size;
     db_config.app_url = app_url;
+    db_config.statement_timeout = limits.statement_timeout;
+    db_config.acquire_timeout = limits.pool_wait;
     AppState::open(&db_config).context("connecting to the database")
 }
 
@@ -380,6 +408,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.app_database_url,
         args.db_pool_size,
         args.tls.tls(),
+        Limits {
+            statement_timeout: Some(Duration::from_secs(args.db_statement_timeout))
+                .filter(|d| !d.is_zero()),
+            pool_wait: Duration::from_secs(args.db_pool_wait.max(1)),
+        },
     )?;
     let status = state
         .db

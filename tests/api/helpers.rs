@@ -319,12 +319,36 @@ impl TestApp {
         Self::spawn_full(test_db, keys, |_| {}).await
     }
 
+    /// The server with its database settings (pool, timeouts) changed by `tune`.
+    pub async fn spawn_database_tuned(tune: impl FnOnce(&mut DatabaseConfig)) -> Self {
+        let test_db = TestDb::migrated().await;
+        let mut db_config = test_db.config(8);
+        tune(&mut db_config);
+        Self::spawn_from(
+            test_db,
+            &db_config,
+            ucp_api::JwtKeys::hs256(TEST_SECRET),
+            |_| {},
+        )
+        .await
+    }
+
     async fn spawn_full(
         test_db: TestDb,
         keys: ucp_api::JwtKeys,
         tune: impl FnOnce(&mut ApiConfig),
     ) -> Self {
-        let state = AppState::open(&test_db.config(8)).unwrap_or_else(|e| panic!("{e:?}"));
+        let db_config = test_db.config(8);
+        Self::spawn_from(test_db, &db_config, keys, tune).await
+    }
+
+    async fn spawn_from(
+        test_db: TestDb,
+        db_config: &DatabaseConfig,
+        keys: ucp_api::JwtKeys,
+        tune: impl FnOnce(&mut ApiConfig),
+    ) -> Self {
+        let state = AppState::open(db_config).unwrap_or_else(|e| panic!("{e:?}"));
         let mut config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),

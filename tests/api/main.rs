@@ -22,4 +22,5 @@ mod feed;
 mod feed_api;
 mod health;
 mod jwks;
+mod limits;
 mod migrations;

@@ -147,6 +147,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
+    #[error("the database did not answer in time: {0}")]
+    Busy(String),
     #[error("{0}")]
     BadGateway(String),
     #[error("{0}")]
@@ -171,7 +173,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => ErrorCode::PreconditionRequired,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
-            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Unavailable(_) | Self::Busy(_) => ErrorCode::ServiceUnavailable,
             Self::BadGateway(_) => ErrorCode::ReceiverFailed,
             Self::AuditUnavailable(_) => ErrorCode::AuditUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
@@ -191,7 +193,9 @@ impl ApiError {
             Self::PreconditionRequired(_) => "Precondition required",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::Unavailable(_) | Self::AuditUnavailable(_) => "Service unavailable",
+            Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
+                "Service unavailable"
+            }
             Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
         }
@@ -209,6 +213,9 @@ impl ApiError {
             Self::Unavailable(_) => {
                 "The service cannot reach its database; try again shortly.".to_owned()
             }
+            Self::Busy(_) => "The database did not answer in time, so nothing was done; try \
+                              again shortly."
+                .to_owned(),
             Self::AuditUnavailable(_) => {
                 "This access could not be recorded in the access log, so nothing is shown; try \
                  again shortly."
@@ -270,7 +277,9 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) | Self::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -299,7 +308,7 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self {
-            Self::Unavailable(_) | Self::AuditUnavailable(_) => {
+            Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
             Self::Unauthorized(_) => {
@@ -357,6 +366,7 @@ impl From<AppError> for ApiError {
                 errors: Vec::new(),
             },
             AppError::Unavailable(why) => Self::Unavailable(why),
+            AppError::Busy(why) => Self::Busy(why),
             AppError::AuditUnavailable(why) => Self::AuditUnavailable(why),
             AppError::ReceiverFailed(detail) => Self::BadGateway(detail),
             AppError::Internal(cause) => Self::Internal(cause),

@@ -58,6 +58,10 @@ pub enum AppError {
     /// The database cannot be reached (no connection in time).
     #[error("the database is not available: {0}")]
     Unavailable(String),
+    /// A statement ran past the statement timeout (a held lock, an overloaded database):
+    /// nothing was written, and the same request may be tried again.
+    #[error("the database did not answer in time: {0}")]
+    Busy(String),
     /// The access log could not be written, so nothing may be shown.
     #[error("the access log could not be written: {0}")]
     AuditUnavailable(String),
@@ -80,6 +84,10 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Pool(e) => Self::Unavailable(e.to_string()),
+            e if e.is_timeout() => Self::Busy(e.to_string()),
+            e if e.is_disconnected() => {
+                Self::Unavailable("The connection to the database was lost; try again.".into())
+            }
             StoreError::IdempotencyKeyReused { key } => Self::IdempotencyKeyReused { key },
             StoreError::ActivePlanExists(nhs) => Self::Conflict {
                 kind: Conflict::PlanExists,

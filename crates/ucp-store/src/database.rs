@@ -20,6 +20,11 @@ pub struct DatabaseConfig {
     pub max_connections: usize,
     /// How long a request may wait for a pooled connection before it fails with 503.
     pub acquire_timeout: Duration,
+    /// The longest one statement of the server's may run (PostgreSQL's `statement_timeout`
+    /// for the pool's sessions): a statement stuck behind a lock or a runaway query fails
+    /// (503 with `Retry-After`) instead of holding a connection and a client for ever.
+    /// `None`: no limit.
+    pub statement_timeout: Option<Duration>,
     /// Trusted roots for `sslmode=require` (see [`crate::tls`]).
     pub tls: DatabaseTls,
 }
@@ -32,6 +37,7 @@ impl DatabaseConfig {
             app_url: None,
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(15)),
             tls: DatabaseTls::default(),
         }
     }
@@ -42,7 +48,16 @@ impl DatabaseConfig {
 /// # Errors
 /// When the URL cannot be parsed or the pool cannot be built.
 pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
-    let pg = app_pg_config(config)?;
+    let mut pg = app_pg_config(config)?;
+    if let Some(limit) = config.statement_timeout {
+        // Only the pool's sessions: LISTEN and leader sessions hold no statement open.
+        let options = format!(
+            "{} -c statement_timeout={}",
+            pg.get_options().unwrap_or_default(),
+            limit.as_millis().max(1)
+        );
+        pg.options(options.trim());
+    }
     let manager = Manager::from_config(
         pg,
         config.tls.connector()?,

@@ -54,4 +54,19 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::VersionConflict { .. })
     }
+
+    /// True when a statement ran past `statement_timeout` (or was cancelled): the database is
+    /// busy or a lock is held, so the caller may try again (HTTP 503 with `Retry-After`).
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Database(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED))
+    }
+
+    /// True when the connection went away mid-request (a restart, a network cut): nothing was
+    /// committed unless the commit itself answered, and the caller may try again (HTTP 503).
+    #[must_use]
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Database(e) if e.is_closed())
+    }
 }
