@@ -228,6 +228,11 @@ struct ServeArgs {
     #[command(flatten)]
     jwt: VerifyArgs,
 
+    /// Requests a minute each token subject may make before it is answered 429 with
+    /// `Retry-After` (0: no limit).
+    #[arg(long, env = "UCP_RATE_LIMIT", default_value_t = 6000)]
+    rate_limit: u32,
+
     /// Largest JSON body accepted, in bytes.
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
@@ -432,6 +437,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers,
         jwt,
         body_limit: args.body_limit,
+        rate_limit_per_minute: args.rate_limit,
         feed_poll: Duration::from_millis(500),
         delivery: ucp_api::webhooks::DeliveryConfig {
             timeout: Duration::from_secs(args.webhook_timeout),

@@ -79,3 +79,34 @@ async fn a_statement_past_the_timeout_is_a_503_with_retry_after_and_writes_nothi
         "Being at home with the dog."
     );
 }
+
+#[tokio::test]
+async fn a_subject_past_its_budget_gets_429_with_retry_after_and_others_are_served() {
+    let app = TestApp::spawn_tuned(|c| c.rate_limit_per_minute = 5).await;
+    let plan = app.create_plan(&plan_body(&nhs(612))).await;
+    let path = format!("/v1/care-plans/{}", plan["id"].as_str().unwrap_or_default());
+    // The create spent one of the clinician's five.
+    for n in 0..4 {
+        let (status, _) = app.get_json(&path, Role::Clinician).await;
+        assert_eq!(status, 200, "request {n} is within the budget");
+    }
+    let res = app
+        .req(reqwest::Method::GET, &path, Role::Clinician)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let retry_after: u64 = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(
+        (1..=12).contains(&retry_after),
+        "one request refills in 12 s: {retry_after}"
+    );
+    let p = problem(res, 429).await;
+    assert_eq!(p["code"], "rate_limited", "{p}");
+    let (status, _) = app.get_json(&path, Role::Ambulance).await;
+    assert_eq!(status, 200, "another subject has its own budget");
+}

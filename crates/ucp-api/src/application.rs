@@ -37,6 +37,8 @@ pub struct ApiConfig {
     pub webhook_tls: crate::webhooks::WebhookTls,
     /// Where printed plans point (their link and QR code).
     pub print: ucp_app::print::PrintSettings,
+    /// Requests a minute each token subject may make (0: no limit).
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for ApiConfig {
@@ -52,6 +54,7 @@ impl Default for ApiConfig {
             delivery: crate::webhooks::DeliveryConfig::default(),
             webhook_tls: crate::webhooks::WebhookTls::default(),
             print: ucp_app::print::PrintSettings::default(),
+            rate_limit_per_minute: 0,
         }
     }
 }
@@ -92,6 +95,9 @@ impl Application {
         let print = web::Data::new(config.print.clone());
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
+        let rate_limit = web::Data::new(crate::rate_limit::SubjectRateLimit::per_minute(
+            config.rate_limit_per_minute,
+        ));
         let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
         let doc = ApiDoc::openapi();
         let operation_ids = web::Data::new(crate::operation_ids::OperationIds::of(&doc));
@@ -107,6 +113,7 @@ impl Application {
                 .app_data(webhook_client.clone())
                 .app_data(print.clone())
                 .app_data(jwt.clone())
+                .app_data(rate_limit.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -13,6 +13,7 @@ pub mod openapi;
 mod operation_ids;
 mod paging;
 mod problem;
+pub mod rate_limit;
 mod request_id;
 pub mod routes;
 

@@ -47,6 +47,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     ServiceUnavailable,
+    RateLimited,
     ReceiverFailed,
     AuditUnavailable,
     InternalError,
@@ -94,6 +95,7 @@ impl ErrorCode {
             Self::ServiceUnavailable => "service_unavailable",
             Self::ReceiverFailed => "receiver_failed",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::RateLimited => "rate_limited",
             Self::InternalError => "internal_error",
         }
     }
@@ -149,6 +151,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("the database did not answer in time: {0}")]
     Busy(String),
+    /// The caller spent its request budget; the value is the seconds until it may ask again.
+    #[error("rate limited for {0} s")]
+    TooManyRequests(u64),
     #[error("{0}")]
     BadGateway(String),
     #[error("{0}")]
@@ -174,6 +179,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Unavailable(_) | Self::Busy(_) => ErrorCode::ServiceUnavailable,
+            Self::TooManyRequests(_) => ErrorCode::RateLimited,
             Self::BadGateway(_) => ErrorCode::ReceiverFailed,
             Self::AuditUnavailable(_) => ErrorCode::AuditUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
@@ -196,6 +202,7 @@ impl ApiError {
             Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 "Service unavailable"
             }
+            Self::TooManyRequests(_) => "Too many requests",
             Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
         }
@@ -213,6 +220,9 @@ impl ApiError {
             Self::Unavailable(_) => {
                 "The service cannot reach its database; try again shortly.".to_owned()
             }
+            Self::TooManyRequests(secs) => format!(
+                "This caller has sent more requests than its budget allows; try again in {secs} s."
+            ),
             Self::Busy(_) => "The database did not answer in time, so nothing was done; try \
                               again shortly."
                 .to_owned(),
@@ -280,6 +290,7 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -310,6 +321,9 @@ impl ResponseError for ApiError {
         match self {
             Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            Self::TooManyRequests(secs) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
             }
             Self::Unauthorized(_) => {
                 res.insert_header((

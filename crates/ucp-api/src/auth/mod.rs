@@ -52,8 +52,20 @@ impl FromRequest for Caller {
             // For the access log: who asked, even when the handler refuses them.
             actix_web::HttpMessage::extensions_mut(req).insert(actor.clone());
         }
-        ready(actor.map(Caller))
+        ready(actor.and_then(|actor| within_budget(req, &actor.sub).map(|()| Caller(actor))))
     }
+}
+
+/// Spends one request of the subject's budget (429 with `Retry-After` when it is spent).
+fn within_budget(req: &HttpRequest, subject: &str) -> Result<(), ApiError> {
+    let Some(limit) = req.app_data::<web::Data<crate::rate_limit::SubjectRateLimit>>() else {
+        return Ok(());
+    };
+    limit.check(subject).map_err(|wait| {
+        // Whole seconds, rounded up: a client that waits what it is told is then served.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError::TooManyRequests(secs.max(1))
+    })
 }
 
 fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
