@@ -105,8 +105,28 @@ async fn a_subject_past_its_budget_gets_429_with_retry_after_and_others_are_serv
         (1..=12).contains(&retry_after),
         "one request refills in 12 s: {retry_after}"
     );
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let p = problem(res, 429).await;
     assert_eq!(p["code"], "rate_limited", "{p}");
+    // Refused, but accounted for: the access log says who was turned away.
+    let rows = app
+        .test_db
+        .owner_client()
+        .await
+        .query(
+            "SELECT status, actor FROM access_log WHERE request_id = $1",
+            &[&request_id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(rows.len(), 1, "one entry for the refused request");
+    assert_eq!(rows[0].get::<_, i16>("status"), 429);
+    assert_eq!(rows[0].get::<_, String>("actor"), "clinician-test");
     let (status, _) = app.get_json(&path, Role::Ambulance).await;
     assert_eq!(status, 200, "another subject has its own budget");
 }
