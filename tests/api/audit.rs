@@ -5,29 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use ucp_api::Role;
 
-use crate::helpers::{nhs, plan_body, problem, token_with, TestApp};
-
-fn request_id(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The entries written for one request id, straight from the table.
-async fn entries_for(app: &TestApp, request_id: &str) -> Vec<tokio_postgres::Row> {
-    app.test_db
-        .owner_client()
-        .await
-        .query(
-            "SELECT status, actor, role, action, plan_id, nhs_number, plan_version, view, purpose \
-             FROM access_log WHERE request_id = $1",
-            &[&request_id],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-}
+use crate::helpers::{entries_for, nhs, plan_body, problem, request_id, token_with, TestApp};
 
 #[tokio::test]
 async fn every_plan_touching_request_writes_exactly_one_durable_entry() {

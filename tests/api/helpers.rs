@@ -549,3 +549,27 @@ pub fn loopback_allowed() -> ucp_api::webhooks::TargetPolicy {
         .parse()
         .unwrap_or_else(|e| panic!("the tests' allow-list: {e}"))
 }
+
+/// The request id the server gave a response: the key of its access-log entries.
+#[must_use]
+pub fn request_id(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The entries written for one request id, straight from the table.
+pub async fn entries_for(app: &TestApp, request_id: &str) -> Vec<tokio_postgres::Row> {
+    app.test_db
+        .owner_client()
+        .await
+        .query(
+            "SELECT status, actor, role, action, plan_id, nhs_number, plan_version, view, purpose \
+             FROM access_log WHERE request_id = $1",
+            &[&request_id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}

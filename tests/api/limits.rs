@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use ucp_api::Role;
 
-use crate::helpers::{nhs, plan_body, problem, TestApp};
+use crate::helpers::{entries_for, nhs, plan_body, problem, request_id, TestApp};
 
 #[tokio::test]
 async fn a_statement_past_the_timeout_is_a_503_with_retry_after_and_writes_nothing() {
@@ -105,25 +105,11 @@ async fn a_subject_past_its_budget_gets_429_with_retry_after_and_others_are_serv
         (1..=12).contains(&retry_after),
         "one request refills in 12 s: {retry_after}"
     );
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = request_id(&res);
     let p = problem(res, 429).await;
     assert_eq!(p["code"], "rate_limited", "{p}");
     // Refused, but accounted for: the access log says who was turned away.
-    let rows = app
-        .test_db
-        .owner_client()
-        .await
-        .query(
-            "SELECT status, actor FROM access_log WHERE request_id = $1",
-            &[&request_id],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rows = entries_for(&app, &request_id).await;
     assert_eq!(rows.len(), 1, "one entry for the refused request");
     assert_eq!(rows[0].get::<_, i16>("status"), 429);
     assert_eq!(rows[0].get::<_, String>("actor"), "clinician-test");

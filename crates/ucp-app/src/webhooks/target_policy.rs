@@ -180,9 +180,8 @@ impl TargetPolicy {
     /// The reason the target is refused.
     pub async fn check(&self, url: &reqwest::Url) -> Result<(), TargetRefused> {
         let host = match url.host() {
-            Some(url::Host::Ipv4(a)) => return self.permits(&a.to_string(), IpAddr::V4(a)),
-            Some(url::Host::Ipv6(a)) => return self.permits(&a.to_string(), IpAddr::V6(a)),
             Some(url::Host::Domain(d)) => d.to_owned(),
+            Some(_) => return self.check_literal(url),
             None => {
                 return Err(TargetRefused::Unresolved {
                     host: String::new(),
