@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only test-sdk sdk lint fmt build migrate db openapi seed bench
+.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -35,6 +35,17 @@ test-only:
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) test --workspace --all-targets
 	@$(MAKE) --no-print-directory test-sdk
+	@$(MAKE) --no-print-directory test-contract
+
+## The contract from outside: the README's "Try it" block run as written, and a bounded
+## schemathesis pass (every check, as a clinician and as an admin) against a live server.
+test-contract:
+	@scripts/readme-walkthrough.sh
+	@scripts/schemathesis.sh
+
+## The long schemathesis pass: SCHEMATHESIS_MAX_TIME seconds per role (default 900).
+fuzz-api:
+	@scripts/schemathesis.sh --long
 
 ## The TypeScript SDK: generated code current, strict type-check, tests against a live server.
 test-sdk:

@@ -19,35 +19,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   fi
 fi
 
-admin_url=$(scripts/dev-db.sh)
-cargo build --quiet --bin ucp
-ucp=${CARGO_TARGET_DIR:-$root/target}/debug/ucp
-
-db="ucp_sdk_$$"
-db_url=$(printf '%s' "$admin_url" | sed -E "s#/[^/?]+(\?|$)#/$db\1#")
-psql_admin() { psql -X -q "$admin_url" -v ON_ERROR_STOP=1 "$@"; }
-psql_admin -c "CREATE DATABASE \"$db\"" >/dev/null
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
+source scripts/lib/live-server.sh
 export UCP_JWT_SECRET=sdk-test-secret-0123456789
-DATABASE_URL="$db_url" "$ucp" migrate >/dev/null
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-DATABASE_URL="$db_url" UCP_LISTEN="127.0.0.1:$port" UCP_WEBHOOK_ALLOW_HTTP=true UCP_WEBHOOK_ALLOW=127.0.0.1 RUST_LOG=warn \
-  "$ucp" serve &
-server=$!
-for _ in $(seq 1 100); do
-  if node -e "fetch('http://127.0.0.1:$port/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
-    break
-  fi
-  sleep 0.1
-done
+live_server_start ucp_sdk UCP_WEBHOOK_ALLOW_HTTP=true UCP_WEBHOOK_ALLOW=127.0.0.1
 
-export UCP_BASE_URL="http://127.0.0.1:$port"
 export UCP_PATIENT_NHS=9434765919
 token() { "$ucp" token --ttl 1h "$@"; }
 export UCP_TOKEN_CLINICIAN=$(token --role clinician --org F84001 --name "SDK Clinician")
@@ -58,6 +33,7 @@ export UCP_TOKEN_PATIENT=$(token --role patient --nhs-number "$UCP_PATIENT_NHS")
 
 cd sdk/typescript
 npm ci --no-audit --no-fund --loglevel=error
+npm run --silent lint-openapi
 npm run --silent check-generated
 npm run --silent typecheck
 npm test

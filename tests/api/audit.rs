@@ -33,7 +33,7 @@ async fn every_plan_touching_request_writes_exactly_one_durable_entry() {
             format!("/v1/care-plans/{id}/sections/what-matters"),
             Some(Role::Ooh),
             200,
-            "getSection",
+            "getSectionWhatMatters",
         ),
         (
             Method::GET,
@@ -96,7 +96,7 @@ async fn every_plan_touching_request_writes_exactly_one_durable_entry() {
             format!("/v1/care-plans/{id}/sections/what-matters"),
             Some(Role::Clinician),
             428,
-            "putSection",
+            "putSectionWhatMatters",
         ),
         (
             Method::POST,
@@ -493,7 +493,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_one_entry(&app, put, 200, "putSection").await;
+    assert_one_entry(&app, put, 200, "putSectionWhatMatters").await;
     let review = app
         .req(
             Method::POST,
@@ -594,7 +594,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_one_entry(&app, form, 200, "putMySection").await;
+    assert_one_entry(&app, form, 200, "putMySectionWhatMatters").await;
     let log = app
         .client
         .get(app.url("/v1/me/access-log"))

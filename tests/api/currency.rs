@@ -448,7 +448,11 @@ async fn unchanged_reads_answer_304_and_are_still_audited() {
     let actions: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(
         actions,
-        ["getCarePlan", "getSection", "getEmergencySummary"]
+        [
+            "getCarePlan",
+            "getSectionEmergencyTreatmentPlan",
+            "getEmergencySummary"
+        ]
     );
     let (_, mine) = {
         let res = app

@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod care_plans;
+mod contract;
 mod currency;
 mod demo;
 mod dispatch_example;

@@ -16,7 +16,8 @@ use crate::problem::ErrorCode;
 /// section is named.
 ///
 /// # Errors
-/// 428 without it, 412 for a value that cannot match.
+/// 428 without it, 400 for a value that is not an ETag of this service (`*`, weak tags, lists).
+/// A well-formed tag that does not match is the application's 412, after the plan is found.
 pub fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Precondition, ApiError> {
     let value = req
         .headers()
@@ -29,8 +30,12 @@ pub fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Preco
             )
         })?
         .to_str()
-        .map_err(|_| ApiError::PreconditionFailed("If-Match is not a valid ETag.".into()))?;
-    Ok(Precondition::from_etag(value, section)?)
+        .map_err(|_| bad_if_match("If-Match is not visible ASCII.".into()))?;
+    Precondition::from_etag(value, section).map_err(|e| bad_if_match(e.to_string()))
+}
+
+fn bad_if_match(detail: String) -> ApiError {
+    ApiError::bad_field(ErrorCode::BadIfMatch, "", detail)
 }
 
 /// The `Idempotency-Key` of a create, scoped to the caller and fingerprinted with the method,

@@ -71,7 +71,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         ucp_domain::MentalHealthCrisisPlan,
     )),
     servers((url = "/", description = "The server that serves this document")),
-    modifiers(&BearerAuth, &ServerErrors),
+    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
@@ -102,23 +102,35 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every operation touches the database, so every one can answer 503 (database unreachable,
-/// with Retry-After) and, for a bug, 500 — both as problem+json.
+/// Every status the server can answer is declared, including the ones every operation of a
+/// kind shares and which its own attribute does not repeat: 500 and 503 (database unreachable or
+/// too slow, with Retry-After) everywhere; 401, 403 and 429 (rate limit, with Retry-After) where a
+/// token is needed; 400 where there are parameters; 400, 408 (body read timeout), 413, 415 and 422
+/// where there is a body; 400, 412 and 428 where there is an `If-Match`.
 struct ServerErrors;
 
 impl Modify for ServerErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let problem = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    crate::problem::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
+        let problem = |description: &str, retry_after: bool| {
+            let mut response = ResponseBuilder::new().description(description).content(
+                crate::problem::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if retry_after {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(Object::with_type(Type::Integer)))
+                        .description(Some("Seconds to wait before trying again"))
                         .build(),
-                )
-                .build()
+                );
+            }
+            response.build()
         };
         for item in openapi.paths.paths.values_mut() {
             for op in [
@@ -130,17 +142,241 @@ impl Modify for ServerErrors {
             .into_iter()
             .flatten()
             {
-                op.responses
-                    .responses
-                    .entry("503".into())
-                    .or_insert_with(|| problem("The database is unreachable; retry later").into());
-                op.responses
-                    .responses
-                    .entry("500".into())
-                    .or_insert_with(|| problem("A fault on our side; quote X-Request-Id").into());
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_params = !params.is_empty();
+                let has_if_match = params
+                    .iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "If-Match"));
+                let has_body = op.request_body.is_some();
+                let needs_token = op.security.as_ref().is_some_and(|reqs| {
+                    serde_json::to_string(reqs).is_ok_and(|json| json.contains("bearer"))
+                });
+                let mut declared: Vec<(&str, &str, bool)> = vec![
+                    ("500", "A fault on our side; quote X-Request-Id", false),
+                    (
+                        "503",
+                        "The database is unreachable or did not answer in time; nothing was done",
+                        true,
+                    ),
+                ];
+                if needs_token {
+                    declared.extend([
+                        ("401", "No valid token", false),
+                        ("403", "The token's role may not do this", false),
+                        ("429", "This token's subject sent too many requests", true),
+                    ]);
+                }
+                if has_params || has_body || has_if_match {
+                    declared.push(("400", "A malformed parameter, header or body", false));
+                }
+                if has_body {
+                    declared.extend([
+                        (
+                            "408",
+                            "The body did not arrive within the body read timeout",
+                            false,
+                        ),
+                        ("413", "The body is larger than the limit", false),
+                        ("415", "The body is not application/json", false),
+                        (
+                            "422",
+                            "The body is well-formed but breaks a rule or a limit",
+                            false,
+                        ),
+                    ]);
+                }
+                if has_if_match {
+                    declared.extend([
+                        ("412", "The If-Match ETag is not the current one", false),
+                        ("428", "No If-Match", false),
+                    ]);
+                }
+                for (status, description, retry_after) in declared {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert_with(|| problem(description, retry_after).into());
+                }
             }
         }
     }
+}
+
+/// A section's body depends on the section the path names, which JSON Schema cannot tie
+/// together; so each section is its own path (`…/sections/what-matters`) with its own operations
+/// (`getSectionWhatMatters`, `putSectionWhatMatters` with that section's schema as its body,
+/// `retractSectionWhatMatters`), and a generated client knows which body it holds. The server
+/// has one route per method; the access log names the operation by the most specific documented
+/// path (see `OperationIds::get`). Every `If-Match` gets the pattern of the tags this service
+/// issues (`"plan.N"` or `"<section>.N"`), and every cursor the pattern of base64url.
+struct SectionOperations;
+
+const SECTION_ROUTES: [(&str, bool); 2] = [
+    ("/v1/care-plans/{id}/sections/{section}", false),
+    ("/v1/me/care-plan/sections/{section}", true),
+];
+
+impl Modify for SectionOperations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use ucp_domain::PlanSection;
+        use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+        use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, Type};
+
+        let names: Vec<&str> = PlanSection::ALL.iter().map(|s| s.name()).collect();
+        let etag_pattern = format!(r#"^"(plan|{})\.[0-9]{{1,18}}"$"#, names.join("|"));
+        let schemas = openapi
+            .components
+            .as_ref()
+            .map(|c| c.schemas.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for (template, person_only) in SECTION_ROUTES {
+            let Some(generic) = openapi.paths.paths.remove(template) else {
+                continue;
+            };
+            for section in PlanSection::ALL {
+                if person_only && !section.is_person_centred() {
+                    continue;
+                }
+                let schema = pascal(section.name());
+                if !schemas.contains(&schema) {
+                    continue;
+                }
+                let specific = |op: &Option<Operation>, verb: &str| {
+                    op.clone().map(|mut op| {
+                        let base = op.operation_id.clone().unwrap_or_default();
+                        op.operation_id = Some(format!("{base}{schema}"));
+                        op.summary = Some(format!("{verb} {}.", section.name()));
+                        if let Some(params) = op.parameters.as_mut() {
+                            params.retain(|p| {
+                                !matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path && p.name == "section")
+                            });
+                        }
+                        op
+                    })
+                };
+                let mut item = PathItem::default();
+                item.get = specific(&generic.get, "Read");
+                item.delete = specific(&generic.delete, "Retract");
+                item.put = specific(&generic.put, "Replace").map(|mut op| {
+                    if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+                        body.content.insert(
+                            "application/json".into(),
+                            RefOr::T(
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name(schema.clone())))
+                                    .build(),
+                            ),
+                        );
+                        body.description =
+                            Some(format!("The whole new content of {}", section.name()));
+                    }
+                    op
+                });
+                let path = template.replace("{section}", section.name());
+                openapi.paths.paths.insert(path, item);
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for param in op.parameters.iter_mut().flatten() {
+                    let RefOr::T(param) = param else { continue };
+                    let pattern = match (&param.parameter_in, param.name.as_str()) {
+                        (ParameterIn::Header, "If-Match") => etag_pattern.as_str(),
+                        // Cursors and page tokens are base64url of what the service issued.
+                        (ParameterIn::Query, "after" | "before") => "^[A-Za-z0-9_-]*$",
+                        _ => continue,
+                    };
+                    let mut schema = Object::with_type(Type::String);
+                    schema.pattern = Some(pattern.to_owned());
+                    param.schema = Some(RefOr::T(schema.into()));
+                }
+            }
+        }
+    }
+}
+
+/// Links for stateful clients and testers: from a created or read plan to reading it, its
+/// history, and changing it (each section's `PUT`, a review) with the `ETag` just received as
+/// `If-Match`.
+struct PlanLinks;
+
+impl Modify for PlanLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+
+        let mut writes: Vec<String> = ucp_domain::PlanSection::ALL
+            .iter()
+            .map(|s| format!("putSection{}", pascal(s.name())))
+            .collect();
+        writes.push("reviewCarePlan".into());
+        let mut links = vec![
+            (
+                "getCarePlan".to_owned(),
+                LinkBuilder::new()
+                    .operation_id("getCarePlan")
+                    .parameter("id", "$response.body#/id")
+                    .description("Read the plan")
+                    .build(),
+            ),
+            (
+                "getCarePlanHistory".to_owned(),
+                LinkBuilder::new()
+                    .operation_id("getCarePlanHistory")
+                    .parameter("id", "$response.body#/id")
+                    .description("Every change to the plan")
+                    .build(),
+            ),
+        ];
+        for write in writes {
+            links.push((
+                write.clone(),
+                LinkBuilder::new()
+                    .operation_id(write)
+                    .parameter("id", "$response.body#/id")
+                    .parameter("If-Match", "$response.header.ETag")
+                    .description("Change the plan, based on the version just received")
+                    .build(),
+            ));
+        }
+        for (path, status) in [("/v1/care-plans", "201"), ("/v1/care-plans/{id}", "200")] {
+            let op = openapi.paths.paths.get_mut(path).and_then(|item| {
+                if status == "201" {
+                    item.post.as_mut()
+                } else {
+                    item.get.as_mut()
+                }
+            });
+            if let Some(RefOr::T(response)) =
+                op.and_then(|op| op.responses.responses.get_mut(status))
+            {
+                for (name, link) in &links {
+                    response.links.insert(name.clone(), RefOr::T(link.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// `what-matters` → `WhatMatters`: the schema name of a section's content.
+fn pascal(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The document as checked in: pretty JSON with a final newline.

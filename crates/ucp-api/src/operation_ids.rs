@@ -43,11 +43,99 @@ impl OperationIds {
         methods
     }
 
-    /// The operation id of a matched route, if the document has one.
+    /// The operation id of a matched route: the document's most specific path for the request.
+    /// A route such as `PUT /v1/care-plans/{id}/sections/{section}` is documented once per
+    /// section (`…/sections/what-matters`), so the route's template is filled in with the values
+    /// it matched (`value_of`) and the documented path with the fewest placeholders wins.
     #[must_use]
-    pub fn get(&self, method: &str, pattern: &str) -> Option<&str> {
+    pub fn get<'a>(
+        &self,
+        method: &str,
+        pattern: &str,
+        value_of: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<&str> {
+        let concrete = fill(pattern, value_of);
         self.0
-            .get(&(method.to_owned(), pattern.to_owned()))
-            .map(String::as_str)
+            .iter()
+            .filter(|((m, path), _)| {
+                m == method
+                    && (path == pattern
+                        || concrete.as_deref().is_some_and(|c| {
+                            actix_web::dev::ResourceDef::new(path.as_str()).is_match(c)
+                        }))
+            })
+            .min_by_key(|((_, path), _)| path.matches('{').count())
+            .map(|(_, id)| id.as_str())
+    }
+}
+
+/// A route template with its placeholders replaced by the values they matched, when every one
+/// has a plain value (no `/`, no braces).
+fn fill<'a>(pattern: &str, value_of: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        let value = value_of(&rest[open + 1..close])?;
+        if value.contains(['/', '{', '}']) {
+            return None;
+        }
+        out.push_str(&rest[..open]);
+        out.push_str(value);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> OperationIds {
+        let mut map = HashMap::new();
+        for (method, path, id) in [
+            (
+                "PUT",
+                "/v1/care-plans/{id}/sections/{section}",
+                "putSection",
+            ),
+            (
+                "PUT",
+                "/v1/care-plans/{id}/sections/what-matters",
+                "putSectionWhatMatters",
+            ),
+            (
+                "GET",
+                "/v1/care-plans/{id}/sections/{section}",
+                "getSection",
+            ),
+        ] {
+            map.insert((method.to_owned(), path.to_owned()), id.to_owned());
+        }
+        OperationIds(map)
+    }
+
+    #[test]
+    fn the_most_specific_documented_path_names_the_operation() {
+        let ids = ids();
+        let pattern = "/v1/care-plans/{id}/sections/{section}";
+        let values = |name: &str| match name {
+            "id" => Some("p1"),
+            "section" => Some("what-matters"),
+            _ => None,
+        };
+        assert_eq!(
+            ids.get("PUT", pattern, values),
+            Some("putSectionWhatMatters")
+        );
+        assert_eq!(ids.get("GET", pattern, values), Some("getSection"));
+        let other = |name: &str| match name {
+            "id" => Some("p1"),
+            "section" => Some("contacts"),
+            _ => None,
+        };
+        assert_eq!(ids.get("PUT", pattern, other), Some("putSection"));
+        assert_eq!(ids.get("POST", pattern, other), None);
     }
 }

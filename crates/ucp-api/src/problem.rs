@@ -25,6 +25,9 @@ pub enum ErrorCode {
     BadEntryId,
     BadId,
     BadIdempotencyKey,
+    BadIfMatch,
+    LimitExceeded,
+    RequestTimeout,
     TooFewCriteria,
     NamePrefixTooShort,
     MalformedJson,
@@ -71,6 +74,9 @@ impl ErrorCode {
             Self::BadEntryId => "bad_entry_id",
             Self::BadId => "bad_id",
             Self::BadIdempotencyKey => "bad_idempotency_key",
+            Self::BadIfMatch => "bad_if_match",
+            Self::LimitExceeded => "limit_exceeded",
+            Self::RequestTimeout => "request_timeout",
             Self::TooFewCriteria => "too_few_criteria",
             Self::NamePrefixTooShort => "name_prefix_too_short",
             Self::MalformedJson => "malformed_json",
@@ -147,6 +153,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The client did not send its body within the body read timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
     #[error("the database did not answer in time: {0}")]
@@ -178,6 +187,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => ErrorCode::PreconditionRequired,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
             Self::Unavailable(_) | Self::Busy(_) => ErrorCode::ServiceUnavailable,
             Self::TooManyRequests(_) => ErrorCode::RateLimited,
             Self::BadGateway(_) => ErrorCode::ReceiverFailed,
@@ -199,6 +209,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => "Precondition required",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::RequestTimeout(_) => "Request timeout",
             Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 "Service unavailable"
             }
@@ -287,6 +298,7 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) | Self::Busy(_) | Self::AuditUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -25,34 +25,45 @@ pub enum Precondition {
     Plan(i64),
     /// A section's ETag: only a change to that section since is a conflict.
     Section(PlanSection, i64),
+    /// A well-formed tag of another section: it can never match this write, but whether the
+    /// plan exists is answered first (404 before 412).
+    Never,
 }
+
+/// An `If-Match` that is not an entity tag this service issues (`"plan.7"`,
+/// `"what-matters.4"`): `*`, weak tags, lists and anything else. A write must name the version it
+/// was based on, so none of these is evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("If-Match {0:?} is not an ETag of this service: send the ETag you last read, e.g. \"plan.7\" or \"what-matters.4\" (quotes included; * and weak tags are not accepted).")]
+pub struct MalformedEtag(pub String);
 
 impl Precondition {
     /// Reads an entity tag this service issued: `"plan.N"` always, `"<section>.N"` when a
     /// section is named (the inverse of `views::plan_etag` and `views::section_etag`).
     ///
     /// # Errors
-    /// [`AppError::PreconditionFailed`] for a tag that cannot match (a wrong section, a
-    /// malformed tag).
-    pub fn from_etag(value: &str, section: Option<PlanSection>) -> Result<Self, AppError> {
-        let stale = || {
-            AppError::PreconditionFailed(format!(
-                "If-Match {value} does not match the current version; read the plan again."
-            ))
-        };
+    /// [`MalformedEtag`] for anything that is not such a tag.
+    pub fn from_etag(value: &str, section: Option<PlanSection>) -> Result<Self, MalformedEtag> {
+        let malformed = || MalformedEtag(value.to_owned());
         let tag = value
             .trim()
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
-            .ok_or_else(stale)?;
-        let (name, version) = tag.rsplit_once('.').ok_or_else(stale)?;
-        let version: i64 = version.parse().map_err(|_| stale())?;
+            .ok_or_else(malformed)?;
+        let (name, version) = tag.rsplit_once('.').ok_or_else(malformed)?;
+        if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed());
+        }
+        let version: i64 = version.parse().map_err(|_| malformed())?;
         if name == "plan" {
             return Ok(Self::Plan(version));
         }
+        if PlanSection::from_name(name).is_none() {
+            return Err(malformed());
+        }
         match section {
             Some(s) if s.name() == name => Ok(Self::Section(s, version)),
-            _ => Err(stale()),
+            _ => Ok(Self::Never),
         }
     }
 }
@@ -137,7 +148,7 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
             }
             Err(StoreError::VersionConflict { .. }) => match precondition {
                 Precondition::Section(..) => {}
-                Precondition::Plan(_) => {
+                Precondition::Plan(_) | Precondition::Never => {
                     return Err(AppError::PreconditionFailed(
                         "The plan changed since the ETag you sent; read it again.".into(),
                     ))
@@ -173,6 +184,11 @@ fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), App
         (Precondition::None, _) => Ok(()),
         (_, None) => Err(AppError::NotFound(
             "There is no care plan with this id.".into(),
+        )),
+        (Precondition::Never, Some(_)) => Err(AppError::PreconditionFailed(
+            "The ETag you sent names another part of the plan: send this section's ETag or the \
+             plan's."
+                .into(),
         )),
         (Precondition::Plan(v), Some(plan)) if plan.version != v => Err(stale()),
         (Precondition::Section(s, v), Some(plan))

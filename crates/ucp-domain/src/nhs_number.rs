@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(
     feature = "openapi",
     derive(utoipa::ToSchema),
-    schema(value_type = String, example = "9434765919", pattern = r"^\d{10}$")
+    schema(value_type = String, example = "9434765919", pattern = r"^[ -]*(?:[0-9][ -]*){10}$")
 )]
 pub struct NhsNumber([u8; 10]);
 
@@ -25,14 +25,15 @@ pub enum NhsNumberError {
 }
 
 impl NhsNumber {
-    /// Parses `943 476 5919`, `9434765919` or `943-476-5919`.
+    /// Parses `943 476 5919`, `9434765919` or `943-476-5919`: spaces and hyphens anywhere, nothing
+    /// else (the OpenAPI pattern says the same).
     ///
     /// # Errors
     /// When the text is not 10 digits or the check digit is wrong (a check of 10 is never valid).
     pub fn parse(text: &str) -> Result<Self, NhsNumberError> {
         let mut digits = [0u8; 10];
         let mut n = 0;
-        for c in text.trim().chars() {
+        for c in text.chars() {
             if c == ' ' || c == '-' {
                 continue;
             }

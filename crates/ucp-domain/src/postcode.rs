@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(
     feature = "openapi",
     derive(utoipa::ToSchema),
-    schema(value_type = String, example = "SE1 7EH")
+    schema(value_type = String, example = "SE1 7EH", pattern = r"^ *[A-Za-z] *[A-Za-z]? *[0-9] *[A-Za-z0-9]? *[0-9] *[A-Za-z] *[A-Za-z] *$")
 )]
 pub struct Postcode(String);
 
@@ -18,14 +18,15 @@ pub struct Postcode(String);
 pub struct PostcodeError;
 
 impl Postcode {
-    /// Normalises spacing and case, then checks the shape.
+    /// Normalises spacing (spaces anywhere; no other whitespace, as the OpenAPI pattern says) and
+    /// case, then checks the shape.
     ///
     /// # Errors
     /// When the text is not a UK postcode.
     pub fn parse(text: &str) -> Result<Self, PostcodeError> {
         let compact: String = text
             .chars()
-            .filter(|c| !c.is_whitespace())
+            .filter(|c| *c != ' ')
             .map(|c| c.to_ascii_uppercase())
             .collect();
         if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {

@@ -11,14 +11,15 @@ pub struct ValueError(pub String);
 
 /// Declares a string newtype whose only way in is `parse`, (de)serialised as a plain string.
 macro_rules! string_value {
-    ($(#[$doc:meta])* $name:ident, example = $example:literal, |$s:ident| $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, example = $example:literal $(, $rule:ident = $rule_value:tt)*,
+     |$s:ident| $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         #[cfg_attr(
             feature = "openapi",
             derive(utoipa::ToSchema),
-            schema(value_type = String, example = $example)
+            schema(value_type = String, example = $example $(, $rule = $rule_value)*)
         )]
         pub struct $name(String);
 
@@ -77,18 +78,18 @@ fn bounded(s: &str, max: usize, what: &str) -> Result<String, ValueError> {
 
 string_value!(
     /// A name, a label or a short answer: 1 to 200 characters.
-    ShortText, example = "Margaret", |s| bounded(s, 200, "this text")
+    ShortText, example = "Margaret", min_length = 1, max_length = 200, |s| bounded(s, 200, "this text")
 );
 
 string_value!(
     /// Free text in a person's or clinician's own words: 1 to 10,000 characters, never cut.
-    LongText, example = "Being at home with my cat, and my daughter nearby.",
-    |s| bounded(s, 10_000, "this text")
+    LongText, example = "Being at home with my cat, and my daughter nearby.", min_length = 1,
+    max_length = 10_000, |s| bounded(s, 10_000, "this text")
 );
 
 string_value!(
     /// A UK phone number as dialled: digits, spaces and an optional leading +; 10 to 15 digits.
-    Phone, example = "020 7946 0000",
+    Phone, example = "020 7946 0000", pattern = r"^ *\+?(?:[ ()-]*[0-9]){10,15}[ ()-]*$",
     |s| {
         let digits = s.chars().filter(char::is_ascii_digit).count();
         let allowed = s.chars().enumerate().all(|(i, c)| {
@@ -105,7 +106,7 @@ string_value!(
 string_value!(
     /// An ODS organisation code (GP practice, trust, service): 3 to 10 letters and digits, upper
     /// case.
-    OdsCode, example = "F84001",
+    OdsCode, example = "F84001", pattern = r"^ *[A-Za-z0-9]{3,10} *$",
     |s| {
         let upper = s.to_ascii_uppercase();
         if (3..=10).contains(&upper.len()) && upper.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -118,7 +119,7 @@ string_value!(
 
 string_value!(
     /// A SNOMED CT concept id: 6 to 18 digits, no leading zero.
-    SnomedCode, example = "450476008",
+    SnomedCode, example = "450476008", pattern = r"^ *[1-9][0-9]{5,17} *$",
     |s| {
         if (6..=18).contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0') {
             Ok(s.to_owned())

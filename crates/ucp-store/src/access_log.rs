@@ -82,6 +82,27 @@ fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
     })
 }
 
+/// PostgreSQL's text and jsonb cannot hold U+0000, and one entry holding it (a search term, a
+/// path, a token's name) would fail the whole batch, and every request in it with 503. It is
+/// recorded as U+FFFD, so the entry says that something unprintable was sent.
+fn without_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
+            for key in keys {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(key.replace('\0', "\u{FFFD}"), v);
+                }
+            }
+            map.values_mut().for_each(without_nul);
+        }
+        _ => {}
+    }
+}
+
 impl Database {
     /// Writes a batch of entries in one statement and one commit: all or none.
     ///
@@ -95,7 +116,8 @@ impl Database {
                  SELECT {COLUMNS} FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
             ))
             .await?;
-        let batch = serde_json::to_value(entries)?;
+        let mut batch = serde_json::to_value(entries)?;
+        without_nul(&mut batch);
         client.execute(&stmt, &[&batch]).await?;
         Ok(())
     }
@@ -161,5 +183,18 @@ impl Database {
             .as_ref()
             .map(entry)
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nul_is_recorded_as_the_replacement_character() {
+        let mut value = serde_json::json!({"a\0": ["x\0y", {"b": "ok"}], "n": 1});
+        super::without_nul(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"a\u{FFFD}": ["x\u{FFFD}y", {"b": "ok"}], "n": 1})
+        );
     }
 }

@@ -22,20 +22,17 @@ export type FieldError = Schemas["FieldError"];
 export type SectionName = Schemas["PlanSection"];
 
 /** The body of each section, by the section's name in URLs. */
-export interface SectionBodies {
-  "personal-information": Schemas["PersonalInformation"];
-  contacts: Schemas["Contacts"];
-  "communication-and-accessibility": Schemas["CommunicationAndAccessibility"];
-  "what-matters": Schemas["WhatMatters"];
-  "thinking-ahead": Schemas["ThinkingAhead"];
-  "support-needs": Schemas["SupportNeeds"];
-  "emergency-treatment-plan": Schemas["EmergencyTreatmentPlan"];
-  "clinical-background": Schemas["ClinicalBackground"];
-  "anticipatory-medicines": Schemas["AnticipatoryMedicines"];
-  "consent-to-share": Schemas["ConsentToShare"];
-  "sickle-cell-plan": Schemas["SickleCellPlan"];
-  "mental-health-crisis-plan": Schemas["MentalHealthCrisisPlan"];
-}
+/** The path of one section: each section is its own path in the document. */
+export type SectionPath<S extends SectionName> = `/v1/care-plans/{id}/sections/${S}`;
+
+/** Each section's body, as the document states it for that section's PUT. */
+export type SectionBodies = {
+  [S in SectionName]: NonNullable<paths[SectionPath<S>]["put"]["requestBody"]>["content"]["application/json"];
+};
+
+// Every section's GET and PUT answer the same SectionView, so one section's path stands for any
+// in the calls below (openapi-fetch types a call by one literal path); the body is the section's.
+type AnySectionPath = SectionPath<"what-matters">;
 
 // A compile-time check that every section has a body type.
 type MissingSections = Exclude<SectionName, keyof SectionBodies>;
@@ -186,8 +183,9 @@ export class UcpClient {
 
   /** One section, with its own ETag. */
   async getSection(id: string, section: SectionName): Promise<Tagged<SectionView>> {
-    const { data, error, response } = await this.raw.GET("/v1/care-plans/{id}/sections/{section}", {
-      params: { path: { id, section } },
+    const path = `/v1/care-plans/{id}/sections/${section}` as AnySectionPath;
+    const { data, error, response } = await this.raw.GET(path, {
+      params: { path: { id } },
     });
     if (!data) return this.fail(response, error);
     return { etag: etagOf(response), value: data };
@@ -203,9 +201,10 @@ export class UcpClient {
     body: SectionBodies[S],
     etag: string,
   ): Promise<Tagged<SectionView>> {
-    const { data, error, response } = await this.raw.PUT("/v1/care-plans/{id}/sections/{section}", {
-      params: { path: { id, section }, header: { "If-Match": etag } },
-      body: body as Schemas["SectionContent"],
+    const path = `/v1/care-plans/{id}/sections/${section}` as AnySectionPath;
+    const { data, error, response } = await this.raw.PUT(path, {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body: body as SectionBodies["what-matters"],
     });
     if (data) return { etag: etagOf(response), value: data };
     if (response.status === 412) {

@@ -126,7 +126,12 @@ fn entry(
     let method = req.method().as_str();
     let action = req
         .match_pattern()
-        .and_then(|pattern| ids.and_then(|ids| ids.get(method, &pattern).map(str::to_owned)))
+        .and_then(|pattern| {
+            ids.and_then(|ids| {
+                ids.get(method, &pattern, |name| req.match_info().get(name))
+                    .map(str::to_owned)
+            })
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     let mut entry = entry_of(actor, &action, access, status);
     entry.method = method.to_owned();

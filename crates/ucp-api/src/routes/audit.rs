@@ -88,6 +88,7 @@ pub struct AuditPage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    #[param(pattern = r"^[ -]*(?:[0-9][ -]*){10}$")]
     pub nhs_number: Option<String>,
     pub actor: Option<String>,
     pub plan_id: Option<Uuid>,
@@ -98,6 +99,7 @@ pub struct AuditQuery {
     /// The `next` of the previous page.
     pub before: Option<String>,
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -139,7 +141,12 @@ pub async fn search_audit(
             plan_id: q.plan_id,
             from: q.from,
             to: q.to,
-            before: q.before.as_deref().map(decode_page_cursor).transpose()?,
+            before: q
+                .before
+                .as_deref()
+                .filter(|b| !b.is_empty())
+                .map(decode_page_cursor)
+                .transpose()?,
             include_searches: false,
             limit,
         },

@@ -48,7 +48,7 @@ fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> 
 #[utoipa::path(
     post, path = "/v1/care-plans", operation_id = "createCarePlan", tag = "care-plans",
     request_body = CreateCarePlanRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters", pattern = r"^[!-~](?:[ -~]{0,253}[!-~])?$")),
     responses(
         (status = 201, description = "Created", body = PlanView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
@@ -91,9 +91,10 @@ pub async fn create_care_plan(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
-    /// The plan as it was at this version.
+    /// The plan as it was at this version (not with `at`).
+    #[param(minimum = 1)]
     pub version: Option<i64>,
-    /// The plan as it was at this instant (RFC 3339).
+    /// The plan as it was at this instant (RFC 3339; not with `version`).
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -215,9 +216,9 @@ pub async fn put_section(
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let content = section.parse_content(json).map_err(field_problem)?;
+    let precondition = if_match(&req, Some(section))?;
     let origin = Origin {
         actor: &actor,
         idempotency: None,
@@ -246,9 +247,9 @@ async fn lifecycle(
     // command's own roles.
     actor.require(writes::ETP_WRITERS).map_err(ApiError::from)?;
     let plan_id = parse_plan_id(&path)?;
-    let precondition = if_match(&req, None)?;
     let (json, _) = read_json(&req, payload).await?;
     let command = make(json)?;
+    let precondition = if_match(&req, None)?;
     let origin = Origin {
         actor: &actor,
         idempotency: None,
@@ -383,9 +384,9 @@ pub async fn retract_section(
     let (id, name) = path.into_inner();
     let plan_id = parse_plan_id(&id)?;
     let section = parse_section(&name)?;
-    let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let body: RetractSectionRequest = parse(json)?;
+    let precondition = if_match(&req, Some(section))?;
     let origin = Origin {
         actor: &actor,
         idempotency: None,
@@ -454,8 +455,10 @@ pub async fn get_history(
 #[into_params(parameter_in = Query)]
 pub struct SinceQuery {
     /// The version the reader holds (0: from the start).
+    #[param(minimum = 0)]
     pub since: i64,
     /// Up to this version; default the current one.
+    #[param(minimum = 0)]
     pub until: Option<i64>,
 }
 

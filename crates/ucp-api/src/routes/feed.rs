@@ -6,18 +6,32 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ucp_app::audit::{entry, Access, AuditWriter, View};
 use ucp_app::feed::{self, next_changes, ChangePage, SnapshotPage};
 use ucp_app::{Actor, AppState};
 use ucp_store::FeedCursor;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::respond::audited;
 use crate::auth::Caller;
 use crate::paging::page_size;
 use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
+
+/// One event of the stream, as a server-sent event's fields (the document describes each event
+/// this way, as OpenAPI before 3.2 does for `text/event-stream`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// `change`, or `token-expired` as the last event when the token expires.
+    pub event: Option<String>,
+    /// The cursor of the change: reconnect with `Last-Event-ID` (or `after`) to resume.
+    pub id: Option<String>,
+    /// For `change`: a Change as JSON.
+    pub data: Option<String>,
+    /// How long to wait before reconnecting, in milliseconds.
+    pub retry: Option<u64>,
+}
 
 /// Where to read from.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -27,8 +41,10 @@ pub struct FeedQuery {
     /// The cursor of the last change you hold (`next` of the previous page); absent: from the start.
     pub after: Option<String>,
     /// 1 to 1000; default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// 0 to 60: when there is nothing new, wait this long for a change to commit.
+    #[param(minimum = 0, maximum = 60)]
     pub wait_seconds: Option<u64>,
 }
 
@@ -111,6 +127,7 @@ pub struct SnapshotQuery {
     /// The `nextPage` of the previous page; absent: the first page.
     pub after: Option<String>,
     /// 1 to 1000; default 500.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -162,7 +179,7 @@ pub async fn read_snapshot(
         ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received"),
     ),
     responses(
-        (status = 200, description = "text/event-stream of `change` events whose data is a Change", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream of `change` events whose data is a Change, ending with `token-expired` when the token does", content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Dispatch and admin only", body = Problem, content_type = "application/problem+json"),
@@ -186,7 +203,12 @@ pub async fn stream_feed(
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
             .ok()
             .and_then(|q| q.get("after").cloned());
-    let start = parse_cursor(last_event_id.as_deref().or(after_param.as_deref()))?;
+    // Both are checked, so a bad cursor is never hidden by the other; Last-Event-ID wins.
+    let after = parse_cursor(after_param.as_deref())?;
+    let start = match last_event_id.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => parse_cursor(Some(id))?,
+        None => after,
+    };
     let opened = Access {
         view: Some(View::Feed),
         detail: Some(serde_json::json!({ "streamFrom": start.encode() })),

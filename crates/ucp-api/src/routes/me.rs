@@ -61,7 +61,7 @@ pub use ucp_domain::StartMyCarePlanRequest;
 #[utoipa::path(
     post, path = "/v1/me/care-plan", operation_id = "startMyCarePlan", tag = "me",
     request_body = StartMyCarePlanRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters", pattern = r"^[!-~](?:[ -~]{0,253}[!-~])?$")),
     responses(
         (status = 201, description = "Your new plan", body = PlanView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
@@ -136,9 +136,9 @@ pub async fn put_my_section(
             "{section} is written by professionals only; ask your care team to change it."
         )));
     }
-    let precondition = if_match(&req, Some(section))?;
     let (json, _) = read_json(&req, payload).await?;
     let content = section.parse_content(json).map_err(field_problem)?;
+    let precondition = if_match(&req, Some(section))?;
     let origin = Origin {
         actor: &actor,
         idempotency: None,
@@ -168,9 +168,9 @@ async fn withdraw_mine(
     consent_withdrawn: bool,
 ) -> Result<HttpResponse, ApiError> {
     patient(&actor)?;
-    let precondition = if_match(&req, None)?;
     let (json, _) = read_json(&req, payload).await?;
     let body: MyWithdrawal = parse(json)?;
+    let precondition = if_match(&req, None)?;
     let origin = Origin {
         actor: &actor,
         idempotency: None,
@@ -282,7 +282,10 @@ pub struct MyAccessPage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MyAccessQuery {
+    /// The `next` of the previous page.
     pub before: Option<String>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -307,7 +310,12 @@ pub async fn get_my_access_log(
     patient(&actor)?;
     let q = query.into_inner();
     let limit = limit(q.limit)?;
-    let before = q.before.as_deref().map(decode_page_cursor).transpose()?;
+    let before = q
+        .before
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(decode_page_cursor)
+        .transpose()?;
     let entries = reads::my_access_log(&state.db, &actor, before, limit).await?;
     let next = next_page(&entries, limit);
     let entries = entries

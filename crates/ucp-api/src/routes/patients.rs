@@ -22,7 +22,7 @@ use ucp_app::AppState;
 /// Read a person's current care plan (the active one; for clinicians, else the latest).
 #[utoipa::path(
     get, path = "/v1/patients/{nhsNumber}/care-plan", operation_id = "getPersonCarePlan", tag = "patients",
-    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces")),
+    params(("nhsNumber" = String, Path, description = "NHS number: 10 digits with a valid check digit, spaces or hyphens allowed", pattern = r"^[ -]*(?:[0-9][ -]*){10}$")),
     responses(
         (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
@@ -46,7 +46,7 @@ pub async fn get_person_plan(
 /// What a crew needs first, precomputed.
 #[utoipa::path(
     get, path = "/v1/patients/{nhsNumber}/emergency-summary", operation_id = "getEmergencySummary", tag = "patients",
-    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces"), ("If-None-Match" = Option<String>, Header, description = "The ETag you hold: 304 when nothing in the summary changed")),
+    params(("nhsNumber" = String, Path, description = "NHS number: 10 digits with a valid check digit, spaces or hyphens allowed", pattern = r"^[ -]*(?:[0-9][ -]*){10}$"), ("If-None-Match" = Option<String>, Header, description = "The ETag you hold: 304 when nothing in the summary changed")),
     responses(
         (status = 200, description = "The summary", body = EmergencySummary, headers(("ETag" = String))),
         (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
@@ -82,13 +82,26 @@ pub async fn get_emergency_summary(
 pub struct PatientQuery {
     /// Family name (case and accents ignored; a prefix of at least 2 letters with birthDate,
     /// 3 without, matches).
+    #[param(
+        min_length = 2,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub family: Option<String>,
     /// Given name (case and accents ignored; a prefix of at least 2 letters with birthDate,
     /// 3 without, matches).
+    #[param(
+        min_length = 2,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub given: Option<String>,
     /// Date of birth, exact (YYYY-MM-DD).
     pub birth_date: Option<NaiveDate>,
     /// Postcode, any spacing or case.
+    #[param(
+        pattern = r"^ *[A-Za-z] *[A-Za-z]? *[0-9] *[A-Za-z0-9]? *[0-9] *[A-Za-z] *[A-Za-z] *$"
+    )]
     pub postcode: Option<String>,
 }
 
@@ -129,6 +142,17 @@ pub async fn search_patients(
 /// criteria, a valid postcode, and name prefixes long enough that the index cannot be walked
 /// (2 letters with a birth date to narrow it, 3 without).
 fn checked_search(q: &PatientQuery) -> Result<PatientSearch, ApiError> {
+    for (pointer, name) in [("/family", &q.family), ("/given", &q.given)] {
+        if let Some(name) = name {
+            if name.chars().count() > 200 || name.chars().any(char::is_control) {
+                return Err(ApiError::bad_field(
+                    ErrorCode::BadQuery,
+                    pointer,
+                    "A name to search by is at most 200 characters, with no control characters.",
+                ));
+            }
+        }
+    }
     let folded = |s: &Option<String>| s.as_deref().map(fold_name).filter(|f| !f.is_empty());
     let postcode = match q
         .postcode
@@ -206,15 +230,17 @@ fn checked_search(q: &PatientQuery) -> Result<PatientSearch, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct SummarySinceQuery {
     /// The plan version the reader's summary shows (its `planVersion`; 0: from the start).
+    #[param(minimum = 0)]
     pub since: i64,
     /// Up to this version; default the current one.
+    #[param(minimum = 0)]
     pub until: Option<i64>,
 }
 
 /// What changed in a person's emergency summary since a version, in the summary's own terms.
 #[utoipa::path(
     get, path = "/v1/patients/{nhsNumber}/emergency-summary/changes", operation_id = "getEmergencySummaryChanges", tag = "patients",
-    params(("nhsNumber" = String, Path, description = "NHS number, with or without spaces"), SummarySinceQuery),
+    params(("nhsNumber" = String, Path, description = "NHS number: 10 digits with a valid check digit, spaces or hyphens allowed", pattern = r"^[ -]*(?:[0-9][ -]*){10}$"), SummarySinceQuery),
     responses(
         (status = 200, description = "The changes after `since`, oldest first", body = ucp_app::since::SummaryChanges),
         (status = 400, description = "Not a valid NHS number, or a bad query", body = Problem, content_type = "application/problem+json"),

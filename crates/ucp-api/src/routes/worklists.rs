@@ -24,6 +24,7 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 pub struct ReviewQuery {
     /// Plans this organisation answers for (ODS code): the registered GP practice, or the
     /// team that last reviewed or recorded the Emergency Treatment Plan.
+    #[param(pattern = r"^[A-Za-z0-9]{3,10}$")]
     pub organisation: Option<String>,
     /// Due before this date.
     pub due_before: Option<NaiveDate>,
@@ -34,6 +35,7 @@ pub struct ReviewQuery {
     /// The `next` of the previous page.
     pub after: Option<String>,
     /// 1 to 500; default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -103,7 +105,12 @@ pub async fn get_review_worklist(
         due_before: q.due_before,
         overdue_only: q.overdue.unwrap_or(false),
         status: q.status.unwrap_or(PlanStatus::Active),
-        after: q.after.as_deref().map(decode_cursor).transpose()?,
+        after: q
+            .after
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(decode_cursor)
+            .transpose()?,
         limit,
     };
     let today = chrono::Utc::now().date_naive();
@@ -128,6 +135,7 @@ pub async fn get_review_worklist(
 #[into_params(parameter_in = Query)]
 pub struct CountsQuery {
     /// One organisation (ODS code); absent: every organisation with plans to review.
+    #[param(pattern = r"^[A-Za-z0-9]{3,10}$")]
     pub organisation: Option<String>,
 }
 

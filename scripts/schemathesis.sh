@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# schemathesis (PyPI, pinned in tests/tools/requirements.txt) against a live `ucp serve` on a
+# fresh database with demo data, with every check, once per role (clinician, then admin: between
+# them they may call every operation). Exits non-zero on any failure.
+#
+#   scripts/schemathesis.sh            bounded pass for `make test` (SCHEMATHESIS_EXAMPLES per
+#                                      operation, default 25)
+#   scripts/schemathesis.sh --long     `make fuzz-api`: SCHEMATHESIS_MAX_TIME seconds per role
+#                                      (default 900), every phase, fuzzing repeated until spent
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf 'schemathesis: %s\n' "$*" >&2; }
+
+bin=$(scripts/python-tools.sh)
+source scripts/lib/live-server.sh
+export UCP_JWT_SECRET=schemathesis-secret-0123456789
+# The rate limit is tested on its own (tests/api/limits.rs); here it would only answer 429 to a
+# fuzzer that sends thousands of requests a minute with one token.
+live_server_start ucp_schemathesis --seed 20 UCP_RATE_LIMIT=0 UCP_WEBHOOK_ALLOW_HTTP=false
+
+report=${CARGO_TARGET_DIR:-$root/target}/schemathesis
+mkdir -p "$report"
+args=(--checks all --workers 2 --seed "${SCHEMATHESIS_SEED:-20261126}" --generation-database none
+  --request-timeout 20 --no-color --warnings off)
+if [ "${1:-}" = "--long" ]; then
+  args+=(--max-time "${SCHEMATHESIS_MAX_TIME:-900}" --max-examples 500)
+else
+  args+=(--max-examples "${SCHEMATHESIS_EXAMPLES:-25}")
+fi
+
+status=0
+for role in clinician admin; do
+  token=$("$ucp" token --role "$role" --org F84001 --name "Schemathesis $role" --ttl 2h)
+  say "as $role against $UCP_BASE_URL"
+  if ! "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \
+    "$UCP_BASE_URL/openapi.json" "${args[@]}" \
+    -H "Authorization: Bearer $token" \
+    --report junit --report-junit-path "$report/$role.junit.xml"; then
+    status=1
+    say "failures as $role (report: $report/$role.junit.xml)"
+  fi
+done
+exit $status
