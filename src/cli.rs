@@ -233,9 +233,29 @@ struct ServeArgs {
     #[arg(long, env = "UCP_RATE_LIMIT", default_value_t = 6000)]
     rate_limit: u32,
 
-    /// Largest JSON body accepted, in bytes.
+    /// Largest JSON body accepted, in bytes (413 above it).
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
+
+    /// Seconds a request body may take to arrive (408, connection closed).
+    #[arg(long, env = "UCP_BODY_TIMEOUT", default_value_t = 10)]
+    body_timeout: u64,
+
+    /// Seconds a client has to send its request line and headers (408, connection closed).
+    #[arg(long, env = "UCP_HEADER_TIMEOUT", default_value_t = 5)]
+    header_timeout: u64,
+
+    /// Deepest nesting of arrays and objects in a JSON body (422 `limit_exceeded`).
+    #[arg(long, env = "UCP_JSON_MAX_DEPTH", default_value_t = 16)]
+    json_max_depth: usize,
+
+    /// Longest string in a JSON body, in characters (422 `limit_exceeded`).
+    #[arg(long, env = "UCP_JSON_MAX_STRING", default_value_t = 10_000)]
+    json_max_string: usize,
+
+    /// Most items in one JSON array, or members in one object (422 `limit_exceeded`).
+    #[arg(long, env = "UCP_JSON_MAX_ITEMS", default_value_t = 500)]
+    json_max_items: usize,
 
     /// Seconds a webhook receiver has to answer before the attempt counts as failed.
     #[arg(long, env = "UCP_WEBHOOK_TIMEOUT", default_value_t = 5)]
@@ -436,7 +456,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         workers: args.workers,
         jwt,
-        body_limit: args.body_limit,
+        body_limits: ucp_api::body::BodyLimits {
+            max_bytes: args.body_limit,
+            read_timeout: Duration::from_secs(args.body_timeout.max(1)),
+            max_depth: args.json_max_depth.max(2),
+            max_string_chars: args.json_max_string.max(1),
+            max_items: args.json_max_items.max(1),
+        },
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         rate_limit_per_minute: args.rate_limit,
         feed_poll: Duration::from_millis(500),
         delivery: ucp_api::webhooks::DeliveryConfig {

@@ -361,7 +361,10 @@ impl TestApp {
                 max_backoff: Duration::from_millis(300),
                 scan_interval: Duration::from_millis(200),
             },
-            body_limit: 64 * 1024,
+            body_limits: ucp_api::body::BodyLimits {
+                max_bytes: 64 * 1024,
+                ..ucp_api::body::BodyLimits::default()
+            },
             // The tests' receivers are plain HTTP on loopback (one test checks https), which
             // the allow-list must name.
             webhook_tls: ucp_api::webhooks::WebhookTls {

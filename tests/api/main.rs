@@ -18,6 +18,7 @@ mod trust;
 mod webhooks;
 mod write_path;
 
+mod body_limits;
 mod event_store;
 mod feed;
 mod feed_api;

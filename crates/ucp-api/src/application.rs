@@ -25,8 +25,11 @@ pub struct ApiConfig {
     pub workers: Option<usize>,
     /// Verifies bearer tokens.
     pub jwt: crate::JwtKeys,
-    /// The largest JSON body accepted, in bytes (413 above it).
-    pub body_limit: usize,
+    /// What a JSON body may be: size, read time, depth, string and list lengths.
+    pub body_limits: crate::body::BodyLimits,
+    /// How long a client has to send its request line and headers (actix answers 408 and
+    /// closes the connection).
+    pub header_timeout: Duration,
     /// How access-log entries are grouped into commits.
     pub audit: crate::audit::AuditConfig,
     /// How often a waiting feed reader polls when no wake-up arrives.
@@ -48,7 +51,8 @@ impl Default for ApiConfig {
             shutdown_timeout: Duration::from_secs(30),
             workers: None,
             jwt: crate::JwtKeys::hs256(b"development-only-secret"),
-            body_limit: 256 * 1024,
+            body_limits: crate::body::BodyLimits::default(),
+            header_timeout: Duration::from_secs(5),
             audit: crate::audit::AuditConfig::default(),
             feed_poll: Duration::from_millis(500),
             delivery: crate::webhooks::DeliveryConfig::default(),
@@ -98,7 +102,7 @@ impl Application {
         let rate_limit = web::Data::new(crate::rate_limit::SubjectRateLimit::per_minute(
             config.rate_limit_per_minute,
         ));
-        let limit = web::Data::new(crate::body::BodyLimit(config.body_limit));
+        let limit = web::Data::new(config.body_limits);
         let doc = ApiDoc::openapi();
         let operation_ids = web::Data::new(crate::operation_ids::OperationIds::of(&doc));
         let mut server = HttpServer::new(move || {
@@ -185,6 +189,7 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .client_request_timeout(config.header_timeout)
         // SIGINT would be a forced stop in actix; both signals drain instead (see below).
         .disable_signals()
         .listen(listener)?;

@@ -5,7 +5,7 @@
 mod application;
 pub mod audit;
 pub mod auth;
-mod body;
+pub mod body;
 mod headers;
 mod log_spans;
 pub mod metrics;

@@ -337,6 +337,10 @@ impl ResponseError for ApiError {
             Self::TooManyRequests(secs) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
             }
+            // The rest of a body that stopped arriving is not waited for.
+            Self::RequestTimeout(_) => {
+                res.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
+            }
             Self::Unauthorized(_) => {
                 res.insert_header((
                     header::WWW_AUTHENTICATE,
