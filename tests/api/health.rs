@@ -154,6 +154,92 @@ async fn metrics_count_requests_and_access_log_commits() {
 }
 
 #[tokio::test]
+async fn documented_series_are_at_zero_before_their_first_event() {
+    let app = TestApp::spawn().await;
+    let text = app
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    for line in [
+        "ucp_http_requests_total{class=\"5xx\"} 0",
+        "ucp_http_requests_total{class=\"4xx\"} 0",
+        "ucp_webhook_attempts_total{outcome=\"delivered\"} 0",
+        "ucp_webhook_attempts_total{outcome=\"failed\"} 0",
+        "ucp_dead_letters_parked_total 0",
+        "ucp_audit_failed_entries_total 0",
+        "ucp_audit_batch_size_count 0",
+        "ucp_db_pool_waiting 0",
+        "ucp_feed_fence_lag_positions 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_time_requests_by_route_and_show_the_pool_and_the_lag() {
+    let app = TestApp::spawn().await;
+    // A subscription to a receiver that is not there: its checkpoint stays where it started.
+    let sub: serde_json::Value = app
+        .req(
+            reqwest::Method::POST,
+            "/v1/subscriptions",
+            ucp_api::Role::Admin,
+        )
+        .json(&serde_json::json!({
+            "name": "Nobody home", "targetUrl": "http://127.0.0.1:9/", "maxAttempts": 50,
+            "secret": "0123456789abcdef0123456789abcdef"
+        }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let sub_id = sub["id"].as_str().unwrap_or_default().to_owned();
+    let plan = app
+        .create_plan(&crate::helpers::plan_body(&crate::helpers::nhs(901)))
+        .await;
+    let nhs_number = plan["nhsNumber"].as_str().unwrap_or_default().to_owned();
+    app.summary(&nhs_number, ucp_api::Role::Ambulance).await;
+    let text = app
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let summary_route = "route=\"/v1/patients/{nhsNumber}/emergency-summary\"";
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ucp_http_request_duration_seconds_count")
+                && l.contains(summary_route)
+                && l.contains("status=\"200\"")
+                && l.ends_with(" 1")),
+        "no latency series for the summary route in\n{text}"
+    );
+    assert!(!text.contains(&nhs_number), "an NHS number in the metrics");
+    // The plan's events are in the log; the pool has been used and waited on.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert!(value("ucp_feed_head_position ") >= 1.0);
+    assert!(value("ucp_db_pool_wait_seconds_count ") >= 2.0);
+    assert!(value("ucp_db_pool_max_connections ") >= 1.0);
+    assert!(value("ucp_audit_batch_size_count ") >= 1.0);
+    let lag = format!("ucp_subscription_lag_positions{{subscription=\"{sub_id}\"}} ");
+    assert!(
+        value(&lag) >= 1.0,
+        "the subscription is behind the plan just created"
+    );
+}
+
+#[tokio::test]
 async fn an_undeclared_method_is_405_naming_the_methods_there_are() {
     let app = TestApp::spawn().await;
     let id = "00000000-0000-0000-0000-000000000000";

@@ -10,7 +10,8 @@ use ucp_app::metrics::StatusClass;
 
 use ucp_app::AppState;
 
-/// Counts every response by status class.
+/// Counts every response by status class, and times it by route template (never the path,
+/// which may hold an NHS number), method and status.
 pub async fn count_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -18,13 +19,21 @@ pub async fn count_requests(
     let counters = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
     let res = next.call(req).await?;
     if let Some(counters) = counters {
-        let class = format!("{}xx", res.status().as_u16() / 100);
+        let status = res.status().as_u16();
+        let class = format!("{}xx", status / 100);
         counters
             .requests
             .get_or_create(&StatusClass { class })
             .inc();
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        counters.request(&route, &method, status, started.elapsed());
     }
     Ok(res)
 }
@@ -37,6 +46,15 @@ pub async fn count_requests(
 )]
 #[get("/metrics")]
 pub async fn serve_metrics(state: web::Data<AppState>) -> HttpResponse {
+    // A scrape must answer even when the database does not: the lag gauges then keep their
+    // last values, and the pool's state (read locally) says why.
+    let lag = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.lag_report())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    state
+        .metrics
+        .scraped(&state.db.pool().status(), lag.as_ref());
     let mut text = String::new();
     if encode(&mut text, &state.metrics.registry).is_err() {
         return HttpResponse::InternalServerError().finish();

@@ -1,15 +1,41 @@
-//! The counters operators watch — requests by status class, access-log commits and failures,
-//! webhook deliveries and dead letters — and the registry that prints them.
+//! What operators watch — requests by status class and their latency by route, the pool's
+//! connections and waits, access-log commits, batch sizes and failures, webhook deliveries, dead
+//! letters, and how far the feed's fence and each subscription are behind the log — and the
+//! registry that prints them. Every documented series is present from the start (at zero).
+
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 /// A response's status class (`2xx`, `4xx`, …).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusClass {
     pub class: String,
+}
+
+/// A request's route template (never its path: paths hold NHS numbers), method and status.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+    pub status: String,
+}
+
+/// A pool connection's state (`idle`, `in_use`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionState {
+    pub state: String,
+}
+
+/// A webhook subscription, by id.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubscriptionLabel {
+    pub subscription: String,
 }
 
 /// How a webhook delivery attempt ended (`delivered`, `failed`).
@@ -28,6 +54,20 @@ pub struct Metrics {
     pub audit_failed_entries: Counter,
     pub webhook_attempts: Family<Outcome, Counter>,
     pub dead_letters_parked: Counter,
+    pub request_seconds: Family<RouteLabels, Histogram>,
+    pub audit_batch_size: Histogram,
+    pub pool_wait_seconds: Histogram,
+    pub pool_connections: Family<ConnectionState, Gauge>,
+    pub pool_max: Gauge,
+    pub pool_waiting: Gauge,
+    pub feed_head_position: Gauge,
+    pub feed_fence_lag: Gauge,
+    pub subscription_lag: Family<SubscriptionLabel, Gauge>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
 impl Default for Metrics {
@@ -69,6 +109,83 @@ impl Default for Metrics {
             "Changes parked as dead letters",
             dead_letters_parked.clone(),
         );
+        let request_seconds =
+            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request (to its first byte), by route template, method and status",
+            request_seconds.clone(),
+        );
+        let audit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+        registry.register(
+            "audit_batch_size",
+            "Access-log entries per group commit",
+            audit_batch_size.clone(),
+        );
+        let pool_wait_seconds = latency_histogram();
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time a request waited for a pooled database connection",
+            pool_wait_seconds.clone(),
+        );
+        let pool_connections = Family::<ConnectionState, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Pooled database connections, by state (at the last scrape)",
+            pool_connections.clone(),
+        );
+        let pool_max = Gauge::default();
+        registry.register(
+            "db_pool_max_connections",
+            "The pool's size limit",
+            pool_max.clone(),
+        );
+        let pool_waiting = Gauge::default();
+        registry.register(
+            "db_pool_waiting",
+            "Requests waiting for a pooled connection (at the last scrape)",
+            pool_waiting.clone(),
+        );
+        let feed_head_position = Gauge::default();
+        registry.register(
+            "feed_head_position",
+            "Global position of the newest event in the log",
+            feed_head_position.clone(),
+        );
+        let feed_fence_lag = Gauge::default();
+        registry.register(
+            "feed_fence_lag_positions",
+            "Positions between the newest event and the newest the feed may serve (held back \
+             while older transactions are still open)",
+            feed_fence_lag.clone(),
+        );
+        let subscription_lag = Family::<SubscriptionLabel, Gauge>::default();
+        registry.register(
+            "subscription_lag_positions",
+            "Positions between the newest event and a webhook subscription's checkpoint",
+            subscription_lag.clone(),
+        );
+        for class in ["2xx", "3xx", "4xx", "5xx"] {
+            requests
+                .get_or_create(&StatusClass {
+                    class: class.to_owned(),
+                })
+                .inc_by(0);
+        }
+        for outcome in ["delivered", "failed"] {
+            webhook_attempts
+                .get_or_create(&Outcome {
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(0);
+        }
+        for state in ["idle", "in_use"] {
+            pool_connections
+                .get_or_create(&ConnectionState {
+                    state: state.to_owned(),
+                })
+                .set(0);
+        }
         Self {
             registry,
             requests,
@@ -77,11 +194,64 @@ impl Default for Metrics {
             audit_failed_entries,
             webhook_attempts,
             dead_letters_parked,
+            request_seconds,
+            audit_batch_size,
+            pool_wait_seconds,
+            pool_connections,
+            pool_max,
+            pool_waiting,
+            feed_head_position,
+            feed_fence_lag,
+            subscription_lag,
         }
     }
 }
 
 impl Metrics {
+    /// Records one answered request.
+    pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.request_seconds
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status: status.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Sets the gauges read at scrape time: the pool's state and how far behind the log the
+    /// feed's fence and each subscription are.
+    pub fn scraped(&self, pool: &ucp_store::PoolStatus, lag: Option<&ucp_store::LagReport>) {
+        let idle = i64::try_from(pool.available).unwrap_or(i64::MAX);
+        let size = i64::try_from(pool.size).unwrap_or(i64::MAX);
+        self.set_state("idle", idle);
+        self.set_state("in_use", size.saturating_sub(idle));
+        self.pool_max
+            .set(i64::try_from(pool.max_size).unwrap_or(i64::MAX));
+        self.pool_waiting
+            .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
+        if let Some(lag) = lag {
+            self.feed_head_position.set(lag.head);
+            self.feed_fence_lag.set(lag.head - lag.fenced);
+            self.subscription_lag.clear();
+            for (subscription, position) in &lag.subscriptions {
+                self.subscription_lag
+                    .get_or_create(&SubscriptionLabel {
+                        subscription: subscription.clone(),
+                    })
+                    .set(lag.head - position);
+            }
+        }
+    }
+
+    fn set_state(&self, state: &str, value: i64) {
+        self.pool_connections
+            .get_or_create(&ConnectionState {
+                state: state.to_owned(),
+            })
+            .set(value);
+    }
+
     pub fn webhook_attempt(&self, delivered: bool) {
         let outcome = if delivered { "delivered" } else { "failed" };
         self.webhook_attempts

@@ -16,11 +16,18 @@ impl AppState {
     /// The store with the inline projections every append must run; feed readers poll.
     #[must_use]
     pub fn new(pool: ucp_store::Pool) -> Self {
-        Self {
-            db: Database::with_projections(pool, vec![Arc::new(CarePlanProjection)]),
-            feed: FeedSignal::silent(),
-            metrics: Arc::default(),
-        }
+        Self::observed(
+            Database::with_projections(pool, vec![Arc::new(CarePlanProjection)]),
+            FeedSignal::silent(),
+        )
+    }
+
+    /// The state, with the store reporting its pool waits to the metrics.
+    fn observed(db: Database, feed: FeedSignal) -> Self {
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let waits = metrics.pool_wait_seconds.clone();
+        db.observe_pool_waits(Arc::new(move |waited| waits.observe(waited.as_secs_f64())));
+        Self { db, feed, metrics }
     }
 
     /// As [`AppState::new`], and feed readers are woken by a LISTEN connection. Call it on a
@@ -31,10 +38,6 @@ impl AppState {
     pub fn open(config: &DatabaseConfig) -> Result<Self, ucp_store::StoreError> {
         let db = ucp_store::open(config, vec![Arc::new(CarePlanProjection)])?;
         let feed = db.feed_signal();
-        Ok(Self {
-            db,
-            feed,
-            metrics: Arc::default(),
-        })
+        Ok(Self::observed(db, feed))
     }
 }

@@ -109,7 +109,7 @@ impl Database {
     /// # Errors
     /// When the database refuses or fails; then no entry of the batch is written.
     pub async fn record_access(&self, entries: &[AccessEntry]) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(&format!(
                 "INSERT INTO access_log ({COLUMNS}) \
@@ -127,7 +127,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn access_log(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM access_log \
@@ -171,7 +171,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn access_entry(&self, entry_id: Uuid) -> Result<Option<AccessEntry>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM access_log WHERE entry_id = $1"

@@ -85,7 +85,7 @@ impl Database {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         let tx = client.transaction().await?;
 
         if let Some(key) = &request.idempotency {

@@ -118,6 +118,23 @@ pub struct Database {
     /// How to open connections of its own (LISTEN, leader election), outside the pool.
     pub(crate) listen: Option<(tokio_postgres::Config, Connector)>,
     pub(crate) stream_reads: crate::StreamReads,
+    pool_waits: PoolWaits,
+}
+
+/// Who hears how long each request for a pooled connection waited (the metrics' histogram);
+/// the store itself knows no metrics library.
+#[derive(Clone, Default)]
+pub struct PoolWaits(Arc<std::sync::OnceLock<PoolWaitObserver>>);
+
+/// Hears one wait for a pooled connection.
+pub type PoolWaitObserver = Arc<dyn Fn(std::time::Duration) + Send + Sync>;
+
+impl PoolWaits {
+    fn observe(&self, waited: std::time::Duration) {
+        if let Some(observer) = self.0.get() {
+            observer(waited);
+        }
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -137,6 +154,7 @@ impl Database {
             projections: Arc::from(Vec::new()),
             listen: None,
             stream_reads: crate::StreamReads::default(),
+            pool_waits: PoolWaits::default(),
         }
     }
 
@@ -149,6 +167,7 @@ impl Database {
             projections: Arc::from(projections),
             listen: None,
             stream_reads: crate::StreamReads::default(),
+            pool_waits: PoolWaits::default(),
         }
     }
 
@@ -157,12 +176,26 @@ impl Database {
         &self.pool
     }
 
+    /// Has `observer` hear how long every wait for a pooled connection took (once per store;
+    /// a second observer is ignored).
+    pub fn observe_pool_waits(&self, observer: PoolWaitObserver) {
+        let _ = self.pool_waits.0.set(observer);
+    }
+
+    /// A pooled connection, its wait observed.
+    pub(crate) async fn connection(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await;
+        self.pool_waits.observe(started.elapsed());
+        Ok(client?)
+    }
+
     /// True when a connection can be had and answers.
     ///
     /// # Errors
     /// When the pool or the database fails.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         client.simple_query("SELECT 1").await?;
         Ok(())
     }

@@ -88,7 +88,7 @@ impl Database {
     /// When the database fails.
     #[tracing::instrument(skip(self))]
     pub async fn read_feed(&self, after: FeedCursor, limit: i64) -> Result<FeedPage, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
@@ -110,6 +110,47 @@ impl Database {
             .collect::<Result<Vec<_>, _>>()?;
         let next = events.last().map_or(after, FeedCursor::of);
         Ok(FeedPage { events, next })
+    }
+}
+
+/// How far behind the log its readers are, for the metrics: the newest event's position, the
+/// newest the feed may serve (its fence), and each consumer checkpoint's position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LagReport {
+    pub head: i64,
+    pub fenced: i64,
+    /// (subscription id, checkpoint position), for the webhook subscriptions' checkpoints.
+    pub subscriptions: Vec<(String, i64)>,
+}
+
+impl Database {
+    /// The positions of the log's head, the feed's fence and every subscription's checkpoint.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn lag_report(&self) -> Result<LagReport, StoreError> {
+        let client = self.connection().await?;
+        let head_row = client.query_one(HEAD_SQL, &[]).await?;
+        let (_, fence) = head_of(&head_row)?;
+        let head: i64 = client
+            .query_one("SELECT coalesce(max(global_position), 0) FROM events", &[])
+            .await?
+            .try_get(0)?;
+        let subscriptions = client
+            .query(
+                "SELECT substr(consumer, 14), global_position FROM consumer_checkpoints \
+                 WHERE consumer LIKE 'subscription:%' ORDER BY consumer",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(LagReport {
+            head,
+            fenced: fence.global_position.max(0),
+            subscriptions,
+        })
     }
 }
 
@@ -159,7 +200,7 @@ impl Database {
         after_nhs_number: Option<&str>,
         limit: i64,
     ) -> Result<SummarySnapshot, StoreError> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         let tx = client
             .build_transaction()
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)

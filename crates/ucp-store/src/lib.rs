@@ -28,8 +28,8 @@ pub use checkpoint::{load_checkpoint, save_checkpoint};
 pub use database::{app_pg_config, connect, open, Database, DatabaseConfig, APP_ROLE};
 pub use error::StoreError;
 pub use event::{EventMetadata, NewEvent, RecordedEvent};
-pub use feed::SummarySnapshot;
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
+pub use feed::{LagReport, SummarySnapshot};
 pub use feed_signal::FeedSignal;
 pub use migrate::{migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
@@ -43,4 +43,4 @@ pub use tx_snapshot::TxSnapshot;
 pub use worklist::{WorklistCounts, WorklistQuery, WorklistRow};
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
-pub use deadpool_postgres::{Pool, Transaction};
+pub use deadpool_postgres::{Pool, Status as PoolStatus, Transaction};

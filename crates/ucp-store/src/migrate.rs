@@ -77,7 +77,7 @@ impl crate::Database {
     /// # Errors
     /// When the database cannot be queried.
     pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         migration_status(&client).await
     }
 }

@@ -82,7 +82,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn plan(&self, plan_id: Uuid) -> Result<Option<PlanRow>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
@@ -105,7 +105,7 @@ impl Database {
         &self,
         nhs_number: NhsNumber,
     ) -> Result<Option<PlanRow>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
@@ -129,7 +129,7 @@ impl Database {
         &self,
         nhs_number: NhsNumber,
     ) -> Result<Option<SummaryRow>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT s.plan_id, s.status, s.summary FROM emergency_summary s \
@@ -159,7 +159,7 @@ impl Database {
         &self,
         search: &PatientSearch,
     ) -> Result<Vec<PatientMatch>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT plan_id, nhs_number, family_name, given_name, birth_date, postcode, status, \

@@ -79,7 +79,7 @@ impl Database {
         stream_id: Uuid,
         bound: StreamBound,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         load_stream(&client, &self.stream_reads, stream_id, bound).await
     }
 
@@ -94,7 +94,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn stream_version(&self, stream_id: Uuid) -> Result<Option<i64>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached("SELECT version FROM streams WHERE stream_id = $1")
             .await?;

@@ -129,7 +129,7 @@ impl Database {
         s: &Subscription,
         start: SubscriptionStart,
     ) -> Result<Subscription, StoreError> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         let tx = client.transaction().await?;
         let (snapshot, cursor) = match start {
             SubscriptionStart::Now => {
@@ -169,7 +169,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn active_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         client
             .query(
                 &format!(
@@ -187,7 +187,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn subscription(&self, id: Uuid) -> Result<Option<Subscription>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         client
             .query_opt(
                 &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE subscription_id = $1"),
@@ -204,7 +204,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn delete_subscription(&self, id: Uuid) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let n = client
             .execute(
                 "UPDATE subscriptions SET deleted_at = clock_timestamp() \
@@ -220,7 +220,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn park_dead_letter(&self, d: &DeadLetter) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         client
             .execute(
                 "INSERT INTO dead_letters (dead_letter_id, subscription_id, change_id, payload, \
@@ -246,7 +246,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn dead_letters(&self, subscription_id: Uuid) -> Result<Vec<DeadLetter>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         client
             .query(
                 &format!(
@@ -266,7 +266,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn open_dead_letters(&self, subscription_id: Uuid) -> Result<i64, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         Ok(client
             .query_one(
                 "SELECT count(*) FROM dead_letters WHERE subscription_id = $1 AND redelivered_at IS NULL",
@@ -285,7 +285,7 @@ impl Database {
         dead_letter_id: Uuid,
         error: Option<&str>,
     ) -> Result<Option<DeadLetter>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let row = match error {
             None => {
                 client

@@ -48,7 +48,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn worklist(&self, q: &WorklistQuery) -> Result<Vec<WorklistRow>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 // With an organisation: its lines, in index order; without: every plan.
@@ -113,7 +113,7 @@ impl Database {
         today: NaiveDate,
         organisation: Option<&str>,
     ) -> Result<Vec<WorklistCounts>, StoreError> {
-        let client = self.pool.get().await?;
+        let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT organisation, \

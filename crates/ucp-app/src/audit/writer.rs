@@ -89,6 +89,8 @@ async fn run(
             Ok(()) => {
                 metrics.audit_entries.inc_by(count);
                 metrics.audit_commits.inc();
+                #[allow(clippy::cast_precision_loss)] // a batch is at most a few hundred
+                metrics.audit_batch_size.observe(count as f64);
             }
             Err(_) => {
                 metrics.audit_failed_entries.inc_by(count);

@@ -252,7 +252,7 @@ impl Database {
     /// # Errors
     /// When the database fails or a stored event cannot be read.
     pub async fn rebuild_care_plan_projections(&self) -> Result<u64, StoreError> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         let tx = client.transaction().await?;
         tx.batch_execute(
             "LOCK TABLE streams IN SHARE MODE; \

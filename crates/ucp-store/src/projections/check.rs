@@ -27,7 +27,7 @@ impl Database {
     /// # Errors
     /// When the database fails or a stored event cannot be read.
     pub async fn check_care_plan_projections(&self) -> Result<(u64, Vec<Mismatch>), StoreError> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         // One snapshot: appends may go on, the check sees one consistent state.
         let tx = client
             .build_transaction()
