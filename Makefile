@@ -37,11 +37,13 @@ test-only:
 	@$(MAKE) --no-print-directory test-sdk
 	@$(MAKE) --no-print-directory test-contract
 
-## The contract from outside: the README's "Try it" block run as written, and a bounded
-## schemathesis pass (every check, as a clinician and as an admin) against a live server.
+## From outside: the README's "Try it" block run as written, a bounded
+## schemathesis pass (every check, as a clinician and as an admin), and the fault drill
+## (PostgreSQL restarts and a SIGKILLed server under load), each against a live server.
 test-contract:
 	@scripts/readme-walkthrough.sh
 	@scripts/schemathesis.sh
+	@scripts/fault-test.sh
 
 ## The long schemathesis pass: SCHEMATHESIS_MAX_TIME seconds per role (default 900).
 fuzz-api:
