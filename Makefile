@@ -45,6 +45,11 @@ test-contract:
 	@scripts/schemathesis.sh
 	@scripts/fault-test.sh
 
+## Hostile input as property tests (proptest, stable Rust): FUZZ_CASES cases per property
+## (default 20000); found cases are saved in crates/ucp-domain/tests/*.proptest-regressions.
+fuzz:
+	FUZZ_CASES=$${FUZZ_CASES:-20000} $(CARGO) test -p ucp-domain --test hostile_input
+
 ## The long schemathesis pass: SCHEMATHESIS_MAX_TIME seconds per role (default 900).
 fuzz-api:
 	@scripts/schemathesis.sh --long
