@@ -39,11 +39,13 @@ test-only:
 
 ## From outside: the README's "Try it" block run as written, a bounded
 ## schemathesis pass (every check, as a clinician and as an admin), and the fault drill
-## (PostgreSQL restarts and a SIGKILLed server under load), each against a live server.
+## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill
+## (pg_dump/pg_restore; base backup plus WAL archive), each against live servers.
 test-contract:
 	@scripts/readme-walkthrough.sh
 	@scripts/schemathesis.sh
 	@scripts/fault-test.sh
+	@scripts/restore-drill.sh
 
 ## Hostile input as property tests (proptest, stable Rust): FUZZ_CASES cases per property
 ## (default 20000); found cases are saved in crates/ucp-domain/tests/*.proptest-regressions.
