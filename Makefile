@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api
+.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api db-stop db-remove
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -77,6 +77,13 @@ build:
 ## Print a working DATABASE_URL (creating and starting the private cluster if need be).
 db:
 	@$(DB)
+
+## Stop the private cluster; remove it (stop, then delete its data).
+db-stop:
+	@$(DB) stop
+
+db-remove:
+	@$(DB) remove
 
 ## Performance claims, each against a baseline measured in the same run, printed as ratios.
 bench:

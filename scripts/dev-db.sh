@@ -11,9 +11,14 @@
 #   directory keyed by the project's path, with .local/pg pointing at it.
 #
 # Log lines go to stderr; the URL alone goes to stdout. Idempotent: run it twice, it works twice.
+#
+#   scripts/dev-db.sh stop     stops the private cluster (`make db-stop`)
+#   scripts/dev-db.sh remove   stops it and deletes its data (`make db-remove`)
 set -euo pipefail
+action=${1:-url}
+case "$action" in url | stop | remove) ;; *) echo "usage: $0 [stop|remove]" >&2; exit 2 ;; esac
 
-if [ -n "${DATABASE_URL:-}" ]; then
+if [ -n "${DATABASE_URL:-}" ] && [ "$action" = url ]; then
   printf '%s\n' "$DATABASE_URL"
   exit 0
 fi
@@ -65,6 +70,20 @@ else
   data="$root/.local/pg"
   mkdir -p "$data"
   chmod 700 "$data"
+fi
+
+if [ "$action" != url ]; then
+  if [ -f "$data/PG_VERSION" ]; then
+    "${run_as_owner[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1 &&
+      "${run_as_owner[@]}" "$bindir/pg_ctl" -D "$data" -w -t 60 stop -m fast >&2
+    say "the private cluster in $data is stopped"
+  fi
+  if [ "$action" = remove ]; then
+    rm -rf "$data" "$data.initdb.log"
+    [ -L "$root/.local/pg" ] && rm -f "$root/.local/pg"
+    say "the private cluster's data is removed; the next \`make run\` or \`make test\` makes a new one"
+  fi
+  exit 0
 fi
 
 if [ ! -f "$data/PG_VERSION" ]; then
