@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api db-stop db-remove
+.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api db-stop db-remove bench-micro
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -85,8 +85,15 @@ db-stop:
 db-remove:
 	@$(DB) remove
 
-## Performance claims, each against a baseline measured in the same run, printed as ratios.
+## The service against floors measured in the same run (release build, wrk, pgbench): one
+## table of ops/s, p50, p99, baseline and ratio, also in target/bench/results.json.
+## BENCH_PLANS=1000000 for the scale run.
 bench:
+	@scripts/bench.sh
+
+## The two mechanisms' own benchmarks: group commit against one commit per entry, NOTIFY
+## wake-up against polling.
+bench-micro:
 	@url=$$($(DB)); DATABASE_URL="$$url" $(CARGO) bench --bench ucp_bench
 
 ## Write the OpenAPI document generated from the code to openapi/ (a test fails when it drifts).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # schemathesis (PyPI, pinned in tests/tools/requirements.txt) against a live `ucp serve` on a
-# fresh database with demo data, with every check, once per role (clinician, then admin: between
-# them they may call every operation). Exits non-zero on any failure.
+# fresh database with demo data, with every check, as a clinician, an admin and a patient
+# (between them they may call every operation). Exits non-zero on any failure.
 #
 #   scripts/schemathesis.sh            bounded pass for `make test` (SCHEMATHESIS_EXAMPLES per
 #                                      operation, default 25)
@@ -29,21 +29,35 @@ else
   args+=(--max-examples "${SCHEMATHESIS_EXAMPLES:-25}")
 fi
 
-# The two roles run side by side (schemathesis is mostly single-threaded Python); each one's
+# The roles run side by side (schemathesis is mostly single-threaded Python); each one's
 # output is printed whole when it ends.
 pids=()
-for role in clinician admin; do
-  token=$("$ucp" token --role "$role" --org F84001 --name "Schemathesis $role" --ttl 2h)
+# Each role where it can do something: the clinician everything but the admin's and the
+# person's operations (where it would meet only 403), the admin those and the feed, worklists and
+# probes, a patient their own plan.
+roles=(clinician admin patient)
+for role in "${roles[@]}"; do
+  case $role in
+    clinician)
+      token=$("$ucp" token --role clinician --org F84001 --name "Schemathesis clinician" --ttl 2h)
+      scope=(--exclude-tag-regex '^(subscriptions|audit|me)$') ;;
+    admin)
+      token=$("$ucp" token --role admin --name "Schemathesis admin" --ttl 2h)
+      scope=(--include-tag-regex '^(subscriptions|audit|feed|worklists|operations)$') ;;
+    patient) # a demo person with a plan
+      token=$("$ucp" token --role patient --nhs-number 9990000018 --ttl 2h)
+      scope=(--include-tag-regex '^me$') ;;
+  esac
   say "as $role against $UCP_BASE_URL"
   "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \
-    "$UCP_BASE_URL/openapi.json" "${args[@]}" \
+    "$UCP_BASE_URL/openapi.json" "${args[@]}" "${scope[@]}" \
     -H "Authorization: Bearer $token" \
     --report junit --report-junit-path "$report/$role.junit.xml" >"$report/$role.log" 2>&1 &
   pids+=("$!")
 done
 status=0
-for i in 0 1; do
-  role=$([ "$i" = 0 ] && echo clinician || echo admin)
+for i in "${!roles[@]}"; do
+  role=${roles[$i]}
   if wait "${pids[$i]}"; then
     tail -n 3 "$report/$role.log" >&2
   else

@@ -34,10 +34,19 @@ const POSTCODES: [&str; 8] = [
     "SE1 7EH", "E1 6AN", "N1 9GU", "SW1A 1AA", "W2 1NY", "NW1 2DB", "E15 4HT", "SE15 5DQ",
 ];
 
-/// The i-th synthetic NHS number in the 999 range (skipping nine-digit stems with no check digit).
+/// The i-th synthetic NHS number (skipping nine-digit stems with no check digit). The first
+/// 70,000 are in the 999 test range, 13 stems apart; beyond that (the benchmark's scale run of a
+/// million) they come from 990 000 000 up, 3 stems apart, never reaching the 999 range. Numbers
+/// starting with 9 are not issued to people.
 #[must_use]
 pub fn demo_nhs_number(i: u32) -> NhsNumber {
-    let mut stem = 999_000_000 + i * 13;
+    let mut stem = if i < 70_000 {
+        999_000_000 + i * 13
+    } else {
+        990_000_000 + (i - 70_000) * 3
+    };
+    // Every window of 3 stems holds a valid number (the test below checks the whole range), so
+    // the i-th never takes the (i+1)-th's number.
     loop {
         if let Some(n) = NhsNumber::from_first_nine(stem) {
             return n;
@@ -267,28 +276,88 @@ fn person(nhs: NhsNumber) -> Actor {
 ///
 /// # Errors
 /// When the database fails or a demo plan breaks a rule (a bug).
-pub async fn seed(db: &Database, count: u32) -> anyhow::Result<u32> {
-    let actor = clinician();
-    let mut created = 0;
-    for i in 0..count {
-        let nhs = demo_nhs_number(i);
-        if db.plan_for_person(nhs).await?.is_some() {
-            continue;
-        }
-        let plan_id = Uuid::now_v7();
-        let create = create_command(i, nhs)?;
-        let mut view = execute(db, order(plan_id, &actor, &create, Precondition::None))
-            .await
-            .map_err(|e| anyhow::anyhow!("creating demo plan {i}: {e}"))?
-            .plan;
-        for (by, command) in afterwards(i, nhs)? {
-            let precondition = Precondition::Plan(view.version);
-            view = execute(db, order(plan_id, &by, &command, precondition))
-                .await
-                .map_err(|e| anyhow::anyhow!("changing demo plan {i}: {e}"))?
-                .plan;
-        }
-        created += 1;
+pub async fn seed(db: &Database, count: u32, jobs: u32) -> anyhow::Result<u32> {
+    let progress = indicatif::ProgressBar::new(u64::from(count));
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {wide_bar} {pos}/{len} plans, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    progress.set_message("seed");
+    let jobs = jobs.max(1);
+    let mut tasks = Vec::new();
+    for job in 0..jobs {
+        let db = db.clone();
+        let progress = progress.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut created = 0u32;
+            // Person i goes to job i mod jobs: every job has a share of every shape.
+            for i in (job..count).step_by(usize::try_from(jobs).unwrap_or(1)) {
+                if seed_one(&db, i).await? {
+                    created += 1;
+                }
+                progress.inc(1);
+            }
+            anyhow::Ok(created)
+        }));
     }
+    let mut created = 0;
+    for task in tasks {
+        created += task.await.context("a seeding task failed")??;
+    }
+    progress.finish_and_clear();
     Ok(created)
+}
+
+/// The i-th demo person's plan and its later changes, unless they have a plan already.
+async fn seed_one(db: &Database, i: u32) -> anyhow::Result<bool> {
+    let actor = clinician();
+    let nhs = demo_nhs_number(i);
+    if db.plan_for_person(nhs).await?.is_some() {
+        return Ok(false);
+    }
+    let plan_id = Uuid::now_v7();
+    let create = create_command(i, nhs)?;
+    let mut view = execute(db, order(plan_id, &actor, &create, Precondition::None))
+        .await
+        .map_err(|e| anyhow::anyhow!("creating demo plan {i}: {e}"))?
+        .plan;
+    for (by, command) in afterwards(i, nhs)? {
+        let precondition = Precondition::Plan(view.version);
+        view = execute(db, order(plan_id, &by, &command, precondition))
+            .await
+            .map_err(|e| anyhow::anyhow!("changing demo plan {i}: {e}"))?
+            .plan;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_nhs_number;
+
+    #[test]
+    fn demo_nhs_numbers_are_distinct_for_the_scale_run() {
+        let mut seen = std::collections::HashSet::new();
+        let people: std::collections::BTreeSet<u32> =
+            (0..1_100_000).step_by(7).chain(69_990..70_010).collect();
+        for i in people {
+            assert!(
+                seen.insert(demo_nhs_number(i)),
+                "person {i} shares a number"
+            );
+        }
+        for i in 0..1_100_000u32 {
+            let (start, step) = if i < 70_000 {
+                (999_000_000 + i * 13, 13)
+            } else {
+                (990_000_000 + (i - 70_000) * 3, 3)
+            };
+            assert!(
+                (start..start + step).any(|s| ucp_domain::NhsNumber::from_first_nine(s).is_some()),
+                "no valid number in person {i}'s window"
+            );
+        }
+    }
 }

@@ -229,6 +229,21 @@ impl Modify for SectionOperations {
             .as_ref()
             .map(|c| c.schemas.keys().cloned().collect::<Vec<_>>())
             .unwrap_or_default();
+        // A section's content is told apart by the `section` beside it, not by its shape: forms
+        // whose fields are all optional match each other's schemas, so it is `anyOf`.
+        if let Some(components) = openapi.components.as_mut() {
+            if let Some(RefOr::T(utoipa::openapi::schema::Schema::OneOf(one_of))) =
+                components.schemas.get("SectionContent")
+            {
+                let mut any_of = utoipa::openapi::schema::AnyOf::new();
+                any_of.items.clone_from(&one_of.items);
+                any_of.description.clone_from(&one_of.description);
+                components.schemas.insert(
+                    "SectionContent".into(),
+                    RefOr::T(utoipa::openapi::schema::Schema::AnyOf(any_of)),
+                );
+            }
+        }
         for (template, person_only) in SECTION_ROUTES {
             let Some(generic) = openapi.paths.paths.remove(template) else {
                 continue;
@@ -346,6 +361,31 @@ impl Modify for PlanLinks {
                     .description("Change the plan, based on the version just received")
                     .build(),
             ));
+        }
+        // The person's own plan: from reading it to writing their forms with its ETag.
+        let mine: Vec<(String, utoipa::openapi::link::Link)> = ucp_domain::PlanSection::ALL
+            .iter()
+            .filter(|s| s.is_person_centred())
+            .map(|s| {
+                let op = format!("putMySection{}", pascal(s.name()));
+                let link = LinkBuilder::new()
+                    .operation_id(op.clone())
+                    .parameter("If-Match", "$response.header.ETag")
+                    .description("Change a form, based on the version just received")
+                    .build();
+                (op, link)
+            })
+            .collect();
+        if let Some(RefOr::T(response)) = openapi
+            .paths
+            .paths
+            .get_mut("/v1/me/care-plan")
+            .and_then(|item| item.get.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("200"))
+        {
+            for (name, link) in mine {
+                response.links.insert(name, RefOr::T(link));
+            }
         }
         for (path, status) in [("/v1/care-plans", "201"), ("/v1/care-plans/{id}", "200")] {
             let op = openapi.paths.paths.get_mut(path).and_then(|item| {

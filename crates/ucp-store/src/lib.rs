@@ -15,7 +15,7 @@ mod feed_signal;
 mod migrate;
 mod projection;
 pub mod projections;
-mod queries;
+pub mod queries;
 mod read_stream;
 mod subscriptions;
 pub mod tls;

@@ -76,6 +76,32 @@ fn plan_row(row: &tokio_postgres::Row) -> Result<PlanRow, StoreError> {
     })
 }
 
+/// The hot reads' SQL, public so that the benchmark's floor (`benches/read-floor`) runs exactly
+/// what the service runs.
+pub const PLAN_BY_ID_SQL: &str =
+    "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view WHERE plan_id = $1";
+
+/// The person's current summary: the active plan's, else the most recently changed.
+pub const SUMMARY_BY_NHS_NUMBER_SQL: &str = "SELECT s.plan_id, s.status, s.summary \
+     FROM emergency_summary s JOIN care_plan_view v ON v.plan_id = s.plan_id \
+     WHERE s.nhs_number = $1 ORDER BY (s.status = 'active') DESC, v.updated_at DESC LIMIT 1";
+
+/// Ranked candidates of a patient search ($1 family prefix, $2 given prefix, $3 birth date,
+/// $4 postcode, $5 active only, $6 limit).
+pub const SEARCH_SQL: &str =
+    "SELECT plan_id, nhs_number, family_name, given_name, birth_date, postcode, status, \
+       (CASE WHEN family_folded = $1 THEN 2 ELSE 0 END \
+        + CASE WHEN given_folded = $2 THEN 1 ELSE 0 END)::int AS score, updated_at \
+     FROM patient_index \
+     WHERE ($1::text IS NULL OR family_folded LIKE $1 || '%') \
+       AND ($2::text IS NULL OR given_folded LIKE $2 || '%') \
+       AND ($3::date IS NULL OR birth_date = $3) \
+       AND ($4::text IS NULL OR postcode = $4) \
+       AND status <> 'voided' \
+       AND (NOT $5 OR status = 'active') \
+     ORDER BY score DESC, (status = 'active') DESC, family_name, given_name, plan_id \
+     LIMIT $6";
+
 impl Database {
     /// The current document of a plan.
     ///
@@ -83,12 +109,7 @@ impl Database {
     /// When the database fails.
     pub async fn plan(&self, plan_id: Uuid) -> Result<Option<PlanRow>, StoreError> {
         let client = self.connection().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
-                 WHERE plan_id = $1",
-            )
-            .await?;
+        let stmt = client.prepare_cached(PLAN_BY_ID_SQL).await?;
         client
             .query_opt(&stmt, &[&plan_id])
             .await?
@@ -130,14 +151,7 @@ impl Database {
         nhs_number: NhsNumber,
     ) -> Result<Option<SummaryRow>, StoreError> {
         let client = self.connection().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT s.plan_id, s.status, s.summary FROM emergency_summary s \
-                 JOIN care_plan_view v ON v.plan_id = s.plan_id \
-                 WHERE s.nhs_number = $1 \
-                 ORDER BY (s.status = 'active') DESC, v.updated_at DESC LIMIT 1",
-            )
-            .await?;
+        let stmt = client.prepare_cached(SUMMARY_BY_NHS_NUMBER_SQL).await?;
         client
             .query_opt(&stmt, &[&nhs_number.to_string()])
             .await?
@@ -160,22 +174,7 @@ impl Database {
         search: &PatientSearch,
     ) -> Result<Vec<PatientMatch>, StoreError> {
         let client = self.connection().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT plan_id, nhs_number, family_name, given_name, birth_date, postcode, status, \
-                   (CASE WHEN family_folded = $1 THEN 2 ELSE 0 END \
-                    + CASE WHEN given_folded = $2 THEN 1 ELSE 0 END)::int AS score, updated_at \
-                 FROM patient_index \
-                 WHERE ($1::text IS NULL OR family_folded LIKE $1 || '%') \
-                   AND ($2::text IS NULL OR given_folded LIKE $2 || '%') \
-                   AND ($3::date IS NULL OR birth_date = $3) \
-                   AND ($4::text IS NULL OR postcode = $4) \
-                   AND status <> 'voided' \
-                   AND (NOT $5 OR status = 'active') \
-                 ORDER BY score DESC, (status = 'active') DESC, family_name, given_name, plan_id \
-                 LIMIT $6",
-            )
-            .await?;
+        let stmt = client.prepare_cached(SEARCH_SQL).await?;
         client
             .query(
                 &stmt,

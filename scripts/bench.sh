@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# `make bench`: the service's throughput and latency against floors measured in the same run,
+# on a database of its own, in release mode, with wrk as the load generator. Prints one table
+# (scenario, ops/s, p50, p99, baseline, ratio, target) and writes it as JSON to
+# target/bench/results.json.
+#
+#   BENCH_PLANS (10000)     synthetic plans loaded first (BENCH_PLANS=1000000 for the scale run)
+#   BENCH_SECONDS (15)      measured seconds per scenario, after BENCH_WARMUP (3) seconds
+#   BENCH_JOBS (8)          loader concurrency
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf 'bench: %s\n' "$*" >&2; }
+plans=${BENCH_PLANS:-10000}
+seconds=${BENCH_SECONDS:-15}
+warmup=${BENCH_WARMUP:-3}
+jobs=${BENCH_JOBS:-8}
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's wrk"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 ||
+      { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
+  else
+    say "wrk is needed (Debian: apt-get install wrk)"; exit 1
+  fi
+fi
+admin_url=$(scripts/dev-db.sh)
+bindir=""
+for dir in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  if [ -x "$dir/pgbench" ]; then bindir=$dir; break; fi
+done
+[ -n "$bindir" ] || { say "pgbench not found"; exit 1; }
+
+say "building in release mode"
+cargo build --release --quiet -p ucp --bin ucp && cargo build --release --quiet -p ucp-read-floor
+target=${CARGO_TARGET_DIR:-$root/target}
+ucp=$target/release/ucp
+floor=$target/release/ucp-read-floor
+out=$target/bench
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/ucp-bench.XXXXXX")
+
+db="ucp_bench_$$"
+db_url=$(printf '%s' "$admin_url" | sed -E "s#/[^/?]+(\?|$)#/$db\1#")
+psql_db() { psql -X -q -tA "$db_url" -v ON_ERROR_STOP=1 "$@"; }
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql -X -q "$admin_url" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+psql -X -q "$admin_url" -c "CREATE DATABASE \"$db\"" >/dev/null
+export DATABASE_URL=$db_url
+"$ucp" migrate >/dev/null 2>&1
+
+say "loading $plans plans ($jobs at once)"
+t0=$(date +%s%N)
+"$ucp" seed --demo --count "$plans" --jobs "$jobs" >/dev/null
+load_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+events=$(psql_db -c "SELECT count(*) FROM events")
+say "loaded $plans plans ($events events) in $((load_ms / 1000)) s"
+
+# What the scenarios ask for, from what was loaded.
+psql_db -c "SELECT nhs_number FROM emergency_summary WHERE status = 'active' ORDER BY random() LIMIT 5000" >"$work/nhs.txt"
+psql_db -c "SELECT plan_id FROM care_plan_view WHERE status = 'active' ORDER BY random() LIMIT 5000" >"$work/plans.txt"
+psql_db -c "SELECT 'family=' || family_folded || '&birthDate=' || birth_date || '&postcode=' || replace(postcode, ' ', '%20')
+  FROM patient_index WHERE status = 'active' AND family_folded ~ '^[a-z]+$' ORDER BY random() LIMIT 2000" >"$work/search.txt"
+psql_db -c "SELECT plan_id || ' ' || (document #>> '{sections,what-matters,etag}') FROM care_plan_view
+  WHERE status = 'active' AND document #> '{sections,what-matters}' IS NOT NULL ORDER BY random() LIMIT 8" >"$work/updates.txt"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export UCP_JWT_SECRET=bench-secret-0123456789abcdef
+api_port=$(free_port); floor_port=$(free_port)
+UCP_LISTEN="127.0.0.1:$api_port" UCP_RATE_LIMIT=0 RUST_LOG=warn "$ucp" serve >"$work/serve.log" 2>&1 &
+api_pid=$!; pids+=("$api_pid")
+"$floor" "$db_url" "127.0.0.1:$floor_port" 16 >"$work/floor.log" 2>&1 &
+pids+=("$!")
+for url in "http://127.0.0.1:$api_port/readyz" "http://127.0.0.1:$floor_port/summary/0"; do
+  deadline=$((SECONDS + 30))
+  until curl -s -o /dev/null "$url"; do
+    [ $SECONDS -lt $deadline ] || { cat "$work/serve.log" "$work/floor.log" >&2; say "a server did not start"; exit 1; }
+    sleep 0.1
+  done
+done
+crew=$("$ucp" token --role ambulance --org RRU --name "Bench Crew" --ttl 2h)
+clinician=$("$ucp" token --role clinician --org F84001 --name "Bench Clinician" --ttl 2h)
+dispatch=$("$ucp" token --role dispatch --org RRU --ttl 2h)
+
+export BENCH_LUA=$root/benches/wrk
+# wrk_run NAME CONNECTIONS THREADS URL LUA [VAR=VALUE...]: warm up, then measure; prints the
+# BENCH JSON line.
+wrk_run() {
+  local name=$1 conns=$2 threads=$3 url=$4 lua=$5; shift 5
+  env "$@" wrk -t"$threads" -c"$conns" -d"${warmup}s" -s "$BENCH_LUA/$lua" "$url" >/dev/null 2>&1 || true
+  env "$@" BENCH_RUN=$RANDOM wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$BENCH_LUA/$lua" "$url" \
+    >"$work/$name.wrk" 2>&1 || true
+  grep '^BENCH ' "$work/$name.wrk" | sed 's/^BENCH //' || { cat "$work/$name.wrk" >&2; echo '{}'; }
+}
+
+# The write floor: pgbench inserting one 2 KB jsonb row per transaction into a table shaped like
+# `events`, with the server's synchronous_commit, at the write scenarios' concurrency.
+write_floor() {
+  local conns=$1
+  payload=$(python3 -c 'import json; print(json.dumps({"inTheirOwnWords": "x" * 2000}))')
+  psql_db -c "DROP TABLE IF EXISTS bench_events; CREATE TABLE bench_events (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)" >/dev/null
+  printf "INSERT INTO bench_events (event_id, stream_id, stream_version, event_type, schema_version, data, metadata) VALUES (gen_random_uuid(), gen_random_uuid(), 1, 'Bench', 1, '%s', '{\"actor\":\"bench\"}');\n" "$payload" >"$work/insert.sql"
+  local url_host url_port
+  url_host=$(printf '%s' "$db_url" | sed -E 's#^[a-z]+://([^@]*@)?([^:/]+).*#\2#')
+  url_port=$(printf '%s' "$db_url" | sed -E 's#^[a-z]+://([^@]*@)?[^:/]+:([0-9]+).*#\2#')
+  (cd "$work" && "$bindir/pgbench" -n -c "$conns" -j 2 -T "$warmup" -f insert.sql -h "$url_host" -p "$url_port" -U postgres "$db" >/dev/null 2>&1 || true)
+  (cd "$work" && rm -f pgbench_log.* && "$bindir/pgbench" -n -c "$conns" -j 2 -T "$seconds" -l -f insert.sql \
+    -h "$url_host" -p "$url_port" -U postgres "$db" >"$work/pgbench.out" 2>&1)
+  python3 - "$work" "$seconds" <<'PY'
+import glob, json, sys
+lat = sorted(int(line.split()[2]) for f in glob.glob(sys.argv[1] + "/pgbench_log.*") for line in open(f))
+pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p / 100))] / 1000 if lat else 0
+print(json.dumps({"requests": len(lat), "rps": len(lat) / float(sys.argv[2]), "p50_ms": pct(50), "p99_ms": pct(99)}))
+PY
+}
+
+api="http://127.0.0.1:$api_port"
+floor_url="http://127.0.0.1:$floor_port"
+results=$work/results.jsonl
+record() { # record SCENARIO MEASURED_JSON BASELINE_JSON TARGET_KIND TARGET_VALUE
+  printf '{"scenario":"%s","measured":%s,"baseline":%s,"target":{"kind":"%s","value":%s}}\n' "$1" "$2" "$3" "$4" "$5" >>"$results"
+}
+
+say "1. emergency summary (ambulance, audited), 32 connections"
+f=$(wrk_run summary-floor 32 2 "$floor_url" get.lua BENCH_LIST="$work/nhs.txt" BENCH_PATH=/summary/%s)
+m=$(wrk_run summary 32 2 "$api" get.lua BENCH_LIST="$work/nhs.txt" BENCH_PATH=/v1/patients/%s/emergency-summary BENCH_TOKEN="$crew")
+record "emergency summary" "$m" "$f" ratio 0.8
+
+say "2. full plan by id (clinician), 32 connections"
+f=$(wrk_run plan-floor 32 2 "$floor_url" get.lua BENCH_LIST="$work/plans.txt" BENCH_PATH=/plan/%s)
+m=$(wrk_run plan 32 2 "$api" get.lua BENCH_LIST="$work/plans.txt" BENCH_PATH=/v1/care-plans/%s BENCH_TOKEN="$clinician")
+record "plan by id" "$m" "$f" ratio 0.7
+
+say "3. search by family name, birth date and postcode, 32 connections"
+f=$(wrk_run search-floor 32 2 "$floor_url" get.lua BENCH_LIST="$work/search.txt" "BENCH_PATH=/search?%s")
+m=$(wrk_run search 32 2 "$api" get.lua BENCH_LIST="$work/search.txt" "BENCH_PATH=/v1/patients?%s" BENCH_TOKEN="$crew")
+record "search" "$m" "$f" ratio 0.5
+
+say "4. section update with If-Match on distinct plans, 8 connections (and the feed followed meanwhile)"
+wf=$(write_floor 8)
+BENCH_API="127.0.0.1:$api_port" BENCH_TOKEN="$dispatch" BENCH_SECONDS=$((seconds + warmup)) \
+  python3 benches/feed_latency.py >"$work/feed.out" 2>&1 &
+feed_pid=$!
+m=$(wrk_run update 8 8 "$api" update.lua BENCH_LIST="$work/updates.txt" BENCH_TOKEN="$clinician")
+record "section update" "$m" "$wf" ratio 0.5
+wait "$feed_pid" || true
+feed=$(grep '^BENCH ' "$work/feed.out" | sed 's/^BENCH //' || echo '{}')
+record "feed latency (commit to consumer, during 4)" "$feed" "null" p99_ms 50
+
+say "5. create with an Idempotency-Key, 8 connections"
+m=$(wrk_run create 8 8 "$api" create.lua BENCH_TOKEN="$clinician")
+record "create" "$m" "$wf" ratio 0.4
+
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
+kill "$api_pid" 2>/dev/null || true
+
+say "7. projection rebuild of the whole log"
+events=$(psql_db -c "SELECT count(*) FROM events")
+t0=$(date +%s%N)
+"$ucp" projections rebuild >/dev/null 2>&1
+rebuild_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+record "projection rebuild" "{\"events\":$events,\"ms\":$rebuild_ms,\"rps\":$(( events * 1000 / (rebuild_ms > 0 ? rebuild_ms : 1) ))}" "null" min_rps 50000
+record "server peak RSS (1-5)" "{\"rss_mb\":$((rss_kb / 1024))}" "null" max_mb 200
+record "load ($plans plans)" "{\"plans\":$plans,\"events\":$events,\"ms\":$load_ms,\"rps\":$(( plans * 1000 / (load_ms > 0 ? load_ms : 1) ))}" "null" none 0
+
+python3 - "$results" "$out/results.json" "$plans" <<'PY'
+import json, platform, subprocess, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+import os
+machine = f"{os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
+print(f"\nUniversal Care Plan API, make bench: {sys.argv[3]} plans; {machine}")
+print(f"{'scenario':44} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'baseline ops/s (p99)':>22} {'ratio':>6}  target")
+for r in rows:
+    m, b, t = r["measured"], r["baseline"], r["target"]
+    rps = m.get("rps"); p50 = m.get("p50_ms"); p99 = m.get("p99_ms")
+    base = f"{b['rps']:.0f} ({b['p99_ms']:.1f})" if b else "-"
+    ratio = (rps / b["rps"]) if (b and rps and b.get("rps")) else None
+    r["ratio"] = ratio
+    if t["kind"] == "ratio":
+        ok = ratio is not None and ratio >= t["value"]; goal = f">= {t['value']} x floor"
+    elif t["kind"] == "p99_ms":
+        ok = p99 is not None and p99 <= t["value"]; goal = f"p99 <= {t['value']} ms"
+    elif t["kind"] == "min_rps":
+        ok = rps is not None and rps >= t["value"]; goal = f">= {t['value']} events/s"
+    elif t["kind"] == "max_mb":
+        ok = m.get("rss_mb", 1e9) <= t["value"]; goal = f"<= {t['value']} MB"; rps = m.get("rss_mb"); 
+    else:
+        ok = None; goal = ""
+    r["met"] = ok
+    fmt = lambda v, f: (f.format(v) if isinstance(v, (int, float)) else "-")
+    unit = " MB" if t["kind"] == "max_mb" else ""
+    extra = ""
+    if m.get("non2xx") or m.get("socket_errors"):
+        extra = f"  ({m.get('non2xx', 0)} non-2xx, {m.get('socket_errors', 0)} socket errors)"
+    print(f"{r['scenario']:44} {fmt(rps, '{:9.0f}')}{unit} {fmt(p50, '{:8.2f}')} {fmt(p99, '{:8.2f}')}  {base:>22} {fmt(ratio, '{:6.2f}')}  "
+          f"{goal}{'' if ok is None else (': met' if ok else ': NOT met')}{extra}")
+json.dump({"plans": int(sys.argv[3]), "machine": machine, "results": rows}, open(sys.argv[2], "w"), indent=2)
+print(f"\n(written to {sys.argv[2]})")
+PY
