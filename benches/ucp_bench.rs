@@ -248,6 +248,7 @@ async fn main() {
         AuditConfig {
             window: Duration::ZERO,
             max_batch: 1,
+            in_flight: 1,
         },
         false,
         Duration::from_millis(500),

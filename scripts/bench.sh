@@ -7,6 +7,7 @@
 #   BENCH_PLANS (10000)     synthetic plans loaded first (BENCH_PLANS=1000000 for the scale run)
 #   BENCH_SECONDS (15)      measured seconds per scenario, after BENCH_WARMUP (3) seconds
 #   BENCH_JOBS (8)          loader concurrency
+#   BENCH_UCP               another `ucp` binary to measure (a before/after comparison)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -33,9 +34,12 @@ done
 [ -n "$bindir" ] || { say "pgbench not found"; exit 1; }
 
 say "building in release mode"
-cargo build --release --quiet -p ucp --bin ucp && cargo build --release --quiet -p ucp-read-floor
 target=${CARGO_TARGET_DIR:-$root/target}
-ucp=$target/release/ucp
+if [ -z "${BENCH_UCP:-}" ]; then
+  cargo build --release --quiet -p ucp --bin ucp
+fi
+cargo build --release --quiet -p ucp-read-floor
+ucp=${BENCH_UCP:-$target/release/ucp}
 floor=$target/release/ucp-read-floor
 out=$target/bench
 mkdir -p "$out"
@@ -95,7 +99,7 @@ export BENCH_LUA=$root/benches/wrk
 wrk_run() {
   local name=$1 conns=$2 threads=$3 url=$4 lua=$5; shift 5
   env "$@" wrk -t"$threads" -c"$conns" -d"${warmup}s" -s "$BENCH_LUA/$lua" "$url" >/dev/null 2>&1 || true
-  env "$@" BENCH_RUN=$RANDOM wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$BENCH_LUA/$lua" "$url" \
+  env "$@" BENCH_RUN=$((1 + RANDOM % 9)) wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$BENCH_LUA/$lua" "$url" \
     >"$work/$name.wrk" 2>&1 || true
   grep '^BENCH ' "$work/$name.wrk" | sed 's/^BENCH //' || { cat "$work/$name.wrk" >&2; echo '{}'; }
 }

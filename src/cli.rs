@@ -264,9 +264,14 @@ struct ServeArgs {
     #[arg(long, env = "UCP_WEBHOOK_TIMEOUT", default_value_t = 5)]
     webhook_timeout: u64,
 
-    /// Milliseconds the access-log writer waits, after an entry, for others to share its commit.
-    #[arg(long, env = "UCP_AUDIT_WINDOW_MS", default_value_t = 2)]
+    /// Milliseconds the access-log writer waits, after an entry, for others to share its commit
+    /// (0: none; entries that arrive while commits are in flight share the next one).
+    #[arg(long, env = "UCP_AUDIT_WINDOW_MS", default_value_t = 0)]
     audit_window_ms: u64,
+
+    /// Access-log commits in flight at once.
+    #[arg(long, env = "UCP_AUDIT_IN_FLIGHT", default_value_t = 2)]
+    audit_in_flight: usize,
 
     /// The most access-log entries one commit carries.
     #[arg(long, env = "UCP_AUDIT_MAX_BATCH", default_value_t = 256)]
@@ -480,6 +485,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),
             max_batch: args.audit_max_batch.max(1),
+            in_flight: args.audit_in_flight.max(1),
         },
         webhook_tls: ucp_api::webhooks::WebhookTls {
             allow_http: args.webhook_allow_http,

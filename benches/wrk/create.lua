@@ -1,5 +1,6 @@
 -- Creates with an Idempotency-Key: each thread makes valid NHS numbers of its own (from
--- 980 000 000 + thread × 1 000 000 up; never a demo number) and a small plan for each.
+-- 980 000 000 + thread × 1 000 000 + run × 100 000 up, run 0 to 9: never a demo number) and a
+-- small plan for each.
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local common = require("common")
 local token = os.getenv("BENCH_TOKEN")
@@ -21,7 +22,7 @@ local function nhs_number()
 end
 
 function init(args)
-  stem = 980000000 + tid * 1000000 + tonumber(run) * 100000
+  stem = 980000000 + tid * 1000000 + (tonumber(run) % 10) * 100000
 end
 
 function request()

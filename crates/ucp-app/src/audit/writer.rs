@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::metrics::Metrics;
 use ucp_store::{AccessEntry, Database};
@@ -10,17 +10,21 @@ use ucp_store::{AccessEntry, Database};
 /// How entries are grouped into commits.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditConfig {
-    /// How long the writer waits, after the first entry of a batch, for more to join it.
+    /// How long the writer waits, after the first entry of a batch, for more to join it before
+    /// asking for a commit slot (zero: none; batches fill while earlier commits are in flight).
     pub window: Duration,
     /// The most entries one commit carries.
     pub max_batch: usize,
+    /// Commits in flight at once.
+    pub in_flight: usize,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
-            window: Duration::from_millis(2),
+            window: Duration::ZERO,
             max_batch: 256,
+            in_flight: 2,
         }
     }
 }
@@ -69,38 +73,84 @@ async fn run(
     mut receiver: mpsc::Receiver<Pending>,
     metrics: Arc<Metrics>,
 ) {
-    let mut batch: Vec<Pending> = Vec::with_capacity(config.max_batch);
-    while let Some(first) = receiver.recv().await {
+    // Commits in flight at once: while one commits, the next batch fills; when a slot frees, the
+    // batch goes as it is. No fixed window: under light load an entry waits for one commit, under
+    // heavy load batches grow on their own.
+    let slots = Arc::new(Semaphore::new(config.in_flight.max(1)));
+    let mut open = true;
+    while open {
+        let Some(first) = receiver.recv().await else {
+            break;
+        };
+        let mut batch: Vec<Pending> = Vec::with_capacity(config.max_batch);
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + config.window;
-        while batch.len() < config.max_batch {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(next)) => batch.push(next),
-                Ok(None) | Err(_) => break,
+        if !config.window.is_zero() {
+            let deadline = tokio::time::Instant::now() + config.window;
+            while batch.len() < config.max_batch {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    Ok(None) => {
+                        open = false;
+                        break;
+                    }
+                    Err(_) => break,
+                }
             }
         }
-        let (entries, waiters): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let result = db
-            .record_access(&entries)
-            .await
-            .map_err(|e| AuditFailed(e.to_string()));
-        let count = u64::try_from(entries.len()).unwrap_or(u64::MAX);
-        match &result {
-            Ok(()) => {
-                metrics.audit_entries.inc_by(count);
-                metrics.audit_commits.inc();
-                #[allow(clippy::cast_precision_loss)] // a batch is at most a few hundred
-                metrics.audit_batch_size.observe(count as f64);
+        let permit = loop {
+            while batch.len() < config.max_batch {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
-            Err(_) => {
-                metrics.audit_failed_entries.inc_by(count);
+            tokio::select! {
+                biased;
+                permit = slots.clone().acquire_owned() => break permit,
+                next = receiver.recv(), if open && batch.len() < config.max_batch => match next {
+                    Some(next) => batch.push(next),
+                    None => open = false,
+                },
             }
+        };
+        let Ok(permit) = permit else {
+            break;
+        };
+        let db = db.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            commit(&db, batch, &metrics).await;
+            drop(permit);
+        });
+    }
+    // Let the last commits finish before the writer is gone.
+    let _ = slots
+        .acquire_many(u32::try_from(config.in_flight.max(1)).unwrap_or(1))
+        .await;
+}
+
+async fn commit(db: &Database, batch: Vec<Pending>, metrics: &Metrics) {
+    let (entries, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+    let result = db
+        .record_access(&entries)
+        .await
+        .map_err(|e| AuditFailed(e.to_string()));
+    let count = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+    match &result {
+        Ok(()) => {
+            metrics.audit_entries.inc_by(count);
+            metrics.audit_commits.inc();
+            #[allow(clippy::cast_precision_loss)] // a batch is at most a few hundred
+            metrics.audit_batch_size.observe(count as f64);
         }
-        if let Err(e) = &result {
-            tracing::error!(error = %e, entries = entries.len(), "access log batch failed; its requests get 503");
+        Err(_) => {
+            metrics.audit_failed_entries.inc_by(count);
         }
-        for waiter in waiters {
-            let _ = waiter.send(result.clone());
-        }
+    }
+    if let Err(e) = &result {
+        tracing::error!(error = %e, entries = entries.len(), "access log batch failed; its requests get 503");
+    }
+    for waiter in waiters {
+        let _ = waiter.send(result.clone());
     }
 }

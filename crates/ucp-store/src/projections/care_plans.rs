@@ -105,14 +105,26 @@ async fn write_plan(
         let summary = serde_json::to_value(summary)?;
         let stmt = client
             .prepare_cached(
-                "INSERT INTO emergency_summary (plan_id, nhs_number, status, version, summary) \
-                 VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO emergency_summary \
+                 (plan_id, nhs_number, status, version, summary, plan_updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-                   status = excluded.status, version = excluded.version, summary = excluded.summary",
+                   status = excluded.status, version = excluded.version, \
+                   summary = excluded.summary, plan_updated_at = excluded.plan_updated_at",
             )
             .await?;
         client
-            .execute(&stmt, &[&plan_id, &nhs, &status, &plan.version, &summary])
+            .execute(
+                &stmt,
+                &[
+                    &plan_id,
+                    &nhs,
+                    &status,
+                    &plan.version,
+                    &summary,
+                    &plan.updated_at,
+                ],
+            )
             .await?;
     }
 
