@@ -327,13 +327,14 @@ impl Cli {
                     "say --demo: only synthetic demo data can be seeded"
                 );
                 let tls = args.database.tls.tls();
+                let tls_again = args.database.tls.tls();
                 ucp_store::migrate_with_tls(&args.database.database_url, &tls).await?;
                 let jobs = args.jobs.clamp(1, 64);
                 let pool = usize::try_from(jobs).unwrap_or(1) + 2;
                 let db = app_state(&args.database.database_url, None, pool, tls, Limits::BATCH)?.db;
                 let created = crate::seed::seed(&db, args.count, jobs).await?;
                 // Fresh statistics, so the planner knows what was loaded.
-                db.analyze_read_models().await?;
+                ucp_store::analyze_as_owner(&args.database.database_url, &tls_again).await?;
                 tracing::info!(created, asked = args.count, "demo data loaded");
                 if let Some(row) = db.plan_for_person(crate::seed::demo_nhs_number(1)).await? {
                     // Person 2 of the demo: not for CPR, with an advance decision and an LPA.

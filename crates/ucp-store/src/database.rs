@@ -190,22 +190,6 @@ impl Database {
         Ok(client?)
     }
 
-    /// Fresh planner statistics for the log and the read models, after a bulk load: a hot read
-    /// whose plan depends on stale statistics is a trap.
-    ///
-    /// # Errors
-    /// When the database fails (or the user may not analyse the tables).
-    pub async fn analyze_read_models(&self) -> Result<(), StoreError> {
-        let client = self.connection().await?;
-        client
-            .batch_execute(
-                "ANALYZE events, streams, care_plan_view, emergency_summary, patient_index, \
-                 review_worklist",
-            )
-            .await?;
-        Ok(())
-    }
-
     /// True when a connection can be had and answers.
     ///
     /// # Errors

@@ -31,7 +31,7 @@ pub use event::{EventMetadata, NewEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
 pub use feed::{LagReport, SummarySnapshot};
 pub use feed_signal::FeedSignal;
-pub use migrate::{migrate, migrate_with_tls, MigrationStatus};
+pub use migrate::{analyze_as_owner, migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::{StreamBound, StreamReads};

@@ -40,6 +40,30 @@ pub async fn migrate(url: &str) -> Result<usize, StoreError> {
     migrate_with_tls(url, &DatabaseTls::default()).await
 }
 
+/// Fresh planner statistics for the log and the read models, as their owner (the application
+/// role may not analyse them): loaders call it after a bulk load, because a hot read whose plan
+/// depends on stale statistics is a trap.
+///
+/// # Errors
+/// When the database cannot be reached or refuses.
+pub async fn analyze_as_owner(url: &str, tls: &DatabaseTls) -> Result<(), StoreError> {
+    let (client, connection) = parse_url(url)?.connect(tls.connector()?).await?;
+    let driver = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "analyze connection ended with an error");
+        }
+    });
+    let result = client
+        .batch_execute(
+            "ANALYZE events, streams, care_plan_view, emergency_summary, patient_index, \
+             review_worklist",
+        )
+        .await;
+    drop(client);
+    let _ = driver.await;
+    Ok(result?)
+}
+
 /// As [`migrate`], trusting `tls`'s roots when the URL says `sslmode=require`.
 ///
 /// # Errors
