@@ -75,3 +75,97 @@ async fn a_write_reads_the_stream_once() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(live, rebuilt);
 }
+
+/// A server keeps the state its last write left a plan in and reads only newer events on its
+/// next write. Another server's write in between must be in what it decides on and in the read
+/// models its projection writes: nothing of it may be lost.
+#[tokio::test]
+async fn a_cached_plan_state_takes_in_another_servers_write() {
+    let app = TestApp::spawn().await;
+    let plan = app.create_plan(&plan_body(&nhs(902))).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let plan_id: uuid::Uuid = id.parse().unwrap_or_else(|e| panic!("{e:?}"));
+    // This server writes (and caches the plan's state at that version).
+    let created = plan["version"].as_i64().unwrap_or_default();
+    let tag = plan["sections"]["what-matters"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .put_section(
+            &id,
+            "what-matters",
+            &tag,
+            &json!({ "inTheirOwnWords": "Tea." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let tag = res
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+
+    // Another server, with a cache of its own, changes another section.
+    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap_or_else(|e| panic!("{e:?}"));
+    let actor = ucp_app::Actor {
+        sub: "other-server".into(),
+        role: ucp_app::Role::Clinician,
+        org: Some("F84001".into()),
+        name: Some("Dr Other".into()),
+        nhs_number: None,
+        expires_at: u64::MAX,
+    };
+    let contacts = ucp_domain::PlanSection::Contacts
+        .parse_content(json!({ "personal": [{ "name": "Sam Other", "relationship": "son",
+            "phone": "07700 900456", "nextOfKin": true, "carer": false,
+            "lpaHealthAndWelfare": "no", "lpaPropertyAndFinancial": "no", "contactFirst": true }] }))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let command = ucp_domain::Command::UpdateSection(contacts);
+    ucp_app::commands::execute(
+        &other.db,
+        ucp_app::commands::Order {
+            plan_id,
+            actor: &actor,
+            command: &command,
+            precondition: ucp_app::commands::Precondition::Section(
+                ucp_domain::PlanSection::Contacts,
+                0,
+            ),
+            idempotency: None,
+            request_id: None,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // This server writes again, from its cached state: the other server's contacts stay.
+    let res = app
+        .put_section(
+            &id,
+            "what-matters",
+            &tag,
+            &json!({ "inTheirOwnWords": "Tea and cake." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, now) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    assert_eq!(now["version"], created + 3, "{now}");
+    assert_eq!(
+        now["sections"]["contacts"]["content"]["personal"][0]["name"], "Sam Other",
+        "{now}"
+    );
+    assert_eq!(
+        now["sections"]["what-matters"]["content"]["inTheirOwnWords"],
+        "Tea and cake."
+    );
+    let (checked, mismatches) = app
+        .db
+        .check_care_plan_projections()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(checked >= 1 && mismatches.is_empty(), "{mismatches:?}");
+}

@@ -105,8 +105,7 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
         request_id,
     } = order;
     for _ in 0..ATTEMPTS {
-        let history = db.read_stream(plan_id, StreamBound::All).await?;
-        let state = fold(&history)?;
+        let state = db.plan_state(plan_id).await?;
         check(state.as_ref(), precondition)?;
         let events = decide(state.as_ref(), command.clone(), actor.kind(), Utc::now())?;
         let expected = state.as_ref().map_or(ExpectedVersion::NoStream, |s| {
@@ -138,9 +137,10 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
             Ok(outcome) => {
                 // The state decided on, evolved by the events just appended: the plan as this
                 // write left it, without reading the stream again.
-                let plan = fold_from(&outcome.events, state)?
-                    .map(|plan| PlanView::of(plan_id, &plan))
+                let next = fold_from(&outcome.events, state)?
                     .ok_or_else(|| AppError::internal("an appended plan folded to nothing"))?;
+                db.remember_plan_state(plan_id, &next);
+                let plan = PlanView::of(plan_id, &next);
                 return Ok(Outcome {
                     plan,
                     replayed: false,

@@ -119,6 +119,7 @@ pub struct Database {
     pub(crate) listen: Option<(tokio_postgres::Config, Connector)>,
     pub(crate) stream_reads: crate::StreamReads,
     pool_waits: PoolWaits,
+    pub(crate) plan_states: crate::read_stream::PlanStates,
 }
 
 /// Who hears how long each request for a pooled connection waited (the metrics' histogram);
@@ -155,6 +156,7 @@ impl Database {
             listen: None,
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
+            plan_states: crate::read_stream::PlanStates::default(),
         }
     }
 
@@ -168,6 +170,7 @@ impl Database {
             listen: None,
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
+            plan_states: crate::read_stream::PlanStates::default(),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum StreamBound {
     All,
     UpToVersion(i64),
     AsOf(DateTime<Utc>),
+    /// The events after this version: what a reader holding the state at it still needs.
+    AfterVersion(i64),
 }
 
 /// How many times a store has read a stream: the cost a write must keep to one (it folds the
@@ -46,10 +48,11 @@ pub(crate) async fn load_stream(
     bound: StreamBound,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     reads.count();
-    let (version, at): (Option<i64>, Option<DateTime<Utc>>) = match bound {
-        StreamBound::All => (None, None),
-        StreamBound::UpToVersion(v) => (Some(v), None),
-        StreamBound::AsOf(t) => (None, Some(t)),
+    let (version, at, after): (Option<i64>, Option<DateTime<Utc>>, Option<i64>) = match bound {
+        StreamBound::All => (None, None, None),
+        StreamBound::UpToVersion(v) => (Some(v), None, None),
+        StreamBound::AsOf(t) => (None, Some(t), None),
+        StreamBound::AfterVersion(v) => (None, None, Some(v)),
     };
     let stmt = client
         .prepare_cached(&format!(
@@ -57,18 +60,72 @@ pub(crate) async fn load_stream(
              WHERE e.stream_id = $1 \
                AND ($2::bigint IS NULL OR e.stream_version <= $2) \
                AND ($3::timestamptz IS NULL OR e.recorded_at <= $3) \
+               AND ($4::bigint IS NULL OR e.stream_version > $4) \
              ORDER BY e.stream_version"
         ))
         .await?;
     client
-        .query(&stmt, &[&stream_id, &version, &at])
+        .query(&stmt, &[&stream_id, &version, &at, &after])
         .await?
         .iter()
         .map(RecordedEvent::from_row)
         .collect()
 }
 
+/// The last folded state of recently written plans, so that a write reads only the events after
+/// it (one query still, but a short one) instead of folding the whole stream again. Another
+/// server's writes are simply the events after the cached version. Bounded: cleared when full.
+#[derive(Debug, Clone, Default)]
+pub struct PlanStates(Arc<std::sync::Mutex<std::collections::HashMap<Uuid, ucp_domain::CarePlan>>>);
+
+const PLAN_STATES_MAX: usize = 20_000;
+
+impl PlanStates {
+    fn get(&self, id: Uuid) -> Option<ucp_domain::CarePlan> {
+        self.0.lock().ok().and_then(|m| m.get(&id).cloned())
+    }
+
+    fn put(&self, id: Uuid, state: ucp_domain::CarePlan) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= PLAN_STATES_MAX {
+                m.clear();
+            }
+            m.insert(id, state);
+        }
+    }
+}
+
 impl Database {
+    /// A plan's current state: the cached state of its last write here, brought up to date with
+    /// the events after it, or the whole stream folded. `None` when there is no plan.
+    ///
+    /// # Errors
+    /// When the database fails or an event cannot be read.
+    pub async fn plan_state(
+        &self,
+        plan_id: Uuid,
+    ) -> Result<Option<ucp_domain::CarePlan>, StoreError> {
+        let client = self.connection().await?;
+        let state = match self.plan_states.get(plan_id) {
+            Some(cached) => {
+                let bound = StreamBound::AfterVersion(cached.version);
+                let newer = load_stream(&client, &self.stream_reads, plan_id, bound).await?;
+                crate::projections::replay::fold_from(&newer, Some(cached))?
+            }
+            None => {
+                let all =
+                    load_stream(&client, &self.stream_reads, plan_id, StreamBound::All).await?;
+                crate::projections::replay::fold(&all)?
+            }
+        };
+        Ok(state)
+    }
+
+    /// Remembers the state a write of this server left a plan in.
+    pub fn remember_plan_state(&self, plan_id: Uuid, state: &ucp_domain::CarePlan) {
+        self.plan_states.put(plan_id, state.clone());
+    }
+
     /// The stream's events in version order, within the bound. Empty when there is no stream.
     ///
     /// # Errors
