@@ -78,7 +78,7 @@ pub(crate) async fn load_stream(
 #[derive(Debug, Clone, Default)]
 pub struct PlanStates(Arc<std::sync::Mutex<std::collections::HashMap<Uuid, ucp_domain::CarePlan>>>);
 
-const PLAN_STATES_MAX: usize = 20_000;
+const PLAN_STATES_MAX: usize = 4_096;
 
 impl PlanStates {
     fn get(&self, id: Uuid) -> Option<ucp_domain::CarePlan> {
