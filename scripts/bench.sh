@@ -27,10 +27,8 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 admin_url=$(scripts/dev-db.sh)
-bindir=""
-for dir in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-  if [ -x "$dir/pgbench" ]; then bindir=$dir; break; fi
-done
+source "$root/scripts/lib/pg-bin.sh"
+bindir=$(pg_bindir pgbench || true)
 [ -n "$bindir" ] || { say "pgbench not found"; exit 1; }
 
 say "building in release mode"

@@ -26,26 +26,16 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf 'dev-db: %s\n' "$*" >&2; }
 
-find_bindir() {
-  local dir
-  if command -v pg_config >/dev/null 2>&1; then
-    dir=$(pg_config --bindir 2>/dev/null || true)
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then printf '%s\n' "$dir"; return 0; fi
-  fi
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then printf '%s\n' "$dir"; return 0; fi
-  done
-  return 1
-}
+source "$root/scripts/lib/pg-bin.sh"
 
-bindir=$(find_bindir || true)
+bindir=$(pg_bindir || true)
 if [ -z "$bindir" ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "no PostgreSQL server binaries found: installing Debian's postgresql package"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
-    bindir=$(find_bindir || true)
+    bindir=$(pg_bindir || true)
   fi
 fi
 if [ -z "$bindir" ]; then

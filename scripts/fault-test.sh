@@ -15,10 +15,8 @@ cd "$root"
 say() { printf 'fault-test: %s\n' "$*" >&2; }
 
 admin_url=$(scripts/dev-db.sh) # makes sure PostgreSQL's binaries are installed
-bindir=""
-for dir in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-  if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then bindir=$dir; break; fi
-done
+source "$root/scripts/lib/pg-bin.sh"
+bindir=$(pg_bindir initdb || true)
 [ -n "$bindir" ] || { say "no PostgreSQL server binaries"; exit 1; }
 cargo build --quiet --bin ucp
 ucp=${CARGO_TARGET_DIR:-$root/target}/debug/ucp

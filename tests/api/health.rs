@@ -146,11 +146,15 @@ async fn metrics_count_requests_and_access_log_commits() {
         "ucp_audit_failed_entries_total 0",
         "ucp_dead_letters_parked_total 0",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in\n{text}"
-        );
+        assert_line(&text, line);
     }
+}
+
+fn assert_line(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l == line),
+        "missing {line:?} in\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -173,10 +177,7 @@ async fn documented_series_are_at_zero_before_their_first_event() {
         "ucp_db_pool_waiting 0",
         "ucp_feed_fence_lag_positions 0",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in\n{text}"
-        );
+        assert_line(&text, line);
     }
 }
 

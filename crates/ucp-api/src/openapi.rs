@@ -133,15 +133,7 @@ impl Modify for ServerErrors {
             response.build()
         };
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations_mut(item) {
                 let params = op.parameters.as_deref().unwrap_or_default();
                 let has_params = !params.is_empty();
                 let has_if_match = params
@@ -292,15 +284,7 @@ impl Modify for SectionOperations {
             }
         }
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations_mut(item) {
                 for param in op.parameters.iter_mut().flatten() {
                     let RefOr::T(param) = param else { continue };
                     let pattern = match (&param.parameter_in, param.name.as_str()) {
@@ -404,6 +388,20 @@ impl Modify for PlanLinks {
             }
         }
     }
+}
+
+/// The operations of a path item that this API uses.
+fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// `what-matters` → `WhatMatters`: the schema name of a section's content.
