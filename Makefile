@@ -38,7 +38,7 @@ test-only:
 	@$(MAKE) --no-print-directory test-contract
 
 ## From outside: the README's "Try it" block run as written, a bounded
-## schemathesis pass (every check, as a clinician and as an admin), and the fault drill
+## schemathesis pass (every check, as a clinician, an admin and a patient), and the fault drill
 ## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill
 ## (pg_dump/pg_restore; base backup plus WAL archive), each against live servers.
 test-contract:
