@@ -364,7 +364,20 @@ impl Cli {
                 let tls = args.tls.tls();
                 ucp_store::migrate_with_tls(&args.database_url, &tls).await?;
                 let db = app_state(&args.database_url, None, 2, tls, Limits::BATCH)?.db;
-                let plans = db.rebuild_care_plan_projections().await?;
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "rebuild {wide_bar} {pos}/{len} plans, {per_sec}, {eta} left",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                let plans = db
+                    .rebuild_care_plan_projections_with(&|done, total| {
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    })
+                    .await?;
+                bar.finish_and_clear();
                 tracing::info!(plans, "care plan read models rebuilt from the log");
                 Ok(())
             }

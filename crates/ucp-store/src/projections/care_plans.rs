@@ -10,6 +10,7 @@ use ucp_domain::{fold_name, CarePlan, SectionContent};
 use uuid::Uuid;
 
 pub use super::replay::{envelope, fold, fold_from};
+use crate::event::EVENT_COLUMNS;
 use crate::read_stream::load_stream;
 use crate::{Database, InlineProjection, RecordedEvent, StoreError, StreamBound};
 
@@ -264,6 +265,20 @@ impl Database {
     /// # Errors
     /// When the database fails or a stored event cannot be read.
     pub async fn rebuild_care_plan_projections(&self) -> Result<u64, StoreError> {
+        self.rebuild_care_plan_projections_with(&|_, _| {}).await
+    }
+
+    /// As [`Database::rebuild_care_plan_projections`], telling `progress` (plans done, plans in
+    /// all) as it goes. The log is read in one pass, stream by stream in version order, rather
+    /// than one query per plan.
+    ///
+    /// # Errors
+    /// As above.
+    pub async fn rebuild_care_plan_projections_with(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<u64, StoreError> {
+        use futures::TryStreamExt;
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
         tx.batch_execute(
@@ -272,22 +287,63 @@ impl Database {
              DELETE FROM review_worklist_orgs; DELETE FROM review_worklist;",
         )
         .await?;
-        let streams = tx
-            .query(
-                "SELECT stream_id FROM streams WHERE stream_type = $1 ORDER BY stream_id",
+        let total: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM streams WHERE stream_type = $1",
                 &[&STREAM_TYPE],
             )
+            .await?
+            .try_get(0)?;
+        let total = u64::try_from(total).unwrap_or(0);
+        // A second connection reads the log while this transaction writes: one transaction
+        // cannot read a portal and run statements at once.
+        let reader = self.connection().await?;
+        let stmt = reader
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
+                 WHERE s.stream_type = $1 ORDER BY e.stream_id, e.stream_version"
+            ))
             .await?;
+        let rows = reader.query_raw(&stmt, [STREAM_TYPE]).await?;
+        futures::pin_mut!(rows);
         let mut rebuilt = 0;
-        for row in streams {
-            let stream_id: Uuid = row.try_get(0)?;
-            let history = load_stream(&tx, &self.stream_reads, stream_id, StreamBound::All).await?;
-            if let Some(plan) = fold(&history)? {
-                write_plan(&tx, stream_id, &plan).await?;
-                rebuilt += 1;
+        let mut seen = 0;
+        let mut current: Option<(Uuid, Vec<RecordedEvent>)> = None;
+        while let Some(row) = rows.try_next().await? {
+            let event = RecordedEvent::from_row(&row)?;
+            match current.as_mut() {
+                Some((id, events)) if *id == event.stream_id => events.push(event),
+                _ => {
+                    if let Some((id, events)) = current.take() {
+                        rebuilt += rebuild_one(&tx, id, &events).await?;
+                        seen += 1;
+                        progress(seen, total);
+                    }
+                    current = Some((event.stream_id, vec![event]));
+                }
             }
+        }
+        if let Some((id, events)) = current.take() {
+            rebuilt += rebuild_one(&tx, id, &events).await?;
+            seen += 1;
+            progress(seen, total);
         }
         tx.commit().await?;
         Ok(rebuilt)
+    }
+}
+
+/// Folds one plan's events and writes its read models; 1 when it folded to a plan.
+async fn rebuild_one(
+    tx: &Transaction<'_>,
+    stream_id: Uuid,
+    events: &[RecordedEvent],
+) -> Result<u64, StoreError> {
+    match fold(events)? {
+        Some(plan) => {
+            write_plan(tx, stream_id, &plan).await?;
+            Ok(1)
+        }
+        None => Ok(0),
     }
 }
