@@ -73,7 +73,7 @@ psql_db -c "SELECT 'family=' || family_folded || '&birthDate=' || birth_date || 
 psql_db -c "SELECT plan_id || ' ' || (document #>> '{sections,what-matters,etag}') FROM care_plan_view
   WHERE status = 'active' AND document #> '{sections,what-matters}' IS NOT NULL ORDER BY random() LIMIT 8" >"$work/updates.txt"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/scripts/lib/free-port.sh"
 export UCP_JWT_SECRET=bench-secret-0123456789abcdef
 api_port=$(free_port); floor_port=$(free_port)
 UCP_LISTEN="127.0.0.1:$api_port" UCP_RATE_LIMIT=0 RUST_LOG=warn "$ucp" serve >"$work/serve.log" 2>&1 &

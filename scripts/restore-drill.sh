@@ -34,7 +34,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/scripts/lib/free-port.sh"
 psql_at() { local port=$1; shift; "$bindir/psql" -X -q -tA -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 facts() { # what must survive: events, plans, and a digest of the log's content
   psql_at "$1" -d "$2" -c "SELECT count(*) || ' events, ' || (SELECT count(*) FROM streams) || ' plans, digest ' || md5(string_agg(event_id::text || data::text, ',' ORDER BY global_position)) FROM events"

@@ -15,15 +15,7 @@ live_admin_url=""
 
 live_psql() { psql -X -q "$live_admin_url" -v ON_ERROR_STOP=1 "$@"; }
 
-live_free_port() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-  elif command -v node >/dev/null 2>&1; then
-    node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-  else
-    echo $((20000 + RANDOM % 30000))
-  fi
-}
+source "$live_root/scripts/lib/free-port.sh"
 
 live_server_stop() {
   if [ -n "$live_server_pid" ]; then
@@ -52,7 +44,7 @@ live_server_start() {
     DATABASE_URL="$LIVE_DB_URL" "$ucp" seed --demo --count "$seed" >/dev/null 2>&1
   fi
   local port
-  port=$(live_free_port)
+  port=$(free_port)
   LIVE_SERVER_LOG=$(mktemp "${TMPDIR:-/tmp}/ucp-live-server.XXXXXX")
   env DATABASE_URL="$LIVE_DB_URL" UCP_LISTEN="127.0.0.1:$port" RUST_LOG="${RUST_LOG:-warn}" "$@" \
     "$ucp" serve >"$LIVE_SERVER_LOG" 2>&1 &

@@ -216,11 +216,6 @@ impl Modify for SectionOperations {
 
         let names: Vec<&str> = PlanSection::ALL.iter().map(|s| s.name()).collect();
         let etag_pattern = format!(r#"^"(plan|{})\.[0-9]{{1,18}}"$"#, names.join("|"));
-        let schemas = openapi
-            .components
-            .as_ref()
-            .map(|c| c.schemas.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
         // A section's content is told apart by the `section` beside it, not by its shape: forms
         // whose fields are all optional match each other's schemas, so it is `anyOf`.
         if let Some(components) = openapi.components.as_mut() {
@@ -244,10 +239,7 @@ impl Modify for SectionOperations {
                 if person_only && !section.is_person_centred() {
                     continue;
                 }
-                let schema = pascal(section.name());
-                if !schemas.contains(&schema) {
-                    continue;
-                }
+                let schema = section.type_name();
                 let specific = |op: &Option<Operation>, verb: &str| {
                     op.clone().map(|mut op| {
                         let base = op.operation_id.clone().unwrap_or_default();
@@ -270,7 +262,7 @@ impl Modify for SectionOperations {
                             "application/json".into(),
                             RefOr::T(
                                 ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name(schema.clone())))
+                                    .schema(Some(Ref::from_schema_name(schema)))
                                     .build(),
                             ),
                         );
@@ -309,80 +301,67 @@ struct PlanLinks;
 
 impl Modify for PlanLinks {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::link::LinkBuilder;
+        use ucp_domain::PlanSection;
+        use utoipa::openapi::link::{Link, LinkBuilder};
         use utoipa::openapi::RefOr;
 
-        let mut writes: Vec<String> = ucp_domain::PlanSection::ALL
-            .iter()
-            .map(|s| format!("putSection{}", pascal(s.name())))
-            .collect();
-        writes.push("reviewCarePlan".into());
-        let mut links = vec![
-            (
-                "getCarePlan".to_owned(),
-                LinkBuilder::new()
-                    .operation_id("getCarePlan")
-                    .parameter("id", "$response.body#/id")
-                    .description("Read the plan")
-                    .build(),
+        let link = |op: &str, id: bool, if_match: bool, description: &str| {
+            let mut builder = LinkBuilder::new().operation_id(op).description(description);
+            if id {
+                builder = builder.parameter("id", "$response.body#/id");
+            }
+            if if_match {
+                builder = builder.parameter("If-Match", "$response.header.ETag");
+            }
+            (op.to_owned(), builder.build())
+        };
+        let change = "Change the plan, based on the version just received";
+        let mut plan_links: Vec<(String, Link)> = vec![
+            link("getCarePlan", true, false, "Read the plan"),
+            link(
+                "getCarePlanHistory",
+                true,
+                false,
+                "Every change to the plan",
             ),
-            (
-                "getCarePlanHistory".to_owned(),
-                LinkBuilder::new()
-                    .operation_id("getCarePlanHistory")
-                    .parameter("id", "$response.body#/id")
-                    .description("Every change to the plan")
-                    .build(),
-            ),
+            link("reviewCarePlan", true, true, change),
         ];
-        for write in writes {
-            links.push((
-                write.clone(),
-                LinkBuilder::new()
-                    .operation_id(write)
-                    .parameter("id", "$response.body#/id")
-                    .parameter("If-Match", "$response.header.ETag")
-                    .description("Change the plan, based on the version just received")
-                    .build(),
-            ));
-        }
+        plan_links.extend(
+            PlanSection::ALL
+                .iter()
+                .map(|s| link(&format!("putSection{}", s.type_name()), true, true, change)),
+        );
         // The person's own plan: from reading it to writing their forms with its ETag.
-        let mine: Vec<(String, utoipa::openapi::link::Link)> = ucp_domain::PlanSection::ALL
+        let my_links: Vec<(String, Link)> = PlanSection::ALL
             .iter()
             .filter(|s| s.is_person_centred())
             .map(|s| {
-                let op = format!("putMySection{}", pascal(s.name()));
-                let link = LinkBuilder::new()
-                    .operation_id(op.clone())
-                    .parameter("If-Match", "$response.header.ETag")
-                    .description("Change a form, based on the version just received")
-                    .build();
-                (op, link)
+                let op = format!("putMySection{}", s.type_name());
+                link(
+                    &op,
+                    false,
+                    true,
+                    "Change a form, based on the version just received",
+                )
             })
             .collect();
-        if let Some(RefOr::T(response)) = openapi
-            .paths
-            .paths
-            .get_mut("/v1/me/care-plan")
-            .and_then(|item| item.get.as_mut())
-            .and_then(|op| op.responses.responses.get_mut("200"))
-        {
-            for (name, link) in mine {
-                response.links.insert(name, RefOr::T(link));
-            }
-        }
-        for (path, status) in [("/v1/care-plans", "201"), ("/v1/care-plans/{id}", "200")] {
-            let op = openapi.paths.paths.get_mut(path).and_then(|item| {
-                if status == "201" {
+        let paths = &mut openapi.paths.paths;
+        let targets = [
+            ("/v1/care-plans", "201", &plan_links),
+            ("/v1/care-plans/{id}", "200", &plan_links),
+            ("/v1/me/care-plan", "200", &my_links),
+        ];
+        for (path, status, links) in targets {
+            let response = paths.get_mut(path).and_then(|item| {
+                let op = if status == "201" {
                     item.post.as_mut()
                 } else {
                     item.get.as_mut()
-                }
-            });
-            if let Some(RefOr::T(response)) =
+                };
                 op.and_then(|op| op.responses.responses.get_mut(status))
-            {
-                for (name, link) in &links {
+            });
+            if let Some(RefOr::T(response)) = response {
+                for (name, link) in links {
                     response.links.insert(name.clone(), RefOr::T(link.clone()));
                 }
             }
@@ -402,19 +381,6 @@ fn operations_mut(
     ]
     .into_iter()
     .flatten()
-}
-
-/// `what-matters` → `WhatMatters`: the schema name of a section's content.
-fn pascal(name: &str) -> String {
-    name.split('-')
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// The document as checked in: pretty JSON with a final newline.

@@ -34,6 +34,13 @@ macro_rules! sections {
                 match self { $(Self::$variant => $key,)+ }
             }
 
+            /// The name of the section's content type, which is also its schema's name in the
+            /// OpenAPI document (`WhatMatters`).
+            #[must_use]
+            pub fn type_name(self) -> &'static str {
+                match self { $(Self::$variant => stringify!($ty),)+ }
+            }
+
             /// The stored name of the event that records this section; never changes once
             /// written.
             #[must_use]
