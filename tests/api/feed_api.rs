@@ -262,3 +262,89 @@ async fn server_sent_events_deliver_changes_and_resume_after_last_event_id() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     problem(bad, 400).await;
 }
+
+/// The changes after `after` from this server's feed, until `want` have come (or 20 s passed).
+async fn changes_after(app: &TestApp, after: &str, want: usize) -> (Vec<Value>, String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut changes = Vec::new();
+    let mut after = after.to_owned();
+    while changes.len() < want && tokio::time::Instant::now() < deadline {
+        let page = feed(app, &format!("?after={after}&waitSeconds=1")).await;
+        changes.extend(page["changes"].as_array().cloned().unwrap_or_default());
+        after = page["next"].as_str().unwrap_or_default().to_owned();
+    }
+    (changes, after)
+}
+
+/// The feed keeps the state it last sent each plan in and folds only the newer events on the
+/// next page. What it sends from there must be exactly what a server with no such state, folding
+/// the whole stream, sends for the same page; and a plan voided since still goes out as a drop.
+#[tokio::test]
+async fn a_page_folded_from_the_feeds_last_state_equals_one_folded_from_the_start() {
+    let app = TestApp::spawn().await;
+    let plan = app.create_plan(&plan_body(&nhs(440))).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    // This server's feed sends the plan's first changes (and keeps its state at the last).
+    let (first, cursor) = changes_after(&app, "", 3).await;
+    assert_eq!(first.len(), 3, "{first:?}");
+
+    // No contacts yet: the section's ETag at version 0.
+    assert!(plan["sections"]["contacts"].is_null(), "{plan}");
+    let mut tag = "\"contacts.0\"".to_owned();
+    for name in ["Sam Nowak", "Alex Nowak"] {
+        let contacts = json!({ "personal": [{ "name": name, "relationship": "son",
+            "lpaHealthAndWelfare": "no", "lpaPropertyAndFinancial": "unknown",
+            "phone": "07700 900456", "contactFirst": true }] });
+        let res = app.put_section(&id, "contacts", &tag, &contacts).await;
+        assert_eq!(res.status().as_u16(), 200);
+        tag = res
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let (cached, next) = changes_after(&app, &cursor, 2).await;
+    assert_eq!(cached.len(), 2, "{cached:?}");
+    assert_eq!(
+        cached[1]["summary"]["contacts"]["personal"][0]["name"], "Alex Nowak",
+        "{cached:?}"
+    );
+
+    // Another server, with no state of its own, folds the same page from the start.
+    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap_or_else(|e| panic!("{e:?}"));
+    let from = ucp_store::FeedCursor::decode(&cursor).unwrap_or_else(|e| panic!("{e:?}"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut events = Vec::new();
+    while events.len() < 2 && tokio::time::Instant::now() < deadline {
+        let page = other
+            .db
+            .read_feed(from, 1000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        events = page.events;
+    }
+    let fresh = ucp_app::feed::to_changes(&other.db, &events)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let fresh = serde_json::to_value(&fresh).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(fresh, Value::Array(cached));
+
+    // Voided since: the next page, folded from the kept state, is a drop.
+    let voided = app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/void"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.5\"")
+        .json(&json!({ "reason": "Wrong person" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(voided.status().as_u16(), 200);
+    let (last, _) = changes_after(&app, &next, 1).await;
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last[0]["action"], "drop");
+    assert!(last[0]["summary"].is_null());
+}

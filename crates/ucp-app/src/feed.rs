@@ -10,7 +10,7 @@ use serde::Serialize;
 use ucp_domain::views::EmergencySummary;
 use ucp_domain::{PlanSection, PlanStatus};
 use ucp_store::projections::care_plans::STREAM_TYPE;
-use ucp_store::{Database, FeedCursor, FeedSignal, RecordedEvent, StreamBound};
+use ucp_store::{Database, FeedCursor, FeedSignal, RecordedEvent};
 use uuid::Uuid;
 
 use ucp_store::projections::replay::replay;
@@ -61,7 +61,8 @@ pub struct ChangePage {
     pub next: String,
 }
 
-/// Turns recorded events into changes, reading each plan once per page.
+/// Turns recorded events into changes, reading the page's plans in one query: each from the
+/// state the feed last sent it in when that is older than the page, else from its start.
 ///
 /// # Errors
 /// When the store fails or an event cannot be read.
@@ -73,21 +74,38 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
             .or_default()
             .insert(e.stream_version);
     }
+    // Each plan is brought from the state the feed last left it in (when that is before this
+    // page's first change of it) or from its start, all plans in one query.
+    let mut from = Vec::with_capacity(wanted.len());
+    let mut start = HashMap::new();
+    for (plan_id, versions) in &wanted {
+        let first = versions.first().copied().unwrap_or(1);
+        match db.feed_state(*plan_id).filter(|s| s.version < first) {
+            Some(state) => {
+                from.push((*plan_id, state.version));
+                start.insert(*plan_id, state);
+            }
+            None => from.push((*plan_id, 0)),
+        }
+    }
+    let mut histories = db.read_streams_after(&from).await?;
     let mut states = HashMap::new();
     let mut voided = HashSet::new();
     for (plan_id, versions) in &wanted {
-        // The whole stream, not just up to the page's versions: a plan voided since (made on
-        // the wrong person) has its earlier changes sent as drops, never with its content.
-        let history = db.read_stream(*plan_id, StreamBound::All).await?;
-        let mut last = None;
-        for step in replay(&history, None) {
+        // The whole stream to its end, not just up to the page's versions: a plan voided since
+        // (made on the wrong person) has its earlier changes sent as drops, never with content.
+        let history = histories.remove(plan_id).unwrap_or_default();
+        let mut last = start.remove(plan_id);
+        let latest_wanted = versions.last().copied();
+        for step in replay(&history, last.clone()) {
             let step = step?;
-            if versions.contains(&step.recorded.stream_version) {
+            let version = step.recorded.stream_version;
+            if versions.contains(&version) {
                 if let Some(p) = &step.plan {
-                    states.insert(
-                        (*plan_id, step.recorded.stream_version),
-                        (p.clone(), step.event.section()),
-                    );
+                    states.insert((*plan_id, version), (p.clone(), step.event.section()));
+                    if Some(version) == latest_wanted {
+                        db.remember_feed_state(*plan_id, p);
+                    }
                 }
             }
             last = step.plan;

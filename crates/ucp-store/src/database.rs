@@ -120,6 +120,7 @@ pub struct Database {
     pub(crate) stream_reads: crate::StreamReads,
     pool_waits: PoolWaits,
     pub(crate) plan_states: crate::read_stream::PlanStates,
+    pub(crate) feed_states: crate::read_stream::PlanStates,
 }
 
 /// Who hears how long each request for a pooled connection waited (the metrics' histogram);
@@ -157,6 +158,7 @@ impl Database {
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
             plan_states: crate::read_stream::PlanStates::default(),
+            feed_states: crate::read_stream::PlanStates::default(),
         }
     }
 
@@ -171,6 +173,7 @@ impl Database {
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
             plan_states: crate::read_stream::PlanStates::default(),
+            feed_states: crate::read_stream::PlanStates::default(),
         }
     }
 

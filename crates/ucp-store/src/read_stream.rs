@@ -126,6 +126,50 @@ impl Database {
         self.plan_states.put(plan_id, state.clone());
     }
 
+    /// The state the feed last left a plan in (at the last version it sent), so that the next
+    /// page folds only the events after it rather than the whole stream again.
+    #[must_use]
+    pub fn feed_state(&self, plan_id: Uuid) -> Option<ucp_domain::CarePlan> {
+        self.feed_states.get(plan_id)
+    }
+
+    /// Remembers a plan's state at a version the feed has sent.
+    pub fn remember_feed_state(&self, plan_id: Uuid, state: &ucp_domain::CarePlan) {
+        self.feed_states.put(plan_id, state.clone());
+    }
+
+    /// Several streams' events after a version each (0 for all), in one query, grouped by
+    /// stream in version order: what a feed page needs to bring its plans up to date.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn read_streams_after(
+        &self,
+        from: &[(Uuid, i64)],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<RecordedEvent>>, StoreError> {
+        let client = self.connection().await?;
+        let ids: Vec<Uuid> = from.iter().map(|(id, _)| *id).collect();
+        let after: Vec<i64> = from.iter().map(|(_, v)| *v).collect();
+        for _ in from {
+            self.stream_reads.count();
+        }
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM unnest($1::uuid[], $2::bigint[]) AS w(stream_id, after) \
+                 JOIN events e ON e.stream_id = w.stream_id AND e.stream_version > w.after \
+                 JOIN streams s ON s.stream_id = e.stream_id \
+                 ORDER BY e.stream_id, e.stream_version"
+            ))
+            .await?;
+        let mut streams: std::collections::HashMap<Uuid, Vec<RecordedEvent>> =
+            std::collections::HashMap::with_capacity(from.len());
+        for row in client.query(&stmt, &[&ids, &after]).await? {
+            let event = RecordedEvent::from_row(&row)?;
+            streams.entry(event.stream_id).or_default().push(event);
+        }
+        Ok(streams)
+    }
+
     /// The stream's events in version order, within the bound. Empty when there is no stream.
     ///
     /// # Errors
