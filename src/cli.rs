@@ -363,7 +363,6 @@ impl Cli {
             } => {
                 let tls = args.tls.tls();
                 ucp_store::migrate_with_tls(&args.database_url, &tls).await?;
-                let db = app_state(&args.database_url, None, 2, tls, Limits::BATCH)?.db;
                 let bar = indicatif::ProgressBar::new(0);
                 bar.set_style(
                     indicatif::ProgressStyle::with_template(
@@ -371,14 +370,32 @@ impl Cli {
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
-                let plans = db
-                    .rebuild_care_plan_projections_with(&|done, total| {
+                let started = std::time::Instant::now();
+                let report = ucp_store::projections::rebuild::rebuild_care_plan_read_models(
+                    &args.database_url,
+                    &tls,
+                    &|done, total| {
                         bar.set_length(total);
                         bar.set_position(done);
-                    })
-                    .await?;
+                    },
+                )
+                .await?;
                 bar.finish_and_clear();
-                tracing::info!(plans, "care plan read models rebuilt from the log");
+                let seconds = started.elapsed().as_secs_f64();
+                println!(
+                    "rebuilt {} plans from {} events in {seconds:.2} s ({:.0} events/s); \
+                     {} plans written meanwhile caught up",
+                    report.plans,
+                    report.events,
+                    report.events as f64 / seconds.max(f64::EPSILON),
+                    report.caught_up
+                );
+                tracing::info!(
+                    plans = report.plans,
+                    events = report.events,
+                    caught_up = report.caught_up,
+                    "care plan read models rebuilt from the log"
+                );
                 Ok(())
             }
         }

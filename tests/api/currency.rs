@@ -142,10 +142,7 @@ async fn the_review_worklist_filters_pages_counts_and_rebuilds() {
 
     // The rebuild gives the same worklist.
     let before = list("").await;
-    app.db
-        .rebuild_care_plan_projections()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    app.rebuild().await;
     assert_eq!(list("").await, before);
 
     // Bad input and roles.

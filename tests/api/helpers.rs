@@ -471,6 +471,17 @@ impl TestApp {
         .await
     }
 
+    /// Rebuilds the read models from the log, as `ucp projections rebuild` does (as the owner).
+    pub async fn rebuild(&self) -> ucp_store::projections::rebuild::RebuildReport {
+        ucp_store::projections::rebuild::rebuild_care_plan_read_models(
+            &self.test_db.url(),
+            &ucp_store::DatabaseTls::default(),
+            &|_, _| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("rebuild: {e:?}"))
+    }
+
     /// The emergency summary as a role, which must be served.
     pub async fn summary(&self, nhs_number: &str, role: ucp_api::Role) -> serde_json::Value {
         let (status, body) = self

@@ -57,10 +57,7 @@ async fn a_write_reads_the_stream_once() {
         .json()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    app.db
-        .rebuild_care_plan_projections()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    app.rebuild().await;
     let rebuilt: serde_json::Value = app
         .req(
             Method::GET,

@@ -3,16 +3,18 @@
 //! write returns, and rebuildable from the log.
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
+use serde_json::value::RawValue;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
 use ucp_domain::views::{EmergencySummary, PlanView};
 use ucp_domain::{fold_name, CarePlan, SectionContent};
 use uuid::Uuid;
 
 pub use super::replay::{envelope, fold, fold_from};
-use crate::event::EVENT_COLUMNS;
 use crate::read_stream::load_stream;
-use crate::{Database, InlineProjection, RecordedEvent, StoreError, StreamBound};
+use crate::{InlineProjection, RecordedEvent, StoreError, StreamBound};
 
 /// The stream type of care plans.
 pub const STREAM_TYPE: &str = "care_plan";
@@ -57,15 +59,114 @@ impl InlineProjection for CarePlanProjection {
     }
 }
 
-/// Writes the three read models of one plan.
-async fn write_plan(
+/// What the read models hold for one plan, computed once from its state: the live projection
+/// upserts it row by row, the rebuild copies it in bulk into fresh tables.
+pub(crate) struct PlanRows {
+    pub plan_id: Uuid,
+    pub nhs_number: String,
+    pub status: &'static str,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// `care_plan_view.document`, serialised once.
+    pub document: Box<RawValue>,
+    /// `emergency_summary.summary`, when the plan has one.
+    pub summary: Option<Box<RawValue>>,
+    /// The `patient_index` row, when the plan says who the person is.
+    pub patient: Option<PatientRow>,
+    /// The `review_worklist` row (and its lines by organisation), when a review is due.
+    pub worklist: Option<WorklistRow>,
+}
+
+/// A `patient_index` row.
+pub(crate) struct PatientRow {
+    pub family_name: String,
+    pub given_name: String,
+    pub family_folded: String,
+    pub given_folded: String,
+    pub birth_date: NaiveDate,
+    pub postcode: String,
+}
+
+/// A `review_worklist` row.
+pub(crate) struct WorklistRow {
+    pub family_name: String,
+    pub given_name: String,
+    pub entry: ucp_domain::review::ReviewEntry,
+}
+
+impl PlanRows {
+    /// The rows of one plan.
+    ///
+    /// # Errors
+    /// When a document cannot be serialised.
+    pub(crate) fn of(plan_id: Uuid, plan: &CarePlan) -> Result<Self, StoreError> {
+        let document = serde_json::value::to_raw_value(&PlanView::of(plan_id, plan))?;
+        // Judged as of the day of the plan's last change, so that a rebuild writes the same
+        // document; a read judges it again as of the day it is read.
+        let summary = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive())
+            .map(|s| serde_json::value::to_raw_value(&s))
+            .transpose()?;
+        let pi = plan
+            .section(ucp_domain::PlanSection::PersonalInformation)
+            .and_then(|s| match &s.content {
+                SectionContent::PersonalInformation(pi) => Some(pi),
+                _ => None,
+            });
+        let patient = pi.map(|pi| PatientRow {
+            family_name: pi.family_name.as_str().to_owned(),
+            given_name: pi.given_name.as_str().to_owned(),
+            family_folded: fold_name(pi.family_name.as_str()),
+            given_folded: fold_name(pi.given_name.as_str()),
+            birth_date: pi.birth_date.date(),
+            postcode: pi.address.postcode.as_str().to_owned(),
+        });
+        let worklist = match (ucp_domain::review::ReviewEntry::of(plan), pi) {
+            (Some(entry), Some(pi)) => Some(WorklistRow {
+                family_name: pi.family_name.as_str().to_owned(),
+                given_name: pi.given_name.as_str().to_owned(),
+                entry,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            plan_id,
+            nhs_number: plan.nhs_number.to_string(),
+            status: plan.status.as_str(),
+            version: plan.version,
+            created_at: plan.created_at,
+            updated_at: plan.updated_at,
+            document,
+            summary,
+            patient,
+            worklist,
+        })
+    }
+
+    /// The organisations whose worklists show the plan, each once.
+    pub(crate) fn worklist_organisations(&self) -> Vec<&str> {
+        let mut orgs: Vec<&str> = self
+            .worklist
+            .iter()
+            .flat_map(|w| w.entry.organisations.iter().map(String::as_str))
+            .collect();
+        orgs.sort_unstable();
+        orgs.dedup();
+        orgs
+    }
+}
+
+/// Writes the read models of one plan.
+pub(crate) async fn write_plan(
     client: &impl GenericClient,
     plan_id: Uuid,
     plan: &CarePlan,
 ) -> Result<(), StoreError> {
-    let view = serde_json::to_value(PlanView::of(plan_id, plan))?;
-    let nhs = plan.nhs_number.to_string();
-    let status = plan.status.as_str();
+    upsert_rows(client, &PlanRows::of(plan_id, plan)?).await
+}
+
+/// Upserts one plan's rows into the read models.
+async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
     let stmt = client
         .prepare_cached(
             "INSERT INTO care_plan_view \
@@ -80,13 +181,13 @@ async fn write_plan(
         .execute(
             &stmt,
             &[
-                &plan_id,
-                &nhs,
-                &status,
-                &plan.version,
-                &plan.created_at,
-                &plan.updated_at,
-                &view,
+                &rows.plan_id,
+                &rows.nhs_number,
+                &rows.status,
+                &rows.version,
+                &rows.created_at,
+                &rows.updated_at,
+                &Json(&rows.document),
             ],
         )
         .await
@@ -95,15 +196,12 @@ async fn write_plan(
                 if db.code() == &SqlState::UNIQUE_VIOLATION
                     && db.constraint() == Some(ONE_ACTIVE_PLAN) =>
             {
-                StoreError::ActivePlanExists(nhs.clone())
+                StoreError::ActivePlanExists(rows.nhs_number.clone())
             }
             _ => StoreError::Database(e),
         })?;
 
-    // Judged as of the day of the plan's last change, so that a rebuild writes the same
-    // document; a read judges it again as of the day it is read.
-    if let Some(summary) = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive()) {
-        let summary = serde_json::to_value(summary)?;
+    if let Some(summary) = &rows.summary {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO emergency_summary \
@@ -118,26 +216,20 @@ async fn write_plan(
             .execute(
                 &stmt,
                 &[
-                    &plan_id,
-                    &nhs,
-                    &status,
-                    &plan.version,
-                    &summary,
-                    &plan.updated_at,
+                    &rows.plan_id,
+                    &rows.nhs_number,
+                    &rows.status,
+                    &rows.version,
+                    &Json(summary),
+                    &rows.updated_at,
                 ],
             )
             .await?;
     }
 
-    write_worklist(client, plan_id, plan).await?;
+    upsert_worklist(client, rows).await?;
 
-    let pi = plan
-        .section(ucp_domain::PlanSection::PersonalInformation)
-        .and_then(|s| match &s.content {
-            SectionContent::PersonalInformation(pi) => Some(pi),
-            _ => None,
-        });
-    if let Some(pi) = pi {
+    if let Some(p) = &rows.patient {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO patient_index (plan_id, nhs_number, family_name, given_name, \
@@ -154,16 +246,16 @@ async fn write_plan(
             .execute(
                 &stmt,
                 &[
-                    &plan_id,
-                    &nhs,
-                    &pi.family_name.as_str(),
-                    &pi.given_name.as_str(),
-                    &fold_name(pi.family_name.as_str()),
-                    &fold_name(pi.given_name.as_str()),
-                    &pi.birth_date.date(),
-                    &pi.address.postcode.as_str(),
-                    &status,
-                    &plan.updated_at,
+                    &rows.plan_id,
+                    &rows.nhs_number,
+                    &p.family_name,
+                    &p.given_name,
+                    &p.family_folded,
+                    &p.given_folded,
+                    &p.birth_date,
+                    &p.postcode,
+                    &rows.status,
+                    &rows.updated_at,
                 ],
             )
             .await?;
@@ -172,178 +264,65 @@ async fn write_plan(
 }
 
 /// The plan's line on the review worklist, or none when it has no review date.
-async fn write_worklist(
-    client: &impl GenericClient,
-    plan_id: Uuid,
-    plan: &CarePlan,
-) -> Result<(), StoreError> {
-    let pi = plan
-        .section(ucp_domain::PlanSection::PersonalInformation)
-        .and_then(|s| match &s.content {
-            SectionContent::PersonalInformation(pi) => Some(pi),
-            _ => None,
-        });
-    match (ucp_domain::review::ReviewEntry::of(plan), pi) {
-        (Some(entry), Some(pi)) => {
-            let stmt = client
-                .prepare_cached(
-                    "INSERT INTO review_worklist (plan_id, nhs_number, family_name, given_name, \
-                       status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
-                       organisations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-                       family_name = excluded.family_name, given_name = excluded.given_name, \
-                       status = excluded.status, due_date = excluded.due_date, \
-                       last_reviewed_at = excluded.last_reviewed_at, \
-                       last_reviewed_by = excluded.last_reviewed_by, \
-                       responsible_org = excluded.responsible_org, \
-                       organisations = excluded.organisations",
-                )
-                .await?;
-            client
-                .execute(
-                    &stmt,
-                    &[
-                        &plan_id,
-                        &plan.nhs_number.to_string(),
-                        &pi.family_name.as_str(),
-                        &pi.given_name.as_str(),
-                        &plan.status.as_str(),
-                        &entry.due,
-                        &entry.last_reviewed_at,
-                        &entry.last_reviewed_by,
-                        &entry.responsible,
-                        &entry.organisations,
-                    ],
-                )
-                .await?;
-            // The plan's lines by organisation: the ones it no longer has go, the others are
-            // written anew.
-            let gone = client
-                .prepare_cached(
-                    "DELETE FROM review_worklist_orgs \
-                     WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])",
-                )
-                .await?;
-            client
-                .execute(&gone, &[&plan_id, &entry.organisations])
-                .await?;
-            let orgs = client
-                .prepare_cached(
-                    "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date) \
-                     SELECT DISTINCT o, $1::uuid, $2::text, $3::date FROM unnest($4::text[]) AS o \
-                     ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
-                       due_date = excluded.due_date",
-                )
-                .await?;
-            client
-                .execute(
-                    &orgs,
-                    &[
-                        &plan_id,
-                        &plan.status.as_str(),
-                        &entry.due,
-                        &entry.organisations,
-                    ],
-                )
-                .await?;
-        }
-        _ => {
-            let stmt = client
-                .prepare_cached("DELETE FROM review_worklist WHERE plan_id = $1")
-                .await?;
-            client.execute(&stmt, &[&plan_id]).await?;
-        }
-    }
-    Ok(())
-}
-
-impl Database {
-    /// Rebuilds the care plan read models from the log in one transaction. Appends wait while
-    /// it runs (it holds a share lock on `streams`); reads go on and see the old rows until it
-    /// commits. Returns how many plans were rebuilt.
-    ///
-    /// # Errors
-    /// When the database fails or a stored event cannot be read.
-    pub async fn rebuild_care_plan_projections(&self) -> Result<u64, StoreError> {
-        self.rebuild_care_plan_projections_with(&|_, _| {}).await
-    }
-
-    /// As [`Database::rebuild_care_plan_projections`], telling `progress` (plans done, plans in
-    /// all) as it goes. The log is read in one pass, stream by stream in version order, rather
-    /// than one query per plan.
-    ///
-    /// # Errors
-    /// As above.
-    pub async fn rebuild_care_plan_projections_with(
-        &self,
-        progress: &(dyn Fn(u64, u64) + Sync),
-    ) -> Result<u64, StoreError> {
-        use futures::TryStreamExt;
-        let mut client = self.connection().await?;
-        let tx = client.transaction().await?;
-        tx.batch_execute(
-            "LOCK TABLE streams IN SHARE MODE; \
-             DELETE FROM care_plan_view; DELETE FROM emergency_summary; DELETE FROM patient_index; \
-             DELETE FROM review_worklist_orgs; DELETE FROM review_worklist;",
+async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
+    let Some(w) = &rows.worklist else {
+        let stmt = client
+            .prepare_cached("DELETE FROM review_worklist WHERE plan_id = $1")
+            .await?;
+        client.execute(&stmt, &[&rows.plan_id]).await?;
+        return Ok(());
+    };
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO review_worklist (plan_id, nhs_number, family_name, given_name, \
+               status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
+               organisations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+               family_name = excluded.family_name, given_name = excluded.given_name, \
+               status = excluded.status, due_date = excluded.due_date, \
+               last_reviewed_at = excluded.last_reviewed_at, \
+               last_reviewed_by = excluded.last_reviewed_by, \
+               responsible_org = excluded.responsible_org, \
+               organisations = excluded.organisations",
         )
         .await?;
-        let total: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM streams WHERE stream_type = $1",
-                &[&STREAM_TYPE],
-            )
-            .await?
-            .try_get(0)?;
-        let total = u64::try_from(total).unwrap_or(0);
-        // A second connection reads the log while this transaction writes: one transaction
-        // cannot read a portal and run statements at once.
-        let reader = self.connection().await?;
-        let stmt = reader
-            .prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id \
-                 WHERE s.stream_type = $1 ORDER BY e.stream_id, e.stream_version"
-            ))
-            .await?;
-        let rows = reader.query_raw(&stmt, [STREAM_TYPE]).await?;
-        futures::pin_mut!(rows);
-        let mut rebuilt = 0;
-        let mut seen = 0;
-        let mut current: Option<(Uuid, Vec<RecordedEvent>)> = None;
-        while let Some(row) = rows.try_next().await? {
-            let event = RecordedEvent::from_row(&row)?;
-            match current.as_mut() {
-                Some((id, events)) if *id == event.stream_id => events.push(event),
-                _ => {
-                    if let Some((id, events)) = current.take() {
-                        rebuilt += rebuild_one(&tx, id, &events).await?;
-                        seen += 1;
-                        progress(seen, total);
-                    }
-                    current = Some((event.stream_id, vec![event]));
-                }
-            }
-        }
-        if let Some((id, events)) = current.take() {
-            rebuilt += rebuild_one(&tx, id, &events).await?;
-            seen += 1;
-            progress(seen, total);
-        }
-        tx.commit().await?;
-        Ok(rebuilt)
-    }
-}
-
-/// Folds one plan's events and writes its read models; 1 when it folded to a plan.
-async fn rebuild_one(
-    tx: &Transaction<'_>,
-    stream_id: Uuid,
-    events: &[RecordedEvent],
-) -> Result<u64, StoreError> {
-    match fold(events)? {
-        Some(plan) => {
-            write_plan(tx, stream_id, &plan).await?;
-            Ok(1)
-        }
-        None => Ok(0),
-    }
+    client
+        .execute(
+            &stmt,
+            &[
+                &rows.plan_id,
+                &rows.nhs_number,
+                &w.family_name,
+                &w.given_name,
+                &rows.status,
+                &w.entry.due,
+                &w.entry.last_reviewed_at,
+                &w.entry.last_reviewed_by,
+                &w.entry.responsible,
+                &w.entry.organisations,
+            ],
+        )
+        .await?;
+    // The plan's lines by organisation: the ones it no longer has go, the others are written
+    // anew.
+    let orgs = rows.worklist_organisations();
+    let gone = client
+        .prepare_cached(
+            "DELETE FROM review_worklist_orgs \
+             WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])",
+        )
+        .await?;
+    client.execute(&gone, &[&rows.plan_id, &orgs]).await?;
+    let upsert = client
+        .prepare_cached(
+            "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date) \
+             SELECT o, $1::uuid, $2::text, $3::date FROM unnest($4::text[]) AS o \
+             ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
+               due_date = excluded.due_date",
+        )
+        .await?;
+    client
+        .execute(&upsert, &[&rows.plan_id, &rows.status, &w.entry.due, &orgs])
+        .await?;
+    Ok(())
 }

@@ -2,4 +2,5 @@
 
 pub mod care_plans;
 pub mod check;
+pub mod rebuild;
 pub mod replay;
