@@ -384,11 +384,16 @@ impl Cli {
                 let seconds = started.elapsed().as_secs_f64();
                 println!(
                     "rebuilt {} plans from {} events in {seconds:.2} s ({:.0} events/s); \
-                     {} plans written meanwhile caught up",
+                     {} plans written meanwhile caught up \
+                     (copy {:.2} s, indexes {:.2} s, appends held {:.3} s, checks {:.2} s)",
                     report.plans,
                     report.events,
                     report.events as f64 / seconds.max(f64::EPSILON),
-                    report.caught_up
+                    report.caught_up,
+                    report.copy.as_secs_f64(),
+                    report.indexes.as_secs_f64(),
+                    report.swap.as_secs_f64(),
+                    report.after_swap.as_secs_f64(),
                 );
                 tracing::info!(
                     plans = report.plans,

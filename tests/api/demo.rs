@@ -140,7 +140,7 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
     let owner = db.owner_client().await;
     let plan: uuid::Uuid = owner
         .query_one(
-            "UPDATE emergency_summary SET summary = jsonb_set(summary, '{cpr,status}', '\"not-for-cpr-edited\"') \
+            "UPDATE emergency_summary SET summary = jsonb_set(summary::jsonb, '{cpr,status}', '\"not-for-cpr-edited\"')::json \
              WHERE plan_id = (SELECT plan_id FROM emergency_summary WHERE status = 'active' \
                ORDER BY plan_id LIMIT 1) RETURNING plan_id",
             &[],

@@ -11,16 +11,25 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::types::{FromSql, Type};
 use ucp_store::queries::{PLAN_BY_ID_SQL, SEARCH_SQL, SUMMARY_BY_NHS_NUMBER_SQL};
 
-/// A jsonb value's text as PostgreSQL sends it (binary jsonb is a version byte, then the text).
+/// A json or jsonb value's text as PostgreSQL sends it (binary jsonb is a version byte, then
+/// the text; json is the text).
 struct RawJson(Vec<u8>);
 
 impl<'a> FromSql<'a> for RawJson {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Self(raw.get(1..).unwrap_or_default().to_vec()))
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let text = if *ty == Type::JSONB {
+            raw.get(1..).unwrap_or_default()
+        } else {
+            raw
+        };
+        Ok(Self(text.to_vec()))
     }
 
     fn accepts(ty: &Type) -> bool {
-        *ty == Type::JSONB
+        *ty == Type::JSONB || *ty == Type::JSON
     }
 }
 
