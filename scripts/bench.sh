@@ -162,12 +162,12 @@ record "create" "$m" "$wf" ratio 0.4
 
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
 
-say "7. projection rebuild of the whole log, while section updates go on (2 connections)"
+say "7. projection rebuild of the whole log, while section updates go on (2 connections, a plan each)"
 events=$(psql_db -c "SELECT count(*) FROM events")
 # The writers run for the whole rebuild (about 20,000 events a second at the least).
 during=$(( seconds > events / 20000 + 5 ? seconds : events / 20000 + 5 ))
 BENCH_LIST="$work/updates.txt" BENCH_TOKEN="$clinician" BENCH_RUN=$((1 + RANDOM % 9)) \
-  wrk -t1 -c2 -d"${during}s" --timeout 10s -s "$BENCH_LUA/update.lua" "$api" >"$work/rebuild-writes.wrk" 2>&1 &
+  wrk -t2 -c2 -d"${during}s" --timeout 10s -s "$BENCH_LUA/update.lua" "$api" >"$work/rebuild-writes.wrk" 2>&1 &
 writers=$!
 sleep 1
 "$ucp" projections rebuild >"$work/rebuild.out" 2>&1 || { cat "$work/rebuild.out" >&2; exit 1; }

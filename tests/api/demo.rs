@@ -157,3 +157,78 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
     let (ok, out) = ucp(&["check"], &db).await;
     assert!(ok, "{out}");
 }
+
+/// Each person's events in order, as (NHS number, event types, event data).
+async fn people_and_their_events(db: &TestDb) -> Vec<(String, Vec<String>, Vec<Value>)> {
+    let owner = db.owner_client().await;
+    let rows = owner
+        .query(
+            "SELECT v.nhs_number, array_agg(e.event_type ORDER BY e.stream_version), \
+                    array_agg(e.data ORDER BY e.stream_version) \
+             FROM care_plan_view v JOIN events e ON e.stream_id = v.plan_id \
+             GROUP BY v.nhs_number ORDER BY v.nhs_number",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    rows.iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// `ucp seed --demo --bulk` decides the same events as the write path and copies them in bulk,
+/// then builds the read models from the log: the same people, the same events, read models
+/// equal to the log, and a second run adds no one twice.
+#[tokio::test]
+async fn the_bulk_loader_loads_what_the_write_path_would() {
+    let slow = TestDb::migrated().await;
+    let (ok, out) = ucp(&["seed", "--demo", "--count", "40", "--jobs", "4"], &slow).await;
+    assert!(ok, "{out}");
+    let bulk = TestDb::migrated().await;
+    let (ok, out) = ucp(&["seed", "--demo", "--count", "40", "--bulk"], &bulk).await;
+    assert!(ok, "{out}");
+
+    let expected = people_and_their_events(&slow).await;
+    let loaded = people_and_their_events(&bulk).await;
+    assert_eq!(loaded.len(), 40);
+    assert_eq!(
+        loaded.iter().map(|(n, t, _)| (n, t)).collect::<Vec<_>>(),
+        expected.iter().map(|(n, t, _)| (n, t)).collect::<Vec<_>>(),
+        "the same people with the same events in the same order"
+    );
+    assert!(loaded.iter().any(|(_, types, _)| types.len() > 1));
+    for ((n, _, data), (_, _, want)) in loaded.iter().zip(&expected) {
+        assert_eq!(data, want, "{n}: the same event data");
+    }
+    let (ok, out) = ucp(&["check"], &bulk).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("40 plans: every read model equals the log"), "{out}");
+
+    // What a crew reads is the same for every person.
+    let owner_slow = slow.owner_client().await;
+    let owner_bulk = bulk.owner_client().await;
+    let sql = "SELECT nhs_number, status, summary::jsonb #>> '{cpr,status}' \
+               FROM emergency_summary ORDER BY nhs_number";
+    let a: Vec<(String, String, Option<String>)> = owner_slow
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let b: Vec<(String, String, Option<String>)> = owner_bulk
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(a, b);
+
+    // Again, with more people: only the new ones are added.
+    let (ok, out) = ucp(&["seed", "--demo", "--count", "45", "--bulk"], &bulk).await;
+    assert!(ok, "{out}");
+    assert_eq!(people_and_their_events(&bulk).await.len(), 45);
+    let (ok, out) = ucp(&["check"], &bulk).await;
+    assert!(ok, "{out}");
+}

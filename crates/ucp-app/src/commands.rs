@@ -200,7 +200,11 @@ fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), App
     }
 }
 
-fn new_event(
+/// A decided event as the log stores it, with who caused it.
+///
+/// # Errors
+/// When the event cannot be serialised (a bug).
+pub fn new_event(
     event: &CarePlanEvent,
     actor: &Actor,
     request_id: Option<String>,

@@ -6,6 +6,7 @@
 
 mod access_log;
 mod append;
+pub mod bulk_load;
 mod checkpoint;
 mod database;
 mod error;
