@@ -6,8 +6,8 @@
 #
 #   BENCH_PLANS (10000)     synthetic plans loaded first (BENCH_PLANS=1000000 for the scale run)
 #   BENCH_SECONDS (15)      measured seconds per scenario, after BENCH_WARMUP (3) seconds
-#   BENCH_JOBS (8)          loader concurrency
-#   BENCH_UCP               another `ucp` binary to measure (a before/after comparison)
+#   BENCH_UCP               another `ucp` binary to serve and rebuild (a before/after
+#                           comparison); the data is always loaded by this tree's bulk loader
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,7 +15,6 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 plans=${BENCH_PLANS:-10000}
 seconds=${BENCH_SECONDS:-15}
 warmup=${BENCH_WARMUP:-3}
-jobs=${BENCH_JOBS:-8}
 
 if ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -33,10 +32,8 @@ bindir=$(pg_bindir pgbench || true)
 
 say "building in release mode"
 target=${CARGO_TARGET_DIR:-$root/target}
-if [ -z "${BENCH_UCP:-}" ]; then
-  cargo build --release --quiet -p ucp --bin ucp
-fi
-cargo build --release --quiet -p ucp-read-floor
+cargo build --release --quiet -p ucp --bin ucp -p ucp-read-floor
+loader=$target/release/ucp
 ucp=${BENCH_UCP:-$target/release/ucp}
 floor=$target/release/ucp-read-floor
 out=$target/bench
@@ -58,9 +55,9 @@ psql -X -q "$admin_url" -c "CREATE DATABASE \"$db\"" >/dev/null
 export DATABASE_URL=$db_url
 "$ucp" migrate >/dev/null 2>&1
 
-say "loading $plans plans ($jobs at once)"
+say "loading $plans plans (bulk: events copied into the log, then the read models rebuilt)"
 t0=$(date +%s%N)
-"$ucp" seed --demo --count "$plans" --jobs "$jobs" >/dev/null
+"$loader" seed --demo --bulk --count "$plans" >/dev/null
 load_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 events=$(psql_db -c "SELECT count(*) FROM events")
 say "loaded $plans plans ($events events) in $((load_ms / 1000)) s"
@@ -170,19 +167,24 @@ BENCH_LIST="$work/updates.txt" BENCH_TOKEN="$clinician" BENCH_RUN=$((1 + RANDOM 
   wrk -t2 -c2 -d"${during}s" --timeout 10s -s "$BENCH_LUA/update.lua" "$api" >"$work/rebuild-writes.wrk" 2>&1 &
 writers=$!
 sleep 1
+t0=$(date +%s%N)
 "$ucp" projections rebuild >"$work/rebuild.out" 2>&1 || { cat "$work/rebuild.out" >&2; exit 1; }
+rebuild_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 wait "$writers" || true
 kill "$api_pid" 2>/dev/null || true
-rebuild=$(python3 - "$work/rebuild.out" "$work/rebuild-writes.wrk" <<'PY'
+rebuild=$(python3 - "$work/rebuild.out" "$work/rebuild-writes.wrk" "$events" "$rebuild_ms" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
-m = re.search(r"rebuilt (\d+) plans from (\d+) events in ([\d.]+) s \((\d+) events/s\); (\d+) plans written", text)
+m = re.search(r"rebuilt (\d+) plans from (\d+) events in ([\d.]+) s \((\d+) events/s\); (\d+) plans written.*appends held ([\d.]+) s", text)
 w = next((json.loads(l[6:]) for l in open(sys.argv[2]) if l.startswith("BENCH ")), {})
-if not m:
-    sys.exit(f"no rebuild figures in: {text}")
-print(json.dumps({"plans": int(m[1]), "events": int(m[2]), "ms": float(m[3]) * 1000, "rps": int(m[4]),
-                  "caught_up": int(m[5]), "writes_meanwhile_rps": w.get("rps"),
-                  "writes_meanwhile_non2xx": w.get("non2xx", 0)}))
+writes = {"writes_meanwhile_rps": w.get("rps"), "writes_meanwhile_non2xx": w.get("non2xx", 0)}
+if m:
+    figures = {"plans": int(m[1]), "events": int(m[2]), "ms": float(m[3]) * 1000, "rps": int(m[4]),
+               "caught_up": int(m[5]), "appends_held_ms": float(m[6]) * 1000}
+else:  # an older binary (BENCH_UCP): the command's wall time
+    events, ms = int(sys.argv[3]), max(int(sys.argv[4]), 1)
+    figures = {"events": events, "ms": ms, "rps": events * 1000 // ms}
+print(json.dumps({**figures, **writes}))
 PY
 )
 record "projection rebuild (while writes go on)" "$rebuild" "null" min_rps 50000
@@ -219,6 +221,10 @@ for r in rows:
     extra = ""
     if m.get("non2xx") or m.get("socket_errors"):
         extra = f"  ({m.get('non2xx', 0)} non-2xx, {m.get('socket_errors', 0)} socket errors)"
+    if "writes_meanwhile_rps" in m:
+        held = f"appends held {m['appends_held_ms']:.0f} ms, " if "appends_held_ms" in m else ""
+        extra = (f"  ({held}{m.get('writes_meanwhile_rps') or 0:.0f} req/s of writes meanwhile, "
+                 f"{m.get('writes_meanwhile_non2xx', 0)} non-2xx, {m.get('caught_up', '?')} plans caught up)")
     print(f"{r['scenario']:44} {fmt(rps, '{:9.0f}')}{unit} {fmt(p50, '{:8.2f}')} {fmt(p99, '{:8.2f}')}  {base:>22} {fmt(ratio, '{:6.2f}')}  "
           f"{goal}{'' if ok is None else (': met' if ok else ': NOT met')}{extra}")
 json.dump({"plans": int(sys.argv[3]), "machine": machine, "results": rows}, open(sys.argv[2], "w"), indent=2)

@@ -162,7 +162,7 @@ struct SeedArgs {
     #[arg(long, default_value_t = 1)]
     jobs: u32,
     /// Decide the events here and copy them into the log in bulk, then rebuild the read models
-    /// from it: the same plans, loaded a hundred times faster (a million in minutes). For a new
+    /// from it: the same plans, loaded about four times faster (a million in minutes). For a new
     /// or demo database, as its owner, with no one else writing.
     #[arg(long)]
     bulk: bool,

@@ -202,7 +202,10 @@ async fn the_bulk_loader_loads_what_the_write_path_would() {
     }
     let (ok, out) = ucp(&["check"], &bulk).await;
     assert!(ok, "{out}");
-    assert!(out.contains("40 plans: every read model equals the log"), "{out}");
+    assert!(
+        out.contains("40 plans: every read model equals the log"),
+        "{out}"
+    );
 
     // What a crew reads is the same for every person.
     let owner_slow = slow.owner_client().await;
