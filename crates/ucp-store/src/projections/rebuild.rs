@@ -37,6 +37,9 @@ const TABLES: [&str; 5] = [
 /// The fresh tables' names: the live name with this suffix.
 const FRESH: &str = "_rebuild";
 
+/// The replaced tables' names until they are dropped, after the swap.
+const REPLACED: &str = "_replaced";
+
 /// Only one rebuild at a time: they would share the fresh tables.
 const REBUILD_LOCK: i64 = 0x7563_705f_7265_6275; // "ucp_rebu"
 
@@ -82,8 +85,9 @@ enum DefinitionKind {
 /// The read models rebuilt into fresh tables, waiting to be swapped in.
 pub struct Rebuild {
     client: Object,
-    /// Each plan's stream version as folded.
-    folded: HashMap<Uuid, i64>,
+    /// The snapshot the log was folded in (`pg_current_snapshot()` as text): every event it
+    /// does not see was written since, and its plan must be caught up.
+    snapshot: String,
     definitions: HashMap<&'static str, Vec<Definition>>,
     report: RebuildReport,
 }
@@ -156,6 +160,7 @@ impl Rebuild {
             client
                 .batch_execute(&format!(
                     "DROP TABLE IF EXISTS {table}{FRESH} CASCADE; \
+                     DROP TABLE IF EXISTS {table}{REPLACED} CASCADE; \
                      CREATE TABLE {table}{FRESH} (LIKE {table} INCLUDING ALL \
                        EXCLUDING INDEXES)"
                 ))
@@ -171,6 +176,11 @@ impl Rebuild {
             .read_only(true)
             .start()
             .await?;
+        // The first statement fixes the transaction's snapshot: this is the one folded.
+        let seen: String = snapshot
+            .query_one("SELECT pg_current_snapshot()::text", &[])
+            .await?
+            .try_get(0)?;
         let total: i64 = snapshot
             .query_one(
                 "SELECT count(*) FROM streams WHERE stream_type = $1",
@@ -198,7 +208,6 @@ impl Rebuild {
         };
         let folder = async {
             let mut report = RebuildReport::default();
-            let mut folded = HashMap::with_capacity(usize::try_from(total).unwrap_or(0));
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut current: Option<(Uuid, Vec<RecordedEvent>)> = None;
             let mut seen = 0;
@@ -216,7 +225,6 @@ impl Rebuild {
                 if let Some((id, events)) = current.take() {
                     report.events += events.len() as u64;
                     if let Some(plan) = fold(&events)? {
-                        folded.insert(id, plan.version);
                         chunk.push(PlanRows::of(id, &plan)?);
                         report.plans += 1;
                     }
@@ -238,16 +246,19 @@ impl Rebuild {
                 let _ = chunks.send(chunk).await;
             }
             drop(chunks);
-            Ok::<_, StoreError>((folded, report))
+            Ok::<_, StoreError>(report)
         };
         let (copied, folding) = tokio::join!(copier, folder);
-        let (folded, mut report) = folding?;
+        let mut report = folding?;
         copied?;
         snapshot.commit().await?;
         drop(reader);
         report.copy = started.elapsed();
         let started = Instant::now();
 
+        // The copies' WAL is flushed by the indexes' commits, here, not by the swap's commit
+        // while appends wait (at a million plans that flush held them back for seconds).
+        client.batch_execute("SET synchronous_commit = on").await?;
         // Indexes after the rows: one sort per index rather than one insert per row.
         for table in TABLES {
             for d in definitions.get(table).into_iter().flatten() {
@@ -268,7 +279,7 @@ impl Rebuild {
         report.indexes = started.elapsed();
         Ok(Self {
             client,
-            folded,
+            snapshot: seen,
             definitions,
             report,
         })
@@ -281,8 +292,10 @@ impl Rebuild {
     }
 
     /// Swaps the fresh tables in. In one transaction: appends are held back (a share lock on
-    /// `streams`) while the plans written since the load's snapshot are folded again, the live
-    /// tables are dropped and the fresh ones take their names, indexes and grants.
+    /// `streams`) while the plans with events the load's snapshot did not see are found (a range
+    /// of the transaction-id index) and folded again, the live tables are renamed aside and the
+    /// fresh ones take their names, indexes and grants. Catalogue changes only, so the hold does
+    /// not grow with the number of plans; the replaced tables are dropped after the commit.
     ///
     /// # Errors
     /// When the database fails or a stored event cannot be read; nothing is swapped then.
@@ -301,24 +314,42 @@ impl Rebuild {
     async fn swap_in(&mut self) -> Result<RebuildReport, StoreError> {
         let started = Instant::now();
         let tx = self.client.transaction().await?;
-        tx.batch_execute("SET LOCAL synchronous_commit = on; LOCK TABLE streams IN SHARE MODE")
-            .await?;
-        let current = tx
+        tx.batch_execute("LOCK TABLE streams IN SHARE MODE").await?;
+        // The plans with an event the folded snapshot did not see: a range of the index on
+        // transaction ids, however many plans there are.
+        let changed: Vec<Uuid> = tx
             .query(
-                "SELECT stream_id, version FROM streams WHERE stream_type = $1",
-                &[&STREAM_TYPE],
+                "SELECT DISTINCT e.stream_id FROM events e \
+                 JOIN streams s ON s.stream_id = e.stream_id \
+                 WHERE s.stream_type = $1 \
+                   AND e.transaction_id >= pg_snapshot_xmin($2::text::pg_snapshot) \
+                   AND NOT pg_visible_in_snapshot(e.transaction_id, $2::text::pg_snapshot)",
+                &[&STREAM_TYPE, &self.snapshot],
             )
-            .await?;
-        let mut changed = Vec::new();
-        for row in &current {
-            let id: Uuid = row.try_get(0)?;
-            let version: i64 = row.try_get(1)?;
-            if self.folded.get(&id) != Some(&version) {
-                changed.push(id);
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        // The live tables step aside, renamed with their indexes (catalogue changes only:
+        // dropping them here would unlink their files while appends wait, seconds at a million
+        // plans). They are dropped after the commit.
+        for table in TABLES {
+            tx.batch_execute(&format!("ALTER TABLE {table} RENAME TO {table}{REPLACED}"))
+                .await?;
+            for d in self.definitions.get(table).into_iter().flatten() {
+                let name = &d.name;
+                let sql = match &d.kind {
+                    DefinitionKind::Constraint(_) => format!(
+                        "ALTER TABLE {table}{REPLACED} RENAME CONSTRAINT {name} TO {name}{REPLACED}"
+                    ),
+                    DefinitionKind::Index { .. } => {
+                        format!("ALTER INDEX {name} RENAME TO {name}{REPLACED}")
+                    }
+                    DefinitionKind::ForeignKey(_) => continue,
+                };
+                tx.batch_execute(&sql).await?;
             }
         }
-        let live = TABLES.join(", ");
-        tx.batch_execute(&format!("DROP TABLE {live}")).await?;
         for table in TABLES {
             tx.batch_execute(&format!(
                 "ALTER TABLE {table}{FRESH} RENAME TO {table}; \
@@ -365,6 +396,14 @@ impl Rebuild {
         self.report.caught_up = changed.len() as u64;
         self.report.swap = started.elapsed();
         let started = Instant::now();
+        let replaced = TABLES
+            .iter()
+            .map(|t| format!("{t}{REPLACED}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.client
+            .batch_execute(&format!("DROP TABLE {replaced}"))
+            .await?;
         for table in TABLES {
             for d in self.definitions.get(table).into_iter().flatten() {
                 if let DefinitionKind::ForeignKey(_) = d.kind {
@@ -378,7 +417,7 @@ impl Rebuild {
             }
         }
         self.client
-            .batch_execute(&format!("ANALYZE {live}"))
+            .batch_execute(&format!("ANALYZE {}", TABLES.join(", ")))
             .await?;
         self.report.after_swap = started.elapsed();
         Ok(self.report)
