@@ -67,6 +67,9 @@ fn clinician() -> Actor {
     }
 }
 
+/// The demo people the README and its walkthrough name: their details never change.
+const DOCUMENTED_PEOPLE: u32 = 20;
+
 /// Which shape the i-th demo person shows; the first 20 show every one.
 fn scenario(i: u32) -> u32 {
     i % 20
@@ -82,12 +85,36 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
     let birth = if shape == 12 {
         // A child: modified CPR, involvement C1 with C3.
         format!("2016-{:02}-{:02}", 1 + i % 12, 1 + i % 28)
-    } else {
+    } else if i < DOCUMENTED_PEOPLE {
         format!(
             "{}-{:02}-{:02}",
             1925 + (i * 7) % 70,
             1 + i % 12,
             1 + i % 28
+        )
+    } else {
+        // Spread over 70 years as a real population is, so that a search by birth date at a
+        // million plans finds tens of people, not thousands.
+        let day = chrono::NaiveDate::from_ymd_opt(1925, 1, 1)
+            .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from((i * 7_919) % 25_550))))
+            .unwrap_or_default();
+        day.format("%Y-%m-%d").to_string()
+    };
+    let postcode = if i < DOCUMENTED_PEOPLE {
+        POSTCODES[idx % POSTCODES.len()].to_owned()
+    } else {
+        // Thousands of postcodes: the outward codes above, an inward code from i.
+        let letters = b"ABDEFGHJLNPQRSTUWXYZ";
+        let n = (i / 8) as usize;
+        let outward = POSTCODES[idx % POSTCODES.len()]
+            .split(' ')
+            .next()
+            .unwrap_or("SE1");
+        format!(
+            "{outward} {}{}{}",
+            n % 10,
+            letters[(n / 10) % letters.len()] as char,
+            letters[(n / 200) % letters.len()] as char
         )
     };
     let lpa = shape == 1 || shape == 13;
@@ -95,7 +122,7 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
         "personalInformation": {
             "nhsNumber": nhs.to_string(), "familyName": family, "givenName": given,
             "birthDate": birth,
-            "address": { "lines": [format!("{} Example Road", 1 + i % 90), "London"], "postcode": POSTCODES[idx % POSTCODES.len()] },
+            "address": { "lines": [format!("{} Example Road", 1 + i % 90), "London"], "postcode": postcode },
             "phone": "020 7946 0000", "mainLanguage": "English", "interpreterNeeded": i % 9 == 4
         },
         "consentToShare": { "basis": if i % 6 == 5 { "best-interests" } else { "person-agreed" },
