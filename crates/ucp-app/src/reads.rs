@@ -257,19 +257,31 @@ pub async fn summary(
     if !may_see(actor, nhs, row.status) {
         return Err(none());
     }
+    // Straight from the stored text to the summary, and serialised once: the same bytes are
+    // tagged and sent (this is the hottest read).
     let summary: EmergencySummary =
-        serde_json::from_value(row.summary).map_err(|e| AppError::Internal(Box::new(e)))?;
+        serde_json::from_str(row.summary.get()).map_err(|e| AppError::Internal(Box::new(e)))?;
     let summary = summary.as_of(today);
     let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
-    let etag = summary_etag(&summary)?;
-    Ok(Shown::new(TaggedSummary { etag, summary }, access))
+    let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
+    let etag = etag_of(summary.plan_version, &body);
+    Ok(Shown::new(
+        TaggedSummary {
+            etag,
+            summary,
+            body,
+        },
+        access,
+    ))
 }
 
-/// A summary and its entity tag.
+/// A summary, its JSON and its entity tag.
 #[derive(Debug, Clone)]
 pub struct TaggedSummary {
     pub etag: String,
     pub summary: EmergencySummary,
+    /// The summary as sent: the bytes the tag was computed from.
+    pub body: Vec<u8>,
 }
 
 /// The summary's entity tag: its plan version and a digest of everything in it, so that it
@@ -278,14 +290,15 @@ pub struct TaggedSummary {
 /// # Errors
 /// When the summary cannot be serialised (never).
 pub fn summary_etag(summary: &EmergencySummary) -> Result<String, AppError> {
-    use sha2::{Digest, Sha256};
     let bytes = serde_json::to_vec(summary).map_err(|e| AppError::Internal(Box::new(e)))?;
-    let digest = Sha256::digest(&bytes);
-    Ok(format!(
-        "\"summary.{}.{}\"",
-        summary.plan_version,
-        hex::encode(&digest[..8])
-    ))
+    Ok(etag_of(summary.plan_version, &bytes))
+}
+
+/// The tag of a summary at `version` whose JSON is `bytes`.
+fn etag_of(version: i64, bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    format!("\"summary.{version}.{}\"", hex::encode(&digest[..8]))
 }
 
 /// A candidate person.

@@ -17,11 +17,12 @@ pub struct PlanRow {
 }
 
 /// A plan's row in `emergency_summary`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SummaryRow {
     pub plan_id: Uuid,
     pub status: PlanStatus,
-    pub summary: serde_json::Value,
+    /// The stored JSON, unparsed: the reader decodes it straight into its type.
+    pub summary: Box<serde_json::value::RawValue>,
 }
 
 /// Reads a stored NHS number (the projections write only valid ones).
@@ -161,7 +162,9 @@ impl Database {
                 Ok(SummaryRow {
                     plan_id: row.try_get(0)?,
                     status: plan_status(row.try_get(1)?)?,
-                    summary: row.try_get(2)?,
+                    summary: row
+                        .try_get::<_, tokio_postgres::types::Json<Box<serde_json::value::RawValue>>>(2)?
+                        .0,
                 })
             })
             .transpose()

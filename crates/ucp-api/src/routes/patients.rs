@@ -13,7 +13,7 @@ use ucp_store::PatientSearch;
 use utoipa::IntoParams;
 
 use super::access::parse_nhs_number;
-use super::respond::{audited, tagged_or_unchanged, tagged_shown};
+use super::respond::{audited, tagged_bytes_or_unchanged, tagged_shown};
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::problem::{ErrorCode, Problem};
@@ -67,10 +67,11 @@ pub async fn get_emergency_summary(
     let nhs = parse_nhs_number(&path)?;
     let today = chrono::Utc::now().date_naive();
     let shown = reads::summary(&state.db, &actor, nhs, today).await?;
-    Ok(tagged_or_unchanged(
+    let etag = shown.value.etag;
+    Ok(tagged_bytes_or_unchanged(
         &req,
-        &shown.value.etag,
-        &shown.value.summary,
+        &etag,
+        shown.value.body,
         shown.access,
     ))
 }

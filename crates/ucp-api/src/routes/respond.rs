@@ -17,6 +17,16 @@ pub fn tagged(status: StatusCode, etag: &str, body: &impl Serialize) -> HttpResp
     res.json(body)
 }
 
+/// As [`tagged`], for a body already serialised (its tag was computed from the same bytes).
+pub fn tagged_bytes(status: StatusCode, etag: &str, body: Vec<u8>) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        res.insert_header((header::ETAG, value));
+    }
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    res.content_type("application/json").body(body)
+}
+
 /// A response that carries what its handler's result showed, for the access-log middleware.
 #[must_use]
 pub fn audited(mut res: HttpResponse, access: ucp_app::audit::Access) -> HttpResponse {
@@ -57,15 +67,32 @@ pub fn tagged_or_unchanged(
     body: &impl Serialize,
     access: ucp_app::audit::Access,
 ) -> HttpResponse {
-    let res = if unchanged(req, etag) {
-        let mut res = HttpResponse::NotModified();
-        if let Ok(value) = HeaderValue::from_str(etag) {
-            res.insert_header((header::ETAG, value));
-        }
-        res.insert_header((header::CACHE_CONTROL, "no-store"));
-        res.finish()
-    } else {
-        tagged(StatusCode::OK, etag, body)
-    };
-    audited(res, access)
+    if unchanged(req, etag) {
+        return audited(not_modified(etag), access);
+    }
+    audited(tagged(StatusCode::OK, etag, body), access)
+}
+
+/// As [`tagged_or_unchanged`], for a body already serialised.
+#[must_use]
+pub fn tagged_bytes_or_unchanged(
+    req: &actix_web::HttpRequest,
+    etag: &str,
+    body: Vec<u8>,
+    access: ucp_app::audit::Access,
+) -> HttpResponse {
+    if unchanged(req, etag) {
+        return audited(not_modified(etag), access);
+    }
+    audited(tagged_bytes(StatusCode::OK, etag, body), access)
+}
+
+/// 304: the client holds this version already.
+fn not_modified(etag: &str) -> HttpResponse {
+    let mut res = HttpResponse::NotModified();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        res.insert_header((header::ETAG, value));
+    }
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    res.finish()
 }
