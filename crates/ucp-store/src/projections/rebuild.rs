@@ -151,9 +151,11 @@ impl Rebuild {
                 "another projection rebuild is running on this database".into(),
             ));
         }
-        // The bulk copy need not wait for its WAL to reach the disk: the swap's commit does,
-        // and it comes after every row copied.
-        client.batch_execute("SET synchronous_commit = off").await?;
+        // The bulk copy need not wait for its WAL to reach the disk: the index builds' commits
+        // flush it, before the swap. (And no notices for the tables that were not there.)
+        client
+            .batch_execute("SET synchronous_commit = off; SET client_min_messages = warning")
+            .await?;
         let mut definitions = HashMap::new();
         for table in TABLES {
             definitions.insert(table, definitions_of(&client, table).await?);
