@@ -7,7 +7,9 @@
 #   BENCH_PLANS (10000)     synthetic plans loaded first (BENCH_PLANS=1000000 for the scale run)
 #   BENCH_SECONDS (15)      measured seconds per scenario, after BENCH_WARMUP (3) seconds
 #   BENCH_UCP               another `ucp` binary to serve and rebuild (a before/after
-#                           comparison); the data is always loaded by this tree's bulk loader
+#                           comparison); the data is always loaded by this tree's bulk loader,
+#                           so the other binary must know the same migrations (a server refuses
+#                           a schema it was not built for)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
