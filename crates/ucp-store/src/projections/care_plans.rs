@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::value::RawValue;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use ucp_domain::views::{EmergencySummary, PlanView};
 use ucp_domain::{fold_name, CarePlan, SectionContent};
 use uuid::Uuid;
@@ -59,6 +59,16 @@ impl InlineProjection for CarePlanProjection {
     }
 }
 
+/// The columns of each read model's row, in the order of [`PlanRows`]' row methods.
+pub(crate) const VIEW_COLUMNS: &str =
+    "plan_id, nhs_number, status, version, created_at, updated_at, document";
+pub(crate) const SUMMARY_COLUMNS: &str =
+    "plan_id, nhs_number, status, version, summary, plan_updated_at";
+pub(crate) const PATIENT_COLUMNS: &str = "plan_id, nhs_number, family_name, given_name, \
+     family_folded, given_folded, birth_date, postcode, status, updated_at";
+pub(crate) const WORKLIST_COLUMNS: &str = "plan_id, nhs_number, family_name, given_name, status, \
+     due_date, last_reviewed_at, last_reviewed_by, responsible_org, organisations";
+
 /// What the read models hold for one plan, computed once from its state: the live projection
 /// upserts it row by row, the rebuild copies it in bulk into fresh tables.
 pub(crate) struct PlanRows {
@@ -69,9 +79,9 @@ pub(crate) struct PlanRows {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// `care_plan_view.document`, serialised once.
-    pub document: Box<RawValue>,
+    pub document: Json<Box<RawValue>>,
     /// `emergency_summary.summary`, when the plan has one.
-    pub summary: Option<Box<RawValue>>,
+    pub summary: Option<Json<Box<RawValue>>>,
     /// The `patient_index` row, when the plan says who the person is.
     pub patient: Option<PatientRow>,
     /// The `review_worklist` row (and its lines by organisation), when a review is due.
@@ -101,11 +111,13 @@ impl PlanRows {
     /// # Errors
     /// When a document cannot be serialised.
     pub(crate) fn of(plan_id: Uuid, plan: &CarePlan) -> Result<Self, StoreError> {
-        let document = serde_json::value::to_raw_value(&PlanView::of(plan_id, plan))?;
+        let document = Json(serde_json::value::to_raw_value(&PlanView::of(
+            plan_id, plan,
+        ))?);
         // Judged as of the day of the plan's last change, so that a rebuild writes the same
         // document; a read judges it again as of the day it is read.
         let summary = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive())
-            .map(|s| serde_json::value::to_raw_value(&s))
+            .map(|s| serde_json::value::to_raw_value(&s).map(Json))
             .transpose()?;
         let pi = plan
             .section(ucp_domain::PlanSection::PersonalInformation)
@@ -143,6 +155,66 @@ impl PlanRows {
         })
     }
 
+    /// The `care_plan_view` row, in [`VIEW_COLUMNS`] order (upserted and copied alike).
+    pub(crate) fn view_row(&self) -> [&(dyn ToSql + Sync); 7] {
+        [
+            &self.plan_id,
+            &self.nhs_number,
+            &self.status,
+            &self.version,
+            &self.created_at,
+            &self.updated_at,
+            &self.document,
+        ]
+    }
+
+    /// The `emergency_summary` row, in [`SUMMARY_COLUMNS`] order.
+    pub(crate) fn summary_row(&self) -> Option<[&(dyn ToSql + Sync); 6]> {
+        let summary = self.summary.as_ref()?;
+        Some([
+            &self.plan_id,
+            &self.nhs_number,
+            &self.status,
+            &self.version,
+            summary,
+            &self.updated_at,
+        ])
+    }
+
+    /// The `patient_index` row, in [`PATIENT_COLUMNS`] order.
+    pub(crate) fn patient_row(&self) -> Option<[&(dyn ToSql + Sync); 10]> {
+        let p = self.patient.as_ref()?;
+        Some([
+            &self.plan_id,
+            &self.nhs_number,
+            &p.family_name,
+            &p.given_name,
+            &p.family_folded,
+            &p.given_folded,
+            &p.birth_date,
+            &p.postcode,
+            &self.status,
+            &self.updated_at,
+        ])
+    }
+
+    /// The `review_worklist` row, in [`WORKLIST_COLUMNS`] order.
+    pub(crate) fn worklist_row(&self) -> Option<[&(dyn ToSql + Sync); 10]> {
+        let w = self.worklist.as_ref()?;
+        Some([
+            &self.plan_id,
+            &self.nhs_number,
+            &w.family_name,
+            &w.given_name,
+            &self.status,
+            &w.entry.due,
+            &w.entry.last_reviewed_at,
+            &w.entry.last_reviewed_by,
+            &w.entry.responsible,
+            &w.entry.organisations,
+        ])
+    }
+
     /// The organisations whose worklists show the plan, each once.
     pub(crate) fn worklist_organisations(&self) -> Vec<&str> {
         let mut orgs: Vec<&str> = self
@@ -178,18 +250,7 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
         )
         .await?;
     client
-        .execute(
-            &stmt,
-            &[
-                &rows.plan_id,
-                &rows.nhs_number,
-                &rows.status,
-                &rows.version,
-                &rows.created_at,
-                &rows.updated_at,
-                &Json(&rows.document),
-            ],
-        )
+        .execute(&stmt, &rows.view_row())
         .await
         .map_err(|e| match e.as_db_error() {
             Some(db)
@@ -201,7 +262,7 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
             _ => StoreError::Database(e),
         })?;
 
-    if let Some(summary) = &rows.summary {
+    if let Some(row) = rows.summary_row() {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO emergency_summary \
@@ -212,24 +273,12 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
                    summary = excluded.summary, plan_updated_at = excluded.plan_updated_at",
             )
             .await?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &rows.plan_id,
-                    &rows.nhs_number,
-                    &rows.status,
-                    &rows.version,
-                    &Json(summary),
-                    &rows.updated_at,
-                ],
-            )
-            .await?;
+        client.execute(&stmt, &row).await?;
     }
 
     upsert_worklist(client, rows).await?;
 
-    if let Some(p) = &rows.patient {
+    if let Some(row) = rows.patient_row() {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO patient_index (plan_id, nhs_number, family_name, given_name, \
@@ -242,30 +291,14 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
                    status = excluded.status, updated_at = excluded.updated_at",
             )
             .await?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &rows.plan_id,
-                    &rows.nhs_number,
-                    &p.family_name,
-                    &p.given_name,
-                    &p.family_folded,
-                    &p.given_folded,
-                    &p.birth_date,
-                    &p.postcode,
-                    &rows.status,
-                    &rows.updated_at,
-                ],
-            )
-            .await?;
+        client.execute(&stmt, &row).await?;
     }
     Ok(())
 }
 
 /// The plan's line on the review worklist, or none when it has no review date.
 async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
-    let Some(w) = &rows.worklist else {
+    let (Some(w), Some(row)) = (&rows.worklist, rows.worklist_row()) else {
         let stmt = client
             .prepare_cached("DELETE FROM review_worklist WHERE plan_id = $1")
             .await?;
@@ -286,23 +319,7 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
                organisations = excluded.organisations",
         )
         .await?;
-    client
-        .execute(
-            &stmt,
-            &[
-                &rows.plan_id,
-                &rows.nhs_number,
-                &w.family_name,
-                &w.given_name,
-                &rows.status,
-                &w.entry.due,
-                &w.entry.last_reviewed_at,
-                &w.entry.last_reviewed_by,
-                &w.entry.responsible,
-                &w.entry.organisations,
-            ],
-        )
-        .await?;
+    client.execute(&stmt, &row).await?;
     // The plan's lines by organisation: the ones it no longer has go, the others are written
     // anew.
     let orgs = rows.worklist_organisations();

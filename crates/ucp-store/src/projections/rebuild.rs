@@ -13,11 +13,14 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use futures::{pin_mut, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{Json, ToSql, Type};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
-use super::care_plans::{write_plan, PlanRows, STREAM_TYPE};
+use super::care_plans::{
+    write_plan, PlanRows, PATIENT_COLUMNS, STREAM_TYPE, SUMMARY_COLUMNS, VIEW_COLUMNS,
+    WORKLIST_COLUMNS,
+};
 use super::replay::fold;
 use crate::event::EVENT_COLUMNS;
 use crate::read_stream::{load_stream, StreamReads};
@@ -482,145 +485,89 @@ async fn definitions_of(client: &Object, table: &str) -> Result<Vec<Definition>,
     Ok(out)
 }
 
-/// Copies one chunk of plans into the fresh tables, one `COPY` per table.
+/// Copies one chunk of plans into the fresh tables, one `COPY` per table, with the rows the
+/// inline projection upserts.
 async fn copy_chunk(client: &Object, chunk: &[PlanRows]) -> Result<(), StoreError> {
+    use Type as T;
     let view = copy_in(
         client,
         "care_plan_view",
-        "plan_id, nhs_number, status, version, created_at, updated_at, document",
+        VIEW_COLUMNS,
         &[
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT8,
-            Type::TIMESTAMPTZ,
-            Type::TIMESTAMPTZ,
-            Type::JSON,
+            T::UUID,
+            T::TEXT,
+            T::TEXT,
+            T::INT8,
+            T::TIMESTAMPTZ,
+            T::TIMESTAMPTZ,
+            T::JSON,
         ],
     )
     .await?;
     pin_mut!(view);
     for r in chunk {
-        let document = Json(&r.document);
-        let row: [&(dyn ToSql + Sync); 7] = [
-            &r.plan_id,
-            &r.nhs_number,
-            &r.status,
-            &r.version,
-            &r.created_at,
-            &r.updated_at,
-            &document,
-        ];
-        view.as_mut().write(&row).await?;
+        view.as_mut().write(&r.view_row()).await?;
     }
     view.finish().await?;
 
     let summary = copy_in(
         client,
         "emergency_summary",
-        "plan_id, nhs_number, status, version, summary, plan_updated_at",
-        &[
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT8,
-            Type::JSON,
-            Type::TIMESTAMPTZ,
-        ],
+        SUMMARY_COLUMNS,
+        &[T::UUID, T::TEXT, T::TEXT, T::INT8, T::JSON, T::TIMESTAMPTZ],
     )
     .await?;
     pin_mut!(summary);
-    for r in chunk {
-        if let Some(s) = &r.summary {
-            let s = Json(s);
-            let row: [&(dyn ToSql + Sync); 6] = [
-                &r.plan_id,
-                &r.nhs_number,
-                &r.status,
-                &r.version,
-                &s,
-                &r.updated_at,
-            ];
-            summary.as_mut().write(&row).await?;
-        }
+    for row in chunk.iter().filter_map(PlanRows::summary_row) {
+        summary.as_mut().write(&row).await?;
     }
     summary.finish().await?;
 
     let patients = copy_in(
         client,
         "patient_index",
-        "plan_id, nhs_number, family_name, given_name, family_folded, given_folded, \
-         birth_date, postcode, status, updated_at",
+        PATIENT_COLUMNS,
         &[
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::DATE,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TIMESTAMPTZ,
+            T::UUID,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT,
+            T::DATE,
+            T::TEXT,
+            T::TEXT,
+            T::TIMESTAMPTZ,
         ],
     )
     .await?;
     pin_mut!(patients);
-    for r in chunk {
-        if let Some(p) = &r.patient {
-            let row: [&(dyn ToSql + Sync); 10] = [
-                &r.plan_id,
-                &r.nhs_number,
-                &p.family_name,
-                &p.given_name,
-                &p.family_folded,
-                &p.given_folded,
-                &p.birth_date,
-                &p.postcode,
-                &r.status,
-                &r.updated_at,
-            ];
-            patients.as_mut().write(&row).await?;
-        }
+    for row in chunk.iter().filter_map(PlanRows::patient_row) {
+        patients.as_mut().write(&row).await?;
     }
     patients.finish().await?;
 
     let worklist = copy_in(
         client,
         "review_worklist",
-        "plan_id, nhs_number, family_name, given_name, status, due_date, last_reviewed_at, \
-         last_reviewed_by, responsible_org, organisations",
+        WORKLIST_COLUMNS,
         &[
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::DATE,
-            Type::TIMESTAMPTZ,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT_ARRAY,
+            T::UUID,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT,
+            T::DATE,
+            T::TIMESTAMPTZ,
+            T::TEXT,
+            T::TEXT,
+            T::TEXT_ARRAY,
         ],
     )
     .await?;
     pin_mut!(worklist);
-    for r in chunk {
-        if let Some(w) = &r.worklist {
-            let row: [&(dyn ToSql + Sync); 10] = [
-                &r.plan_id,
-                &r.nhs_number,
-                &w.family_name,
-                &w.given_name,
-                &r.status,
-                &w.entry.due,
-                &w.entry.last_reviewed_at,
-                &w.entry.last_reviewed_by,
-                &w.entry.responsible,
-                &w.entry.organisations,
-            ];
-            worklist.as_mut().write(&row).await?;
-        }
+    for row in chunk.iter().filter_map(PlanRows::worklist_row) {
+        worklist.as_mut().write(&row).await?;
     }
     worklist.finish().await?;
 
@@ -628,7 +575,7 @@ async fn copy_chunk(client: &Object, chunk: &[PlanRows]) -> Result<(), StoreErro
         client,
         "review_worklist_orgs",
         "organisation, plan_id, status, due_date",
-        &[Type::TEXT, Type::UUID, Type::TEXT, Type::DATE],
+        &[T::TEXT, T::UUID, T::TEXT, T::DATE],
     )
     .await?;
     pin_mut!(orgs);

@@ -23,12 +23,7 @@ pub fn replay(
 ) -> impl Iterator<Item = Result<Replayed<'_>, StoreError>> {
     let mut state = from;
     events.iter().map(move |recorded| {
-        let event = CarePlanEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let event = decode(recorded)?;
         state = evolve(state.take(), &event, &envelope(recorded));
         Ok(Replayed {
             recorded,
@@ -49,15 +44,19 @@ pub fn fold_from(
     // As `replay`, without a copy of the state at every step: only the last is wanted.
     let mut state = from;
     for recorded in events {
-        let event = CarePlanEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        state = evolve(state.take(), &event, &envelope(recorded));
+        state = evolve(state.take(), &decode(recorded)?, &envelope(recorded));
     }
     Ok(state)
+}
+
+/// A stored event as this code reads it (older schema versions upcast).
+fn decode(recorded: &RecordedEvent) -> Result<CarePlanEvent, StoreError> {
+    CarePlanEvent::decode(
+        &recorded.event_type,
+        recorded.schema_version,
+        recorded.data.clone(),
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Folds a whole stream (from its first event) into the plan's state.
