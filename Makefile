@@ -37,12 +37,14 @@ test-only:
 	@$(MAKE) --no-print-directory test-sdk
 	@$(MAKE) --no-print-directory test-contract
 
-## From outside: the README's "Try it" block run as written, a bounded
+## From outside: the README's "Try it" block run as written, every FHIR resource of the demo
+## people validated with fhir.resources (R4B) and the UK Core rules, a bounded
 ## schemathesis pass (every check, as a clinician, an admin and a patient), and the fault drill
 ## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill
 ## (pg_dump/pg_restore; base backup plus WAL archive), each against live servers.
 test-contract:
 	@scripts/readme-walkthrough.sh
+	@scripts/fhir-validate.sh
 	@scripts/schemathesis.sh
 	@scripts/fault-test.sh
 	@scripts/restore-drill.sh

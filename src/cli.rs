@@ -308,6 +308,18 @@ struct ServeArgs {
     /// codes encode that link).
     #[arg(long, env = "UCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     public_url: String,
+
+    /// The ODS code of the organisation that holds the records: the custodian of the National
+    /// Record Locator pointers, and the prefix of their ids. The default, X26 (NHS England),
+    /// is for development; a deployment names its own.
+    #[arg(long, env = "UCP_ODS_CODE", default_value = "X26", value_parser = parse_ods)]
+    ods_code: String,
+}
+
+fn parse_ods(text: &str) -> Result<String, String> {
+    ucp_domain::OdsCode::parse(text)
+        .map(|c| c.to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl Cli {
@@ -540,6 +552,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .webhook_allow
                 .parse()
                 .context("reading UCP_WEBHOOK_ALLOW")?,
+        },
+        fhir: ucp_api::FhirSettings {
+            public_url: args.public_url.trim_end_matches('/').to_owned(),
+            custodian_ods: args.ods_code,
         },
         print: ucp_app::print::PrintSettings {
             public_url: args.public_url,

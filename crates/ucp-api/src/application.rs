@@ -11,7 +11,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;
-use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions, worklists};
+use crate::routes::{
+    audit, care_plans, feed, fhir, health, me, patients, subscriptions, worklists,
+};
 use crate::ApiDoc;
 use ucp_app::AppState;
 
@@ -42,6 +44,8 @@ pub struct ApiConfig {
     pub print: ucp_app::print::PrintSettings,
     /// Requests a minute each token subject may make (0: no limit).
     pub rate_limit_per_minute: u32,
+    /// The FHIR facade's public address and the custodian ODS code of NRL pointers.
+    pub fhir: ucp_fhir::FhirSettings,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +63,7 @@ impl Default for ApiConfig {
             webhook_tls: crate::webhooks::WebhookTls::default(),
             print: ucp_app::print::PrintSettings::default(),
             rate_limit_per_minute: 0,
+            fhir: ucp_fhir::FhirSettings::default(),
         }
     }
 }
@@ -97,6 +102,7 @@ impl Application {
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
         let delivery = web::Data::new(config.delivery);
         let print = web::Data::new(config.print.clone());
+        let fhir_settings = web::Data::new(config.fhir.clone());
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
         let rate_limit = web::Data::new(crate::rate_limit::SubjectRateLimit::per_minute(
@@ -116,6 +122,7 @@ impl Application {
                 .app_data(delivery.clone())
                 .app_data(webhook_client.clone())
                 .app_data(print.clone())
+                .app_data(fhir_settings.clone())
                 .app_data(jwt.clone())
                 .app_data(rate_limit.clone())
                 .app_data(limit.clone())
@@ -184,6 +191,21 @@ impl Application {
                         .service(subscriptions::redeliver)
                         .service(audit::search_audit)
                         .service(audit::get_shown)
+                        .default_service(web::to(not_found)),
+                )
+                // The FHIR facade: the same audit, in FHIR's dialect (routes::fhir::format).
+                // Specific paths before the generic `/{resourceType}/{id}`.
+                .service(
+                    web::scope("/fhir/R4")
+                        .wrap(from_fn(crate::routes::fhir::fhir_format))
+                        .wrap(from_fn(crate::audit::record_access))
+                        .service(fhir::capabilities)
+                        .service(fhir::list_structure_definitions)
+                        .service(fhir::get_structure_definition)
+                        .service(fhir::patient_everything)
+                        .service(fhir::read_care_plan_version)
+                        .service(fhir::search_resources)
+                        .service(fhir::read_resource)
                         .default_service(web::to(not_found)),
                 )
                 .default_service(web::to(not_found))

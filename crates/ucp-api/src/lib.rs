@@ -22,6 +22,7 @@ pub use auth::{Claims, Deployment, JwtKeys, KeyError, PolicyError, Role, TokenSe
 pub use openapi::{openapi_document, ApiDoc};
 pub use problem::{ApiError, ErrorCode, FieldError};
 pub use ucp_app::AppState;
+pub use ucp_fhir::FhirSettings;
 
 /// Webhooks, as the application delivers them (re-exported for configuration and for
 /// receivers that check signatures).

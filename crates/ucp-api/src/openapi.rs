@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions, worklists};
+use crate::routes::{
+    audit, care_plans, feed, fhir, health, me, patients, subscriptions, worklists,
+};
 
 /// The API's contract.
 #[derive(OpenApi)]
@@ -52,9 +54,17 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         subscriptions::redeliver,
         audit::search_audit,
         audit::get_shown,
+        fhir::capabilities,
+        fhir::list_structure_definitions,
+        fhir::get_structure_definition,
+        fhir::search_resources,
+        fhir::read_resource,
+        fhir::read_care_plan_version,
+        fhir::patient_everything,
     ),
     components(schemas(
         crate::problem::Problem,
+        fhir::OperationOutcome,
         ucp_domain::FieldError,
         ucp_domain::PlanSection,
         ucp_domain::PersonalInformation,
@@ -77,6 +87,7 @@ use crate::routes::{audit, care_plans, feed, health, me, patients, subscriptions
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
+        (name = "fhir", description = "A read-only FHIR R4 (4.0.1) view of every plan as HL7 UK Core resources: application/fhir+json, errors as OperationOutcome"),
         (name = "subscriptions", description = "Webhooks: signed, ordered, at-least-once delivery of changes (admin)"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),
         (name = "worklists", description = "Plans due or overdue for review, by organisation (clinicians and admins)"),
@@ -114,13 +125,25 @@ impl Modify for ServerErrors {
         use utoipa::openapi::header::HeaderBuilder;
         use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
-        let problem = |description: &str, retry_after: bool| {
-            let mut response = ResponseBuilder::new().description(description).content(
-                crate::problem::PROBLEM_JSON,
+        // Under /fhir/R4 every error is an OperationOutcome (see routes::fhir::format).
+        let problem = |description: &str, retry_after: bool, fhir: bool| {
+            let content = if fhir {
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("OperationOutcome")))
+                    .build()
+            } else {
                 ContentBuilder::new()
                     .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            );
+                    .build()
+            };
+            let media_type = if fhir {
+                crate::routes::fhir::FHIR_JSON
+            } else {
+                crate::problem::PROBLEM_JSON
+            };
+            let mut response = ResponseBuilder::new()
+                .description(description)
+                .content(media_type, content);
             if retry_after {
                 response = response.header(
                     "Retry-After",
@@ -132,7 +155,8 @@ impl Modify for ServerErrors {
             }
             response.build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            let fhir = path.starts_with("/fhir/");
             for op in operations_mut(item) {
                 let params = op.parameters.as_deref().unwrap_or_default();
                 let has_params = !params.is_empty();
@@ -183,11 +207,18 @@ impl Modify for ServerErrors {
                         ("428", "No If-Match", false),
                     ]);
                 }
+                if fhir {
+                    declared.push((
+                        "406",
+                        "_format or Accept asks for something other than JSON",
+                        false,
+                    ));
+                }
                 for (status, description, retry_after) in declared {
                     op.responses
                         .responses
                         .entry(status.into())
-                        .or_insert_with(|| problem(description, retry_after).into());
+                        .or_insert_with(|| problem(description, retry_after, fhir).into());
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! - [`commands`]: carrying out a command on a plan (decide, append, project) — one fold per write;
 //! - [`reads`]: the plan now, as of a version or instant, a section, the history, the summary,
 //!   search, and replaying what an access-log entry showed;
+//! - [`fhir`]: the same reads as FHIR R4 UK Core resources, replayable like the rest;
 //! - [`feed`]: the change documents every follower gets (feed pages, SSE, webhooks);
 //! - [`webhooks`]: delivery, signatures and leader election;
 //! - [`audit`]: the group-commit access-log writer.
@@ -15,6 +16,7 @@ pub mod audit;
 pub mod commands;
 mod error;
 pub mod feed;
+pub mod fhir;
 pub mod metrics;
 pub mod print;
 pub mod reads;

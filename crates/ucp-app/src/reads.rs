@@ -521,6 +521,9 @@ pub async fn replay_entry(
                     .ok_or_else(nothing)?,
             )?
         }
+        (Some(View::Fhir), _, _) => {
+            crate::fhir::replay(db, entry.detail.as_ref().ok_or_else(nothing)?).await?
+        }
         (Some(View::History), Some(plan), Some(version)) => {
             to_json(&history_to(db, plan, version).await?)?
         }

@@ -145,6 +145,31 @@ impl Database {
             .transpose()
     }
 
+    /// Every plan the person has had, the current one first (active, then most recently
+    /// changed): what a FHIR search by patient looks through.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn plans_for_person(
+        &self,
+        nhs_number: NhsNumber,
+    ) -> Result<Vec<PlanRow>, StoreError> {
+        let client = self.connection().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
+                 WHERE nhs_number = $1 \
+                 ORDER BY (status = 'active') DESC, updated_at DESC, plan_id",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&nhs_number.to_string()])
+            .await?
+            .iter()
+            .map(plan_row)
+            .collect()
+    }
+
     /// The emergency summary of the person's current plan (active first, else most recent).
     ///
     /// # Errors

@@ -4,6 +4,7 @@ mod access;
 pub mod audit;
 pub mod care_plans;
 pub mod feed;
+pub mod fhir;
 pub mod health;
 pub mod me;
 pub mod patients;

@@ -142,7 +142,7 @@ pub async fn search_patients(
 /// The search the query asks for, if its shape is one this service answers: at least two
 /// criteria, a valid postcode, and name prefixes long enough that the index cannot be walked
 /// (2 letters with a birth date to narrow it, 3 without).
-fn checked_search(q: &PatientQuery) -> Result<PatientSearch, ApiError> {
+pub(crate) fn checked_search(q: &PatientQuery) -> Result<PatientSearch, ApiError> {
     for (pointer, name) in [("/family", &q.family), ("/given", &q.given)] {
         if let Some(name) = name {
             if name.chars().count() > 200 || name.chars().any(char::is_control) {

@@ -21,10 +21,12 @@ pub enum View {
     Changes,
     /// The printed plan (PDF) at a version.
     Document,
+    /// FHIR resources (a read, a search, `$everything`), each from a plan at a version.
+    Fhir,
 }
 
 impl View {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -37,6 +39,7 @@ impl View {
         Self::Worklist,
         Self::Changes,
         Self::Document,
+        Self::Fhir,
     ];
 
     /// The view named in an access-log entry.
@@ -60,6 +63,7 @@ impl View {
             Self::Worklist => "worklist",
             Self::Changes => "changes",
             Self::Document => "document",
+            Self::Fhir => "fhir",
         }
     }
 }
