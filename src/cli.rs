@@ -314,6 +314,23 @@ struct ServeArgs {
     /// is for development; a deployment names its own.
     #[arg(long, env = "UCP_ODS_CODE", default_value = "X26", value_parser = parse_ods)]
     ods_code: String,
+
+    /// The National Record Locator producer API's FHIR base to publish pointers to (e.g.
+    /// https://api.service.nhs.uk/record-locator/producer/FHIR/R4). Unset: not published.
+    #[arg(long, env = "UCP_NRL_URL")]
+    nrl_url: Option<String>,
+
+    /// A bearer token for the NRL (API Management's access token for this application).
+    #[arg(long, env = "UCP_NRL_TOKEN", hide_env_values = true)]
+    nrl_token: Option<String>,
+
+    /// Attempts at each pointer change before it is parked as a dead letter.
+    #[arg(long, env = "UCP_NRL_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
+    nrl_max_attempts: u32,
+
+    /// Accept an http:// UCP_NRL_URL (a local stand-in; never the real NRL).
+    #[arg(long, env = "UCP_NRL_ALLOW_HTTP")]
+    nrl_allow_http: bool,
 }
 
 fn parse_ods(text: &str) -> Result<String, String> {
@@ -553,6 +570,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .parse()
                 .context("reading UCP_WEBHOOK_ALLOW")?,
         },
+        nrl: args.nrl_url.map(|url| ucp_app::nrl::NrlConfig {
+            url,
+            bearer_token: args.nrl_token,
+            max_attempts: args.nrl_max_attempts,
+            allow_http: args.nrl_allow_http,
+            timeout: std::time::Duration::from_secs(10),
+        }),
         fhir: ucp_api::FhirSettings {
             public_url: args.public_url.trim_end_matches('/').to_owned(),
             custodian_ods: args.ods_code,

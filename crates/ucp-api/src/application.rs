@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;
 use crate::routes::{
-    audit, care_plans, feed, fhir, health, me, patients, subscriptions, worklists,
+    audit, care_plans, feed, fhir, health, me, nrl, patients, subscriptions, worklists,
 };
 use crate::ApiDoc;
 use ucp_app::AppState;
@@ -46,6 +46,8 @@ pub struct ApiConfig {
     pub rate_limit_per_minute: u32,
     /// The FHIR facade's public address and the custodian ODS code of NRL pointers.
     pub fhir: ucp_fhir::FhirSettings,
+    /// Where to publish NRL pointers; `None`: not published.
+    pub nrl: Option<ucp_app::nrl::NrlConfig>,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +66,7 @@ impl Default for ApiConfig {
             print: ucp_app::print::PrintSettings::default(),
             rate_limit_per_minute: 0,
             fhir: ucp_fhir::FhirSettings::default(),
+            nrl: None,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Application {
     server: Server,
     // Runs (and leads webhook deliveries) as long as the server does.
     _dispatcher: crate::webhooks::WebhookDispatcher,
+    // Publishes NRL pointers while the server runs, when configured.
+    _nrl: Option<ucp_app::nrl::NrlPublisher>,
 }
 
 impl Application {
@@ -97,6 +102,16 @@ impl Application {
             },
             config.delivery,
         );
+        let nrl_client = config
+            .nrl
+            .clone()
+            .map(|nrl| ucp_app::nrl::NrlClient::new(nrl, config.fhir.clone()))
+            .transpose()
+            .map_err(std::io::Error::other)?;
+        let nrl = nrl_client.clone().map(|client| {
+            ucp_app::nrl::NrlPublisher::start(state.clone(), client, writer.clone(), config.delivery)
+        });
+        let nrl_publishing = web::Data::new(crate::routes::nrl::NrlPublishing(nrl_client));
         let audit = web::Data::new(writer);
         let webhook_client = web::Data::new(webhook_client);
         let feed_poll = web::Data::new(crate::routes::feed::FeedPoll(config.feed_poll));
@@ -123,6 +138,7 @@ impl Application {
                 .app_data(webhook_client.clone())
                 .app_data(print.clone())
                 .app_data(fhir_settings.clone())
+                .app_data(nrl_publishing.clone())
                 .app_data(jwt.clone())
                 .app_data(rate_limit.clone())
                 .app_data(limit.clone())
@@ -191,6 +207,8 @@ impl Application {
                         .service(subscriptions::redeliver)
                         .service(audit::search_audit)
                         .service(audit::get_shown)
+                        .service(nrl::list_nrl_dead_letters)
+                        .service(nrl::redeliver_nrl_dead_letter)
                         .default_service(web::to(not_found)),
                 )
                 // The FHIR facade: the same audit, in FHIR's dialect (routes::fhir::format).
@@ -222,6 +240,7 @@ impl Application {
             port,
             server: server.run(),
             _dispatcher: dispatcher,
+            _nrl: nrl,
         })
     }
 

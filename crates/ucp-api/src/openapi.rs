@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, care_plans, feed, fhir, health, me, patients, subscriptions, worklists,
+    audit, care_plans, feed, fhir, health, me, nrl, patients, subscriptions, worklists,
 };
 
 /// The API's contract.
@@ -54,6 +54,8 @@ use crate::routes::{
         subscriptions::redeliver,
         audit::search_audit,
         audit::get_shown,
+        nrl::list_nrl_dead_letters,
+        nrl::redeliver_nrl_dead_letter,
         fhir::capabilities,
         fhir::list_structure_definitions,
         fhir::get_structure_definition,
@@ -87,6 +89,7 @@ use crate::routes::{
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
+        (name = "nrl", description = "Publishing pointers to the National Record Locator: the publisher's dead letters (admin)"),
         (name = "fhir", description = "A read-only FHIR R4 (4.0.1) view of every plan as HL7 UK Core resources: application/fhir+json, errors as OperationOutcome"),
         (name = "subscriptions", description = "Webhooks: signed, ordered, at-least-once delivery of changes (admin)"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),

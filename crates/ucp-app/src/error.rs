@@ -12,6 +12,10 @@ pub enum Conflict {
     PlanClosed,
     /// There is no recorded death to retract.
     NotDeceased,
+    /// The dead letter was redelivered already.
+    AlreadyRedelivered,
+    /// This server does not publish to the National Record Locator (`UCP_NRL_URL` is unset).
+    NrlPublishingOff,
 }
 
 /// Which rule a refused value breaks.

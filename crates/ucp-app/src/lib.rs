@@ -8,6 +8,7 @@
 //!   search, and replaying what an access-log entry showed;
 //! - [`fhir`]: the same reads as FHIR R4 UK Core resources, replayable like the rest;
 //! - [`feed`]: the change documents every follower gets (feed pages, SSE, webhooks);
+//! - [`nrl`]: publishing pointers to the National Record Locator as plans change;
 //! - [`webhooks`]: delivery, signatures and leader election;
 //! - [`audit`]: the group-commit access-log writer.
 
@@ -18,6 +19,7 @@ mod error;
 pub mod feed;
 pub mod fhir;
 pub mod metrics;
+pub mod nrl;
 pub mod print;
 pub mod reads;
 pub mod since;

@@ -25,7 +25,7 @@ mod pointers;
 pub use bundle::{searchset, BundleEntry, SearchMode};
 pub use capability::{capability_statement, search_params, SearchParam};
 pub use outcome::{operation_outcome, IssueType};
-pub use pointers::{pointer_id, pointers, PointerKind};
+pub use pointers::{pointer_changes, pointer_id, pointers, PointerChange, PointerKind};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

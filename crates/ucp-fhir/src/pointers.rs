@@ -117,3 +117,72 @@ pub fn pointers(plan_id: Uuid, plan: &CarePlan, settings: &FhirSettings) -> Vec<
         })
         .collect()
 }
+
+/// What the NRL must be told about one pointer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointerChange {
+    /// A pointer the NRL does not have yet.
+    Create(Resource),
+    /// A pointer whose content changed (status, type, what it points at).
+    Update(Resource),
+    /// A pointer that must go: the plan was withdrawn, the person died, the ETP was retracted.
+    Delete(String),
+}
+
+impl PointerChange {
+    /// The pointer's id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Create(r) | Self::Update(r) => &r.id,
+            Self::Delete(id) => id,
+        }
+    }
+
+    /// The HTTP method of the NRL producer API that makes this change.
+    #[must_use]
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "POST",
+            Self::Update(_) => "PUT",
+            Self::Delete(_) => "DELETE",
+        }
+    }
+}
+
+/// A pointer's content without what moves on every change to the plan (its timestamps), so that
+/// a change to the plan that leaves the pointer as it was sends nothing.
+fn substance(r: &Resource) -> serde_json::Value {
+    let mut v = r.json.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("meta");
+        o.remove("date");
+    }
+    v
+}
+
+/// The changes that take the NRL from the pointers of `before` to those of `after`.
+#[must_use]
+pub fn pointer_changes(
+    plan_id: Uuid,
+    before: Option<&CarePlan>,
+    after: &CarePlan,
+    settings: &FhirSettings,
+) -> Vec<PointerChange> {
+    let old = before.map(|p| pointers(plan_id, p, settings)).unwrap_or_default();
+    let new = pointers(plan_id, after, settings);
+    let mut changes = Vec::new();
+    for r in &new {
+        match old.iter().find(|o| o.id == r.id) {
+            None => changes.push(PointerChange::Create(r.clone())),
+            Some(o) if substance(o) != substance(r) => changes.push(PointerChange::Update(r.clone())),
+            Some(_) => {}
+        }
+    }
+    for o in &old {
+        if !new.iter().any(|r| r.id == o.id) {
+            changes.push(PointerChange::Delete(o.id.clone()));
+        }
+    }
+    changes
+}

@@ -14,6 +14,7 @@ mod event;
 mod feed;
 mod feed_signal;
 mod migrate;
+mod nrl;
 mod projection;
 pub mod projections;
 pub mod queries;
@@ -32,6 +33,7 @@ pub use event::{EventMetadata, NewEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedPage, InvalidCursor};
 pub use feed::{LagReport, SummarySnapshot};
 pub use feed_signal::FeedSignal;
+pub use nrl::{NrlDeadLetter, NRL_CHECKPOINT};
 pub use migrate::{analyze_as_owner, migrate, migrate_with_tls, MigrationStatus};
 pub use projection::InlineProjection;
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
@@ -44,4 +46,4 @@ pub use tx_snapshot::TxSnapshot;
 pub use worklist::{WorklistCounts, WorklistQuery, WorklistRow};
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
-pub use deadpool_postgres::{Pool, Status as PoolStatus, Transaction};
+pub use deadpool_postgres::{Pool, PoolError, Status as PoolStatus, Transaction};

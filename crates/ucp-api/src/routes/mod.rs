@@ -7,6 +7,7 @@ pub mod feed;
 pub mod fhir;
 pub mod health;
 pub mod me;
+pub mod nrl;
 pub mod patients;
 mod respond;
 pub mod subscriptions;

@@ -9,6 +9,6 @@ pub mod signature;
 pub mod target_policy;
 
 pub use client::{WebhookClient, WebhookClientError, WebhookTls};
-pub use delivery::{deliver, delivery_id, DeliveryConfig};
+pub use delivery::{backoff, deliver, delivery_id, DeliveryConfig};
 pub use dispatcher::{delivery_entry, Exports, WebhookDispatcher};
 pub use target_policy::{TargetPolicy, TargetRefused};
