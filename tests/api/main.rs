@@ -23,6 +23,7 @@ mod body_limits;
 mod event_store;
 mod feed;
 mod feed_api;
+mod fhir;
 mod health;
 mod jwks;
 mod limits;

@@ -109,7 +109,12 @@ impl Application {
             .transpose()
             .map_err(std::io::Error::other)?;
         let nrl = nrl_client.clone().map(|client| {
-            ucp_app::nrl::NrlPublisher::start(state.clone(), client, writer.clone(), config.delivery)
+            ucp_app::nrl::NrlPublisher::start(
+                state.clone(),
+                client,
+                writer.clone(),
+                config.delivery,
+            )
         });
         let nrl_publishing = web::Data::new(crate::routes::nrl::NrlPublishing(nrl_client));
         let audit = web::Data::new(writer);

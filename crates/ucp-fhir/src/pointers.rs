@@ -169,13 +169,17 @@ pub fn pointer_changes(
     after: &CarePlan,
     settings: &FhirSettings,
 ) -> Vec<PointerChange> {
-    let old = before.map(|p| pointers(plan_id, p, settings)).unwrap_or_default();
+    let old = before
+        .map(|p| pointers(plan_id, p, settings))
+        .unwrap_or_default();
     let new = pointers(plan_id, after, settings);
     let mut changes = Vec::new();
     for r in &new {
         match old.iter().find(|o| o.id == r.id) {
             None => changes.push(PointerChange::Create(r.clone())),
-            Some(o) if substance(o) != substance(r) => changes.push(PointerChange::Update(r.clone())),
+            Some(o) if substance(o) != substance(r) => {
+                changes.push(PointerChange::Update(r.clone()))
+            }
             Some(_) => {}
         }
     }

@@ -390,14 +390,24 @@ fn extension_definitions_are_well_formed() {
 fn pointer_changes_follow_the_plans_life() {
     use crate::{pointer_changes, PointerChange};
     let s = settings();
-    let methods = |c: Vec<PointerChange>| c.iter().map(|c| (c.method(), c.id().to_owned())).collect::<Vec<_>>();
+    let methods = |c: Vec<PointerChange>| {
+        c.iter()
+            .map(|c| (c.method(), c.id().to_owned()))
+            .collect::<Vec<_>>()
+    };
     let id = |suffix: &str| format!("RRU-{}{suffix}", plan_id());
     let full = full_plan("attempts-recommended");
     let mut bare = full.clone();
     bare.sections.remove(&PlanSection::EmergencyTreatmentPlan);
     // Created without an ETP: one pointer; the ETP recorded: the ReSPECT pointer is added.
-    assert_eq!(methods(pointer_changes(plan_id(), None, &bare, &s)), vec![("POST", id(""))]);
-    assert_eq!(methods(pointer_changes(plan_id(), Some(&bare), &full, &s)), vec![("POST", id("-respect"))]);
+    assert_eq!(
+        methods(pointer_changes(plan_id(), None, &bare, &s)),
+        vec![("POST", id(""))]
+    );
+    assert_eq!(
+        methods(pointer_changes(plan_id(), Some(&bare), &full, &s)),
+        vec![("POST", id("-respect"))]
+    );
     // A change elsewhere in the plan sends nothing, though the plan's timestamps moved.
     let mut later = full.clone();
     later.version += 1;
@@ -405,10 +415,16 @@ fn pointer_changes_follow_the_plans_life() {
     assert!(pointer_changes(plan_id(), Some(&full), &later, &s).is_empty());
     // The ETP changed: the ReSPECT pointer is updated.
     let mut new_etp = full.clone();
-    if let Some(etp) = new_etp.sections.get_mut(&PlanSection::EmergencyTreatmentPlan) {
+    if let Some(etp) = new_etp
+        .sections
+        .get_mut(&PlanSection::EmergencyTreatmentPlan)
+    {
         etp.changed_at = at(58);
     }
-    assert_eq!(methods(pointer_changes(plan_id(), Some(&full), &new_etp, &s)), vec![("PUT", id("-respect"))]);
+    assert_eq!(
+        methods(pointer_changes(plan_id(), Some(&full), &new_etp, &s)),
+        vec![("PUT", id("-respect"))]
+    );
     // Withdrawn: both go. Voided: both say entered-in-error.
     let mut withdrawn = full.clone();
     withdrawn.status = ucp_domain::PlanStatus::Withdrawn;

@@ -44,7 +44,8 @@ impl NrlClient {
     /// When the URL is not usable or TLS cannot be set up.
     pub fn new(config: NrlConfig, settings: FhirSettings) -> Result<Self, NrlClientError> {
         crate::tls::install_crypto_provider();
-        let url = reqwest::Url::parse(&config.url).map_err(|e| NrlClientError::Url(e.to_string()))?;
+        let url =
+            reqwest::Url::parse(&config.url).map_err(|e| NrlClientError::Url(e.to_string()))?;
         if url.scheme() != "https" && !(url.scheme() == "http" && config.allow_http) {
             return Err(NrlClientError::NotHttps);
         }
@@ -64,7 +65,10 @@ impl NrlClient {
     /// Where a pointer lives at the NRL.
     #[must_use]
     pub fn pointer_url(&self, id: &str) -> String {
-        format!("{}/DocumentReference/{id}", self.config.url.trim_end_matches('/'))
+        format!(
+            "{}/DocumentReference/{id}",
+            self.config.url.trim_end_matches('/')
+        )
     }
 
     async fn call(
@@ -79,7 +83,10 @@ impl NrlClient {
             .request(method, url)
             .header("accept", "application/fhir+json")
             // The NRL's producer API names the organisation acting, and traces each request.
-            .header("nhsd-end-user-organisation-ods", &self.settings.custodian_ods)
+            .header(
+                "nhsd-end-user-organisation-ods",
+                &self.settings.custodian_ods,
+            )
             .header("x-request-id", Uuid::now_v7().to_string())
             .header("x-correlation-id", correlation.to_string());
         if let Some(token) = &self.config.bearer_token {
@@ -87,7 +94,9 @@ impl NrlClient {
         }
         if let Some(body) = body {
             let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-            req = req.header("content-type", "application/fhir+json").body(bytes);
+            req = req
+                .header("content-type", "application/fhir+json")
+                .body(bytes);
         }
         let res = req.send().await.map_err(|e| {
             if e.is_timeout() {
@@ -107,27 +116,48 @@ impl NrlClient {
     /// A short description of the failure.
     pub async fn send(&self, change: &PointerChange, correlation: Uuid) -> Result<(), String> {
         use reqwest::Method;
-        let collection = format!("{}/DocumentReference", self.config.url.trim_end_matches('/'));
+        let collection = format!(
+            "{}/DocumentReference",
+            self.config.url.trim_end_matches('/')
+        );
         let ok = |s: u16| (200..300).contains(&s);
         let status = match change {
             PointerChange::Create(r) => {
-                let s = self.call(Method::POST, collection.clone(), Some(&r.json), correlation).await?;
+                let s = self
+                    .call(Method::POST, collection.clone(), Some(&r.json), correlation)
+                    .await?;
                 if s == 409 {
-                    self.call(Method::PUT, self.pointer_url(&r.id), Some(&r.json), correlation).await?
+                    self.call(
+                        Method::PUT,
+                        self.pointer_url(&r.id),
+                        Some(&r.json),
+                        correlation,
+                    )
+                    .await?
                 } else {
                     s
                 }
             }
             PointerChange::Update(r) => {
-                let s = self.call(Method::PUT, self.pointer_url(&r.id), Some(&r.json), correlation).await?;
+                let s = self
+                    .call(
+                        Method::PUT,
+                        self.pointer_url(&r.id),
+                        Some(&r.json),
+                        correlation,
+                    )
+                    .await?;
                 if s == 404 {
-                    self.call(Method::POST, collection, Some(&r.json), correlation).await?
+                    self.call(Method::POST, collection, Some(&r.json), correlation)
+                        .await?
                 } else {
                     s
                 }
             }
             PointerChange::Delete(id) => {
-                let s = self.call(Method::DELETE, self.pointer_url(id), None, correlation).await?;
+                let s = self
+                    .call(Method::DELETE, self.pointer_url(id), None, correlation)
+                    .await?;
                 if s == 404 {
                     204
                 } else {

@@ -58,7 +58,12 @@ impl From<NrlDeadLetter> for NrlDeadLetterView {
 /// Forbidden for all but admins.
 pub async fn list(db: &Database, actor: &Actor) -> Result<Shown<Vec<NrlDeadLetterView>>, AppError> {
     actor.require(&[Role::Admin])?;
-    let letters: Vec<NrlDeadLetterView> = db.nrl_dead_letters().await?.into_iter().map(Into::into).collect();
+    let letters: Vec<NrlDeadLetterView> = db
+        .nrl_dead_letters()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let mut numbers: Vec<String> = letters.iter().map(|l| l.nhs_number.clone()).collect();
     numbers.sort();
     numbers.dedup();
@@ -84,10 +89,6 @@ pub async fn redeliver(
     id: Uuid,
 ) -> Result<Shown<NrlDeadLetterView>, AppError> {
     actor.require(&[Role::Admin])?;
-    let letter = db
-        .nrl_dead_letter(id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such NRL dead letter.".into()))?;
     let conflict = |kind, detail: &str| AppError::Conflict {
         kind,
         detail: detail.to_owned(),
@@ -99,8 +100,15 @@ pub async fn redeliver(
             "This server does not publish to the National Record Locator (UCP_NRL_URL is unset).",
         ));
     };
+    let letter = db
+        .nrl_dead_letter(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such NRL dead letter.".into()))?;
     if letter.redelivered_at.is_some() {
-        return Err(conflict(Conflict::AlreadyRedelivered, "This dead letter was redelivered already."));
+        return Err(conflict(
+            Conflict::AlreadyRedelivered,
+            "This dead letter was redelivered already.",
+        ));
     }
     let history = db.read_stream(letter.plan_id, StreamBound::All).await?;
     let plan = fold(&history)?
@@ -112,27 +120,43 @@ pub async fn redeliver(
         Some(pointer) => PointerChange::Update(pointer),
         None => PointerChange::Delete(letter.pointer_id.clone()),
     };
-    let entry = |status| publish_entry(client, letter.plan_id, &letter.nhs_number, plan.version, &change, letter.change_id, status);
+    let entry = |status| {
+        publish_entry(
+            client,
+            letter.plan_id,
+            &letter.nhs_number,
+            plan.version,
+            &change,
+            letter.change_id,
+            status,
+        )
+    };
     record(audit, entry(202)).await?;
     let access = Access {
         view: Some(View::DeadLetters),
         plan_id: Some(letter.plan_id),
         nhs_number: Some(letter.nhs_number.clone()),
-        detail: Some(serde_json::json!({"nrlDeadLetter": id, "pointerId": letter.pointer_id, "method": change.method()})),
+        detail: Some(
+            serde_json::json!({"nrlDeadLetter": id, "pointerId": letter.pointer_id, "method": change.method()}),
+        ),
         ..Access::default()
     };
     match client.send(&change, letter.change_id).await {
         Ok(()) => {
-            let settled = db
-                .settle_nrl_dead_letter(id, None)
-                .await?
-                .ok_or_else(|| conflict(Conflict::AlreadyRedelivered, "This dead letter was redelivered already."))?;
+            let settled = db.settle_nrl_dead_letter(id, None).await?.ok_or_else(|| {
+                conflict(
+                    Conflict::AlreadyRedelivered,
+                    "This dead letter was redelivered already.",
+                )
+            })?;
             Ok(Shown::new(settled.into(), access))
         }
         Err(e) => {
             db.settle_nrl_dead_letter(id, Some(&e)).await?;
             record(audit, entry(502)).await?;
-            Err(AppError::ReceiverFailed(format!("The NRL failed again: {e}. The dead letter stays open.")))
+            Err(AppError::ReceiverFailed(format!(
+                "The NRL failed again: {e}. The dead letter stays open."
+            )))
         }
     }
 }

@@ -32,7 +32,12 @@ impl Drop for NrlPublisher {
 impl NrlPublisher {
     /// Starts publishing on the current Tokio runtime.
     #[must_use]
-    pub fn start(state: AppState, client: NrlClient, audit: AuditWriter, config: DeliveryConfig) -> Self {
+    pub fn start(
+        state: AppState,
+        client: NrlClient,
+        audit: AuditWriter,
+        config: DeliveryConfig,
+    ) -> Self {
         Self {
             task: tokio::spawn(lead(state, client, audit, config)),
         }
@@ -112,7 +117,12 @@ async fn follow_once(
         for change in &page.changes {
             publish(state, client, audit, config, change).await?;
             cursor = FeedCursor::decode(&change.cursor).unwrap_or(cursor);
-            save_checkpoint(&pool.get().await.map_err(unavailable)?, NRL_CHECKPOINT, cursor).await?;
+            save_checkpoint(
+                &pool.get().await.map_err(unavailable)?,
+                NRL_CHECKPOINT,
+                cursor,
+            )
+            .await?;
         }
         cursor = FeedCursor::decode(&page.next).unwrap_or(cursor);
     }
@@ -130,7 +140,10 @@ pub async fn changes_for(
 ) -> Result<Vec<PointerChange>, AppError> {
     let history = state
         .db
-        .read_stream(change.plan_id, StreamBound::UpToVersion(change.plan_version))
+        .read_stream(
+            change.plan_id,
+            StreamBound::UpToVersion(change.plan_version),
+        )
         .await?;
     let (mut before, mut after) = (None, None);
     for step in replay(&history, None) {
@@ -139,7 +152,9 @@ pub async fn changes_for(
         after = step.plan;
     }
     Ok(match &after {
-        Some(plan) => ucp_fhir::pointer_changes(change.plan_id, before.as_ref(), plan, &client.settings),
+        Some(plan) => {
+            ucp_fhir::pointer_changes(change.plan_id, before.as_ref(), plan, &client.settings)
+        }
         None => Vec::new(),
     })
 }
@@ -153,7 +168,19 @@ async fn publish(
 ) -> Result<(), AppError> {
     for pointer in changes_for(state, client, change).await? {
         // As for a request, the entry is committed before the data leaves (202: handed over).
-        record(audit, publish_entry(client, change.plan_id, &change.nhs_number, change.plan_version, &pointer, change.change_id, 202)).await?;
+        record(
+            audit,
+            publish_entry(
+                client,
+                change.plan_id,
+                &change.nhs_number,
+                change.plan_version,
+                &pointer,
+                change.change_id,
+                202,
+            ),
+        )
+        .await?;
         let attempts = client.config.max_attempts.max(1);
         let mut last_error = String::new();
         let mut sent = false;
@@ -188,7 +215,19 @@ async fn publish(
                     redelivered_at: None,
                 })
                 .await?;
-            record(audit, publish_entry(client, change.plan_id, &change.nhs_number, change.plan_version, &pointer, change.change_id, 502)).await?;
+            record(
+                audit,
+                publish_entry(
+                    client,
+                    change.plan_id,
+                    &change.nhs_number,
+                    change.plan_version,
+                    &pointer,
+                    change.change_id,
+                    502,
+                ),
+            )
+            .await?;
             state.metrics.dead_letters_parked.inc();
             tracing::warn!(pointer = pointer.id(), change = %change.change_id, "NRL pointer change parked as a dead letter");
         }

@@ -97,7 +97,7 @@ pub async fn list_structure_definitions(
     query: web::Query<Vec<(String, String)>>,
     settings: web::Data<FhirSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((name, _)) = query.iter().find(|(k, _)| !k.starts_with('_')) {
+    if let Some((name, _)) = query.iter().find(|(k, _)| !params::shapes_the_answer(k)) {
         return Err(ApiError::bad_field(
             ErrorCode::BadQuery,
             &format!("/{name}"),
@@ -272,7 +272,7 @@ pub async fn patient_everything(
     state: web::Data<AppState>,
     settings: web::Data<FhirSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((name, _)) = query.iter().find(|(k, _)| !k.starts_with('_')) {
+    if let Some((name, _)) = query.iter().find(|(k, _)| !params::shapes_the_answer(k)) {
         return Err(ApiError::bad_field(
             ErrorCode::BadQuery,
             &format!("/{name}"),

@@ -22,6 +22,11 @@ pub enum Search {
 /// Parameters that shape the answer, not the search.
 const RESULT_PARAMS: &[&str] = &["_format", "_pretty"];
 
+/// Whether a query parameter only shapes the answer (and is honoured by the format layer).
+pub fn shapes_the_answer(name: &str) -> bool {
+    RESULT_PARAMS.contains(&name)
+}
+
 fn bad(pointer: &str, message: impl Into<String>) -> ApiError {
     ApiError::bad_field(ErrorCode::BadQuery, pointer, message.into())
 }
@@ -30,12 +35,14 @@ fn bad(pointer: &str, message: impl Into<String>) -> ApiError {
 fn nhs_from_token(name: &str, token: &str) -> Result<NhsNumber, ApiError> {
     let value = match token.split_once('|') {
         Some((system, value)) if system.is_empty() || system == NHS_NUMBER_SYSTEM => value,
-        Some((system, _)) => return Err(bad(
-            &format!("/{name}"),
-            format!(
+        Some((system, _)) => {
+            return Err(bad(
+                &format!("/{name}"),
+                format!(
                 "people are identified here only by NHS number ({NHS_NUMBER_SYSTEM}), not {system}"
             ),
-        )),
+            ))
+        }
         None => token,
     };
     NhsNumber::parse(value).map_err(|e| bad(&format!("/{name}"), format!("{value:?}: {e}")))
