@@ -12,6 +12,7 @@ mod demo;
 mod dispatch_example;
 mod document;
 mod me;
+mod nrl;
 mod rebuild;
 mod roles;
 mod security;

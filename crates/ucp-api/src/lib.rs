@@ -29,3 +29,8 @@ pub use ucp_fhir::FhirSettings;
 pub mod webhooks {
     pub use ucp_app::webhooks::*;
 }
+
+/// The National Record Locator publisher's settings (re-exported for configuration).
+pub mod nrl {
+    pub use ucp_app::nrl::{NrlClientError, NrlConfig};
+}
