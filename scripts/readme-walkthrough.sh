@@ -7,9 +7,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { printf 'readme-walkthrough: %s\n' "$*" >&2; }
 
-# The first ```sh block after the "## Try it" heading, exactly as written.
-block=$(awk '/^## Try it/{found=1} found && /^```sh$/{inside=1; next} inside && /^```$/{exit} inside{print}' README.md)
+# The first ```sh block after a heading, exactly as written.
+block_after() { awk -v h="$1" 'index($0, h) == 1 {found=1} found && /^```sh$/{inside=1; next} inside && /^```$/{exit} inside{print}' README.md; }
+block=$(block_after "## Try it")
 [ -n "$block" ] || { say "no sh block under '## Try it' in README.md"; exit 1; }
+fhir_block=$(block_after "### FHIR R4")
+[ -n "$fhir_block" ] || { say "no sh block under '### FHIR R4' in README.md"; exit 1; }
 
 source scripts/lib/live-server.sh
 secret=ucp-development-secret-do-not-use-in-production
@@ -28,4 +31,15 @@ for pass in 1 2; do
     grep -q -- "$expected" "$out" || { cat "$out" >&2; say "pass $pass: no line matching $expected"; exit 1; }
   done
 done
-say "ok: both passes ran as written"
+# The FHIR block: each request must answer, and the answers must be what the README says.
+say "the FHIR block against $UCP_BASE_URL"
+if ! API="$UCP_BASE_URL" bash -euo pipefail -c "$fhir_block" >"$out" 2>&1; then
+  cat "$out" >&2
+  say "the README's FHIR block failed (output above)"
+  exit 1
+fi
+for expected in '"resourceType":"CapabilityStatement"' '"total":1' '"resourceType":"Bundle"' \
+  '"id":"[0-9a-f-]\{36\}-cpr"' '"system":"http://snomed.info/sct"'; do
+  grep -q -- "$expected" "$out" || { cat "$out" >&2; say "FHIR block: no output matching $expected"; exit 1; }
+done
+say "ok: both passes ran as written, and the FHIR block"

@@ -324,6 +324,11 @@ struct ServeArgs {
     #[arg(long, env = "UCP_NRL_TOKEN", hide_env_values = true)]
     nrl_token: Option<String>,
 
+    /// A file holding the NRL bearer token, read at every request (for a token that a sidecar
+    /// renews); wins over UCP_NRL_TOKEN.
+    #[arg(long, env = "UCP_NRL_TOKEN_FILE")]
+    nrl_token_file: Option<std::path::PathBuf>,
+
     /// Attempts at each pointer change before it is parked as a dead letter.
     #[arg(long, env = "UCP_NRL_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
     nrl_max_attempts: u32,
@@ -573,6 +578,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         nrl: args.nrl_url.map(|url| ucp_app::nrl::NrlConfig {
             url,
             bearer_token: args.nrl_token,
+            bearer_token_file: args.nrl_token_file,
             max_attempts: args.nrl_max_attempts,
             allow_http: args.nrl_allow_http,
             timeout: std::time::Duration::from_secs(10),

@@ -217,6 +217,7 @@ async fn spawn(receiver: &Receiver, attempts: u32) -> TestApp {
         c.nrl = Some(ucp_api::nrl::NrlConfig {
             url,
             bearer_token: Some("nrl-test-token".into()),
+            bearer_token_file: None,
             max_attempts: attempts,
             allow_http: true,
             timeout: Duration::from_secs(2),

@@ -12,6 +12,9 @@ pub struct NrlConfig {
     /// A bearer token for the NRL (in production, the access token API Management issues for
     /// this service's application); sent as `Authorization: Bearer …` when set.
     pub bearer_token: Option<String>,
+    /// A file holding the bearer token, read at every request (a sidecar that renews the
+    /// API Management token writes it); wins over `bearer_token`.
+    pub bearer_token_file: Option<std::path::PathBuf>,
     /// Attempts before a pointer change is parked; at least 1.
     pub max_attempts: u32,
     /// Accept an `http://` URL (tests, or a local NRL stand-in).
@@ -89,7 +92,12 @@ impl NrlClient {
             )
             .header("x-request-id", Uuid::now_v7().to_string())
             .header("x-correlation-id", correlation.to_string());
-        if let Some(token) = &self.config.bearer_token {
+        if let Some(path) = &self.config.bearer_token_file {
+            let token = tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| format!("cannot read the NRL token file {}: {e}", path.display()))?;
+            req = req.bearer_auth(token.trim());
+        } else if let Some(token) = &self.config.bearer_token {
             req = req.bearer_auth(token);
         }
         if let Some(body) = body {

@@ -2228,7 +2228,7 @@ export interface operations {
     fhirReadCarePlanVersion: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -2333,7 +2333,7 @@ export interface operations {
     fhirPatientEverything: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -2435,7 +2435,7 @@ export interface operations {
     fhirListStructureDefinitions: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -2566,7 +2566,7 @@ export interface operations {
     fhirCapabilities: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -2647,7 +2647,7 @@ export interface operations {
                 "subject.identifier"?: string;
                 /** @description CarePlan: active, revoked, completed or entered-in-error */
                 status?: string;
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -2749,7 +2749,7 @@ export interface operations {
     fhirRead: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json */
+                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;

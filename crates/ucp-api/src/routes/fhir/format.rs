@@ -58,7 +58,11 @@ fn json_type(name: &str) -> Option<Result<&'static str, ()>> {
 pub fn negotiate(query: &str, accept: Option<&str>) -> Result<Format, String> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let pretty = params.iter().any(|(k, v)| k == "_pretty" && v == "true");
-    if let Some((_, f)) = params.iter().find(|(k, _)| k == "_format") {
+    // An empty `_format` states no preference.
+    if let Some((_, f)) = params
+        .iter()
+        .find(|(k, v)| k == "_format" && !v.trim().is_empty())
+    {
         return match json_type(f) {
             Some(Ok(media_type)) => Ok(Format { media_type, pretty }),
             _ => Err(format!(
@@ -146,15 +150,24 @@ pub async fn fhir_format(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let format = match negotiate(req.query_string(), accept.as_deref()) {
-        Ok(f) => f,
-        Err(message) => {
-            let res = outcome_response(StatusCode::NOT_ACCEPTABLE, &message);
-            return Ok(req.into_response(res));
-        }
+    // A format this server cannot produce is refused only where there was something to send:
+    // an unknown route, a wrong method or a missing token is answered as such first.
+    let (format, refusal) = match negotiate(req.query_string(), accept.as_deref()) {
+        Ok(f) => (f, None),
+        Err(message) => (
+            Format {
+                media_type: FHIR_JSON,
+                pretty: false,
+            },
+            Some(message),
+        ),
     };
     let response = next.call(req).await?;
     let (http_req, res) = response.into_parts();
+    if let Some(message) = refusal.filter(|_| res.status().is_success()) {
+        let res = outcome_response(StatusCode::NOT_ACCEPTABLE, &message);
+        return Ok(ServiceResponse::new(http_req, res));
+    }
     let content_type = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -230,5 +243,9 @@ mod tests {
         assert!(negotiate("_format=xml", None).is_err());
         assert!(negotiate("", Some("application/fhir+xml")).is_err());
         assert!(negotiate("_pretty=true", None).is_ok_and(|f| f.pretty));
+        assert_eq!(
+            negotiate("_format=", Some("application/json")).map(|f| f.media_type),
+            Ok(PLAIN_JSON)
+        );
     }
 }

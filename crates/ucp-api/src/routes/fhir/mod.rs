@@ -75,7 +75,7 @@ fn self_link(req: &HttpRequest) -> String {
 /// What this server supports: every resource type, interaction, search parameter and profile.
 #[utoipa::path(
     get, path = "/fhir/R4/metadata", operation_id = "fhirCapabilities", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$")),
     responses((status = 200, description = "The CapabilityStatement", body = Object, content_type = "application/fhir+json")),
 )]
 #[get("/metadata")]
@@ -88,7 +88,7 @@ pub async fn capabilities(settings: web::Data<FhirSettings>) -> HttpResponse {
 /// Every extension this service defines, as StructureDefinitions in a Bundle.
 #[utoipa::path(
     get, path = "/fhir/R4/StructureDefinition", operation_id = "fhirListStructureDefinitions", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$")),
     responses((status = 200, description = "A searchset Bundle of StructureDefinitions", body = Object, content_type = "application/fhir+json")),
 )]
 #[get("/StructureDefinition")]
@@ -160,7 +160,7 @@ pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpRes
         ("subject" = Option<String>, Query, description = "DocumentReference: Patient/{NHS number}"),
         ("subject.identifier" = Option<String>, Query, description = "DocumentReference: https://fhir.nhs.uk/Id/nhs-number|{NHS number}"),
         ("status" = Option<String>, Query, description = "CarePlan: active, revoked, completed or entered-in-error"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
@@ -198,7 +198,7 @@ pub async fn search_resources(
     params(
         ("resourceType" = String, Path, description = "Patient, CarePlan, Flag, Consent, Condition, AllergyIntolerance, MedicationStatement, RelatedPerson, PractitionerRole, Organization or DocumentReference"),
         ("id" = String, Path, description = "The resource's id"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
     ),
     responses(
         (status = 200, description = "The resource (a CarePlan with ETag W/\"{version}\")", body = Object, content_type = "application/fhir+json"),
@@ -225,7 +225,7 @@ pub async fn read_resource(
     params(
         ("id" = Uuid, Path, description = "The plan's id"),
         ("version" = i64, Path, description = "The plan version (meta.versionId)", minimum = 1),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
     ),
     responses(
         (status = 200, description = "The CarePlan at that version", body = Object, content_type = "application/fhir+json", headers(("ETag" = String))),
@@ -255,7 +255,7 @@ pub async fn read_care_plan_version(
     get, path = "/fhir/R4/Patient/{id}/$everything", operation_id = "fhirPatientEverything", tag = "fhir",
     params(
         ("id" = String, Path, description = "The Patient's id: the NHS number"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
