@@ -24,6 +24,7 @@ run:
 	done; \
 	printf '  %-10s %s\n' patient "$$(./target/debug/ucp token --role patient --nhs-number 9990000018 --ttl 12h)"; \
 	echo "API reference: http://$${UCP_LISTEN:-127.0.0.1:8080}/docs/"; \
+	echo "FHIR R4 (UK Core): http://$${UCP_LISTEN:-127.0.0.1:8080}/fhir/R4/metadata"; \
 	echo "A printed plan (with a clinician's token): curl -o plan.pdf -H \"Authorization: Bearer <clinician token>\" http://$${UCP_LISTEN:-127.0.0.1:8080}$$pdf"; \
 	exec ./target/debug/ucp serve
 

@@ -5,7 +5,8 @@
 //!
 //! - [`commands`]: carrying out a command on a plan (decide, append, project) — one fold per write;
 //! - [`reads`]: the plan now, as of a version or instant, a section, the history, the summary,
-//!   search, and replaying what an access-log entry showed;
+//!   search;
+//! - [`replay`]: replaying exactly what an access-log entry showed;
 //! - [`fhir`]: the same reads as FHIR R4 UK Core resources, replayable like the rest;
 //! - [`feed`]: the change documents every follower gets (feed pages, SSE, webhooks);
 //! - [`nrl`]: publishing pointers to the National Record Locator as plans change;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod nrl;
 pub mod print;
 pub mod reads;
+pub mod replay;
 pub mod since;
 mod state;
 pub mod subscriptions;

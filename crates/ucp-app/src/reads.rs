@@ -11,7 +11,6 @@ use ucp_store::{AccessEntry, AccessQuery, Database, PatientSearch, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::commands::plan_at;
 use crate::visibility::{ensure_visible, may_see};
 use crate::{Actor, AppError, Role};
 
@@ -428,108 +427,6 @@ pub async fn my_access_log(
             ..AccessQuery::default()
         })
         .await?)
-}
-
-/// Exactly the document an access-log entry served, rebuilt from the log at the recorded
-/// version with the code that served it (admin). A replay shows the person's data again: it
-/// is an access of its own, in their log as "replayed for audit".
-///
-/// # Errors
-/// Forbidden for anyone but an admin; not found for no such entry, or one that showed nothing.
-pub async fn replay_entry(
-    db: &Database,
-    actor: &Actor,
-    entry_id: Uuid,
-) -> Result<Shown<serde_json::Value>, AppError> {
-    actor.require(&[Role::Admin])?;
-    let entry = db
-        .access_entry(entry_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such access log entry.".into()))?;
-    let access = Access {
-        plan_id: entry.plan_id,
-        nhs_number: entry.nhs_number.clone(),
-        plan_version: entry.plan_version,
-        section: entry.section.clone(),
-        view: Some(View::Replay),
-        returned_nhs_numbers: entry.returned_nhs_numbers.clone(),
-        detail: Some(serde_json::json!({
-            "replayedEntry": entry.entry_id,
-            "replayedActor": entry.actor,
-            "replayedAt": entry.at,
-            "replayedView": entry.view,
-        })),
-        ..Access::default()
-    };
-    let nothing = || {
-        AppError::NotFound(
-            "This access showed no plan data (it was refused or showed nothing).".into(),
-        )
-    };
-    if entry.status >= 400 {
-        return Err(nothing());
-    }
-    let shown = match (
-        entry.view.as_deref().and_then(View::parse),
-        entry.plan_id,
-        entry.plan_version,
-    ) {
-        (Some(View::Search | View::Worklist), _, _) => {
-            entry.search_results.clone().ok_or_else(nothing)?
-        }
-        (Some(View::Changes), Some(plan), Some(until)) => {
-            let since = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("since"))
-                .and_then(serde_json::Value::as_i64)
-                .ok_or_else(nothing)?;
-            let range = crate::since::Range {
-                since,
-                until: Some(until),
-            };
-            let of_summary = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("of"))
-                .is_some_and(|o| o == "summary");
-            if of_summary {
-                to_json(
-                    &crate::since::summary_changes_of(db, plan, range, entry.at.date_naive())
-                        .await?,
-                )?
-            } else {
-                to_json(&crate::since::plan_changes_of(db, plan, range).await?)?
-            }
-        }
-        // What was printed is the plan at the recorded version: replayed as its document.
-        (Some(View::Plan | View::Document), Some(plan), Some(version)) => {
-            to_json(&plan_at(db, plan, version).await?)?
-        }
-        (Some(View::Section), Some(plan), Some(version)) => {
-            let view = plan_at(db, plan, version).await?;
-            let section = entry.section.clone().unwrap_or_default();
-            to_json(view.sections.get(&section).ok_or_else(nothing)?)?
-        }
-        (Some(View::Summary), Some(plan), Some(version)) => {
-            let history = db
-                .read_stream(plan, StreamBound::UpToVersion(version))
-                .await?;
-            let state_then = fold(&history)?.ok_or_else(nothing)?;
-            to_json(
-                &EmergencySummary::of(plan, &state_then, entry.at.date_naive())
-                    .ok_or_else(nothing)?,
-            )?
-        }
-        (Some(View::Fhir), _, _) => {
-            crate::fhir::replay(db, entry.detail.as_ref().ok_or_else(nothing)?).await?
-        }
-        (Some(View::History), Some(plan), Some(version)) => {
-            to_json(&history_to(db, plan, version).await?)?
-        }
-        _ => return Err(nothing()),
-    };
-    Ok(Shown::new(shown, access))
 }
 
 /// Who may print a plan: clinicians, and the person their own.

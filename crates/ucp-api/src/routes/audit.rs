@@ -191,6 +191,6 @@ pub async fn get_shown(
             "Not an entry id (a UUID).",
         )
     })?;
-    let shown = reads::replay_entry(&state.db, &actor, id).await?;
+    let shown = ucp_app::replay::replay_entry(&state.db, &actor, id).await?;
     Ok(audited(HttpResponse::Ok().json(shown.value), shown.access))
 }
