@@ -318,23 +318,36 @@ async fn every_fhir_endpoint_serves_the_plan_as_uk_core_resources() {
     );
     assert!(sds["total"].as_u64().is_some_and(|t| t > 20));
 
-    // _format is honoured over Accept.
-    let res = app
-        .client
-        .get(app.url("/fhir/R4/metadata?_format=application/json"))
-        .header("accept", "application/fhir+xml")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        (
-            res.status().as_u16(),
-            res.headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-        ),
-        (200, Some("application/json"))
-    );
+    // _format is honoured over Accept; the answer is always application/fhir+json.
+    for (query, accept) in [
+        ("?_format=application/json", "application/fhir+xml"),
+        ("", "application/json"),
+        ("?_format=json&_pretty=true", ""),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&format!("/fhir/R4/metadata{query}")))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (
+                res.status().as_u16(),
+                res.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+            ),
+            (200, Some(FHIR)),
+            "{query} {accept}"
+        );
+        let text = res.text().await.unwrap_or_default();
+        assert_eq!(
+            text.contains("\n  "),
+            query.contains("_pretty"),
+            "indented only when asked"
+        );
+    }
 }
 
 #[tokio::test]

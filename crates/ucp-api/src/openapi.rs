@@ -67,6 +67,7 @@ use crate::routes::{
     components(schemas(
         crate::problem::Problem,
         fhir::OperationOutcome,
+        fhir::FhirResourceType,
         ucp_domain::FieldError,
         ucp_domain::PlanSection,
         ucp_domain::PersonalInformation,

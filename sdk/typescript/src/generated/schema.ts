@@ -1499,6 +1499,12 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
+        /**
+         * @description The resource types served by read and search (documentation of the path parameter; the
+         *     handler parses the name with `ucp_fhir::ResourceType`).
+         * @enum {string}
+         */
+        FhirResourceType: "Patient" | "CarePlan" | "Flag" | "Consent" | "Condition" | "AllergyIntolerance" | "MedicationStatement" | "RelatedPerson" | "PractitionerRole" | "Organization" | "DocumentReference";
         /** @description One thing wrong with one field, named by JSON pointer. */
         FieldError: {
             detail: string;
@@ -2652,8 +2658,8 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Patient, CarePlan, Flag, Consent, Condition, AllergyIntolerance, MedicationStatement, RelatedPerson, PractitionerRole, Organization or DocumentReference */
-                resourceType: string;
+                /** @description The resource type */
+                resourceType: components["schemas"]["FhirResourceType"];
             };
             cookie?: never;
         };
@@ -2754,8 +2760,8 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Patient, CarePlan, Flag, Consent, Condition, AllergyIntolerance, MedicationStatement, RelatedPerson, PractitionerRole, Organization or DocumentReference */
-                resourceType: string;
+                /** @description The resource type */
+                resourceType: components["schemas"]["FhirResourceType"];
                 /** @description The resource's id */
                 id: string;
             };

@@ -1,6 +1,6 @@
-//! The FHIR way of answering, for everything under `/fhir/R4`: JSON as `application/fhir+json`
-//! (or plain `application/json` when that is what was asked for), `_format` honoured over
-//! `Accept`, `_pretty` honoured, and every error — refusals by the token check, the rate limit,
+//! The FHIR way of answering, for everything under `/fhir/R4`: JSON, always as
+//! `application/fhir+json` (`application/json` is accepted as a request for it), `_format`
+//! honoured over `Accept`, `_pretty` honoured, and every error — refusals by the token check, the rate limit,
 //! the router, the access log — an `OperationOutcome` with the same status and headers. One
 //! middleware does it, so no handler can answer a FHIR client in the `/v1` dialect.
 
@@ -23,9 +23,10 @@ pub struct Format {
     pub pretty: bool,
 }
 
-/// The media type a `_format` value or an `Accept` entry names, if it is JSON; `Err` for a
-/// format FHIR knows that this server does not produce (XML, Turtle).
-fn json_type(name: &str) -> Option<Result<&'static str, ()>> {
+/// Whether a `_format` value or an `Accept` entry asks for JSON: `Some(true)`; `Some(false)` for
+/// a format FHIR knows that this server does not produce (XML, Turtle); `None` otherwise.
+/// Wildcards count only in `Accept`.
+fn asks_for_json(name: &str, wildcards: bool) -> Option<bool> {
     let name = name
         .split(';')
         .next()
@@ -33,10 +34,8 @@ fn json_type(name: &str) -> Option<Result<&'static str, ()>> {
         .trim()
         .to_ascii_lowercase();
     match name.as_str() {
-        "json" | "application/fhir+json" | "application/json+fhir" | "*/*" | "application/*" => {
-            Some(Ok(FHIR_JSON))
-        }
-        "application/json" => Some(Ok(PLAIN_JSON)),
+        "json" | "application/fhir+json" | "application/json+fhir" | PLAIN_JSON => Some(true),
+        "*/*" | "application/*" if wildcards => Some(true),
         "xml"
         | "text/xml"
         | "application/xml"
@@ -46,7 +45,7 @@ fn json_type(name: &str) -> Option<Result<&'static str, ()>> {
         | "application/fhir+turtle"
         | "text/turtle"
         | "html"
-        | "text/html" => Some(Err(())),
+        | "text/html" => Some(false),
         _ => None,
     }
 }
@@ -63,8 +62,11 @@ pub fn negotiate(query: &str, accept: Option<&str>) -> Result<Format, String> {
         .iter()
         .find(|(k, v)| k == "_format" && !v.trim().is_empty())
     {
-        return match json_type(f) {
-            Some(Ok(media_type)) => Ok(Format { media_type, pretty }),
+        return match asks_for_json(f, false) {
+            Some(true) => Ok(Format {
+                media_type: FHIR_JSON,
+                pretty,
+            }),
             _ => Err(format!(
                 "_format={f} is not served here: this server answers in JSON only (_format=json)."
             )),
@@ -76,23 +78,19 @@ pub fn negotiate(query: &str, accept: Option<&str>) -> Result<Format, String> {
             pretty,
         });
     };
-    let mut refused = false;
-    for entry in accept.split(',') {
-        match json_type(entry) {
-            Some(Ok(media_type)) => return Ok(Format { media_type, pretty }),
-            Some(Err(())) => refused = true,
-            None => {}
-        }
-    }
-    if refused || !accept.is_empty() {
-        Err(format!(
-            "Accept: {accept} is not served here: this server answers in application/fhir+json."
-        ))
-    } else {
+    // Nothing in Accept that this server produces.
+    let wants_json = accept
+        .split(',')
+        .any(|entry| asks_for_json(entry, true) == Some(true));
+    if wants_json {
         Ok(Format {
             media_type: FHIR_JSON,
             pretty,
         })
+    } else {
+        Err(format!(
+            "Accept: {accept} is not served here: this server answers in application/fhir+json."
+        ))
     }
 }
 
@@ -219,7 +217,7 @@ pub async fn fhir_format(
 
 #[cfg(test)]
 mod tests {
-    use super::{negotiate, FHIR_JSON, PLAIN_JSON};
+    use super::{negotiate, FHIR_JSON};
 
     #[test]
     fn format_wins_over_accept_and_only_json_is_served() {
@@ -230,7 +228,7 @@ mod tests {
         );
         assert_eq!(
             negotiate("_format=application/json", None).map(|f| f.media_type),
-            Ok(PLAIN_JSON)
+            Ok(FHIR_JSON)
         );
         assert_eq!(
             negotiate("", Some("application/fhir+json")).map(|f| f.media_type),
@@ -245,7 +243,8 @@ mod tests {
         assert!(negotiate("_pretty=true", None).is_ok_and(|f| f.pretty));
         assert_eq!(
             negotiate("_format=", Some("application/json")).map(|f| f.media_type),
-            Ok(PLAIN_JSON)
+            Ok(FHIR_JSON)
         );
+        assert!(negotiate("_format=*/*", None).is_err());
     }
 }

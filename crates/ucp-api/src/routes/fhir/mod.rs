@@ -22,6 +22,23 @@ use super::respond::audited;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ErrorCode};
 
+/// The resource types served by read and search (documentation of the path parameter; the
+/// handler parses the name with `ucp_fhir::ResourceType`).
+#[derive(Debug, Serialize, ToSchema)]
+pub enum FhirResourceType {
+    Patient,
+    CarePlan,
+    Flag,
+    Consent,
+    Condition,
+    AllergyIntolerance,
+    MedicationStatement,
+    RelatedPerson,
+    PractitionerRole,
+    Organization,
+    DocumentReference,
+}
+
 /// A FHIR error: one or more issues, each with a severity, a code and what to do.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +92,7 @@ fn self_link(req: &HttpRequest) -> String {
 /// What this server supports: every resource type, interaction, search parameter and profile.
 #[utoipa::path(
     get, path = "/fhir/R4/metadata", operation_id = "fhirCapabilities", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
     responses((status = 200, description = "The CapabilityStatement", body = Object, content_type = "application/fhir+json")),
 )]
 #[get("/metadata")]
@@ -88,7 +105,7 @@ pub async fn capabilities(settings: web::Data<FhirSettings>) -> HttpResponse {
 /// Every extension this service defines, as StructureDefinitions in a Bundle.
 #[utoipa::path(
     get, path = "/fhir/R4/StructureDefinition", operation_id = "fhirListStructureDefinitions", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
     responses((status = 200, description = "A searchset Bundle of StructureDefinitions", body = Object, content_type = "application/fhir+json")),
 )]
 #[get("/StructureDefinition")]
@@ -149,7 +166,7 @@ pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpRes
 #[utoipa::path(
     get, path = "/fhir/R4/{resourceType}", operation_id = "fhirSearch", tag = "fhir",
     params(
-        ("resourceType" = String, Path, description = "Patient, CarePlan, Flag, Consent, Condition, AllergyIntolerance, MedicationStatement, RelatedPerson, PractitionerRole, Organization or DocumentReference"),
+        ("resourceType" = FhirResourceType, Path, description = "The resource type"),
         ("identifier" = Option<String>, Query, description = "Patient: https://fhir.nhs.uk/Id/nhs-number|{NHS number}"),
         ("family" = Option<String>, Query, description = "Patient: family name"),
         ("given" = Option<String>, Query, description = "Patient: given name"),
@@ -160,7 +177,7 @@ pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpRes
         ("subject" = Option<String>, Query, description = "DocumentReference: Patient/{NHS number}"),
         ("subject.identifier" = Option<String>, Query, description = "DocumentReference: https://fhir.nhs.uk/Id/nhs-number|{NHS number}"),
         ("status" = Option<String>, Query, description = "CarePlan: active, revoked, completed or entered-in-error"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
@@ -196,9 +213,9 @@ pub async fn search_resources(
 #[utoipa::path(
     get, path = "/fhir/R4/{resourceType}/{id}", operation_id = "fhirRead", tag = "fhir",
     params(
-        ("resourceType" = String, Path, description = "Patient, CarePlan, Flag, Consent, Condition, AllergyIntolerance, MedicationStatement, RelatedPerson, PractitionerRole, Organization or DocumentReference"),
+        ("resourceType" = FhirResourceType, Path, description = "The resource type"),
         ("id" = String, Path, description = "The resource's id"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
     ),
     responses(
         (status = 200, description = "The resource (a CarePlan with ETag W/\"{version}\")", body = Object, content_type = "application/fhir+json"),
@@ -225,7 +242,7 @@ pub async fn read_resource(
     params(
         ("id" = Uuid, Path, description = "The plan's id"),
         ("version" = i64, Path, description = "The plan version (meta.versionId)", minimum = 1),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
     ),
     responses(
         (status = 200, description = "The CarePlan at that version", body = Object, content_type = "application/fhir+json", headers(("ETag" = String))),
@@ -255,7 +272,7 @@ pub async fn read_care_plan_version(
     get, path = "/fhir/R4/Patient/{id}/$everything", operation_id = "fhirPatientEverything", tag = "fhir",
     params(
         ("id" = String, Path, description = "The Patient's id: the NHS number"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(json|application/json|application/fhir\+json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
@@ -284,4 +301,48 @@ pub async fn patient_everything(
     let shown =
         ucp_app::fhir::everything(&state.db, &actor, &settings, nhs, &self_link(&req)).await?;
     Ok(audited(document(shown.value), shown.access))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_documented_resource_types_are_the_served_ones() {
+        let doc = serde_json::to_value(crate::ApiDoc::openapi()).unwrap_or_default();
+        let documented = &doc["components"]["schemas"]["FhirResourceType"]["enum"];
+        let served: Vec<&str> = ucp_fhir::ResourceType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        assert_eq!(documented, &serde_json::json!(served));
+    }
+
+    #[test]
+    fn every_documented_format_is_served_and_no_other() {
+        let doc = serde_json::to_value(crate::ApiDoc::openapi()).unwrap_or_default();
+        let pattern = doc["paths"]["/fhir/R4/metadata"]["get"]["parameters"][0]["schema"]
+            ["pattern"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let inner = pattern
+            .trim_start_matches("^(")
+            .trim_end_matches(")$")
+            .replace('\\', "");
+        for f in inner.split('|') {
+            assert!(
+                super::format::negotiate(&format!("_format={}", f.replace('+', "%2B")), None)
+                    .is_ok(),
+                "{f}"
+            );
+        }
+        for f in ["xml", "application/fhir+xml", "*/*", "turtle"] {
+            assert!(
+                super::format::negotiate(&format!("_format={}", f.replace('+', "%2B")), None)
+                    .is_err(),
+                "{f}"
+            );
+        }
+    }
 }
