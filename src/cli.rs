@@ -223,6 +223,22 @@ struct ServeArgs {
     #[arg(long, env = "UCP_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
 
+    /// A read replica (a standby) for plan, summary and search reads; with several hosts and
+    /// target_session_attrs=read-only it follows the standby through failovers. Unset: every
+    /// read on the primary.
+    #[arg(long, env = "UCP_REPLICA_URL", hide_env_values = true)]
+    replica_url: Option<String>,
+
+    /// Milliseconds a read with a UCP-Consistency token waits for the replica to reach it
+    /// before it is served by the primary.
+    #[arg(long, env = "UCP_REPLICA_MAX_WAIT_MS", default_value_t = 200)]
+    replica_max_wait_ms: u64,
+
+    /// Milliseconds a read without a token may lag the primary and still be served by the
+    /// replica.
+    #[arg(long, env = "UCP_REPLICA_MAX_STALENESS_MS", default_value_t = 1000)]
+    replica_max_staleness_ms: u64,
+
     /// Seconds one database statement of a request may run before it is cancelled and the
     /// request answered 503 with `Retry-After` (0: no limit).
     #[arg(long, env = "UCP_DB_STATEMENT_TIMEOUT", default_value_t = 15)]
@@ -451,10 +467,11 @@ impl Cli {
     }
 }
 
-/// How long the pool's sessions may wait and run.
+/// How long the pool's sessions may wait and run, and where the reads that may use a replica go.
 struct Limits {
     statement_timeout: Option<Duration>,
     pool_wait: Duration,
+    replica: Option<(String, ucp_store::replica::ReplicaBounds)>,
 }
 
 impl Limits {
@@ -463,6 +480,7 @@ impl Limits {
     const BATCH: Self = Self {
         statement_timeout: None,
         pool_wait: Duration::from_secs(5),
+        replica: None,
     };
 }
 
@@ -479,6 +497,10 @@ fn app_state(
     db_config.app_url = app_url;
     db_config.statement_timeout = limits.statement_timeout;
     db_config.acquire_timeout = limits.pool_wait;
+    if let Some((url, bounds)) = limits.replica {
+        db_config.replica_url = Some(url);
+        db_config.replica_bounds = bounds;
+    }
     AppState::open(&db_config).context("connecting to the database")
 }
 
@@ -529,6 +551,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             statement_timeout: Some(Duration::from_secs(args.db_statement_timeout))
                 .filter(|d| !d.is_zero()),
             pool_wait: Duration::from_secs(args.db_pool_wait.max(1)),
+            replica: args.replica_url.clone().map(|url| {
+                (
+                    url,
+                    ucp_store::replica::ReplicaBounds {
+                        max_wait: Duration::from_millis(args.replica_max_wait_ms),
+                        max_staleness: Duration::from_millis(args.replica_max_staleness_ms),
+                        ..ucp_store::replica::ReplicaBounds::default()
+                    },
+                )
+            }),
         },
     )?;
     let status = state

@@ -175,6 +175,7 @@ impl Application {
                 // one middleware on the matched route (see audit::middleware).
                 .service(
                     web::scope("/v1")
+                        .wrap(from_fn(crate::consistency::read_your_writes))
                         .wrap(from_fn(crate::audit::record_access))
                         .service(care_plans::create_care_plan)
                         .service(care_plans::get_history)

@@ -6,6 +6,7 @@ mod application;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod consistency;
 mod headers;
 mod log_spans;
 pub mod metrics;

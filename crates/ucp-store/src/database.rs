@@ -27,6 +27,10 @@ pub struct DatabaseConfig {
     pub statement_timeout: Option<Duration>,
     /// Trusted roots for `sslmode=require` (see [`crate::tls`]).
     pub tls: DatabaseTls,
+    /// A replica for the reads that may use one (`UCP_REPLICA_URL`; the user is replaced by
+    /// [`APP_ROLE`] as for `url`), and its bounds.
+    pub replica_url: Option<String>,
+    pub replica_bounds: crate::replica::ReplicaBounds,
 }
 
 impl DatabaseConfig {
@@ -39,6 +43,8 @@ impl DatabaseConfig {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(15)),
             tls: DatabaseTls::default(),
+            replica_url: None,
+            replica_bounds: crate::replica::ReplicaBounds::default(),
         }
     }
 }
@@ -49,6 +55,8 @@ impl DatabaseConfig {
 /// When the URL cannot be parsed or the pool cannot be built.
 pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
     let mut pg = app_pg_config(config)?;
+    let follows_primary = pg.get_hosts().len() > 1
+        && pg.get_target_session_attrs() == tokio_postgres::config::TargetSessionAttrs::ReadWrite;
     if let Some(limit) = config.statement_timeout {
         // Only the pool's sessions: LISTEN and leader sessions hold no statement open.
         let options = format!(
@@ -65,13 +73,45 @@ pub fn connect(config: &DatabaseConfig) -> Result<Pool, StoreError> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Pool::builder(manager)
+    let mut builder = Pool::builder(manager)
         .max_size(config.max_connections)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(config.acquire_timeout))
         .create_timeout(Some(config.acquire_timeout))
+        .recycle_timeout(Some(config.acquire_timeout));
+    if follows_primary {
+        builder = builder.pre_recycle(still_primary_hook());
+    }
+    builder
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
+}
+
+/// How long a pooled connection may sit unused before it is checked, on its way out of the
+/// pool, to be on the primary still.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
+
+/// With several hosts and `target_session_attrs=read-write`, the pool follows the primary: new
+/// connections reach whichever node is primary, and a connection that sat idle is checked to
+/// be on a writable node before it is handed out (a failover restarts the demoted node, which
+/// closes its connections; this catches one that survived). Busy connections are not checked:
+/// a write they send to a read-only node fails with 25006, which is answered 503.
+fn still_primary_hook() -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(|client: &mut deadpool_postgres::ClientWrapper, metrics| {
+        let idle = metrics.last_used() >= IDLE_BEFORE_CHECK;
+        Box::pin(async move {
+            if !idle {
+                return Ok(());
+            }
+            match client.query_one("SELECT pg_is_in_recovery()", &[]).await {
+                Ok(row) if !row.try_get::<_, bool>(0).unwrap_or(true) => Ok(()),
+                Ok(_) => Err(deadpool_postgres::HookError::message(
+                    "the connection is to a standby (demoted in a failover)",
+                )),
+                Err(e) => Err(deadpool_postgres::HookError::Backend(e)),
+            }
+        })
+    })
 }
 
 /// The store with its pool and, for the feed's wake-ups, the settings of a dedicated
@@ -83,8 +123,20 @@ pub fn open(
     config: &DatabaseConfig,
     projections: Vec<Arc<dyn InlineProjection>>,
 ) -> Result<Database, StoreError> {
-    let mut db = Database::with_projections(connect(config)?, projections);
+    let pool = connect(config)?;
+    let mut db = Database::with_projections(pool.clone(), projections);
     db.listen = Some((app_pg_config(config)?, config.tls.connector()?));
+    if let Some(url) = &config.replica_url {
+        let replica_config = DatabaseConfig {
+            url: url.clone(),
+            app_url: None,
+            ..config.clone()
+        };
+        let replica = crate::replica::Replica::new(connect(&replica_config)?, config.replica_bounds);
+        // The poller lives as long as the process; it only reads two positions.
+        drop(replica.watch(pool));
+        db = db.with_replica(replica);
+    }
     Ok(db)
 }
 
@@ -121,6 +173,8 @@ pub struct Database {
     pool_waits: PoolWaits,
     pub(crate) plan_states: crate::read_stream::PlanStates,
     pub(crate) feed_states: crate::read_stream::PlanStates,
+    /// Where the reads that may use a replica go (see `replica`).
+    pub(crate) replica: Option<crate::replica::Replica>,
 }
 
 /// Who hears how long each request for a pooled connection waited (the metrics' histogram);
@@ -159,6 +213,7 @@ impl Database {
             pool_waits: PoolWaits::default(),
             plan_states: crate::read_stream::PlanStates::default(),
             feed_states: crate::read_stream::PlanStates::default(),
+            replica: None,
         }
     }
 
@@ -174,6 +229,7 @@ impl Database {
             pool_waits: PoolWaits::default(),
             plan_states: crate::read_stream::PlanStates::default(),
             feed_states: crate::read_stream::PlanStates::default(),
+            replica: None,
         }
     }
 

@@ -63,10 +63,26 @@ impl StoreError {
             if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED))
     }
 
-    /// True when the connection went away mid-request (a restart, a network cut): nothing was
-    /// committed unless the commit itself answered, and the caller may try again (HTTP 503).
+    /// True when the connection went away mid-request (a restart, a network cut), or reached a
+    /// server that cannot take it now: one shutting down or starting (57P01–57P03), a
+    /// connection failure (class 08), or a node that is read-only because it was demoted in a
+    /// failover (25006). Nothing was committed unless the commit itself answered, and the caller
+    /// may try again once the primary is back (HTTP 503).
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Database(e) if e.is_closed())
+        use tokio_postgres::error::SqlState;
+        let Self::Database(e) = self else {
+            return false;
+        };
+        if e.is_closed() {
+            return true;
+        }
+        e.code().is_some_and(|code| {
+            *code == SqlState::READ_ONLY_SQL_TRANSACTION
+                || *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+                || code.code().starts_with("08")
+        })
     }
 }

@@ -19,6 +19,7 @@ mod projection;
 pub mod projections;
 pub mod queries;
 mod read_stream;
+pub mod replica;
 mod subscriptions;
 pub mod tls;
 mod tx_snapshot;

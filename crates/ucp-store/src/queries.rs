@@ -111,7 +111,7 @@ impl Database {
     /// # Errors
     /// When the database fails.
     pub async fn plan(&self, plan_id: Uuid) -> Result<Option<PlanRow>, StoreError> {
-        let client = self.connection().await?;
+        let client = self.read_connection().await?;
         let stmt = client.prepare_cached(PLAN_BY_ID_SQL).await?;
         client
             .query_opt(&stmt, &[&plan_id])
@@ -129,7 +129,7 @@ impl Database {
         &self,
         nhs_number: NhsNumber,
     ) -> Result<Option<PlanRow>, StoreError> {
-        let client = self.connection().await?;
+        let client = self.read_connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT plan_id, nhs_number, status, version, document FROM care_plan_view \
@@ -178,7 +178,7 @@ impl Database {
         &self,
         nhs_number: NhsNumber,
     ) -> Result<Option<SummaryRow>, StoreError> {
-        let client = self.connection().await?;
+        let client = self.read_connection().await?;
         let stmt = client.prepare_cached(SUMMARY_BY_NHS_NUMBER_SQL).await?;
         client
             .query_opt(&stmt, &[&nhs_number.to_string()])
@@ -203,7 +203,7 @@ impl Database {
         &self,
         search: &PatientSearch,
     ) -> Result<Vec<PatientMatch>, StoreError> {
-        let client = self.connection().await?;
+        let client = self.read_connection().await?;
         let stmt = client.prepare_cached(SEARCH_SQL).await?;
         client
             .query(

@@ -1,0 +1,123 @@
+//! Read-your-writes across a replica. Every successful write under `/v1` answers with
+//! `UCP-Consistency`: the primary's WAL position after it. A read of a plan, a summary or a
+//! search that sends the header back is served by the replica only once the replica has
+//! replayed past it (or by the primary after a bounded wait); without it, by the replica while
+//! that is fresh within a bound. Which server answered is in `UCP-Read-From`. Everything else
+//! reads and writes on the primary.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, ResponseError};
+use ucp_app::AppState;
+use ucp_store::replica::{parse_lsn, ReadConsistency, READ_CONSISTENCY};
+
+use crate::problem::{ApiError, ErrorCode};
+
+/// The header that carries the token, both ways.
+pub const CONSISTENCY_HEADER: &str = "ucp-consistency";
+/// The header that says which server served a read that may use the replica.
+pub const READ_FROM_HEADER: &str = "ucp-read-from";
+
+/// Reads that may be served by a replica: the plan by id, the person's plan and summary, and
+/// the search for people.
+fn replica_eligible(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "v1", "care-plans", _]
+            | ["", "v1", "patients"]
+            | ["", "v1", "patients", _, "care-plan" | "emergency-summary"]
+    )
+}
+
+/// The middleware (see the module's comment).
+pub async fn read_your_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
+    if is_read {
+        let token = req
+            .headers()
+            .get(CONSISTENCY_HEADER)
+            .map(|v| v.to_str().ok().and_then(parse_lsn).ok_or(()));
+        let after = match token {
+            None => None,
+            Some(Ok(lsn)) => Some(lsn),
+            Some(Err(())) => {
+                let refusal = ApiError::bad_field(
+                    ErrorCode::BadConsistencyToken,
+                    "/headers/UCP-Consistency",
+                    "UCP-Consistency takes the value a write response gave (e.g. 0/3016C18).",
+                )
+                .error_response();
+                return Ok(req.into_response(refusal).map_into_right_body());
+            }
+        };
+        if !replica_eligible(req.path()) {
+            return Ok(next.call(req).await?.map_into_left_body());
+        }
+        let scope = ReadConsistency::new(after);
+        let (mut res, served_by_replica) = READ_CONSISTENCY
+            .scope(scope, async {
+                let res = next.call(req).await;
+                let by = READ_CONSISTENCY.with(|c| c.served_by_replica.get());
+                (res, by)
+            })
+            .await;
+        if let (Ok(res), Some(replica)) = (&mut res, served_by_replica) {
+            res.headers_mut().insert(
+                HeaderName::from_static(READ_FROM_HEADER),
+                HeaderValue::from_static(if replica { "replica" } else { "primary" }),
+            );
+        }
+        return Ok(res?.map_into_left_body());
+    }
+    let mut res = next.call(req).await?;
+    if res.status().is_success() {
+        if let Some(state) = state {
+            match state.db.consistency_token().await {
+                Ok(token) => {
+                    if let Ok(value) = HeaderValue::from_str(&token) {
+                        res.headers_mut()
+                            .insert(HeaderName::from_static(CONSISTENCY_HEADER), value);
+                    }
+                }
+                // The write is committed; only the token is missing (a read without one still
+                // reads within the staleness bound, or from the primary).
+                Err(e) => tracing::warn!(error = %e, "no consistency token for a committed write"),
+            }
+        }
+    }
+    Ok(res.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replica_eligible;
+
+    #[test]
+    fn only_the_named_reads_may_use_the_replica() {
+        for yes in [
+            "/v1/care-plans/0193-x",
+            "/v1/patients",
+            "/v1/patients/9434765919/care-plan",
+            "/v1/patients/9434765919/emergency-summary",
+        ] {
+            assert!(replica_eligible(yes), "{yes}");
+        }
+        for no in [
+            "/v1/care-plans/0193-x/history",
+            "/v1/feed",
+            "/v1/patients/9434765919/emergency-summary/changes",
+            "/v1/me/care-plan",
+            "/v1/audit",
+        ] {
+            assert!(!replica_eligible(no), "{no}");
+        }
+    }
+}
