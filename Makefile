@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DB := scripts/dev-db.sh
 
-.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api db-stop db-remove bench-micro
+.PHONY: run test test-only test-sdk test-contract sdk lint fmt build migrate db openapi seed bench fuzz fuzz-api db-stop db-remove bench-micro ha-up ha-down test-ha
 
 # A development secret for HS256 tokens; set UCP_JWT_SECRET to your own anywhere that matters.
 export UCP_JWT_SECRET ?= ucp-development-secret-do-not-use-in-production
@@ -42,13 +42,15 @@ test-only:
 ## people validated with fhir.resources (R4B) and the UK Core rules, a bounded
 ## schemathesis pass (every check, as a clinician, an admin and a patient), and the fault drill
 ## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill
-## (pg_dump/pg_restore; base backup plus WAL archive), each against live servers.
+## (pg_dump/pg_restore; base backup plus WAL archive), and the HA drill (make test-ha), each
+## against live servers.
 test-contract:
 	@scripts/readme-walkthrough.sh
 	@scripts/fhir-validate.sh
 	@scripts/schemathesis.sh
 	@scripts/fault-test.sh
 	@scripts/restore-drill.sh
+	@scripts/test-ha.sh
 
 ## Hostile input as property tests (proptest, stable Rust): FUZZ_CASES cases per property
 ## (default 20000); found cases are saved in crates/ucp-domain/tests/*.proptest-regressions.
@@ -62,6 +64,19 @@ fuzz-api:
 ## The TypeScript SDK: generated code current, strict type-check, tests against a live server.
 test-sdk:
 	@scripts/sdk-test.sh
+
+## PostgreSQL HA on this machine (pg_auto_failover: monitor, primary, synchronous standby).
+ha-up:
+	@scripts/ha.sh up
+
+ha-down:
+	@scripts/ha.sh down
+
+## The HA drill: the primary SIGKILLed under writers, readers and a feed follower; switched back;
+## the standby restarted. Asserts no acknowledged write lost or applied twice, read-your-writes,
+## a gapless feed; prints the failover time.
+test-ha:
+	@scripts/test-ha.sh
 
 ## Regenerate the TypeScript SDK's types from openapi/ucp.openapi.json.
 sdk:

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The HA drill (`make test-ha`): a fresh pg_auto_failover cluster (scripts/ha.sh), the service
+# on it following the primary (multi-host DATABASE_URL, target_session_attrs=read-write) and
+# reading from the standby (UCP_REPLICA_URL, target_session_attrs=read-only), then
+# tests/tools/ha_drill.py: writers, readers and a feed follower while the primary is
+# SIGKILLed, switched back and the standby restarted. Prints the figures; exits non-zero when
+# a check fails. The cluster is removed at the end.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf 'test-ha: %s\n' "$*" >&2; }
+source scripts/lib/free-port.sh
+
+cargo build --quiet --bin ucp
+ucp=${CARGO_TARGET_DIR:-$root/target}/debug/ucp
+scripts/ha.sh down >/dev/null 2>&1 || true
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  scripts/ha.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+scripts/ha.sh up >/dev/null
+eval "$(scripts/ha.sh env)"
+export UCP_JWT_SECRET=ha-drill-secret-0123456789
+DATABASE_URL="$HA_URL" "$ucp" migrate >/dev/null 2>&1
+replica="${HA_URL/target_session_attrs=read-write/target_session_attrs=read-only}"
+port=$(free_port)
+log=$(mktemp "${TMPDIR:-/tmp}/ucp-ha-server.XXXXXX")
+DATABASE_URL="$HA_URL" UCP_REPLICA_URL="$replica" UCP_LISTEN="127.0.0.1:$port" UCP_RATE_LIMIT=0 \
+  UCP_DB_POOL_WAIT=2 RUST_LOG=warn "$ucp" serve >"$log" 2>&1 &
+server=$!
+deadline=$((SECONDS + 30))
+until curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; do
+  [ $SECONDS -lt $deadline ] || { cat "$log" >&2; say "the server did not become ready"; exit 1; }
+  sleep 0.1
+done
+clinician=$("$ucp" token --role clinician --org F84001 --name "HA drill" --ttl 1h)
+dispatch=$("$ucp" token --role dispatch --org RRU --name "HA drill follower" --ttl 1h)
+say "cluster: $(scripts/ha.sh state | tr '\n' ' ')"
+python3 tests/tools/ha_drill.py "http://127.0.0.1:$port" "$clinician" "$dispatch" "$root/scripts/ha.sh" "$HA_URL"
