@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod care_plans;
+mod consistency;
 mod contract;
 mod currency;
 mod demo;

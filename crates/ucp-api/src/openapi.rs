@@ -84,7 +84,7 @@ use crate::routes::{
         ucp_domain::MentalHealthCrisisPlan,
     )),
     servers((url = "/", description = "The server that serves this document")),
-    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks),
+    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
@@ -405,6 +405,97 @@ impl Modify for PlanLinks {
 }
 
 /// The operations of a path item that this API uses.
+/// Read-your-writes across a replica (see `consistency`): every successful write under `/v1`
+/// answers with `UCP-Consistency`; the reads that may use the replica take it back and say in
+/// `UCP-Read-From` which server answered.
+struct ConsistencyHeaders;
+
+/// The reads that may be served by a replica, as documented paths.
+const REPLICA_READS: [&str; 4] = [
+    "/v1/care-plans/{id}",
+    "/v1/patients",
+    "/v1/patients/{nhsNumber}/care-plan",
+    "/v1/patients/{nhsNumber}/emergency-summary",
+];
+
+impl Modify for ConsistencyHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+        let lsn = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$"))
+                .build()
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let reads_replica = REPLICA_READS.contains(&path.as_str());
+            for (is_get, op) in [
+                (true, &mut item.get),
+                (false, &mut item.put),
+                (false, &mut item.post),
+                (false, &mut item.delete),
+            ] {
+                let Some(op) = op else { continue };
+                if is_get && reads_replica {
+                    op.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name("UCP-Consistency")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "The UCP-Consistency of your last write: a replica serves this \
+                                 read only once it has replayed past it (else the primary does)",
+                            ))
+                            .schema(Some(lsn()))
+                            .build()
+                            .into(),
+                    );
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if !status.starts_with('2') {
+                        continue;
+                    }
+                    if !is_get {
+                        response.headers.insert(
+                            "UCP-Consistency".into(),
+                            HeaderBuilder::new()
+                                .schema(Some(lsn()))
+                                .description(Some(
+                                    "The primary's WAL position after this write: send it with a \
+                                     later read to read your own write from a replica",
+                                ))
+                                .build()
+                                .into(),
+                        );
+                    } else if reads_replica {
+                        response.headers.insert(
+                            "UCP-Read-From".into(),
+                            HeaderBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .enum_values(Some(["primary", "replica"]))
+                                        .build(),
+                                ))
+                                .description(Some("Which server served this read"))
+                                .build()
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn operations_mut(
     item: &mut utoipa::openapi::path::PathItem,
 ) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {

@@ -132,7 +132,8 @@ pub fn open(
             app_url: None,
             ..config.clone()
         };
-        let replica = crate::replica::Replica::new(connect(&replica_config)?, config.replica_bounds);
+        let replica =
+            crate::replica::Replica::new(connect(&replica_config)?, config.replica_bounds);
         // The poller lives as long as the process; it only reads two positions.
         drop(replica.watch(pool));
         db = db.with_replica(replica);

@@ -165,7 +165,8 @@ impl Replica {
             }
             None => {
                 let fresh = self.fresh_at_ms.load(Ordering::Relaxed);
-                let bound = i64::try_from(self.bounds.max_staleness.as_millis()).unwrap_or(i64::MAX);
+                let bound =
+                    i64::try_from(self.bounds.max_staleness.as_millis()).unwrap_or(i64::MAX);
                 fresh >= 0 && self.now_ms() - fresh <= bound
             }
         }
@@ -198,6 +199,7 @@ impl Database {
     /// allows it and the replica qualifies, the primary otherwise (and outside any scope).
     pub(crate) async fn read_connection(&self) -> Result<deadpool_postgres::Object, StoreError> {
         let Some(replica) = &self.replica else {
+            let _ = READ_CONSISTENCY.try_with(|c| c.served_by_replica.set(Some(false)));
             return self.connection().await;
         };
         let Ok(after) = READ_CONSISTENCY.try_with(|c| c.after) else {
@@ -232,7 +234,10 @@ mod tests {
         assert_eq!(parse_lsn("0/3016C18"), Some(0x0301_6C18));
         assert_eq!(parse_lsn("1A/0"), Some(0x1A_0000_0000));
         assert_eq!(format_lsn(0x1A_0301_6C18), "1A/3016C18");
-        assert_eq!(parse_lsn(&format_lsn(123_456_789_012)), Some(123_456_789_012));
+        assert_eq!(
+            parse_lsn(&format_lsn(123_456_789_012)),
+            Some(123_456_789_012)
+        );
         for bad in ["", "0", "x/1", "1/2/3", "100000000/0"] {
             assert_eq!(parse_lsn(bad), None, "{bad}");
         }

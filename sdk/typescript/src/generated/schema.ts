@@ -1498,7 +1498,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -3175,6 +3175,8 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3297,6 +3299,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path: {
                 /** @description Plan id */
@@ -3310,6 +3314,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description Which server served this read */
+                    "UCP-Read-From"?: "primary" | "replica";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3705,6 +3711,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,6 +3874,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4027,6 +4037,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4291,6 +4303,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4452,6 +4466,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4716,6 +4732,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4877,6 +4895,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5141,6 +5161,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5302,6 +5324,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5566,6 +5590,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5727,6 +5753,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5991,6 +6019,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6152,6 +6182,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6416,6 +6448,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6577,6 +6611,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6841,6 +6877,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7002,6 +7040,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7266,6 +7306,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7427,6 +7469,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7691,6 +7735,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7852,6 +7898,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8116,6 +8164,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8277,6 +8327,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8541,6 +8593,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8702,6 +8756,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8966,6 +9022,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9127,6 +9185,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9288,6 +9348,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9449,6 +9511,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10022,6 +10086,8 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10153,6 +10219,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10312,6 +10380,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10471,6 +10541,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10630,6 +10702,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10789,6 +10863,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10948,6 +11024,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11107,6 +11185,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11265,6 +11345,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11487,6 +11569,8 @@ export interface operations {
             /** @description Sent; the dead letter is settled */
             200: {
                 headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11598,7 +11682,10 @@ export interface operations {
                 /** @description Postcode, any spacing or case. */
                 postcode?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -11607,6 +11694,8 @@ export interface operations {
             /** @description Ranked candidates, best first (at most 50) */
             200: {
                 headers: {
+                    /** @description Which server served this read */
+                    "UCP-Read-From"?: "primary" | "replica";
                     [name: string]: unknown;
                 };
                 content: {
@@ -11676,7 +11765,10 @@ export interface operations {
     getPersonCarePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
+            };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
                 nhsNumber: string;
@@ -11689,6 +11781,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description Which server served this read */
+                    "UCP-Read-From"?: "primary" | "replica";
                     [name: string]: unknown;
                 };
                 content: {
@@ -11770,6 +11864,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when nothing in the summary changed */
                 "If-None-Match"?: string | null;
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
@@ -11783,6 +11879,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag?: string;
+                    /** @description Which server served this read */
+                    "UCP-Read-From"?: "primary" | "replica";
                     [name: string]: unknown;
                 };
                 content: {
@@ -12055,6 +12153,8 @@ export interface operations {
             /** @description Subscribed */
             201: {
                 headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12172,6 +12272,8 @@ export interface operations {
             /** @description Stopped */
             204: {
                 headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -12352,6 +12454,8 @@ export interface operations {
             /** @description Delivered; the dead letter is settled */
             200: {
                 headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
