@@ -9,6 +9,7 @@ restarted. Then it checks, against the new primary's log and read models:
 - no read that presented its write's UCP-Consistency token saw an older plan;
 - the feed, followed across the failover by one reader that keeps its cursor, has every event of
   the log exactly once, each plan in version order;
+- every request was answered within 10 s (no hang), and every 503 carried Retry-After;
 
 and prints the failover time (from the kill to the first acknowledged write), the switchover's
 write gap, and the counts. Exits 1 when any check fails.
@@ -58,6 +59,8 @@ def call(method, path, token, body=None, headers=None, timeout=10):
             return res.status, dict(res.headers), json.loads(res.read() or b"null")
     except urllib.error.HTTPError as e:
         count(e.code)
+        if e.code == 503 and not e.headers.get("Retry-After"):
+            count("503 without Retry-After")
         return e.code, dict(e.headers), None
     except Exception:  # connection refused, reset, timed out: the server or its database went away
         count("no answer")
@@ -294,6 +297,8 @@ if ryw["violations"]:
     failures.append(f"read-your-writes violated: {ryw['violations'][:5]}")
 if dups or missing or not order_ok:
     failures.append("the feed was not gapless and ordered for the follower")
+if statuses.get("503 without Retry-After"):
+    failures.append(f"{statuses['503 without Retry-After']} answers 503 came without Retry-After")
 if statuses.get("no answer"):
     failures.append(f"{statuses['no answer']} requests got no answer within 10 s (a hang or a reset)")
 if len(acked) < 50:
