@@ -615,16 +615,7 @@ async fn a_fhir_reads_audit_entry_replays_exactly_what_was_shown() {
         );
         assert_eq!(row.get::<_, Option<String>>(2), Some(n.clone()), "{path}");
         let entry_id: String = row.get(0);
-        let shown: Value = app
-            .client
-            .get(app.url(&format!("/v1/audit/{entry_id}/shown")))
-            .bearer_auth(token(Role::Admin))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let shown = crate::helpers::replayed(&app, &entry_id).await;
         assert_eq!(shown, body, "the replay of {path}");
     }
     // A refused FHIR read is in the log too, with the person it aimed at.

@@ -587,3 +587,16 @@ pub async fn entries_for(app: &TestApp, request_id: &str) -> Vec<tokio_postgres:
         .await
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
+
+/// What an access-log entry showed, replayed by an admin (`/v1/audit/{entryId}/shown`).
+pub async fn replayed(app: &TestApp, entry_id: &str) -> serde_json::Value {
+    app.client
+        .get(app.url(&format!("/v1/audit/{entry_id}/shown")))
+        .bearer_auth(token(ucp_api::Role::Admin))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}

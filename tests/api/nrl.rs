@@ -391,16 +391,7 @@ async fn the_nrl_pointer_follows_the_plan_through_create_etp_withdraw_void_and_d
     assert_eq!(rows.len(), 13);
     assert!(rows.iter().all(|r| r.get::<_, i16>(3) == 202));
     let entry: String = rows[0].get(0);
-    let shown: Value = app
-        .client
-        .get(app.url(&format!("/v1/audit/{entry}/shown")))
-        .bearer_auth(token(Role::Admin))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .json()
-        .await
-        .unwrap_or_default();
+    let shown = crate::helpers::replayed(&app, &entry).await;
     assert_eq!(shown, calls[0].body, "the first pointer replayed");
 }
 

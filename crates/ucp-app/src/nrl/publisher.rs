@@ -167,9 +167,7 @@ async fn publish(
     change: &Change,
 ) -> Result<(), AppError> {
     for pointer in changes_for(state, client, change).await? {
-        // As for a request, the entry is committed before the data leaves (202: handed over).
-        record(
-            audit,
+        let entry = |status| {
             publish_entry(
                 client,
                 change.plan_id,
@@ -177,10 +175,11 @@ async fn publish(
                 change.plan_version,
                 &pointer,
                 change.change_id,
-                202,
-            ),
-        )
-        .await?;
+                status,
+            )
+        };
+        // As for a request, the entry is committed before the data leaves (202: handed over).
+        record(audit, entry(202)).await?;
         let attempts = client.config.max_attempts.max(1);
         let mut last_error = String::new();
         let mut sent = false;
@@ -215,19 +214,7 @@ async fn publish(
                     redelivered_at: None,
                 })
                 .await?;
-            record(
-                audit,
-                publish_entry(
-                    client,
-                    change.plan_id,
-                    &change.nhs_number,
-                    change.plan_version,
-                    &pointer,
-                    change.change_id,
-                    502,
-                ),
-            )
-            .await?;
+            record(audit, entry(502)).await?;
             state.metrics.dead_letters_parked.inc();
             tracing::warn!(pointer = pointer.id(), change = %change.change_id, "NRL pointer change parked as a dead letter");
         }

@@ -20,7 +20,7 @@ pub use format::{fhir_format, FHIR_JSON};
 
 use super::respond::audited;
 use crate::auth::Caller;
-use crate::problem::{ApiError, ErrorCode};
+use crate::problem::ApiError;
 
 /// The resource types served by read and search (documentation of the path parameter; the
 /// handler parses the name with `ucp_fhir::ResourceType`).
@@ -114,13 +114,10 @@ pub async fn list_structure_definitions(
     query: web::Query<Vec<(String, String)>>,
     settings: web::Data<FhirSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((name, _)) = query.iter().find(|(k, _)| !params::shapes_the_answer(k)) {
-        return Err(ApiError::bad_field(
-            ErrorCode::BadQuery,
-            &format!("/{name}"),
-            "StructureDefinitions are listed whole; there is nothing to search by",
-        ));
-    }
+    params::nothing_to_search_by(
+        &query,
+        "StructureDefinitions are listed whole; there is nothing to search by",
+    )?;
     let base = settings.base();
     let entries: Vec<Value> = EXTENSIONS
         .iter()
@@ -289,13 +286,10 @@ pub async fn patient_everything(
     state: web::Data<AppState>,
     settings: web::Data<FhirSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((name, _)) = query.iter().find(|(k, _)| !params::shapes_the_answer(k)) {
-        return Err(ApiError::bad_field(
-            ErrorCode::BadQuery,
-            &format!("/{name}"),
-            "$everything takes no parameters here: it returns the whole of the person's plans",
-        ));
-    }
+    params::nothing_to_search_by(
+        &query,
+        "$everything takes no parameters here: it returns the whole of the person's plans",
+    )?;
     let nhs = ucp_domain::NhsNumber::parse(&path)
         .map_err(|_| ApiError::NotFound(format!("There is no Patient {} here.", path.as_str())))?;
     let shown =

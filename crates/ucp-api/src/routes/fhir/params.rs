@@ -27,6 +27,17 @@ pub fn shapes_the_answer(name: &str) -> bool {
     RESULT_PARAMS.contains(&name)
 }
 
+/// Refuses any parameter but those that shape the answer, for requests that take none.
+///
+/// # Errors
+/// 400 naming the first such parameter, with `why`.
+pub fn nothing_to_search_by(params: &[(String, String)], why: &str) -> Result<(), ApiError> {
+    match params.iter().find(|(k, _)| !shapes_the_answer(k)) {
+        Some((name, _)) => Err(bad(&format!("/{name}"), why)),
+        None => Ok(()),
+    }
+}
+
 fn bad(pointer: &str, message: impl Into<String>) -> ApiError {
     ApiError::bad_field(ErrorCode::BadQuery, pointer, message.into())
 }
