@@ -94,6 +94,7 @@ fn self_link(req: &HttpRequest) -> String {
     get, path = "/fhir/R4/metadata", operation_id = "fhirCapabilities", tag = "fhir",
     params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
     responses((status = 200, description = "The CapabilityStatement", body = Object, content_type = "application/fhir+json")),
+    security(()),
 )]
 #[get("/metadata")]
 pub async fn capabilities(settings: web::Data<FhirSettings>) -> HttpResponse {
@@ -107,6 +108,7 @@ pub async fn capabilities(settings: web::Data<FhirSettings>) -> HttpResponse {
     get, path = "/fhir/R4/StructureDefinition", operation_id = "fhirListStructureDefinitions", tag = "fhir",
     params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
     responses((status = 200, description = "A searchset Bundle of StructureDefinitions", body = Object, content_type = "application/fhir+json")),
+    security(()),
 )]
 #[get("/StructureDefinition")]
 pub async fn list_structure_definitions(
@@ -146,6 +148,7 @@ pub async fn list_structure_definitions(
         (status = 200, description = "The StructureDefinition", body = Object, content_type = "application/fhir+json"),
         (status = 404, description = "No such extension", body = OperationOutcome, content_type = "application/fhir+json"),
     ),
+    security(()),
 )]
 #[get("/StructureDefinition/{id}")]
 pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
