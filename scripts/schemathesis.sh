@@ -21,7 +21,7 @@ live_server_start ucp_schemathesis --seed 20 UCP_RATE_LIMIT=0 UCP_WEBHOOK_ALLOW_
 
 report=${CARGO_TARGET_DIR:-$root/target}/schemathesis
 mkdir -p "$report"
-args=(--checks all --workers 2 --seed "${SCHEMATHESIS_SEED:-20261126}" --generation-database none
+args=(--checks all --workers 1 --seed "${SCHEMATHESIS_SEED:-20261126}" --generation-database none
   --request-timeout 20 --no-color --warnings off)
 if [ "${1:-}" = "--long" ]; then
   args+=(--max-time "${SCHEMATHESIS_MAX_TIME:-900}" --max-examples 500)
@@ -29,6 +29,8 @@ else
   args+=(--max-examples "${SCHEMATHESIS_EXAMPLES:-25}")
 fi
 
+# One worker per role: CPython 3.11 can fail compiling code in two threads at once ("AST
+# constructor recursion depth mismatch", seen inside schemathesis and anyio with --workers 2).
 # The roles run side by side (schemathesis is mostly single-threaded Python); each one's
 # output is printed whole when it ends.
 pids=()

@@ -83,6 +83,15 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
         let problem: Value = res.json().await.unwrap_or_default();
         assert_eq!(problem["code"], "bad_consistency_token");
     }
+    // Without a token the caller is told that first.
+    let res = app
+        .client
+        .get(app.url(&format!("/v1/care-plans/{id}")))
+        .header("UCP-Consistency", "0")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 401);
     // A refused write carries no token.
     let res = app
         .put_section(
