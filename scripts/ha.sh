@@ -97,9 +97,13 @@ up() {
       --auth trust --no-ssl >>"$base/create.log" 2>&1
   fi
   start_keeper monitor
-  local deadline=$((SECONDS + 30))
-  until psql -X -q -At "$(monitor_url)" -c 'SELECT 1' >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || { cat "$base/monitor.log" >&2; say "the monitor did not start"; exit 1; }
+  local deadline=$((SECONDS + 90)) answer=""
+  until answer=$(psql -X -q -At "$(monitor_url)" -c 'SELECT 1' 2>&1); do
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 20 "$base/monitor.log" >&2
+      say "the monitor did not answer within 90 s: $answer"
+      exit 1
+    fi
     sleep 0.2
   done
   # Detect a lost node in about 3 s rather than 20 (the defaults suit a WAN more than a rack),
