@@ -28,9 +28,23 @@ fn token(role: Role) -> String {
             org: Some("F84001".into()),
             name: None,
             nhs_number: None,
+            identity_proofing_level: None,
             exp: now + 3600,
             iat: now,
         })
+        .unwrap_or_default()
+}
+
+/// A client as a crew's system is: every read states its purpose.
+fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-purpose-of-use",
+        reqwest::header::HeaderValue::from_static("emergency"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
         .unwrap_or_default()
 }
 
@@ -88,7 +102,7 @@ async fn server(db_url: &str, audit: AuditConfig, listen: bool, poll: Duration) 
 
 /// Audited reads per second with 32 concurrent clients, and commits per read.
 async fn audited_reads(base: &str, owner: &tokio_postgres::Client, label: &str) -> (f64, f64) {
-    let client = reqwest::Client::new();
+    let client = client();
     let crew = token(Role::Ambulance);
     let before: (i64, i64) = {
         let r = owner
@@ -168,7 +182,7 @@ async fn tail(base: &str, client: &reqwest::Client) -> String {
 
 /// Median time from a commit to the waiting reader's answer.
 async fn wake_latency(base: &str, writer: &str, first: u32, label: &str) -> Duration {
-    let client = reqwest::Client::new();
+    let client = client();
     let mut samples = Vec::new();
     for i in 0..15 {
         let head = tail(base, &client).await;
@@ -254,7 +268,7 @@ async fn main() {
         Duration::from_millis(500),
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = client();
     for i in 0..20 {
         let res = client
             .post(format!("{grouped}/v1/care-plans"))

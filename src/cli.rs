@@ -35,7 +35,9 @@ enum Command {
     /// Apply database migrations not yet applied, then exit. Safe to run twice, or from two
     /// processes at once.
     Migrate(DatabaseArgs),
-    /// Mint a development token (HS256, signed with UCP_JWT_SECRET).
+    /// Mint a development token: in this service's own shape (HS256, signed with
+    /// UCP_JWT_SECRET), or in the claim shape of NHS CIS2 or NHS login, signed with a key of
+    /// yours that an issuer of UCP_IDENTITY_CONFIG trusts.
     Token(TokenArgs),
     /// Print the OpenAPI document (as checked in under openapi/).
     Openapi,
@@ -59,9 +61,9 @@ enum ProjectionsCommand {
 
 #[derive(Debug, Args)]
 struct JwtArgs {
-    /// Shared secret for HS256 tokens (development).
+    /// Shared secret for HS256 tokens (development; the `ucp` shape only).
     #[arg(long, env = "UCP_JWT_SECRET", hide_env_values = true)]
-    jwt_secret: String,
+    jwt_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -83,8 +85,15 @@ struct VerifyArgs {
     #[arg(long, env = "UCP_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
 
+    /// The trusted issuers (NHS CIS2, NHS login, others), their keys and claim mappings, and
+    /// the NHS login proofing a person needs: a TOML or JSON file (see
+    /// config/identity.example.toml).
+    #[arg(long, env = "UCP_IDENTITY_CONFIG")]
+    identity_config: Option<std::path::PathBuf>,
+
     /// `production` refuses the development secret, refuses HS256 unless UCP_ALLOW_HS256 is
-    /// set, and requires UCP_JWT_ISSUER and UCP_JWT_AUDIENCE.
+    /// set, and requires UCP_JWT_ISSUER and UCP_JWT_AUDIENCE with UCP_JWKS_FILE. An identity
+    /// configuration that says `deployment = "production"` means the same.
     #[arg(long = "env", env = "UCP_ENV", default_value = "development")]
     deployment: ucp_api::Deployment,
 
@@ -98,15 +107,31 @@ struct VerifyArgs {
 }
 
 impl VerifyArgs {
-    fn keys(&self) -> anyhow::Result<ucp_api::JwtKeys> {
+    fn keys(
+        &self,
+    ) -> anyhow::Result<(
+        ucp_api::JwtKeys,
+        std::sync::Arc<ucp_api::auth::TrustedIssuers>,
+    )> {
+        let identity = self
+            .identity_config
+            .as_deref()
+            .map(ucp_api::auth::IdentityConfig::load)
+            .transpose()?;
+        let deployment = if identity.as_ref().is_some_and(|i| i.production) {
+            ucp_api::Deployment::Production
+        } else {
+            self.deployment
+        };
         let settings = ucp_api::TokenSettings {
             hs256_secret: self.jwt_secret.as_deref(),
             allow_hs256: self.allow_hs256,
             jwks: self.jwks_file.is_some(),
+            trusted_issuers: identity.as_ref().is_some_and(|i| !i.issuers.is_empty()),
             issuer: self.jwt_issuer.as_deref(),
             audience: self.jwt_audience.as_deref(),
         };
-        if let Err(broken) = self.deployment.check(&settings) {
+        if let Err(broken) = deployment.check(&settings) {
             let reasons: Vec<String> = broken.iter().map(ToString::to_string).collect();
             anyhow::bail!("refusing to start: {}", reasons.join("; "));
         }
@@ -117,20 +142,61 @@ impl VerifyArgs {
         if let Some(path) = &self.jwks_file {
             keys = keys.with_jwks_file(path)?;
         }
-        Ok(keys
+        let keys = keys
             .with_issuer(self.jwt_issuer.clone())
             .with_audience(self.jwt_audience.clone())
-            .with_max_lifetime(Some(*self.max_token_lifetime)))
+            .with_max_lifetime(Some(*self.max_token_lifetime));
+        let issuers = identity.map(|i| i.issuers).unwrap_or_default();
+        for issuer in issuers.names() {
+            tracing::info!(%issuer, "trusting tokens of");
+        }
+        Ok((keys, std::sync::Arc::new(issuers)))
     }
 }
 
+/// The claim shape of a minted token.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TokenShape {
+    /// This service's own development claims (`role`, `org`…), HS256 with UCP_JWT_SECRET.
+    Ucp,
+    /// NHS CIS2: `nhsid_nrbac_roles` with one role, selected by `selected_roleid`.
+    Cis2,
+    /// NHS login: `nhs_number` and `identity_proofing_level`.
+    NhsLogin,
+}
+
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
 struct TokenArgs {
     #[command(flatten)]
     jwt: JwtArgs,
-    /// clinician, ambulance, nhs111, ooh, dispatch, patient or admin.
+    /// The claim shape: ucp (default), cis2 or nhs-login.
+    #[arg(long, value_enum, default_value = "ucp")]
+    shape: TokenShape,
+    /// clinician, ambulance, nhs111, ooh, dispatch, patient or admin (the `ucp` shape).
     #[arg(long)]
-    role: ucp_api::Role,
+    role: Option<ucp_api::Role>,
+    /// cis2 and nhs-login shapes: the private key (PEM, RSA or EC P-256) to sign with.
+    #[arg(long)]
+    key: Option<std::path::PathBuf>,
+    /// cis2 and nhs-login shapes: the key id (`kid`) the issuer's JWKS gives the key.
+    #[arg(long)]
+    kid: Option<String>,
+    /// cis2 and nhs-login shapes: the `iss` (as the identity configuration names it).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// cis2 and nhs-login shapes: the `aud`.
+    #[arg(long)]
+    audience: Option<String>,
+    /// cis2: the selected role's access role code (e.g. R8000 Clinical Practitioner).
+    #[arg(long, default_value = "R8000")]
+    role_code: String,
+    /// cis2: the selected role's activity codes (repeat; e.g. B0380).
+    #[arg(long = "activity")]
+    activities: Vec<String>,
+    /// NHS login (and a `ucp`-shape patient): the identity proofing level, P0, P5 or P9.
+    #[arg(long, default_value = "P9")]
+    proofing: ucp_api::auth::ProofingLevel,
     /// The actor's id (default: "<role>-dev").
     #[arg(long)]
     sub: Option<String>,
@@ -509,25 +575,82 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .context("clock before 1970")?
         .as_secs();
-    let claims = ucp_api::Claims {
-        sub: args
-            .sub
-            .clone()
-            .unwrap_or_else(|| format!("{}-dev", args.role.as_str())),
-        role: args.role,
-        org: args.org.clone(),
-        name: args.name.clone(),
-        nhs_number: args.nhs_number.clone(),
-        exp: now + args.ttl.as_secs(),
-        iat: now,
+    let exp = now + args.ttl.as_secs();
+    let token = match args.shape {
+        TokenShape::Ucp => {
+            let role = args.role.context("the ucp shape needs --role")?;
+            let secret = args
+                .jwt
+                .jwt_secret
+                .as_deref()
+                .context("the ucp shape is signed with UCP_JWT_SECRET: set it")?;
+            let claims = ucp_api::Claims {
+                sub: args
+                    .sub
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-dev", role.as_str())),
+                role,
+                org: args.org.clone(),
+                name: args.name.clone(),
+                nhs_number: args.nhs_number.clone(),
+                identity_proofing_level: (role == ucp_api::Role::Patient)
+                    .then(|| args.proofing.as_str().to_owned()),
+                exp,
+                iat: now,
+            };
+            ucp_api::JwtKeys::hs256(secret.as_bytes()).mint(&claims)?
+        }
+        TokenShape::Cis2 | TokenShape::NhsLogin => {
+            let claims = match args.shape {
+                TokenShape::Cis2 => {
+                    ucp_api::auth::shapes::cis2(&ucp_api::auth::shapes::Cis2Token {
+                        sub: args
+                            .sub
+                            .clone()
+                            .unwrap_or_else(|| "555000000001".to_owned()),
+                        name: args.name.clone(),
+                        org_code: args
+                            .org
+                            .clone()
+                            .context("the cis2 shape needs --org (an ODS code)")?,
+                        role_code: args.role_code.clone(),
+                        activities: args.activities.clone(),
+                    })
+                }
+                _ => ucp_api::auth::shapes::nhs_login(&ucp_api::auth::shapes::NhsLoginToken {
+                    sub: args.sub.clone(),
+                    nhs_number: args.nhs_number.clone(),
+                    proofing: args.proofing,
+                    name: args.name.clone(),
+                }),
+            };
+            let key_file = args
+                .key
+                .as_deref()
+                .context("this shape needs --key (a PEM private key)")?;
+            let pem = std::fs::read(key_file)
+                .with_context(|| format!("reading {}", key_file.display()))?;
+            ucp_api::auth::shapes::sign(
+                claims,
+                &pem,
+                args.kid.as_deref().context("this shape needs --kid")?,
+                args.issuer
+                    .as_deref()
+                    .context("this shape needs --issuer")?,
+                args.audience
+                    .as_deref()
+                    .context("this shape needs --audience")?,
+                now,
+                exp,
+            )?
+        }
     };
-    let token = ucp_api::JwtKeys::hs256(args.jwt.jwt_secret.as_bytes()).mint(&claims)?;
     println!("{token}");
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let jwt = args.jwt.keys()?;
+    let (jwt, identity) = args.jwt.keys()?;
     if args.migrate {
         let owner = args
             .database_url
@@ -580,6 +703,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         workers: args.workers,
         jwt,
+        identity,
         body_limits: ucp_api::body::BodyLimits {
             max_bytes: args.body_limit,
             read_timeout: Duration::from_secs(args.body_timeout.max(1)),

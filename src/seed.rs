@@ -58,12 +58,9 @@ pub fn demo_nhs_number(i: u32) -> NhsNumber {
 
 fn clinician() -> Actor {
     Actor {
-        sub: "demo-clinician".into(),
-        role: Role::Clinician,
         org: Some("F84001".into()),
         name: Some("Dr Demo Clinician".into()),
-        nhs_number: None,
-        expires_at: u64::MAX,
+        ..Actor::new("demo-clinician", Role::Clinician)
     }
 }
 
@@ -290,12 +287,8 @@ fn order<'a>(
 
 fn person(nhs: NhsNumber) -> Actor {
     Actor {
-        sub: format!("nhs-login-{nhs}"),
-        role: Role::Patient,
-        org: None,
-        name: None,
         nhs_number: Some(nhs),
-        expires_at: u64::MAX,
+        ..Actor::new(format!("nhs-login-{nhs}"), Role::Patient)
     }
 }
 
@@ -387,6 +380,7 @@ fn demo_stream(i: u32) -> anyhow::Result<BulkStream> {
                     name: by.name.clone(),
                     role: by.role.as_str().to_owned(),
                     organisation: by.org.clone(),
+                    on_behalf_of: None,
                 },
             };
             state = ucp_domain::evolve(state.take(), &event, &envelope);

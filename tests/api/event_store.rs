@@ -19,6 +19,7 @@ fn metadata() -> EventMetadata {
         actor_name: Some("Dr A Example".into()),
         role: "clinician".into(),
         organisation: Some("F84001".into()),
+        on_behalf_of: None,
         request_id: Some("req-1".into()),
         correlation_id: Some(Uuid::new_v4()),
         causation_id: None,

@@ -272,11 +272,26 @@ pub fn token_living(role: ucp_api::Role, nhs_number: Option<&str>, seconds: u64)
         org: Some("F84001".into()),
         name: Some(format!("Test {}", role.as_str())),
         nhs_number: nhs_number.map(str::to_owned),
+        identity_proofing_level: (role == ucp_api::Role::Patient).then(|| "P9".to_owned()),
         exp: now + seconds,
         iat: now,
     };
     ucp_api::JwtKeys::hs256(TEST_SECRET)
         .mint(&claims)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// A client that states a purpose of use (direct care) on every request, as a professional's
+/// system does; tests of the purpose rule itself use [`reqwest::Client::new`].
+pub fn purposeful_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-purpose-of-use",
+        reqwest::header::HeaderValue::from_static("direct-care"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
@@ -382,7 +397,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
-            client: reqwest::Client::new(),
+            client: purposeful_client(),
             db,
             test_db,
         }

@@ -600,6 +600,7 @@ async fn an_event_written_in_the_first_schema_still_replays() {
                     actor_name: None,
                     role: "clinician".into(),
                     organisation: Some("F84001".into()),
+                    on_behalf_of: None,
                     request_id: None,
                     correlation_id: None,
                     causation_id: None,

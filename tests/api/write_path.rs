@@ -107,12 +107,9 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
     // Another server, with a cache of its own, changes another section.
     let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap_or_else(|e| panic!("{e:?}"));
     let actor = ucp_app::Actor {
-        sub: "other-server".into(),
-        role: ucp_app::Role::Clinician,
         org: Some("F84001".into()),
         name: Some("Dr Other".into()),
-        nhs_number: None,
-        expires_at: u64::MAX,
+        ..ucp_app::Actor::new("other-server", ucp_app::Role::Clinician)
     };
     let contacts = ucp_domain::PlanSection::Contacts
         .parse_content(json!({ "personal": [{ "name": "Sam Other", "relationship": "son",

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;
 use crate::routes::{
-    audit, care_plans, feed, fhir, health, me, nrl, patients, subscriptions, worklists,
+    audit, care_plans, feed, fhir, health, me, nrl, patients, proxies, subscriptions, worklists,
 };
 use crate::ApiDoc;
 use ucp_app::AppState;
@@ -27,6 +27,9 @@ pub struct ApiConfig {
     pub workers: Option<usize>,
     /// Verifies bearer tokens.
     pub jwt: crate::JwtKeys,
+    /// The trusted issuers of the identity configuration (`UCP_IDENTITY_CONFIG`), and the NHS
+    /// login proofing a person needs.
+    pub identity: std::sync::Arc<crate::auth::TrustedIssuers>,
     /// What a JSON body may be: size, read time, depth, string and list lengths.
     pub body_limits: crate::body::BodyLimits,
     /// How long a client has to send its request line and headers (actix answers 408 and
@@ -57,6 +60,7 @@ impl Default for ApiConfig {
             shutdown_timeout: Duration::from_secs(30),
             workers: None,
             jwt: crate::JwtKeys::hs256(b"development-only-secret"),
+            identity: std::sync::Arc::default(),
             body_limits: crate::body::BodyLimits::default(),
             header_timeout: Duration::from_secs(5),
             audit: crate::audit::AuditConfig::default(),
@@ -125,6 +129,7 @@ impl Application {
         let fhir_settings = web::Data::new(config.fhir.clone());
         let data = web::Data::new(state);
         let jwt = web::Data::new(config.jwt.clone());
+        let identity = web::Data::from(config.identity.clone());
         let rate_limit = web::Data::new(crate::rate_limit::SubjectRateLimit::per_minute(
             config.rate_limit_per_minute,
         ));
@@ -145,6 +150,7 @@ impl Application {
                 .app_data(fhir_settings.clone())
                 .app_data(nrl_publishing.clone())
                 .app_data(jwt.clone())
+                .app_data(identity.clone())
                 .app_data(rate_limit.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
@@ -203,6 +209,11 @@ impl Application {
                         .service(me::withdraw_my_plan)
                         .service(me::withdraw_my_consent)
                         .service(me::get_my_access_log)
+                        .service(proxies::list_my_proxies)
+                        .service(proxies::grant_my_proxy)
+                        .service(proxies::revoke_my_proxy)
+                        .service(proxies::list_acting_for)
+                        .service(proxies::grant_attorney_proxy)
                         .service(feed::read_feed)
                         .service(feed::stream_feed)
                         .service(feed::read_snapshot)

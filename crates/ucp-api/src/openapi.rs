@@ -44,6 +44,11 @@ use crate::routes::{
         me::withdraw_my_plan,
         me::withdraw_my_consent,
         me::get_my_access_log,
+        crate::routes::proxies::list_my_proxies,
+        crate::routes::proxies::grant_my_proxy,
+        crate::routes::proxies::revoke_my_proxy,
+        crate::routes::proxies::list_acting_for,
+        crate::routes::proxies::grant_attorney_proxy,
         feed::read_feed,
         feed::stream_feed,
         feed::read_snapshot,
@@ -84,7 +89,7 @@ use crate::routes::{
         ucp_domain::MentalHealthCrisisPlan,
     )),
     servers((url = "/", description = "The server that serves this document")),
-    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders),
+    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders, &IdentityHeaders),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
@@ -490,6 +495,69 @@ impl Modify for ConsistencyHeaders {
                                 .into(),
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The purpose of use every professional's read states, and the person a proxy acts for.
+struct IdentityHeaders;
+
+/// The routes a proxy may use (see `proxy::PROXY_ROUTES`).
+const PROXY_PATHS: [&str; 2] = ["/v1/me/care-plan", "/v1/me/care-plan/sections/{section}"];
+
+impl Modify for IdentityHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        for (path, item) in &mut openapi.paths.paths {
+            let public = path.contains("/metadata") || path.contains("/StructureDefinition");
+            if !(path.starts_with("/v1/") || path.starts_with("/fhir/R4/")) || public {
+                continue;
+            }
+            let proxy_path = PROXY_PATHS.contains(&path.as_str());
+            for op in operations_mut(item) {
+                let params = op.parameters.get_or_insert_with(Vec::new);
+                params.push(
+                    ParameterBuilder::new()
+                        .name("X-Purpose-Of-Use")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(
+                            "Why you are accessing the record. Required on every read by \
+                             clinician, ambulance, nhs111, ooh and admin callers (400 \
+                             purpose_of_use_required without it); dispatch's purpose is always \
+                             emergency; the person need not say. Recorded in the access log.",
+                        ))
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(["direct-care", "emergency", "audit"]))
+                                .build(),
+                        ))
+                        .build()
+                        .into(),
+                );
+                if proxy_path {
+                    params.push(
+                        ParameterBuilder::new()
+                            .name("UCP-On-Behalf-Of")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "A proxy (NHS login) acting for the person: their NHS number. \
+                                 Needs an active proxy grant; every use is recorded.",
+                            ))
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .pattern(Some(r"^[0-9]{10}$"))
+                                    .build(),
+                            ))
+                            .build()
+                            .into(),
+                    );
                 }
             }
         }

@@ -59,6 +59,97 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// How sure NHS login is of who the person is (its `identity_proofing_level`), lowest first:
+/// P0 (an email and a phone), P5 (some details checked), P9 (identity verified, e.g. by photo
+/// ID and a face scan, or in person at their GP practice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProofingLevel {
+    P0,
+    P5,
+    P9,
+}
+
+impl ProofingLevel {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::P0 => "P0",
+            Self::P5 => "P5",
+            Self::P9 => "P9",
+        }
+    }
+}
+
+impl std::str::FromStr for ProofingLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "P0" => Ok(Self::P0),
+            "P5" => Ok(Self::P5),
+            "P9" => Ok(Self::P9),
+            other => Err(format!(
+                "{other:?} is not an NHS login proofing level (P0, P5, P9)"
+            )),
+        }
+    }
+}
+
+/// The person's proofing: what their sign-in holds, and what this deployment requires to see
+/// or change their own plan (`nhs_login.minimum_proofing_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proofing {
+    pub level: ProofingLevel,
+    pub required: ProofingLevel,
+}
+
+/// Why a professional is reading a record (`X-Purpose-Of-Use`): a fixed list, so that the access
+/// log can be searched by it and a Caldicott guardian can ask about every read that was not
+/// direct care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Care of this person by the professional's team.
+    DirectCare,
+    /// An emergency: a crew, 111 or an out-of-hours GP acting now.
+    Emergency,
+    /// Checking how records were used (privacy officers, Caldicott guardians, admins).
+    Audit,
+}
+
+impl Purpose {
+    pub const ALL: [Self; 3] = [Self::DirectCare, Self::Emergency, Self::Audit];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DirectCare => "direct-care",
+            Self::Emergency => "emergency",
+            Self::Audit => "audit",
+        }
+    }
+}
+
+impl std::str::FromStr for Purpose {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!("{s:?} is not a purpose of use: say direct-care, emergency or audit")
+            })
+    }
+}
+
+/// A proxy acting for the person under a grant that was active when the request began (its use
+/// is an event in the person's proxy-access stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingFor {
+    pub grant_id: uuid::Uuid,
+    /// The person acted for.
+    pub nhs_number: NhsNumber,
+}
+
 /// The verified caller.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -66,13 +157,54 @@ pub struct Actor {
     pub role: Role,
     pub org: Option<String>,
     pub name: Option<String>,
-    /// For a patient: the NHS number whose plan they may see.
+    /// For a patient: the NHS number whose plan they may see (their own; a proxy's is theirs,
+    /// and [`Actor::acting_for`] names the person they act for).
     pub nhs_number: Option<NhsNumber>,
     /// When their credential expires (seconds since 1970): a stream opened with it ends then.
     pub expires_at: u64,
+    /// The trusted issuer that vouched for them (`development` for the development secret).
+    pub issuer: String,
+    /// What in the credential granted the role (CIS2: the selected access role and the line of
+    /// the mapping that granted it), for the access log.
+    pub credential: Option<String>,
+    /// For NHS login: the level of identity proofing held and required.
+    pub proofing: Option<Proofing>,
+    /// Why a professional is reading (required on their reads; fixed for dispatch).
+    pub purpose: Option<Purpose>,
+    /// Set when a proxy acts for the person.
+    pub acting_for: Option<ActingFor>,
 }
 
 impl Actor {
+    /// A caller with nothing but a subject and role (system work, seeding, tests).
+    #[must_use]
+    pub fn new(sub: impl Into<String>, role: Role) -> Self {
+        Self {
+            sub: sub.into(),
+            role,
+            org: None,
+            name: None,
+            nhs_number: None,
+            expires_at: u64::MAX,
+            issuer: "internal".to_owned(),
+            credential: None,
+            proofing: None,
+            purpose: None,
+            acting_for: None,
+        }
+    }
+
+    /// The role as written in the log and the access log: a patient acting for someone else is
+    /// a `proxy`.
+    #[must_use]
+    pub fn role_name(&self) -> &'static str {
+        if self.acting_for.is_some() {
+            "proxy"
+        } else {
+            self.role.as_str()
+        }
+    }
+
     /// Refuses the call unless the actor holds one of the roles.
     ///
     /// # Errors
@@ -94,8 +226,41 @@ impl Actor {
     /// [`AppError::Forbidden`] for anyone but a patient.
     pub fn own_nhs_number(&self) -> Result<NhsNumber, AppError> {
         self.require(&[Role::Patient])?;
+        self.proofed()?;
+        if let Some(acting) = &self.acting_for {
+            return Ok(acting.nhs_number);
+        }
         self.nhs_number
             .ok_or_else(|| AppError::Forbidden("A patient must carry their NHS number.".into()))
+    }
+
+    /// The person's own NHS number, for what only the person may do (never a proxy: withdraw
+    /// their consent or plan, grant or revoke proxies, read who looked at their record).
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] for anyone but the person themselves.
+    pub fn person_themselves(&self) -> Result<NhsNumber, AppError> {
+        if self.acting_for.is_some() {
+            return Err(AppError::Forbidden(
+                "Only the person may do this; a proxy may read the plan and write its person-centred sections.".into(),
+            ));
+        }
+        self.own_nhs_number()
+    }
+
+    /// Refuses an NHS login whose identity proofing is below what this deployment requires.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] naming both levels.
+    pub fn proofed(&self) -> Result<(), AppError> {
+        match self.proofing {
+            Some(p) if p.level < p.required => Err(AppError::Forbidden(format!(
+                "Your NHS login is proofed to {}; seeing or changing a care plan needs identity proofing {}. Prove your identity in the NHS App (photo ID and a face scan) and sign in again.",
+                p.level.as_str(),
+                p.required.as_str()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     #[must_use]
@@ -103,8 +268,9 @@ impl Actor {
         Author {
             actor: self.sub.clone(),
             name: self.name.clone(),
-            role: self.role.as_str().to_owned(),
+            role: self.role_name().to_owned(),
             organisation: self.org.clone(),
+            on_behalf_of: self.acting_for.as_ref().map(|p| p.nhs_number.to_string()),
         }
     }
 

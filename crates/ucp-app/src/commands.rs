@@ -219,8 +219,9 @@ pub fn new_event(
         EventMetadata {
             actor: actor.sub.clone(),
             actor_name: actor.name.clone(),
-            role: actor.role.as_str().to_owned(),
+            role: actor.role_name().to_owned(),
             organisation: actor.org.clone(),
+            on_behalf_of: actor.acting_for.as_ref().map(|p| p.nhs_number.to_string()),
             request_id,
             correlation_id: None,
             causation_id: None,

@@ -16,6 +16,8 @@ pub enum Conflict {
     AlreadyRedelivered,
     /// This server does not publish to the National Record Locator (`UCP_NRL_URL` is unset).
     NrlPublishingOff,
+    /// A proxy grant meets a state that refuses it: one already active, or already revoked.
+    ProxyGrant,
 }
 
 /// Which rule a refused value breaks.

@@ -22,6 +22,7 @@ pub mod fhir;
 pub mod metrics;
 pub mod nrl;
 pub mod print;
+pub mod proxies;
 pub mod reads;
 pub mod replay;
 pub mod since;
@@ -33,7 +34,7 @@ pub mod webhooks;
 pub mod worklist;
 pub mod writes;
 
-pub use actor::{Actor, Role};
+pub use actor::{ActingFor, Actor, Proofing, ProofingLevel, Purpose, Role};
 pub use error::{AppError, Conflict, Rule};
 pub use metrics::Metrics;
 pub use state::AppState;

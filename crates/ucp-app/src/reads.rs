@@ -417,7 +417,7 @@ pub async fn my_access_log(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<AccessEntry>, AppError> {
-    let nhs = actor.own_nhs_number()?;
+    let nhs = actor.person_themselves()?;
     Ok(db
         .access_log(&AccessQuery {
             nhs_number: Some(nhs.to_string()),

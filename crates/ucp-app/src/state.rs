@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use ucp_store::projections::care_plans::CarePlanProjection;
+use ucp_store::projections::proxies::ProxyGrantProjection;
 use ucp_store::{Database, DatabaseConfig, FeedSignal};
 
 /// What every handler shares: the event store (and through it the read models), and the
@@ -17,7 +18,10 @@ impl AppState {
     #[must_use]
     pub fn new(pool: ucp_store::Pool) -> Self {
         Self::observed(
-            Database::with_projections(pool, vec![Arc::new(CarePlanProjection)]),
+            Database::with_projections(
+                pool,
+                vec![Arc::new(CarePlanProjection), Arc::new(ProxyGrantProjection)],
+            ),
             FeedSignal::silent(),
         )
     }
@@ -36,7 +40,10 @@ impl AppState {
     /// # Errors
     /// When the settings are not usable.
     pub fn open(config: &DatabaseConfig) -> Result<Self, ucp_store::StoreError> {
-        let db = ucp_store::open(config, vec![Arc::new(CarePlanProjection)])?;
+        let db = ucp_store::open(
+            config,
+            vec![Arc::new(CarePlanProjection), Arc::new(ProxyGrantProjection)],
+        )?;
         let feed = db.feed_signal();
         Ok(Self::observed(db, feed))
     }

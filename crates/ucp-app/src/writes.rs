@@ -176,7 +176,7 @@ pub async fn start_my_plan(
     origin: Origin<'_>,
     sections: Vec<SectionContent>,
 ) -> Result<Shown<PlanView>, AppError> {
-    let nhs = origin.actor.own_nhs_number()?;
+    let nhs = origin.actor.person_themselves()?;
     let mut personal_information = None;
     let mut other_sections = Vec::new();
     for content in sections {
@@ -264,7 +264,7 @@ pub async fn withdraw_mine(
     consent_withdrawn: bool,
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
-    let nhs = origin.actor.own_nhs_number()?;
+    let nhs = origin.actor.person_themselves()?;
     let row = own_plan(db, nhs).await?;
     let command = Command::WithdrawCarePlan(PlanWithdrawn {
         reason: Some(reason),

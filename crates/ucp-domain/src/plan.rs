@@ -45,6 +45,10 @@ pub struct Author {
     pub role: String,
     #[serde(default)]
     pub organisation: Option<String>,
+    /// The NHS number of the person a proxy (an attorney, or someone the person named) acted
+    /// for: the change was made "by `actor` on behalf of" them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 /// What the log knows of an event besides its content.

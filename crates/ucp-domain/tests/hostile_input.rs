@@ -162,6 +162,7 @@ fn author() -> Envelope {
             name: None,
             role: "clinician".into(),
             organisation: None,
+            on_behalf_of: None,
         },
     }
 }

@@ -22,6 +22,7 @@ fn clinician() -> Author {
         name: Some("Dr Ada Clinician".into()),
         role: "clinician".into(),
         organisation: Some("F84001".into()),
+        on_behalf_of: None,
     }
 }
 

@@ -35,6 +35,18 @@ pub struct AccessEntry {
     /// an admin replayed, where a replay of the feed started.
     #[serde(default)]
     pub detail: Option<serde_json::Value>,
+    /// The trusted issuer that vouched for the caller.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// What in the credential granted the role (CIS2: the selected access role and mapping line).
+    #[serde(default)]
+    pub credential: Option<String>,
+    /// NHS login: the identity proofing level of the person's sign-in.
+    #[serde(default)]
+    pub proofing_level: Option<String>,
+    /// The NHS number of the person a proxy acted for.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
 }
 
 /// Which entries to list, newest first.
@@ -54,7 +66,8 @@ pub struct AccessQuery {
 
 const COLUMNS: &str = "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
     method, path, plan_id, nhs_number, plan_version, view, section, search_criteria, \
-    search_results, returned_nhs_numbers, request_id, status, detail";
+    search_results, returned_nhs_numbers, request_id, status, detail, issuer, credential, \
+    proofing_level, on_behalf_of";
 
 fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
     Ok(AccessEntry {
@@ -79,6 +92,10 @@ fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
         request_id: row.try_get(18)?,
         status: row.try_get(19)?,
         detail: row.try_get(20)?,
+        issuer: row.try_get(21)?,
+        credential: row.try_get(22)?,
+        proofing_level: row.try_get(23)?,
+        on_behalf_of: row.try_get(24)?,
     })
 }
 

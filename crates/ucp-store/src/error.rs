@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The NHS number already has an active plan (a create raced another).
     #[error("NHS number {0} already has an active care plan")]
     ActivePlanExists(String),
+    /// The change meets a state that refuses it, checked under the stream's lock (a proxy grant
+    /// already revoked, or one already active for the same proxy).
+    #[error("{0}")]
+    Refused(String),
     /// An event with this id is already in the log.
     #[error("event {0} is already in the log")]
     DuplicateEvent(Uuid),

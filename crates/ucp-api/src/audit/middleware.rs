@@ -14,14 +14,11 @@ use uuid::Uuid;
 
 use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
 
-use crate::auth::{Actor, AuditScope};
+use crate::auth::{Actor, AuditScope, Refusal, PURPOSE_HEADER};
 use crate::operation_ids::OperationIds;
 use crate::problem::ApiError;
 use crate::request_id::request_id;
 use ucp_app::AppState;
-
-/// The header that says why a record is being accessed (e.g. `emergency`, `direct-care`).
-pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 
 /// Writes one access-log entry for every request under `/v1` — served or refused — and lets the
 /// response leave only once the entry is committed. If it cannot be committed, the client gets
@@ -62,6 +59,7 @@ pub async fn record_access(
         .await;
     }
     let actor = http_req.extensions().get::<Actor>().cloned();
+    let refusal = http_req.extensions().get::<Refusal>().cloned();
     let ids = http_req.app_data::<web::Data<OperationIds>>().cloned();
     let entry = entry(
         &http_req,
@@ -71,6 +69,7 @@ pub async fn record_access(
         purpose,
         status,
     );
+    let entry = with_refusal(entry, refusal);
     match writer.record(entry).await {
         Ok(()) => Ok(ServiceResponse::new(http_req, res.map_into_boxed_body())),
         Err(e) => {
@@ -115,6 +114,28 @@ async fn target_from_path(
     }
 }
 
+/// A token turned away says why, and, once its signature was good, whose it was.
+fn with_refusal(mut entry: AccessEntry, refusal: Option<Refusal>) -> AccessEntry {
+    let Some(refusal) = refusal else {
+        return entry;
+    };
+    if let Some(subject) = refusal.subject {
+        entry.actor = subject;
+    }
+    entry.issuer = refusal.issuer;
+    let mut detail = match entry.detail.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+        None => serde_json::Map::new(),
+    };
+    detail.insert(
+        "refused".to_owned(),
+        serde_json::Value::String(refusal.message),
+    );
+    entry.detail = Some(serde_json::Value::Object(detail));
+    entry
+}
+
 fn entry(
     req: &HttpRequest,
     ids: Option<&OperationIds>,
@@ -136,7 +157,10 @@ fn entry(
     let mut entry = entry_of(actor, &action, access, status);
     entry.method = method.to_owned();
     entry.path = req.path().to_owned();
-    entry.purpose = purpose;
+    // The purpose as the caller's checks read it; the raw header only when there is no caller.
+    if entry.purpose.is_none() {
+        entry.purpose = purpose;
+    }
     entry.request_id = request_id(req);
     entry
 }

@@ -4,5 +4,6 @@
 mod middleware;
 
 pub use crate::auth::AuditScope;
-pub use middleware::{record_access, PURPOSE_HEADER};
+pub use crate::auth::PURPOSE_HEADER;
+pub use middleware::record_access;
 pub use ucp_app::audit::{Access, AuditConfig, AuditFailed, AuditWriter, View};

@@ -2,155 +2,17 @@
 //! JWKS file for production, chosen by `kid` and reloaded when the file changes or a token names
 //! a key not yet known — so keys rotate without a restart.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
 
+use super::jwks::{JwksFile, KeyError};
 use super::Claims;
 use crate::problem::ApiError;
-
-/// Why keys could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("cannot read the JWKS file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the JWKS file {path} is not a JWK set: {reason}")]
-    Parse { path: PathBuf, reason: String },
-}
-
-/// How often, at most, a token naming an unknown key may force the file to be read again.
-const FORCED_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
-
-struct Loaded {
-    stamp: Option<(SystemTime, u64)>,
-    keys: HashMap<String, (Algorithm, Arc<DecodingKey>)>,
-    forced_at: Option<Instant>,
-}
-
-struct JwksFile {
-    path: PathBuf,
-    loaded: RwLock<Loaded>,
-}
-
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
-fn load(path: &Path) -> Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let set: JwkSet = serde_json::from_str(&text).map_err(|e| KeyError::Parse {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let mut keys = HashMap::new();
-    for jwk in &set.keys {
-        let Some(kid) = jwk.common.key_id.clone() else {
-            continue;
-        };
-        // The key's own algorithm, or the one its type implies: never the token's say-so.
-        let declared = jwk.common.key_algorithm.and_then(|a| match a {
-            KeyAlgorithm::RS256 => Some(Algorithm::RS256),
-            KeyAlgorithm::RS384 => Some(Algorithm::RS384),
-            KeyAlgorithm::RS512 => Some(Algorithm::RS512),
-            KeyAlgorithm::PS256 => Some(Algorithm::PS256),
-            KeyAlgorithm::ES256 => Some(Algorithm::ES256),
-            KeyAlgorithm::ES384 => Some(Algorithm::ES384),
-            _ => None,
-        });
-        let alg = match (&jwk.algorithm, declared) {
-            (
-                AlgorithmParameters::RSA(_),
-                Some(
-                    a @ (Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256),
-                ),
-            ) => a,
-            (AlgorithmParameters::RSA(_), None) => Algorithm::RS256,
-            (
-                AlgorithmParameters::EllipticCurve(_),
-                Some(a @ (Algorithm::ES256 | Algorithm::ES384)),
-            ) => a,
-            (AlgorithmParameters::EllipticCurve(_), None) => Algorithm::ES256,
-            _ => continue,
-        };
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Parse {
-            path: path.to_owned(),
-            reason: format!("key {kid}: {e}"),
-        })?;
-        keys.insert(kid, (alg, Arc::new(key)));
-    }
-    Ok(keys)
-}
-
-impl JwksFile {
-    fn open(path: PathBuf) -> Result<Self, KeyError> {
-        let keys = load(&path)?;
-        Ok(Self {
-            loaded: RwLock::new(Loaded {
-                stamp: stamp(&path),
-                keys,
-                forced_at: None,
-            }),
-            path,
-        })
-    }
-
-    fn key(&self, kid: &str) -> Option<(Algorithm, Arc<DecodingKey>)> {
-        let current = stamp(&self.path);
-        let (changed, found, may_force) = {
-            let loaded = self.loaded.read().ok()?;
-            (
-                loaded.stamp != current,
-                loaded.keys.get(kid).cloned(),
-                loaded
-                    .forced_at
-                    .is_none_or(|t| t.elapsed() >= FORCED_RELOAD_INTERVAL),
-            )
-        };
-        if !changed && found.is_some() {
-            return found;
-        }
-        if !changed && !may_force {
-            return None;
-        }
-        match load(&self.path) {
-            Ok(keys) => {
-                let found = keys.get(kid).cloned();
-                if let Ok(mut loaded) = self.loaded.write() {
-                    loaded.keys = keys;
-                    loaded.stamp = current;
-                    loaded.forced_at = (!changed).then(Instant::now).or(loaded.forced_at);
-                }
-                tracing::info!(path = %self.path.display(), "JWKS reloaded");
-                found
-            }
-            Err(e) => {
-                // Fail closed: a file that no longer parses may be one from which a compromised
-                // key was being removed, so no key of the old set is trusted any more. Tokens are
-                // refused until the file changes again and loads (a reader's 401, not a guess).
-                if let Ok(mut loaded) = self.loaded.write() {
-                    loaded.keys.clear();
-                    loaded.stamp = current;
-                    loaded.forced_at = Some(Instant::now());
-                }
-                tracing::error!(error = %e, "JWKS reload failed; refusing tokens until a good key set loads");
-                None
-            }
-        }
-    }
-}
 
 /// Verifies tokens (and mints development ones).
 #[derive(Clone, Default)]
@@ -166,7 +28,7 @@ impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtKeys")
             .field("hs256", &self.secret.is_some())
-            .field("jwks", &self.jwks.as_ref().map(|j| j.path.clone()))
+            .field("jwks", &self.jwks.as_ref().map(|j| j.path().to_owned()))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("max_lifetime", &self.max_lifetime)
@@ -228,6 +90,47 @@ impl JwtKeys {
             .as_ref()
             .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
         encode(&Header::new(Algorithm::HS256), claims, &secret.1)
+    }
+
+    /// Whether these keys are the ones to try on a token that claims `iss` (`None`: no `iss`):
+    /// HS256 when a secret is configured, others when a JWKS file is and the issuer is its own.
+    ///
+    /// # Errors
+    /// Why not, for the caller.
+    pub(super) fn accepts(&self, token: &str, iss: Option<&str>) -> Result<(), String> {
+        let Ok(header) = decode_header(token) else {
+            // Let verification say what is wrong with it.
+            return Ok(());
+        };
+        let untrusted = || match iss {
+            Some(iss) => format!("The token's issuer {iss:?} is not trusted here."),
+            None => "The token names no issuer (iss) that this service trusts.".to_owned(),
+        };
+        if header.alg == Algorithm::HS256 {
+            return if self.secret.is_some() {
+                Ok(())
+            } else {
+                Err("The bearer token is not valid: HS256 (shared-secret) tokens are not accepted here.".to_owned())
+            };
+        }
+        let own = match (&self.issuer, iss) {
+            (None, _) => true,
+            (Some(required), Some(iss)) => required == iss,
+            (Some(_), None) => false,
+        };
+        if self.jwks.is_some() && own {
+            Ok(())
+        } else {
+            Err(untrusted())
+        }
+    }
+
+    /// The name the access log gives the issuer of a token these keys verify.
+    pub(super) fn label(&self, token: &str) -> &'static str {
+        match decode_header(token).map(|h| h.alg) {
+            Ok(Algorithm::HS256) => "development",
+            _ => "jwks-file",
+        }
     }
 
     pub(super) fn verify(&self, token: &str) -> Result<Claims, ApiError> {

@@ -1,22 +1,38 @@
-//! Bearer JWTs: who is asking, as what, for which organisation, and (for a person) whose plan.
+//! Who is asking, as what, for which organisation, and (for a person) whose plan: bearer JWTs
+//! from the trusted issuers of the identity configuration (NHS CIS2 for professionals, NHS
+//! login for the person, others by their claims), or, for development, tokens signed with a
+//! shared secret in this service's own claim shape.
 
+mod cis2;
+mod config;
+mod issuers;
+mod jwks;
 mod keys;
 mod policy;
+mod purpose;
+pub mod shapes;
 
-pub use keys::{JwtKeys, KeyError};
+pub use cis2::{
+    Cis2Claims, Cis2Grant, Cis2Mapping, Cis2Refusal, Cis2Rule, NrbacRole, DEFAULT_MAPPING,
+};
+pub use config::{IdentityConfig, IdentityConfigError};
+pub use issuers::{claimed_issuer, ClaimNames, IssuerKind, Refusal, TrustedIssuer, TrustedIssuers};
+pub use jwks::KeyError;
+pub use keys::JwtKeys;
 pub use policy::{Deployment, PolicyError, TokenSettings, DEVELOPMENT_SECRET};
-
-use std::future::{ready, Ready};
+pub use purpose::{purpose_of, DISPATCH_PURPOSE, ON_BEHALF_OF_HEADER, PURPOSE_HEADER};
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-pub use ucp_app::{Actor, Role};
+pub use ucp_app::{ActingFor, Actor, Proofing, ProofingLevel, Purpose, Role};
 use ucp_domain::NhsNumber;
 
 use crate::problem::ApiError;
 
-/// The claims this service reads.
+/// The claims of this service's own development token shape (`ucp token`, `make run`): no
+/// real identity provider issues them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -27,6 +43,9 @@ pub struct Claims {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nhs_number: Option<String>,
+    /// For a patient: the NHS login proofing level the development token stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_proofing_level: Option<String>,
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
@@ -44,15 +63,39 @@ pub struct Caller(pub Actor);
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let actor = actor_of(req);
-        if let Ok(actor) = &actor {
+        let req = req.clone();
+        Box::pin(async move {
+            if req.extensions().get::<AuditScope>().is_none() {
+                // A route registered outside the audited /v1 scope: serve nothing unrecorded.
+                return Err(ApiError::Internal(
+                    "a handler that authenticates was reached outside the audited scope".into(),
+                ));
+            }
+            let actor = match actor_of(&req).await {
+                Ok(actor) => actor,
+                Err(refusal) => {
+                    let error = if refusal.forbidden {
+                        ApiError::Forbidden(refusal.message.clone())
+                    } else {
+                        ApiError::Unauthorized(refusal.message.clone())
+                    };
+                    // For the access log: what can be said of who was turned away.
+                    req.extensions_mut().insert(refusal);
+                    return Err(error);
+                }
+            };
             // For the access log: who asked, even when the handler refuses them.
-            actix_web::HttpMessage::extensions_mut(req).insert(actor.clone());
-        }
-        ready(actor.and_then(|actor| within_budget(req, &actor.sub).map(|()| Caller(actor))))
+            req.extensions_mut().insert(actor.clone());
+            within_budget(&req, &actor.sub)?;
+            let actor = purpose::with_purpose(&req, actor)?;
+            req.extensions_mut().insert(actor.clone());
+            let actor = crate::proxy::acting_for(&req, actor).await?;
+            req.extensions_mut().insert(actor.clone());
+            Ok(Caller(actor))
+        })
     }
 }
 
@@ -68,26 +111,21 @@ fn within_budget(req: &HttpRequest, subject: &str) -> Result<(), ApiError> {
     })
 }
 
-fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
-    if actix_web::HttpMessage::extensions(req)
-        .get::<AuditScope>()
-        .is_none()
-    {
-        // A route registered outside the audited /v1 scope: serve nothing unrecorded.
-        return Err(ApiError::Internal(
-            "a handler that authenticates was reached outside the audited scope".into(),
-        ));
+fn unauthorized(message: impl Into<String>) -> Refusal {
+    Refusal {
+        forbidden: false,
+        message: message.into(),
+        subject: None,
+        issuer: None,
     }
-    let keys = req
-        .app_data::<web::Data<JwtKeys>>()
-        .ok_or_else(|| ApiError::Internal("no JWT keys configured".into()))?;
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, Refusal> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| {
-            ApiError::Unauthorized("Send an Authorization: Bearer <token> header.".into())
-        })?;
-    let token = header
+        .ok_or_else(|| unauthorized("Send an Authorization: Bearer <token> header."))?;
+    header
         .to_str()
         .ok()
         .and_then(|h| {
@@ -96,27 +134,67 @@ fn actor_of(req: &HttpRequest) -> Result<Actor, ApiError> {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthorized("The Authorization header must be `Bearer <token>`.".into())
-        })?;
-    let claims = keys.verify(token)?;
+        .map(str::to_owned)
+        .ok_or_else(|| unauthorized("The Authorization header must be `Bearer <token>`."))
+}
+
+async fn actor_of(req: &HttpRequest) -> Result<Actor, Refusal> {
+    let token = bearer(req)?;
+    let trusted = req.app_data::<web::Data<TrustedIssuers>>().cloned();
+    let keys = req.app_data::<web::Data<JwtKeys>>().cloned();
+    let claimed = claimed_issuer(&token);
+    if let (Some(trusted), Some(iss)) = (&trusted, &claimed) {
+        if let Some(issuer) = trusted.find(iss) {
+            return issuer.authenticate(&token).await;
+        }
+    }
+    let keys = keys.ok_or_else(|| unauthorized("No token keys are configured."))?;
+    keys.accepts(&token, claimed.as_deref())
+        .map_err(unauthorized)?;
+    let claims = keys
+        .verify(&token)
+        .map_err(|e| unauthorized(e.to_string()))?;
+    development_actor(
+        claims,
+        keys.label(&token),
+        trusted.map_or(ProofingLevel::P9, |t| t.minimum_proofing()),
+    )
+}
+
+/// A caller in this service's own development claim shape.
+fn development_actor(
+    claims: Claims,
+    issuer: &str,
+    minimum: ProofingLevel,
+) -> Result<Actor, Refusal> {
     let nhs_number = match (&claims.role, &claims.nhs_number) {
         (Role::Patient, Some(n)) => Some(NhsNumber::parse(n).map_err(|_| {
-            ApiError::Unauthorized("The token's nhs_number claim is not a valid NHS number.".into())
+            unauthorized("The token's nhs_number claim is not a valid NHS number.")
         })?),
         (Role::Patient, None) => {
-            return Err(ApiError::Unauthorized(
-                "A patient token must carry an nhs_number claim.".into(),
+            return Err(unauthorized(
+                "A patient token must carry an nhs_number claim.",
             ))
         }
         _ => None,
     };
+    let proofing = match (claims.role, &claims.identity_proofing_level) {
+        (Role::Patient, level) => Some(Proofing {
+            level: match level {
+                Some(l) => l.parse().map_err(|e: String| unauthorized(e))?,
+                None => ProofingLevel::P0,
+            },
+            required: minimum,
+        }),
+        _ => None,
+    };
     Ok(Actor {
-        sub: claims.sub,
-        role: claims.role,
         org: claims.org,
         name: claims.name,
         nhs_number,
         expires_at: claims.exp,
+        issuer: issuer.to_owned(),
+        proofing,
+        ..Actor::new(claims.sub, claims.role)
     })
 }

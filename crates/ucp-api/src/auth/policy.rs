@@ -22,6 +22,8 @@ pub struct TokenSettings<'a> {
     /// `UCP_ALLOW_HS256`: HS256 is accepted in production only when this says so.
     pub allow_hs256: bool,
     pub jwks: bool,
+    /// The identity configuration names trusted issuers.
+    pub trusted_issuers: bool,
     pub issuer: Option<&'a str>,
     pub audience: Option<&'a str>,
 }
@@ -37,7 +39,7 @@ pub enum PolicyError {
     NoAudience,
     #[error("UCP_ENV=production needs UCP_JWT_ISSUER, so that only your identity provider's tokens are accepted")]
     NoIssuer,
-    #[error("no token keys: set UCP_JWKS_FILE (or UCP_JWT_SECRET in development)")]
+    #[error("no token keys: set UCP_IDENTITY_CONFIG or UCP_JWKS_FILE (or UCP_JWT_SECRET in development)")]
     NoKeys,
 }
 
@@ -61,7 +63,7 @@ impl Deployment {
     /// The rules broken.
     pub fn check(self, s: &TokenSettings<'_>) -> Result<(), Vec<PolicyError>> {
         let mut broken = Vec::new();
-        if s.hs256_secret.is_none() && !s.jwks {
+        if s.hs256_secret.is_none() && !s.jwks && !s.trusted_issuers {
             broken.push(PolicyError::NoKeys);
         }
         if self == Self::Production {
@@ -70,10 +72,13 @@ impl Deployment {
             } else if s.hs256_secret.is_some() && !s.allow_hs256 {
                 broken.push(PolicyError::Hs256NotAllowed);
             }
-            if s.audience.is_none_or(str::is_empty) {
+            // A JWKS file of its own names no issuer: it must be told whose tokens to accept.
+            // Issuers of the identity configuration carry their own iss and audience.
+            let lone_jwks = s.jwks || !s.trusted_issuers;
+            if lone_jwks && s.audience.is_none_or(str::is_empty) {
                 broken.push(PolicyError::NoAudience);
             }
-            if s.issuer.is_none_or(str::is_empty) {
+            if lone_jwks && s.issuer.is_none_or(str::is_empty) {
                 broken.push(PolicyError::NoIssuer);
             }
         }
@@ -94,6 +99,7 @@ mod tests {
             hs256_secret: None,
             allow_hs256: false,
             jwks: true,
+            trusted_issuers: false,
             issuer: Some("https://idp.example"),
             audience: Some("ucp"),
         }

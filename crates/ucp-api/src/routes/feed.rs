@@ -234,7 +234,7 @@ pub async fn stream_feed(
             ));
         }
         match stream.next_chunk().await {
-            Chunk::Changes(bytes, stream) => Some((Ok(bytes), Some((stream, false)))),
+            Chunk::Changes(bytes, stream) => Some((Ok(bytes), Some((*stream, false)))),
             Chunk::Last(bytes) => Some((Ok(bytes), None)),
             Chunk::End => None,
         }
@@ -268,7 +268,7 @@ struct SseStream {
 }
 
 enum Chunk {
-    Changes(Bytes, SseStream),
+    Changes(Bytes, Box<SseStream>),
     Last(Bytes),
     End,
 }
@@ -301,7 +301,7 @@ impl SseStream {
         };
         if page.changes.is_empty() {
             self.cursor = FeedCursor::decode(&page.next).unwrap_or(self.cursor);
-            return Chunk::Changes(Bytes::from_static(b": keep-alive\n\n"), self);
+            return Chunk::Changes(Bytes::from_static(b": keep-alive\n\n"), Box::new(self));
         }
         let mut entry = entry(
             Some(&self.actor),
@@ -331,6 +331,6 @@ impl SseStream {
             ));
         }
         self.cursor = FeedCursor::decode(&page.next).unwrap_or(self.cursor);
-        Chunk::Changes(Bytes::from(text), self)
+        Chunk::Changes(Bytes::from(text), Box::new(self))
     }
 }

@@ -324,7 +324,9 @@ pub async fn get_my_access_log(
             let description = describe(&e, e.actor == actor.sub);
             let name = match e.role.as_str() {
                 "patient" if e.actor == actor.sub => Some("you".to_owned()),
-                "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" => e.actor_name,
+                "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" | "proxy" => {
+                    e.actor_name
+                }
                 _ => None,
             };
             MyAccess {
@@ -351,6 +353,11 @@ fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
         Some("you".to_owned())
     } else {
         e.actor_name.clone()
+    };
+    let who = match (who, e.role.as_str()) {
+        (Some(name), "proxy") => Some(format!("{name} (acting for you)")),
+        (None, "proxy") => Some("someone acting for you".to_owned()),
+        (who, _) => who,
     };
     let who = who.unwrap_or_else(|| match e.role.as_str() {
         "admin" => "an administrator".to_owned(),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod me;
 pub mod nrl;
 pub mod patients;
+pub mod proxies;
 mod respond;
 pub mod subscriptions;
 pub mod worklists;

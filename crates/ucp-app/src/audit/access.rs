@@ -113,9 +113,9 @@ pub fn entry(
         at: chrono::Utc::now(),
         actor: actor.map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
         actor_name: actor.and_then(|a| a.name.clone()),
-        role: actor.map_or("none", |a| a.role.as_str()).to_owned(),
+        role: actor.map_or("none", crate::Actor::role_name).to_owned(),
         organisation: actor.and_then(|a| a.org.clone()),
-        purpose: None,
+        purpose: actor.and_then(|a| a.purpose).map(|p| p.as_str().to_owned()),
         action: action.to_owned(),
         method: "GET".to_owned(),
         path: String::new(),
@@ -132,5 +132,13 @@ pub fn entry(
         request_id: None,
         status: i16::try_from(status).unwrap_or(0),
         detail: access.detail,
+        issuer: actor.map(|a| a.issuer.clone()),
+        credential: actor.and_then(|a| a.credential.clone()),
+        proofing_level: actor
+            .and_then(|a| a.proofing)
+            .map(|p| p.level.as_str().to_owned()),
+        on_behalf_of: actor
+            .and_then(|a| a.acting_for.as_ref())
+            .map(|p| p.nhs_number.to_string()),
     }
 }

@@ -272,6 +272,10 @@ pub fn publish_entry(
         request_id: None,
         status,
         detail: Some(detail),
+        issuer: None,
+        credential: None,
+        proofing_level: None,
+        on_behalf_of: None,
     }
 }
 

@@ -298,6 +298,10 @@ pub fn delivery_entry(sub: &Subscription, change: &Change, status: i16) -> Acces
             "deliveryId": delivery_id(sub.subscription_id, change.change_id),
             "action": change.action,
         })),
+        issuer: None,
+        credential: None,
+        proofing_level: None,
+        on_behalf_of: None,
     }
 }
 

@@ -103,6 +103,7 @@ fn envelope(version: i64) -> Envelope {
             name: Some("Dr A Example".into()),
             role: "clinician".into(),
             organisation: Some("F84001".into()),
+            on_behalf_of: None,
         },
     }
 }

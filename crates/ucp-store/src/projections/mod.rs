@@ -2,5 +2,6 @@
 
 pub mod care_plans;
 pub mod check;
+pub mod proxies;
 pub mod rebuild;
 pub mod replay;

@@ -78,6 +78,7 @@ pub fn envelope(recorded: &RecordedEvent) -> Envelope {
             name: recorded.metadata.actor_name.clone(),
             role: recorded.metadata.role.clone(),
             organisation: recorded.metadata.organisation.clone(),
+            on_behalf_of: recorded.metadata.on_behalf_of.clone(),
         },
     }
 }

@@ -1,0 +1,184 @@
+//! Proxy access: the person grants, lists and revokes it under `/v1/me/proxies`; a clinician
+//! grants it to an attorney recorded on a plan; a proxy finds whom they may act for.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use ucp_app::proxies::{self, GrantProxyRequest, ProxyGrantView, RevokeProxyRequest};
+use ucp_app::AppState;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::access::parse_plan_id;
+use crate::auth::{Caller, Role};
+use crate::body::{parse, read_json};
+use crate::problem::{ApiError, ErrorCode, Problem};
+use crate::request_id::request_id;
+
+/// Proxy grants, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyGrantList {
+    pub grants: Vec<ProxyGrantView>,
+}
+
+fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+fn parse_grant_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| {
+        ApiError::bad_field(
+            ErrorCode::BadId,
+            "/path/grantId",
+            "The grant id must be a UUID, as the grant's grantId gives it.",
+        )
+    })
+}
+
+/// Who may act for me.
+#[utoipa::path(
+    get, path = "/v1/me/proxies", operation_id = "listMyProxies", tag = "me",
+    responses(
+        (status = 200, description = "Your proxy grants, active and revoked, newest first", body = ProxyGrantList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/proxies")]
+pub async fn list_my_proxies(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let me = actor.person_themselves()?;
+    let grants = proxies::list(&state.db, me).await?;
+    Ok(no_store(StatusCode::OK).json(ProxyGrantList { grants }))
+}
+
+/// Let someone act for me.
+#[utoipa::path(
+    post, path = "/v1/me/proxies", operation_id = "grantMyProxy", tag = "me",
+    request_body = GrantProxyRequest,
+    responses(
+        (status = 201, description = "The grant", body = ProxyGrantView),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "They already hold an active grant", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values, yourself, or an attorney your plan does not record", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/proxies")]
+pub async fn grant_my_proxy(
+    req: HttpRequest,
+    payload: web::Payload,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let me = actor.person_themselves()?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: GrantProxyRequest = parse(json)?;
+    let grant = proxies::grant(&state.db, &actor, me, body, request_id(&req)).await?;
+    Ok(no_store(StatusCode::CREATED).json(grant))
+}
+
+/// Stop someone acting for me.
+#[utoipa::path(
+    post, path = "/v1/me/proxies/{grantId}/revoke", operation_id = "revokeMyProxy", tag = "me",
+    params(("grantId" = Uuid, Path, description = "The grant")),
+    request_body(content = RevokeProxyRequest, description = "Why (optional)"),
+    responses(
+        (status = 200, description = "The grant, revoked", body = ProxyGrantView),
+        (status = 400, description = "Malformed JSON, an unknown field or a bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/proxies/{grantId}/revoke")]
+pub async fn revoke_my_proxy(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let me = actor.person_themselves()?;
+    let grant_id = parse_grant_id(&path)?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: RevokeProxyRequest = parse(json)?;
+    let grant = proxies::revoke(&state.db, &actor, me, grant_id, body, request_id(&req)).await?;
+    Ok(no_store(StatusCode::OK).json(grant))
+}
+
+/// Whom I may act for.
+#[utoipa::path(
+    get, path = "/v1/me/acting-for", operation_id = "listActingFor", tag = "me",
+    responses(
+        (status = 200, description = "The active grants you hold; send UCP-On-Behalf-Of with one's nhsNumber", body = ProxyGrantList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an NHS login, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/acting-for")]
+pub async fn list_acting_for(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let me = actor.person_themselves()?;
+    let grants = proxies::held_by(&state.db, me).await?;
+    Ok(no_store(StatusCode::OK).json(ProxyGrantList { grants }))
+}
+
+/// Grant proxy access to an attorney for health and welfare the plan records.
+#[utoipa::path(
+    post, path = "/v1/care-plans/{id}/proxies", operation_id = "grantAttorneyProxy", tag = "care-plans",
+    params(("id" = Uuid, Path, description = "The plan")),
+    request_body = GrantProxyRequest,
+    responses(
+        (status = 201, description = "The grant", body = ProxyGrantView),
+        (status = 400, description = "Malformed JSON, an unknown field or a bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Clinicians only, and for a lasting power of attorney only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "They already hold an active grant", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values, or not an attorney the plan records", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/care-plans/{id}/proxies")]
+pub async fn grant_attorney_proxy(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[Role::Clinician])?;
+    let plan_id = parse_plan_id(&path)?;
+    let row = state
+        .db
+        .plan(plan_id)
+        .await
+        .map_err(ucp_app::AppError::from)?
+        .ok_or_else(|| ApiError::NotFound(format!("There is no care plan {plan_id}.")))?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: GrantProxyRequest = parse(json)?;
+    let grant = proxies::grant(&state.db, &actor, row.nhs_number, body, request_id(&req)).await?;
+    Ok(no_store(StatusCode::CREATED).json(grant))
+}
