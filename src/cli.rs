@@ -39,6 +39,9 @@ enum Command {
     /// UCP_JWT_SECRET), or in the claim shape of NHS CIS2 or NHS login, signed with a key of
     /// yours that an issuer of UCP_IDENTITY_CONFIG trusts.
     Token(TokenArgs),
+    /// Print the public JWK set of private keys (PEM, RSA or EC P-256), for a development
+    /// issuer's `jwks_file`: `ucp jwks --key tests/keys/rsa-1.pem=dev-cis2`.
+    Jwks(JwksArgs),
     /// Print the OpenAPI document (as checked in under openapi/).
     Openapi,
     /// Load synthetic demo people and plans (NHS numbers from the 999 test range).
@@ -212,6 +215,13 @@ struct TokenArgs {
     /// How long the token lives (e.g. 1h, 30m, 7d).
     #[arg(long, default_value = "1h")]
     ttl: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+struct JwksArgs {
+    /// A private key file and the `kid` to publish it under, as FILE=KID (repeat).
+    #[arg(long = "key", required = true)]
+    keys: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -438,6 +448,7 @@ impl Cli {
             }
             Command::Serve(args) => serve(args).await,
             Command::Token(args) => token(&args),
+            Command::Jwks(args) => jwks(&args),
             Command::Openapi => {
                 print!("{}", ucp_api::openapi_document()?);
                 Ok(())
@@ -568,6 +579,22 @@ fn app_state(
         db_config.replica_bounds = bounds;
     }
     AppState::open(&db_config).context("connecting to the database")
+}
+
+fn jwks(args: &JwksArgs) -> anyhow::Result<()> {
+    let mut keys = Vec::with_capacity(args.keys.len());
+    for spec in &args.keys {
+        let (file, kid) = spec
+            .rsplit_once('=')
+            .with_context(|| format!("{spec:?}: say FILE=KID"))?;
+        let pem = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+        keys.push(ucp_api::auth::shapes::public_jwk(&pem, kid)?);
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "keys": keys }))?
+    );
+    Ok(())
 }
 
 fn token(args: &TokenArgs) -> anyhow::Result<()> {

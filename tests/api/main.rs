@@ -27,6 +27,7 @@ mod feed;
 mod feed_api;
 mod fhir;
 mod health;
+mod identity;
 mod jwks;
 mod limits;
 mod migrations;

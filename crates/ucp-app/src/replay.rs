@@ -44,6 +44,8 @@ pub async fn replay_entry(
             "replayedActor": entry.actor,
             "replayedAt": entry.at,
             "replayedView": entry.view,
+            "replayedPurpose": entry.purpose,
+            "replayedOnBehalfOf": entry.on_behalf_of,
         })),
         ..Access::default()
     };

@@ -235,3 +235,190 @@ impl Cis2Claims {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(roles: &[(&str, &str, &str, &[&str])], selected: Option<&str>) -> Cis2Claims {
+        Cis2Claims {
+            sub: "555000000001".into(),
+            name: Some("Dr Test".into()),
+            given_name: None,
+            family_name: None,
+            nhsid_nrbac_roles: roles
+                .iter()
+                .map(|(id, org, code, activities)| NrbacRole {
+                    person_roleid: (*id).into(),
+                    org_code: (*org).into(),
+                    role_code: format!("S8000:G8000:{code}"),
+                    role_name: None,
+                    activity_codes: activities.iter().map(|a| (*a).to_owned()).collect(),
+                    person_orgid: None,
+                })
+                .collect(),
+            selected_roleid: selected.map(str::to_owned),
+        }
+    }
+
+    fn one(org: &str, code: &str, activities: &[&str]) -> Cis2Claims {
+        claims(&[("r1", org, code, activities)], Some("r1"))
+    }
+
+    fn mapping() -> Cis2Mapping {
+        Cis2Mapping::default_mapping().unwrap_or_else(|e| panic!("the shipped mapping: {e}"))
+    }
+
+    fn granted(c: &Cis2Claims) -> (Role, usize) {
+        let g = mapping().grant(c).unwrap_or_else(|e| panic!("{e}"));
+        (g.role, g.rule)
+    }
+
+    fn refused_by(c: &Cis2Claims) -> String {
+        match mapping().grant(c) {
+            Err(Cis2Refusal::NotGranted { why, .. }) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_shipped_mapping_has_the_eight_documented_lines() {
+        let m = mapping();
+        assert_eq!(m.rules().count(), 8);
+        assert!(m.rules().all(|r| !r.description.is_empty()));
+    }
+
+    #[test]
+    fn line_1_clinical_staff_of_every_ambulance_trust_are_ambulance() {
+        for org in [
+            "RRU", "RX6", "RX7", "RX8", "RX9", "RYA", "RYC", "RYD", "RYE", "RYF",
+        ] {
+            for code in ["R8000", "R8001", "R8003"] {
+                assert_eq!(
+                    granted(&one(org, code, &["B0370"])),
+                    (Role::Ambulance, 1),
+                    "{org} {code}"
+                );
+            }
+        }
+        // A paramedic who may also record is still a crew member at an ambulance trust.
+        assert_eq!(
+            granted(&one("rru", "R8003", &["B0380"])),
+            (Role::Ambulance, 1)
+        );
+    }
+
+    #[test]
+    fn lines_2_to_4_clinicians_who_record_are_clinicians() {
+        assert_eq!(
+            granted(&one("F84001", "R8000", &["B0380"])),
+            (Role::Clinician, 2)
+        );
+        assert_eq!(
+            granted(&one("RJ1", "R8001", &["B0370", "B0380"])),
+            (Role::Clinician, 3)
+        );
+        assert_eq!(
+            granted(&one("F84001", "R8003", &["B0380"])),
+            (Role::Clinician, 4)
+        );
+    }
+
+    #[test]
+    fn line_5_view_only_clinical_roles_outside_urgent_care_are_refused() {
+        assert!(refused_by(&one("F84001", "R8000", &["B0370"])).contains("only view"));
+        assert!(refused_by(&one("F84001", "R8003", &[])).contains("only view"));
+        // The same role at an ambulance trust is a crew member (line 1 comes first).
+        assert_eq!(
+            granted(&one("RRU", "R8000", &["B0370"])),
+            (Role::Ambulance, 1)
+        );
+        // At an ambulance trust without any viewing activity, line 1 does not match.
+        assert!(refused_by(&one("RRU", "R8001", &[])).contains("only view"));
+    }
+
+    #[test]
+    fn lines_6_and_7_students_and_administrative_roles_are_refused() {
+        assert!(refused_by(&one("F84001", "R8004", &["B0370"])).contains("students"));
+        for code in ["R8006", "R8008", "R8009", "R8010"] {
+            assert!(
+                refused_by(&one("F84001", code, &["B0370"])).contains("Administrative"),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_8_privacy_officers_and_caldicott_guardians_are_admins() {
+        assert_eq!(granted(&one("RJ1", "R0001", &[])), (Role::Admin, 8));
+        assert_eq!(granted(&one("RJ1", "R5105", &[])), (Role::Admin, 8));
+    }
+
+    #[test]
+    fn a_role_no_line_names_is_refused() {
+        assert!(refused_by(&one("F84001", "R9999", &["B0380"])).contains("no line"));
+    }
+
+    #[test]
+    fn only_the_selected_role_counts() {
+        let two = [
+            ("gp", "F84001", "R8000", &["B0380"][..]),
+            ("crew", "RRU", "R8003", &["B0370"][..]),
+        ];
+        assert_eq!(granted(&claims(&two, Some("crew"))), (Role::Ambulance, 1));
+        assert_eq!(granted(&claims(&two, Some("gp"))), (Role::Clinician, 2));
+        let g = mapping()
+            .grant(&claims(&two, Some("crew")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(g.organisation, "RRU");
+        assert_eq!(g.access_role, "R8003");
+    }
+
+    #[test]
+    fn a_token_without_a_selected_role_or_with_one_it_does_not_hold_is_refused() {
+        let roles = [("r1", "F84001", "R8000", &["B0380"][..])];
+        assert_eq!(
+            mapping().grant(&claims(&roles, None)),
+            Err(Cis2Refusal::NoSelectedRole)
+        );
+        assert_eq!(
+            mapping().grant(&claims(&roles, Some(" "))),
+            Err(Cis2Refusal::NoSelectedRole)
+        );
+        assert_eq!(
+            mapping().grant(&claims(&roles, Some("r2"))),
+            Err(Cis2Refusal::SelectedRoleNotHeld("r2".into()))
+        );
+    }
+
+    #[test]
+    fn the_organisation_must_be_an_ods_code() {
+        assert_eq!(
+            mapping().grant(&one("F8", "R8000", &["B0380"])),
+            Err(Cis2Refusal::BadOrganisation("F8".into()))
+        );
+        assert_eq!(
+            mapping().grant(&one("F84 001", "R8000", &["B0380"])),
+            Err(Cis2Refusal::BadOrganisation("F84 001".into()))
+        );
+    }
+
+    #[test]
+    fn a_mapping_with_an_unknown_role_a_patient_or_a_bad_ods_code_does_not_load() {
+        let line = |role: &str, orgs: &str| {
+            format!("[[rule]]\ndescription = \"x\"\nrole_codes = [\"R8000\"]\norganisations = [{orgs}]\nrole = \"{role}\"\n")
+        };
+        assert!(Cis2Mapping::parse(&line("surgeon", "")).is_err());
+        assert!(Cis2Mapping::parse(&line("patient", "")).is_err());
+        assert!(Cis2Mapping::parse(&line("ooh", "\"F8\"")).is_err());
+        assert!(Cis2Mapping::parse(&line("ooh", "\"F84001\"")).is_ok());
+        assert!(Cis2Mapping::parse(
+            "[[rule]]\ndescription = \"x\"\nrole_codes = []\nrole = \"ooh\"\n"
+        )
+        .is_err());
+        assert!(Cis2Mapping::parse(
+            "[[rule]]\ndescription = \"x\"\nrole_codes = [\"R8000\"]\nrole = \"ooh\"\nextra = 1\n"
+        )
+        .is_err());
+    }
+}

@@ -245,3 +245,87 @@ impl IdentityConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e:?}"));
+        path
+    }
+
+    fn example() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/identity.example.toml")
+    }
+
+    #[test]
+    fn the_shipped_example_loads_with_its_three_issuers() {
+        let config = IdentityConfig::load(&example()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.production);
+        assert_eq!(config.issuers.names().len(), 3);
+        assert_eq!(config.issuers.minimum_proofing(), ProofingLevel::P9);
+        assert!(config.issuers.find("https://cis2.dev.invalid").is_some());
+        assert!(config.issuers.find("https://elsewhere.invalid").is_none());
+    }
+
+    #[test]
+    fn json_works_as_well_as_toml() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+        std::fs::copy(
+            example().with_file_name("dev-jwks.json"),
+            dir.path().join("k.json"),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let path = write(
+            dir.path(),
+            "identity.json",
+            r#"{"deployment": "production", "nhs_login": {"minimum_proofing_level": "P5"},
+                "issuer": [{"name": "n", "kind": "nhs-login", "issuer": "https://n", "audience": "a",
+                            "jwks_file": "k.json"}]}"#,
+        );
+        let config = IdentityConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.production);
+        assert_eq!(config.issuers.minimum_proofing(), ProofingLevel::P5);
+    }
+
+    #[test]
+    fn mistakes_are_refused_at_start_with_the_issuer_named() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+        std::fs::copy(
+            example().with_file_name("dev-jwks.json"),
+            dir.path().join("k.json"),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let cases = [
+            ("no keys", "name = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\n", "exactly one of jwks_file"),
+            ("two key sources", "name = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\njwks_url = \"https://a/jwks\"\n", "exactly one of jwks_file"),
+            ("no audience", "name = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"\"\njwks_file = \"k.json\"\n", "audience"),
+            ("claims without a role", "name = \"a\"\nkind = \"claims\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\n", "which role"),
+            ("claims as the person", "name = \"a\"\nkind = \"claims\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\nrole = \"patient\"\n", "NHS login"),
+            ("cis2 with a fixed role", "name = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\nrole = \"clinician\"\n", "mapping"),
+            ("a missing mapping", "name = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\nmapping = \"nope.toml\"\n", "nope.toml"),
+        ];
+        for (what, issuer, expected) in cases {
+            let path = write(dir.path(), "i.toml", &format!("[[issuer]]\n{issuer}"));
+            let error = IdentityConfig::load(&path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(expected), "{what}: {error}");
+        }
+        let twice = "[[issuer]]\nname = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_file = \"k.json\"\n";
+        let path = write(dir.path(), "i.toml", &format!("{twice}{twice}"));
+        assert!(IdentityConfig::load(&path).is_err());
+        let http = "deployment = \"production\"\n[[issuer]]\nname = \"a\"\nkind = \"cis2\"\nissuer = \"https://a\"\naudience = \"x\"\njwks_url = \"http://a/jwks\"\n";
+        let path = write(dir.path(), "i.toml", http);
+        let error = IdentityConfig::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("https"), "{error}");
+        let unknown = write(dir.path(), "i.toml", "colour = \"blue\"\n");
+        assert!(IdentityConfig::load(&unknown).is_err());
+    }
+}

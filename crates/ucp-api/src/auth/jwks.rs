@@ -181,6 +181,8 @@ pub(crate) struct JwksUrl {
 
 impl JwksUrl {
     pub(crate) fn new(url: String, refresh: Duration) -> Result<Self, KeyError> {
+        // Configuration is read before the server (which installs it) is built.
+        ucp_app::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()

@@ -163,4 +163,27 @@ mod tests {
             Err(vec![PolicyError::NoKeys])
         );
     }
+
+    #[test]
+    fn production_with_trusted_issuers_needs_no_lone_issuer_settings_and_refuses_the_development_secret(
+    ) {
+        let issuers_only = TokenSettings {
+            jwks: false,
+            trusted_issuers: true,
+            issuer: None,
+            audience: None,
+            ..production_ready()
+        };
+        assert_eq!(Deployment::Production.check(&issuers_only), Ok(()));
+        let with_secret = TokenSettings {
+            hs256_secret: Some(DEVELOPMENT_SECRET),
+            allow_hs256: true,
+            ..issuers_only
+        };
+        assert_eq!(
+            Deployment::Production.check(&with_secret),
+            Err(vec![PolicyError::DevelopmentSecret])
+        );
+        assert_eq!(Deployment::Development.check(&with_secret), Ok(()));
+    }
 }

@@ -82,6 +82,27 @@ pub enum SignError {
     Sign(#[from] jsonwebtoken::errors::Error),
 }
 
+fn encoding_key(pem: &[u8]) -> Result<(Algorithm, EncodingKey), SignError> {
+    if let Ok(key) = EncodingKey::from_rsa_pem(pem) {
+        Ok((Algorithm::RS256, key))
+    } else if let Ok(key) = EncodingKey::from_ec_pem(pem) {
+        Ok((Algorithm::ES256, key))
+    } else {
+        Err(SignError::Key)
+    }
+}
+
+/// The public JWK of a private key, published under `kid`.
+///
+/// # Errors
+/// When the key is not one.
+pub fn public_jwk(pem: &[u8], kid: &str) -> Result<jsonwebtoken::jwk::Jwk, SignError> {
+    let (alg, key) = encoding_key(pem)?;
+    let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, alg)?;
+    jwk.common.key_id = Some(kid.to_owned());
+    Ok(jwk)
+}
+
 /// Adds `iss`, `aud`, `iat`, `nbf` and `exp` and signs with the PEM key (RS256 or ES256).
 ///
 /// # Errors
@@ -95,13 +116,7 @@ pub fn sign(
     now: u64,
     exp: u64,
 ) -> Result<String, SignError> {
-    let (alg, key) = if let Ok(key) = EncodingKey::from_rsa_pem(pem) {
-        (Algorithm::RS256, key)
-    } else if let Ok(key) = EncodingKey::from_ec_pem(pem) {
-        (Algorithm::ES256, key)
-    } else {
-        return Err(SignError::Key);
-    };
+    let (alg, key) = encoding_key(pem)?;
     claims["iss"] = Value::String(issuer.to_owned());
     claims["aud"] = Value::String(audience.to_owned());
     claims["iat"] = json!(now);

@@ -45,6 +45,17 @@ pub struct AuditEntry {
     /// What the entry records beyond its columns: the subscription a delivery went to, the
     /// entry an admin replayed, the range of a changes read, where a replay started.
     pub detail: Option<serde_json::Value>,
+    /// The trusted issuer that vouched for the caller (`development` for the development
+    /// secret).
+    pub issuer: Option<String>,
+    /// What in the credential granted the role: for CIS2, the selected access role and the
+    /// line of the mapping (e.g. `R8000 (rule 2)`).
+    pub credential: Option<String>,
+    /// NHS login: the identity proofing level of the sign-in (P0, P5, P9).
+    pub proofing_level: Option<String>,
+    /// The NHS number of the person a proxy acted for: this access was by `actor` on their
+    /// behalf.
+    pub on_behalf_of: Option<String>,
 }
 
 impl From<AccessEntry> for AuditEntry {
@@ -70,6 +81,10 @@ impl From<AccessEntry> for AuditEntry {
             request_id: e.request_id,
             status: e.status,
             detail: e.detail,
+            issuer: e.issuer,
+            credential: e.credential,
+            proofing_level: e.proofing_level,
+            on_behalf_of: e.on_behalf_of,
         }
     }
 }
