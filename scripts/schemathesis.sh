@@ -53,7 +53,7 @@ for role in "${roles[@]}"; do
   say "as $role against $UCP_BASE_URL"
   "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \
     "$UCP_BASE_URL/openapi.json" "${args[@]}" "${scope[@]}" \
-    -H "Authorization: Bearer $token" \
+    -H "Authorization: Bearer $token" -H "X-Purpose-Of-Use: direct-care" \
     --report junit --report-junit-path "$report/$role.junit.xml" >"$report/$role.log" 2>&1 &
   pids+=("$!")
 done

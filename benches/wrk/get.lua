@@ -14,6 +14,10 @@ end
 
 function request()
   local headers = {}
-  if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  if token ~= "" then
+    headers["Authorization"] = "Bearer " .. token
+    -- Professionals state why they read (dispatch's purpose is fixed; the floor ignores it).
+    headers["X-Purpose-Of-Use"] = "emergency"
+  end
   return wrk.format("GET", string.format(path, list[math.random(#list)]), headers)
 end

@@ -19,6 +19,7 @@ function request()
   if reread then
     return wrk.format("GET", "/v1/care-plans/" .. plan .. "/sections/what-matters", {
       ["Authorization"] = "Bearer " .. token,
+      ["X-Purpose-Of-Use"] = "direct-care",
     })
   end
   n = n + 1

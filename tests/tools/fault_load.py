@@ -53,7 +53,7 @@ def nhs_number(n):
 def call(method, path, token, body=None, headers=None):
     """(status, headers, json) or (None, None, None) when the connection failed."""
     conn = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
-    hdrs = {"Authorization": f"Bearer {token}"}
+    hdrs = {"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "emergency"}
     if body is not None:
         hdrs["Content-Type"] = "application/json"
     hdrs.update(headers or {})

@@ -14,7 +14,7 @@ report = json.load(open(os.environ["REPORT_FILE"]))
 
 def get(path):
     conn = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
-    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}", "X-Purpose-Of-Use": "audit"})
     res = conn.getresponse()
     body = res.read()
     conn.close()

@@ -36,6 +36,7 @@ def get(path, token=TOKEN, accept="application/fhir+json"):
     req = urllib.request.Request(BASE + path, headers={"Accept": accept})
     if token:
         req.add_header("Authorization", "Bearer " + token)
+        req.add_header("X-Purpose-Of-Use", "direct-care")
     try:
         with urllib.request.urlopen(req, timeout=30) as res:
             return res.status, res.headers.get("Content-Type", ""), json.loads(res.read())

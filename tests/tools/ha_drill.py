@@ -49,6 +49,8 @@ def call(method, path, token, body=None, headers=None, timeout=10):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(BASE + path, data=data, method=method)
     req.add_header("Authorization", "Bearer " + token)
+    # Professionals state why they read (the service refuses a read without it).
+    req.add_header("X-Purpose-Of-Use", "direct-care")
     if data is not None:
         req.add_header("Content-Type", "application/json")
     for k, v in (headers or {}).items():

@@ -30,8 +30,8 @@ function save(): void {
 
 const client = createUcpClient({
   baseUrl: process.env.UCP_BASE_URL ?? "http://127.0.0.1:8080",
+  // A dispatch system's purpose of use is fixed (emergency): it need not state one.
   token: () => process.env.UCP_TOKEN ?? "",
-  purpose: "dispatch-flags",
 });
 
 const stop = new AbortController();

@@ -84,14 +84,22 @@ export class ConflictError extends UcpError {
   }
 }
 
+/** Why a record is read: the service's fixed list. */
+export type PurposeOfUse = "direct-care" | "emergency" | "audit";
+
 /** Returns a bearer token; called before every request, so tokens can be refreshed. */
 export type TokenProvider = () => string | Promise<string>;
 
 export interface ClientOptions {
   baseUrl: string;
   token: TokenProvider;
-  /** `X-Purpose-Of-Use`, recorded in the access log (e.g. `emergency`, `direct-care`). */
-  purpose?: string;
+  /**
+   * `X-Purpose-Of-Use`, recorded in the access log. Every read by a clinician, crew, 111,
+   * out-of-hours or admin caller must state one (the server answers 400
+   * `purpose_of_use_required` otherwise); dispatch's is always `emergency`, and the person
+   * need not say.
+   */
+  purpose?: PurposeOfUse;
   fetch?: typeof fetch;
 }
 

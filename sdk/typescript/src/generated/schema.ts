@@ -335,6 +335,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/care-plans/{id}/proxies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant proxy access to an attorney for health and welfare the plan records. */
+        post: operations["grantAttorneyProxy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/care-plans/{id}/retract-death": {
         parameters: {
             query?: never;
@@ -702,6 +719,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/acting-for": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whom I may act for. */
+        get: operations["listActingFor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/care-plan": {
         parameters: {
             query?: never;
@@ -856,6 +890,41 @@ export interface paths {
          *     nothing is erased.
          */
         post: operations["withdrawMyCarePlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/proxies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who may act for me. */
+        get: operations["listMyProxies"];
+        put?: never;
+        /** Let someone act for me. */
+        post: operations["grantMyProxy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/proxies/{grantId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop someone acting for me. */
+        post: operations["revokeMyProxy"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1137,20 +1206,37 @@ export interface components {
             /** Format: date-time */
             at: string;
             /**
+             * @description What in the credential granted the role: for CIS2, the selected access role and the
+             *     line of the mapping (e.g. `R8000 (rule 2)`).
+             */
+            credential?: string | null;
+            /**
              * @description What the entry records beyond its columns: the subscription a delivery went to, the
              *     entry an admin replayed, the range of a changes read, where a replay started.
              */
             detail?: unknown;
             /** Format: uuid */
             entryId: string;
+            /**
+             * @description The trusted issuer that vouched for the caller (`development` for the development
+             *     secret).
+             */
+            issuer?: string | null;
             method: string;
             nhsNumber?: string | null;
+            /**
+             * @description The NHS number of the person a proxy acted for: this access was by `actor` on their
+             *     behalf.
+             */
+            onBehalfOf?: string | null;
             organisation?: string | null;
             path: string;
             /** Format: uuid */
             planId?: string | null;
             /** Format: int64 */
             planVersion?: number | null;
+            /** @description NHS login: the identity proofing level of the sign-in (P0, P5, P9). */
+            proofingLevel?: string | null;
             /** @description From `X-Purpose-Of-Use`. */
             purpose?: string | null;
             requestId?: string | null;
@@ -1173,6 +1259,11 @@ export interface components {
         Author: {
             actor: string;
             name?: string | null;
+            /**
+             * @description The NHS number of the person a proxy (an attorney, or someone the person named) acted
+             *     for: the change was made "by `actor` on behalf of" them.
+             */
+            onBehalfOf?: string | null;
             organisation?: string | null;
             role: string;
         };
@@ -1498,7 +1589,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -1523,6 +1614,39 @@ export interface components {
          * @enum {string}
          */
         FirstContactRule: "contact-first-flag" | "etp-primary-emergency-contact";
+        /** @description Who did something to a grant, and when. */
+        GrantAct: {
+            /** Format: date-time */
+            at: string;
+            by: string;
+            byName?: string | null;
+            byRole?: string | null;
+            reason?: string | null;
+        };
+        /** @description A grant asked for. */
+        GrantProxyRequest: {
+            basis: components["schemas"]["ProxyBasis"];
+            /**
+             * @description Their name; for an attorney, as the plan's contacts record it.
+             * @example Sam Example
+             */
+            name: string;
+            /**
+             * @description The proxy's own NHS number: they sign in with NHS login, as themselves.
+             * @example 9990000034
+             */
+            nhsNumber: string;
+            /**
+             * @description e.g. daughter, partner, friend.
+             * @example daughter
+             */
+            relationship: string;
+        };
+        /**
+         * @description Whether a grant can be used now.
+         * @enum {string}
+         */
+        GrantStatus: "active" | "revoked";
         /** @description A short guidance text with where it comes from. */
         Guidance: {
             source: components["schemas"]["Source"];
@@ -1942,6 +2066,42 @@ export interface components {
             phone: string;
             role: string;
         };
+        /**
+         * @description On what authority a proxy acts.
+         * @enum {string}
+         */
+        ProxyBasis: "lasting-power-of-attorney" | "named-by-person";
+        /** @description Proxy grants, newest first. */
+        ProxyGrantList: {
+            grants: components["schemas"]["ProxyGrantView"][];
+        };
+        /** @description A proxy grant as the person (and the proxy) see it. */
+        ProxyGrantView: {
+            basis: components["schemas"]["ProxyBasis"];
+            /** Format: uuid */
+            grantId: string;
+            granted: components["schemas"]["GrantAct"];
+            /** Format: date-time */
+            lastUsedAt?: string | null;
+            /** @description What the proxy may do. */
+            may: string[];
+            /** @description The person acted for. */
+            nhsNumber: string;
+            proxy: components["schemas"]["ProxyPerson"];
+            revoked?: components["schemas"]["GrantAct"] | null;
+            status: components["schemas"]["GrantStatus"];
+            /**
+             * Format: int64
+             * @description How many requests the proxy has made with it.
+             */
+            uses: number;
+        };
+        /** @description The proxy. */
+        ProxyPerson: {
+            name: string;
+            nhsNumber: string;
+            relationship: string;
+        };
         Readiness: {
             /** Format: int64 */
             migration: number;
@@ -1980,6 +2140,11 @@ export interface components {
             reviewedAt: string;
             reviewedBy: components["schemas"]["Author"];
             stillValid?: boolean | null;
+        };
+        /** @description A revocation asked for. */
+        RevokeProxyRequest: {
+            /** @description Why (kept with the revocation). */
+            reason?: string | null;
         };
         /** @description A section's whole content, typed; which one is given by the section's name. */
         SectionContent: components["schemas"]["PersonalInformation"] | components["schemas"]["Contacts"] | components["schemas"]["CommunicationAndAccessibility"] | components["schemas"]["WhatMatters"] | components["schemas"]["ThinkingAhead"] | components["schemas"]["SupportNeeds"] | components["schemas"]["EmergencyTreatmentPlan"] | components["schemas"]["ClinicalBackground"] | components["schemas"]["AnticipatoryMedicines"] | components["schemas"]["ConsentToShare"] | components["schemas"]["SickleCellPlan"] | components["schemas"]["MentalHealthCrisisPlan"];
@@ -2237,7 +2402,10 @@ export interface operations {
                 /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description The plan's id */
                 id: string;
@@ -2342,7 +2510,10 @@ export interface operations {
                 /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description The Patient's id: the NHS number */
                 id: string;
@@ -2656,7 +2827,10 @@ export interface operations {
                 /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description The resource type */
                 resourceType: components["schemas"]["FhirResourceType"];
@@ -2758,7 +2932,10 @@ export interface operations {
                 /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
                 _format?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description The resource type */
                 resourceType: components["schemas"]["FhirResourceType"];
@@ -2989,7 +3166,10 @@ export interface operations {
                 /** @description 1 to 200; default 50. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3067,7 +3247,10 @@ export interface operations {
     getAuditShown: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Access log entry id */
                 entryId: string;
@@ -3160,6 +3343,8 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -3301,6 +3486,8 @@ export interface operations {
                 "If-None-Match"?: string | null;
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -3407,7 +3594,10 @@ export interface operations {
                 /** @description Up to this version; default the current one. */
                 until?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Plan id */
                 id: string;
@@ -3511,7 +3701,10 @@ export interface operations {
                 /** @description The plan as it was at this instant (RFC 3339; not with `version`). */
                 at?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Plan id */
                 id: string;
@@ -3601,7 +3794,10 @@ export interface operations {
     getCarePlanHistory: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Plan id */
                 id: string;
@@ -3694,6 +3890,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -3851,12 +4049,158 @@ export interface operations {
             };
         };
     };
+    grantAttorneyProxy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description The plan */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantProxyRequest"];
+            };
+        };
+        responses: {
+            /** @description The grant */
+            201: {
+                headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProxyGrantView"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Clinicians only, and for a lasting power of attorney only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description They already hold an active grant */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values, or not an attorney the plan records */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     retractDeath: {
         parameters: {
             query?: never;
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4020,6 +4364,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4183,6 +4529,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4285,6 +4633,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4449,6 +4799,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4612,6 +4964,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4714,6 +5068,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -4878,6 +5234,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5041,6 +5399,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5143,6 +5503,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5307,6 +5669,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5470,6 +5834,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5572,6 +5938,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5736,6 +6104,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -5899,6 +6269,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6001,6 +6373,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6165,6 +6539,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6328,6 +6704,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6430,6 +6808,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6594,6 +6974,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6757,6 +7139,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -6859,6 +7243,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7023,6 +7409,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7186,6 +7574,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7288,6 +7678,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7452,6 +7844,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7615,6 +8009,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7717,6 +8113,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -7881,6 +8279,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8044,6 +8444,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8146,6 +8548,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8310,6 +8714,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8473,6 +8879,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8575,6 +8983,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8739,6 +9149,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -8902,6 +9314,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -9004,6 +9418,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -9168,6 +9584,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -9331,6 +9749,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -9494,6 +9914,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description Plan id */
@@ -9661,7 +10083,10 @@ export interface operations {
                 /** @description 0 to 60: when there is nothing new, wait this long for a change to commit. */
                 waitSeconds?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -9744,7 +10169,10 @@ export interface operations {
                 /** @description 1 to 1000; default 500. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -9828,6 +10256,8 @@ export interface operations {
             header?: {
                 /** @description The id of the last event received */
                 "Last-Event-ID"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -9911,7 +10341,10 @@ export interface operations {
                 /** @description 1 to 200; default 50. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -9986,10 +10419,87 @@ export interface operations {
             };
         };
     };
+    listActingFor: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active grants you hold; send UCP-On-Behalf-Of with one's nhsNumber */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProxyGrantList"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an NHS login, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getMyCarePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10071,6 +10581,10 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10205,6 +10719,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -10365,6 +10881,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -10526,6 +11044,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -10687,6 +11207,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -10848,6 +11370,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -11009,6 +11533,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -11170,6 +11696,8 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -11331,6 +11859,8 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -11485,10 +12015,362 @@ export interface operations {
             };
         };
     };
+    listMyProxies: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your proxy grants, active and revoked, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProxyGrantList"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the person themselves, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    grantMyProxy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantProxyRequest"];
+            };
+        };
+        responses: {
+            /** @description The grant */
+            201: {
+                headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProxyGrantView"];
+                };
+            };
+            /** @description Malformed JSON or an unknown field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the person themselves, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description They already hold an active grant */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values, yourself, or an attorney your plan does not record */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeMyProxy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description The grant */
+                grantId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Why (optional) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeProxyRequest"];
+            };
+        };
+        responses: {
+            /** @description The grant, revoked */
+            200: {
+                headers: {
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProxyGrantView"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the person themselves, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such grant of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already revoked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listNrlDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -11557,7 +12439,10 @@ export interface operations {
     redeliverNrlDeadLetter: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Dead letter id */
                 deadLetterId: string;
@@ -11685,6 +12570,8 @@ export interface operations {
             header?: {
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
             cookie?: never;
@@ -11768,6 +12655,8 @@ export interface operations {
             header?: {
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
@@ -11866,6 +12755,8 @@ export interface operations {
                 "If-None-Match"?: string | null;
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
@@ -11972,7 +12863,10 @@ export interface operations {
                 /** @description Up to this version; default the current one. */
                 until?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
                 nhsNumber: string;
@@ -12071,7 +12965,10 @@ export interface operations {
     listSubscriptions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -12140,7 +13037,10 @@ export interface operations {
     createSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -12260,7 +13160,10 @@ export interface operations {
     deleteSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Subscription id */
                 id: string;
@@ -12350,7 +13253,10 @@ export interface operations {
     listDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Subscription id */
                 id: string;
@@ -12440,7 +13346,10 @@ export interface operations {
     redeliverDeadLetter: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path: {
                 /** @description Subscription id */
                 id: string;
@@ -12559,7 +13468,10 @@ export interface operations {
                 /** @description 1 to 500; default 100. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
@@ -12640,7 +13552,10 @@ export interface operations {
                 /** @description One organisation (ODS code); absent: every organisation with plans to review. */
                 organisation?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
             path?: never;
             cookie?: never;
         };
