@@ -230,7 +230,15 @@ impl World {
 }
 
 /// Subject, organisation, access role, activities; then the status, role and credential expected.
-type MappingLine<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], u16, &'a str, &'a str);
+type MappingLine<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    u16,
+    &'a str,
+    &'a str,
+);
 
 #[tokio::test]
 async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_refusal_is_logged() {
@@ -710,6 +718,11 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
         .as_str()
         .unwrap_or_default()
         .contains("no active proxy grant"));
+    // The attempt is in the access log, about the person Sam tried to act for.
+    let attempt = w.last_entry("sam").await;
+    assert_eq!(attempt.status, 403);
+    assert_eq!(attempt.nhs_number.as_deref(), Some(person.as_str()));
+    assert_eq!(attempt.on_behalf_of, None, "refused: acted for no one");
     assert!(
         proxy_events(&w.app).await.is_empty(),
         "a refused use is no event"
@@ -853,6 +866,11 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     problem(res, 403).await;
+    let attempt = w.last_entry("sam").await;
+    assert_eq!(
+        (attempt.status, attempt.nhs_number.as_deref()),
+        (403, Some(person.as_str()))
+    );
     let res = w
         .call_json(
             Method::POST,
@@ -1045,4 +1063,99 @@ impl World {
             .await
             .unwrap_or_else(|e| panic!("{path}: {e:?}"))
     }
+}
+
+/// `ucp token` in each issuer's shape, against the shipped example configuration and its keys:
+/// what the README tells a developer to do works.
+#[tokio::test]
+async fn ucp_token_mints_each_shape_for_the_example_configuration() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let issuers = Arc::new(
+        IdentityConfig::load(&root.join("config/identity.example.toml"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .issuers,
+    );
+    let app = TestApp::spawn_tuned(move |c| c.identity = issuers).await;
+    let person = nhs(7020);
+    app.create_plan(&plan_body(&person)).await;
+    let mint = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+            .arg("token")
+            .args(args)
+            .env_remove("UCP_JWT_SECRET")
+            .output()
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let keys = root.join("tests/keys");
+    let rsa = keys.join("rsa-1.pem").display().to_string();
+    let ec = keys.join("ec-1.pem").display().to_string();
+    let crew = mint(&[
+        "--shape",
+        "cis2",
+        "--key",
+        &rsa,
+        "--kid",
+        "dev-cis2",
+        "--issuer",
+        "https://cis2.dev.invalid",
+        "--audience",
+        "ucp-dev",
+        "--org",
+        "RRU",
+        "--role-code",
+        "R8003",
+        "--activity",
+        "B0370",
+        "--sub",
+        "cli-crew",
+    ]);
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/v1/patients/{person}/emergency-summary")))
+        .bearer_auth(&crew)
+        .header("X-Purpose-Of-Use", "emergency")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 200);
+    let me = |level: &str| {
+        mint(&[
+            "--shape",
+            "nhs-login",
+            "--key",
+            &ec,
+            "--kid",
+            "dev-nhs-login",
+            "--issuer",
+            "https://nhs-login.dev.invalid",
+            "--audience",
+            "ucp-dev",
+            "--nhs-number",
+            &person,
+            "--proofing",
+            level,
+        ])
+    };
+    for (level, status) in [("P9", 200), ("P5", 403)] {
+        let res = reqwest::Client::new()
+            .get(app.url("/v1/me/care-plan"))
+            .bearer_auth(me(level))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), status, "{level}");
+    }
+    // The `ucp` shape needs its secret; the signed shapes need their key.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["token", "--role", "clinician"])
+        .env_remove("UCP_JWT_SECRET")
+        .output()
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("UCP_JWT_SECRET"));
 }

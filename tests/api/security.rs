@@ -477,6 +477,50 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
     for needed in ["UCP_ALLOW_HS256", "UCP_JWT_AUDIENCE", "UCP_JWT_ISSUER"] {
         assert!(stderr.contains(needed), "{needed}: {stderr}");
     }
+
+    // An identity configuration that says production means production, whatever UCP_ENV says:
+    // the development secret is refused even beside real issuers.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let jwks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev-jwks.json");
+    let production = dir.path().join("identity.toml");
+    std::fs::write(
+        &production,
+        format!(
+            "deployment = \"production\"\n[[issuer]]\nname = \"nhs-login\"\nkind = \"nhs-login\"\n\
+             issuer = \"https://auth.login.nhs.uk\"\naudience = \"ucp\"\njwks_file = \"{}\"\n",
+            jwks.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let (ok, stderr) = run(vec![
+        ("DATABASE_URL", db.url()),
+        ("UCP_IDENTITY_CONFIG", production.display().to_string()),
+        (
+            "UCP_JWT_SECRET",
+            ucp_api::auth::DEVELOPMENT_SECRET.to_owned(),
+        ),
+        ("UCP_ALLOW_HS256", "true".to_owned()),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("development secret"), "{stderr}");
+    // A configuration with a mistake stops the start, naming the issuer and the mistake.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[[issuer]]\nname = \"cis2\"\nkind = \"cis2\"\nissuer = \"https://cis2\"\naudience = \"ucp\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let (ok, stderr) = run(vec![
+        ("DATABASE_URL", db.url()),
+        ("UCP_IDENTITY_CONFIG", broken.display().to_string()),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("cis2") && stderr.contains("jwks_file"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

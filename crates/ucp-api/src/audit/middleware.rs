@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
 
-use crate::auth::{Actor, AuditScope, Refusal, PURPOSE_HEADER};
+use crate::auth::{Actor, AuditScope, Refusal, ON_BEHALF_OF_HEADER, PURPOSE_HEADER};
 use crate::operation_ids::OperationIds;
 use crate::problem::ApiError;
 use crate::request_id::request_id;
@@ -162,5 +162,33 @@ fn entry(
         entry.purpose = purpose;
     }
     entry.request_id = request_id(req);
+    attempted_for(req, actor, &mut entry);
     entry
+}
+
+/// A proxy turned away before acting (no grant, revoked, a route a proxy may not use): the
+/// entry is about the person they tried to act for, so that person sees the attempt.
+fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEntry) {
+    if entry.status < 400 || actor.is_some_and(|a| a.acting_for.is_some()) {
+        return;
+    }
+    let Some(person) = req
+        .headers()
+        .get(ON_BEHALF_OF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| NhsNumber::parse(v.trim()).ok())
+    else {
+        return;
+    };
+    entry.nhs_number = Some(person.to_string());
+    let mut detail = match entry.detail.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+        None => serde_json::Map::new(),
+    };
+    detail.insert(
+        "attemptedOnBehalfOf".to_owned(),
+        serde_json::Value::String(person.to_string()),
+    );
+    entry.detail = Some(serde_json::Value::Object(detail));
 }
