@@ -166,15 +166,25 @@ fn sign(claims: Value, file: &str, kid: &str, iss: &str) -> String {
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn cis2(sub: &str, org: &str, role_code: &str, activities: &[&str]) -> String {
-    let claims = shapes::cis2(&Cis2Token {
+/// The claims CIS2 issues for one selected role.
+fn cis2_claims(sub: &str, org: &str, role_code: &str, activities: &[&str]) -> Value {
+    shapes::cis2(&Cis2Token {
         sub: sub.into(),
         name: Some(format!("Dr {sub}")),
         org_code: org.into(),
         role_code: role_code.into(),
         activities: activities.iter().map(|a| (*a).to_owned()).collect(),
-    });
-    sign(claims, "rsa-1", "cis2-1", CIS2)
+    })
+}
+
+/// A CIS2 token, signed with the key CIS2 publishes.
+fn cis2(sub: &str, org: &str, role_code: &str, activities: &[&str]) -> String {
+    sign(
+        cis2_claims(sub, org, role_code, activities),
+        "rsa-1",
+        "cis2-1",
+        CIS2,
+    )
 }
 
 fn nhs_login(sub: &str, nhs_number: Option<&str>, level: ProofingLevel) -> String {
@@ -332,13 +342,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
     }
 
     // Refusals that the token itself earns.
-    let mut no_selection = shapes::cis2(&Cis2Token {
-        sub: "no-selection".into(),
-        name: None,
-        org_code: "F84001".into(),
-        role_code: "R8000".into(),
-        activities: vec!["B0380".into()],
-    });
+    let mut no_selection = cis2_claims("no-selection", "F84001", "R8000", &["B0380"]);
     let unselected = no_selection.clone();
     if let Some(obj) = no_selection.as_object_mut() {
         obj.remove("selected_roleid");
@@ -398,13 +402,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
 
     // Wrong issuer: signed by a key CIS2 publishes, but claiming another iss.
     let elsewhere = sign(
-        shapes::cis2(&Cis2Token {
-            sub: "elsewhere".into(),
-            name: None,
-            org_code: "F84001".into(),
-            role_code: "R8000".into(),
-            activities: vec!["B0380".into()],
-        }),
+        cis2_claims("elsewhere", "F84001", "R8000", &["B0380"]),
         "rsa-1",
         "cis2-1",
         "https://impostor.invalid",
@@ -422,13 +420,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
     );
     // Right iss, but signed with NHS login's key: not CIS2's.
     let forged = sign(
-        shapes::cis2(&Cis2Token {
-            sub: "forged".into(),
-            name: None,
-            org_code: "F84001".into(),
-            role_code: "R8000".into(),
-            activities: vec!["B0380".into()],
-        }),
+        cis2_claims("forged", "F84001", "R8000", &["B0380"]),
         "ec-1",
         "nl-1",
         CIS2,
@@ -436,13 +428,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
     assert_eq!(w.status(&summary, &forged).await, 401);
     // Another service's audience.
     let other_audience = shapes::sign(
-        shapes::cis2(&Cis2Token {
-            sub: "other-aud".into(),
-            name: None,
-            org_code: "F84001".into(),
-            role_code: "R8000".into(),
-            activities: vec!["B0380".into()],
-        }),
+        cis2_claims("other-aud", "F84001", "R8000", &["B0380"]),
         &key("rsa-1"),
         "cis2-1",
         CIS2,
@@ -467,13 +453,7 @@ async fn the_jwks_url_is_fetched_once_cached_and_fetched_again_for_a_new_key() {
 
     // CIS2 rotates: a token signed with a key not yet published is refused...
     let rotated = sign(
-        shapes::cis2(&Cis2Token {
-            sub: "crew-2".into(),
-            name: None,
-            org_code: "RRU".into(),
-            role_code: "R8003".into(),
-            activities: vec!["B0370".into()],
-        }),
+        cis2_claims("crew-2", "RRU", "R8003", &["B0370"]),
         "rsa-2",
         "cis2-2",
         CIS2,

@@ -216,17 +216,23 @@ pub fn new_event(
         event.event_type(),
         event.schema_version(),
         data,
-        EventMetadata {
-            actor: actor.sub.clone(),
-            actor_name: actor.name.clone(),
-            role: actor.role_name().to_owned(),
-            organisation: actor.org.clone(),
-            on_behalf_of: actor.acting_for.as_ref().map(|p| p.nhs_number.to_string()),
-            request_id,
-            correlation_id: None,
-            causation_id: None,
-        },
+        metadata(actor, request_id),
     ))
+}
+
+/// Who an event is by, as its metadata records it: the actor, as what, for whom.
+#[must_use]
+pub fn metadata(actor: &Actor, request_id: Option<String>) -> EventMetadata {
+    EventMetadata {
+        actor: actor.sub.clone(),
+        actor_name: actor.name.clone(),
+        role: actor.role_name().to_owned(),
+        organisation: actor.org.clone(),
+        on_behalf_of: actor.acting_for.as_ref().map(|p| p.nhs_number.to_string()),
+        request_id,
+        correlation_id: None,
+        causation_id: None,
+    }
 }
 
 /// The plan as it was at a version, from the log.

@@ -10,7 +10,7 @@ use ucp_domain::{
     fold_name, LongText, NhsNumber, PlanSection, SectionContent, ShortText, YesNoUnknown,
 };
 use ucp_store::projections::proxies::{self, ProxyGrantRow};
-use ucp_store::{AppendRequest, Database, EventMetadata, ExpectedVersion, NewEvent};
+use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent};
 use uuid::Uuid;
 
 use crate::{ActingFor, Actor, AppError, Role, Rule};
@@ -180,18 +180,6 @@ fn invalid(pointer: &str, message: impl Into<String>) -> AppError {
     }
 }
 
-fn metadata(actor: &Actor, request_id: Option<String>) -> EventMetadata {
-    EventMetadata {
-        actor: actor.sub.clone(),
-        actor_name: actor.name.clone(),
-        role: actor.role_name().to_owned(),
-        organisation: actor.org.clone(),
-        on_behalf_of: actor.acting_for.as_ref().map(|p| p.nhs_number.to_string()),
-        request_id,
-        ..EventMetadata::default()
-    }
-}
-
 async fn append(
     db: &Database,
     person: NhsNumber,
@@ -209,7 +197,7 @@ async fn append(
             event_type,
             1,
             data,
-            metadata(actor, request_id),
+            crate::commands::metadata(actor, request_id),
         )],
         idempotency: None,
         prior: None,
