@@ -89,7 +89,7 @@ use crate::routes::{
         ucp_domain::MentalHealthCrisisPlan,
     )),
     servers((url = "/", description = "The server that serves this document")),
-    modifiers(&BearerAuth, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders, &IdentityHeaders),
+    modifiers(&BearerAuth, &IdentityHeaders, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
@@ -504,8 +504,8 @@ impl Modify for ConsistencyHeaders {
 /// The purpose of use every professional's read states, and the person a proxy acts for.
 struct IdentityHeaders;
 
-/// The routes a proxy may use (see `proxy::PROXY_ROUTES`).
-const PROXY_PATHS: [&str; 2] = ["/v1/me/care-plan", "/v1/me/care-plan/sections/{section}"];
+/// The operations a proxy may use (see `proxy::PROXY_ROUTES`).
+const PROXY_OPERATIONS: [&str; 2] = ["getMyCarePlan", "putMySection"];
 
 impl Modify for IdentityHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -516,8 +516,11 @@ impl Modify for IdentityHeaders {
             if !(path.starts_with("/v1/") || path.starts_with("/fhir/R4/")) || public {
                 continue;
             }
-            let proxy_path = PROXY_PATHS.contains(&path.as_str());
             for op in operations_mut(item) {
+                let proxy_op = op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| PROXY_OPERATIONS.contains(&id));
                 let params = op.parameters.get_or_insert_with(Vec::new);
                 params.push(
                     ParameterBuilder::new()
@@ -539,7 +542,7 @@ impl Modify for IdentityHeaders {
                         .build()
                         .into(),
                 );
-                if proxy_path {
+                if proxy_op {
                     params.push(
                         ParameterBuilder::new()
                             .name("UCP-On-Behalf-Of")

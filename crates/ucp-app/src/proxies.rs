@@ -48,14 +48,11 @@ impl ProxyBasis {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantProxyRequest {
     /// The proxy's own NHS number: they sign in with NHS login, as themselves.
-    #[cfg_attr(feature = "openapi", schema(example = "9990000034"))]
-    pub nhs_number: String,
+    pub nhs_number: NhsNumber,
     /// Their name; for an attorney, as the plan's contacts record it.
-    #[cfg_attr(feature = "openapi", schema(example = "Sam Example"))]
-    pub name: String,
+    pub name: ShortText,
     /// e.g. daughter, partner, friend.
-    #[cfg_attr(feature = "openapi", schema(example = "daughter"))]
-    pub relationship: String,
+    pub relationship: ShortText,
     pub basis: ProxyBasis,
 }
 
@@ -66,7 +63,7 @@ pub struct GrantProxyRequest {
 pub struct RevokeProxyRequest {
     /// Why (kept with the revocation).
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<LongText>,
 }
 
 /// Whether a grant can be used now.
@@ -268,14 +265,11 @@ pub async fn grant(
             )))
         }
     }
-    let proxy =
-        NhsNumber::parse(&request.nhs_number).map_err(|e| invalid("/nhsNumber", e.to_string()))?;
+    let proxy = request.nhs_number;
     if proxy == person {
         return Err(invalid("/nhsNumber", "A person cannot be their own proxy."));
     }
-    let name = ShortText::parse(&request.name).map_err(|e| invalid("/name", e.to_string()))?;
-    let relationship = ShortText::parse(&request.relationship)
-        .map_err(|e| invalid("/relationship", e.to_string()))?;
+    let (name, relationship) = (request.name, request.relationship);
     if request.basis == ProxyBasis::LastingPowerOfAttorney
         && !recorded_attorney(db, person, name.as_str()).await?
     {
@@ -340,12 +334,7 @@ pub async fn revoke(
     request: RevokeProxyRequest,
     request_id: Option<String>,
 ) -> Result<ProxyGrantView, AppError> {
-    let reason = request
-        .reason
-        .as_deref()
-        .map(LongText::parse)
-        .transpose()
-        .map_err(|e| invalid("/reason", e.to_string()))?;
+    let reason = request.reason;
     let found = db
         .proxy_grant(grant_id)
         .await?
