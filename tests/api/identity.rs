@@ -957,6 +957,49 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
         "the attorney acts again, under the new grant"
     );
 
+    // A voided plan (made in error) is no basis for anyone's authority.
+    let mut other = plan_body(&nhs(7014));
+    other["contacts"] = contacts_with_attorney();
+    let voided = w.app.create_plan(&other).await;
+    let voided_id = voided["id"].as_str().unwrap_or_default().to_owned();
+    let res = w
+        .app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{voided_id}"),
+            ucp_api::Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let etag = res
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let res = w
+        .app
+        .write(
+            ucp_api::Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{voided_id}/void"),
+            &etag,
+            &json!({ "reason": "Wrong person." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let res = w
+        .call_json(
+            Method::POST,
+            &format!("/v1/care-plans/{voided_id}/proxies"),
+            &gp,
+            &json!({ "nhsNumber": sam_number, "name": "Sam Example", "relationship": "daughter",
+                "basis": "lasting-power-of-attorney" }),
+        )
+        .await;
+    problem(res, 422).await;
+
     // The person sees both grants, newest first.
     let res = w.call(Method::GET, "/v1/me/proxies", &me, None).await;
     let list: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));

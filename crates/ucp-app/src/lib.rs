@@ -19,6 +19,7 @@ pub mod commands;
 mod error;
 pub mod feed;
 pub mod fhir;
+pub mod leadership;
 pub mod metrics;
 pub mod nrl;
 pub mod print;

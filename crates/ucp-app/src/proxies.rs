@@ -210,14 +210,27 @@ async fn append(
     }
 }
 
-/// Whether the plan of `person` records `name` as an attorney for health and welfare.
-async fn recorded_attorney(db: &Database, person: NhsNumber, name: &str) -> Result<bool, AppError> {
-    let Some(row) = db.plan_for_person(person).await? else {
+/// Whether the plan (`plan_id`, or else the person's own) records `name` as an attorney for
+/// health and welfare. A voided plan (made in error) records no one.
+async fn recorded_attorney(
+    db: &Database,
+    person: NhsNumber,
+    plan_id: Option<Uuid>,
+    name: &str,
+) -> Result<bool, AppError> {
+    let plan_id = match plan_id {
+        Some(id) => id,
+        None => match db.plan_for_person(person).await? {
+            Some(row) => row.plan_id,
+            None => return Ok(false),
+        },
+    };
+    let Some(plan) = db.plan_state(plan_id).await? else {
         return Ok(false);
     };
-    let Some(plan) = db.plan_state(row.plan_id).await? else {
+    if plan.nhs_number != person || plan.status == ucp_domain::PlanStatus::Voided {
         return Ok(false);
-    };
+    }
     let wanted = fold_name(name);
     Ok(
         match plan.section(PlanSection::Contacts).map(|s| &s.content) {
@@ -231,7 +244,9 @@ async fn recorded_attorney(db: &Database, person: NhsNumber, name: &str) -> Resu
 }
 
 /// Grants proxy access to the person `person`: by the person themselves (either basis), or by a
-/// clinician for an attorney the plan records (the person may no longer be able to).
+/// clinician for an attorney the plan records (the person may no longer be able to). An
+/// attorney is looked for on `plan_id` when given (the plan the clinician named), else on the
+/// person's own plan.
 ///
 /// # Errors
 /// Forbidden for anyone else, or a clinician naming someone not recorded as attorney; invalid
@@ -240,6 +255,7 @@ pub async fn grant(
     db: &Database,
     actor: &Actor,
     person: NhsNumber,
+    plan_id: Option<Uuid>,
     request: GrantProxyRequest,
     request_id: Option<String>,
 ) -> Result<ProxyGrantView, AppError> {
@@ -271,7 +287,7 @@ pub async fn grant(
     }
     let (name, relationship) = (request.name, request.relationship);
     if request.basis == ProxyBasis::LastingPowerOfAttorney
-        && !recorded_attorney(db, person, name.as_str()).await?
+        && !recorded_attorney(db, person, plan_id, name.as_str()).await?
     {
         return Err(invalid(
             "/name",

@@ -48,3 +48,5 @@ pub use worklist::{WorklistCounts, WorklistQuery, WorklistRow};
 
 /// Re-exported so that callers can hold transactions and clients without naming the driver.
 pub use deadpool_postgres::{Pool, PoolError, Status as PoolStatus, Transaction};
+/// A connection of its own (see [`Database::dedicated_connection`]), and its errors.
+pub use tokio_postgres::{Client as DedicatedConnection, Error as PgError};

@@ -85,7 +85,7 @@ pub async fn grant_my_proxy(
     let me = actor.person_themselves()?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let grant = proxies::grant(&state.db, &actor, me, body, request_id(&req)).await?;
+    let grant = proxies::grant(&state.db, &actor, me, None, body, request_id(&req)).await?;
     Ok(no_store(StatusCode::CREATED).json(grant))
 }
 
@@ -179,6 +179,14 @@ pub async fn grant_attorney_proxy(
         .ok_or_else(|| ApiError::NotFound(format!("There is no care plan {plan_id}.")))?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let grant = proxies::grant(&state.db, &actor, row.nhs_number, body, request_id(&req)).await?;
+    let grant = proxies::grant(
+        &state.db,
+        &actor,
+        row.nhs_number,
+        Some(plan_id),
+        body,
+        request_id(&req),
+    )
+    .await?;
     Ok(no_store(StatusCode::CREATED).json(grant))
 }

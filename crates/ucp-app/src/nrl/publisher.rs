@@ -13,7 +13,7 @@ use super::client::NrlClient;
 use crate::audit::{AuditWriter, View};
 use crate::feed::{next_changes, Change};
 use crate::webhooks::DeliveryConfig;
-use crate::{AppError, AppState};
+use crate::{leadership, AppError, AppState};
 
 /// Runs the publisher while this server leads it. Leadership is a session advisory lock on a
 /// dedicated connection, as for webhooks: when this process or its connection dies, another
@@ -46,22 +46,12 @@ impl NrlPublisher {
 
 async fn lead(state: AppState, client: NrlClient, audit: AuditWriter, config: DeliveryConfig) {
     loop {
-        let connection = match state.db.dedicated_connection().await {
-            Ok(Some(c)) => c,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "NRL publisher cannot connect; retrying");
-                tokio::time::sleep(config.scan_interval).await;
-                continue;
-            }
+        let Some(connection) =
+            leadership::connect(&state, "NRL publisher", config.scan_interval).await
+        else {
+            return;
         };
-        let won = connection
-            .query_one(
-                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                &[&NRL_CHECKPOINT],
-            )
-            .await
-            .and_then(|r| r.try_get::<_, bool>(0));
+        let won = leadership::try_lead(&connection, NRL_CHECKPOINT).await;
         if !matches!(won, Ok(true)) {
             drop(connection);
             tokio::time::sleep(config.scan_interval).await;

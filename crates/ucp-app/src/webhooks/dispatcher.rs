@@ -12,7 +12,7 @@ use super::client::WebhookClient;
 use super::delivery::{backoff, deliver, delivery_id, DeliveryConfig};
 use crate::audit::{AuditWriter, View};
 use crate::feed::{next_changes, Change};
-use crate::AppState;
+use crate::{leadership, AppState};
 
 /// What the dispatcher needs besides the store: how to reach receivers and where to record
 /// what went to them.
@@ -49,14 +49,10 @@ impl WebhookDispatcher {
 
 async fn lead(state: AppState, exports: Exports, config: DeliveryConfig) {
     loop {
-        let connection = match state.db.dedicated_connection().await {
-            Ok(Some(c)) => c,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook dispatcher cannot connect; retrying");
-                tokio::time::sleep(config.scan_interval).await;
-                continue;
-            }
+        let Some(connection) =
+            leadership::connect(&state, "webhook dispatcher", config.scan_interval).await
+        else {
+            return;
         };
         let mut running: HashMap<Uuid, JoinHandle<()>> = HashMap::new();
         loop {
@@ -77,24 +73,17 @@ async fn lead(state: AppState, exports: Exports, config: DeliveryConfig) {
                         if let Some(task) = running.remove(&id) {
                             task.abort();
                         }
-                        let _ = connection
-                            .execute(
-                                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
-                                &[&checkpoint_name(id)],
-                            )
-                            .await;
+                        leadership::release(&connection, &checkpoint_name(id)).await;
                     }
                     for sub in subscriptions {
                         if running.contains_key(&sub.subscription_id) {
                             continue;
                         }
-                        let won = connection
-                            .query_one(
-                                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                                &[&checkpoint_name(sub.subscription_id)],
-                            )
-                            .await
-                            .and_then(|r| r.try_get::<_, bool>(0));
+                        let won = leadership::try_lead(
+                            &connection,
+                            &checkpoint_name(sub.subscription_id),
+                        )
+                        .await;
                         match won {
                             Ok(true) => {
                                 tracing::info!(subscription = %sub.subscription_id, "leading webhook deliveries");

@@ -1626,21 +1626,12 @@ export interface components {
         /** @description A grant asked for. */
         GrantProxyRequest: {
             basis: components["schemas"]["ProxyBasis"];
-            /**
-             * @description Their name; for an attorney, as the plan's contacts record it.
-             * @example Sam Example
-             */
-            name: string;
-            /**
-             * @description The proxy's own NHS number: they sign in with NHS login, as themselves.
-             * @example 9990000034
-             */
-            nhsNumber: string;
-            /**
-             * @description e.g. daughter, partner, friend.
-             * @example daughter
-             */
-            relationship: string;
+            /** @description Their name; for an attorney, as the plan's contacts record it. */
+            name: components["schemas"]["ShortText"];
+            /** @description The proxy's own NHS number: they sign in with NHS login, as themselves. */
+            nhsNumber: components["schemas"]["NhsNumber"];
+            /** @description e.g. daughter, partner, friend. */
+            relationship: components["schemas"]["ShortText"];
         };
         /**
          * @description Whether a grant can be used now.
@@ -2143,8 +2134,7 @@ export interface components {
         };
         /** @description A revocation asked for. */
         RevokeProxyRequest: {
-            /** @description Why (kept with the revocation). */
-            reason?: string | null;
+            reason?: components["schemas"]["LongText"] | null;
         };
         /** @description A section's whole content, typed; which one is given by the section's name. */
         SectionContent: components["schemas"]["PersonalInformation"] | components["schemas"]["Contacts"] | components["schemas"]["CommunicationAndAccessibility"] | components["schemas"]["WhatMatters"] | components["schemas"]["ThinkingAhead"] | components["schemas"]["SupportNeeds"] | components["schemas"]["EmergencyTreatmentPlan"] | components["schemas"]["ClinicalBackground"] | components["schemas"]["AnticipatoryMedicines"] | components["schemas"]["ConsentToShare"] | components["schemas"]["SickleCellPlan"] | components["schemas"]["MentalHealthCrisisPlan"];
@@ -3484,10 +3474,10 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
-                "UCP-Consistency"?: string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path: {
                 /** @description Plan id */
@@ -10440,6 +10430,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProxyGrantList"];
                 };
             };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -10515,6 +10514,15 @@ export interface operations {
                     "application/json": components["schemas"]["PlanView"];
                 };
             };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -10583,8 +10591,6 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
-                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
-                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10883,6 +10889,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11046,6 +11054,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11209,6 +11219,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11372,6 +11384,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11535,6 +11549,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11698,6 +11714,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
+                "UCP-On-Behalf-Of"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12034,6 +12052,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProxyGrantList"];
+                };
+            };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -12385,6 +12412,15 @@ export interface operations {
                     "application/json": components["schemas"]["NrlDeadLetterView"][];
                 };
             };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -12568,10 +12604,10 @@ export interface operations {
                 postcode?: string;
             };
             header?: {
-                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
-                "UCP-Consistency"?: string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12653,10 +12689,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
-                "UCP-Consistency"?: string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
@@ -12753,10 +12789,10 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when nothing in the summary changed */
                 "If-None-Match"?: string | null;
-                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
-                "UCP-Consistency"?: string;
                 /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+                /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
+                "UCP-Consistency"?: string;
             };
             path: {
                 /** @description NHS number: 10 digits with a valid check digit, spaces or hyphens allowed */
@@ -12981,6 +13017,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionView"][];
+                };
+            };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
