@@ -14,7 +14,7 @@ pub mod openapi;
 mod operation_ids;
 mod paging;
 mod problem;
-mod proxy;
+pub mod proxy;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;

@@ -3,12 +3,14 @@
 //! a grant, and only the two routes a proxy may use serve one at all.
 
 use actix_web::{web, HttpRequest};
-use ucp_app::AppState;
+use ucp_app::{Actor, AppState};
 use ucp_domain::NhsNumber;
 
-use crate::auth::{Actor, ON_BEHALF_OF_HEADER};
 use crate::problem::{ApiError, ErrorCode};
 use crate::request_id::request_id;
+
+/// The header with which a proxy names the person they act for (their NHS number).
+pub const ON_BEHALF_OF_HEADER: &str = "ucp-on-behalf-of";
 
 /// What a proxy may do: read the plan, write its person-centred sections.
 const PROXY_ROUTES: [(&str, &str); 2] = [

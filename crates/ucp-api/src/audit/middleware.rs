@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
 
-use crate::auth::{Actor, AuditScope, Refusal, ON_BEHALF_OF_HEADER, PURPOSE_HEADER};
+use crate::auth::{Actor, AuditScope, Refusal, PURPOSE_HEADER};
 use crate::operation_ids::OperationIds;
 use crate::problem::ApiError;
+use crate::proxy::ON_BEHALF_OF_HEADER;
 use crate::request_id::request_id;
 use ucp_app::AppState;
 

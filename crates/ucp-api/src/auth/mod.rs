@@ -20,7 +20,7 @@ pub use issuers::{claimed_issuer, ClaimNames, IssuerKind, Refusal, TrustedIssuer
 pub use jwks::KeyError;
 pub use keys::JwtKeys;
 pub use policy::{Deployment, PolicyError, TokenSettings, DEVELOPMENT_SECRET};
-pub use purpose::{purpose_of, DISPATCH_PURPOSE, ON_BEHALF_OF_HEADER, PURPOSE_HEADER};
+pub use purpose::{purpose_of, DISPATCH_PURPOSE, PURPOSE_HEADER};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};

@@ -12,9 +12,6 @@ use crate::problem::{ApiError, ErrorCode};
 /// The header that says why a record is being read.
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 
-/// The header with which a proxy names the person they act for (their NHS number).
-pub const ON_BEHALF_OF_HEADER: &str = "ucp-on-behalf-of";
-
 /// A dispatch system reads to send help: its purpose is always an emergency.
 pub const DISPATCH_PURPOSE: Purpose = Purpose::Emergency;
 
