@@ -222,6 +222,14 @@ impl World {
             .as_u16()
     }
 
+    /// Reads `path` with `token` (stating an emergency) and checks the refusal says `phrase`.
+    async fn refused(&self, path: &str, token: &str, status: u16, phrase: &str) {
+        let res = self.call(Method::GET, path, token, Some("emergency")).await;
+        let body = problem(res, status).await;
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(phrase), "{phrase:?} not in {body}");
+    }
+
     /// The newest access-log entry of an actor.
     async fn last_entry(&self, actor: &str) -> ucp_store::AccessEntry {
         self.app
@@ -347,58 +355,34 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
     if let Some(obj) = no_selection.as_object_mut() {
         obj.remove("selected_roleid");
     }
-    let res = w
-        .call(
-            Method::GET,
-            &summary,
-            &sign(no_selection, "rsa-1", "cis2-1", CIS2),
-            Some("emergency"),
-        )
-        .await;
-    let body = problem(res, 401).await;
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("selected"),
-        "{body}"
-    );
+    w.refused(
+        &summary,
+        &sign(no_selection, "rsa-1", "cis2-1", CIS2),
+        401,
+        "selected",
+    )
+    .await;
     assert!(w.last_entry("no-selection").await.detail.is_some());
 
     let mut not_held = unselected;
     not_held["sub"] = json!("not-held");
     not_held["selected_roleid"] = json!("someone-elses-role");
-    let res = w
-        .call(
-            Method::GET,
-            &summary,
-            &sign(not_held, "rsa-1", "cis2-1", CIS2),
-            Some("emergency"),
-        )
-        .await;
-    let body = problem(res, 401).await;
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not one of the roles"),
-        "{body}"
-    );
+    w.refused(
+        &summary,
+        &sign(not_held, "rsa-1", "cis2-1", CIS2),
+        401,
+        "not one of the roles",
+    )
+    .await;
     assert_eq!(w.last_entry("not-held").await.status, 401);
 
-    let res = w
-        .call(
-            Method::GET,
-            &summary,
-            &cis2("bad-org", "F8", "R8000", &["B0380"]),
-            Some("emergency"),
-        )
-        .await;
-    let body = problem(res, 401).await;
-    assert!(
-        body["detail"].as_str().unwrap_or_default().contains("ODS"),
-        "{body}"
-    );
+    w.refused(
+        &summary,
+        &cis2("bad-org", "F8", "R8000", &["B0380"]),
+        401,
+        "ODS",
+    )
+    .await;
 
     // Wrong issuer: signed by a key CIS2 publishes, but claiming another iss.
     let elsewhere = sign(
@@ -407,17 +391,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
         "cis2-1",
         "https://impostor.invalid",
     );
-    let res = w
-        .call(Method::GET, &summary, &elsewhere, Some("emergency"))
-        .await;
-    let body = problem(res, 401).await;
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not trusted"),
-        "{body}"
-    );
+    w.refused(&summary, &elsewhere, 401, "not trusted").await;
     // Right iss, but signed with NHS login's key: not CIS2's.
     let forged = sign(
         cis2_claims("forged", "F84001", "R8000", &["B0380"]),
