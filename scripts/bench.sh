@@ -34,7 +34,9 @@ bindir=$(pg_bindir pgbench || true)
 
 say "building in release mode"
 target=${CARGO_TARGET_DIR:-$root/target}
-cargo build --release --quiet -p ucp --bin ucp -p ucp-read-floor
+# Two builds: a --bin filter would apply to both packages and leave the floor unbuilt.
+cargo build --release --quiet -p ucp --bin ucp
+cargo build --release --quiet -p ucp-read-floor
 loader=$target/release/ucp
 ucp=${BENCH_UCP:-$target/release/ucp}
 floor=$target/release/ucp-read-floor
