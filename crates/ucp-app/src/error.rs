@@ -86,6 +86,19 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// One value that breaks its section's or command's own rules, named by JSON pointer.
+    #[must_use]
+    pub fn invalid_field(pointer: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::Invalid {
+            rule: Rule::Validation,
+            errors: vec![FieldError::new(pointer, detail.clone())],
+            detail,
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {

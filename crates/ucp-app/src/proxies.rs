@@ -13,7 +13,7 @@ use ucp_store::projections::proxies::{self, ProxyGrantRow};
 use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent};
 use uuid::Uuid;
 
-use crate::{ActingFor, Actor, AppError, Role, Rule};
+use crate::{ActingFor, Actor, AppError, Role};
 
 /// On what authority a proxy acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,18 +165,6 @@ fn view(row: ProxyGrantRow) -> Result<ProxyGrantView, AppError> {
     })
 }
 
-fn invalid(pointer: &str, message: impl Into<String>) -> AppError {
-    let message = message.into();
-    AppError::Invalid {
-        rule: Rule::Validation,
-        detail: message.clone(),
-        errors: vec![ucp_domain::FieldError {
-            pointer: pointer.to_owned(),
-            detail: message,
-        }],
-    }
-}
-
 async fn append(
     db: &Database,
     person: NhsNumber,
@@ -283,13 +271,16 @@ pub async fn grant(
     }
     let proxy = request.nhs_number;
     if proxy == person {
-        return Err(invalid("/nhsNumber", "A person cannot be their own proxy."));
+        return Err(AppError::invalid_field(
+            "/nhsNumber",
+            "A person cannot be their own proxy.",
+        ));
     }
     let (name, relationship) = (request.name, request.relationship);
     if request.basis == ProxyBasis::LastingPowerOfAttorney
         && !recorded_attorney(db, person, plan_id, name.as_str()).await?
     {
-        return Err(invalid(
+        return Err(AppError::invalid_field(
             "/name",
             format!(
                 "The care plan of {person} records no attorney for health and welfare named {:?}: record them in Personal and Professional Contacts first.",

@@ -56,11 +56,7 @@ pub struct PlanChanges {
 
 fn check_range(range: Range, current: i64) -> Result<i64, AppError> {
     let until = range.until.unwrap_or(current);
-    let bad = |pointer: &str, detail: String| AppError::Invalid {
-        rule: crate::Rule::Validation,
-        errors: vec![ucp_domain::FieldError::new(pointer, detail.clone())],
-        detail,
-    };
+    let bad = |pointer: &str, detail: String| AppError::invalid_field(pointer, detail);
     if range.since < 0 || range.since > current {
         return Err(bad(
             "/since",

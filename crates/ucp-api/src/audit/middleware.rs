@@ -124,17 +124,20 @@ fn with_refusal(mut entry: AccessEntry, refusal: Option<Refusal>) -> AccessEntry
         entry.actor = subject;
     }
     entry.issuer = refusal.issuer;
+    add_detail(&mut entry, "refused", refusal.message);
+    entry
+}
+
+/// Adds one key to the entry's `detail` object (a detail that is no object is kept under
+/// `detail`).
+fn add_detail(entry: &mut AccessEntry, key: &str, value: String) {
     let mut detail = match entry.detail.take() {
         Some(serde_json::Value::Object(map)) => map,
         Some(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
         None => serde_json::Map::new(),
     };
-    detail.insert(
-        "refused".to_owned(),
-        serde_json::Value::String(refusal.message),
-    );
+    detail.insert(key.to_owned(), serde_json::Value::String(value));
     entry.detail = Some(serde_json::Value::Object(detail));
-    entry
 }
 
 fn entry(
@@ -182,14 +185,5 @@ fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEnt
         return;
     };
     entry.nhs_number = Some(person.to_string());
-    let mut detail = match entry.detail.take() {
-        Some(serde_json::Value::Object(map)) => map,
-        Some(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
-        None => serde_json::Map::new(),
-    };
-    detail.insert(
-        "attemptedOnBehalfOf".to_owned(),
-        serde_json::Value::String(person.to_string()),
-    );
-    entry.detail = Some(serde_json::Value::Object(detail));
+    add_detail(entry, "attemptedOnBehalfOf", person.to_string());
 }

@@ -67,7 +67,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn unauthorized(message: impl Into<String>) -> Self {
+    /// A 401: the token proves nothing about who presented it.
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self {
             forbidden: false,
             message: message.into(),

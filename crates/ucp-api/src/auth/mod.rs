@@ -111,20 +111,11 @@ fn within_budget(req: &HttpRequest, subject: &str) -> Result<(), ApiError> {
     })
 }
 
-fn unauthorized(message: impl Into<String>) -> Refusal {
-    Refusal {
-        forbidden: false,
-        message: message.into(),
-        subject: None,
-        issuer: None,
-    }
-}
-
 fn bearer(req: &HttpRequest) -> Result<String, Refusal> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("Send an Authorization: Bearer <token> header."))?;
+        .ok_or_else(|| Refusal::unauthorized("Send an Authorization: Bearer <token> header."))?;
     header
         .to_str()
         .ok()
@@ -135,7 +126,7 @@ fn bearer(req: &HttpRequest) -> Result<String, Refusal> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| unauthorized("The Authorization header must be `Bearer <token>`."))
+        .ok_or_else(|| Refusal::unauthorized("The Authorization header must be `Bearer <token>`."))
 }
 
 async fn actor_of(req: &HttpRequest) -> Result<Actor, Refusal> {
@@ -148,12 +139,12 @@ async fn actor_of(req: &HttpRequest) -> Result<Actor, Refusal> {
             return issuer.authenticate(&token).await;
         }
     }
-    let keys = keys.ok_or_else(|| unauthorized("No token keys are configured."))?;
+    let keys = keys.ok_or_else(|| Refusal::unauthorized("No token keys are configured."))?;
     keys.accepts(&token, claimed.as_deref())
-        .map_err(unauthorized)?;
+        .map_err(Refusal::unauthorized)?;
     let claims = keys
         .verify(&token)
-        .map_err(|e| unauthorized(e.to_string()))?;
+        .map_err(|e| Refusal::unauthorized(e.to_string()))?;
     development_actor(
         claims,
         keys.label(&token),
@@ -169,10 +160,10 @@ fn development_actor(
 ) -> Result<Actor, Refusal> {
     let nhs_number = match (&claims.role, &claims.nhs_number) {
         (Role::Patient, Some(n)) => Some(NhsNumber::parse(n).map_err(|_| {
-            unauthorized("The token's nhs_number claim is not a valid NHS number.")
+            Refusal::unauthorized("The token's nhs_number claim is not a valid NHS number.")
         })?),
         (Role::Patient, None) => {
-            return Err(unauthorized(
+            return Err(Refusal::unauthorized(
                 "A patient token must carry an nhs_number claim.",
             ))
         }
@@ -181,7 +172,7 @@ fn development_actor(
     let proofing = match (claims.role, &claims.identity_proofing_level) {
         (Role::Patient, level) => Some(Proofing {
             level: match level {
-                Some(l) => l.parse().map_err(|e: String| unauthorized(e))?,
+                Some(l) => l.parse().map_err(|e: String| Refusal::unauthorized(e))?,
                 None => ProofingLevel::P0,
             },
             required: minimum,
