@@ -77,7 +77,7 @@ psql_db -c "SELECT plan_id || ' ' || (document #>> '{sections,what-matters,etag}
 source "$root/scripts/lib/free-port.sh"
 export UCP_JWT_SECRET=bench-secret-0123456789abcdef
 api_port=$(free_port); floor_port=$(free_port)
-UCP_LISTEN="127.0.0.1:$api_port" UCP_RATE_LIMIT=0 RUST_LOG=warn "$ucp" serve >"$work/serve.log" 2>&1 &
+UCP_LISTEN="127.0.0.1:$api_port" UCP_RATE_LIMIT=0 UCP_RATE_LIMIT_ANONYMOUS=0 RUST_LOG=warn "$ucp" serve >"$work/serve.log" 2>&1 &
 api_pid=$!; pids+=("$api_pid")
 "$floor" "$db_url" "127.0.0.1:$floor_port" 16 >"$work/floor.log" 2>&1 &
 pids+=("$!")

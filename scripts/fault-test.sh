@@ -55,7 +55,7 @@ export UCP_JWT_SECRET=fault-test-secret-0123456789
 api_port=$(free_port)
 export UCP_BASE_URL="http://127.0.0.1:$api_port"
 start_server() {
-  UCP_LISTEN="127.0.0.1:$api_port" UCP_DB_POOL_WAIT=2 UCP_RATE_LIMIT=0 RUST_LOG=warn \
+  UCP_LISTEN="127.0.0.1:$api_port" UCP_DB_POOL_WAIT=2 UCP_RATE_LIMIT=0 UCP_RATE_LIMIT_ANONYMOUS=0 RUST_LOG=warn \
     "$ucp" serve >>"$work/server.log" 2>&1 &
   server=$!
   local deadline=$((SECONDS + 30))

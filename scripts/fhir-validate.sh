@@ -9,6 +9,6 @@ cd "$root"
 bin=$(scripts/python-tools.sh)
 source scripts/lib/live-server.sh
 export UCP_JWT_SECRET=fhir-validate-secret-0123456789
-live_server_start ucp_fhir_validate --seed 20 UCP_RATE_LIMIT=0
+live_server_start ucp_fhir_validate --seed 20 UCP_RATE_LIMIT=0 UCP_RATE_LIMIT_ANONYMOUS=0
 token=$("$ucp" token --role clinician --org F84001 --name "FHIR validator" --ttl 1h)
 "$bin/python" tests/tools/fhir_validate.py "$UCP_BASE_URL" "$token"

@@ -17,7 +17,7 @@ source scripts/lib/live-server.sh
 export UCP_JWT_SECRET=schemathesis-secret-0123456789
 # The rate limit is tested on its own (tests/api/limits.rs); here it would only answer 429 to a
 # fuzzer that sends thousands of requests a minute with one token.
-live_server_start ucp_schemathesis --seed 20 UCP_RATE_LIMIT=0 UCP_WEBHOOK_ALLOW_HTTP=false
+live_server_start ucp_schemathesis --seed 20 UCP_RATE_LIMIT=0 UCP_RATE_LIMIT_ANONYMOUS=0 UCP_WEBHOOK_ALLOW_HTTP=false
 
 report=${CARGO_TARGET_DIR:-$root/target}/schemathesis
 mkdir -p "$report"

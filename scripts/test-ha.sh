@@ -30,7 +30,7 @@ drill() {
   replica="${HA_URL/target_session_attrs=read-write/target_session_attrs=read-only}"
   port=$(free_port)
   log=$(mktemp "${TMPDIR:-/tmp}/ucp-ha-server.XXXXXX")
-  DATABASE_URL="$HA_URL" UCP_REPLICA_URL="$replica" UCP_LISTEN="127.0.0.1:$port" UCP_RATE_LIMIT=0 \
+  DATABASE_URL="$HA_URL" UCP_REPLICA_URL="$replica" UCP_LISTEN="127.0.0.1:$port" UCP_RATE_LIMIT=0 UCP_RATE_LIMIT_ANONYMOUS=0 \
     UCP_DB_POOL_WAIT=2 RUST_LOG=warn "$ucp" serve >"$log" 2>&1 &
   server=$!
   deadline=$((SECONDS + 30))

@@ -110,11 +110,13 @@ struct VerifyArgs {
 }
 
 impl VerifyArgs {
+    /// The verifying keys, the trusted issuers, and the deployment they were checked for.
     fn keys(
         &self,
     ) -> anyhow::Result<(
         ucp_api::JwtKeys,
         std::sync::Arc<ucp_api::auth::TrustedIssuers>,
+        ucp_api::Deployment,
     )> {
         let identity = self
             .identity_config
@@ -153,7 +155,7 @@ impl VerifyArgs {
         for issuer in issuers.names() {
             tracing::info!(%issuer, "trusting tokens of");
         }
-        Ok((keys, std::sync::Arc::new(issuers)))
+        Ok((keys, std::sync::Arc::new(issuers), deployment))
     }
 }
 
@@ -295,6 +297,11 @@ struct ServeArgs {
     #[arg(long, env = "UCP_APP_DATABASE_URL", hide_env_values = true)]
     app_database_url: Option<String>,
 
+    /// In production, reach PostgreSQL without TLS (URLs without sslmode=require) all the
+    /// same: only where the network to the database is private on purpose.
+    #[arg(long, env = "UCP_DB_ALLOW_PLAINTEXT")]
+    db_allow_plaintext: bool,
+
     /// Largest number of database connections this process holds.
     #[arg(long, env = "UCP_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
@@ -332,6 +339,12 @@ struct ServeArgs {
     /// `Retry-After` (0: no limit).
     #[arg(long, env = "UCP_RATE_LIMIT", default_value_t = 6000)]
     rate_limit: u32,
+
+    /// Requests a minute from one client address that do not sign in (no token, or one that
+    /// fails verification) before they are answered 429 (0: no limit). Signed-in callers at
+    /// the same address are not affected.
+    #[arg(long, env = "UCP_RATE_LIMIT_ANONYMOUS", default_value_t = 120)]
+    rate_limit_anonymous: u32,
 
     /// Largest JSON body accepted, in bytes (413 above it).
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
@@ -677,7 +690,23 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (jwt, identity) = args.jwt.keys()?;
+    let (jwt, identity, deployment) = args.jwt.keys()?;
+    let mut plaintext = Vec::new();
+    for (setting, url) in [
+        ("DATABASE_URL", &args.database_url),
+        ("UCP_APP_DATABASE_URL", &args.app_database_url),
+        ("UCP_REPLICA_URL", &args.replica_url),
+    ] {
+        if let Some(url) = url {
+            if !ucp_store::tls::is_encrypted(url).with_context(|| format!("reading {setting}"))? {
+                plaintext.push(setting);
+            }
+        }
+    }
+    if let Err(broken) = deployment.check_database(&plaintext, args.db_allow_plaintext) {
+        let reasons: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        anyhow::bail!("refusing to start: {}", reasons.join("; "));
+    }
     if args.migrate {
         let owner = args
             .database_url
@@ -740,6 +769,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         rate_limit_per_minute: args.rate_limit,
+        rate_limit_anonymous_per_minute: args.rate_limit_anonymous,
         feed_poll: Duration::from_millis(500),
         delivery: ucp_api::webhooks::DeliveryConfig {
             timeout: Duration::from_secs(args.webhook_timeout),

@@ -504,6 +504,52 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
     .await;
     assert!(!ok);
     assert!(stderr.contains("development secret"), "{stderr}");
+    // Beside real issuers, a shared secret of one's own still needs iss and aud: without them
+    // its tokens would be accepted for any service from anyone holding the secret.
+    let (ok, stderr) = run(vec![
+        ("DATABASE_URL", db.url()),
+        ("UCP_IDENTITY_CONFIG", production.display().to_string()),
+        (
+            "UCP_JWT_SECRET",
+            "a-secret-of-our-own-0123456789".to_owned(),
+        ),
+        ("UCP_ALLOW_HS256", "true".to_owned()),
+    ])
+    .await;
+    assert!(!ok);
+    for needed in ["UCP_JWT_AUDIENCE", "UCP_JWT_ISSUER"] {
+        assert!(stderr.contains(needed), "{needed}: {stderr}");
+    }
+    // Production with everything else right, but PostgreSQL in plain text: refused, naming
+    // the setting and the way out; with UCP_DB_ALLOW_PLAINTEXT it goes on (to the schema check).
+    let tokens_right = |extra: Vec<(&'static str, String)>| {
+        let mut envs = vec![
+            ("DATABASE_URL", db.url()),
+            ("UCP_IDENTITY_CONFIG", production.display().to_string()),
+        ];
+        envs.extend(extra);
+        envs
+    };
+    let (ok, stderr) = run(tokens_right(vec![])).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("without TLS") && stderr.contains("DATABASE_URL has no sslmode=require"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("postgres://"),
+        "the URL is never echoed: {stderr}"
+    );
+    let (ok, stderr) = run(tokens_right(vec![(
+        "UCP_DB_ALLOW_PLAINTEXT",
+        "true".to_owned(),
+    )]))
+    .await;
+    assert!(!ok);
+    assert!(
+        !stderr.contains("without TLS") && stderr.contains("ucp migrate"),
+        "{stderr}"
+    );
     // A configuration with a mistake stops the start, naming the issuer and the mistake.
     let broken = dir.path().join("broken.toml");
     std::fs::write(

@@ -47,6 +47,8 @@ pub struct ApiConfig {
     pub print: ucp_app::print::PrintSettings,
     /// Requests a minute each token subject may make (0: no limit).
     pub rate_limit_per_minute: u32,
+    /// Requests a minute from one client address that do not sign in (0: no limit).
+    pub rate_limit_anonymous_per_minute: u32,
     /// The FHIR facade's public address and the custodian ODS code of NRL pointers.
     pub fhir: ucp_fhir::FhirSettings,
     /// Where to publish NRL pointers; `None`: not published.
@@ -69,6 +71,7 @@ impl Default for ApiConfig {
             webhook_tls: crate::webhooks::WebhookTls::default(),
             print: ucp_app::print::PrintSettings::default(),
             rate_limit_per_minute: 0,
+            rate_limit_anonymous_per_minute: 0,
             fhir: ucp_fhir::FhirSettings::default(),
             nrl: None,
         }
@@ -133,6 +136,9 @@ impl Application {
         let rate_limit = web::Data::new(crate::rate_limit::SubjectRateLimit::per_minute(
             config.rate_limit_per_minute,
         ));
+        let anonymous_limit = web::Data::new(crate::rate_limit::AnonymousRateLimit::per_minute(
+            config.rate_limit_anonymous_per_minute,
+        ));
         let limit = web::Data::new(config.body_limits);
         let doc = ApiDoc::openapi();
         let operation_ids = web::Data::new(crate::operation_ids::OperationIds::of(&doc));
@@ -152,6 +158,7 @@ impl Application {
                 .app_data(jwt.clone())
                 .app_data(identity.clone())
                 .app_data(rate_limit.clone())
+                .app_data(anonymous_limit.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -375,6 +375,11 @@ impl From<AppError> for ApiError {
         match error {
             AppError::NotFound(detail) => Self::NotFound(detail),
             AppError::Forbidden(detail) => Self::Forbidden(detail),
+            AppError::PurposeRequired(detail) => Self::bad_field(
+                ErrorCode::PurposeOfUseRequired,
+                "/headers/X-Purpose-Of-Use",
+                detail,
+            ),
             AppError::PreconditionFailed(detail) => Self::PreconditionFailed(detail),
             AppError::Conflict {
                 kind,

@@ -41,6 +41,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The act needs a stated purpose of use (`X-Purpose-Of-Use`) and none was given.
+    #[error("{0}")]
+    PurposeRequired(String),
     /// The client's `If-Match` is not the current version.
     #[error("{0}")]
     PreconditionFailed(String),

@@ -63,6 +63,12 @@ pub struct Metrics {
     pub feed_head_position: Gauge,
     pub feed_fence_lag: Gauge,
     pub subscription_lag: Family<SubscriptionLabel, Gauge>,
+    /// Proxy grants made by the author who had just recorded the attorney they grant to.
+    pub proxy_grants_flagged: Counter,
+    /// Refusals folded into an earlier access-log entry of the same window.
+    pub access_refusals_coalesced: Counter,
+    /// Tokens refused because their issuer's keys are older than its `max_key_age_seconds`.
+    pub stale_key_refusals: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -165,6 +171,27 @@ impl Default for Metrics {
             "Positions between the newest event and a webhook subscription's checkpoint",
             subscription_lag.clone(),
         );
+        let proxy_grants_flagged = Counter::default();
+        registry.register(
+            "proxy_grants_flagged",
+            "Proxy grants to an attorney whom the same author recorded on the plan shortly before \
+             (for the privacy officer)",
+            proxy_grants_flagged.clone(),
+        );
+        let access_refusals_coalesced = Counter::default();
+        registry.register(
+            "access_refusals_coalesced",
+            "Refused requests counted into an earlier access-log entry of the same window rather \
+             than given an entry of their own",
+            access_refusals_coalesced.clone(),
+        );
+        let stale_key_refusals = Counter::default();
+        registry.register(
+            "stale_key_refusals",
+            "Tokens refused because their issuer's keys could not be fetched for longer than its \
+             max_key_age_seconds",
+            stale_key_refusals.clone(),
+        );
         for class in ["2xx", "3xx", "4xx", "5xx"] {
             requests
                 .get_or_create(&StatusClass {
@@ -203,6 +230,9 @@ impl Default for Metrics {
             feed_head_position,
             feed_fence_lag,
             subscription_lag,
+            proxy_grants_flagged,
+            access_refusals_coalesced,
+            stale_key_refusals,
         }
     }
 }

@@ -7,13 +7,21 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ucp_domain::{
-    fold_name, LongText, NhsNumber, PlanSection, SectionContent, ShortText, YesNoUnknown,
+    fold_name, Author, CarePlan, LongText, LpaReference, NhsNumber, PersonalContact, PlanSection,
+    SectionContent, ShortText, YesNoUnknown,
 };
 use ucp_store::projections::proxies::{self, ProxyGrantRow};
-use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent};
+use ucp_store::projections::replay::replay;
+use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent, StreamBound};
 use uuid::Uuid;
 
-use crate::{ActingFor, Actor, AppError, Role};
+use crate::audit::{Access, Shown};
+use crate::{ActingFor, Actor, AppError, Metrics, Role};
+
+/// How soon after an author records someone as attorney a grant to that attorney by the same
+/// author is flagged for the privacy officer: the path by which one clinician, anywhere, could
+/// otherwise make anyone a proxy (write the contacts, then grant).
+pub const FLAG_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// On what authority a proxy acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +62,10 @@ pub struct GrantProxyRequest {
     /// e.g. daughter, partner, friend.
     pub relationship: ShortText,
     pub basis: ProxyBasis,
+    /// The Office of the Public Guardian's reference of the registered LPA for health and
+    /// welfare: required when a clinician grants; when the plan records one, it must match.
+    #[serde(default)]
+    pub lpa_registration_reference: Option<LpaReference>,
 }
 
 /// A revocation asked for.
@@ -198,62 +210,130 @@ async fn append(
     }
 }
 
-/// Whether the plan (`plan_id`, or else the person's own) records `name` as an attorney for
-/// health and welfare. A voided plan (made in error) records no one.
-async fn recorded_attorney(
+/// The attorney the plan records for a grant, and how they came to be recorded.
+struct RecordedAttorney {
+    contact: PersonalContact,
+    /// Who recorded them (with the NHS number the grant names) and when.
+    recorded_by: Author,
+    recorded_at: DateTime<Utc>,
+}
+
+/// The plan a grant is judged against (`plan_id`, or else the person's own), folded from its
+/// log, with every state along the way.
+async fn plan_for_grant(
     db: &Database,
     person: NhsNumber,
     plan_id: Option<Uuid>,
-    name: &str,
-) -> Result<bool, AppError> {
+) -> Result<Option<(Vec<CarePlan>, CarePlan)>, AppError> {
     let plan_id = match plan_id {
         Some(id) => id,
         None => match db.plan_for_person(person).await? {
             Some(row) => row.plan_id,
-            None => return Ok(false),
+            None => return Ok(None),
         },
     };
-    let Some(plan) = db.plan_state(plan_id).await? else {
-        return Ok(false);
-    };
-    if plan.nhs_number != person || plan.status == ucp_domain::PlanStatus::Voided {
-        return Ok(false);
+    let events = db.read_stream(plan_id, StreamBound::All).await?;
+    let mut states = Vec::with_capacity(events.len());
+    for step in replay(&events, None) {
+        if let Some(plan) = step?.plan {
+            states.push(plan);
+        }
     }
+    let Some(current) = states.last().cloned() else {
+        return Ok(None);
+    };
+    // A voided plan (made in error) records no one.
+    if current.nhs_number != person || current.status == ucp_domain::PlanStatus::Voided {
+        return Ok(None);
+    }
+    Ok(Some((states, current)))
+}
+
+/// An attorney for health and welfare on the plan matching the grant: by the proxy's NHS
+/// number where the plan records one (a clinician's grant needs it), else, for the person's
+/// own grant, by name.
+fn matching_attorney(
+    plan: &CarePlan,
+    proxy: NhsNumber,
+    name: &str,
+    by_number_only: bool,
+) -> Option<PersonalContact> {
+    let Some(SectionContent::Contacts(contacts)) =
+        plan.section(PlanSection::Contacts).map(|s| &s.content)
+    else {
+        return None;
+    };
     let wanted = fold_name(name);
-    Ok(
-        match plan.section(PlanSection::Contacts).map(|s| &s.content) {
-            Some(SectionContent::Contacts(contacts)) => contacts.personal.iter().any(|p| {
-                p.lpa_health_and_welfare == YesNoUnknown::Yes
-                    && fold_name(p.name.as_str()) == wanted
-            }),
-            _ => false,
-        },
-    )
+    contacts
+        .personal
+        .iter()
+        .filter(|p| p.lpa_health_and_welfare == YesNoUnknown::Yes)
+        .find(|p| match p.nhs_number {
+            Some(n) => n == proxy,
+            None => !by_number_only && fold_name(p.name.as_str()) == wanted,
+        })
+        .cloned()
+}
+
+/// When the attorney was recorded as they now are: the first state, of the latest unbroken
+/// run in which the plan records them, and who wrote the contacts then.
+fn recorded_attorney(
+    states: &[CarePlan],
+    proxy: NhsNumber,
+    name: &str,
+    by_number_only: bool,
+) -> Option<RecordedAttorney> {
+    let mut found: Option<RecordedAttorney> = None;
+    for plan in states {
+        match matching_attorney(plan, proxy, name, by_number_only) {
+            Some(contact) => {
+                if found.is_none() {
+                    let section = plan.section(PlanSection::Contacts)?;
+                    found = Some(RecordedAttorney {
+                        contact,
+                        recorded_by: section.changed_by.clone(),
+                        recorded_at: section.changed_at,
+                    });
+                } else if let Some(f) = found.as_mut() {
+                    f.contact = contact;
+                }
+            }
+            None => found = None,
+        }
+    }
+    found
 }
 
 /// Grants proxy access to the person `person`: by the person themselves (either basis), or by a
-/// clinician for an attorney the plan records (the person may no longer be able to). An
-/// attorney is looked for on `plan_id` when given (the plan the clinician named), else on the
-/// person's own plan.
+/// clinician of an organisation caring for them, stating a purpose, for an attorney the plan
+/// records with their NHS number, giving the LPA's registration reference (the person may no
+/// longer be able to do it). An attorney is looked for on `plan_id` when given (the plan the
+/// clinician named), else on the person's own plan. A grant by the author who recorded that
+/// attorney within [`FLAG_WINDOW`] is made, and flagged: a log line, a metric and the access
+/// log's `detail.flag`.
 ///
 /// # Errors
-/// Forbidden for anyone else, or a clinician naming someone not recorded as attorney; invalid
-/// values; a conflict when that proxy already holds an active grant.
+/// Forbidden for anyone else, a clinician of another organisation, or naming someone the plan
+/// does not record as attorney; 400 without a purpose; invalid values; a conflict when that
+/// proxy already holds an active grant.
+#[allow(clippy::too_many_lines)] // the rules of a grant, read in one place
 pub async fn grant(
     db: &Database,
+    metrics: &Metrics,
     actor: &Actor,
     person: NhsNumber,
     plan_id: Option<Uuid>,
     request: GrantProxyRequest,
     request_id: Option<String>,
-) -> Result<ProxyGrantView, AppError> {
-    match actor.role {
+) -> Result<Shown<ProxyGrantView>, AppError> {
+    let by_clinician = match actor.role {
         Role::Patient => {
             if actor.person_themselves()? != person {
                 return Err(AppError::Forbidden(
                     "You may grant access to your own plan only.".into(),
                 ));
             }
+            false
         }
         Role::Clinician => {
             if request.basis != ProxyBasis::LastingPowerOfAttorney {
@@ -261,6 +341,18 @@ pub async fn grant(
                     "Only the person names their own proxies; a clinician may grant access to an attorney for health and welfare recorded on the plan.".into(),
                 ));
             }
+            if actor.purpose.is_none() {
+                return Err(AppError::PurposeRequired(
+                    "Say why you grant access to this person's record: send X-Purpose-Of-Use (direct-care).".into(),
+                ));
+            }
+            if request.lpa_registration_reference.is_none() {
+                return Err(AppError::invalid_field(
+                    "/lpaRegistrationReference",
+                    "Give the Office of the Public Guardian's registration reference of the lasting power of attorney for health and welfare (e.g. 7000-1234-5678), as on the registered LPA.",
+                ));
+            }
+            true
         }
         other => {
             return Err(AppError::Forbidden(format!(
@@ -268,7 +360,7 @@ pub async fn grant(
                 other.as_str()
             )))
         }
-    }
+    };
     let proxy = request.nhs_number;
     if proxy == person {
         return Err(AppError::invalid_field(
@@ -277,16 +369,74 @@ pub async fn grant(
         ));
     }
     let (name, relationship) = (request.name, request.relationship);
-    if request.basis == ProxyBasis::LastingPowerOfAttorney
-        && !recorded_attorney(db, person, plan_id, name.as_str()).await?
-    {
-        return Err(AppError::invalid_field(
-            "/name",
-            format!(
-                "The care plan of {person} records no attorney for health and welfare named {:?}: record them in Personal and Professional Contacts first.",
-                name.as_str()
-            ),
-        ));
+    let mut flag = None;
+    let mut reference = request.lpa_registration_reference;
+    if request.basis == ProxyBasis::LastingPowerOfAttorney {
+        let (states, current) = plan_for_grant(db, person, plan_id).await?.ok_or_else(|| {
+            AppError::invalid_field(
+                "/nhsNumber",
+                format!("{person} has no care plan recording an attorney for health and welfare."),
+            )
+        })?;
+        if by_clinician {
+            let caring = ucp_domain::review::caring_organisations(&current);
+            let own = actor.org.as_deref().unwrap_or_default();
+            if !caring.iter().any(|o| o == own) {
+                return Err(AppError::Forbidden(format!(
+                    "Only a clinician of an organisation caring for this person ({}) may grant their attorney access; your organisation is {}.",
+                    if caring.is_empty() { "none is recorded".to_owned() } else { caring.join(", ") },
+                    if own.is_empty() { "not given" } else { own }
+                )));
+            }
+        }
+        let attorney = recorded_attorney(&states, proxy, name.as_str(), by_clinician)
+            .ok_or_else(|| {
+                if by_clinician {
+                    AppError::invalid_field(
+                        "/nhsNumber",
+                        format!(
+                            "The care plan of {person} records no attorney for health and welfare with NHS number {proxy}: record the attorney's NHS number in Personal and Professional Contacts first."
+                        ),
+                    )
+                } else {
+                    AppError::invalid_field(
+                        "/name",
+                        format!(
+                            "The care plan of {person} records no attorney for health and welfare named {:?}: record them in Personal and Professional Contacts first.",
+                            name.as_str()
+                        ),
+                    )
+                }
+            })?;
+        match (&attorney.contact.lpa_registration_reference, &reference) {
+            (Some(recorded), Some(given)) if recorded != given => {
+                return Err(AppError::invalid_field(
+                    "/lpaRegistrationReference",
+                    format!(
+                        "The plan records the LPA's registration reference as {recorded}, not {given}."
+                    ),
+                ));
+            }
+            (Some(recorded), None) => reference = Some(recorded.clone()),
+            _ => {}
+        }
+        let same_author = attorney.recorded_by.actor == actor.sub
+            && attorney.recorded_by.role == actor.role_name();
+        let since = chrono::Utc::now() - attorney.recorded_at;
+        if same_author && since < FLAG_WINDOW {
+            metrics.proxy_grants_flagged.inc();
+            tracing::warn!(
+                grantor = %actor.sub,
+                organisation = actor.org.as_deref().unwrap_or_default(),
+                recorded_at = %attorney.recorded_at,
+                "proxy granted to an attorney the grantor recorded on the plan within the flag window"
+            );
+            flag = Some(serde_json::json!({
+                "kind": "attorney-recorded-by-grantor",
+                "recordedAt": attorney.recorded_at,
+                "detail": "the attorney was recorded on the plan by the same author shortly before this grant",
+            }));
+        }
     }
     let grant_id = Uuid::now_v7();
     let data = serde_json::json!({
@@ -296,13 +446,32 @@ pub async fn grant(
         "proxyName": name.as_str(),
         "relationship": relationship.as_str(),
         "basis": request.basis.as_str(),
+        "lpaRegistrationReference": reference.as_ref().map(ToString::to_string),
+        "purpose": actor.purpose.map(crate::Purpose::as_str),
+        "flag": flag,
     });
     append(db, person, proxies::GRANTED, data, actor, request_id).await?;
     let row = db
         .proxy_grant(grant_id)
         .await?
         .ok_or_else(|| AppError::Internal("a grant just made is not in the read model".into()))?;
-    view(row)
+    let mut detail = serde_json::json!({
+        "grantId": grant_id,
+        "proxyNhsNumber": proxy.to_string(),
+        "basis": request.basis.as_str(),
+    });
+    if let Some(flag) = flag {
+        detail["flag"] = flag;
+    }
+    Ok(Shown::new(
+        view(row)?,
+        Access {
+            nhs_number: Some(person.to_string()),
+            plan_id,
+            detail: Some(detail),
+            ..Access::default()
+        },
+    ))
 }
 
 /// Every grant of the person, newest first.

@@ -393,16 +393,35 @@ pub async fn access_log(
     query: AccessQuery,
 ) -> Result<Shown<Vec<AccessEntry>>, AppError> {
     actor.require(&[Role::Admin])?;
+    // The person searched for: named, or the owner of the plan named.
+    let person = match (&query.nhs_number, query.plan_id) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(plan_id)) => db.plan(plan_id).await?.map(|p| p.nhs_number.to_string()),
+        (None, None) => None,
+    };
+    let entries = db.access_log(&query).await?;
+    // Everyone whose accesses came back (a search by actor, by time, or none) learns that
+    // their log was looked at: each entry's person, and the person a proxy acted for.
+    let mut returned: Vec<String> = Vec::new();
+    for n in entries
+        .iter()
+        .flat_map(|e| [e.nhs_number.as_ref(), e.on_behalf_of.as_ref()])
+        .flatten()
+    {
+        if !returned.contains(n) {
+            returned.push(n.clone());
+        }
+    }
     let access = Access {
-        nhs_number: query.nhs_number.clone(),
+        nhs_number: person,
         plan_id: query.plan_id,
         search_criteria: Some(serde_json::json!({
             "nhsNumber": query.nhs_number, "actor": query.actor, "planId": query.plan_id,
             "from": query.from, "to": query.to,
         })),
+        returned_nhs_numbers: returned,
         ..Access::default()
     };
-    let entries = db.access_log(&query).await?;
     Ok(Shown::new(entries, access))
 }
 

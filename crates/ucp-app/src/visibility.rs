@@ -6,13 +6,19 @@ use ucp_store::PlanRow;
 use crate::{Actor, AppError, Role};
 
 /// Whether the caller may see a plan of this person in this status: clinicians see every
-/// status; a person sees only their own plan, and never a voided one; everyone else (ambulance,
-/// 111, OOH, dispatch) sees active plans only.
+/// status; a person sees only their own plan, never a voided one, and only when their NHS
+/// login is proofed to this deployment's minimum (the HTTP layer refuses them sooner; this
+/// holds for every other way in); everyone else (ambulance, 111, OOH, dispatch) sees active
+/// plans only.
 #[must_use]
 pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool {
     match actor.role {
         Role::Clinician => true,
-        Role::Patient => actor.nhs_number == Some(nhs_number) && status != PlanStatus::Voided,
+        Role::Patient => {
+            actor.proofed().is_ok()
+                && actor.nhs_number == Some(nhs_number)
+                && status != PlanStatus::Voided
+        }
         _ => status == PlanStatus::Active,
     }
 }

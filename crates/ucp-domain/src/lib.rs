@@ -28,7 +28,10 @@ pub use plan::{
 };
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;
-pub use text::{fold_name, BirthDate, LongText, OdsCode, Phone, ShortText, SnomedCode, ValueError};
+pub use text::{
+    fold_name, is_bidi_control, BirthDate, LongText, LpaReference, OdsCode, Phone, ShortText,
+    SnomedCode, ValueError,
+};
 
 #[cfg(test)]
 mod tests;

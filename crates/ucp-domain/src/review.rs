@@ -5,6 +5,44 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{CarePlan, PlanSection, SectionContent};
 
+/// The registered GP practice's ODS code, as Personal and Professional Contacts record it.
+fn registered_practice(plan: &CarePlan) -> Option<String> {
+    match plan.section(PlanSection::Contacts).map(|s| &s.content) {
+        Some(SectionContent::Contacts(c)) => c
+            .professional
+            .iter()
+            .filter(|p| p.role.as_str().to_lowercase().contains("gp"))
+            .find_map(|p| p.ods_code.as_ref().map(ToString::to_string)),
+        _ => None,
+    }
+}
+
+/// The organisations that answer for the person's care on this plan, each once: the one
+/// that created the plan, the registered GP practice, the team that recorded the Emergency
+/// Treatment Plan and the team that last reviewed the plan. Acts that speak for the person
+/// without them (granting an attorney access) are kept to these.
+#[must_use]
+pub fn caring_organisations(plan: &CarePlan) -> Vec<String> {
+    let mut organisations: Vec<String> = Vec::new();
+    for org in [
+        plan.created_by.organisation.clone(),
+        registered_practice(plan),
+        plan.section(PlanSection::EmergencyTreatmentPlan)
+            .and_then(|s| s.changed_by.organisation.clone()),
+        plan.last_review
+            .as_ref()
+            .and_then(|r| r.reviewed_by.organisation.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !organisations.contains(&org) {
+            organisations.push(org);
+        }
+    }
+    organisations
+}
+
 /// A plan's line on the review worklist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewEntry {
@@ -33,14 +71,7 @@ impl ReviewEntry {
             .as_ref()
             .map(|r| r.next_review_date)
             .or(etp_due)?;
-        let practice = match plan.section(PlanSection::Contacts).map(|s| &s.content) {
-            Some(SectionContent::Contacts(c)) => c
-                .professional
-                .iter()
-                .filter(|p| p.role.as_str().to_lowercase().contains("gp"))
-                .find_map(|p| p.ods_code.as_ref().map(ToString::to_string)),
-            _ => None,
-        };
+        let practice = registered_practice(plan);
         let reviewer_org = plan
             .last_review
             .as_ref()

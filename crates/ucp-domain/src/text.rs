@@ -73,7 +73,26 @@ fn bounded(s: &str, max: usize, what: &str) -> Result<String, ValueError> {
     {
         return Err(ValueError(format!("{what} contains control characters")));
     }
+    if let Some(c) = s.chars().find(|c| is_bidi_control(*c)) {
+        return Err(ValueError(format!(
+            "{what} contains the invisible bidirectional control U+{:04X}, which can make a screen show other text than what is stored; remove it",
+            u32::from(c)
+        )));
+    }
     Ok(s.to_owned())
+}
+
+/// Unicode's bidirectional formatting characters (embeddings, overrides, isolates and the
+/// implicit marks). They change the order in which text is displayed, not what it says, so a
+/// note holding them can read differently on a clinician's screen from what is stored (the
+/// "Trojan Source" trick). Refused in every free text rather than silently removed: what the
+/// author typed is stored exactly or not at all.
+#[must_use]
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 string_value!(
@@ -100,6 +119,32 @@ string_value!(
         } else {
             Err(ValueError("not a phone number (10 to 15 digits, e.g. 020 7946 0000)".into()))
         }
+    }
+);
+
+string_value!(
+    /// The Office of the Public Guardian's reference of a registered lasting power of
+    /// attorney: 12 digits in three groups (`7000-1234-5678`, paper LPAs) or `M-` and three
+    /// groups of four letters and digits (`M-AB12-CD34-EF56`, LPAs made online). Spaces and
+    /// hyphens are normalised, so a reference read out over the phone matches the one typed.
+    LpaReference, example = "7000-1234-5678", pattern = r"^ *(?:[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}|[Mm][- ]?[A-Za-z0-9]{4}[- ]?[A-Za-z0-9]{4}[- ]?[A-Za-z0-9]{4}) *$",
+    |s| {
+        let upper = s.to_ascii_uppercase();
+        let (online, rest) = match upper.strip_prefix('M') {
+            Some(rest) => (true, rest.trim_start_matches(['-', ' '])),
+            None => (false, upper.as_str()),
+        };
+        let body: String = rest.chars().filter(|c| *c != '-' && *c != ' ').collect();
+        let well_formed = body.len() == 12
+            && body.chars().all(|c| c.is_ascii_alphanumeric())
+            && (online || body.chars().all(|c| c.is_ascii_digit()));
+        if !well_formed {
+            return Err(ValueError(
+                "not an Office of the Public Guardian LPA reference (e.g. 7000-1234-5678, or M-AB12-CD34-EF56 for an LPA made online)".into(),
+            ));
+        }
+        let grouped = format!("{}-{}-{}", &body[..4], &body[4..8], &body[8..]);
+        Ok(if online { format!("M-{grouped}") } else { grouped })
     }
 );
 
@@ -203,6 +248,27 @@ mod tests {
     }
 
     #[test]
+    fn bidirectional_controls_are_refused_in_every_free_text() {
+        for c in [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            let text = format!("not for CPR{c} reversed");
+            assert!(ShortText::parse(&text).is_err(), "U+{:04X}", u32::from(c));
+            let refused = LongText::parse(&text)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default();
+            assert!(
+                refused.contains(&format!("U+{:04X}", u32::from(c))),
+                "{refused}"
+            );
+        }
+        // Right-to-left text itself is welcome.
+        assert!(LongText::parse("\u{0645}\u{0631}\u{062D}\u{0628}\u{0627}").is_ok());
+    }
+
+    #[test]
     fn codes_and_phones() {
         assert_eq!(
             OdsCode::parse("f84001").map(|c| c.to_string()),
@@ -216,6 +282,32 @@ mod tests {
         assert!(Phone::parse("020 7946 0000").is_ok());
         assert!(Phone::parse("12345").is_err());
         assert!(Phone::parse("020 7946 000a").is_err());
+    }
+
+    #[test]
+    fn lpa_references_are_the_opg_forms_normalised() {
+        for (given, stored) in [
+            ("7000-1234-5678", "7000-1234-5678"),
+            (" 7000 1234 5678 ", "7000-1234-5678"),
+            ("700012345678", "7000-1234-5678"),
+            ("m-ab12-cd34-ef56", "M-AB12-CD34-EF56"),
+            ("M AB12 CD34 EF56", "M-AB12-CD34-EF56"),
+        ] {
+            assert_eq!(
+                LpaReference::parse(given).map(|r| r.to_string()),
+                Ok(stored.to_owned()),
+                "{given}"
+            );
+        }
+        for bad in [
+            "7000-1234-567",
+            "7000-1234-56789",
+            "AB00-1234-5678",
+            "n/a",
+            "M-AB12-CD34",
+        ] {
+            assert!(LpaReference::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Database {
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM access_log \
-                 WHERE ($1::text IS NULL OR nhs_number = $1 \
+                 WHERE ($1::text IS NULL OR nhs_number = $1 OR on_behalf_of = $1 \
                         OR ($7 AND returned_nhs_numbers @> ARRAY[$1::text])) \
                    AND ($2::text IS NULL OR actor = $2) \
                    AND ($3::uuid IS NULL OR plan_id = $3) \

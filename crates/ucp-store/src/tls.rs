@@ -71,6 +71,21 @@ pub fn settle_ssl_mode(config: &mut tokio_postgres::Config) {
     }
 }
 
+/// Whether connections made with this URL are encrypted: `sslmode=require`, or every host a
+/// Unix socket (which never leaves the machine).
+///
+/// # Errors
+/// When the URL cannot be parsed.
+pub fn is_encrypted(url: &str) -> Result<bool, StoreError> {
+    let config = parse_url(url)?;
+    let local = !config.get_hosts().is_empty()
+        && config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+    Ok(config.get_ssl_mode() == SslMode::Require || local)
+}
+
 /// Parses a URL (or key/value string) and settles its SSL mode.
 ///
 /// # Errors

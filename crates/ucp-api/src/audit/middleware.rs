@@ -51,7 +51,7 @@ pub async fn record_access(
         .cloned()
         .unwrap_or_default();
     if note.plan_id.is_none() || note.nhs_number.is_none() {
-        target_from_path(
+        target_from_request(
             &http_req,
             &mut note,
             state.as_ref().map(|s| s.get_ref()),
@@ -83,24 +83,22 @@ pub async fn record_access(
     }
 }
 
-/// What the matched route's path names, for requests whose handler noted nothing (chiefly
-/// refusals: the person sees attempts on their plan that were turned away). A plan named only
-/// by id is looked up for its NHS number when the request was refused.
-async fn target_from_path(
+/// The person a request was about, as the request itself names them, for what the handler's
+/// result did not say (chiefly refusals: the person sees attempts on their plan that were
+/// turned away, and a probe of someone else is theirs to see, not the prober's). A plan named
+/// only by id is looked up for its NHS number when the request was refused.
+async fn target_from_request(
     req: &HttpRequest,
     note: &mut Access,
     state: Option<&AppState>,
     status: u16,
 ) {
-    let params = req.match_info();
+    let named = named_target(req);
     if note.nhs_number.is_none() {
-        note.nhs_number = params
-            .get("nhsNumber")
-            .and_then(|n| NhsNumber::parse(n).ok())
-            .map(|n| n.to_string());
+        note.nhs_number = named.nhs_number.map(|n| n.to_string());
     }
     if note.plan_id.is_none() {
-        note.plan_id = params.get("id").and_then(|id| Uuid::parse_str(id).ok());
+        note.plan_id = named.plan_id;
     }
     if let (Some(plan_id), None, Some(state), true) =
         (note.plan_id, &note.nhs_number, state, status >= 400)
@@ -113,6 +111,73 @@ async fn target_from_path(
             }
         }
     }
+}
+
+/// Whom a request names: by the path (`/v1/patients/{nhsNumber}`, a plan's `{id}`, a FHIR
+/// Patient's id or another resource's `{plan}-{part}` id), by the FHIR search parameters
+/// that name a patient, or by `UCP-On-Behalf-Of`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Named {
+    nhs_number: Option<NhsNumber>,
+    plan_id: Option<Uuid>,
+}
+
+fn named_target(req: &HttpRequest) -> Named {
+    let params = req.match_info();
+    let pattern = req.match_pattern().unwrap_or_default();
+    let fhir_patient = params.get("resourceType") == Some("Patient")
+        || pattern.starts_with("/fhir/R4/Patient/{id}");
+    let mut named = Named::default();
+    if let Some(id) = params.get("id") {
+        if fhir_patient {
+            named.nhs_number = NhsNumber::parse(id).ok();
+        } else {
+            // A plan's id, or a FHIR part's `{plan id}-cpr`.
+            named.plan_id = id.get(..36).and_then(|head| Uuid::parse_str(head).ok());
+        }
+    }
+    if named.nhs_number.is_none() {
+        named.nhs_number = params
+            .get("nhsNumber")
+            .and_then(|n| NhsNumber::parse(n).ok());
+    }
+    if named.nhs_number.is_none() && pattern.starts_with("/fhir/R4/") {
+        named.nhs_number = fhir_search_subject(req.query_string(), fhir_patient);
+    }
+    if named.nhs_number.is_none() {
+        named.nhs_number = req
+            .headers()
+            .get(ON_BEHALF_OF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| NhsNumber::parse(v.trim()).ok());
+    }
+    named
+}
+
+/// The person a FHIR search names: `patient`, `subject` (as `Patient/{n}`, or `{n}`), their
+/// `.identifier` and `:identifier` forms (`{system}|{n}`), and a Patient search's
+/// `identifier`. Whatever the search then found or refused, it was about them.
+fn fhir_search_subject(query: &str, patient_search: bool) -> Option<NhsNumber> {
+    url::form_urlencoded::parse(query.as_bytes()).find_map(|(key, value)| {
+        let names_patient = matches!(
+            key.as_ref(),
+            "patient"
+                | "subject"
+                | "patient.identifier"
+                | "subject.identifier"
+                | "patient:identifier"
+                | "subject:identifier"
+        ) || (patient_search && key == "identifier");
+        if !names_patient {
+            return None;
+        }
+        let value = value.trim();
+        let after_system = value.rsplit_once('|').map_or(value, |(_, n)| n);
+        let tail = after_system
+            .rsplit_once('/')
+            .map_or(after_system, |(_, n)| n);
+        NhsNumber::parse(tail).ok()
+    })
 }
 
 /// A token turned away says why, and, once its signature was good, whose it was.
@@ -186,4 +251,40 @@ fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEnt
     };
     entry.nhs_number = Some(person.to_string());
     add_detail(entry, "attemptedOnBehalfOf", person.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fhir_search_subject;
+
+    #[test]
+    fn a_fhir_search_is_about_the_patient_it_names_in_any_of_its_forms() {
+        for query in [
+            "patient=Patient/9434765919",
+            "patient=9434765919",
+            "patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
+            "patient.identifier=https%3A%2F%2Ffhir.nhs.uk%2FId%2Fnhs-number%7C9434765919",
+            "subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
+            "status=active&subject=Patient/9434765919",
+        ] {
+            assert_eq!(
+                fhir_search_subject(query, false).map(|n| n.to_string()),
+                Some("9434765919".to_owned()),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            fhir_search_subject(
+                "identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
+                true
+            )
+            .map(|n| n.to_string()),
+            Some("9434765919".to_owned())
+        );
+        assert_eq!(fhir_search_subject("identifier=9434765919", false), None);
+        assert_eq!(
+            fhir_search_subject("family=Smith&birthdate=1940-01-01", true),
+            None
+        );
+    }
 }

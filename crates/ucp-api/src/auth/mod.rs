@@ -77,19 +77,29 @@ impl FromRequest for Caller {
             let actor = match actor_of(&req).await {
                 Ok(actor) => actor,
                 Err(refusal) => {
-                    let error = if refusal.forbidden {
+                    let mut error = if refusal.forbidden {
                         ApiError::Forbidden(refusal.message.clone())
                     } else {
                         ApiError::Unauthorized(refusal.message.clone())
                     };
+                    // No valid sign-in: the address's budget for such requests is spent.
+                    if refusal.subject.is_none() {
+                        if let Err(throttled) = within_anonymous_budget(&req) {
+                            error = throttled;
+                        }
+                    }
                     // For the access log: what can be said of who was turned away.
                     req.extensions_mut().insert(refusal);
                     return Err(error);
                 }
             };
-            // For the access log: who asked, even when the handler refuses them.
+            // For the access log: who asked, even when they are refused below.
             req.extensions_mut().insert(actor.clone());
-            within_budget(&req, &actor.sub)?;
+            // A person whose NHS login is proofed below this deployment's minimum reaches no
+            // use case at all, whatever the route or protocol (`/v1`, `/fhir/R4`, the PDF,
+            // the feed): checked here, where every authenticated request passes.
+            actor.proofed()?;
+            within_budget(&req, &actor)?;
             let actor = purpose::with_purpose(&req, actor)?;
             req.extensions_mut().insert(actor.clone());
             let actor = crate::proxy::acting_for(&req, actor).await?;
@@ -99,16 +109,30 @@ impl FromRequest for Caller {
     }
 }
 
-/// Spends one request of the subject's budget (429 with `Retry-After` when it is spent).
-fn within_budget(req: &HttpRequest, subject: &str) -> Result<(), ApiError> {
+/// Spends one request of the caller's budget, kept per issuer and subject (429 with
+/// `Retry-After` when it is spent).
+fn within_budget(req: &HttpRequest, actor: &Actor) -> Result<(), ApiError> {
     let Some(limit) = req.app_data::<web::Data<crate::rate_limit::SubjectRateLimit>>() else {
         return Ok(());
     };
-    limit.check(subject).map_err(|wait| {
-        // Whole seconds, rounded up: a client that waits what it is told is then served.
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        ApiError::TooManyRequests(secs.max(1))
-    })
+    limit.check(&actor.issuer, &actor.sub).map_err(too_many)
+}
+
+/// Spends one request of the client address's budget for requests without a valid sign-in.
+fn within_anonymous_budget(req: &HttpRequest) -> Result<(), ApiError> {
+    let (Some(limit), Some(peer)) = (
+        req.app_data::<web::Data<crate::rate_limit::AnonymousRateLimit>>(),
+        req.peer_addr(),
+    ) else {
+        return Ok(());
+    };
+    limit.check(peer.ip()).map_err(too_many)
+}
+
+fn too_many(wait: std::time::Duration) -> ApiError {
+    // Whole seconds, rounded up: a client that waits what it is told is then served.
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::TooManyRequests(secs.max(1))
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, Refusal> {

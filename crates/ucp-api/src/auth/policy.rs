@@ -41,6 +41,11 @@ pub enum PolicyError {
     NoIssuer,
     #[error("no token keys: set UCP_IDENTITY_CONFIG or UCP_JWKS_FILE (or UCP_JWT_SECRET in development)")]
     NoKeys,
+    #[error("UCP_ENV=production refuses to reach PostgreSQL without TLS: {url} has no sslmode=require; add it, or set UCP_DB_ALLOW_PLAINTEXT=true if the network is private on purpose")]
+    DatabasePlaintext {
+        /// Which setting names the URL (never the URL itself: it may hold a password).
+        url: &'static str,
+    },
 }
 
 impl std::str::FromStr for Deployment {
@@ -72,9 +77,10 @@ impl Deployment {
             } else if s.hs256_secret.is_some() && !s.allow_hs256 {
                 broken.push(PolicyError::Hs256NotAllowed);
             }
-            // A JWKS file of its own names no issuer: it must be told whose tokens to accept.
-            // Issuers of the identity configuration carry their own iss and audience.
-            let lone_jwks = s.jwks || !s.trusted_issuers;
+            // A JWKS file or a shared secret of its own names no issuer: it must be told whose
+            // tokens to accept, even beside an identity configuration (whose issuers carry
+            // their own iss and audience).
+            let lone_jwks = s.jwks || s.hs256_secret.is_some() || !s.trusted_issuers;
             if lone_jwks && s.audience.is_none_or(str::is_empty) {
                 broken.push(PolicyError::NoAudience);
             }
@@ -87,6 +93,26 @@ impl Deployment {
         } else {
             Err(broken)
         }
+    }
+
+    /// Refuses, in production, a connection to PostgreSQL that would carry patient data in
+    /// plain text. `plaintext` names the settings whose URLs do not require TLS.
+    ///
+    /// # Errors
+    /// One [`PolicyError::DatabasePlaintext`] per such setting, unless `allow_plaintext`
+    /// (`UCP_DB_ALLOW_PLAINTEXT=true`) says the network is private on purpose.
+    pub fn check_database(
+        self,
+        plaintext: &[&'static str],
+        allow_plaintext: bool,
+    ) -> Result<(), Vec<PolicyError>> {
+        if self == Self::Development || allow_plaintext || plaintext.is_empty() {
+            return Ok(());
+        }
+        Err(plaintext
+            .iter()
+            .map(|url| PolicyError::DatabasePlaintext { url })
+            .collect())
     }
 }
 
@@ -185,5 +211,46 @@ mod tests {
             Err(vec![PolicyError::DevelopmentSecret])
         );
         assert_eq!(Deployment::Development.check(&with_secret), Ok(()));
+    }
+
+    #[test]
+    fn production_with_trusted_issuers_and_a_secret_of_its_own_needs_audience_and_issuer() {
+        let s = TokenSettings {
+            hs256_secret: Some("a-secret-of-our-own-0123456789"),
+            allow_hs256: true,
+            jwks: false,
+            trusted_issuers: true,
+            issuer: None,
+            audience: None,
+        };
+        assert_eq!(
+            Deployment::Production.check(&s),
+            Err(vec![PolicyError::NoAudience, PolicyError::NoIssuer])
+        );
+        let named = TokenSettings {
+            issuer: Some("https://idp.example"),
+            audience: Some("ucp"),
+            ..s
+        };
+        assert_eq!(Deployment::Production.check(&named), Ok(()));
+    }
+
+    #[test]
+    fn production_refuses_plaintext_to_the_database_unless_told() {
+        assert_eq!(
+            Deployment::Production.check_database(&["UCP_APP_DATABASE_URL"], false),
+            Err(vec![PolicyError::DatabasePlaintext {
+                url: "UCP_APP_DATABASE_URL"
+            }])
+        );
+        assert_eq!(
+            Deployment::Production.check_database(&["UCP_APP_DATABASE_URL"], true),
+            Ok(())
+        );
+        assert_eq!(Deployment::Production.check_database(&[], false), Ok(()));
+        assert_eq!(
+            Deployment::Development.check_database(&["DATABASE_URL"], false),
+            Ok(())
+        );
     }
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::parse_plan_id;
+use super::respond::audited;
 use crate::auth::{Caller, Role};
 use crate::body::{parse, read_json};
 use crate::problem::{ApiError, ErrorCode, Problem};
@@ -85,8 +86,20 @@ pub async fn grant_my_proxy(
     let me = actor.person_themselves()?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let grant = proxies::grant(&state.db, &actor, me, None, body, request_id(&req)).await?;
-    Ok(no_store(StatusCode::CREATED).json(grant))
+    let shown = proxies::grant(
+        &state.db,
+        &state.metrics,
+        &actor,
+        me,
+        None,
+        body,
+        request_id(&req),
+    )
+    .await?;
+    Ok(audited(
+        no_store(StatusCode::CREATED).json(shown.value),
+        shown.access,
+    ))
 }
 
 /// Stop someone acting for me.
@@ -150,14 +163,14 @@ pub async fn list_acting_for(
     request_body = GrantProxyRequest,
     responses(
         (status = 201, description = "The grant", body = ProxyGrantView),
-        (status = 400, description = "Malformed JSON, an unknown field or a bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, an unknown field, a bad id, or no X-Purpose-Of-Use", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinicians only, and for a lasting power of attorney only", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Clinicians of an organisation caring for the person only, and for a lasting power of attorney only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "They already hold an active grant", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid values, or not an attorney the plan records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values, no LPA registration reference, or not an attorney the plan records by this NHS number", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -179,8 +192,9 @@ pub async fn grant_attorney_proxy(
         .ok_or_else(|| ApiError::NotFound(format!("There is no care plan {plan_id}.")))?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let grant = proxies::grant(
+    let shown = proxies::grant(
         &state.db,
+        &state.metrics,
         &actor,
         row.nhs_number,
         Some(plan_id),
@@ -188,5 +202,8 @@ pub async fn grant_attorney_proxy(
         request_id(&req),
     )
     .await?;
-    Ok(no_store(StatusCode::CREATED).json(grant))
+    Ok(audited(
+        no_store(StatusCode::CREATED).json(shown.value),
+        shown.access,
+    ))
 }

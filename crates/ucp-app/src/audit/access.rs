@@ -120,9 +120,17 @@ pub fn entry(
         method: "GET".to_owned(),
         path: String::new(),
         plan_id: access.plan_id,
-        nhs_number: access
-            .nhs_number
-            .or_else(|| actor.and_then(|a| a.nhs_number.map(|n| n.to_string()))),
+        // What the access showed, else (for a person) whose plan they act on: the person a
+        // proxy acts for, not the proxy.
+        nhs_number: access.nhs_number.or_else(|| {
+            actor.and_then(|a| {
+                a.acting_for
+                    .as_ref()
+                    .map(|p| p.nhs_number)
+                    .or(a.nhs_number)
+                    .map(|n| n.to_string())
+            })
+        }),
         plan_version: access.plan_version,
         view: access.view.map(|v| v.as_str().to_owned()),
         section: access.section,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{BirthDate, LongText, NhsNumber, OdsCode, Phone, Postcode, ShortText};
+use crate::{BirthDate, LongText, LpaReference, NhsNumber, OdsCode, Phone, Postcode, ShortText};
 
 /// Declares a domain struct the way every section is declared: camelCase JSON, unknown fields
 /// refused (a misspelt field silently dropped from a care plan is a clinical risk).
@@ -78,6 +78,14 @@ section_struct!(
         pub carer: bool,
         pub lpa_health_and_welfare: YesNoUnknown,
         pub lpa_property_and_financial: YesNoUnknown,
+        /// Their own NHS number, where known: an attorney is granted proxy access by it, so
+        /// that the grant is bound to a person rather than to a name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub nhs_number: Option<NhsNumber>,
+        /// The Office of the Public Guardian's reference of their registered LPA for health
+        /// and welfare.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub lpa_registration_reference: Option<LpaReference>,
         pub phone: Phone,
         /// Call this person first in an emergency.
         #[serde(default)]
