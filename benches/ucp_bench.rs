@@ -263,6 +263,7 @@ async fn main() {
             window: Duration::ZERO,
             max_batch: 1,
             in_flight: 1,
+            ..AuditConfig::default()
         },
         false,
         Duration::from_millis(500),

@@ -383,6 +383,11 @@ struct ServeArgs {
     #[arg(long, env = "UCP_AUDIT_IN_FLIGHT", default_value_t = 2)]
     audit_in_flight: usize,
 
+    /// Seconds in which repeated refusals of one kind against one person (same caller,
+    /// operation and status) are one access-log entry and a count (0: an entry each).
+    #[arg(long, env = "UCP_AUDIT_REFUSAL_WINDOW", default_value_t = 60)]
+    audit_refusal_window: u64,
+
     /// The most access-log entries one commit carries.
     #[arg(long, env = "UCP_AUDIT_MAX_BATCH", default_value_t = 256)]
     audit_max_batch: usize,
@@ -778,6 +783,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         audit: ucp_api::audit::AuditConfig {
             window: Duration::from_millis(args.audit_window_ms),
             max_batch: args.audit_max_batch.max(1),
+            refusal_window: Duration::from_secs(args.audit_refusal_window),
             in_flight: args.audit_in_flight.max(1),
         },
         webhook_tls: ucp_api::webhooks::WebhookTls {

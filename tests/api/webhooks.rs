@@ -704,6 +704,14 @@ async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
         ),
         ("http://[fe80::1]/".to_owned(), "link-local"),
         ("http://0.0.0.0:9/".to_owned(), "unspecified"),
+        // IPv6 forms that carry a reserved IPv4 address, and site-local.
+        ("http://[::127.0.0.1]/".to_owned(), "loopback"),
+        ("http://[::ffff:0:7f00:1]/".to_owned(), "loopback"),
+        ("http://[64:ff9b::7f00:1]/".to_owned(), "loopback"),
+        ("http://[2002:7f00:1::]/".to_owned(), "loopback"),
+        ("http://[2001:0:7f00:1::1]/".to_owned(), "loopback"),
+        ("http://[2002:a9fe:a9fe::1]/".to_owned(), "cloud metadata"),
+        ("http://[fec0::1]/".to_owned(), "site-local"),
     ] {
         let res = open
             .req(Method::POST, "/v1/subscriptions", Role::Admin)

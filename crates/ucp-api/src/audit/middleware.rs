@@ -71,7 +71,7 @@ pub async fn record_access(
         status,
     );
     let entry = with_refusal(entry, refusal);
-    match writer.record(entry).await {
+    match writer.record_request(entry).await {
         Ok(()) => Ok(ServiceResponse::new(http_req, res.map_into_boxed_body())),
         Err(e) => {
             let refusal = ApiError::AuditUnavailable(e.to_string()).error_response();

@@ -13,6 +13,9 @@ use super::issuers::{ClaimNames, IssuerKind, TrustedIssuer, TrustedIssuers};
 use super::jwks::{JwksFile, JwksUrl, KeySource};
 use super::{ProofingLevel, Role};
 
+/// How long keys fetched from a JWKS URL are trusted without a successful fetch (a day).
+const DEFAULT_MAX_KEY_AGE: u64 = 86_400;
+
 /// Why the identity configuration cannot be used; the server refuses to start.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityConfigError {
@@ -84,6 +87,10 @@ struct IssuerEntry {
     /// How long fetched keys are used before being fetched again (seconds; default 300).
     #[serde(default)]
     jwks_refresh_seconds: Option<u64>,
+    /// How long keys fetched from `jwks_url` are trusted when they cannot be fetched again
+    /// (seconds; default 86400, a day). Past it the issuer's tokens are refused.
+    #[serde(default)]
+    max_key_age_seconds: Option<u64>,
     /// CIS2: the mapping file (default: the shipped `config/cis2-default-mapping.toml`).
     #[serde(default)]
     mapping: Option<PathBuf>,
@@ -178,8 +185,18 @@ impl IdentityConfig {
                         return Err(bad("a production jwks_url must be https".into()));
                     }
                     let refresh = Duration::from_secs(entry.jwks_refresh_seconds.unwrap_or(300));
+                    let max_age =
+                        Duration::from_secs(entry.max_key_age_seconds.unwrap_or(DEFAULT_MAX_KEY_AGE));
+                    if max_age < refresh {
+                        return Err(bad(format!(
+                            "max_key_age_seconds ({}) is shorter than jwks_refresh_seconds ({}): the keys would go stale between two fetches",
+                            max_age.as_secs(),
+                            refresh.as_secs()
+                        )));
+                    }
                     KeySource::Url(
-                        JwksUrl::new(url.clone(), refresh).map_err(|e| bad(e.to_string()))?,
+                        JwksUrl::new(url.clone(), refresh, max_age)
+                            .map_err(|e| bad(e.to_string()))?,
                     )
                 }
                 _ => return Err(bad("give exactly one of jwks_file and jwks_url".into())),

@@ -64,6 +64,9 @@ pub struct Refusal {
     pub message: String,
     pub subject: Option<String>,
     pub issuer: Option<String>,
+    /// Refused because the issuer's keys are older than its `max_key_age_seconds` (counted
+    /// in the metrics: an operator must fix the issuer's JWKS endpoint).
+    pub stale_keys: bool,
 }
 
 impl Refusal {
@@ -74,6 +77,7 @@ impl Refusal {
             message: message.into(),
             subject: None,
             issuer: None,
+            stale_keys: false,
         }
     }
 }
@@ -188,6 +192,16 @@ impl TrustedIssuer {
             .keys
             .key(kid)
             .await
+            .map_err(|stale| Refusal {
+                issuer: Some(self.name.clone()),
+                stale_keys: true,
+                ..Refusal::unauthorized(format!(
+                    "Tokens of issuer {} cannot be verified now: its keys were last fetched {} s ago, longer than the {} s this service trusts them without fetching them again. Try again later; the service's operators have been alerted.",
+                    self.name,
+                    stale.age.as_secs(),
+                    stale.max_age.as_secs()
+                ))
+            })?
             .ok_or_else(|| invalid(format!("key {kid:?} is not one of the issuer's keys")))?;
         if alg != header.alg {
             return Err(invalid(format!(
@@ -228,6 +242,7 @@ impl TrustedIssuer {
             message,
             subject: Some(sub.clone()),
             issuer: Some(self.name.clone()),
+            stale_keys: false,
         };
         let mut actor = Actor {
             expires_at: exp,

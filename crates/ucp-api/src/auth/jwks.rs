@@ -169,18 +169,21 @@ struct Fetched {
 /// An issuer's published JWKS, fetched over HTTPS and cached for `refresh`. A token naming a
 /// key not in the cache makes it fetch again (at most once a second), so a rotation is picked up
 /// at the first token signed with the new key. When the issuer cannot be reached, the keys
-/// already fetched go on verifying: a crew's sign-in does not fail because the identity
-/// provider's key endpoint blinked.
+/// already fetched go on verifying — a crew's sign-in does not fail because the identity
+/// provider's key endpoint blinked — but only for `max_age` after they were last fetched: a key
+/// the issuer has since withdrawn (compromised, say) must not be trusted forever because its
+/// endpoint stays unreachable.
 pub(crate) struct JwksUrl {
     url: String,
     refresh: Duration,
+    max_age: Duration,
     client: reqwest::Client,
     cache: RwLock<Fetched>,
     fetching: tokio::sync::Mutex<()>,
 }
 
 impl JwksUrl {
-    pub(crate) fn new(url: String, refresh: Duration) -> Result<Self, KeyError> {
+    pub(crate) fn new(url: String, refresh: Duration, max_age: Duration) -> Result<Self, KeyError> {
         // Configuration is read before the server (which installs it) is built.
         ucp_app::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
@@ -193,6 +196,7 @@ impl JwksUrl {
         Ok(Self {
             url,
             refresh,
+            max_age,
             client,
             cache: RwLock::new(Fetched {
                 keys: HashMap::new(),
@@ -236,7 +240,33 @@ impl JwksUrl {
         (cache.keys.get(kid).cloned(), fresh, may_force)
     }
 
-    pub(crate) async fn key(&self, kid: &str) -> Option<Key> {
+    /// The key, unless the keys are older than `max_age` (then [`StaleKeys`]).
+    pub(crate) async fn key(&self, kid: &str) -> Result<Option<Key>, StaleKeys> {
+        let found = self.lookup(kid).await;
+        let age = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|c| c.at)
+            .map(|t| t.elapsed());
+        match age {
+            Some(age) if age > self.max_age => {
+                tracing::error!(
+                    url = %self.url,
+                    age_seconds = age.as_secs(),
+                    max_key_age_seconds = self.max_age.as_secs(),
+                    "JWKS not fetched for longer than max_key_age_seconds; refusing this issuer's tokens"
+                );
+                Err(StaleKeys {
+                    age,
+                    max_age: self.max_age,
+                })
+            }
+            _ => Ok(found),
+        }
+    }
+
+    async fn lookup(&self, kid: &str) -> Option<Key> {
         let (found, fresh, may_force) = self.cached(kid);
         if fresh && found.is_some() {
             return found;
@@ -273,6 +303,13 @@ impl JwksUrl {
     }
 }
 
+/// The keys an issuer's JWKS URL last gave are older than its `max_key_age_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StaleKeys {
+    pub age: Duration,
+    pub max_age: Duration,
+}
+
 /// Where an issuer's keys come from.
 pub(crate) enum KeySource {
     File(JwksFile),
@@ -280,9 +317,11 @@ pub(crate) enum KeySource {
 }
 
 impl KeySource {
-    pub(crate) async fn key(&self, kid: &str) -> Option<Key> {
+    /// The key named `kid`. A file is the operator's own, never stale; a URL's keys are, past
+    /// its maximum age.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Option<Key>, StaleKeys> {
         match self {
-            Self::File(file) => file.key(kid),
+            Self::File(file) => Ok(file.key(kid)),
             Self::Url(url) => url.key(kid).await,
         }
     }

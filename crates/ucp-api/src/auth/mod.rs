@@ -82,6 +82,11 @@ impl FromRequest for Caller {
                     } else {
                         ApiError::Unauthorized(refusal.message.clone())
                     };
+                    if refusal.stale_keys {
+                        if let Some(state) = req.app_data::<web::Data<ucp_app::AppState>>() {
+                            state.metrics.stale_key_refusals.inc();
+                        }
+                    }
                     // No valid sign-in: the address's budget for such requests is spent.
                     if refusal.subject.is_none() {
                         if let Err(throttled) = within_anonymous_budget(&req) {

@@ -365,12 +365,35 @@ fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
         role => format!("a {role} user"),
     });
     if e.status >= 400 {
+        let refusals = e.detail.as_ref().map(|d| &d["refusals"]);
+        if let Some(count) = refusals.and_then(|r| r["count"].as_u64()) {
+            let time = |key: &str| {
+                refusals
+                    .and_then(|r| r[key].as_str())
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc).format("%H:%M:%S").to_string())
+                    .unwrap_or_default()
+            };
+            return format!(
+                "refused ({}) {count} times between {} and {} UTC: {} tried {}",
+                e.status,
+                time("from"),
+                time("to"),
+                who,
+                e.action
+            );
+        }
         return format!("refused ({}): {} tried {}", e.status, who, e.action);
     }
     match (e.role.as_str(), e.action.as_str(), e.view.as_deref()) {
         ("webhook", _, _) => format!("shared with {who}"),
         (_, "getAuditShown", _) => format!("replayed for audit by {who}"),
         (_, "searchAuditLog", _) => format!("your access log was looked at by {who}"),
+        (_, "grantAttorneyProxy", _) => {
+            format!("{who} gave your attorney proxy access to your plan")
+        }
+        (_, "grantMyProxy", _) => format!("{who} gave someone proxy access to your plan"),
+        (_, "revokeMyProxy", _) => format!("{who} revoked a proxy's access to your plan"),
         (_, _, Some("search")) => format!("you were in the results of a search by {who}"),
         (_, _, Some("feed" | "snapshot")) => format!("sent to {who} (dispatch feed)"),
         (_, _, Some("dead-letters")) => format!("an undelivered change was looked at by {who}"),

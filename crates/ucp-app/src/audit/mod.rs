@@ -2,6 +2,7 @@
 //! groups before the answer leaves.
 
 mod access;
+pub mod refusals;
 mod writer;
 
 pub use access::{entry, Access, Shown, View};

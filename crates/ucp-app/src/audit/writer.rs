@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::refusals::{Admission, Refusals};
 use crate::metrics::Metrics;
 use ucp_store::{AccessEntry, Database};
 
@@ -17,6 +18,9 @@ pub struct AuditConfig {
     pub max_batch: usize,
     /// Commits in flight at once.
     pub in_flight: usize,
+    /// Repeated refusals against one person within this long are one entry and a count (see
+    /// [`super::refusals`]); zero writes each.
+    pub refusal_window: Duration,
 }
 
 impl Default for AuditConfig {
@@ -25,6 +29,7 @@ impl Default for AuditConfig {
             window: Duration::ZERO,
             max_batch: 256,
             in_flight: 2,
+            refusal_window: Duration::from_secs(60),
         }
     }
 }
@@ -41,15 +46,39 @@ type Pending = (AccessEntry, oneshot::Sender<Result<(), AuditFailed>>);
 #[derive(Debug, Clone)]
 pub struct AuditWriter {
     sender: mpsc::Sender<Pending>,
+    refusals: Arc<Refusals>,
+    metrics: Arc<Metrics>,
 }
 
 impl AuditWriter {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer task, and the task that writes the counts of closed refusal windows,
+    /// on the current Tokio runtime.
     #[must_use]
     pub fn start(db: Database, config: AuditConfig, metrics: Arc<Metrics>) -> Self {
         let (sender, receiver) = mpsc::channel(config.max_batch * 8);
-        tokio::spawn(run(db, config, receiver, metrics));
-        Self { sender }
+        let refusals = Arc::new(Refusals::new(config.refusal_window));
+        tokio::spawn(run(db, config, receiver, metrics.clone()));
+        tokio::spawn(close_windows(sender.downgrade(), refusals.clone()));
+        Self {
+            sender,
+            refusals,
+            metrics,
+        }
+    }
+
+    /// Records a request's entry: as [`AuditWriter::record`], except that a refusal repeating
+    /// one already written in its window is counted into that window's entry instead.
+    ///
+    /// # Errors
+    /// When its batch could not be committed (or the writer is gone).
+    pub async fn record_request(&self, entry: AccessEntry) -> Result<(), AuditFailed> {
+        match self.refusals.admit(&entry) {
+            Admission::Counted => {
+                self.metrics.access_refusals_coalesced.inc();
+                Ok(())
+            }
+            Admission::Write => self.record(entry).await,
+        }
     }
 
     /// Returns once the entry is committed.
@@ -64,6 +93,29 @@ impl AuditWriter {
             .map_err(|_| AuditFailed("the audit writer has stopped".into()))?;
         wait.await
             .map_err(|_| AuditFailed("the audit writer has stopped".into()))?
+    }
+}
+
+/// Writes the count of each refusal window as it closes, until the writer is gone.
+async fn close_windows(sender: mpsc::WeakSender<Pending>, refusals: Arc<Refusals>) {
+    let mut tick = tokio::time::interval(refusals.tick());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(sender) = sender.upgrade() else {
+            return;
+        };
+        for entry in refusals.close(chrono::Utc::now(), false) {
+            let (done, wait) = oneshot::channel();
+            if sender.send((entry, done)).await.is_err() {
+                return;
+            }
+            match wait.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "a refusal window's count was not written"),
+                Err(_) => return,
+            }
+        }
     }
 }
 

@@ -101,12 +101,64 @@ fn is_host_name(text: &str) -> bool {
 }
 
 /// The kind of a reserved address, or `None` for an ordinary one. Private ranges (10/8 and
-/// the like) are ordinary: NHS receivers commonly sit on private networks (HSCN).
+/// the like) are ordinary: NHS receivers commonly sit on private networks (HSCN). An IPv6
+/// address that carries an IPv4 one (mapped, compatible, translated, NAT64, 6to4, Teredo) is
+/// judged by the IPv4 address too: `[::127.0.0.1]` is the loopback however it is written.
 #[must_use]
 pub fn reserved_kind(addr: IpAddr) -> Option<&'static str> {
     match addr.to_canonical() {
         IpAddr::V4(v4) => reserved_v4(v4),
-        IpAddr::V6(v6) => reserved_v6(v6),
+        IpAddr::V6(v6) => {
+            reserved_v6(v6).or_else(|| embedded_v4(v6).into_iter().find_map(reserved_v4))
+        }
+    }
+}
+
+/// The IPv4 addresses an IPv6 address carries, by every standard way of carrying one.
+#[must_use]
+pub fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let last32 = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let mut found = Vec::new();
+    // ::a.b.c.d (compatible, deprecated), ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d
+    // (translated, RFC 2765).
+    if s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff) {
+        found.push(last32);
+    }
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        found.push(last32);
+    }
+    // NAT64: the well-known 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+    if (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        found.push(last32);
+    }
+    // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
+    if s[0] == 0x2002 {
+        found.push(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    // Teredo: 2001:0::/32 carries the server (bits 32-63) and the client, inverted (the last 32).
+    if s[0] == 0x2001 && s[1] == 0 {
+        found.push(Ipv4Addr::new(o[4], o[5], o[6], o[7]));
+        found.push(Ipv4Addr::new(!o[12], !o[13], !o[14], !o[15]));
+    }
+    found
+}
+
+/// Whether a receiver at this address sits on a private network (RFC 1918, shared address
+/// space, IPv6 unique-local), directly or inside an IPv6 form: the admin is then told only
+/// that a delivery failed, never the status or error that came back, so that subscriptions
+/// cannot be used to map what answers inside the network.
+#[must_use]
+pub fn is_private(addr: IpAddr) -> bool {
+    let v4_private = |v4: Ipv4Addr| {
+        v4.is_private() || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+    };
+    match addr.to_canonical() {
+        IpAddr::V4(v4) => v4_private(v4),
+        IpAddr::V6(v6) => {
+            v6.segments()[0] & 0xfe00 == 0xfc00 || embedded_v4(v6).into_iter().any(v4_private)
+        }
     }
 }
 
@@ -136,6 +188,9 @@ fn reserved_v6(v6: Ipv6Addr) -> Option<&'static str> {
         Some("loopback")
     } else if first & 0xffc0 == 0xfe80 {
         Some("link-local")
+    } else if first & 0xffc0 == 0xfec0 {
+        // Deprecated (RFC 3879), but still routed by some stacks inside a site.
+        Some("site-local")
     } else if v6.is_unspecified() {
         Some("unspecified")
     } else if v6.is_multicast() {
@@ -297,6 +352,55 @@ mod tests {
         }
         for addr in ["203.0.113.7", "10.1.2.3", "192.168.0.9", "2001:db8::1"] {
             assert_eq!(p.permits("h", ip(addr)), Ok(()), "{addr}");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_that_carry_a_reserved_ipv4_address_are_refused_as_it() {
+        let p = TargetPolicy::default();
+        for (addr, kind) in [
+            ("::127.0.0.1", "loopback"),
+            ("::ffff:0:7f00:1", "loopback"),
+            ("::ffff:7f00:1", "loopback"),
+            ("64:ff9b::7f00:1", "loopback"),
+            ("64:ff9b:1::7f00:1", "loopback"),
+            ("2002:7f00:1::", "loopback"),
+            ("2002:a9fe:a9fe::1", "cloud metadata"),
+            // Teredo: server 127.0.0.1, or client 127.0.0.1 (inverted: 80ff:fffe).
+            ("2001:0:7f00:1::1", "loopback"),
+            ("2001:0:cb00:7107::80ff:fffe", "loopback"),
+            ("::169.254.169.254", "cloud metadata"),
+            ("64:ff9b::a9fe:101", "link-local"),
+            ("fec0::1", "site-local"),
+            ("fed0::1", "site-local"),
+        ] {
+            match p.permits("h", ip(addr)) {
+                Err(TargetRefused::Reserved { kind: k, .. }) => assert_eq!(k, kind, "{addr}"),
+                other => panic!("{addr} should be refused as {kind}: {other:?}"),
+            }
+        }
+        // Ordinary global addresses in the same families pass.
+        for addr in ["64:ff9b::cb00:7107", "2002:cb00:7107::1", "2001:db8::1"] {
+            assert_eq!(p.permits("h", ip(addr)), Ok(()), "{addr}");
+        }
+    }
+
+    #[test]
+    fn private_receivers_are_known_in_every_form() {
+        for addr in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd12::1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:101::",
+        ] {
+            assert!(is_private(ip(addr)), "{addr}");
+        }
+        for addr in ["203.0.113.7", "2001:db8::1", "100.128.0.1"] {
+            assert!(!is_private(ip(addr)), "{addr}");
         }
     }
 
