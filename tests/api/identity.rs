@@ -40,7 +40,7 @@ struct JwksServer {
     url: String,
     keys: Arc<Mutex<Value>>,
     fetches: Arc<AtomicUsize>,
-    _server: actix_web::dev::ServerHandle,
+    server: actix_web::dev::ServerHandle,
 }
 
 impl JwksServer {
@@ -76,7 +76,7 @@ impl JwksServer {
             url: format!("http://127.0.0.1:{port}/jwks"),
             keys,
             fetches,
-            _server: handle,
+            server: handle,
         }
     }
 
@@ -88,6 +88,11 @@ impl JwksServer {
 
     fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// The issuer's key endpoint goes away (connections are refused from now on).
+    async fn go_down(&self) {
+        self.server.stop(false).await;
     }
 }
 
@@ -457,6 +462,76 @@ async fn the_jwks_url_is_fetched_once_cached_and_fetched_again_for_a_new_key() {
 }
 
 #[tokio::test]
+async fn keys_that_cannot_be_fetched_again_are_trusted_only_up_to_their_maximum_age() {
+    let keys = JwksServer::start(jwks(&[("rsa-1", "cis2-1")]));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let path = dir.path().join("identity.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[issuer]]\nname = \"cis2\"\nkind = \"cis2\"\nissuer = \"{CIS2}\"\naudience = \"{AUDIENCE}\"\n\
+             jwks_url = \"{}\"\njwks_refresh_seconds = 1\nmax_key_age_seconds = 2\n",
+            keys.url
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let issuers = Arc::new(
+        IdentityConfig::load(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .issuers,
+    );
+    let app = TestApp::spawn_tuned(move |c| c.identity = issuers).await;
+    let person = nhs(7020);
+    app.create_plan(&plan_body(&person)).await;
+    let summary = app.url(&format!("/v1/patients/{person}/emergency-summary"));
+    let crew = cis2("crew-stale", "RRU", "R8003", &["B0370"]);
+    let status = || async {
+        reqwest::Client::new()
+            .get(&summary)
+            .bearer_auth(&crew)
+            .header("X-Purpose-Of-Use", "emergency")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    assert_eq!(status().await.status().as_u16(), 200);
+    // The endpoint goes away: the keys already fetched go on verifying for a while...
+    keys.go_down().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(status().await.status().as_u16(), 200, "a blink is survived");
+    // ...and then no longer: the issuer's tokens are refused, saying why, and counted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let refused = loop {
+        let res = status().await;
+        if res.status().as_u16() == 401 {
+            break problem(res, 401).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stale keys were trusted past their maximum age"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("last fetched"),
+        "{refused}"
+    );
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        !metrics.contains("ucp_stale_key_refusals_total 0"),
+        "the refusal is counted: {metrics}"
+    );
+}
+
+#[tokio::test]
 async fn nhs_login_needs_the_configured_proofing_level_and_the_access_log_records_it() {
     let w = world("P9").await;
     let person = nhs(7003);
@@ -621,10 +696,13 @@ async fn professionals_state_why_they_read_dispatch_never_has_to_and_the_reason_
     assert!(purposes.contains(&"emergency"), "{page}");
 }
 
+/// Sam Example (NHS number `nhs(7011)`), attorney for health and welfare under a registered
+/// LPA.
 fn contacts_with_attorney() -> Value {
     json!({ "personal": [{ "name": "Sam Example", "relationship": "daughter",
         "phone": "07700 900456", "nextOfKin": true, "carer": true,
-        "lpaHealthAndWelfare": "yes", "lpaPropertyAndFinancial": "no", "contactFirst": true }] })
+        "lpaHealthAndWelfare": "yes", "lpaPropertyAndFinancial": "no", "contactFirst": true,
+        "nhsNumber": nhs(7011), "lpaRegistrationReference": "7000-1234-5678" }] })
 }
 
 async fn proxy_events(app: &TestApp) -> Vec<String> {
@@ -881,10 +959,13 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
             &gp,
             &json!({
             "nhsNumber": nhs(7012), "name": "Someone Else", "relationship": "friend",
-            "basis": "lasting-power-of-attorney" }),
+            "basis": "lasting-power-of-attorney", "lpaRegistrationReference": "7000-1234-5678" }),
         )
         .await;
-    assert_eq!(problem(res, 422).await["errors"][0]["pointer"], "/name");
+    assert_eq!(
+        problem(res, 422).await["errors"][0]["pointer"],
+        "/nhsNumber"
+    );
     let res = w
         .call_json(
             Method::POST,
@@ -915,7 +996,7 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
             &gp,
             &json!({
             "nhsNumber": sam_number, "name": "  sam  EXAMPLE ", "relationship": "daughter",
-            "basis": "lasting-power-of-attorney" }),
+            "basis": "lasting-power-of-attorney", "lpaRegistrationReference": "7000 1234 5678" }),
         )
         .await;
     assert_eq!(res.status().as_u16(), 201);
@@ -1052,9 +1133,11 @@ impl World {
         token: &str,
         body: &Value,
     ) -> reqwest::Response {
+        // A professional's grant states its purpose; a person may, and does here.
         reqwest::Client::new()
             .request(method, self.app.url(path))
             .bearer_auth(token)
+            .header("X-Purpose-Of-Use", "direct-care")
             .json(body)
             .send()
             .await

@@ -28,6 +28,7 @@ mod feed_api;
 mod fhir;
 mod health;
 mod identity;
+mod justified;
 mod jwks;
 mod limits;
 mod migrations;

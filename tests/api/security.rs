@@ -481,7 +481,8 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
     // An identity configuration that says production means production, whatever UCP_ENV says:
     // the development secret is refused even beside real issuers.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
-    let jwks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev-jwks.json");
+    let jwks =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev-nhs-login-jwks.json");
     let production = dir.path().join("identity.toml");
     std::fs::write(
         &production,

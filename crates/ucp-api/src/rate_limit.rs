@@ -7,9 +7,10 @@
 //!   issuers may give the same `sub` to different people).
 //! - Requests that do not sign in (no token, a forged or expired one) spend the budget of
 //!   their client address: without it anyone could write unlimited refusals into a named
-//!   person's access log. Past it they are answered 429 before any work is done for them
-//!   (no plan is looked up to name the person). A valid token from the same address is never
-//!   held back by it: an NHS site's users share one address.
+//!   person's access log. Past it they are answered 429 without a handler being reached (their
+//!   access-log entries are then folded into one per window and person, see
+//!   `ucp_app::audit::refusals`). A valid token from the same address is never held back by
+//!   it: an NHS site's users share one address.
 
 use std::hash::Hash;
 use std::net::IpAddr;

@@ -185,8 +185,9 @@ impl IdentityConfig {
                         return Err(bad("a production jwks_url must be https".into()));
                     }
                     let refresh = Duration::from_secs(entry.jwks_refresh_seconds.unwrap_or(300));
-                    let max_age =
-                        Duration::from_secs(entry.max_key_age_seconds.unwrap_or(DEFAULT_MAX_KEY_AGE));
+                    let max_age = Duration::from_secs(
+                        entry.max_key_age_seconds.unwrap_or(DEFAULT_MAX_KEY_AGE),
+                    );
                     if max_age < refresh {
                         return Err(bad(format!(
                             "max_key_age_seconds ({}) is shorter than jwks_refresh_seconds ({}): the keys would go stale between two fetches",
@@ -288,10 +289,37 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_gives_each_issuer_a_key_of_its_own() {
+        let text = std::fs::read_to_string(example()).unwrap_or_else(|e| panic!("{e}"));
+        let files: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("jwks_file = "))
+            .map(|f| f.trim_matches('"'))
+            .collect();
+        assert_eq!(files.len(), 3, "{files:?}");
+        let mut keys = Vec::new();
+        for file in &files {
+            let set: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(example().with_file_name(file))
+                    .unwrap_or_else(|e| panic!("{file}: {e}")),
+            )
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+            for key in set["keys"].as_array().into_iter().flatten() {
+                let material = format!("{}{}{}", key["n"], key["x"], key["y"]);
+                assert!(
+                    !keys.contains(&material),
+                    "{file} shares a key with another issuer"
+                );
+                keys.push(material);
+            }
+        }
+    }
+
+    #[test]
     fn json_works_as_well_as_toml() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
         std::fs::copy(
-            example().with_file_name("dev-jwks.json"),
+            example().with_file_name("dev-nhs-login-jwks.json"),
             dir.path().join("k.json"),
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -311,7 +339,7 @@ mod tests {
     fn mistakes_are_refused_at_start_with_the_issuer_named() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
         std::fs::copy(
-            example().with_file_name("dev-jwks.json"),
+            example().with_file_name("dev-nhs-login-jwks.json"),
             dir.path().join("k.json"),
         )
         .unwrap_or_else(|e| panic!("{e:?}"));

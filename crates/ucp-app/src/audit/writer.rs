@@ -112,7 +112,9 @@ async fn close_windows(sender: mpsc::WeakSender<Pending>, refusals: Arc<Refusals
             }
             match wait.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "a refusal window's count was not written"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "a refusal window's count was not written")
+                }
                 Err(_) => return,
             }
         }

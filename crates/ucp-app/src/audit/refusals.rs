@@ -1,0 +1,266 @@
+//! Repeated refusals against one person, folded into one entry per window with a count.
+//!
+//! Every request gets an access-log entry, and a refusal that names a person is shown to that
+//! person. Without a bound, anyone could write unlimited entries into a named person's log (300
+//! requests with a garbage token: 300 lines of "someone without a valid sign-in tried …"),
+//! burying the real ones and growing the database. So the first refusal of a kind (the same
+//! person, caller, operation and status — and, for a caller who signed in, the same path) in a
+//! window is written as it happens, and those that follow it in the window are counted; when the window closes, one more entry says how many
+//! there were in all and between which times ("refused 300 times between 03:10:02 and
+//! 03:10:59"). Nothing attempted goes unrecorded, and the log grows by at most two entries per
+//! kind and window. The count of a window still open when the process stops is lost with it:
+//! its first refusal is already on record.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ucp_store::AccessEntry;
+use uuid::Uuid;
+
+/// What makes two refusals "the same": whom they were about, who asked, what, and the answer;
+/// for a caller who signed in, also the exact request (their path), so that each different
+/// thing a known person tried stays on record with its own path and request id, while the same
+/// request repeated is counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Kind {
+    person: String,
+    actor: String,
+    role: String,
+    action: String,
+    status: i16,
+    path: Option<String>,
+}
+
+/// A window opened by a refusal written as it happened.
+#[derive(Debug)]
+struct Window {
+    first: AccessEntry,
+    count: u64,
+    last_at: DateTime<Utc>,
+}
+
+/// Whether an entry is to be written now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Write it: it is not a refusal about a person, or the first of its kind in the window.
+    Write,
+    /// Counted into the open window's entry; write nothing now.
+    Counted,
+}
+
+/// The open windows, and the summaries of windows closed by a newer refusal of their kind.
+#[derive(Debug, Default)]
+struct Inner {
+    open: HashMap<Kind, Window>,
+    closed: Vec<AccessEntry>,
+}
+
+/// The refusal windows of one server.
+#[derive(Debug)]
+pub struct Refusals {
+    window: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl Refusals {
+    /// Windows of `window`; zero writes every refusal as it happens.
+    #[must_use]
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// How often the closed windows are looked for.
+    #[must_use]
+    pub fn tick(&self) -> Duration {
+        (self.window / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+    }
+
+    /// Counts a refusal into its open window, or opens one with it.
+    pub fn admit(&self, entry: &AccessEntry) -> Admission {
+        let Some(kind) = self.kind(entry) else {
+            return Admission::Write;
+        };
+        let Ok(mut inner) = self.inner.lock() else {
+            return Admission::Write;
+        };
+        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        if let Some(w) = inner.open.get_mut(&kind) {
+            if entry.at < w.first.at + window {
+                w.count += 1;
+                w.last_at = w.last_at.max(entry.at);
+                return Admission::Counted;
+            }
+        }
+        let opened = Window {
+            first: entry.clone(),
+            count: 1,
+            last_at: entry.at,
+        };
+        if let Some(ended) = inner.open.insert(kind, opened) {
+            if ended.count > 1 {
+                inner.closed.push(summary(ended));
+            }
+        }
+        Admission::Write
+    }
+
+    fn kind(&self, entry: &AccessEntry) -> Option<Kind> {
+        if self.window.is_zero() || entry.status < 400 {
+            return None;
+        }
+        Some(Kind {
+            person: entry.nhs_number.clone()?,
+            actor: entry.actor.clone(),
+            role: entry.role.clone(),
+            action: entry.action.clone(),
+            status: entry.status,
+            path: (entry.role != "none").then(|| entry.path.clone()),
+        })
+    }
+
+    /// Closes the windows that ended by `now` (all of them with `everything`), returning one
+    /// entry for each that counted more than its first refusal.
+    pub fn close(&self, now: DateTime<Utc>, everything: bool) -> Vec<AccessEntry> {
+        let Ok(mut inner) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        let ended: Vec<Kind> = inner
+            .open
+            .iter()
+            .filter(|(_, w)| everything || w.first.at + window <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut summaries = std::mem::take(&mut inner.closed);
+        summaries.extend(
+            ended
+                .into_iter()
+                .filter_map(|k| inner.open.remove(&k))
+                .filter(|w| w.count > 1)
+                .map(summary),
+        );
+        summaries
+    }
+}
+
+/// The entry that closes a window: the first refusal's what and who, with the count and the
+/// times, pointing at the entry written for the first.
+fn summary(w: Window) -> AccessEntry {
+    let mut entry = w.first.clone();
+    entry.entry_id = Uuid::now_v7();
+    entry.at = w.last_at;
+    entry.request_id = None;
+    let mut detail = match entry.detail.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+        None => serde_json::Map::new(),
+    };
+    detail.insert(
+        "refusals".to_owned(),
+        serde_json::json!({
+            "count": w.count,
+            "from": w.first.at,
+            "to": w.last_at,
+            "firstEntryId": w.first.entry_id,
+        }),
+    );
+    entry.detail = Some(serde_json::Value::Object(detail));
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(at: DateTime<Utc>, person: &str, status: i16) -> AccessEntry {
+        AccessEntry {
+            at,
+            status,
+            nhs_number: Some(person.to_owned()),
+            ..crate::audit::entry(None, "getCarePlan", crate::audit::Access::default(), 401)
+        }
+    }
+
+    #[test]
+    fn a_flood_of_refusals_is_one_entry_and_one_count_per_window() {
+        let r = Refusals::new(Duration::from_secs(60));
+        let t0 = Utc::now();
+        let mut written = 0;
+        for i in 0..300 {
+            let at = t0 + chrono::Duration::milliseconds(i * 100);
+            if r.admit(&refusal(at, "9434765919", 401)) == Admission::Write {
+                written += 1;
+            }
+        }
+        assert_eq!(written, 1, "the first is written, the rest counted");
+        assert!(r
+            .close(t0 + chrono::Duration::seconds(59), false)
+            .is_empty());
+        let closed = r.close(t0 + chrono::Duration::seconds(60), false);
+        assert_eq!(closed.len(), 1);
+        let counted = &closed[0].detail.as_ref().map(|d| d["refusals"].clone());
+        assert_eq!(
+            counted.as_ref().map(|c| c["count"].clone()),
+            Some(300.into())
+        );
+        assert_eq!(closed[0].at, t0 + chrono::Duration::milliseconds(29_900));
+    }
+
+    #[test]
+    fn other_people_statuses_and_served_requests_are_not_folded_together() {
+        let r = Refusals::new(Duration::from_secs(60));
+        let t0 = Utc::now();
+        assert_eq!(r.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
+        assert_eq!(r.admit(&refusal(t0, "9990000018", 401)), Admission::Write);
+        assert_eq!(r.admit(&refusal(t0, "9434765919", 429)), Admission::Write);
+        let served = AccessEntry {
+            status: 200,
+            ..refusal(t0, "9434765919", 200)
+        };
+        assert_eq!(r.admit(&served), Admission::Write);
+        assert_eq!(r.admit(&served), Admission::Write);
+        // A lone refusal leaves nothing more to write when its window closes.
+        assert!(r.close(t0, true).is_empty());
+        let off = Refusals::new(Duration::ZERO);
+        assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
+        assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
+    }
+
+    #[test]
+    fn a_window_that_ended_opens_a_new_one() {
+        let r = Refusals::new(Duration::from_secs(1));
+        let t0 = Utc::now();
+        assert_eq!(r.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
+        assert_eq!(
+            r.admit(&refusal(
+                t0 + chrono::Duration::milliseconds(500),
+                "9434765919",
+                401
+            )),
+            Admission::Counted
+        );
+        assert_eq!(
+            r.admit(&refusal(
+                t0 + chrono::Duration::seconds(2),
+                "9434765919",
+                401
+            )),
+            Admission::Write
+        );
+        // The window it replaced is not lost: its count is written at the next close.
+        let closed = r.close(t0 + chrono::Duration::seconds(2), false);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(
+            closed[0]
+                .detail
+                .as_ref()
+                .map(|d| d["refusals"]["count"].clone()),
+            Some(2.into())
+        );
+    }
+}
