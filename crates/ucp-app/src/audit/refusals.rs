@@ -5,7 +5,10 @@
 //! requests with a garbage token: 300 lines of "someone without a valid sign-in tried …"),
 //! burying the real ones and growing the database. So the first refusal of a kind (the same
 //! person, caller, operation and status — and, for a caller who signed in, the same path) in a
-//! window is written as it happens, and those that follow it in the window are counted; when the window closes, one more entry says how many
+//! window is written as it happens, and those that follow it in the window are counted;
+//! a kind is a refusal of someone without a valid sign-in, or a 429 of anyone (a signed-in
+//! caller's other refusals each keep an entry: they are accountable, and their own budget
+//! bounds them); when the window closes, one more entry says how many
 //! there were in all and between which times ("refused 300 times between 03:10:02 and
 //! 03:10:59"). Nothing attempted goes unrecorded, and the log grows by at most two entries per
 //! kind and window. The count of a window still open when the process stops is lost with it:
@@ -110,7 +113,11 @@ impl Refusals {
     }
 
     fn kind(&self, entry: &AccessEntry) -> Option<Kind> {
-        if self.window.is_zero() || entry.status < 400 {
+        // A caller who signed in is accountable and has a budget of their own: each of their
+        // refusals stays on record with its own path and request id (a revoked proxy trying
+        // again is news), except the 429s past that budget.
+        let floods = entry.role == "none" || entry.status == 429;
+        if self.window.is_zero() || entry.status < 400 || !floods {
             return None;
         }
         Some(Kind {
@@ -224,8 +231,24 @@ mod tests {
         };
         assert_eq!(r.admit(&served), Admission::Write);
         assert_eq!(r.admit(&served), Admission::Write);
-        // A lone refusal leaves nothing more to write when its window closes.
-        assert!(r.close(t0, true).is_empty());
+        // A signed-in caller's refusals each keep their entry; their 429s are counted.
+        let known = AccessEntry {
+            role: "patient".into(),
+            actor: "sam".into(),
+            ..refusal(t0, "9434765919", 403)
+        };
+        assert_eq!(r.admit(&known), Admission::Write);
+        assert_eq!(r.admit(&known), Admission::Write);
+        let throttled = AccessEntry {
+            status: 429,
+            ..known
+        };
+        assert_eq!(r.admit(&throttled), Admission::Write);
+        assert_eq!(r.admit(&throttled), Admission::Counted);
+        // A lone refusal leaves nothing more to write when its window closes; the 429s do.
+        let closed = r.close(t0, true);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].status, 429);
         let off = Refusals::new(Duration::ZERO);
         assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
         assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);

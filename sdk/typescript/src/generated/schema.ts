@@ -1626,6 +1626,7 @@ export interface components {
         /** @description A grant asked for. */
         GrantProxyRequest: {
             basis: components["schemas"]["ProxyBasis"];
+            lpaRegistrationReference?: components["schemas"]["LpaReference"] | null;
             /** @description Their name; for an attorney, as the plan's contacts record it. */
             name: components["schemas"]["ShortText"];
             /** @description The proxy's own NHS number: they sign in with NHS login, as themselves. */
@@ -1708,6 +1709,14 @@ export interface components {
          * @example Being at home with my cat, and my daughter nearby.
          */
         LongText: string;
+        /**
+         * @description The Office of the Public Guardian's reference of a registered lasting power of
+         *     attorney: 12 digits in three groups (`7000-1234-5678`, paper LPAs) or `M-` and three
+         *     groups of four letters and digits (`M-AB12-CD34-EF56`, LPAs made online). Spaces and
+         *     hyphens are normalised, so a reference read out over the phone matches the one typed.
+         * @example 7000-1234-5678
+         */
+        LpaReference: string;
         /** @description A "just in case" medicine at home. */
         MedicineView: {
             doseAndRoute?: string | null;
@@ -1901,8 +1910,10 @@ export interface components {
             contactFirst?: boolean;
             lpaHealthAndWelfare: components["schemas"]["YesNoUnknown"];
             lpaPropertyAndFinancial: components["schemas"]["YesNoUnknown"];
+            lpaRegistrationReference?: components["schemas"]["LpaReference"] | null;
             name: components["schemas"]["ShortText"];
             nextOfKin?: boolean;
+            nhsNumber?: components["schemas"]["NhsNumber"] | null;
             phone: components["schemas"]["Phone"];
             relationship: components["schemas"]["ShortText"];
         };
@@ -4069,7 +4080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProxyGrantView"];
                 };
             };
-            /** @description Malformed JSON, an unknown field or a bad id */
+            /** @description Malformed JSON, an unknown field, a bad id, or no X-Purpose-Of-Use */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4087,7 +4098,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinicians only, and for a lasting power of attorney only */
+            /** @description Clinicians of an organisation caring for the person only, and for a lasting power of attorney only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4141,7 +4152,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid values, or not an attorney the plan records */
+            /** @description Invalid values, no LPA registration reference, or not an attorney the plan records by this NHS number */
             422: {
                 headers: {
                     [name: string]: unknown;
