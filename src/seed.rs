@@ -56,6 +56,28 @@ pub fn demo_nhs_number(i: u32) -> NhsNumber {
     }
 }
 
+/// The daughter every demo person names; where she holds their LPA for health and welfare,
+/// with her own NHS number (from the 999 range, above every demo person's) and the LPA's
+/// registration reference, so that a clinician can grant her proxy access in the demo.
+fn sam_example(i: u32, lpa: bool, contact_first: bool) -> serde_json::Value {
+    let mut sam = json!({ "name": "Sam Example", "relationship": "daughter", "nextOfKin": true,
+        "lpaHealthAndWelfare": if lpa { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
+        "phone": "07700 900123", "contactFirst": contact_first });
+    if lpa {
+        let mut stem = 999_920_000 + (i % 6_000) * 13;
+        let attorney = loop {
+            if let Some(n) = NhsNumber::from_first_nine(stem) {
+                break n;
+            }
+            stem += 1;
+        };
+        sam["nhsNumber"] = json!(attorney.to_string());
+        sam["lpaRegistrationReference"] =
+            json!(format!("7000-{:04}-{:04}", i / 10_000 % 10_000, i % 10_000));
+    }
+    sam
+}
+
 fn clinician() -> Actor {
     Actor {
         org: Some("F84001".into()),
@@ -125,9 +147,7 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
         "consentToShare": { "basis": if i % 6 == 5 { "best-interests" } else { "person-agreed" },
                             "decidedBy": "Dr Demo Clinician", "date": "2026-10-01" },
         "whatMatters": { "inTheirOwnWords": "Staying at home with my family around me." },
-        "contacts": { "personal": [{ "name": "Sam Example", "relationship": "daughter", "nextOfKin": true,
-            "lpaHealthAndWelfare": if lpa { "yes" } else { "unknown" }, "lpaPropertyAndFinancial": "no",
-            "phone": "07700 900123", "contactFirst": shape != 14 }],
+        "contacts": { "personal": [sam_example(i, lpa, shape != 14)],
             "professional": [
                 { "name": "Example Medical Practice", "role": "GP practice", "odsCode": "F84001", "phone": "020 7946 0001" },
                 { "name": "Community palliative care team", "role": "Palliative care line (24 h)", "phone": "020 7946 0002" }
