@@ -346,6 +346,12 @@ struct ServeArgs {
     #[arg(long, env = "UCP_RATE_LIMIT_ANONYMOUS", default_value_t = 120)]
     rate_limit_anonymous: u32,
 
+    /// Load balancers and proxies in front of the service (comma-separated addresses and
+    /// networks): from them, X-Forwarded-For names the client whose UCP_RATE_LIMIT_ANONYMOUS
+    /// budget a request spends. Empty: the connection's own address.
+    #[arg(long, env = "UCP_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+
     /// Largest JSON body accepted, in bytes (413 above it).
     #[arg(long, env = "UCP_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
@@ -775,6 +781,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         rate_limit_per_minute: args.rate_limit,
         rate_limit_anonymous_per_minute: args.rate_limit_anonymous,
+        trusted_proxies: args
+            .trusted_proxies
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?,
         feed_poll: Duration::from_millis(500),
         delivery: ucp_api::webhooks::DeliveryConfig {
             timeout: Duration::from_secs(args.webhook_timeout),

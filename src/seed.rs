@@ -308,6 +308,10 @@ fn order<'a>(
 fn person(nhs: NhsNumber) -> Actor {
     Actor {
         nhs_number: Some(nhs),
+        proofing: Some(ucp_app::Proofing {
+            level: ucp_app::ProofingLevel::P9,
+            required: ucp_app::ProofingLevel::P9,
+        }),
         ..Actor::new(format!("nhs-login-{nhs}"), Role::Patient)
     }
 }

@@ -138,19 +138,40 @@ async fn a_person_proofed_below_the_minimum_reaches_no_route_of_any_protocol() {
     }
     // Every refusal is on the person's log with the level that was held.
     let client = app.test_db.owner_client().await;
-    let refused: i64 = client
-        .query_one(
-            "SELECT count(*) FROM access_log WHERE status = 403 AND proofing_level IN ('P5', 'P0') \
-             AND nhs_number = $1",
+    // (Repeats of one operation by a weakly proofed sign-in are counted into its window's
+    // entry, so each level's operations are there once each.)
+    let refused: Vec<(String, String)> = client
+        .query(
+            "SELECT DISTINCT proofing_level, action FROM access_log WHERE status = 403 \
+             AND proofing_level IN ('P5', 'P0') AND nhs_number = $1",
             &[&person],
         )
         .await
         .unwrap_or_else(|e| panic!("{e:?}"))
-        .get(0);
-    assert_eq!(
-        refused,
-        i64::try_from(2 * (reads.len() + 1)).unwrap_or_default()
-    );
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let operations = [
+        "getMyCarePlan",
+        "getPersonCarePlan",
+        "getEmergencySummary",
+        "getCarePlan",
+        "getCarePlanHistory",
+        "getCarePlanChanges",
+        "getCarePlanDocument",
+        "fhirPatientEverything",
+        "fhirRead",
+        "fhirSearch",
+        "putMySectionWhatMatters",
+    ];
+    for level in ["P5", "P0"] {
+        for op in operations {
+            assert!(
+                refused.contains(&(level.to_owned(), op.to_owned())),
+                "{level} {op} is not on the person's log: {refused:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -504,6 +525,45 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
     assert!(
         theirs.iter().filter(|d| d.contains(&by_prober)).count() >= 7,
         "{theirs:#?}"
+    );
+
+    // What names no one is filed under no one: a route that takes no token, whatever its
+    // query says; an `{id}` that is not a plan's; and a header cannot move a probe of one
+    // person's plan onto another's log.
+    let decoy = nhs(2611);
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/fhir/R4/metadata?patient=Patient/{probed}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rid = request_id(&res);
+    let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
+    assert_eq!(about, None, "the metadata names no one");
+    let res = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/subscriptions/{plan_id}"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rid = request_id(&res);
+    let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
+    assert_eq!(about, None, "a subscription id is no plan id");
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/v1/care-plans/{plan_id}")))
+        .bearer_auth("garbage")
+        .header("UCP-On-Behalf-Of", decoy.as_str())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rid = request_id(&res);
+    let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
+    assert_eq!(
+        about.as_deref(),
+        Some(probed.as_str()),
+        "the plan's owner, not the decoy"
     );
 
     // A proxy refused on the person's plan: the person's, not the proxy's.

@@ -49,6 +49,8 @@ pub struct ApiConfig {
     pub rate_limit_per_minute: u32,
     /// Requests a minute from one client address that do not sign in (0: no limit).
     pub rate_limit_anonymous_per_minute: u32,
+    /// The proxies whose `X-Forwarded-For` names the client (`UCP_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::rate_limit::TrustedProxies,
     /// The FHIR facade's public address and the custodian ODS code of NRL pointers.
     pub fhir: ucp_fhir::FhirSettings,
     /// Where to publish NRL pointers; `None`: not published.
@@ -72,6 +74,7 @@ impl Default for ApiConfig {
             print: ucp_app::print::PrintSettings::default(),
             rate_limit_per_minute: 0,
             rate_limit_anonymous_per_minute: 0,
+            trusted_proxies: crate::rate_limit::TrustedProxies::default(),
             fhir: ucp_fhir::FhirSettings::default(),
             nrl: None,
         }
@@ -139,6 +142,7 @@ impl Application {
         let anonymous_limit = web::Data::new(crate::rate_limit::AnonymousRateLimit::per_minute(
             config.rate_limit_anonymous_per_minute,
         ));
+        let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let limit = web::Data::new(config.body_limits);
         let doc = ApiDoc::openapi();
         let operation_ids = web::Data::new(crate::operation_ids::OperationIds::of(&doc));
@@ -159,6 +163,7 @@ impl Application {
                 .app_data(identity.clone())
                 .app_data(rate_limit.clone())
                 .app_data(anonymous_limit.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

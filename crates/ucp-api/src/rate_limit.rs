@@ -13,21 +13,29 @@
 //!   it: an NHS site's users share one address.
 
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use actix_web::{web, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
 
 /// Above this many remembered keys, those whose budget is full again are forgotten.
 const FORGET_ABOVE: usize = 10_000;
+
+/// Forgetting walks every key: at most this often, however many keys there are (a flood of
+/// new addresses must not make every request walk the whole map).
+const FORGET_EVERY: Duration = Duration::from_secs(10);
 
 /// A budget of `per_minute` requests a minute per key, refilled steadily, with up to a
 /// minute's worth at once (a burst after a quiet spell is normal). `None` turns it off.
 struct Budget<K: Hash + Eq + Clone> {
     limiter: Option<DefaultKeyedRateLimiter<K>>,
     clock: DefaultClock,
+    forgot_at: Mutex<Option<Instant>>,
 }
 
 impl<K: Hash + Eq + Clone> Budget<K> {
@@ -35,6 +43,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
         Self {
             limiter: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             clock: DefaultClock::default(),
+            forgot_at: Mutex::new(None),
         }
     }
 
@@ -43,7 +52,16 @@ impl<K: Hash + Eq + Clone> Budget<K> {
             return Ok(());
         };
         if limiter.len() > FORGET_ABOVE {
-            limiter.retain_recent();
+            let due = self.forgot_at.try_lock().ok().and_then(|mut at| {
+                let due = at.is_none_or(|t| t.elapsed() >= FORGET_EVERY);
+                if due {
+                    *at = Some(Instant::now());
+                }
+                due.then_some(())
+            });
+            if due.is_some() {
+                limiter.retain_recent();
+            }
         }
         limiter
             .check_key(key)
@@ -105,13 +123,87 @@ impl AnonymousRateLimit {
         }
     }
 
-    /// Spends one request of the address's budget for requests without a valid sign-in.
+    /// Spends one request of the address's budget for requests without a valid sign-in. An
+    /// IPv6 address is counted by its /64, the block one subscriber is given: counting each
+    /// address would give a client 2^64 budgets.
     ///
     /// # Errors
     /// How long until the next such request would be allowed, when the budget is spent.
     pub fn check(&self, address: IpAddr) -> Result<(), Duration> {
-        self.budget.spend(&address)
+        let key = match address.to_canonical() {
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            v4 => v4,
+        };
+        self.budget.spend(&key)
     }
+}
+
+/// The load balancers and proxies in front of the service (`UCP_TRUSTED_PROXIES`): a request
+/// from one of them is counted against the address it says it forwards for, the last entry
+/// of `X-Forwarded-For` that is not itself a trusted proxy. From anyone else the header is
+/// ignored, since any client can write it.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                e.parse::<IpNet>()
+                    .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!("UCP_TRUSTED_PROXIES entry {e:?} is not an address or network")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+}
+
+impl TrustedProxies {
+    fn trusts(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.0.iter().any(|n| n.contains(&addr))
+    }
+
+    /// The client of a connection from `peer` that carried `forwarded_for` headers.
+    #[must_use]
+    pub fn client(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = forwarded_for
+            .iter()
+            .flat_map(|h| h.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .collect();
+        hops.into_iter()
+            .rev()
+            .find(|hop| !self.trusts(*hop))
+            .unwrap_or(peer)
+    }
+}
+
+/// The address a request's budget for requests without a valid sign-in is counted against.
+#[must_use]
+pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let Some(trusted) = req.app_data::<web::Data<TrustedProxies>>() else {
+        return Some(peer);
+    };
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(trusted.client(peer, &forwarded))
 }
 
 #[cfg(test)]
@@ -148,6 +240,38 @@ mod tests {
         let anonymous = AnonymousRateLimit::per_minute(0);
         let here = IpAddr::from([127, 0, 0, 1]);
         assert!((0..10_000).all(|_| anonymous.check(here).is_ok()));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let limit = AnonymousRateLimit::per_minute(2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert!(limit.check(a).is_ok() && limit.check(b).is_ok());
+        assert!(limit.check(a).is_err(), "the same /64 shares one budget");
+        assert!(limit.check(other).is_ok());
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: TrustedProxies = "10.0.0.0/8, 192.0.2.1".parse().unwrap_or_default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0; 4]));
+        // From the balancer: the last hop it did not add itself.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &["203.0.113.9, 198.51.100.7", "10.0.0.9"]),
+            ip("198.51.100.7")
+        );
+        // A client writing the header itself, straight to the service: ignored.
+        assert_eq!(
+            trusted.client(ip("203.0.113.50"), &["198.51.100.7"]),
+            ip("203.0.113.50")
+        );
+        // Nothing forwarded: the balancer itself.
+        assert_eq!(trusted.client(ip("192.0.2.1"), &[]), ip("192.0.2.1"));
+        assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
     }
 
     #[test]

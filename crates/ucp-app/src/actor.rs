@@ -253,12 +253,16 @@ impl Actor {
     /// # Errors
     /// [`AppError::Forbidden`] naming both levels.
     pub fn proofed(&self) -> Result<(), AppError> {
-        match self.proofing {
-            Some(p) if p.level < p.required => Err(AppError::Forbidden(format!(
+        match (self.role, self.proofing) {
+            (_, Some(p)) if p.level < p.required => Err(AppError::Forbidden(format!(
                 "Your NHS login is proofed to {}; seeing or changing a care plan needs identity proofing {}. Prove your identity in the NHS App (photo ID and a face scan) and sign in again.",
                 p.level.as_str(),
                 p.required.as_str()
             ))),
+            // A person whose proofing nobody vouched for is not taken as proofed.
+            (Role::Patient, None) => Err(AppError::Forbidden(
+                "Your sign-in does not say how your identity was proofed; seeing or changing a care plan needs NHS login identity proofing.".into(),
+            )),
             _ => Ok(()),
         }
     }

@@ -203,7 +203,14 @@ async fn append(
         Ok(_) => Ok(()),
         Err(ucp_store::StoreError::Refused(why)) => Err(AppError::Conflict {
             kind: crate::Conflict::ProxyGrant,
-            detail: format!("{}{}.", why[..1].to_uppercase(), &why[1..]),
+            detail: {
+                let mut chars = why.chars();
+                let first: String = chars
+                    .next()
+                    .map(|c| c.to_uppercase().collect())
+                    .unwrap_or_default();
+                format!("{first}{}.", chars.as_str())
+            },
             location: None,
         }),
         Err(e) => Err(e.into()),
@@ -304,6 +311,37 @@ fn recorded_attorney(
     found
 }
 
+/// Why a clinician's grant is flagged for the privacy officer, if it is: the attorney was
+/// recorded within [`FLAG_WINDOW`] by the grantor (`attorney-recorded-by-grantor`), or the grantor's organisation became one caring for the
+/// person within it, by changes to the plan (`grantor-organisation-joined-recently`). Either
+/// is what a clinician making someone a proxy on their own say would have to do first.
+fn flag_reasons(
+    actor: &Actor,
+    attorney: &RecordedAttorney,
+    states: &[CarePlan],
+    current: &CarePlan,
+    now: DateTime<Utc>,
+) -> Vec<&'static str> {
+    let since = now - FLAG_WINDOW;
+    let own_org = actor.org.as_deref();
+    // By the author, not the organisation: a practice that records an attorney on a new plan
+    // and has a colleague grant access the same day is the ordinary course of things.
+    let same_grantor = attorney.recorded_by.actor == actor.sub;
+    let mut reasons = Vec::new();
+    if same_grantor && attorney.recorded_at > since {
+        reasons.push("attorney-recorded-by-grantor");
+    }
+    let before = states.iter().rev().find(|p| p.updated_at <= since);
+    let caring_then = before.map(ucp_domain::review::caring_organisations);
+    let caring_now = ucp_domain::review::caring_organisations(current);
+    if let (Some(org), Some(then)) = (own_org, caring_then) {
+        if caring_now.iter().any(|o| o == org) && !then.iter().any(|o| o == org) {
+            reasons.push("grantor-organisation-joined-recently");
+        }
+    }
+    reasons
+}
+
 /// Grants proxy access to the person `person`: by the person themselves (either basis), or by a
 /// clinician of an organisation caring for them, stating a purpose, for an attorney the plan
 /// records with their NHS number, giving the LPA's registration reference (the person may no
@@ -341,9 +379,9 @@ pub async fn grant(
                     "Only the person names their own proxies; a clinician may grant access to an attorney for health and welfare recorded on the plan.".into(),
                 ));
             }
-            if actor.purpose.is_none() {
+            if actor.purpose != Some(crate::Purpose::DirectCare) {
                 return Err(AppError::PurposeRequired(
-                    "Say why you grant access to this person's record: send X-Purpose-Of-Use (direct-care).".into(),
+                    "Granting an attorney access is part of this person's direct care: send X-Purpose-Of-Use: direct-care.".into(),
                 ));
             }
             if request.lpa_registration_reference.is_none() {
@@ -420,21 +458,21 @@ pub async fn grant(
             (Some(recorded), None) => reference = Some(recorded.clone()),
             _ => {}
         }
-        let same_author = attorney.recorded_by.actor == actor.sub
-            && attorney.recorded_by.role == actor.role_name();
-        let since = chrono::Utc::now() - attorney.recorded_at;
-        if same_author && since < FLAG_WINDOW {
+        let reasons = flag_reasons(actor, &attorney, &states, &current, chrono::Utc::now());
+        if let Some(kind) = reasons.first() {
             metrics.proxy_grants_flagged.inc();
             tracing::warn!(
                 grantor = %actor.sub,
                 organisation = actor.org.as_deref().unwrap_or_default(),
                 recorded_at = %attorney.recorded_at,
-                "proxy granted to an attorney the grantor recorded on the plan within the flag window"
+                reasons = ?reasons,
+                "proxy granted to an attorney within the flag window of the grantor's own changes"
             );
             flag = Some(serde_json::json!({
-                "kind": "attorney-recorded-by-grantor",
+                "kind": kind,
+                "reasons": reasons,
                 "recordedAt": attorney.recorded_at,
-                "detail": "the attorney was recorded on the plan by the same author shortly before this grant",
+                "detail": "the grantor, or their organisation, recorded the attorney or joined this person's care shortly before this grant",
             }));
         }
     }

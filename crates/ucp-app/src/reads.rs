@@ -401,13 +401,15 @@ pub async fn access_log(
     };
     let entries = db.access_log(&query).await?;
     // Everyone whose accesses came back (a search by actor, by time, or none) learns that
-    // their log was looked at: each entry's person, and the person a proxy acted for.
+    // their log was looked at: each entry's person, the person a proxy acted for, and those an
+    // entry's search returned.
     let mut returned: Vec<String> = Vec::new();
-    for n in entries
-        .iter()
-        .flat_map(|e| [e.nhs_number.as_ref(), e.on_behalf_of.as_ref()])
-        .flatten()
-    {
+    for n in entries.iter().flat_map(|e| {
+        [e.nhs_number.as_ref(), e.on_behalf_of.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(e.returned_nhs_numbers.iter())
+    }) {
         if !returned.contains(n) {
             returned.push(n.clone());
         }

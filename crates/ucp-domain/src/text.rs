@@ -82,6 +82,46 @@ fn bounded(s: &str, max: usize, what: &str) -> Result<String, ValueError> {
     Ok(s.to_owned())
 }
 
+/// An LPA reference normalised, if `text` is one: exactly the forms the documented pattern
+/// admits (three groups of four, each but the first after at most one space or hyphen, and for
+/// an online LPA an `M` and at most one separator first).
+fn lpa_reference(text: &str) -> Option<String> {
+    let upper = text.to_ascii_uppercase();
+    let (online, rest) = match upper.strip_prefix('M') {
+        Some(rest) => (true, rest.strip_prefix(['-', ' ']).unwrap_or(rest)),
+        None => (false, upper.as_str()),
+    };
+    let mut groups = Vec::with_capacity(3);
+    let mut rest = rest;
+    for i in 0..3 {
+        if i > 0 {
+            rest = rest.strip_prefix(['-', ' ']).unwrap_or(rest);
+        }
+        let group = rest.get(..4)?;
+        let allowed = |c: char| {
+            if online {
+                c.is_ascii_alphanumeric()
+            } else {
+                c.is_ascii_digit()
+            }
+        };
+        if !group.chars().all(allowed) {
+            return None;
+        }
+        groups.push(group);
+        rest = &rest[4..];
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let grouped = groups.join("-");
+    Some(if online {
+        format!("M-{grouped}")
+    } else {
+        grouped
+    })
+}
+
 /// Unicode's bidirectional formatting characters (embeddings, overrides, isolates and the
 /// implicit marks). They change the order in which text is displayed, not what it says, so a
 /// note holding them can read differently on a clinician's screen from what is stored (the
@@ -128,24 +168,9 @@ string_value!(
     /// groups of four letters and digits (`M-AB12-CD34-EF56`, LPAs made online). Spaces and
     /// hyphens are normalised, so a reference read out over the phone matches the one typed.
     LpaReference, example = "7000-1234-5678", pattern = r"^ *(?:[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}|[Mm][- ]?[A-Za-z0-9]{4}[- ]?[A-Za-z0-9]{4}[- ]?[A-Za-z0-9]{4}) *$",
-    |s| {
-        let upper = s.to_ascii_uppercase();
-        let (online, rest) = match upper.strip_prefix('M') {
-            Some(rest) => (true, rest.trim_start_matches(['-', ' '])),
-            None => (false, upper.as_str()),
-        };
-        let body: String = rest.chars().filter(|c| *c != '-' && *c != ' ').collect();
-        let well_formed = body.len() == 12
-            && body.chars().all(|c| c.is_ascii_alphanumeric())
-            && (online || body.chars().all(|c| c.is_ascii_digit()));
-        if !well_formed {
-            return Err(ValueError(
-                "not an Office of the Public Guardian LPA reference (e.g. 7000-1234-5678, or M-AB12-CD34-EF56 for an LPA made online)".into(),
-            ));
-        }
-        let grouped = format!("{}-{}-{}", &body[..4], &body[4..8], &body[8..]);
-        Ok(if online { format!("M-{grouped}") } else { grouped })
-    }
+    |s| lpa_reference(s).ok_or_else(|| ValueError(
+        "not an Office of the Public Guardian LPA reference (e.g. 7000-1234-5678, or M-AB12-CD34-EF56 for an LPA made online)".into(),
+    ))
 );
 
 string_value!(

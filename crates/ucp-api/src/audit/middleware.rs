@@ -50,7 +50,11 @@ pub async fn record_access(
         .get::<Access>()
         .cloned()
         .unwrap_or_default();
-    if note.plan_id.is_none() || note.nhs_number.is_none() {
+    // Only a request that reached authentication is about anyone: a route that takes no token
+    // (the FHIR metadata, an unknown path) names no one, whatever its query says.
+    let authenticated = http_req.extensions().get::<Actor>().is_some()
+        || http_req.extensions().get::<Refusal>().is_some();
+    if authenticated && (note.plan_id.is_none() || note.nhs_number.is_none()) {
         target_from_request(
             &http_req,
             &mut note,
@@ -127,13 +131,20 @@ fn named_target(req: &HttpRequest) -> Named {
     let pattern = req.match_pattern().unwrap_or_default();
     let fhir_patient = params.get("resourceType") == Some("Patient")
         || pattern.starts_with("/fhir/R4/Patient/{id}");
+    // Routes whose `{id}` is a plan (or a FHIR part of one, `{plan id}-cpr`); elsewhere `{id}`
+    // is a subscription, an extension or a grant, and names no one.
+    let plan_route = pattern.starts_with("/v1/care-plans/{id}")
+        || pattern.starts_with("/fhir/R4/CarePlan/{id}")
+        || (pattern == "/fhir/R4/{resourceType}/{id}" && !fhir_patient);
     let mut named = Named::default();
     if let Some(id) = params.get("id") {
         if fhir_patient {
             named.nhs_number = NhsNumber::parse(id).ok();
-        } else {
-            // A plan's id, or a FHIR part's `{plan id}-cpr`.
-            named.plan_id = id.get(..36).and_then(|head| Uuid::parse_str(head).ok());
+        } else if plan_route {
+            named.plan_id = id
+                .get(..36)
+                .filter(|_| id.len() == 36 || id.as_bytes().get(36) == Some(&b'-'))
+                .and_then(|head| Uuid::parse_str(head).ok());
         }
     }
     if named.nhs_number.is_none() {
@@ -144,7 +155,9 @@ fn named_target(req: &HttpRequest) -> Named {
     if named.nhs_number.is_none() && pattern.starts_with("/fhir/R4/") {
         named.nhs_number = fhir_search_subject(req.query_string(), fhir_patient);
     }
-    if named.nhs_number.is_none() {
+    // The person a proxy says they act for, when the request names no one else (a header
+    // cannot move a probe of one person's plan onto another's log).
+    if named.nhs_number.is_none() && named.plan_id.is_none() {
         named.nhs_number = req
             .headers()
             .get(ON_BEHALF_OF_HEADER)
@@ -249,7 +262,9 @@ fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEnt
     else {
         return;
     };
-    entry.nhs_number = Some(person.to_string());
+    if entry.nhs_number.is_none() {
+        entry.nhs_number = Some(person.to_string());
+    }
     add_detail(entry, "attemptedOnBehalfOf", person.to_string());
 }
 

@@ -180,6 +180,8 @@ pub(crate) struct JwksUrl {
     client: reqwest::Client,
     cache: RwLock<Fetched>,
     fetching: tokio::sync::Mutex<()>,
+    /// When staleness was last logged: once a minute is enough to alert, every request is a flood.
+    stale_logged: std::sync::Mutex<Option<Instant>>,
 }
 
 impl JwksUrl {
@@ -204,6 +206,7 @@ impl JwksUrl {
                 tried_at: None,
             }),
             fetching: tokio::sync::Mutex::new(()),
+            stale_logged: std::sync::Mutex::new(None),
         })
     }
 
@@ -251,12 +254,21 @@ impl JwksUrl {
             .map(|t| t.elapsed());
         match age {
             Some(age) if age > self.max_age => {
-                tracing::error!(
-                    url = %self.url,
-                    age_seconds = age.as_secs(),
-                    max_key_age_seconds = self.max_age.as_secs(),
-                    "JWKS not fetched for longer than max_key_age_seconds; refusing this issuer's tokens"
-                );
+                let log_now = self.stale_logged.try_lock().ok().is_some_and(|mut at| {
+                    let due = at.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+                    if due {
+                        *at = Some(Instant::now());
+                    }
+                    due
+                });
+                if log_now {
+                    tracing::error!(
+                        url = %self.url,
+                        age_seconds = age.as_secs(),
+                        max_key_age_seconds = self.max_age.as_secs(),
+                        "JWKS not fetched for longer than max_key_age_seconds; refusing this issuer's tokens (logged once a minute)"
+                    );
+                }
                 Err(StaleKeys {
                     age,
                     max_age: self.max_age,

@@ -87,24 +87,39 @@ impl FromRequest for Caller {
                             state.metrics.stale_key_refusals.inc();
                         }
                     }
-                    // No valid sign-in: the address's budget for such requests is spent.
-                    if refusal.subject.is_none() {
-                        if let Err(throttled) = within_anonymous_budget(&req) {
-                            error = throttled;
+                    // No valid sign-in: the address's budget for such requests is spent. A token
+                    // that verified but whose holder is refused spends its holder's budget.
+                    let budget = match (&refusal.subject, &refusal.issuer) {
+                        (None, _) => within_anonymous_budget(&req),
+                        (Some(sub), issuer) => {
+                            within_subject_budget(&req, issuer.as_deref().unwrap_or_default(), sub)
                         }
+                    };
+                    if let Err(throttled) = budget {
+                        error = throttled;
                     }
                     // For the access log: what can be said of who was turned away.
                     req.extensions_mut().insert(refusal);
                     return Err(error);
                 }
             };
+            // A name from a token is shown to clinicians and to the person: it may not hide
+            // what it says behind bidirectional controls any more than stored text may.
+            let actor = Actor {
+                name: actor.name.map(|n| {
+                    n.chars()
+                        .filter(|c| !ucp_domain::is_bidi_control(*c))
+                        .collect()
+                }),
+                ..actor
+            };
             // For the access log: who asked, even when they are refused below.
             req.extensions_mut().insert(actor.clone());
+            within_subject_budget(&req, &actor.issuer, &actor.sub)?;
             // A person whose NHS login is proofed below this deployment's minimum reaches no
             // use case at all, whatever the route or protocol (`/v1`, `/fhir/R4`, the PDF,
             // the feed): checked here, where every authenticated request passes.
             actor.proofed()?;
-            within_budget(&req, &actor)?;
             let actor = purpose::with_purpose(&req, actor)?;
             req.extensions_mut().insert(actor.clone());
             let actor = crate::proxy::acting_for(&req, actor).await?;
@@ -114,24 +129,24 @@ impl FromRequest for Caller {
     }
 }
 
-/// Spends one request of the caller's budget, kept per issuer and subject (429 with
+/// Spends one request of the budget of `subject` as vouched for by `issuer` (429 with
 /// `Retry-After` when it is spent).
-fn within_budget(req: &HttpRequest, actor: &Actor) -> Result<(), ApiError> {
+fn within_subject_budget(req: &HttpRequest, issuer: &str, subject: &str) -> Result<(), ApiError> {
     let Some(limit) = req.app_data::<web::Data<crate::rate_limit::SubjectRateLimit>>() else {
         return Ok(());
     };
-    limit.check(&actor.issuer, &actor.sub).map_err(too_many)
+    limit.check(issuer, subject).map_err(too_many)
 }
 
 /// Spends one request of the client address's budget for requests without a valid sign-in.
 fn within_anonymous_budget(req: &HttpRequest) -> Result<(), ApiError> {
-    let (Some(limit), Some(peer)) = (
-        req.app_data::<web::Data<crate::rate_limit::AnonymousRateLimit>>(),
-        req.peer_addr(),
-    ) else {
+    let Some(limit) = req.app_data::<web::Data<crate::rate_limit::AnonymousRateLimit>>() else {
         return Ok(());
     };
-    limit.check(peer.ip()).map_err(too_many)
+    let Some(client) = crate::rate_limit::client_address(req) else {
+        return Ok(());
+    };
+    limit.check(client).map_err(too_many)
 }
 
 fn too_many(wait: std::time::Duration) -> ApiError {

@@ -208,7 +208,11 @@ mod tests {
         };
         assert_eq!(
             Deployment::Production.check(&with_secret),
-            Err(vec![PolicyError::DevelopmentSecret])
+            Err(vec![
+                PolicyError::DevelopmentSecret,
+                PolicyError::NoAudience,
+                PolicyError::NoIssuer
+            ])
         );
         assert_eq!(Deployment::Development.check(&with_secret), Ok(()));
     }

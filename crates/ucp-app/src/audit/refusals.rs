@@ -4,11 +4,10 @@
 //! person. Without a bound, anyone could write unlimited entries into a named person's log (300
 //! requests with a garbage token: 300 lines of "someone without a valid sign-in tried …"),
 //! burying the real ones and growing the database. So the first refusal of a kind (the same
-//! person, caller, operation and status — and, for a caller who signed in, the same path) in a
-//! window is written as it happens, and those that follow it in the window are counted;
-//! a kind is a refusal of someone without a valid sign-in, or a 429 of anyone (a signed-in
-//! caller's other refusals each keep an entry: they are accountable, and their own budget
-//! bounds them); when the window closes, one more entry says how many
+//! person, caller, operation and status) in a window is written as it happens, and those that follow it in the window are counted;
+//! a kind is a refusal of someone without a valid sign-in, a 429 of anyone, or a 403 of a
+//! person proofed below P9 (a signed-in caller's other refusals each keep an entry: they are
+//! accountable, and their own budget bounds them); when the window closes, one more entry says how many
 //! there were in all and between which times ("refused 300 times between 03:10:02 and
 //! 03:10:59"). Nothing attempted goes unrecorded, and the log grows by at most two entries per
 //! kind and window. The count of a window still open when the process stops is lost with it:
@@ -22,10 +21,8 @@ use chrono::{DateTime, Utc};
 use ucp_store::AccessEntry;
 use uuid::Uuid;
 
-/// What makes two refusals "the same": whom they were about, who asked, what, and the answer;
-/// for a caller who signed in, also the exact request (their path), so that each different
-/// thing a known person tried stays on record with its own path and request id, while the same
-/// request repeated is counted.
+/// What makes two refusals "the same": whom they were about, who asked, what (the operation,
+/// not the raw path, which can be written many ways), and the answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Kind {
     person: String,
@@ -33,7 +30,6 @@ struct Kind {
     role: String,
     action: String,
     status: i16,
-    path: Option<String>,
 }
 
 /// A window opened by a refusal written as it happened.
@@ -91,9 +87,13 @@ impl Refusals {
         let Ok(mut inner) = self.inner.lock() else {
             return Admission::Write;
         };
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        let window = self.window_length();
         if let Some(w) = inner.open.get_mut(&kind) {
-            if entry.at < w.first.at + window {
+            if w.first
+                .at
+                .checked_add_signed(window)
+                .is_none_or(|end| entry.at < end)
+            {
                 w.count += 1;
                 w.last_at = w.last_at.max(entry.at);
                 return Admission::Counted;
@@ -112,11 +112,36 @@ impl Refusals {
         Admission::Write
     }
 
+    /// Forgets the window `entry` opened, when its entry could not be written: the refusals
+    /// that follow must not be counted into an entry that is not on record.
+    pub fn forget(&self, entry: &AccessEntry) {
+        let Some(kind) = self.kind(entry) else {
+            return;
+        };
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner
+                .open
+                .get(&kind)
+                .is_some_and(|w| w.first.entry_id == entry.entry_id)
+            {
+                inner.open.remove(&kind);
+            }
+        }
+    }
+
+    fn window_length(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX)
+    }
+
     fn kind(&self, entry: &AccessEntry) -> Option<Kind> {
         // A caller who signed in is accountable and has a budget of their own: each of their
         // refusals stays on record with its own path and request id (a revoked proxy trying
-        // again is news), except the 429s past that budget.
-        let floods = entry.role == "none" || entry.status == 429;
+        // again is news), except the 429s past that budget and the refusals of a person whose
+        // sign-in is proofed below P9 (any basic NHS login could otherwise write without end
+        // into someone else's log).
+        let weakly_proofed =
+            entry.status == 403 && entry.proofing_level.as_deref().is_some_and(|l| l != "P9");
+        let floods = entry.role == "none" || entry.status == 429 || weakly_proofed;
         if self.window.is_zero() || entry.status < 400 || !floods {
             return None;
         }
@@ -126,7 +151,6 @@ impl Refusals {
             role: entry.role.clone(),
             action: entry.action.clone(),
             status: entry.status,
-            path: (entry.role != "none").then(|| entry.path.clone()),
         })
     }
 
@@ -136,11 +160,17 @@ impl Refusals {
         let Ok(mut inner) = self.inner.lock() else {
             return Vec::new();
         };
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
+        let window = self.window_length();
         let ended: Vec<Kind> = inner
             .open
             .iter()
-            .filter(|(_, w)| everything || w.first.at + window <= now)
+            .filter(|(_, w)| {
+                everything
+                    || w.first
+                        .at
+                        .checked_add_signed(window)
+                        .is_some_and(|end| end <= now)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         let mut summaries = std::mem::take(&mut inner.closed);
@@ -249,6 +279,22 @@ mod tests {
         let closed = r.close(t0, true);
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].status, 429);
+        // A window longer than time itself does not overflow on a request.
+        let forever = Refusals::new(Duration::MAX);
+        assert_eq!(
+            forever.admit(&refusal(t0, "9434765919", 401)),
+            Admission::Write
+        );
+        assert_eq!(
+            forever.admit(&refusal(t0, "9434765919", 401)),
+            Admission::Counted
+        );
+        assert!(forever.close(t0, false).is_empty());
+        // A first entry that could not be written opens no window.
+        let first = refusal(t0, "9999999999", 401);
+        assert_eq!(r.admit(&first), Admission::Write);
+        r.forget(&first);
+        assert_eq!(r.admit(&first), Admission::Write);
         let off = Refusals::new(Duration::ZERO);
         assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);
         assert_eq!(off.admit(&refusal(t0, "9434765919", 401)), Admission::Write);

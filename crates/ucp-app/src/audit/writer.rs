@@ -77,7 +77,13 @@ impl AuditWriter {
                 self.metrics.access_refusals_coalesced.inc();
                 Ok(())
             }
-            Admission::Write => self.record(entry).await,
+            Admission::Write => {
+                let written = self.record(entry.clone()).await;
+                if written.is_err() {
+                    self.refusals.forget(&entry);
+                }
+                written
+            }
         }
     }
 

@@ -129,8 +129,13 @@ pub fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
     if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
         found.push(last32);
     }
-    // NAT64: the well-known 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
-    if (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+    // NAT64, the well-known 64:ff9b::/96 (the local-use 64:ff9b:1::/48 may carry the address
+    // at any of several offsets, so it is refused whole: see `reserved_v6`).
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        found.push(last32);
+    }
+    // ISATAP: an interface id of 0000:5efe or 0200:5efe carries the address in its last 32 bits.
+    if (s[4] == 0 || s[4] == 0x0200) && s[5] == 0x5efe {
         found.push(last32);
     }
     // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
@@ -145,19 +150,28 @@ pub fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
     found
 }
 
-/// Whether a receiver at this address sits on a private network (RFC 1918, shared address
-/// space, IPv6 unique-local), directly or inside an IPv6 form: the admin is then told only
-/// that a delivery failed, never the status or error that came back, so that subscriptions
-/// cannot be used to map what answers inside the network.
+/// Whether a receiver at this address sits on a network that is not the public internet
+/// (RFC 1918, shared address space, loopback, link-local; IPv6 unique-local, site-local,
+/// link-local, loopback), directly or inside an IPv6 form — also when `UCP_WEBHOOK_ALLOW`
+/// admits it. The admin is then told only that a delivery failed, never the status that came
+/// back, so that subscriptions cannot be used to map what answers inside the network.
 #[must_use]
 pub fn is_private(addr: IpAddr) -> bool {
     let v4_private = |v4: Ipv4Addr| {
-        v4.is_private() || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        v4.is_private()
+            || v4.is_loopback()
+            || v4.is_link_local()
+            || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
     };
     match addr.to_canonical() {
         IpAddr::V4(v4) => v4_private(v4),
         IpAddr::V6(v6) => {
-            v6.segments()[0] & 0xfe00 == 0xfc00 || embedded_v4(v6).into_iter().any(v4_private)
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || first & 0xfe00 == 0xfc00
+                || first & 0xffc0 == 0xfe80
+                || first & 0xffc0 == 0xfec0
+                || embedded_v4(v6).into_iter().any(v4_private)
         }
     }
 }
@@ -191,6 +205,9 @@ fn reserved_v6(v6: Ipv6Addr) -> Option<&'static str> {
     } else if first & 0xffc0 == 0xfec0 {
         // Deprecated (RFC 3879), but still routed by some stacks inside a site.
         Some("site-local")
+    } else if v6.segments()[..3] == [0x64, 0xff9b, 1] {
+        // Local-use NAT64 (RFC 8215): the IPv4 address may sit at any RFC 6052 offset.
+        Some("local-use NAT64")
     } else if v6.is_unspecified() {
         Some("unspecified")
     } else if v6.is_multicast() {
@@ -363,7 +380,9 @@ mod tests {
             ("::ffff:0:7f00:1", "loopback"),
             ("::ffff:7f00:1", "loopback"),
             ("64:ff9b::7f00:1", "loopback"),
-            ("64:ff9b:1::7f00:1", "loopback"),
+            ("64:ff9b:1::7f00:1", "local-use NAT64"),
+            ("64:ff9b:1:7f00:0:100:808:808", "local-use NAT64"),
+            ("2001:db8::5efe:7f00:1", "loopback"),
             ("2002:7f00:1::", "loopback"),
             ("2002:a9fe:a9fe::1", "cloud metadata"),
             // Teredo: server 127.0.0.1, or client 127.0.0.1 (inverted: 80ff:fffe).
@@ -398,6 +417,12 @@ mod tests {
             "2002:c0a8:101::",
         ] {
             assert!(is_private(ip(addr)), "{addr}");
+        }
+        for addr in ["127.0.0.1", "::1", "fe80::1", "fec0::1", "169.254.0.1"] {
+            assert!(
+                is_private(ip(addr)),
+                "{addr}: an allow-listed local receiver is private too"
+            );
         }
         for addr in ["203.0.113.7", "2001:db8::1", "100.128.0.1"] {
             assert!(!is_private(ip(addr)), "{addr}");
