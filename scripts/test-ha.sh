@@ -41,7 +41,10 @@ drill() {
   clinician=$("$ucp" token --role clinician --org F84001 --name "HA drill" --ttl 1h)
   dispatch=$("$ucp" token --role dispatch --org RRU --name "HA drill follower" --ttl 1h)
   say "cluster: $(scripts/ha.sh state | tr '\n' ' ')"
-  python3 tests/tools/ha_drill.py "http://127.0.0.1:$port" "$clinician" "$dispatch" "$root/scripts/ha.sh" "$HA_URL"
+  # A node that comes back after a kill replays the WAL written meanwhile under the drill's
+  # full write load; on 2 cores that was once seen to take longer than ha.sh's 60 s default
+  # (node1 "demoted|catchingup" at the deadline). The drill's own call times out at 120 s.
+  HA_WAIT=${HA_WAIT:-110} python3 tests/tools/ha_drill.py "http://127.0.0.1:$port" "$clinician" "$dispatch" "$root/scripts/ha.sh" "$HA_URL"
 }
 
 # A drill whose cluster never failed over (no writable primary, so no write acknowledged within
