@@ -559,7 +559,8 @@ async fn lifecycle_as_of_reads_and_history() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    problem(summary, 404).await;
+    // A notice that the plan ended, not a silence (what_a_crew_reads.rs checks its words).
+    assert_eq!(problem(summary, 410).await["code"], "plan_not_current");
 
     // As it was: at version 3 and at the instant of creation.
     let v3 = body(

@@ -12,7 +12,7 @@ use crate::helpers::{nhs, plan_body, problem, token_with, TestApp};
 
 const PUBLIC: &str = "https://ucp.test.example";
 
-fn tool(name: &str, args: &[&str]) -> String {
+pub(crate) fn tool(name: &str, args: &[&str]) -> String {
     let out = Command::new(name)
         .args(args)
         .output()

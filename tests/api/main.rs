@@ -19,6 +19,7 @@ mod roles;
 mod security;
 mod trust;
 mod webhooks;
+mod what_a_crew_reads;
 mod write_path;
 
 mod body_limits;

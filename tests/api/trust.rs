@@ -502,7 +502,9 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    problem(crew, 404).await;
+    // Told that the person withdrew their consent to share, not that there is no plan.
+    let notice = problem(crew, 410).await;
+    assert_eq!(notice["notice"]["endedAs"], "consent-withdrawn");
     let s = summary(&app, &number, Role::Clinician).await;
     assert_eq!(s["notCurrent"]["consentWithdrawn"], true);
     let res = me(Method::POST, "/v1/me/care-plan/withdraw")

@@ -61,6 +61,7 @@ pub enum ErrorCode {
     ReceiverFailed,
     AuditUnavailable,
     InternalError,
+    PlanNotCurrent,
 }
 
 impl ErrorCode {
@@ -117,6 +118,7 @@ impl ErrorCode {
             Self::AuditUnavailable => "audit_unavailable",
             Self::RateLimited => "rate_limited",
             Self::InternalError => "internal_error",
+            Self::PlanNotCurrent => "plan_not_current",
         }
     }
 }
@@ -183,6 +185,10 @@ pub enum ApiError {
     AuditUnavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A plan the caller could have read has ended: 410 with the notice, distinct from a 404
+    /// for a person who never had one.
+    #[error("{}", .0.message)]
+    PlanEnded(ucp_domain::notice::EndedNotice),
 }
 
 impl ApiError {
@@ -207,6 +213,7 @@ impl ApiError {
             Self::BadGateway(_) => ErrorCode::ReceiverFailed,
             Self::AuditUnavailable(_) => ErrorCode::AuditUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
+            Self::PlanEnded(_) => ErrorCode::PlanNotCurrent,
         }
     }
 
@@ -230,6 +237,7 @@ impl ApiError {
             Self::TooManyRequests(_) => "Too many requests",
             Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
+            Self::PlanEnded(_) => "No current care plan",
         }
     }
 
@@ -294,6 +302,9 @@ pub struct Problem {
     /// Where the conflicting resource is, for conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// For `plan_not_current` (410): how and when the plan ended, with no clinical content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<ucp_domain::notice::EndedNotice>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -319,6 +330,7 @@ impl ResponseError for ApiError {
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PlanEnded(_) => StatusCode::GONE,
         }
     }
 
@@ -340,6 +352,10 @@ impl ResponseError for ApiError {
             code,
             errors: self.errors().to_vec(),
             location: location.clone(),
+            notice: match self {
+                Self::PlanEnded(notice) => Some(notice.clone()),
+                _ => None,
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = HttpResponse::build(status);
@@ -422,6 +438,7 @@ impl From<AppError> for ApiError {
             AppError::AuditUnavailable(why) => Self::AuditUnavailable(why),
             AppError::ReceiverFailed(detail) => Self::BadGateway(detail),
             AppError::Internal(cause) => Self::Internal(cause),
+            AppError::PlanEnded(notice) => Self::PlanEnded(notice),
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum AppError {
     /// The act needs a stated purpose of use (`X-Purpose-Of-Use`) and none was given.
     #[error("{0}")]
     PurposeRequired(String),
+    /// The plan the caller could have read has ended: the notice, never the plan.
+    #[error("{}", .0.message)]
+    PlanEnded(ucp_domain::notice::EndedNotice),
     /// The client's `If-Match` is not the current version.
     #[error("{0}")]
     PreconditionFailed(String),

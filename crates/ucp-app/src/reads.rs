@@ -11,7 +11,7 @@ use ucp_store::{AccessEntry, AccessQuery, Database, PatientSearch, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::visibility::{ensure_visible, may_see};
+use crate::visibility::{ensure_visible, may_see, told_when_plans_end};
 use crate::{Actor, AppError, Role};
 
 /// Who reads whole plans (a patient only their own).
@@ -222,12 +222,19 @@ pub async fn person_plan(
 ) -> Result<Shown<Tagged>, AppError> {
     actor.require(PLAN_READERS)?;
     let found = db.plan_for_person(nhs).await?;
-    let row = ensure_visible(actor, found).map_err(|e| match e {
-        AppError::NotFound(_) => {
-            AppError::NotFound(format!("There is no current care plan for {nhs}."))
+    let row = match ensure_visible(actor, found) {
+        Ok(row) => row,
+        Err(AppError::NotFound(_)) => {
+            let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
+            if told_when_plans_end(actor) {
+                if let Some(summary) = db.summary_for_person(nhs).await? {
+                    return Err(ended(&summary).unwrap_or_else(none));
+                }
+            }
+            return Err(none());
         }
-        other => other,
-    })?;
+        Err(other) => return Err(other),
+    };
     let access = plan_access(row.plan_id, nhs, row.version, View::Plan);
     Ok(Shown::new(
         Tagged {
@@ -254,6 +261,9 @@ pub async fn summary(
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
     let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
     if !may_see(actor, nhs, row.status) {
+        if told_when_plans_end(actor) {
+            return Err(ended(&row).unwrap_or_else(none));
+        }
         return Err(none());
     }
     // Straight from the stored text to the summary, and serialised once: the same bytes are
@@ -272,6 +282,18 @@ pub async fn summary(
         },
         access,
     ))
+}
+
+/// The notice of a person's plan that has ended, from its stored summary (`None` while it is
+/// active, or if the stored summary cannot be read: then the caller gets "no current plan").
+fn ended(row: &ucp_store::SummaryRow) -> Option<AppError> {
+    if row.status == PlanStatus::Active {
+        return None;
+    }
+    serde_json::from_str::<EmergencySummary>(row.summary.get())
+        .ok()?
+        .ended_notice()
+        .map(AppError::PlanEnded)
 }
 
 /// A summary, its JSON and its entity tag.

@@ -23,6 +23,14 @@ pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool
     }
 }
 
+/// Whether the caller reads active plans only and so, once the person's plan has ended, is
+/// told so with a notice rather than a silence: crews, 111, out-of-hours and dispatch, who may
+/// hold or be shown a printed copy.
+#[must_use]
+pub fn told_when_plans_end(actor: &Actor) -> bool {
+    actor.role.is_urgent_care() || actor.role == Role::Dispatch
+}
+
 /// The plan if this caller may see it ([`may_see`]). What the caller may not see is "not
 /// found", so that a person cannot learn whether someone else has a plan; roles that never read
 /// plans are refused.

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::standing::{self, AdrtNote, NoLongerValid, Standing};
 use crate::{
     Author, Capacity, CarePlan, ClinicalFocus, CommunicationNeedKind, CprStatus,
     EmergencyTreatmentPlan, Involvement, PlanSection, PlanStatus, SectionContent, SectionState,
@@ -80,6 +81,23 @@ pub struct SignatureView {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CprDecision {
+    /// The first thing to read: the decision in words that lead with its standing ("DECISION
+    /// UNDER REVIEW …", "… review overdue since …; the recommendations stand until reviewed"),
+    /// never misread ("No CPR decision on record — use your usual clinical guidance"), and
+    /// naming an advance decision to refuse treatment where one is held. Judged as of the day
+    /// the summary is read.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub headline: String,
+    /// Whether the decision stands today: `current`, `review-overdue` (it stands until
+    /// reviewed) or `said-no-longer-valid` (under review: do not rely on `status`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub standing: Standing,
+    /// The review that said the decision is no longer valid, until an Emergency Treatment
+    /// Plan is recorded after it.
+    #[serde(default)]
+    pub said_no_longer_valid: Option<NoLongerValid>,
     /// Never empty: `no-decision-recorded` when there is no Emergency Treatment Plan.
     pub status: CprStatus,
     /// The SNOMED CT concept that means exactly `status`; absent for modified CPR, which has
@@ -455,7 +473,10 @@ impl EmergencySummary {
         };
         let active = plan.status == PlanStatus::Active;
 
-        let cpr = active.then(|| cpr_decision(etp, etp_state));
+        let cpr = active.then(|| CprDecision {
+            said_no_longer_valid: standing::no_longer_valid(plan, etp, etp_state),
+            ..cpr_decision(etp, etp_state)
+        });
         let treatment = match (active, etp) {
             (true, Some(e)) => Some(Treatment {
                 clinical_focus: e.clinical_focus,
@@ -511,11 +532,7 @@ impl EmergencySummary {
             }
             _ => None,
         };
-        let review_due = plan
-            .last_review
-            .as_ref()
-            .map(|r| r.next_review_date)
-            .or_else(|| etp.and_then(|e| e.review.as_ref().and_then(|r| r.due)));
+        let review_due = standing::review_due(plan, etp, etp_state);
 
         let thinking = match state(PlanSection::ThinkingAhead).map(|s| &s.content) {
             Some(SectionContent::ThinkingAhead(t)) => Some(t),
@@ -771,8 +788,34 @@ impl EmergencySummary {
     pub fn as_of(mut self, today: NaiveDate) -> Self {
         self.currency.as_of = today;
         self.currency.overdue = self.currency.review_due.is_some_and(|due| due < today);
+        let adrt = AdrtNote {
+            held: self.legal.adrt.held == AdrtHeld::Yes,
+            location: self.legal.adrt.location.as_deref(),
+        };
+        if let Some(cpr) = self.cpr.as_mut() {
+            cpr.standing = standing::standing(
+                cpr.said_no_longer_valid.as_ref(),
+                self.currency.review_due,
+                today,
+            );
+            cpr.headline = standing::headline(
+                cpr.status,
+                cpr.standing,
+                cpr.said_no_longer_valid.as_ref(),
+                self.currency.review_due,
+                adrt,
+            );
+        }
         self.warnings = self.compute_warnings();
         self
+    }
+
+    /// The notice for a reader who could have read this plan while it was active, once it has
+    /// ended; `None` while it is active.
+    #[must_use]
+    pub fn ended_notice(&self) -> Option<crate::notice::EndedNotice> {
+        let n = self.not_current.as_ref()?;
+        crate::notice::EndedNotice::of(n.status, n.consent_withdrawn, n.since.date_naive())
     }
 
     fn compute_warnings(&self) -> Vec<Warning> {
@@ -799,24 +842,24 @@ impl EmergencySummary {
                 ),
             ));
         }
+        // For a plan that is not active the review's word is kept in `currency`, and the
+        // plan-not-active warning leads.
+        if let Some(c) = self
+            .cpr
+            .as_ref()
+            .filter(|c| c.said_no_longer_valid.is_some())
+        {
+            warnings.push(warn("not-still-valid", c.headline.clone()));
+        }
         if self.currency.overdue {
             if let Some(due) = self.currency.review_due {
                 warnings.push(warn(
                     "review-overdue",
-                    format!("The review was due on {due} and has not been done."),
+                    format!(
+                        "Review overdue since {due}: the recommendations stand until reviewed."
+                    ),
                 ));
             }
-        }
-        if self
-            .currency
-            .last_review
-            .as_ref()
-            .is_some_and(|r| r.still_valid == Some(false))
-        {
-            warnings.push(warn(
-                "not-still-valid",
-                "At the last review the plan was said to be no longer valid.".to_owned(),
-            ));
         }
         if self.cpr.as_ref().is_some_and(|c| {
             !c.signatures.is_empty() && !c.signatures.iter().any(|s| s.senior_responsible)
@@ -836,6 +879,9 @@ fn cpr_decision(etp: Option<&EmergencyTreatmentPlan>, state: Option<&SectionStat
         e.cpr_recommendation.status()
     });
     CprDecision {
+        headline: String::new(),
+        standing: Standing::Current,
+        said_no_longer_valid: None,
         status,
         coding: status.snomed().map(|(code, display)| Coding {
             system: SNOMED.to_owned(),

@@ -29,6 +29,7 @@ use ucp_app::AppState;
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -54,6 +55,7 @@ pub async fn get_person_plan(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

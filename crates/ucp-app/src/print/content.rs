@@ -86,15 +86,19 @@ impl Furniture {
     }
 }
 
+/// The CPR line as the summary words it: leading with its standing, and "no decision" in words
+/// that cannot be read as "no CPR" (never in capitals).
 fn cpr_words(cpr: &CprDecision) -> String {
-    match cpr.status {
-        CprStatus::ForCpr => "FOR CPR: attempt cardiopulmonary resuscitation".to_owned(),
-        CprStatus::NotForCpr => {
-            "NOT FOR CPR: do not attempt cardiopulmonary resuscitation".to_owned()
-        }
-        CprStatus::ModifiedCpr => "MODIFIED CPR: see the details below".to_owned(),
-        CprStatus::NoDecisionRecorded => "NO CPR DECISION RECORDED".to_owned(),
+    if cpr.headline.is_empty() {
+        // A summary is always judged before it is printed; this is never reached.
+        return match cpr.status {
+            CprStatus::NoDecisionRecorded => {
+                "No CPR decision on record \u{2014} use your usual clinical guidance.".to_owned()
+            }
+            _ => "See the Emergency Treatment Plan below.".to_owned(),
+        };
     }
+    cpr.headline.clone()
 }
 
 fn author(a: &ucp_domain::Author) -> String {
@@ -219,7 +223,10 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
             || "no review date".to_owned(),
             |d| {
                 if c.overdue {
-                    format!("{} (OVERDUE)", d.format("%d %B %Y"))
+                    format!(
+                        "{} (overdue: the recommendations stand until reviewed)",
+                        d.format("%d %B %Y")
+                    )
                 } else {
                     d.format("%d %B %Y").to_string()
                 }

@@ -468,4 +468,5 @@ proptest! {
     }
 }
 
+mod standing;
 mod trust;

@@ -384,7 +384,8 @@ fn the_summary_warns_of_an_overdue_or_invalid_review_and_of_a_closed_plan() {
     assert!(!s.currency.overdue);
     let later = s.as_of(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap_or(NaiveDate::MIN));
     assert!(later.currency.overdue);
-    assert_eq!(codes(&later), ["review-overdue", "not-still-valid"]);
+    // Said no longer valid leads; the overdue review follows.
+    assert_eq!(codes(&later), ["not-still-valid", "review-overdue"]);
 
     history.extend(
         when(&history, Command::WithdrawCarePlan(withdrawal())).unwrap_or_else(|e| panic!("{e}")),

@@ -1437,6 +1437,14 @@ export interface components {
         /** @description The CPR decision with its provenance: what it is, who recorded and signed it, when. */
         CprDecision: {
             coding?: components["schemas"]["Coding"] | null;
+            /**
+             * @description The first thing to read: the decision in words that lead with its standing ("DECISION
+             *     UNDER REVIEW …", "… review overdue since …; the recommendations stand until reviewed"),
+             *     never misread ("No CPR decision on record — use your usual clinical guidance"), and
+             *     naming an advance decision to refuse treatment where one is held. Judged as of the day
+             *     the summary is read.
+             */
+            headline: string;
             modifiedCprDetails?: string | null;
             /**
              * Format: date-time
@@ -1444,7 +1452,13 @@ export interface components {
              */
             recordedAt?: string | null;
             recordedBy?: components["schemas"]["Author"] | null;
+            saidNoLongerValid?: components["schemas"]["NoLongerValid"] | null;
             signatures: components["schemas"]["SignatureView"][];
+            /**
+             * @description Whether the decision stands today: `current`, `review-overdue` (it stands until
+             *     reviewed) or `said-no-longer-valid` (under review: do not rely on `status`).
+             */
+            standing: components["schemas"]["Standing"];
             /** @description Never empty: `no-decision-recorded` when there is no Emergency Treatment Plan. */
             status: components["schemas"]["CprStatus"];
         };
@@ -1585,11 +1599,29 @@ export interface components {
             whatMatters?: components["schemas"]["WhatMattersInEmergency"] | null;
         };
         /**
+         * @description How a plan ended, as the notice says it.
+         * @enum {string}
+         */
+        EndedAs: "withdrawn" | "voided" | "closed-after-death" | "consent-withdrawn";
+        /** @description The notice: how and when the plan ended, and what to do with paper copies. Nothing else. */
+        EndedNotice: {
+            endedAs: components["schemas"]["EndedAs"];
+            /**
+             * Format: date
+             * @description The day it ended (UTC).
+             */
+            endedOn: string;
+            /** @description The notice in words, for a person. */
+            message: string;
+            /** @description Always `true`: printed copies of the plan may exist, and are not current. */
+            printedCopiesNotCurrent: boolean;
+        };
+        /**
          * @description Every stable code a problem can carry: part of the API contract, listed in the OpenAPI
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -1805,6 +1837,19 @@ export interface components {
          * @example 9434765919
          */
         NhsNumber: string;
+        /** @description A review that said the decision is no longer valid. */
+        NoLongerValid: {
+            /** @description The reviewer's note, in their words. */
+            note?: string | null;
+            organisation?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was said (absent when only the ETP's own review box says so).
+             */
+            saidAt?: string | null;
+            /** @description Who said it (their name, or their user id when the token had none). */
+            saidBy?: string | null;
+        };
         /** @description Why the plan is not to be acted on. */
         NotCurrent: {
             by: components["schemas"]["Author"];
@@ -2047,6 +2092,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
             /** @description Where the conflicting resource is, for conflicts. */
             location?: string | null;
+            notice?: components["schemas"]["EndedNotice"] | null;
             /** Format: int32 */
             status: number;
             title: string;
@@ -2217,6 +2263,11 @@ export interface components {
             changedBy: components["schemas"]["Author"];
             section: components["schemas"]["PlanSection"];
         };
+        /**
+         * @description How far a recorded decision stands today.
+         * @enum {string}
+         */
+        Standing: "current" | "review-overdue" | "said-no-longer-valid";
         /** @description Starting my own plan: my personal information and any of my own forms; I consent myself. */
         StartMyCarePlanRequest: {
             communicationAndAccessibility?: components["schemas"]["CommunicationAndAccessibility"] | null;
@@ -12761,6 +12812,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description This token's subject sent too many requests */
             429: {
                 headers: {
@@ -12862,6 +12922,15 @@ export interface operations {
             };
             /** @description No current plan */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

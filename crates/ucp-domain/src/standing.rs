@@ -1,0 +1,183 @@
+//! Whether a CPR decision can be acted on today, and the words a reader meets first.
+//!
+//! A crew acts on the first line they read. That line must never say more than the plan does:
+//! a decision a reviewer said is no longer valid is under review, not a decision; a review that
+//! fell due does not end the recommendations ("they stand until reviewed", as ReSPECT guidance
+//! says), but the reader must know it is due; and "no decision" must not read as "no CPR".
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{CarePlan, CprStatus, EmergencyTreatmentPlan, SectionState};
+
+/// How far a recorded decision stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Standing {
+    /// Nothing stands against it (or there is no decision to stand).
+    #[default]
+    Current,
+    /// Its review date has passed: the recommendations stand until reviewed.
+    ReviewOverdue,
+    /// A review said it is no longer valid, and no Emergency Treatment Plan has been recorded
+    /// since: the decision is under review and leads with that.
+    SaidNoLongerValid,
+}
+
+/// A review that said the decision is no longer valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoLongerValid {
+    /// When it was said (absent when only the ETP's own review box says so).
+    pub said_at: Option<DateTime<Utc>>,
+    /// Who said it (their name, or their user id when the token had none).
+    pub said_by: Option<String>,
+    pub organisation: Option<String>,
+    /// The reviewer's note, in their words.
+    pub note: Option<String>,
+}
+
+/// The review that said the decision is no longer valid, unless an Emergency Treatment Plan
+/// was recorded after it (a newer signed form replaces the one found wanting).
+#[must_use]
+pub fn no_longer_valid(
+    plan: &CarePlan,
+    etp: Option<&EmergencyTreatmentPlan>,
+    etp_state: Option<&SectionState>,
+) -> Option<NoLongerValid> {
+    let etp_at = etp_state.map(|s| s.changed_at);
+    if let Some(r) = &plan.last_review {
+        let replaced = etp_at.is_some_and(|at| at > r.reviewed_at);
+        if r.still_valid == Some(false) && !replaced {
+            return Some(NoLongerValid {
+                said_at: Some(r.reviewed_at),
+                said_by: Some(
+                    r.reviewed_by
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| r.reviewed_by.actor.clone()),
+                ),
+                organisation: r.reviewed_by.organisation.clone(),
+                note: r.note.as_ref().map(ToString::to_string),
+            });
+        }
+        if !replaced {
+            // The review is the latest word, and it did not find the decision wanting.
+            return None;
+        }
+        // A form recorded after the review is the latest word: its own review box says.
+    }
+    let own = etp.and_then(|e| e.review.as_ref())?;
+    (own.still_valid == Some(false)).then(|| NoLongerValid {
+        said_at: None,
+        said_by: own.reviewed_by.as_ref().map(ToString::to_string),
+        organisation: None,
+        note: None,
+    })
+}
+
+/// When the plan is next due for review: the plan review's date, unless an Emergency
+/// Treatment Plan recorded after that review sets its own, and then the later of the two.
+#[must_use]
+pub fn review_due(
+    plan: &CarePlan,
+    etp: Option<&EmergencyTreatmentPlan>,
+    etp_state: Option<&SectionState>,
+) -> Option<NaiveDate> {
+    let etp_due = etp.and_then(|e| e.review.as_ref().and_then(|r| r.due));
+    match &plan.last_review {
+        Some(r) => {
+            let newer_form = etp_state.is_some_and(|s| s.changed_at > r.reviewed_at);
+            match etp_due {
+                Some(due) if newer_form => Some(due.max(r.next_review_date)),
+                _ => Some(r.next_review_date),
+            }
+        }
+        None => etp_due,
+    }
+}
+
+/// The standing of a decision as of a day.
+#[must_use]
+pub fn standing(
+    no_longer_valid: Option<&NoLongerValid>,
+    review_due: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Standing {
+    if no_longer_valid.is_some() {
+        Standing::SaidNoLongerValid
+    } else if review_due.is_some_and(|due| due < today) {
+        Standing::ReviewOverdue
+    } else {
+        Standing::Current
+    }
+}
+
+/// What an advance decision to refuse treatment adds to the CPR line, when one is held.
+#[derive(Debug, Clone, Copy)]
+pub struct AdrtNote<'a> {
+    pub held: bool,
+    pub location: Option<&'a str>,
+}
+
+/// The first words a reader meets about CPR: leading with the standing, in words that cannot be
+/// misread ("no decision" is never "no CPR"), and naming an ADRT where one is held.
+#[must_use]
+pub fn headline(
+    status: CprStatus,
+    standing: Standing,
+    no_longer_valid: Option<&NoLongerValid>,
+    review_due: Option<NaiveDate>,
+    adrt: AdrtNote<'_>,
+) -> String {
+    let decision = match status {
+        CprStatus::ForCpr => "FOR CPR: CPR attempts recommended",
+        CprStatus::NotForCpr => "NOT FOR CPR: CPR attempts not recommended",
+        CprStatus::ModifiedCpr => "MODIFIED CPR: CPR as detailed in the plan",
+        CprStatus::NoDecisionRecorded => {
+            "No CPR decision on record \u{2014} use your usual clinical guidance"
+        }
+    };
+    let mut line = match (standing, status) {
+        (_, CprStatus::NoDecisionRecorded) => format!("{decision}."),
+        (Standing::SaidNoLongerValid, _) => {
+            let n = no_longer_valid;
+            let when = n
+                .and_then(|n| n.said_at)
+                .map(|t| format!(" on {}", t.format("%-d %B %Y")))
+                .unwrap_or_default();
+            let who = n
+                .and_then(|n| n.said_by.as_deref())
+                .map(|w| format!(" by {w}"))
+                .unwrap_or_default();
+            let note = n
+                .and_then(|n| n.note.as_deref())
+                .map(|t| format!(": \u{201c}{t}\u{201d}"))
+                .unwrap_or_default();
+            format!(
+                "DECISION UNDER REVIEW \u{2014} said no longer valid{when}{who}{note}. Earlier recommendation, not to be relied on: {decision}."
+            )
+        }
+        (Standing::ReviewOverdue, _) => {
+            let since = review_due
+                .map(|d| format!(" since {}", d.format("%-d %B %Y")))
+                .unwrap_or_default();
+            format!(
+                "{decision} \u{2014} review overdue{since}; the recommendations stand until reviewed."
+            )
+        }
+        (Standing::Current, _) => format!("{decision}."),
+    };
+    if adrt.held {
+        line.push_str(" An advance decision to refuse treatment is held");
+        if let Some(place) = adrt.location {
+            line.push_str(" (");
+            line.push_str(place);
+            line.push(')');
+        }
+        line.push_str(": check what it refuses before acting.");
+    }
+    line
+}

@@ -1,0 +1,144 @@
+//! Whether a decision stands, and the first words a reader meets (DOMAIN.md, "Trusting a
+//! decision": standing, and "no decision" that cannot be read as "no CPR"), given / when / then.
+
+use serde_json::json;
+
+use super::*;
+use crate::standing::Standing;
+use crate::views::EmergencySummary;
+
+fn summary_on(history: &[CarePlanEvent], day: NaiveDate) -> EmergencySummary {
+    EmergencySummary::of(
+        uuid::Uuid::nil(),
+        &given(history).unwrap_or_else(|| panic!("a plan")),
+        day,
+    )
+    .unwrap_or_else(|| panic!("a summary"))
+}
+
+fn then(history: &mut Vec<CarePlanEvent>, command: Command) {
+    let events = when(history, command).unwrap_or_else(|e| panic!("{e}"));
+    history.extend(events);
+}
+
+fn review(next: &str, still_valid: Option<bool>, note: Option<&str>) -> Command {
+    Command::ReviewCarePlan(PlanReviewed {
+        next_review_date: next.parse().unwrap_or(NaiveDate::MIN),
+        note: note.map(|n| LongText::parse(n).unwrap_or_else(|e| panic!("{e}"))),
+        still_valid,
+    })
+}
+
+fn etp_due(due: &str) -> SectionContent {
+    let mut body = json!({
+        "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
+        "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
+        "involvement": ["A"],
+        "signatures": [{ "name": "Dr A Example", "role": "GP", "registrationNumber": "GMC 1234567",
+                         "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }]
+    });
+    body["review"] = json!({ "due": due });
+    content(PlanSection::EmergencyTreatmentPlan, body)
+}
+
+#[test]
+fn no_decision_is_worded_so_that_it_cannot_be_read_as_no_cpr() {
+    let history = created();
+    let cpr = summary_on(&history, today())
+        .cpr
+        .unwrap_or_else(|| panic!("always stated"));
+    assert_eq!(
+        cpr.headline,
+        "No CPR decision on record \u{2014} use your usual clinical guidance."
+    );
+    // Not in capitals, which a glance reads as "NO CPR".
+    assert_ne!(cpr.headline, cpr.headline.to_uppercase());
+    assert_eq!(cpr.standing, Standing::Current);
+
+    // An ADRT the person declared is named on the CPR line, with where it is.
+    let mut history = history;
+    then(
+        &mut history,
+        Command::UpdateSection(content(
+            PlanSection::ThinkingAhead,
+            json!({ "advanceDecisionToRefuseTreatment":
+                { "held": "yes", "location": "with my solicitor" } }),
+        )),
+    );
+    let cpr = summary_on(&history, today())
+        .cpr
+        .unwrap_or_else(|| panic!("stated"));
+    assert!(
+        cpr.headline
+            .contains("advance decision to refuse treatment is held (with my solicitor)"),
+        "{}",
+        cpr.headline
+    );
+}
+
+#[test]
+fn a_review_saying_no_longer_valid_leads_the_headline_until_a_newer_form_is_recorded() {
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2027-01-01")));
+    then(
+        &mut history,
+        review(
+            "2027-03-01",
+            Some(false),
+            Some("Family now want full escalation."),
+        ),
+    );
+    let s = summary_on(&history, today());
+    let cpr = s.cpr.clone().unwrap_or_else(|| panic!("stated"));
+    assert_eq!(cpr.standing, Standing::SaidNoLongerValid);
+    assert!(
+        cpr.headline.starts_with("DECISION UNDER REVIEW"),
+        "{}",
+        cpr.headline
+    );
+    assert!(cpr.headline.contains("Family now want full escalation."));
+    assert!(cpr.headline.contains("by Dr A Example"));
+    assert!(
+        cpr.headline
+            .contains("Earlier recommendation, not to be relied on: NOT FOR CPR"),
+        "the earlier recommendation is shown as earlier: {}",
+        cpr.headline
+    );
+    assert_eq!(s.warnings[0].code, "not-still-valid");
+
+    // A newer form clears it, and the review date is the later of the review's and the form's.
+    then(&mut history, Command::UpdateSection(etp_due("2027-06-01")));
+    let s = summary_on(&history, today());
+    let cpr = s.cpr.clone().unwrap_or_else(|| panic!("stated"));
+    assert_eq!(cpr.standing, Standing::Current);
+    assert!(cpr.said_no_longer_valid.is_none());
+    assert_eq!(cpr.headline, "NOT FOR CPR: CPR attempts not recommended.");
+    assert!(s.warnings.iter().all(|w| w.code != "not-still-valid"));
+    assert_eq!(s.currency.review_due, "2027-06-01".parse().ok());
+}
+
+#[test]
+fn an_overdue_review_says_the_recommendations_stand_until_reviewed() {
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2026-12-01")));
+    let later = "2027-01-15".parse().unwrap_or(NaiveDate::MIN);
+    let s = summary_on(&history, later);
+    let cpr = s.cpr.clone().unwrap_or_else(|| panic!("stated"));
+    assert_eq!(cpr.standing, Standing::ReviewOverdue);
+    assert_eq!(
+        cpr.headline,
+        "NOT FOR CPR: CPR attempts not recommended \u{2014} review overdue since 1 December 2026; the recommendations stand until reviewed."
+    );
+    let overdue = s
+        .warnings
+        .iter()
+        .find(|w| w.code == "review-overdue")
+        .map(|w| w.message.clone())
+        .unwrap_or_default();
+    assert!(overdue.contains("stand until reviewed"), "{overdue}");
+    // The same summary read before the date is current.
+    assert_eq!(
+        summary_on(&history, today()).cpr.map(|c| c.standing),
+        Some(Standing::Current)
+    );
+}

@@ -1,0 +1,243 @@
+//! The first thing a crew reads: a decision whose headline leads with its standing and cannot
+//! be misread, and a plan that ended leaving a notice rather than a silence.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use ucp_api::Role;
+
+use crate::helpers::*;
+
+async fn plan_etag(app: &TestApp, id: &str) -> String {
+    let res = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn act(app: &TestApp, id: &str, action: &str, body: &Value) {
+    let etag = plan_etag(app, id).await;
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/{action}"),
+            &etag,
+            body,
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200, "{action}");
+}
+
+async fn read(app: &TestApp, path: &str, role: Role) -> reqwest::Response {
+    app.req(Method::GET, path, role)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[tokio::test]
+async fn a_plan_that_ended_leaves_a_notice_for_everyone_who_could_have_read_it() {
+    let app = TestApp::spawn().await;
+    let mut people = Vec::new();
+    for (i, (action, body)) in [
+        ("withdraw", json!({ "reason": "No longer wanted" })),
+        ("void", json!({ "reason": "Made for the wrong person." })),
+        ("person-died", json!({ "dateOfDeath": "2026-11-20" })),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let person = nhs(2701 + u32::try_from(i).unwrap_or_default());
+        let plan = app.create_plan(&plan_body(&person)).await;
+        act(&app, plan["id"].as_str().unwrap_or_default(), action, &body).await;
+        people.push((person, action));
+    }
+    // The person withdraws their consent to share: its own notice.
+    let consent = nhs(2704);
+    let plan = app.create_plan(&plan_body(&consent)).await;
+    let etag = plan_etag(&app, plan["id"].as_str().unwrap_or_default()).await;
+    let res = app
+        .client
+        .post(app.url("/v1/me/care-plan/consent/withdraw"))
+        .bearer_auth(token_with(Role::Patient, Some(&consent)))
+        .header("If-Match", etag)
+        .json(&json!({ "reason": "I do not want it shared." }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 200);
+    people.push((consent, "consent"));
+
+    for (person, how) in &people {
+        for role in [Role::Ambulance, Role::Nhs111, Role::Ooh, Role::Dispatch] {
+            for path in [
+                format!("/v1/patients/{person}/emergency-summary"),
+                format!("/v1/patients/{person}/care-plan"),
+            ] {
+                if role == Role::Dispatch && path.ends_with("care-plan") {
+                    continue; // dispatch reads summaries only
+                }
+                let body = problem(read(&app, &path, role).await, 410).await;
+                assert_eq!(body["code"], "plan_not_current", "{how} {role:?} {path}");
+                let notice = &body["notice"];
+                assert_eq!(notice["printedCopiesNotCurrent"], true);
+                let (ended_as, words) = match *how {
+                    "withdraw" => (
+                        "withdrawn",
+                        "It was withdrawn. It is not current: do not act on printed copies.",
+                    ),
+                    "void" => ("voided", "It was made in error and voided."),
+                    "person-died" => ("closed-after-death", "It was closed after death."),
+                    _ => (
+                        "consent-withdrawn",
+                        "The person has withdrawn consent to share their plan on",
+                    ),
+                };
+                assert_eq!(notice["endedAs"], ended_as, "{body}");
+                let message = notice["message"].as_str().unwrap_or_default();
+                assert!(message.contains(words), "{message}");
+                if *how != "consent" {
+                    assert!(
+                        message.starts_with("A care plan existed until "),
+                        "{message}"
+                    );
+                }
+                // No clinical content, no name: the notice and nothing else.
+                let text = body.to_string();
+                for clinical in ["CPR", "cpr", "Nowak", "Zoë", "COPD", "garden"] {
+                    assert!(!text.contains(clinical), "{clinical} in {text}");
+                }
+            }
+        }
+    }
+    // Distinct from a person who never had a plan, for a person and for a program.
+    let never = nhs(2705);
+    let body = problem(
+        read(
+            &app,
+            &format!("/v1/patients/{never}/emergency-summary"),
+            Role::Ambulance,
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_eq!(body["code"], "not_found");
+    assert!(body.get("notice").is_none());
+    // A clinician still reads the ended plan itself; a patient is told nothing of another's.
+    let (withdrawn, _) = &people[0];
+    let res = read(
+        &app,
+        &format!("/v1/patients/{withdrawn}/emergency-summary"),
+        Role::Clinician,
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let res = app
+        .client
+        .get(app.url(&format!("/v1/patients/{withdrawn}/emergency-summary")))
+        .bearer_auth(token_with(Role::Patient, Some(&never)))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(problem(res, 404).await["code"], "not_found");
+}
+
+#[tokio::test]
+async fn the_headline_leads_with_the_standing_and_no_decision_is_not_no_cpr() {
+    let app = TestApp::spawn().await;
+    // No Emergency Treatment Plan: worded so that it cannot be read as "no CPR".
+    let undecided = nhs(2706);
+    let mut body = plan_body(&undecided);
+    if let Some(b) = body.as_object_mut() {
+        b.remove("emergencyTreatmentPlan");
+    }
+    app.create_plan(&body).await;
+    let s = app.summary(&undecided, Role::Ambulance).await;
+    assert_eq!(
+        s["cpr"]["headline"],
+        "No CPR decision on record \u{2014} use your usual clinical guidance."
+    );
+    assert_eq!(s["cpr"]["standing"], "current");
+
+    // A review saying the decision is no longer valid leads the headline, with the note...
+    let person = nhs(2707);
+    let plan = app.create_plan(&plan_body(&person)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let etag = plan_etag(&app, &id).await;
+    let res = app
+        .write(
+            Role::Ooh,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/review"),
+            &etag,
+            &json!({ "nextReviewDate": "2099-12-31", "stillValid": false,
+                     "note": "Family now want full escalation." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let s = app.summary(&person, Role::Ambulance).await;
+    let headline = s["cpr"]["headline"].as_str().unwrap_or_default().to_owned();
+    assert!(headline.starts_with("DECISION UNDER REVIEW"), "{headline}");
+    assert!(
+        headline.contains("Family now want full escalation."),
+        "{headline}"
+    );
+    assert_eq!(s["cpr"]["standing"], "said-no-longer-valid");
+    assert_eq!(s["warnings"][0]["code"], "not-still-valid");
+    // ...and on paper, on the first page.
+    let pdf = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}/document"),
+            Role::Clinician,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .bytes()
+        .await
+        .unwrap_or_default();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let path = dir.path().join("plan.pdf");
+    std::fs::write(&path, &pdf).unwrap_or_else(|e| panic!("{e:?}"));
+    let first_page = crate::document::tool(
+        "pdftotext",
+        &["-f", "1", "-l", "1", &path.display().to_string(), "-"],
+    );
+    let flat = first_page.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("DECISION UNDER REVIEW"), "{flat}");
+    assert!(flat.contains("Family now want full escalation."), "{flat}");
+
+    // A newer Emergency Treatment Plan clears it.
+    let doc: Value = read(&app, &format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let etp_etag = doc["sections"]["emergency-treatment-plan"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .put_section(&id, "emergency-treatment-plan", &etp_etag, &etp())
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let s = app.summary(&person, Role::Ambulance).await;
+    assert_eq!(s["cpr"]["standing"], "current");
+    assert_eq!(
+        s["cpr"]["headline"],
+        "NOT FOR CPR: CPR attempts not recommended."
+    );
+    assert!(s["cpr"]["saidNoLongerValid"].is_null());
+}
