@@ -71,7 +71,7 @@ fn plan(i: u32) -> Value {
         "consentToShare": { "basis": "person-agreed", "date": "2026-11-01" },
         "emergencyTreatmentPlan": { "sharedUnderstanding": "x", "clinicalFocus": "symptom-control",
             "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": ["A"],
-            "signatures": [{ "name": "Dr B", "role": "GP", "registrationNumber": "GMC 1", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }] }
+            "signatures": [{ "name": "Dr B", "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }] }
     })
 }
 

@@ -147,7 +147,7 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         "NOT FOR CPR",
         "Recorded",
         "Test clinician (clinician, F84001)",
-        "GMC 1",
+        "GMC 1234567",
         "senior responsible clinician",
         "Review due",
         "Advance decision to refuse treatment: held, kept: Red folder by the bed",

@@ -50,7 +50,7 @@ async fn the_decisions_provenance_does_not_move_when_anything_else_changes() {
     assert_eq!(cpr["coding"]["code"], "450476008");
     assert_eq!(cpr["recordedBy"]["role"], "clinician");
     assert_eq!(cpr["recordedBy"]["organisation"], "F84001");
-    assert_eq!(cpr["signatures"][0]["registrationNumber"], "GMC 1");
+    assert_eq!(cpr["signatures"][0]["registrationNumber"], "GMC 1234567");
     assert_eq!(cpr["signatures"][0]["seniorResponsible"], true);
     let recorded_at = cpr["recordedAt"].clone();
     assert!(recorded_at.is_string());
@@ -150,7 +150,7 @@ async fn each_rule_of_the_emergency_treatment_plan_refuses_with_a_pointer() {
         plan["id"].as_str().unwrap_or_default()
     );
     let signature = |at: &str, senior: bool| {
-        json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1",
+        json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
                  "seniorResponsible": senior, "signedAt": at }])
     };
     for (changes, pointer) in [

@@ -241,3 +241,34 @@ async fn the_headline_leads_with_the_standing_and_no_decision_is_not_no_cpr() {
     );
     assert!(s["cpr"]["saidNoLongerValid"].is_null());
 }
+
+#[tokio::test]
+async fn a_signature_must_carry_a_real_registration_and_a_senior_designation() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2708);
+    let mut body = plan_body(&person);
+    body["emergencyTreatmentPlan"]["signatures"] = json!([{ "name": "Someone", "role": "HCA",
+        "registrationNumber": "n/a", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }]);
+    let res = app
+        .req(Method::POST, "/v1/care-plans", Role::Clinician)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let refused = problem(res, 422).await;
+    let pointers: Vec<&str> = refused["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    assert_eq!(
+        pointers,
+        [
+            "/emergencyTreatmentPlan/signatures/0/registrationNumber",
+            "/emergencyTreatmentPlan/signatures/0/role"
+        ],
+        "{refused}"
+    );
+    assert_eq!(app.event_count().await, 0, "nothing written");
+}

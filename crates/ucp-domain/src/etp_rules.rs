@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use crate::registration::{may_be_senior, register_of};
 use crate::{EmergencyTreatmentPlan, FieldError, Involvement};
 
 /// How far in the future a signature may be dated: clocks of the signing device and of this
@@ -33,6 +34,21 @@ pub fn breaches(
             errors.push(FieldError::new(
                 format!("/signatures/{i}/signedAt"),
                 "a signature cannot be dated in the future",
+            ));
+        }
+        if register_of(signature.registration_number.as_str()).is_none() {
+            errors.push(FieldError::new(
+                format!("/signatures/{i}/registrationNumber"),
+                "not a professional registration as its register writes it: GMC 7 digits (GMC 1234567), NMC 2 digits, a letter, 4 digits, a letter (12A3456E), HCPC the profession's prefix and digits (PA12345), GPhC 7 digits with its name",
+            ));
+        }
+        if signature.senior_responsible && !may_be_senior(signature.role.as_str()) {
+            errors.push(FieldError::new(
+                format!("/signatures/{i}/role"),
+                format!(
+                    "{:?} may not sign as the senior responsible clinician: that is a consultant, GP, specialty registrar, nurse consultant or advanced practitioner",
+                    signature.role.as_str()
+                ),
             ));
         }
     }

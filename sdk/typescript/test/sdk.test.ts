@@ -62,7 +62,7 @@ const etp: Schemas["EmergencyTreatmentPlan"] = {
     {
       name: "Dr A",
       role: "GP",
-      registrationNumber: "GMC 1",
+      registrationNumber: "GMC 1234567",
       seniorResponsible: true,
       signedAt: "2026-11-01T09:00:00Z",
     },

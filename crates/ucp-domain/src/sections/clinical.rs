@@ -103,7 +103,12 @@ section_struct!(
     /// ReSPECT section 7.
     pub struct ClinicianSignature {
         pub name: ShortText,
+        /// Their designation (e.g. GP, Consultant geriatrician, Paramedic). The senior
+        /// responsible clinician's must be a consultant, GP, specialty registrar, nurse
+        /// consultant or advanced practitioner.
         pub role: ShortText,
+        /// As their register writes it: GMC 7 digits (`GMC 1234567`), NMC `12A3456E`, HCPC the
+        /// profession's prefix and digits (`PA12345`), GPhC 7 digits with its name.
         pub registration_number: ShortText,
         #[serde(default)]
         pub senior_responsible: bool,

@@ -142,3 +142,44 @@ fn an_overdue_review_says_the_recommendations_stand_until_reviewed() {
         Some(Standing::Current)
     );
 }
+
+#[test]
+fn registrations_must_be_real_and_only_senior_designations_sign_as_senior_responsible() {
+    let form = |signatures: serde_json::Value| {
+        let mut body = json!({
+            "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
+            "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
+            "involvement": ["A"]
+        });
+        body["signatures"] = signatures;
+        Command::UpdateSection(content(PlanSection::EmergencyTreatmentPlan, body))
+    };
+    let pointers = |command| match when(&created(), command) {
+        Err(DomainError::Invalid(errors)) => errors
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect::<Vec<String>>(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // "Someone, HCA, registration n/a, senior responsible": refused on both counts.
+    assert_eq!(
+        pointers(form(
+            json!([{ "name": "Someone", "role": "HCA", "registrationNumber": "n/a",
+            "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }])
+        )),
+        ["/signatures/0/registrationNumber", "/signatures/0/role"]
+    );
+    // A paramedic and a nurse countersign a consultant's form: each register's own form.
+    assert!(when(
+        &created(),
+        form(json!([
+            { "name": "Dr C", "role": "Consultant geriatrician", "registrationNumber": "GMC 1234567",
+              "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" },
+            { "name": "P Medic", "role": "Paramedic", "registrationNumber": "PA12345",
+              "signedAt": "2026-11-01T10:05:00Z" },
+            { "name": "N Urse", "role": "Staff nurse", "registrationNumber": "12A3456E",
+              "signedAt": "2026-11-01T10:06:00Z" }
+        ]))
+    )
+    .is_ok());
+}

@@ -51,7 +51,7 @@ fn a_signature_in_the_future_is_refused_beyond_five_minutes_of_skew() {
     let soon = (now() + Duration::minutes(4)).to_rfc3339();
     let later = (now() + Duration::minutes(6)).to_rfc3339();
     let sig = |at: &str| {
-        json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1",
+        json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
                                   "seniorResponsible": true, "signedAt": at }])
     };
     assert!(when(
@@ -80,7 +80,7 @@ fn a_signature_in_the_future_is_refused_beyond_five_minutes_of_skew() {
 #[test]
 fn a_senior_responsible_clinician_must_sign() {
     let unsigned = etp_with(json!({ "signatures": [{ "name": "Dr A", "role": "GP",
-        "registrationNumber": "GMC 1", "signedAt": "2026-11-01T10:00:00Z" }] }));
+        "registrationNumber": "GMC 1234567", "signedAt": "2026-11-01T10:00:00Z" }] }));
     assert_eq!(
         pointers(when(&created(), Command::UpdateSection(unsigned))),
         ["/signatures"]
@@ -296,7 +296,7 @@ fn an_emergency_treatment_plan_of_the_first_schema_still_replays() {
         "sharedUnderstanding": "Advanced COPD.", "clinicalFocus": "symptom-control",
         "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
         "involvement": "B",
-        "signatures": [{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1",
+        "signatures": [{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
                          "signedAt": "2026-01-01T09:00:00Z" }]
     });
     let event = CarePlanEvent::decode("EmergencyTreatmentPlanRecorded", 1, v1)

@@ -1344,7 +1344,16 @@ export interface components {
         /** @description ReSPECT section 7. */
         ClinicianSignature: {
             name: components["schemas"]["ShortText"];
+            /**
+             * @description As their register writes it: GMC 7 digits (`GMC 1234567`), NMC `12A3456E`, HCPC the
+             *     profession's prefix and digits (`PA12345`), GPhC 7 digits with its name.
+             */
             registrationNumber: components["schemas"]["ShortText"];
+            /**
+             * @description Their designation (e.g. GP, Consultant geriatrician, Paramedic). The senior
+             *     responsible clinician's must be a consultant, GP, specialty registrar, nurse
+             *     consultant or advanced practitioner.
+             */
             role: components["schemas"]["ShortText"];
             seniorResponsible?: boolean;
             /** Format: date-time */
