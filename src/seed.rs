@@ -285,6 +285,14 @@ fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
                 still_valid: Some(false),
             }),
         )],
+        17 => vec![(
+            // The person withdraws their consent to share (not the clinical decision).
+            person(nhs),
+            Command::WithdrawCarePlan(PlanWithdrawn {
+                reason: Some(text("I do not want my plan shared any more.")?),
+                consent_withdrawn: true,
+            }),
+        )],
         _ => Vec::new(),
     })
 }

@@ -105,6 +105,44 @@ async fn the_first_twenty_demo_people_show_every_shape() {
     for status in ["active", "withdrawn", "deceased", "voided"] {
         assert!(closed.contains(status), "{status}");
     }
+    // The README's table: the people a crew is told of an ended plan, and how.
+    for (person, ended_as) in [
+        ("9990000913", "withdrawn"),
+        ("9990001049", "closed-after-death"),
+        ("9990001170", "voided"),
+        ("9990002215", "consent-withdrawn"),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&format!("/v1/patients/{person}/emergency-summary")))
+            .bearer_auth(token_with(Role::Ambulance, None))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(res.status().as_u16(), 410, "{person}");
+        let body: Value = res.json().await.unwrap_or_default();
+        assert_eq!(body["notice"]["endedAs"], ended_as, "{person}");
+    }
+    // ...and the standing of the decisions it names.
+    let standing_of = |n: &str| {
+        summaries
+            .iter()
+            .find(|s| s["nhsNumber"] == n)
+            .map(|s| (s["cpr"]["standing"].clone(), s["cpr"]["headline"].clone()))
+            .unwrap_or_default()
+    };
+    assert_eq!(standing_of("9990000654").0, "review-overdue");
+    assert_eq!(standing_of("9990001448").0, "said-no-longer-valid");
+    assert!(standing_of("9990000131")
+        .1
+        .as_str()
+        .unwrap_or_default()
+        .contains("advance decision to refuse treatment is held"));
+    assert!(standing_of("9990000395")
+        .1
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("No CPR decision on record"));
 }
 
 async fn ucp(args: &[&str], db: &TestDb) -> (bool, String) {
