@@ -329,58 +329,71 @@ async fn an_attorney_is_granted_access_only_by_a_caring_clinician_by_nhs_number_
 
     // The person's own GP practice (which made the plan), but another clinician there.
     let gp = minted("gp-colleague", Role::Clinician, Some("F84001"), None, "P9");
-    let res = grant(
-        &app,
-        &plan_id,
-        &gp,
-        None,
-        &ask(&son, Some("7000-1234-5678")),
-    )
-    .await;
-    assert_eq!(problem(res, 400).await["code"], "purpose_of_use_required");
-    let res = grant(&app, &plan_id, &gp, Some("direct-care"), &ask(&son, None)).await;
-    assert_eq!(
-        problem(res, 422).await["errors"][0]["pointer"],
-        "/lpaRegistrationReference"
-    );
-    let res = grant(
-        &app,
-        &plan_id,
-        &gp,
-        Some("direct-care"),
-        &ask(&son, Some("not a reference")),
-    )
-    .await;
-    assert_eq!(
-        problem(res, 422).await["errors"][0]["pointer"],
-        "/lpaRegistrationReference"
-    );
-    let res = grant(
-        &app,
-        &plan_id,
-        &gp,
-        Some("direct-care"),
-        &ask(&son, Some("7000-9999-9999")),
-    )
-    .await;
-    assert_eq!(
-        problem(res, 422).await["errors"][0]["pointer"],
-        "/lpaRegistrationReference"
-    );
-    // The name alone is not enough: the NHS number must be the one the plan records.
+    // Each refusal, and what it names: (purpose, proxy's NHS number, LPA reference) → status
+    // and code, and the field at fault.
     let stranger = nhs(2605);
-    let res = grant(
-        &app,
-        &plan_id,
-        &gp,
-        Some("direct-care"),
-        &ask(&stranger, Some("7000-1234-5678")),
-    )
-    .await;
-    assert_eq!(
-        problem(res, 422).await["errors"][0]["pointer"],
-        "/nhsNumber"
-    );
+    for (purpose, proxy, reference, status, code, pointer) in [
+        (
+            None,
+            &son,
+            Some("7000-1234-5678"),
+            400,
+            "purpose_of_use_required",
+            "/headers/X-Purpose-Of-Use",
+        ),
+        (
+            Some("audit"),
+            &son,
+            Some("7000-1234-5678"),
+            400,
+            "purpose_of_use_required",
+            "/headers/X-Purpose-Of-Use",
+        ),
+        (
+            Some("direct-care"),
+            &son,
+            None,
+            422,
+            "validation_failed",
+            "/lpaRegistrationReference",
+        ),
+        (
+            Some("direct-care"),
+            &son,
+            Some("not a reference"),
+            422,
+            "validation_failed",
+            "/lpaRegistrationReference",
+        ),
+        (
+            Some("direct-care"),
+            &son,
+            Some("7000-9999-9999"),
+            422,
+            "validation_failed",
+            "/lpaRegistrationReference",
+        ),
+        // The name alone is not enough: the NHS number must be the one the plan records.
+        (
+            Some("direct-care"),
+            &stranger,
+            Some("7000-1234-5678"),
+            422,
+            "validation_failed",
+            "/nhsNumber",
+        ),
+    ] {
+        let res = grant(&app, &plan_id, &gp, purpose, &ask(proxy, reference)).await;
+        let refused = problem(res, status).await;
+        assert_eq!(
+            (
+                refused["code"].as_str(),
+                refused["errors"][0]["pointer"].as_str()
+            ),
+            (Some(code), Some(pointer)),
+            "{purpose:?} {proxy} {reference:?}: {refused}"
+        );
+    }
     assert!(
         app.db
             .proxy_grants(&person)

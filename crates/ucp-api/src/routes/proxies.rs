@@ -30,6 +30,14 @@ fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
     builder
 }
 
+/// A grant made: 201, and the access-log entry about the person it was made for.
+fn granted(shown: ucp_app::audit::Shown<ProxyGrantView>) -> HttpResponse {
+    audited(
+        no_store(StatusCode::CREATED).json(shown.value),
+        shown.access,
+    )
+}
+
 fn parse_grant_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| {
         ApiError::bad_field(
@@ -96,10 +104,7 @@ pub async fn grant_my_proxy(
         request_id(&req),
     )
     .await?;
-    Ok(audited(
-        no_store(StatusCode::CREATED).json(shown.value),
-        shown.access,
-    ))
+    Ok(granted(shown))
 }
 
 /// Stop someone acting for me.
@@ -202,8 +207,5 @@ pub async fn grant_attorney_proxy(
         request_id(&req),
     )
     .await?;
-    Ok(audited(
-        no_store(StatusCode::CREATED).json(shown.value),
-        shown.access,
-    ))
+    Ok(granted(shown))
 }

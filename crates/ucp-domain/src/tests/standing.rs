@@ -30,15 +30,7 @@ fn review(next: &str, still_valid: Option<bool>, note: Option<&str>) -> Command 
 }
 
 fn etp_due(due: &str) -> SectionContent {
-    let mut body = json!({
-        "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
-        "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
-        "involvement": ["A"],
-        "signatures": [{ "name": "Dr A Example", "role": "GP", "registrationNumber": "GMC 1234567",
-                         "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }]
-    });
-    body["review"] = json!({ "due": due });
-    content(PlanSection::EmergencyTreatmentPlan, body)
+    super::trust::etp_with(json!({ "review": { "due": due } }))
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::*;
 use crate::views::EmergencySummary;
 
 /// An Emergency Treatment Plan from JSON, with fields of `changes` put over a valid one.
-fn etp_with(changes: serde_json::Value) -> SectionContent {
+pub(super) fn etp_with(changes: serde_json::Value) -> SectionContent {
     let mut body = json!({
         "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
         "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
