@@ -509,6 +509,16 @@ impl TestApp {
         body
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -519,12 +519,7 @@ async fn keys_that_cannot_be_fetched_again_are_trusted_only_up_to_their_maximum_
             .contains("last fetched"),
         "{refused}"
     );
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = app.metrics().await;
     assert!(
         !metrics.contains("ucp_stale_key_refusals_total 0"),
         "the refusal is counted: {metrics}"
