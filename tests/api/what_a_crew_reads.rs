@@ -272,3 +272,55 @@ async fn a_signature_must_carry_a_real_registration_and_a_senior_designation() {
     );
     assert_eq!(app.event_count().await, 0, "nothing written");
 }
+
+#[tokio::test]
+async fn a_retracted_dnacpr_leaves_a_trace_that_printed_copies_are_superseded() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2709);
+    let plan = app.create_plan(&plan_body(&person)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let doc: Value = read(&app, &format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let version = doc["sections"]["emergency-treatment-plan"]["version"].clone();
+    let etag = doc["sections"]["emergency-treatment-plan"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::DELETE,
+            &format!("/v1/care-plans/{id}/sections/emergency-treatment-plan"),
+            &etag,
+            &json!({ "reason": "Recorded on the wrong person's plan." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let s = app.summary(&person, Role::Ambulance).await;
+    assert_eq!(s["cpr"]["status"], "no-decision-recorded");
+    let previous = &s["cpr"]["previousDecision"];
+    assert_eq!(previous["was"], "not-for-cpr");
+    assert_eq!(previous["how"], "retracted");
+    assert_eq!(previous["version"], version);
+    let message = previous["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("this plan said NOT FOR CPR (version {version})"))
+            && message.contains("retracted as entered in error by Test clinician")
+            && message.contains("Recorded on the wrong person's plan.")
+            && message.ends_with("Printed copies saying so are superseded."),
+        "{message}"
+    );
+    let headline = s["cpr"]["headline"].as_str().unwrap_or_default();
+    assert!(
+        headline.starts_with("No CPR decision on record") && headline.contains(message),
+        "{headline}"
+    );
+    assert!(s["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|w| w["code"] == "decision-changed"));
+}

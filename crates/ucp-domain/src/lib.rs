@@ -26,8 +26,8 @@ pub use event::{
 };
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use plan::{
-    evolve, Author, CarePlan, Correction, CorrectionKind, Envelope, PlanStatus, ReviewState,
-    SectionState, StatusChange,
+    evolve, Author, CarePlan, Correction, CorrectionKind, DecisionTrace, Envelope, PlanStatus,
+    ReviewState, SectionState, StatusChange, TraceKind,
 };
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;

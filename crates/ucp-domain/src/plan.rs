@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CarePlanEvent, LongText, NhsNumber, PlanSection, SectionContent};
+use crate::{CarePlanEvent, CprStatus, LongText, NhsNumber, PlanSection, SectionContent};
 
 /// Where a plan stands. There is no draft: what is saved is visible at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,12 +133,52 @@ pub struct CarePlan {
     pub status_change: Option<StatusChange>,
     /// Every correction, oldest first.
     pub corrections: Vec<Correction>,
+    /// The last CPR decision that stopped being the plan's: changed to another, or retracted
+    /// with its Emergency Treatment Plan. Printed copies of it may still be in the home.
+    pub decision_trace: Option<DecisionTrace>,
+}
+
+/// How a CPR decision stopped being the plan's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TraceKind {
+    /// A newer Emergency Treatment Plan recommends otherwise.
+    Changed,
+    /// The Emergency Treatment Plan was retracted as entered in error.
+    Retracted,
+}
+
+/// A CPR decision that the plan no longer holds: what it said, in which version, until when,
+/// and what happened to it, by whom and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionTrace {
+    pub was: CprStatus,
+    /// The plan version that recorded it.
+    pub version: i64,
+    pub until: DateTime<Utc>,
+    pub how: TraceKind,
+    pub by: Author,
+    pub reason: Option<LongText>,
 }
 
 impl CarePlan {
     #[must_use]
     pub fn section(&self, section: PlanSection) -> Option<&SectionState> {
         self.sections.get(&section)
+    }
+}
+
+/// The CPR decision the plan records now, and the version that recorded it.
+fn recorded_decision(plan: &CarePlan) -> Option<(CprStatus, i64)> {
+    match plan.section(PlanSection::EmergencyTreatmentPlan) {
+        Some(SectionState {
+            content: SectionContent::EmergencyTreatmentPlan(etp),
+            version,
+            ..
+        }) => Some((etp.cpr_recommendation.status(), *version)),
+        _ => None,
     }
 }
 
@@ -176,6 +216,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             last_review: None,
             status_change: None,
             corrections: Vec::new(),
+            decision_trace: None,
         });
     }
     let mut plan = state?;
@@ -200,6 +241,20 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
     match event {
         CarePlanEvent::Created(_) => {}
         CarePlanEvent::SectionChanged(content) => {
+            if let SectionContent::EmergencyTreatmentPlan(new) = content {
+                if let Some((was, version)) = recorded_decision(&plan) {
+                    if was != new.cpr_recommendation.status() {
+                        plan.decision_trace = Some(DecisionTrace {
+                            was,
+                            version,
+                            until: env.at,
+                            how: TraceKind::Changed,
+                            by: env.author.clone(),
+                            reason: None,
+                        });
+                    }
+                }
+            }
             plan.sections
                 .insert(content.section(), section_state(content.clone()));
         }
@@ -236,6 +291,18 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             plan.corrections.push(fix);
         }
         CarePlanEvent::SectionRetracted(r) => {
+            if r.section == PlanSection::EmergencyTreatmentPlan {
+                if let Some((was, version)) = recorded_decision(&plan) {
+                    plan.decision_trace = Some(DecisionTrace {
+                        was,
+                        version,
+                        until: env.at,
+                        how: TraceKind::Retracted,
+                        by: env.author.clone(),
+                        reason: Some(r.reason.clone()),
+                    });
+                }
+            }
             let fix = correction(CorrectionKind::SectionRetracted, &r.reason, Some(r.section));
             plan.sections.remove(&r.section);
             plan.corrections.push(fix);

@@ -8,7 +8,74 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CarePlan, CprStatus, EmergencyTreatmentPlan, SectionState};
+use crate::{Author, CarePlan, CprStatus, EmergencyTreatmentPlan, SectionState, TraceKind};
+
+/// How long after a CPR decision was changed or retracted the summary still says what it was:
+/// printed copies of it outlive the record.
+pub const TRACE_PERIOD_DAYS: i64 = 365;
+
+/// A CPR decision the plan no longer holds, as the summary tells it for a year after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviousDecision {
+    /// What it said.
+    pub was: CprStatus,
+    /// The plan version that recorded it: printed copies of that version, or later ones up to
+    /// `until`, say it.
+    pub version: i64,
+    pub until: DateTime<Utc>,
+    /// `changed` (a newer form recommends otherwise) or `retracted` (entered in error).
+    pub how: TraceKind,
+    pub by: Author,
+    pub reason: Option<String>,
+    /// In words: "Until 3 December 2026 this plan said NOT FOR CPR (version 7); retracted as
+    /// entered in error by Dr X: “…”. Printed copies saying so are superseded."
+    pub message: String,
+}
+
+/// The decision the plan last stopped holding, told for [`TRACE_PERIOD_DAYS`] after `until`.
+#[must_use]
+pub fn previous_decision(plan: &CarePlan, today: NaiveDate) -> Option<PreviousDecision> {
+    let t = plan.decision_trace.as_ref()?;
+    if today > t.until.date_naive() + chrono::Days::new(TRACE_PERIOD_DAYS.unsigned_abs()) {
+        return None;
+    }
+    let who = t.by.name.clone().unwrap_or_else(|| t.by.actor.clone());
+    let what = match t.how {
+        TraceKind::Retracted => format!(
+            "retracted as entered in error by {who}{}",
+            t.reason
+                .as_ref()
+                .map(|r| format!(": \u{201c}{r}\u{201d}"))
+                .unwrap_or_default()
+        ),
+        TraceKind::Changed => format!("changed by {who}"),
+    };
+    Some(PreviousDecision {
+        was: t.was,
+        version: t.version,
+        until: t.until,
+        how: t.how,
+        by: t.by.clone(),
+        reason: t.reason.as_ref().map(ToString::to_string),
+        message: format!(
+            "Until {} this plan said {} (version {}); {what}. Printed copies saying so are superseded.",
+            t.until.format("%-d %B %Y"),
+            short(t.was),
+            t.version
+        ),
+    })
+}
+
+fn short(status: CprStatus) -> &'static str {
+    match status {
+        CprStatus::ForCpr => "FOR CPR",
+        CprStatus::NotForCpr => "NOT FOR CPR",
+        CprStatus::ModifiedCpr => "MODIFIED CPR",
+        CprStatus::NoDecisionRecorded => "no CPR decision",
+    }
+}
 
 /// How far a recorded decision stands today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -131,6 +198,7 @@ pub fn headline(
     no_longer_valid: Option<&NoLongerValid>,
     review_due: Option<NaiveDate>,
     adrt: AdrtNote<'_>,
+    previous: Option<&PreviousDecision>,
 ) -> String {
     let decision = match status {
         CprStatus::ForCpr => "FOR CPR: CPR attempts recommended",
@@ -178,6 +246,10 @@ pub fn headline(
             line.push(')');
         }
         line.push_str(": check what it refuses before acting.");
+    }
+    if let Some(p) = previous {
+        line.push(' ');
+        line.push_str(&p.message);
     }
     line
 }

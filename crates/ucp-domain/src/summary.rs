@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::standing::{self, AdrtNote, NoLongerValid, Standing};
+use crate::standing::{self, AdrtNote, NoLongerValid, PreviousDecision, Standing};
 use crate::{
     Author, Capacity, CarePlan, ClinicalFocus, CommunicationNeedKind, CprStatus,
     EmergencyTreatmentPlan, Involvement, PlanSection, PlanStatus, SectionContent, SectionState,
@@ -98,6 +98,10 @@ pub struct CprDecision {
     /// Plan is recorded after it.
     #[serde(default)]
     pub said_no_longer_valid: Option<NoLongerValid>,
+    /// The decision this plan held before, changed or retracted within the last year: printed
+    /// copies may still say it.
+    #[serde(default)]
+    pub previous_decision: Option<PreviousDecision>,
     /// Never empty: `no-decision-recorded` when there is no Emergency Treatment Plan.
     pub status: CprStatus,
     /// The SNOMED CT concept that means exactly `status`; absent for modified CPR, which has
@@ -174,7 +178,9 @@ pub struct Currency {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
-    /// `plan-not-active`, `review-overdue`, `not-still-valid`, `no-senior-signature`.
+    /// `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
+    /// retracted within the last year: printed copies may still say it), `review-overdue`,
+    /// `no-senior-signature`.
     pub code: String,
     pub message: String,
 }
@@ -475,6 +481,7 @@ impl EmergencySummary {
 
         let cpr = active.then(|| CprDecision {
             said_no_longer_valid: standing::no_longer_valid(plan, etp, etp_state),
+            previous_decision: standing::previous_decision(plan, today),
             ..cpr_decision(etp, etp_state)
         });
         let treatment = match (active, etp) {
@@ -793,6 +800,12 @@ impl EmergencySummary {
             location: self.legal.adrt.location.as_deref(),
         };
         if let Some(cpr) = self.cpr.as_mut() {
+            // A stored summary read long after: the trace is told for a year, no longer.
+            let period = chrono::Days::new(standing::TRACE_PERIOD_DAYS.unsigned_abs());
+            cpr.previous_decision = cpr
+                .previous_decision
+                .take()
+                .filter(|p| today <= p.until.date_naive() + period);
             cpr.standing = standing::standing(
                 cpr.said_no_longer_valid.as_ref(),
                 self.currency.review_due,
@@ -804,6 +817,7 @@ impl EmergencySummary {
                 cpr.said_no_longer_valid.as_ref(),
                 self.currency.review_due,
                 adrt,
+                cpr.previous_decision.as_ref(),
             );
         }
         self.warnings = self.compute_warnings();
@@ -851,6 +865,9 @@ impl EmergencySummary {
         {
             warnings.push(warn("not-still-valid", c.headline.clone()));
         }
+        if let Some(p) = self.cpr.as_ref().and_then(|c| c.previous_decision.as_ref()) {
+            warnings.push(warn("decision-changed", p.message.clone()));
+        }
         if self.currency.overdue {
             if let Some(due) = self.currency.review_due {
                 warnings.push(warn(
@@ -882,6 +899,7 @@ fn cpr_decision(etp: Option<&EmergencyTreatmentPlan>, state: Option<&SectionStat
         headline: String::new(),
         standing: Standing::Current,
         said_no_longer_valid: None,
+        previous_decision: None,
         status,
         coding: status.snomed().map(|(code, display)| Coding {
             system: SNOMED.to_owned(),

@@ -175,3 +175,73 @@ fn registrations_must_be_real_and_only_senior_designations_sign_as_senior_respon
     )
     .is_ok());
 }
+
+#[test]
+fn a_retracted_or_changed_decision_leaves_a_trace_for_a_year() {
+    // NOT FOR CPR recorded in version 2, then retracted as entered in error.
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2027-01-01")));
+    then(
+        &mut history,
+        Command::RetractSection(SectionRetracted {
+            section: PlanSection::EmergencyTreatmentPlan,
+            reason: LongText::parse("Recorded on the wrong person's plan.")
+                .unwrap_or_else(|e| panic!("{e}")),
+        }),
+    );
+    // The day after (these events are dated in 2023).
+    let day = envelope(3).at.date_naive() + chrono::Days::new(1);
+    let s = summary_on(&history, day);
+    let cpr = s.cpr.clone().unwrap_or_else(|| panic!("stated"));
+    assert_eq!(cpr.status, CprStatus::NoDecisionRecorded);
+    let previous = cpr
+        .previous_decision
+        .clone()
+        .unwrap_or_else(|| panic!("a trace"));
+    assert_eq!(
+        (previous.was, previous.version, previous.how),
+        (CprStatus::NotForCpr, 2, TraceKind::Retracted)
+    );
+    let until = envelope(3).at.format("%-d %B %Y").to_string();
+    assert_eq!(
+        previous.message,
+        format!("Until {until} this plan said NOT FOR CPR (version 2); retracted as entered in error by Dr A Example: \u{201c}Recorded on the wrong person's plan.\u{201d}. Printed copies saying so are superseded.")
+    );
+    assert!(cpr.headline.starts_with("No CPR decision on record"));
+    assert!(cpr.headline.contains(&previous.message), "{}", cpr.headline);
+    assert!(s.warnings.iter().any(|w| w.code == "decision-changed"));
+    // A year and a day later it is no longer told.
+    let much_later = envelope(3).at.date_naive() + chrono::Days::new(366);
+    let aged = s.as_of(much_later);
+    assert!(aged
+        .cpr
+        .as_ref()
+        .is_some_and(|c| c.previous_decision.is_none()));
+    assert!(aged.warnings.iter().all(|w| w.code != "decision-changed"));
+
+    // A newer form that recommends otherwise: changed, by whom; the same recommendation again
+    // leaves no trace.
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2027-01-01")));
+    then(&mut history, Command::UpdateSection(etp_due("2027-02-01")));
+    assert!(summary_on(&history, day)
+        .cpr
+        .is_some_and(|c| c.previous_decision.is_none()));
+    then(
+        &mut history,
+        Command::UpdateSection(super::trust::etp_with(json!({
+            "cprRecommendation": "attempts-recommended",
+            "clinicalFocus": "life-sustaining-treatment"
+        }))),
+    );
+    let cpr = summary_on(&history, day)
+        .cpr
+        .unwrap_or_else(|| panic!("stated"));
+    let previous = cpr.previous_decision.unwrap_or_else(|| panic!("a trace"));
+    assert_eq!(
+        (previous.was, previous.version, previous.how),
+        (CprStatus::NotForCpr, 3, TraceKind::Changed)
+    );
+    assert!(previous.message.contains("changed by Dr A Example"));
+    assert!(cpr.headline.starts_with("FOR CPR"), "{}", cpr.headline);
+}
