@@ -1455,6 +1455,7 @@ export interface components {
              */
             headline: string;
             modifiedCprDetails?: string | null;
+            previousDecision?: components["schemas"]["PreviousDecision"] | null;
             /**
              * Format: date-time
              * @description When the Emergency Treatment Plan was last recorded (not when the plan last changed).
@@ -2091,6 +2092,28 @@ export interface components {
          * @example SE1 7EH
          */
         Postcode: string;
+        /** @description A CPR decision the plan no longer holds, as the summary tells it for a year after. */
+        PreviousDecision: {
+            by: components["schemas"]["Author"];
+            /** @description `changed` (a newer form recommends otherwise) or `retracted` (entered in error). */
+            how: components["schemas"]["TraceKind"];
+            /**
+             * @description In words: "Until 3 December 2026 this plan said NOT FOR CPR (version 7); retracted as
+             *     entered in error by Dr X: “…”. Printed copies saying so are superseded."
+             */
+            message: string;
+            reason?: string | null;
+            /** Format: date-time */
+            until: string;
+            /**
+             * Format: int64
+             * @description The plan version that recorded it: printed copies of that version, or later ones up to
+             *     `until`, say it.
+             */
+            version: number;
+            /** @description What it said. */
+            was: components["schemas"]["CprStatus"];
+        };
         /** @description An RFC 9457 problem document. */
         Problem: {
             /** @description The stable code. */
@@ -2374,6 +2397,11 @@ export interface components {
             preferredPlaceOfDeath?: components["schemas"]["ShortText"] | null;
             religiousAndCulturalNeeds?: components["schemas"]["LongText"] | null;
         };
+        /**
+         * @description How a CPR decision stopped being the plan's.
+         * @enum {string}
+         */
+        TraceKind: "changed" | "retracted";
         /** @description The treatment recommendations of an active plan's Emergency Treatment Plan. */
         Treatment: {
             clinicalFocus: components["schemas"]["ClinicalFocus"];
@@ -2382,7 +2410,11 @@ export interface components {
         };
         /** @description Something a reader must not miss. */
         Warning: {
-            /** @description `plan-not-active`, `review-overdue`, `not-still-valid`, `no-senior-signature`. */
+            /**
+             * @description `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
+             *     retracted within the last year: printed copies may still say it), `review-overdue`,
+             *     `no-senior-signature`.
+             */
             code: string;
             message: string;
         };
