@@ -91,19 +91,37 @@ pub(crate) fn flags(ctx: &Context<'_>) -> Vec<Resource> {
 /// with the details as the clinician wrote them.
 fn cpr(ctx: &Context<'_>) -> Resource {
     let etp = ctx.plan.section(PlanSection::EmergencyTreatmentPlan);
-    let (status, details) = match etp.map(|s| &s.content) {
-        Some(SectionContent::EmergencyTreatmentPlan(e)) => (
+    let form = match etp.map(|s| &s.content) {
+        Some(SectionContent::EmergencyTreatmentPlan(e)) => Some(e),
+        _ => None,
+    };
+    let (status, details) = match form {
+        Some(e) => (
             e.cpr_recommendation.status(),
             e.modified_cpr_details.as_ref().map(ToString::to_string),
         ),
-        _ => (CprStatus::NoDecisionRecorded, None),
+        None => (CprStatus::NoDecisionRecorded, None),
     };
-    let code = match status.snomed() {
-        Some((code, display)) => json!({
+    let under_review = ucp_domain::standing::no_longer_valid(ctx.plan, form, etp);
+    let earlier = status
+        .snomed()
+        .map_or("Modified cardiopulmonary resuscitation", |(_, display)| {
+            display
+        });
+    let code = match (&under_review, status.snomed()) {
+        // No code while under review: a system reading only codes must not act on it.
+        (Some(n), _) => json!({
+            "text": format!(
+                "Decision under review: said no longer valid{}{}. Earlier recommendation, not to be relied on: {earlier}.",
+                n.said_at.map(|t| format!(" on {}", t.format("%-d %B %Y"))).unwrap_or_default(),
+                n.said_by.as_deref().map(|w| format!(" by {w}")).unwrap_or_default(),
+            ),
+        }),
+        (None, Some((code, display))) => json!({
             "coding": [{"system": SNOMED, "code": code, "display": display}],
             "text": display,
         }),
-        None => json!({"text": "Modified cardiopulmonary resuscitation"}),
+        (None, None) => json!({"text": "Modified cardiopulmonary resuscitation"}),
     };
     let (start, author, updated) = match etp {
         Some(s) => (
@@ -118,11 +136,18 @@ fn cpr(ctx: &Context<'_>) -> Resource {
         ctx.id("cpr"),
         updated,
         json!({
-            "extension": [simple(
-                "ucp-respect-modified-cpr",
-                T::String,
-                details.filter(|_| status == CprStatus::ModifiedCpr).map(Value::String),
-            )],
+            "extension": [
+                simple(
+                    "ucp-respect-modified-cpr",
+                    T::String,
+                    details.filter(|_| status == CprStatus::ModifiedCpr).map(Value::String),
+                ),
+                simple(
+                    "ucp-decision-standing",
+                    T::Code,
+                    under_review.map(|_| json!("said-no-longer-valid")),
+                ),
+            ],
             "status": flag_status(ctx),
             "category": category("advance-directive", "Advance Directive"),
             "code": code,

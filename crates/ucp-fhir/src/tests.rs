@@ -235,15 +235,61 @@ fn every_extension_used_is_declared_and_every_declared_one_is_used() {
     let declared: std::collections::BTreeSet<_> =
         EXTENSIONS.iter().map(|d| d.id.to_owned()).collect();
     let unused: Vec<_> = declared.difference(&used).collect();
-    // The two that only a plan that left `active` carries.
+    // Those that only a plan that left `active`, or a decision under review, carries.
     assert_eq!(
         unused,
         vec![
             "ucp-consent-withdrawn",
+            "ucp-decision-standing",
             "ucp-plan-review",
             "ucp-status-reason"
         ]
     );
+}
+
+#[test]
+fn a_decision_said_no_longer_valid_is_no_coded_cpr_flag_until_a_newer_form() {
+    let cpr_flag = |plan: &CarePlan| {
+        plan_resources(plan_id(), plan, &settings())
+            .into_iter()
+            .find(|r| r.id.ends_with("-cpr"))
+            .map(|r| r.json)
+            .unwrap_or_default()
+    };
+    let plan = full_plan("attempts-not-recommended");
+    let version = plan.version;
+    let reviewed = apply(
+        Some(plan),
+        CarePlanEvent::Reviewed(ucp_domain::PlanReviewed {
+            next_review_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default(),
+            note: None,
+            still_valid: Some(false),
+        }),
+        version + 1,
+    )
+    .unwrap_or_else(|| panic!("reviewed"));
+    let flag = cpr_flag(&reviewed);
+    assert!(flag["code"].get("coding").is_none(), "{flag}");
+    let text = flag["code"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("Decision under review: said no longer valid")
+            && text.contains("Not for cardiopulmonary resuscitation"),
+        "{text}"
+    );
+    assert!(flag.to_string().contains("said-no-longer-valid"));
+    // A newer form is coded again.
+    let renewed = apply(
+        Some(reviewed),
+        CarePlanEvent::SectionChanged(section(
+            "emergency-treatment-plan",
+            etp("attempts-not-recommended"),
+        )),
+        version + 2,
+    )
+    .unwrap_or_else(|| panic!("renewed"));
+    let flag = cpr_flag(&renewed);
+    assert_eq!(flag["code"]["coding"][0]["code"], "450476008");
+    assert!(!flag.to_string().contains("said-no-longer-valid"));
 }
 
 #[test]
