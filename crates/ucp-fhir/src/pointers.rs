@@ -2,11 +2,13 @@
 //! them. The NRL allows exactly one type coding per pointer, so a plan has one pointer as a
 //! Personalised Care and Support Plan and, while an Emergency Treatment Plan is recorded, a
 //! second as a ReSPECT form. A pointer lives while the plan is active; a voided plan's
-//! pointers say entered-in-error; a withdrawn plan, or one whose person died, has none (the
-//! publisher deletes them).
+//! pointers say entered-in-error, and so does the ReSPECT pointer of an Emergency Treatment
+//! Plan retracted as entered in error (consumers holding it learn it was a mistake, rather
+//! than seeing it vanish); a withdrawn plan, or one whose person died, has none (the publisher
+//! deletes them).
 
 use serde_json::json;
-use ucp_domain::{CarePlan, PlanSection, PlanStatus};
+use ucp_domain::{CarePlan, PlanSection, PlanStatus, TraceKind};
 use uuid::Uuid;
 
 use crate::{instant, FhirSettings, Resource, ResourceType, NHS_NUMBER_SYSTEM, ODS_SYSTEM, SNOMED};
@@ -51,9 +53,16 @@ pub fn pointers(plan_id: Uuid, plan: &CarePlan, settings: &FhirSettings) -> Vec<
         PlanStatus::Voided => "entered-in-error",
         PlanStatus::Withdrawn | PlanStatus::Deceased => return Vec::new(),
     };
-    let mut kinds = vec![(PointerKind::CareAndSupportPlan, plan.created_at)];
-    if let Some(etp) = plan.section(PlanSection::EmergencyTreatmentPlan) {
-        kinds.push((PointerKind::Respect, etp.changed_at));
+    let mut kinds = vec![(PointerKind::CareAndSupportPlan, plan.created_at, status)];
+    match (
+        plan.section(PlanSection::EmergencyTreatmentPlan),
+        &plan.decision_trace,
+    ) {
+        (Some(etp), _) => kinds.push((PointerKind::Respect, etp.changed_at, status)),
+        (None, Some(t)) if t.how == TraceKind::Retracted => {
+            kinds.push((PointerKind::Respect, t.until, "entered-in-error"));
+        }
+        (None, _) => {}
     }
     let public = settings.public_url.trim_end_matches('/');
     let base = settings.base();
@@ -64,7 +73,7 @@ pub fn pointers(plan_id: Uuid, plan: &CarePlan, settings: &FhirSettings) -> Vec<
         .unwrap_or_else(|| settings.custodian_ods.clone());
     kinds
         .into_iter()
-        .map(|(kind, created)| {
+        .map(|(kind, created, status)| {
             let id = pointer_id(settings, plan_id, kind);
             let (code, display) = kind.coding();
             let attachment = |content_type: &str, url: String, title: &str| {

@@ -492,3 +492,29 @@ fn pointer_changes_follow_the_plans_life() {
         vec![("POST", id("")), ("POST", id("-respect"))]
     );
 }
+
+#[test]
+fn a_retracted_emergency_treatment_plan_leaves_its_pointer_entered_in_error() {
+    let plan = full_plan("attempts-not-recommended");
+    let version = plan.version;
+    let retracted = apply(
+        Some(plan.clone()),
+        CarePlanEvent::SectionRetracted(ucp_domain::SectionRetracted {
+            section: PlanSection::EmergencyTreatmentPlan,
+            reason: ucp_domain::LongText::parse("Recorded on the wrong person's plan.")
+                .unwrap_or_else(|e| panic!("{e}")),
+        }),
+        version + 1,
+    )
+    .unwrap_or_else(|| panic!("retracted"));
+    let changes = crate::pointer_changes(plan_id(), Some(&plan), &retracted, &settings());
+    let respect: Vec<_> = changes
+        .iter()
+        .filter(|c| c.id().ends_with("-respect"))
+        .collect();
+    assert_eq!(respect.len(), 1, "{changes:?}");
+    match respect[0] {
+        crate::PointerChange::Update(r) => assert_eq!(r.json["status"], "entered-in-error"),
+        other => panic!("the pointer is marked, not deleted: {other:?}"),
+    }
+}
