@@ -158,13 +158,17 @@ fn named_target(req: &HttpRequest) -> Named {
     // The person a proxy says they act for, when the request names no one else (a header
     // cannot move a probe of one person's plan onto another's log).
     if named.nhs_number.is_none() && named.plan_id.is_none() {
-        named.nhs_number = req
-            .headers()
-            .get(ON_BEHALF_OF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| NhsNumber::parse(v.trim()).ok());
+        named.nhs_number = on_behalf_of(req);
     }
     named
+}
+
+/// The person `UCP-On-Behalf-Of` names, if it names one well-formed.
+fn on_behalf_of(req: &HttpRequest) -> Option<NhsNumber> {
+    req.headers()
+        .get(ON_BEHALF_OF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| NhsNumber::parse(v.trim()).ok())
 }
 
 /// The person a FHIR search names: `patient`, `subject` (as `Patient/{n}`, or `{n}`), their
@@ -254,12 +258,7 @@ fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEnt
     if entry.status < 400 || actor.is_some_and(|a| a.acting_for.is_some()) {
         return;
     }
-    let Some(person) = req
-        .headers()
-        .get(ON_BEHALF_OF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| NhsNumber::parse(v.trim()).ok())
-    else {
+    let Some(person) = on_behalf_of(req) else {
         return;
     };
     if entry.nhs_number.is_none() {
