@@ -26,7 +26,8 @@ fn token(role: Role) -> String {
             sub: format!("bench-{}", role.as_str()),
             role,
             org: Some("F84001".into()),
-            name: None,
+            name: Some(format!("Bench {}", role.as_str())),
+            registration: None,
             nhs_number: None,
             identity_proofing_level: None,
             exp: now + 3600,
@@ -71,7 +72,7 @@ fn plan(i: u32) -> Value {
         "consentToShare": { "basis": "person-agreed", "date": "2026-11-01" },
         "emergencyTreatmentPlan": { "sharedUnderstanding": "x", "clinicalFocus": "symptom-control",
             "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": ["A"],
-            "signatures": [{ "name": "Dr B", "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }] }
+            "signAs": { "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true } }
     })
 }
 

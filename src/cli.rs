@@ -211,6 +211,10 @@ struct TokenArgs {
     /// The actor's display name.
     #[arg(long)]
     name: Option<String>,
+    /// A professional's registration (`GMC 1234567`), as their sign-in carries it (the `ucp`
+    /// shape): the signatures they make are in it.
+    #[arg(long)]
+    registration: Option<String>,
     /// For a patient: whose plan they may see.
     #[arg(long)]
     nhs_number: Option<String>,
@@ -334,6 +338,12 @@ struct ServeArgs {
 
     #[command(flatten)]
     jwt: VerifyArgs,
+
+    /// Who may sign an Emergency Treatment Plan as its senior responsible clinician: designations
+    /// (comma-separated), each matched as whole words in the signer's designation, case aside
+    /// ("consultant" admits "Consultant geriatrician"). Empty: the documented default list.
+    #[arg(long, env = "UCP_SENIOR_DESIGNATIONS", default_value = "")]
+    senior_designations: String,
 
     /// Requests a minute each token subject may make before it is answered 429 with
     /// `Retry-After` (0: no limit).
@@ -643,6 +653,7 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
                 role,
                 org: args.org.clone(),
                 name: args.name.clone(),
+                registration: args.registration.clone(),
                 nhs_number: args.nhs_number.clone(),
                 identity_proofing_level: (role == ucp_api::Role::Patient)
                     .then(|| args.proofing.as_str().to_owned()),
@@ -753,6 +764,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
         },
     )?;
+    let mut state = state;
+    let designations: Vec<&str> = args
+        .senior_designations
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if !designations.is_empty() {
+        state.signing = std::sync::Arc::new(
+            ucp_domain::signing::SigningPolicy::new(&designations)
+                .map_err(|e| anyhow::anyhow!("UCP_SENIOR_DESIGNATIONS: {e}"))?,
+        );
+    }
+    tracing::info!(
+        senior_designations = %state.signing.senior_designations().join(", "),
+        "who may sign as the senior responsible clinician"
+    );
     let status = state
         .db
         .migration_status()

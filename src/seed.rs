@@ -180,11 +180,23 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
             "cprRecommendation": cpr, "modifiedCprDetails": details,
             "capacity": "has-capacity", "involvement": involvement,
             "involvementDetail": "Discussed at home with the person and their daughter.",
-            "signatures": [{ "name": "Dr Demo Clinician", "role": "GP", "registrationNumber": "GMC 7654321",
-                             "seniorResponsible": true, "signedAt": signed }],
             "emergencyContacts": [{ "name": "Sam Example", "roleOrRelationship": "daughter", "phone": "07700 900123", "primary": true }],
             "review": { "due": due }
         });
+        if shape == 5 {
+            // A paper form signed long ago, typed in afterwards: its signature is transcribed.
+            body["emergencyTreatmentPlan"]["signatures"] = json!([{ "name": "Dr Paper Signer", "role": "GP",
+                "registrationNumber": "GMC 7654322", "seniorResponsible": true, "signedAt": signed,
+                "method": "transcribed-from-paper" }]);
+        } else if shape == 19 {
+            // Signed by a doctor who is not a senior responsible clinician: it awaits one.
+            body["emergencyTreatmentPlan"]["signAs"] = json!({ "role": "Specialty doctor",
+                "registrationNumber": "GMC 7654321", "seniorResponsible": false });
+        } else {
+            // The saving GP signs it, by their own request.
+            body["emergencyTreatmentPlan"]["signAs"] = json!({ "role": "GP",
+                "registrationNumber": "GMC 7654321", "seniorResponsible": true });
+        }
         body["emergencyTreatmentPlan"]["whatMatters"] = json!({
             "priorityScale": 7, "mostValue": "Being comfortable at home.", "mostFearOrAvoid": "Dying in hospital."
         });
@@ -285,6 +297,20 @@ fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
                 still_valid: Some(false),
             }),
         )],
+        18 => {
+            // An out-of-hours GP changes the decision and does not sign it: "changed after
+            // signing" until someone does.
+            let Some(mut etp) = demo_etp(i, nhs)? else {
+                return Ok(Vec::new());
+            };
+            etp.sign_as = None;
+            etp.cpr_recommendation = ucp_domain::CprRecommendation::AttemptsRecommended;
+            etp.clinical_focus = ucp_domain::ClinicalFocus::LifeSustainingTreatment;
+            vec![(
+                out_of_hours(),
+                Command::UpdateSection(ucp_domain::SectionContent::EmergencyTreatmentPlan(etp)),
+            )]
+        }
         17 => vec![(
             // The person withdraws their consent to share (not the clinical decision).
             person(nhs),
@@ -310,6 +336,26 @@ fn order<'a>(
         precondition,
         idempotency: None,
         request_id: None,
+        signing: ucp_domain::signing::SigningPolicy::default_ref(),
+    }
+}
+
+/// The Emergency Treatment Plan the i-th demo person's plan is created with, as sent.
+fn demo_etp(i: u32, nhs: NhsNumber) -> anyhow::Result<Option<ucp_domain::EmergencyTreatmentPlan>> {
+    let Command::CreateCarePlan { other_sections, .. } = create_command(i, nhs)? else {
+        return Ok(None);
+    };
+    Ok(other_sections.into_iter().find_map(|s| match s {
+        ucp_domain::SectionContent::EmergencyTreatmentPlan(etp) => Some(etp),
+        _ => None,
+    }))
+}
+
+fn out_of_hours() -> Actor {
+    Actor {
+        org: Some("NLO12".into()),
+        name: Some("Dr Demo Out-of-hours".into()),
+        ..Actor::new("demo-ooh-gp", Role::Ooh)
     }
 }
 
@@ -399,7 +445,9 @@ fn demo_stream(i: u32) -> anyhow::Result<BulkStream> {
     let mut events = Vec::new();
     for (by, command) in commands {
         let now = chrono::Utc::now();
-        let decided = ucp_domain::decide(state.as_ref(), command, by.kind(), now)
+        let author = by.author();
+        let ctx = ucp_domain::Context::new(by.kind(), &author, now);
+        let decided = ucp_domain::decide(state.as_ref(), command, &ctx)
             .map_err(|e| anyhow::anyhow!("demo plan {i}: {e}"))?;
         for event in decided {
             let stored = ucp_app::commands::new_event(&event, &by, None)

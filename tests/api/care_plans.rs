@@ -355,7 +355,9 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     .await;
     assert_eq!(p["errors"][0]["pointer"], "/personalInformation/birthDate");
     let mut unsigned = plan_body(&n);
-    unsigned["emergencyTreatmentPlan"]["signatures"] = json!([]);
+    unsigned["emergencyTreatmentPlan"]
+        .as_object_mut()
+        .map(|o| o.remove("signAs"));
     let p = problem(
         post(unsigned.to_string(), "application/json")
             .await
@@ -363,10 +365,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
         422,
     )
     .await;
-    assert_eq!(
-        p["errors"][0]["pointer"],
-        "/emergencyTreatmentPlan/signatures"
-    );
+    assert_eq!(p["errors"][0]["pointer"], "/emergencyTreatmentPlan/signAs");
     let mut missing = plan_body(&n);
     missing.as_object_mut().map(|o| o.remove("consentToShare"));
     problem(

@@ -12,7 +12,10 @@ use crate::helpers::{etp, nhs, plan_body, problem, token_with, TestApp};
 fn plan_for(number: &str, ods: &str, signed: &str, due: &str) -> Value {
     let mut body = plan_body(number);
     let mut e = etp();
-    e["signatures"][0]["signedAt"] = json!(signed);
+    // A paper form signed on `signed`, typed in: its signature keeps the paper's date.
+    e.as_object_mut().map(|o| o.remove("signAs"));
+    e["signatures"] = json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
+        "seniorResponsible": true, "signedAt": signed, "method": "transcribed-from-paper" }]);
     e["review"] = json!({ "due": due });
     body["emergencyTreatmentPlan"] = e;
     body["contacts"] = json!({ "professional": [{ "name": "Practice", "role": "GP practice",

@@ -44,7 +44,7 @@ pub fn etp() -> Value {
     json!({
         "sharedUnderstanding": "Advanced COPD.", "clinicalFocus": "symptom-control",
         "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity", "involvement": ["A"],
-        "signatures": [{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }]
+        "signAs": { "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true }
     })
 }
 

@@ -266,16 +266,40 @@ pub fn token_living(role: ucp_api::Role, nhs_number: Option<&str>, seconds: u64)
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let claims = ucp_api::Claims {
+    mint(ucp_api::Claims {
         sub: format!("{}-test", role.as_str()),
         role,
         org: Some("F84001".into()),
         name: Some(format!("Test {}", role.as_str())),
+        registration: None,
         nhs_number: nhs_number.map(str::to_owned),
         identity_proofing_level: (role == ucp_api::Role::Patient).then(|| "P9".to_owned()),
         exp: now + seconds,
         iat: now,
-    };
+    })
+}
+
+/// A professional's token of their own: another clinician than [`token`]'s, with a name and,
+/// when given, the registration their sign-in carries.
+pub fn token_as(role: ucp_api::Role, sub: &str, name: &str, registration: Option<&str>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    mint(ucp_api::Claims {
+        sub: sub.to_owned(),
+        role,
+        org: Some("F84001".into()),
+        name: Some(name.to_owned()),
+        registration: registration.map(str::to_owned),
+        nhs_number: None,
+        identity_proofing_level: None,
+        exp: now + 3600,
+        iat: now,
+    })
+}
+
+fn mint(claims: ucp_api::Claims) -> String {
     ucp_api::JwtKeys::hs256(TEST_SECRET)
         .mint(&claims)
         .unwrap_or_else(|e| panic!("{e:?}"))

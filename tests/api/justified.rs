@@ -28,6 +28,7 @@ fn minted(
         role,
         org: org.map(str::to_owned),
         name: Some(format!("Test {sub}")),
+        registration: None,
         nhs_number: nhs_number.map(str::to_owned),
         identity_proofing_level: (role == Role::Patient).then(|| proofing.to_owned()),
         exp: now + 3600,

@@ -17,6 +17,7 @@ mod nrl;
 mod rebuild;
 mod roles;
 mod security;
+mod signing;
 mod trust;
 mod webhooks;
 mod what_a_crew_reads;

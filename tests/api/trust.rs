@@ -149,18 +149,18 @@ async fn each_rule_of_the_emergency_treatment_plan_refuses_with_a_pointer() {
         "/v1/care-plans/{}/sections/emergency-treatment-plan",
         plan["id"].as_str().unwrap_or_default()
     );
-    let signature = |at: &str, senior: bool| {
+    let signature = |at: &str| {
         json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
-                 "seniorResponsible": senior, "signedAt": at }])
+                 "seniorResponsible": true, "signedAt": at, "method": "transcribed-from-paper" }])
     };
     for (changes, pointer) in [
         (
-            json!({ "signatures": signature("2099-01-01T00:00:00Z", true) }),
+            json!({ "signatures": signature("2099-01-01T00:00:00Z") }),
             "/signatures/0/signedAt",
         ),
         (
-            json!({ "signatures": signature("2026-11-01T09:00:00Z", false) }),
-            "/signatures",
+            json!({ "signAs": { "role": "HCA", "registrationNumber": "GMC 1234567", "seniorResponsible": true } }),
+            "/signAs/role",
         ),
         (json!({ "review": { "due": "2026-10-01" } }), "/review/due"),
         (json!({ "involvement": ["C1"] }), "/involvement"),

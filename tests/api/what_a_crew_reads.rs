@@ -248,7 +248,8 @@ async fn a_signature_must_carry_a_real_registration_and_a_senior_designation() {
     let person = nhs(2708);
     let mut body = plan_body(&person);
     body["emergencyTreatmentPlan"]["signatures"] = json!([{ "name": "Someone", "role": "HCA",
-        "registrationNumber": "n/a", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z" }]);
+        "registrationNumber": "n/a", "seniorResponsible": true, "signedAt": "2026-11-01T09:00:00Z",
+        "method": "transcribed-from-paper" }]);
     let res = app
         .req(Method::POST, "/v1/care-plans", Role::Clinician)
         .json(&body)

@@ -129,6 +129,7 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
             ),
             idempotency: None,
             request_id: None,
+            signing: ucp_domain::signing::SigningPolicy::default_ref(),
         },
     )
     .await

@@ -200,6 +200,7 @@ impl Application {
                         .service(care_plans::get_changes)
                         .service(care_plans::get_document)
                         .service(care_plans::get_section)
+                        .service(care_plans::countersign)
                         .service(care_plans::put_section)
                         .service(care_plans::review_care_plan)
                         .service(care_plans::withdraw_care_plan)

@@ -23,6 +23,7 @@ use crate::routes::{
         care_plans::get_care_plan,
         care_plans::get_section,
         care_plans::put_section,
+        care_plans::countersign,
         care_plans::review_care_plan,
         care_plans::withdraw_care_plan,
         care_plans::void_care_plan,

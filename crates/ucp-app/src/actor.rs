@@ -173,6 +173,9 @@ pub struct Actor {
     pub purpose: Option<Purpose>,
     /// Set when a proxy acts for the person.
     pub acting_for: Option<ActingFor>,
+    /// The professional registration the sign-in carries (the issuer's `registration` claim,
+    /// where it has one): a signature made by this actor is in it.
+    pub registration: Option<String>,
 }
 
 impl Actor {
@@ -191,6 +194,7 @@ impl Actor {
             proofing: None,
             purpose: None,
             acting_for: None,
+            registration: None,
         }
     }
 

@@ -4,8 +4,9 @@
 //! is decided again (its own section is unchanged, so it does not conflict).
 
 use chrono::Utc;
+use ucp_domain::signing::SigningPolicy;
 use ucp_domain::views::PlanView;
-use ucp_domain::{decide, CarePlan, CarePlanEvent, Command, DomainError, PlanSection};
+use ucp_domain::{decide, CarePlan, CarePlanEvent, Command, Context, DomainError, PlanSection};
 use ucp_store::projections::care_plans::STREAM_TYPE;
 use ucp_store::projections::replay::{fold, fold_from};
 use ucp_store::{
@@ -77,6 +78,7 @@ pub struct Order<'a> {
     pub precondition: Precondition,
     pub idempotency: Option<IdempotencyKey>,
     pub request_id: Option<String>,
+    pub signing: &'a SigningPolicy,
 }
 
 /// The plan as a write left it, and whether the write was a retry answered from its first
@@ -103,11 +105,20 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
         precondition,
         idempotency,
         request_id,
+        signing,
     } = order;
+    let author = actor.author();
     for _ in 0..ATTEMPTS {
         let state = db.plan_state(plan_id).await?;
         check(state.as_ref(), precondition)?;
-        let events = decide(state.as_ref(), command.clone(), actor.kind(), Utc::now())?;
+        let ctx = Context {
+            kind: actor.kind(),
+            author: &author,
+            registration: actor.registration.as_deref(),
+            policy: signing,
+            now: Utc::now(),
+        };
+        let events = decide(state.as_ref(), command.clone(), &ctx)?;
         let expected = state.as_ref().map_or(ExpectedVersion::NoStream, |s| {
             ExpectedVersion::Exact(s.version)
         });

@@ -18,6 +18,10 @@ pub enum Conflict {
     NrlPublishingOff,
     /// A proxy grant meets a state that refuses it: one already active, or already revoked.
     ProxyGrant,
+    /// A countersignature named a decision digest that is no longer the form's.
+    DecisionChanged,
+    /// The signer has signed this decision already.
+    AlreadySigned,
 }
 
 /// Which rule a refused value breaks.
@@ -145,6 +149,9 @@ impl From<DomainError> for AppError {
                 conflict(Conflict::PlanClosed)
             }
             DomainError::NotDeceased => conflict(Conflict::NotDeceased),
+            DomainError::DecisionChangedSinceRead { .. } => conflict(Conflict::DecisionChanged),
+            DomainError::AlreadySigned => conflict(Conflict::AlreadySigned),
+            DomainError::NothingToSign => Self::NotFound(detail),
             DomainError::NhsNumberCannotChange => Self::Invalid {
                 rule: Rule::NhsNumberCannotChange,
                 errors: vec![FieldError::new("/nhsNumber", detail.clone())],

@@ -11,6 +11,8 @@ pub struct AppState {
     pub db: Database,
     pub feed: FeedSignal,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Who may sign as the senior responsible clinician (`UCP_SENIOR_DESIGNATIONS`).
+    pub signing: Arc<ucp_domain::signing::SigningPolicy>,
 }
 
 impl AppState {
@@ -31,7 +33,12 @@ impl AppState {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let waits = metrics.pool_wait_seconds.clone();
         db.observe_pool_waits(Arc::new(move |waited| waits.observe(waited.as_secs_f64())));
-        Self { db, feed, metrics }
+        Self {
+            db,
+            feed,
+            metrics,
+            signing: Arc::new(ucp_domain::signing::SigningPolicy::default()),
+        }
     }
 
     /// As [`AppState::new`], and feed readers are woken by a LISTEN connection. Call it on a

@@ -26,6 +26,8 @@ pub struct Origin<'a> {
     pub actor: &'a Actor,
     pub idempotency: Option<IdempotencyKey>,
     pub request_id: Option<String>,
+    /// Who may sign as the senior responsible clinician in this deployment.
+    pub signing: &'a ucp_domain::signing::SigningPolicy,
 }
 
 fn shown_plan(plan: PlanView, view: View, section: Option<PlanSection>) -> Shown<PlanView> {
@@ -71,6 +73,7 @@ async fn run(
             precondition,
             idempotency: origin.idempotency,
             request_id: origin.request_id,
+            signing: origin.signing,
         },
     )
     .await?
@@ -124,6 +127,27 @@ pub async fn put_section(
         precondition,
     )
     .await?;
+    saved_section(shown_plan(plan, View::Plan, Some(section)), section)
+}
+
+/// Countersigns the Emergency Treatment Plan as it stands: the signer is the caller, named from
+/// their sign-in, over the decision digest they read.
+///
+/// # Errors
+/// Forbidden (role), not found (no plan, or no form to sign), stale, closed, a digest that is
+/// no longer the form's or one the caller has signed already (conflicts), a bad registration or
+/// designation (invalid).
+pub async fn countersign(
+    db: &Database,
+    origin: Origin<'_>,
+    plan_id: Uuid,
+    signature: ucp_domain::Countersignature,
+    precondition: Precondition,
+) -> Result<Shown<SectionView>, AppError> {
+    let section = PlanSection::EmergencyTreatmentPlan;
+    may_write_section(origin.actor, section)?;
+    let command = Command::SignEmergencyTreatmentPlan(signature);
+    let plan = run(db, origin, plan_id, &command, precondition).await?;
     saved_section(shown_plan(plan, View::Plan, Some(section)), section)
 }
 

@@ -1,9 +1,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::signing::{self, Signer, SigningPolicy};
 use crate::{
-    CarePlan, CarePlanEvent, ConsentToShare, DeathRecorded, DeathRetracted, DomainError,
-    FieldError, PersonalInformation, PlanCreated, PlanReviewed, PlanSection, PlanStatus,
-    PlanVoided, PlanWithdrawn, SectionContent, SectionRetracted,
+    Author, CarePlan, CarePlanEvent, ConsentToShare, Countersignature, DeathRecorded,
+    DeathRetracted, DomainError, FieldError, PersonalInformation, PlanCreated, PlanReviewed,
+    PlanSection, PlanStatus, PlanVoided, PlanWithdrawn, SectionContent, SectionRetracted,
 };
 
 /// Who is asking: the rules differ for the person and for professionals.
@@ -11,6 +12,40 @@ use crate::{
 pub enum AuthorKind {
     Professional,
     Person,
+}
+
+/// Who decides, when, and under which signing policy: the signer of a signature is the author
+/// of the command that makes it, never a name in its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub kind: AuthorKind,
+    pub author: &'a Author,
+    /// The professional registration the author's sign-in carries (CIS2 may give it).
+    pub registration: Option<&'a str>,
+    pub policy: &'a SigningPolicy,
+    /// When the command is decided (UTC), for the rules about dates and signatures.
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Context<'a> {
+    /// A context under the default signing policy, with no registration from a sign-in.
+    #[must_use]
+    pub fn new(kind: AuthorKind, author: &'a Author, now: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            author,
+            registration: None,
+            policy: SigningPolicy::default_ref(),
+            now,
+        }
+    }
+
+    fn signer(&self) -> Signer<'a> {
+        Signer {
+            author: self.author,
+            registration: self.registration,
+        }
+    }
 }
 
 /// Everything one can ask of a care plan.
@@ -33,6 +68,8 @@ pub enum Command {
     RetractDeath(DeathRetracted),
     /// Correct a section entered in error.
     RetractSection(SectionRetracted),
+    /// Countersign the Emergency Treatment Plan as it stands.
+    SignEmergencyTreatmentPlan(Countersignature),
 }
 
 impl Command {
@@ -72,8 +109,7 @@ impl Command {
     }
 }
 
-/// Decides what happens, without changing anything. `now` is when the command is decided
-/// (UTC), for the rules about dates and signatures.
+/// Decides what happens, without changing anything.
 ///
 /// # Errors
 /// A [`DomainError`] naming the rule the command breaks.
@@ -81,9 +117,10 @@ impl Command {
 pub fn decide(
     state: Option<&CarePlan>,
     command: Command,
-    author: AuthorKind,
-    now: DateTime<Utc>,
+    ctx: &Context<'_>,
 ) -> Result<Vec<CarePlanEvent>, DomainError> {
+    let author = ctx.kind;
+    let now = ctx.now;
     let today = now.date_naive();
     match command {
         Command::CreateCarePlan {
@@ -106,7 +143,8 @@ pub fn decide(
                 ));
             }
             let mut seen = std::collections::BTreeSet::new();
-            for content in &other_sections {
+            let mut sections = Vec::with_capacity(other_sections.len());
+            for content in other_sections {
                 let section = content.section();
                 let key = format!("/{}", section.json_key());
                 if matches!(
@@ -117,12 +155,21 @@ pub fn decide(
                     errors.push(FieldError::new(key, "this section is given more than once"));
                     continue;
                 }
+                let (content, signing_errors) = signed(None, content, ctx);
+                errors.extend(signing_errors.into_iter().map(|e| e.under(&key)));
                 errors.extend(
-                    check_section(content, author, now, personal_information.birth_date.date())?
-                        .into_iter()
-                        .map(|e| e.under(&key)),
+                    check_section(
+                        &content,
+                        author,
+                        now,
+                        personal_information.birth_date.date(),
+                    )?
+                    .into_iter()
+                    .map(|e| e.under(&key)),
                 );
+                sections.push(content);
             }
+            let other_sections = sections;
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
@@ -153,7 +200,11 @@ pub fn decide(
                 }
                 (content, _) => content,
             };
-            let errors = check_section(&content, author, now, birth_date(plan))?;
+            if !content.section().is_person_centred() {
+                professional(author, content.section())?;
+            }
+            let (content, mut errors) = signed(Some(plan), content, ctx);
+            errors.extend(check_section(&content, author, now, birth_date(plan))?);
             if !errors.is_empty() {
                 return Err(DomainError::Invalid(errors));
             }
@@ -224,6 +275,42 @@ pub fn decide(
             }
             Ok(vec![CarePlanEvent::SectionRetracted(retraction)])
         }
+        Command::SignEmergencyTreatmentPlan(request) => {
+            let plan = open_plan(state)?;
+            professional(author, PlanSection::EmergencyTreatmentPlan)?;
+            let Some(SectionContent::EmergencyTreatmentPlan(etp)) = plan
+                .section(PlanSection::EmergencyTreatmentPlan)
+                .map(|s| &s.content)
+            else {
+                return Err(DomainError::NothingToSign);
+            };
+            let signature = signing::countersign(etp, &request, ctx.signer(), ctx.policy, ctx.now)?;
+            Ok(vec![CarePlanEvent::EmergencyTreatmentPlanSigned(signature)])
+        }
+    }
+}
+
+/// An Emergency Treatment Plan as it is to be recorded: signatures on record kept, new ones
+/// only as the author's own act or their transcription of paper ([`signing::on_save`]). Other
+/// sections pass as they are.
+fn signed(
+    plan: Option<&CarePlan>,
+    content: SectionContent,
+    ctx: &Context<'_>,
+) -> (SectionContent, Vec<FieldError>) {
+    let SectionContent::EmergencyTreatmentPlan(etp) = content else {
+        return (content, Vec::new());
+    };
+    let prior = plan
+        .and_then(|p| p.section(PlanSection::EmergencyTreatmentPlan))
+        .and_then(|s| match &s.content {
+            SectionContent::EmergencyTreatmentPlan(e) => Some(e),
+            _ => None,
+        });
+    let kept = etp.clone();
+    match signing::on_save(prior, etp, ctx.signer(), ctx.policy, ctx.now) {
+        Ok(etp) => (SectionContent::EmergencyTreatmentPlan(etp), Vec::new()),
+        Err(errors) => (SectionContent::EmergencyTreatmentPlan(kept), errors),
     }
 }
 

@@ -76,6 +76,12 @@ pub enum DomainError {
     SectionNotRecorded(crate::PlanSection),
     #[error("{0} cannot be retracted, only corrected: every plan needs it")]
     SectionCannotBeRetracted(crate::PlanSection),
+    #[error("the decision changed since you read it: read the Emergency Treatment Plan again and sign what it says now (its decisionDigest is {current})")]
+    DecisionChangedSinceRead { current: String },
+    #[error("you have signed this decision already")]
+    AlreadySigned,
+    #[error("the plan has no Emergency Treatment Plan to sign")]
+    NothingToSign,
     #[error("the professionals involved are changed by professionals; leave `professional` out (it is kept) or send it unchanged")]
     ProfessionalContactsByPerson,
 }

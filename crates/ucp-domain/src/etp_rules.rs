@@ -1,15 +1,13 @@
 //! The rules of an Emergency Treatment Plan that need the moment and the person: DOMAIN.md's
 //! "Trusting a decision". A crew may withhold CPR because of this form, so a form that could
-//! not have been signed as it says is refused, each breach named by JSON pointer.
+//! not have been made as it says is refused, each breach named by JSON pointer. The rules of
+//! signatures themselves are the signing module's: a signature is an act, not a field.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::registration::{may_be_senior, register_of};
 use crate::{EmergencyTreatmentPlan, FieldError, Involvement};
 
-/// How far in the future a signature may be dated: clocks of the signing device and of this
-/// service differ.
-pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+pub use crate::signing::CLOCK_SKEW;
 
 /// Full years between a birth date and a day.
 #[must_use]
@@ -29,35 +27,6 @@ pub fn breaches(
     birth_date: NaiveDate,
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    for (i, signature) in etp.signatures.iter().enumerate() {
-        if signature.signed_at > now + CLOCK_SKEW {
-            errors.push(FieldError::new(
-                format!("/signatures/{i}/signedAt"),
-                "a signature cannot be dated in the future",
-            ));
-        }
-        if register_of(signature.registration_number.as_str()).is_none() {
-            errors.push(FieldError::new(
-                format!("/signatures/{i}/registrationNumber"),
-                "not a professional registration as its register writes it: GMC 7 digits (GMC 1234567), NMC 2 digits, a letter, 4 digits, a letter (12A3456E), HCPC the profession's prefix and digits (PA12345), GPhC 7 digits with its name",
-            ));
-        }
-        if signature.senior_responsible && !may_be_senior(signature.role.as_str()) {
-            errors.push(FieldError::new(
-                format!("/signatures/{i}/role"),
-                format!(
-                    "{:?} may not sign as the senior responsible clinician: that is a consultant, GP, specialty registrar, nurse consultant or advanced practitioner",
-                    signature.role.as_str()
-                ),
-            ));
-        }
-    }
-    if !etp.signatures.is_empty() && !etp.signatures.iter().any(|s| s.senior_responsible) {
-        errors.push(FieldError::new(
-            "/signatures",
-            "at least one signature must be the senior responsible clinician's",
-        ));
-    }
     let latest = etp.signatures.iter().map(|s| s.signed_at).max();
     if let (Some(latest), Some(due)) = (latest, etp.review.as_ref().and_then(|r| r.due)) {
         if due < latest.date_naive() {

@@ -23,6 +23,9 @@ pub enum CarePlanEvent {
     /// A section entered in error: it leaves the current plan and summary, and stays in the
     /// history and in reads as of earlier versions.
     SectionRetracted(SectionRetracted),
+    /// A clinician signed the Emergency Treatment Plan as it stood (a countersignature): the
+    /// signature names its signer and the decision content it was made over.
+    EmergencyTreatmentPlanSigned(crate::ClinicianSignature),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ impl CarePlanEvent {
             Self::Voided(_) => "CarePlanVoided",
             Self::DeathRetracted(_) => "DeathRetracted",
             Self::SectionRetracted(_) => "SectionRetracted",
+            Self::EmergencyTreatmentPlanSigned(_) => "EmergencyTreatmentPlanSigned",
         }
     }
 
@@ -133,6 +137,7 @@ impl CarePlanEvent {
         match self {
             Self::SectionChanged(content) => Some(content.section()),
             Self::SectionRetracted(r) => Some(r.section),
+            Self::EmergencyTreatmentPlanSigned(_) => Some(PlanSection::EmergencyTreatmentPlan),
             _ => None,
         }
     }
@@ -151,6 +156,7 @@ impl CarePlanEvent {
             Self::Voided(e) => serde_json::to_value(e),
             Self::DeathRetracted(e) => serde_json::to_value(e),
             Self::SectionRetracted(e) => serde_json::to_value(e),
+            Self::EmergencyTreatmentPlanSigned(e) => serde_json::to_value(e),
         }
     }
 
@@ -186,6 +192,9 @@ impl CarePlanEvent {
             "DeathRetracted" => Self::DeathRetracted(serde_json::from_value(data).map_err(err)?),
             "SectionRetracted" => {
                 Self::SectionRetracted(serde_json::from_value(data).map_err(err)?)
+            }
+            "EmergencyTreatmentPlanSigned" => {
+                Self::EmergencyTreatmentPlanSigned(serde_json::from_value(data).map_err(err)?)
             }
             other => {
                 let section = PlanSection::from_event_type(other)

@@ -13,12 +13,13 @@ mod postcode;
 pub mod registration;
 pub mod review;
 mod sections;
+pub mod signing;
 pub mod standing;
 mod summary;
 mod text;
 pub mod views;
 
-pub use decide::{decide, AuthorKind, Command};
+pub use decide::{decide, AuthorKind, Command, Context};
 pub use error::{DomainError, FieldError};
 pub use event::{
     section_event_type, CarePlanEvent, DeathRecorded, DeathRetracted, DecodeError, PlanCreated,
@@ -26,8 +27,8 @@ pub use event::{
 };
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use plan::{
-    evolve, Author, CarePlan, Correction, CorrectionKind, DecisionTrace, Envelope, PlanStatus,
-    ReviewState, SectionState, StatusChange, TraceKind,
+    evolve, Author, CarePlan, Correction, CorrectionKind, DecisionChange, DecisionTrace, Envelope,
+    PlanStatus, ReviewState, SectionState, StatusChange, TraceKind,
 };
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;

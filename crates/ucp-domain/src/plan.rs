@@ -136,6 +136,19 @@ pub struct CarePlan {
     /// The last CPR decision that stopped being the plan's: changed to another, or retracted
     /// with its Emergency Treatment Plan. Printed copies of it may still be in the home.
     pub decision_trace: Option<DecisionTrace>,
+    /// When the decision content of the Emergency Treatment Plan last changed, and by whom:
+    /// "changed after signing, by X at T" until a signature is made over it.
+    pub decision: Option<DecisionChange>,
+}
+
+/// The last change to the decision content (its digest, see [`crate::signing`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionChange {
+    pub digest: String,
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub version: i64,
 }
 
 /// How a CPR decision stopped being the plan's.
@@ -182,6 +195,18 @@ fn recorded_decision(plan: &CarePlan) -> Option<(CprStatus, i64)> {
     }
 }
 
+/// Signatures recorded before signing was an act came in the body of the form that carried
+/// them: they are bound to that form's content, as typed in by the form's author, which is
+/// what they were.
+fn bind_legacy_signatures(etp: &mut crate::EmergencyTreatmentPlan, digest: &str, by: &Author) {
+    for s in etp.signatures.iter_mut().filter(|s| s.digest.is_none()) {
+        s.digest = Some(digest.to_owned());
+        s.method = Some(crate::SignatureMethod::TranscribedFromPaper);
+        s.transcribed_by = Some(by.clone());
+        s.signed_by = None;
+    }
+}
+
 /// Applies one event. Pure; never fails: events are facts, already decided.
 #[must_use]
 pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) -> Option<CarePlan> {
@@ -217,6 +242,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             status_change: None,
             corrections: Vec::new(),
             decision_trace: None,
+            decision: None,
         });
     }
     let mut plan = state?;
@@ -241,7 +267,20 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
     match event {
         CarePlanEvent::Created(_) => {}
         CarePlanEvent::SectionChanged(content) => {
-            if let SectionContent::EmergencyTreatmentPlan(new) = content {
+            let mut content = content.clone();
+            if let SectionContent::EmergencyTreatmentPlan(new) = &mut content {
+                let digest = crate::signing::decision_digest(new);
+                bind_legacy_signatures(new, &digest, &env.author);
+                new.decision_digest = Some(digest.clone());
+                new.sign_as = None;
+                if plan.decision.as_ref().map(|d| &d.digest) != Some(&digest) {
+                    plan.decision = Some(DecisionChange {
+                        digest,
+                        at: env.at,
+                        by: env.author.clone(),
+                        version: env.version,
+                    });
+                }
                 if let Some((was, version)) = recorded_decision(&plan) {
                     if was != new.cpr_recommendation.status() {
                         plan.decision_trace = Some(DecisionTrace {
@@ -256,7 +295,17 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                 }
             }
             plan.sections
-                .insert(content.section(), section_state(content.clone()));
+                .insert(content.section(), section_state(content));
+        }
+        CarePlanEvent::EmergencyTreatmentPlanSigned(signature) => {
+            if let Some(state) = plan.sections.get_mut(&PlanSection::EmergencyTreatmentPlan) {
+                if let SectionContent::EmergencyTreatmentPlan(etp) = &mut state.content {
+                    etp.signatures.push(signature.clone());
+                    // The section's ETag moves (what it shows changed); who recorded the
+                    // form and when stay the recorder's.
+                    state.version = env.version;
+                }
+            }
         }
         CarePlanEvent::Reviewed(r) => {
             plan.last_review = Some(ReviewState {
@@ -304,6 +353,9 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                 }
             }
             let fix = correction(CorrectionKind::SectionRetracted, &r.reason, Some(r.section));
+            if r.section == PlanSection::EmergencyTreatmentPlan {
+                plan.decision = None;
+            }
             plan.sections.remove(&r.section);
             plan.corrections.push(fix);
         }

@@ -33,17 +33,24 @@ fn digits(text: &str, count: std::ops::RangeInclusive<usize>) -> bool {
 /// register's name before the number, are allowed.
 #[must_use]
 pub fn register_of(text: &str) -> Option<Register> {
+    canonical(text).map(|(register, _)| register)
+}
+
+/// The registration as its register writes it (`GMC 1234567`, `NMC 12A3456E`, `HCPC PA12345`,
+/// `GPhC 2012345`), so that two spellings of one registration compare equal.
+#[must_use]
+pub fn canonical(text: &str) -> Option<(Register, String)> {
     let compact: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect::<String>()
         .to_ascii_uppercase();
     if let Some(rest) = compact.strip_prefix("GPHC") {
-        return digits(rest, 7..=7).then_some(Register::Gphc);
+        return digits(rest, 7..=7).then(|| (Register::Gphc, format!("GPhC {rest}")));
     }
     let gmc = compact.strip_prefix("GMC").unwrap_or(&compact);
     if digits(gmc, 7..=7) {
-        return Some(Register::Gmc);
+        return Some((Register::Gmc, format!("GMC {gmc}")));
     }
     let nmc = compact.strip_prefix("NMC").unwrap_or(&compact);
     let b = nmc.as_bytes();
@@ -53,17 +60,18 @@ pub fn register_of(text: &str) -> Option<Register> {
         && b[3..7].iter().all(u8::is_ascii_digit)
         && b[7].is_ascii_alphabetic()
     {
-        return Some(Register::Nmc);
+        return Some((Register::Nmc, format!("NMC {nmc}")));
     }
     let hcpc = compact.strip_prefix("HCPC").unwrap_or(&compact);
-    HCPC_PREFIXES
-        .iter()
-        .filter_map(|p| hcpc.strip_prefix(p))
-        .any(|number| digits(number, 5..=6))
-        .then_some(Register::Hcpc)
+    HCPC_PREFIXES.iter().find_map(|p| {
+        hcpc.strip_prefix(p)
+            .filter(|number| digits(number, 5..=6))
+            .map(|_| (Register::Hcpc, format!("HCPC {hcpc}")))
+    })
 }
 
-/// The designations that may sign as the senior responsible clinician, by default: senior
+/// The designations that may sign as the senior responsible clinician by default (a deployment
+/// sets its own with `UCP_SENIOR_DESIGNATIONS`): senior
 /// clinicians who make and own a CPR decision (ReSPECT: "the senior responsible clinician").
 /// A designation qualifies when it contains one of these, case aside ("Consultant geriatrician",
 /// "GP partner").
@@ -79,9 +87,15 @@ pub const SENIOR_DESIGNATIONS: [&str; 9] = [
     "advanced clinical practitioner",
 ];
 
-/// Whether `designation` may sign as the senior responsible clinician.
+/// Whether `designation` may sign as the senior responsible clinician under the default list.
 #[must_use]
 pub fn may_be_senior(designation: &str) -> bool {
+    designation_in(designation, &SENIOR_DESIGNATIONS)
+}
+
+/// Whether `designation` contains one of `list` as whole words, case aside.
+#[must_use]
+pub fn designation_in<S: AsRef<str>>(designation: &str, list: &[S]) -> bool {
     let words: Vec<String> = designation
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -89,10 +103,11 @@ pub fn may_be_senior(designation: &str) -> bool {
         .map(str::to_owned)
         .collect();
     let joined = words.join(" ");
-    SENIOR_DESIGNATIONS.iter().any(|d| {
+    let padded = format!(" {joined} ");
+    list.iter().any(|d| {
         // Whole words: "GP" in "GP partner", not in "GPhC".
-        let padded = format!(" {joined} ");
-        padded.contains(&format!(" {d} "))
+        let d = d.as_ref().trim().to_lowercase();
+        !d.is_empty() && padded.contains(&format!(" {d} "))
     })
 }
 
@@ -114,6 +129,14 @@ mod tests {
             ("GPhC 2012345", Register::Gphc),
         ] {
             assert_eq!(register_of(text), Some(register), "{text}");
+        }
+        for (a, b) in [
+            ("GMC 1234567", "gmc1234567"),
+            ("7654321", "GMC 7654321"),
+            ("nmc 12a3456e", "12A3456E"),
+            ("HCPC PA 12345", "pa12345"),
+        ] {
+            assert_eq!(canonical(a), canonical(b), "{a} = {b}");
         }
         for text in [
             "n/a", "GMC 1", "12345678", "1234A567", "ZZ12345", "PA123", "GPhC 123",

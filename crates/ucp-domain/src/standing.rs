@@ -68,6 +68,15 @@ pub fn previous_decision(plan: &CarePlan, today: NaiveDate) -> Option<PreviousDe
     })
 }
 
+/// A person as a reader names them: their name and role, with their organisation.
+fn who(author: &Author) -> String {
+    let name = author.name.clone().unwrap_or_else(|| author.actor.clone());
+    match &author.organisation {
+        Some(org) => format!("{name} ({}, {org})", author.role),
+        None => format!("{name} ({})", author.role),
+    }
+}
+
 fn short(status: CprStatus) -> &'static str {
     match status {
         CprStatus::ForCpr => "FOR CPR",
@@ -90,6 +99,21 @@ pub enum Standing {
     /// A review said it is no longer valid, and no Emergency Treatment Plan has been recorded
     /// since: the decision is under review and leads with that.
     SaidNoLongerValid,
+    /// The decision content changed after it was signed, and nobody has signed it since: the
+    /// signatures on record are on the earlier version.
+    ChangedAfterSigning,
+    /// Signed, but not by a senior responsible clinician: it awaits their countersignature.
+    AwaitingCountersignature,
+}
+
+/// A change to the decision that no signature covers: who made it, when, in which version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnsignedChange {
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub version: i64,
 }
 
 /// A review that said the decision is no longer valid.
@@ -166,16 +190,53 @@ pub fn review_due(
     }
 }
 
-/// The standing of a decision as of a day.
+/// The change to the decision that no signature covers, if there is one.
 #[must_use]
-pub fn standing(
-    no_longer_valid: Option<&NoLongerValid>,
-    review_due: Option<NaiveDate>,
-    today: NaiveDate,
-) -> Standing {
-    if no_longer_valid.is_some() {
+pub fn unsigned_change(
+    plan: &CarePlan,
+    etp: Option<&EmergencyTreatmentPlan>,
+) -> Option<UnsignedChange> {
+    let etp = etp?;
+    if !crate::signing::current_signatures(etp).is_empty() {
+        return None;
+    }
+    let change = plan.decision.as_ref()?;
+    Some(UnsignedChange {
+        at: change.at,
+        by: change.by.clone(),
+        version: change.version,
+    })
+}
+
+/// Whether signatures cover the decision as it stands but none is a senior responsible
+/// clinician's.
+#[must_use]
+pub fn awaiting_countersignature(etp: &EmergencyTreatmentPlan) -> bool {
+    let current = crate::signing::current_signatures(etp);
+    !current.is_empty() && !current.iter().any(|s| s.senior_responsible)
+}
+
+/// What the standing of a decision is judged from.
+#[derive(Debug, Clone, Copy)]
+pub struct StandingFacts<'a> {
+    pub no_longer_valid: Option<&'a NoLongerValid>,
+    pub unsigned_change: Option<&'a UnsignedChange>,
+    /// Signatures cover the decision as it stands, but none is a senior responsible
+    /// clinician's.
+    pub awaiting_countersignature: bool,
+    pub review_due: Option<NaiveDate>,
+}
+
+/// The standing of a decision as of a day: the gravest first.
+#[must_use]
+pub fn standing(facts: StandingFacts<'_>, today: NaiveDate) -> Standing {
+    if facts.no_longer_valid.is_some() {
         Standing::SaidNoLongerValid
-    } else if review_due.is_some_and(|due| due < today) {
+    } else if facts.unsigned_change.is_some() {
+        Standing::ChangedAfterSigning
+    } else if facts.awaiting_countersignature {
+        Standing::AwaitingCountersignature
+    } else if facts.review_due.is_some_and(|due| due < today) {
         Standing::ReviewOverdue
     } else {
         Standing::Current
@@ -195,11 +256,12 @@ pub struct AdrtNote<'a> {
 pub fn headline(
     status: CprStatus,
     standing: Standing,
-    no_longer_valid: Option<&NoLongerValid>,
-    review_due: Option<NaiveDate>,
+    facts: StandingFacts<'_>,
     adrt: AdrtNote<'_>,
     previous: Option<&PreviousDecision>,
 ) -> String {
+    let no_longer_valid = facts.no_longer_valid;
+    let review_due = facts.review_due;
     let decision = match status {
         CprStatus::ForCpr => "FOR CPR: CPR attempts recommended",
         CprStatus::NotForCpr => "NOT FOR CPR: CPR attempts not recommended",
@@ -228,6 +290,23 @@ pub fn headline(
                 "DECISION UNDER REVIEW \u{2014} said no longer valid{when}{who}{note}. Earlier recommendation, not to be relied on: {decision}."
             )
         }
+        (Standing::ChangedAfterSigning, _) => {
+            let (who, when) = facts.unsigned_change.map_or_else(
+                || (String::new(), String::new()),
+                |u| {
+                    (
+                        format!(" by {}", who(&u.by)),
+                        format!(" on {}", u.at.format("%-d %B %Y at %H:%M UTC")),
+                    )
+                },
+            );
+            format!(
+                "CHANGED AFTER SIGNING \u{2014} the decision was changed{who}{when} and nobody has signed it since. Unsigned: {decision}."
+            )
+        }
+        (Standing::AwaitingCountersignature, _) => format!(
+            "AWAITING SENIOR COUNTERSIGNATURE \u{2014} no senior responsible clinician has signed this decision yet. {decision}."
+        ),
         (Standing::ReviewOverdue, _) => {
             let since = review_due
                 .map(|d| format!(" since {}", d.format("%-d %B %Y")))

@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::standing::{self, AdrtNote, NoLongerValid, PreviousDecision, Standing};
+use crate::standing::{
+    self, AdrtNote, NoLongerValid, PreviousDecision, Standing, StandingFacts, UnsignedChange,
+};
 use crate::{
     Author, Capacity, CarePlan, ClinicalFocus, CommunicationNeedKind, CprStatus,
     EmergencyTreatmentPlan, Involvement, PlanSection, PlanStatus, SectionContent, SectionState,
@@ -74,6 +76,18 @@ pub struct SignatureView {
     pub registration_number: String,
     pub senior_responsible: bool,
     pub signed_at: DateTime<Utc>,
+    /// `electronic` (by the signer's own sign-in) or `transcribed-from-paper`.
+    #[serde(default = "electronic")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub method: crate::SignatureMethod,
+    /// For a transcription: who typed it in, as a reader names them ("transcribed from paper
+    /// by …").
+    #[serde(default)]
+    pub transcribed_by: Option<String>,
+}
+
+fn electronic() -> crate::SignatureMethod {
+    crate::SignatureMethod::Electronic
 }
 
 /// The CPR decision with its provenance: what it is, who recorded and signed it, when.
@@ -89,8 +103,10 @@ pub struct CprDecision {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub headline: String,
-    /// Whether the decision stands today: `current`, `review-overdue` (it stands until
-    /// reviewed) or `said-no-longer-valid` (under review: do not rely on `status`).
+    /// Whether the decision stands today, the gravest first: `said-no-longer-valid` (under
+    /// review: do not rely on `status`), `changed-after-signing` (no signature covers it as it
+    /// stands), `awaiting-countersignature` (no senior responsible clinician has signed it),
+    /// `review-overdue` (it stands until reviewed) or `current`.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub standing: Standing,
@@ -112,7 +128,16 @@ pub struct CprDecision {
     pub recorded_at: Option<DateTime<Utc>>,
     /// Who recorded it: name, role, organisation (ODS code).
     pub recorded_by: Option<Author>,
+    /// The signatures over the decision as it stands; signatures over earlier versions are not
+    /// shown here (they are on the form's record).
     pub signatures: Vec<SignatureView>,
+    /// The digest of the decision content as it stands: a countersignature names it.
+    #[serde(default)]
+    pub decision_digest: Option<String>,
+    /// A change to the decision that no signature covers ("changed after signing, by X at
+    /// T"), until someone signs it.
+    #[serde(default)]
+    pub changed_after_signing: Option<UnsignedChange>,
 }
 
 /// One specific intervention and whether it is recommended.
@@ -179,8 +204,9 @@ pub struct Currency {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     /// `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
-    /// retracted within the last year: printed copies may still say it), `review-overdue`,
-    /// `no-senior-signature`.
+    /// retracted within the last year: printed copies may still say it),
+    /// `changed-after-signing`, `review-overdue`, `no-senior-signature` (awaiting a senior
+    /// countersignature), `transcribed-signatures`.
     pub code: String,
     pub message: String,
 }
@@ -482,6 +508,7 @@ impl EmergencySummary {
         let cpr = active.then(|| CprDecision {
             said_no_longer_valid: standing::no_longer_valid(plan, etp, etp_state),
             previous_decision: standing::previous_decision(plan, today),
+            changed_after_signing: standing::unsigned_change(plan, etp),
             ..cpr_decision(etp, etp_state)
         });
         let treatment = match (active, etp) {
@@ -806,16 +833,18 @@ impl EmergencySummary {
                 .previous_decision
                 .take()
                 .filter(|p| today <= p.until.date_naive() + period);
-            cpr.standing = standing::standing(
-                cpr.said_no_longer_valid.as_ref(),
-                self.currency.review_due,
-                today,
-            );
+            let facts = StandingFacts {
+                no_longer_valid: cpr.said_no_longer_valid.as_ref(),
+                unsigned_change: cpr.changed_after_signing.as_ref(),
+                awaiting_countersignature: !cpr.signatures.is_empty()
+                    && !cpr.signatures.iter().any(|s| s.senior_responsible),
+                review_due: self.currency.review_due,
+            };
+            cpr.standing = standing::standing(facts, today);
             cpr.headline = standing::headline(
                 cpr.status,
                 cpr.standing,
-                cpr.said_no_longer_valid.as_ref(),
-                self.currency.review_due,
+                facts,
                 adrt,
                 cpr.previous_decision.as_ref(),
             );
@@ -878,13 +907,41 @@ impl EmergencySummary {
                 ));
             }
         }
+        if let Some(u) = self
+            .cpr
+            .as_ref()
+            .and_then(|c| c.changed_after_signing.as_ref())
+        {
+            warnings.push(warn(
+                "changed-after-signing",
+                format!(
+                    "The decision was changed after it was signed, by {} on {}, and nobody has signed it since: the signatures on record are on an earlier version.",
+                    u.by.name.as_deref().unwrap_or(&u.by.actor),
+                    u.at.format("%-d %B %Y at %H:%M UTC")
+                ),
+            ));
+        }
         if self.cpr.as_ref().is_some_and(|c| {
             !c.signatures.is_empty() && !c.signatures.iter().any(|s| s.senior_responsible)
         }) {
             warnings.push(warn(
                 "no-senior-signature",
-                "No senior responsible clinician has signed the Emergency Treatment Plan."
+                "No senior responsible clinician has signed the Emergency Treatment Plan: it awaits their countersignature."
                     .to_owned(),
+            ));
+        }
+        let transcribers: Vec<&str> = self
+            .cpr
+            .iter()
+            .flat_map(|c| c.signatures.iter())
+            .filter_map(|s| s.transcribed_by.as_deref())
+            .collect();
+        if let Some(first) = transcribers.first() {
+            warnings.push(warn(
+                "transcribed-signatures",
+                format!(
+                    "Signatures transcribed from a paper form by {first}: the paper form holds the signatures themselves."
+                ),
             ));
         }
         warnings
@@ -913,17 +970,27 @@ fn cpr_decision(etp: Option<&EmergencyTreatmentPlan>, state: Option<&SectionStat
         recorded_by: etp.and(state).map(|s| s.changed_by.clone()),
         signatures: etp
             .map(|e| {
-                e.signatures
-                    .iter()
+                crate::signing::current_signatures(e)
+                    .into_iter()
                     .map(|s| SignatureView {
                         name: s.name.to_string(),
                         role: s.role.to_string(),
                         registration_number: s.registration_number.to_string(),
                         senior_responsible: s.senior_responsible,
                         signed_at: s.signed_at,
+                        method: s.method.unwrap_or(crate::SignatureMethod::Electronic),
+                        transcribed_by: s.transcribed_by.as_ref().map(|a| {
+                            let name = a.name.clone().unwrap_or_else(|| a.actor.clone());
+                            match &a.organisation {
+                                Some(org) => format!("{name} ({org})"),
+                                None => name,
+                            }
+                        }),
                     })
                     .collect()
             })
             .unwrap_or_default(),
+        decision_digest: etp.map(crate::signing::decision_digest),
+        changed_after_signing: None,
     }
 }

@@ -17,6 +17,18 @@ use ucp_domain::{
     Postcode,
 };
 
+static CLINICIAN: std::sync::LazyLock<Author> = std::sync::LazyLock::new(|| Author {
+    actor: "fuzz".into(),
+    name: Some("Dr Fuzz".into()),
+    role: "clinician".into(),
+    organisation: None,
+    on_behalf_of: None,
+});
+
+fn ctx(kind: AuthorKind, now: chrono::DateTime<Utc>) -> ucp_domain::Context<'static> {
+    ucp_domain::Context::new(kind, &CLINICIAN, now)
+}
+
 fn config() -> ProptestConfig {
     let cases = std::env::var("FUZZ_CASES")
         .ok()
@@ -114,7 +126,7 @@ fn valid_plan() -> Value {
             "sharedUnderstanding": "Heart failure.", "cprRecommendation": "attempts-recommended",
             "clinicalFocus": "balanced", "capacity": "has-capacity",
             "involvement": ["A"], "interventions": [{"intervention": "Hospital admission", "recommended": true}],
-            "signatures": [{"name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
+            "signatures": [{"name": "Dr A", "role": "GP", "method": "transcribed-from-paper", "registrationNumber": "GMC 1234567",
                 "seniorResponsible": true, "signedAt": "2026-10-01T10:00:00Z"}],
             "review": {"due": "2027-04-01"}
         }
@@ -186,7 +198,7 @@ fn create_from(body: Value) {
     let Ok(command) = Command::create_plan(contents) else {
         return;
     };
-    if let Ok(events) = decide(None, command, AuthorKind::Professional, Utc::now()) {
+    if let Ok(events) = decide(None, command, &ctx(AuthorKind::Professional, Utc::now())) {
         let mut state = None;
         let env = author();
         for event in &events {
@@ -280,5 +292,5 @@ fn the_valid_plan_is_valid() {
     let request: CreateCarePlanRequest =
         serde_json::from_value(valid_plan()).unwrap_or_else(|e| panic!("{e}"));
     let command = Command::create_plan(request.into_contents()).unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(decide(None, command, AuthorKind::Professional, Utc::now()).is_ok());
+    assert!(decide(None, command, &ctx(AuthorKind::Professional, Utc::now())).is_ok());
 }

@@ -107,6 +107,11 @@ fn respect(ctx: &Context<'_>) -> Option<Resource> {
     };
     let mut extensions = vec![
         simple(
+            "ucp-decision-standing",
+            T::Code,
+            crate::flags::decision_standing(ctx).map(|s| json!(s)),
+        ),
+        simple(
             "ucp-respect-shared-understanding",
             T::String,
             s(&e.shared_understanding),
@@ -181,10 +186,19 @@ fn respect(ctx: &Context<'_>) -> Option<Resource> {
         e.involvement_detail.as_ref().and_then(|x| s(x)),
     ));
     extensions.push(complex("ucp-respect-involvement", involvement));
+    let digest = ucp_domain::signing::decision_digest(e);
     for sig in &e.signatures {
+        let current = sig.digest.as_deref() == Some(digest.as_str());
         extensions.push(complex(
             "ucp-respect-signature",
             vec![
+                (
+                    "method",
+                    T::Code,
+                    sig.method.and_then(|m| serde_json::to_value(m).ok()),
+                ),
+                ("digest", T::String, sig.digest.clone().map(Value::String)),
+                ("current", T::Boolean, Some(Value::Bool(current))),
                 ("name", T::String, s(&sig.name)),
                 ("role", T::String, s(&sig.role)),
                 ("registrationNumber", T::String, s(&sig.registration_number)),
@@ -255,9 +269,8 @@ fn respect(ctx: &Context<'_>) -> Option<Resource> {
     }
     // Who made the recommendations: the signing clinicians (the form requires at least one);
     // who recorded them is the section's author, as the NHS end-of-life standard requires.
-    let mut performers: Vec<Value> = e
-        .signatures
-        .iter()
+    let mut performers: Vec<Value> = ucp_domain::signing::current_signatures(e)
+        .into_iter()
         .map(|sig| json!({"type": "Practitioner", "display": sig.name.as_str()}))
         .collect();
     if performers.is_empty() {

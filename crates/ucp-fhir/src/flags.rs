@@ -86,6 +86,26 @@ pub(crate) fn flags(ctx: &Context<'_>) -> Vec<Resource> {
     out
 }
 
+/// The standing of the CPR decision, where it is not simply current (`ucp-decision-standing`):
+/// the same judgement as the emergency summary's, gravest first; an overdue review is not one
+/// (the recommendations stand until reviewed).
+pub(crate) fn decision_standing(ctx: &Context<'_>) -> Option<&'static str> {
+    let etp = ctx.plan.section(PlanSection::EmergencyTreatmentPlan);
+    let form = match etp.map(|s| &s.content) {
+        Some(SectionContent::EmergencyTreatmentPlan(e)) => Some(e),
+        _ => None,
+    };
+    if ucp_domain::standing::no_longer_valid(ctx.plan, form, etp).is_some() {
+        Some("said-no-longer-valid")
+    } else if ucp_domain::standing::unsigned_change(ctx.plan, form).is_some() {
+        Some("changed-after-signing")
+    } else if form.is_some_and(ucp_domain::standing::awaiting_countersignature) {
+        Some("awaiting-countersignature")
+    } else {
+        None
+    }
+}
+
 /// The CPR status, coded exactly: for CPR, not for CPR, or no decision recorded (the NHS code
 /// for "not aware of a DNACPR decision"). Modified CPR has no concept, so it is words only,
 /// with the details as the clinician wrote them.
@@ -103,6 +123,8 @@ fn cpr(ctx: &Context<'_>) -> Resource {
         None => (CprStatus::NoDecisionRecorded, None),
     };
     let under_review = ucp_domain::standing::no_longer_valid(ctx.plan, form, etp);
+    let unsigned = ucp_domain::standing::unsigned_change(ctx.plan, form);
+    let standing = decision_standing(ctx);
     let earlier = status
         .snomed()
         .map_or("Modified cardiopulmonary resuscitation", |(_, display)| {
@@ -115,6 +137,14 @@ fn cpr(ctx: &Context<'_>) -> Resource {
                 "Decision under review: said no longer valid{}{}. Earlier recommendation, not to be relied on: {earlier}.",
                 n.said_at.map(|t| format!(" on {}", t.format("%-d %B %Y"))).unwrap_or_default(),
                 n.said_by.as_deref().map(|w| format!(" by {w}")).unwrap_or_default(),
+            ),
+        }),
+        // No code for a change nobody signed: the same reason.
+        (None, _) if unsigned.is_some() => json!({
+            "text": format!(
+                "Changed after signing{}{} and not signed since. Unsigned recommendation: {earlier}.",
+                unsigned.as_ref().map(|u| format!(" by {}", u.by.name.as_deref().unwrap_or(&u.by.actor))).unwrap_or_default(),
+                unsigned.as_ref().map(|u| format!(" on {}", u.at.format("%-d %B %Y"))).unwrap_or_default(),
             ),
         }),
         (None, Some((code, display))) => json!({
@@ -145,7 +175,7 @@ fn cpr(ctx: &Context<'_>) -> Resource {
                 simple(
                     "ucp-decision-standing",
                     T::Code,
-                    under_review.map(|_| json!("said-no-longer-valid")),
+                    standing.map(|s| json!(s)),
                 ),
             ],
             "status": flag_status(ctx),

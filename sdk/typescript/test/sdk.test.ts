@@ -58,15 +58,8 @@ const etp: Schemas["EmergencyTreatmentPlan"] = {
   capacity: "has-capacity",
   involvement: ["A"],
   interventions: [],
-  signatures: [
-    {
-      name: "Dr A",
-      role: "GP",
-      registrationNumber: "GMC 1234567",
-      seniorResponsible: true,
-      signedAt: "2026-11-01T09:00:00Z",
-    },
-  ],
+  // The saving clinician signs, named from their token.
+  signAs: { role: "GP", registrationNumber: "GMC 1234567", seniorResponsible: true },
   emergencyContacts: [],
 };
 

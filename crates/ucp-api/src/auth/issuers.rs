@@ -30,6 +30,12 @@ pub struct ClaimNames {
     pub proofing_level: Option<String>,
     #[serde(default)]
     pub role: Option<String>,
+    /// The claim carrying a professional's registration (`GMC 1234567`, `12A3456E`…), when the
+    /// issuer gives one: a signature they make is in it. No default: CIS2 returns professional
+    /// memberships with its `professionalmemberships` scope, and a deployment names the claim
+    /// its token carries the registration in.
+    #[serde(default)]
+    pub registration: Option<String>,
 }
 
 /// How an issuer's claims become an actor.
@@ -117,6 +123,15 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A registration claim: a string, or a list whose first string is taken.
+fn registration(claims: &serde_json::Value, name: &str) -> Option<String> {
+    let first = match claims.get(name)? {
+        serde_json::Value::Array(items) => items.iter().find_map(serde_json::Value::as_str)?,
+        other => other.as_str()?,
+    };
+    Some(first.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 fn text(claims: &serde_json::Value, name: &str) -> Option<String> {
@@ -338,6 +353,12 @@ impl TrustedIssuer {
                 };
                 actor.name = text(&claims, names.name.as_deref().unwrap_or("name"));
             }
+        }
+        if actor.role != Role::Patient {
+            actor.registration = names
+                .registration
+                .as_deref()
+                .and_then(|claim| registration(&claims, claim));
         }
         Ok(actor)
     }

@@ -43,6 +43,9 @@ pub struct Claims {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nhs_number: Option<String>,
+    /// For a professional: their registration (`GMC 1234567`), as CIS2 can carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
     /// For a patient: the NHS login proofing level the development token stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_proofing_level: Option<String>,
@@ -226,6 +229,7 @@ fn development_actor(
     Ok(Actor {
         org: claims.org,
         name: claims.name,
+        registration: claims.registration,
         nhs_number,
         expires_at: claims.exp,
         issuer: issuer.to_owned(),

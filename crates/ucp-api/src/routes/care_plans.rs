@@ -75,6 +75,7 @@ pub async fn create_care_plan(
         actor: &actor,
         idempotency: idempotency_key(&req, &actor, &bytes)?,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::create_plan(&state.db, origin, &command).await?;
     let location = format!("/v1/care-plans/{}", shown.value.id);
@@ -223,6 +224,7 @@ pub async fn put_section(
         actor: &actor,
         idempotency: None,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::put_section(&state.db, origin, plan_id, content, precondition).await?;
     Ok(section_response(shown))
@@ -254,6 +256,7 @@ async fn lifecycle(
         actor: &actor,
         idempotency: None,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::lifecycle(&state.db, origin, plan_id, &command, precondition).await?;
     Ok(plan_response(StatusCode::OK, shown))
@@ -391,6 +394,7 @@ pub async fn retract_section(
         actor: &actor,
         idempotency: None,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::retract_section(
         &state.db,
@@ -402,6 +406,54 @@ pub async fn retract_section(
     )
     .await?;
     Ok(plan_response(StatusCode::OK, shown))
+}
+
+/// Countersign the Emergency Treatment Plan as it stands.
+///
+/// The signer is the caller: their name comes from their sign-in, and their registration from
+/// it where it carries one (otherwise from the body; both must agree). `digest` is the form's
+/// `decisionDigest` as the signer read it: a decision that changed since cannot be signed
+/// unseen (409 `decision_changed`, naming the current digest).
+#[utoipa::path(
+    post,
+    path = "/v1/care-plans/{id}/sections/emergency-treatment-plan/signatures",
+    operation_id = "countersignEmergencyTreatmentPlan",
+    tag = "care-plans",
+    params(
+        ("id" = Uuid, Path, description = "Plan id"),
+        ("If-Match" = String, Header, description = "The form's ETag (or the plan's)"),
+    ),
+    request_body = ucp_domain::Countersignature,
+    responses(
+        (status = 200, description = "The form with the signature added", body = SectionView, headers(("ETag" = String))),
+        (status = 403, description = "Role may not sign an Emergency Treatment Plan", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan, or it has no Emergency Treatment Plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is closed, the decision changed since the digest was read, or the caller signed it already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A registration not in its register's form, or a designation that may not sign as senior responsible clinician", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/care-plans/{id}/sections/emergency-treatment-plan/signatures")]
+pub async fn countersign(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(writes::ETP_WRITERS).map_err(ApiError::from)?;
+    let plan_id = parse_plan_id(&path)?;
+    let (json, _) = read_json(&req, payload).await?;
+    let body: ucp_domain::Countersignature = parse(json)?;
+    let precondition = if_match(&req, Some(PlanSection::EmergencyTreatmentPlan))?;
+    let origin = Origin {
+        actor: &actor,
+        idempotency: None,
+        request_id: request_id(&req),
+        signing: &state.signing,
+    };
+    let shown = writes::countersign(&state.db, origin, plan_id, body, precondition).await?;
+    Ok(section_response(shown))
 }
 
 /// `DELETE` on a plan is not how a plan ends: nothing is ever deleted, and a withdrawal needs a

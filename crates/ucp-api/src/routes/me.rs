@@ -88,6 +88,7 @@ pub async fn start_my_plan(
         actor: &actor,
         idempotency: idempotency_key(&req, &actor, &bytes)?,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::start_my_plan(&state.db, origin, body.into_contents()).await?;
     let mut res = plan_response(StatusCode::CREATED, shown);
@@ -143,6 +144,7 @@ pub async fn put_my_section(
         actor: &actor,
         idempotency: None,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::put_my_section(&state.db, origin, content, precondition).await?;
     Ok(audited(
@@ -175,6 +177,7 @@ async fn withdraw_mine(
         actor: &actor,
         idempotency: None,
         request_id: request_id(&req),
+        signing: &state.signing,
     };
     let shown = writes::withdraw_mine(
         &state.db,

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::person_centred::{coded, section_struct};
-use crate::{LongText, Phone, ShortText, SnomedCode};
+use crate::{Author, LongText, Phone, ShortText, SnomedCode};
 
 coded!(
     /// ReSPECT section 3: where the focus of care lies. Kept open to a middle value because some
@@ -99,13 +99,29 @@ section_struct!(
     }
 );
 
+coded!(
+    /// How a signature came to be on record: `electronic`, made by the signer's own signed-in
+    /// request (saving the form with `signAs`, or countersigning it); or
+    /// `transcribed-from-paper`, typed in from a signed paper form by someone who is named.
+    pub enum SignatureMethod {
+        Electronic,
+        TranscribedFromPaper,
+    }
+);
+
 section_struct!(
-    /// ReSPECT section 7.
+    /// ReSPECT section 7: one clinician's signature, bound to the decision content it was made
+    /// over (`digest`). Only signatures whose digest is the form's current `decisionDigest` sign
+    /// the decision as it stands; the others stay on record, on the earlier version.
+    ///
+    /// A new entry in a saved form can only be a transcription of a paper form
+    /// (`method: transcribed-from-paper`); an electronic signature is made by its signer's own
+    /// request (`signAs`, or `POST …/emergency-treatment-plan/signatures`). Entries already on
+    /// record may be sent back unchanged and are kept as they are.
     pub struct ClinicianSignature {
         pub name: ShortText,
         /// Their designation (e.g. GP, Consultant geriatrician, Paramedic). The senior
-        /// responsible clinician's must be a consultant, GP, specialty registrar, nurse
-        /// consultant or advanced practitioner.
+        /// responsible clinician's must be on this deployment's list of senior designations.
         pub role: ShortText,
         /// As their register writes it: GMC 7 digits (`GMC 1234567`), NMC `12A3456E`, HCPC the
         /// profession's prefix and digits (`PA12345`), GPhC 7 digits with its name.
@@ -113,6 +129,48 @@ section_struct!(
         #[serde(default)]
         pub senior_responsible: bool,
         pub signed_at: DateTime<Utc>,
+        /// Required for a new entry (only `transcribed-from-paper` may be sent); set by the
+        /// service on every signature on record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub method: Option<SignatureMethod>,
+        /// The digest of the decision content signed (set by the service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub digest: Option<String>,
+        /// For an electronic signature, the signer's sign-in (set by the service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub signed_by: Option<Author>,
+        /// For a transcription, who typed it in (set by the service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub transcribed_by: Option<Author>,
+    }
+);
+
+section_struct!(
+    /// The saving clinician's own signature on this save: named from their sign-in, dated now,
+    /// bound to the decision content saved. Never stored as sent.
+    pub struct SignAs {
+        /// The designation they sign in (e.g. GP, Paramedic).
+        pub role: ShortText,
+        /// Their registration, unless their sign-in carries it; when both are given they must
+        /// be the same.
+        #[serde(default)]
+        pub registration_number: Option<ShortText>,
+        #[serde(default)]
+        pub senior_responsible: bool,
+    }
+);
+
+section_struct!(
+    /// A countersignature of the Emergency Treatment Plan as it stands: the signer names the
+    /// `decisionDigest` they read, so they cannot sign a decision that changed since.
+    pub struct Countersignature {
+        pub role: ShortText,
+        #[serde(default)]
+        pub registration_number: Option<ShortText>,
+        #[serde(default)]
+        pub senior_responsible: bool,
+        /// The form's `decisionDigest` as the signer read it.
+        pub digest: ShortText,
     }
 );
 
@@ -182,7 +240,18 @@ section_struct!(
         /// Who took part and when; for D, the reason (required).
         #[serde(default)]
         pub involvement_detail: Option<LongText>,
+        /// Every signature on record, over this and earlier decision content (see
+        /// [`ClinicianSignature`]).
+        #[serde(default)]
         pub signatures: Vec<ClinicianSignature>,
+        /// The saving clinician's own signature (write only; see [`SignAs`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sign_as: Option<Box<SignAs>>,
+        /// The digest of the decision content (CPR, focus of care, interventions, capacity,
+        /// involvement) as it stands: what a signature must be over to sign it. Set by the
+        /// service; a value sent is ignored.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub decision_digest: Option<String>,
         #[serde(default)]
         pub emergency_contacts: Vec<EmergencyContact>,
         #[serde(default)]

@@ -78,12 +78,6 @@ impl SectionContent {
         let mut errors = Vec::new();
         match self {
             Self::EmergencyTreatmentPlan(etp) => {
-                if etp.signatures.is_empty() {
-                    errors.push(FieldError::new(
-                        "/signatures",
-                        "the Emergency Treatment Plan needs at least one clinician's signature",
-                    ));
-                }
                 if let Some(scale) = etp.what_matters.as_ref().and_then(|w| w.priority_scale) {
                     if scale > 10 {
                         errors.push(FieldError::new(

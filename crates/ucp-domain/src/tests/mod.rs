@@ -18,6 +18,21 @@ fn now() -> DateTime<Utc> {
         .map_or(DateTime::<Utc>::MIN_UTC, |t| t.and_utc())
 }
 
+/// The clinician deciding these tests' commands.
+static CLINICIAN: std::sync::LazyLock<Author> = std::sync::LazyLock::new(|| Author {
+    actor: "clinician-1".into(),
+    name: Some("Dr A Example".into()),
+    role: "clinician".into(),
+    organisation: Some("F84001".into()),
+    on_behalf_of: None,
+});
+
+/// A context deciding as the test clinician (or the person) at `now`, under the default
+/// signing policy.
+fn ctx(kind: AuthorKind, now: DateTime<Utc>) -> Context<'static> {
+    Context::new(kind, &CLINICIAN, now)
+}
+
 fn withdrawal() -> PlanWithdrawn {
     PlanWithdrawn {
         reason: Some(LongText::parse("No longer wanted").unwrap_or_else(|e| panic!("{e}"))),
@@ -55,20 +70,16 @@ fn consent() -> ConsentToShare {
 }
 
 fn etp(signed: bool) -> SectionContent {
-    let signatures = if signed {
-        json!([{ "name": "Dr A Example", "role": "GP", "registrationNumber": "GMC 1234567",
-                 "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }])
-    } else {
-        json!([])
-    };
-    content(
-        PlanSection::EmergencyTreatmentPlan,
-        json!({
-            "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
-            "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
-            "involvement": ["A"], "signatures": signatures
-        }),
-    )
+    let mut body = json!({
+        "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
+        "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
+        "involvement": ["A"]
+    });
+    if signed {
+        body["signAs"] =
+            json!({ "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true });
+    }
+    content(PlanSection::EmergencyTreatmentPlan, body)
 }
 
 fn what_matters(text: &str) -> SectionContent {
@@ -112,8 +123,7 @@ fn when(history: &[CarePlanEvent], command: Command) -> Result<Vec<CarePlanEvent
     decide(
         given(history).as_ref(),
         command,
-        AuthorKind::Professional,
-        now(),
+        &ctx(AuthorKind::Professional, now()),
     )
 }
 
@@ -177,7 +187,7 @@ fn a_section_repeated_at_creation_is_invalid() {
 fn the_emergency_treatment_plan_needs_a_signature() {
     let result = when(&created(), Command::UpdateSection(etp(false)));
     assert!(
-        matches!(&result, Err(DomainError::Invalid(e)) if e[0].pointer == "/signatures"),
+        matches!(&result, Err(DomainError::Invalid(e)) if e[0].pointer == "/signAs"),
         "{result:?}"
     );
     let ok = when(&created(), Command::UpdateSection(etp(true))).unwrap_or_else(|e| panic!("{e}"));
@@ -301,7 +311,7 @@ fn a_review_records_who_and_the_next_date() {
 #[test]
 fn the_person_writes_person_centred_forms_only() {
     let state = given(&created());
-    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, now());
+    let as_person = |command| decide(state.as_ref(), command, &ctx(AuthorKind::Person, now()));
     assert!(as_person(Command::UpdateSection(what_matters("My cat"))).is_ok());
     assert_eq!(
         as_person(Command::UpdateSection(etp(true))),
@@ -314,7 +324,7 @@ fn the_person_writes_person_centred_forms_only() {
 #[test]
 fn the_person_changes_how_to_reach_them_not_who_they_are() {
     let state = given(&created());
-    let as_person = |command| decide(state.as_ref(), command, AuthorKind::Person, now());
+    let as_person = |command| decide(state.as_ref(), command, &ctx(AuthorKind::Person, now()));
     let mut moved = personal_information("9434765919");
     moved.phone = Some(Phone::parse("020 7946 0999").unwrap_or_else(|e| panic!("{e}")));
     assert!(
@@ -334,7 +344,7 @@ fn the_person_changes_how_to_reach_them_not_who_they_are() {
 
 #[test]
 fn a_person_starts_their_own_plan_with_their_own_consent_only() {
-    let own = decide(None, create(), AuthorKind::Person, now());
+    let own = decide(None, create(), &ctx(AuthorKind::Person, now()));
     assert!(own.is_ok());
     let mut best_interests = consent();
     best_interests.basis = ConsentBasis::BestInterests;
@@ -345,7 +355,7 @@ fn a_person_starts_their_own_plan_with_their_own_consent_only() {
         other_sections: vec![],
     };
     assert_eq!(
-        decide(None, command, AuthorKind::Person, now()),
+        decide(None, command, &ctx(AuthorKind::Person, now())),
         Err(DomainError::ClinicalSectionByPerson(
             PlanSection::ConsentToShare
         ))
@@ -435,7 +445,7 @@ proptest! {
         let mut state = None;
         for command in std::iter::once(create()).chain(commands) {
             let before = state.clone();
-            match decide(state.as_ref(), command.clone(), AuthorKind::Professional, now()) {
+            match decide(state.as_ref(), command.clone(), &ctx(AuthorKind::Professional, now())) {
                 Ok(events) => {
                     for e in events {
                         log.push(e.clone());
@@ -446,7 +456,7 @@ proptest! {
                 Err(refusal) => {
                     // Deciding is a function of the state and the command: the same refusal,
                     // for the same reason, every time.
-                    let again = decide(state.as_ref(), command, AuthorKind::Professional, now());
+                    let again = decide(state.as_ref(), command, &ctx(AuthorKind::Professional, now()));
                     prop_assert_eq!(again, Err(refusal));
                 }
             }

@@ -156,7 +156,7 @@ fn registrations_must_be_real_and_only_senior_designations_sign_as_senior_respon
     // "Someone, HCA, registration n/a, senior responsible": refused on both counts.
     assert_eq!(
         pointers(form(
-            json!([{ "name": "Someone", "role": "HCA", "registrationNumber": "n/a",
+            json!([{ "name": "Someone", "role": "HCA", "method": "transcribed-from-paper", "registrationNumber": "n/a",
             "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }])
         )),
         ["/signatures/0/registrationNumber", "/signatures/0/role"]
@@ -165,11 +165,11 @@ fn registrations_must_be_real_and_only_senior_designations_sign_as_senior_respon
     assert!(when(
         &created(),
         form(json!([
-            { "name": "Dr C", "role": "Consultant geriatrician", "registrationNumber": "GMC 1234567",
+            { "name": "Dr C", "role": "Consultant geriatrician", "method": "transcribed-from-paper", "registrationNumber": "GMC 1234567",
               "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" },
-            { "name": "P Medic", "role": "Paramedic", "registrationNumber": "PA12345",
+            { "name": "P Medic", "role": "Paramedic", "method": "transcribed-from-paper", "registrationNumber": "PA12345",
               "signedAt": "2026-11-01T10:05:00Z" },
-            { "name": "N Urse", "role": "Staff nurse", "registrationNumber": "12A3456E",
+            { "name": "N Urse", "role": "Staff nurse", "method": "transcribed-from-paper", "registrationNumber": "12A3456E",
               "signedAt": "2026-11-01T10:06:00Z" }
         ]))
     )

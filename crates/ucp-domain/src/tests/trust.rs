@@ -13,8 +13,7 @@ pub(super) fn etp_with(changes: serde_json::Value) -> SectionContent {
         "sharedUnderstanding": "Advanced heart failure.", "clinicalFocus": "symptom-control",
         "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
         "involvement": ["A"],
-        "signatures": [{ "name": "Dr A Example", "role": "GP", "registrationNumber": "GMC 1234567",
-                         "seniorResponsible": true, "signedAt": "2026-11-01T10:00:00Z" }]
+        "signAs": { "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true }
     });
     if let (Some(body), Some(changes)) = (body.as_object_mut(), changes.as_object()) {
         for (k, v) in changes {
@@ -51,7 +50,7 @@ fn a_signature_in_the_future_is_refused_beyond_five_minutes_of_skew() {
     let soon = (now() + Duration::minutes(4)).to_rfc3339();
     let later = (now() + Duration::minutes(6)).to_rfc3339();
     let sig = |at: &str| {
-        json!([{ "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
+        json!([{ "name": "Dr A", "role": "GP", "method": "transcribed-from-paper", "registrationNumber": "GMC 1234567",
                                   "seniorResponsible": true, "signedAt": at }])
     };
     assert!(when(
@@ -78,12 +77,29 @@ fn a_signature_in_the_future_is_refused_beyond_five_minutes_of_skew() {
 }
 
 #[test]
-fn a_senior_responsible_clinician_must_sign() {
-    let unsigned = etp_with(json!({ "signatures": [{ "name": "Dr A", "role": "GP",
-        "registrationNumber": "GMC 1234567", "signedAt": "2026-11-01T10:00:00Z" }] }));
+fn a_form_no_senior_responsible_clinician_signed_awaits_their_countersignature() {
+    let unsigned = etp_with(
+        json!({ "signAs": null, "signatures": [{ "name": "P Medic", "role": "Paramedic",
+        "method": "transcribed-from-paper", "registrationNumber": "PA12345", "signedAt": "2026-11-01T10:00:00Z" }] }),
+    );
+    let mut history = created();
+    history
+        .extend(when(&history, Command::UpdateSection(unsigned)).unwrap_or_else(|e| panic!("{e}")));
+    let summary = EmergencySummary::of(
+        uuid::Uuid::nil(),
+        &given(&history).unwrap_or_else(|| panic!("a plan")),
+        today(),
+    )
+    .unwrap_or_else(|| panic!("a summary"));
+    let cpr = summary.cpr.unwrap_or_else(|| panic!("a decision"));
     assert_eq!(
-        pointers(when(&created(), Command::UpdateSection(unsigned))),
-        ["/signatures"]
+        cpr.standing,
+        crate::standing::Standing::AwaitingCountersignature
+    );
+    assert!(
+        cpr.headline.starts_with("AWAITING SENIOR COUNTERSIGNATURE"),
+        "{}",
+        cpr.headline
     );
 }
 
@@ -94,7 +110,13 @@ fn the_review_cannot_be_due_before_the_plan_was_signed() {
         pointers(when(&created(), Command::UpdateSection(early))),
         ["/review/due"]
     );
-    let same_day = etp_with(json!({ "review": { "due": "2026-11-01" } }));
+    // Signed now (signAs), on the 25th: due that day is allowed, the day before is not.
+    let day_before = etp_with(json!({ "review": { "due": "2026-11-24" } }));
+    assert_eq!(
+        pointers(when(&created(), Command::UpdateSection(day_before))),
+        ["/review/due"]
+    );
+    let same_day = etp_with(json!({ "review": { "due": "2026-11-25" } }));
     assert!(when(&created(), Command::UpdateSection(same_day)).is_ok());
 }
 
@@ -265,8 +287,7 @@ fn the_persons_contacts_save_keeps_the_professionals() {
         decide(
             state.as_ref(),
             Command::UpdateSection(c),
-            AuthorKind::Person,
-            now(),
+            &ctx(AuthorKind::Person, now()),
         )
     };
     let kept = as_person(mine(json!([]))).unwrap_or_else(|e| panic!("{e}"));

@@ -500,6 +500,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/care-plans/{id}/sections/emergency-treatment-plan/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Countersign the Emergency Treatment Plan as it stands.
+         * @description The signer is the caller: their name comes from their sign-in, and their registration from
+         *     it where it carries one (otherwise from the body; both must agree). `digest` is the form's
+         *     `decisionDigest` as the signer read it: a decision that changed since cannot be signed
+         *     unseen (409 `decision_changed`, naming the current digest).
+         */
+        post: operations["countersignEmergencyTreatmentPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/care-plans/{id}/sections/mental-health-crisis-plan": {
         parameters: {
             query?: never;
@@ -1341,8 +1364,20 @@ export interface components {
             conditions: components["schemas"]["ConditionView"][];
             sources: components["schemas"]["Source"][];
         };
-        /** @description ReSPECT section 7. */
+        /**
+         * @description ReSPECT section 7: one clinician's signature, bound to the decision content it was made
+         *     over (`digest`). Only signatures whose digest is the form's current `decisionDigest` sign
+         *     the decision as it stands; the others stay on record, on the earlier version.
+         *
+         *     A new entry in a saved form can only be a transcription of a paper form
+         *     (`method: transcribed-from-paper`); an electronic signature is made by its signer's own
+         *     request (`signAs`, or `POST …/emergency-treatment-plan/signatures`). Entries already on
+         *     record may be sent back unchanged and are kept as they are.
+         */
         ClinicianSignature: {
+            /** @description The digest of the decision content signed (set by the service). */
+            digest?: string | null;
+            method?: components["schemas"]["SignatureMethod"] | null;
             name: components["schemas"]["ShortText"];
             /**
              * @description As their register writes it: GMC 7 digits (`GMC 1234567`), NMC `12A3456E`, HCPC the
@@ -1351,13 +1386,14 @@ export interface components {
             registrationNumber: components["schemas"]["ShortText"];
             /**
              * @description Their designation (e.g. GP, Consultant geriatrician, Paramedic). The senior
-             *     responsible clinician's must be a consultant, GP, specialty registrar, nurse
-             *     consultant or advanced practitioner.
+             *     responsible clinician's must be on this deployment's list of senior designations.
              */
             role: components["schemas"]["ShortText"];
             seniorResponsible?: boolean;
             /** Format: date-time */
             signedAt: string;
+            signedBy?: components["schemas"]["Author"] | null;
+            transcribedBy?: components["schemas"]["Author"] | null;
         };
         /** @description A coded concept. */
         Coding: {
@@ -1443,9 +1479,23 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * @description A countersignature of the Emergency Treatment Plan as it stands: the signer names the
+         *     `decisionDigest` they read, so they cannot sign a decision that changed since.
+         */
+        Countersignature: {
+            /** @description The form's `decisionDigest` as the signer read it. */
+            digest: components["schemas"]["ShortText"];
+            registrationNumber?: components["schemas"]["ShortText"] | null;
+            role: components["schemas"]["ShortText"];
+            seniorResponsible?: boolean;
+        };
         /** @description The CPR decision with its provenance: what it is, who recorded and signed it, when. */
         CprDecision: {
+            changedAfterSigning?: components["schemas"]["UnsignedChange"] | null;
             coding?: components["schemas"]["Coding"] | null;
+            /** @description The digest of the decision content as it stands: a countersignature names it. */
+            decisionDigest?: string | null;
             /**
              * @description The first thing to read: the decision in words that lead with its standing ("DECISION
              *     UNDER REVIEW …", "… review overdue since …; the recommendations stand until reviewed"),
@@ -1463,10 +1513,16 @@ export interface components {
             recordedAt?: string | null;
             recordedBy?: components["schemas"]["Author"] | null;
             saidNoLongerValid?: components["schemas"]["NoLongerValid"] | null;
+            /**
+             * @description The signatures over the decision as it stands; signatures over earlier versions are not
+             *     shown here (they are on the form's record).
+             */
             signatures: components["schemas"]["SignatureView"][];
             /**
-             * @description Whether the decision stands today: `current`, `review-overdue` (it stands until
-             *     reviewed) or `said-no-longer-valid` (under review: do not rely on `status`).
+             * @description Whether the decision stands today, the gravest first: `said-no-longer-valid` (under
+             *     review: do not rely on `status`), `changed-after-signing` (no signature covers it as it
+             *     stands), `awaiting-countersignature` (no senior responsible clinician has signed it),
+             *     `review-overdue` (it stands until reviewed) or `current`.
              */
             standing: components["schemas"]["Standing"];
             /** @description Never empty: `no-decision-recorded` when there is no Emergency Treatment Plan. */
@@ -1590,6 +1646,12 @@ export interface components {
             capacityAssessment?: components["schemas"]["LongText"] | null;
             clinicalFocus: components["schemas"]["ClinicalFocus"];
             cprRecommendation: components["schemas"]["CprRecommendation"];
+            /**
+             * @description The digest of the decision content (CPR, focus of care, interventions, capacity,
+             *     involvement) as it stands: what a signature must be over to sign it. Set by the
+             *     service; a value sent is ignored.
+             */
+            decisionDigest?: string | null;
             emergencyContacts?: components["schemas"]["EmergencyContact"][];
             interventions?: components["schemas"]["InterventionGuidance"][];
             /**
@@ -1605,7 +1667,12 @@ export interface components {
             review?: components["schemas"]["ReviewPlan"] | null;
             /** @description Section 1: shared understanding of health and current condition. */
             sharedUnderstanding: components["schemas"]["LongText"];
-            signatures: components["schemas"]["ClinicianSignature"][];
+            signAs?: components["schemas"]["SignAs"] | null;
+            /**
+             * @description Every signature on record, over this and earlier decision content (see
+             *     [`ClinicianSignature`]).
+             */
+            signatures?: components["schemas"]["ClinicianSignature"][];
             whatMatters?: components["schemas"]["WhatMattersInEmergency"] | null;
         };
         /**
@@ -1631,7 +1698,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -2254,14 +2321,38 @@ export interface components {
             dayToDayManagement?: components["schemas"]["LongText"] | null;
             emergencyDepartmentGuidance?: components["schemas"]["LongText"] | null;
         };
+        /**
+         * @description The saving clinician's own signature on this save: named from their sign-in, dated now,
+         *     bound to the decision content saved. Never stored as sent.
+         */
+        SignAs: {
+            registrationNumber?: components["schemas"]["ShortText"] | null;
+            /** @description The designation they sign in (e.g. GP, Paramedic). */
+            role: components["schemas"]["ShortText"];
+            seniorResponsible?: boolean;
+        };
+        /**
+         * @description How a signature came to be on record: `electronic`, made by the signer's own signed-in
+         *     request (saving the form with `signAs`, or countersigning it); or
+         *     `transcribed-from-paper`, typed in from a signed paper form by someone who is named.
+         * @enum {string}
+         */
+        SignatureMethod: "electronic" | "transcribed-from-paper";
         /** @description One clinician's signature on the Emergency Treatment Plan. */
         SignatureView: {
+            /** @description `electronic` (by the signer's own sign-in) or `transcribed-from-paper`. */
+            method: components["schemas"]["SignatureMethod"];
             name: string;
             registrationNumber: string;
             role: string;
             seniorResponsible: boolean;
             /** Format: date-time */
             signedAt: string;
+            /**
+             * @description For a transcription: who typed it in, as a reader names them ("transcribed from paper
+             *     by …").
+             */
+            transcribedBy?: string | null;
         };
         /** @description One person's current summary in a snapshot. */
         SnapshotItem: {
@@ -2299,7 +2390,7 @@ export interface components {
          * @description How far a recorded decision stands today.
          * @enum {string}
          */
-        Standing: "current" | "review-overdue" | "said-no-longer-valid";
+        Standing: "current" | "review-overdue" | "said-no-longer-valid" | "changed-after-signing" | "awaiting-countersignature";
         /** @description Starting my own plan: my personal information and any of my own forms; I consent myself. */
         StartMyCarePlanRequest: {
             communicationAndAccessibility?: components["schemas"]["CommunicationAndAccessibility"] | null;
@@ -2408,12 +2499,21 @@ export interface components {
             interventions: components["schemas"]["InterventionView"][];
             sources: components["schemas"]["Source"][];
         };
+        /** @description A change to the decision that no signature covers: who made it, when, in which version. */
+        UnsignedChange: {
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["Author"];
+            /** Format: int64 */
+            version: number;
+        };
         /** @description Something a reader must not miss. */
         Warning: {
             /**
              * @description `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
-             *     retracted within the last year: printed copies may still say it), `review-overdue`,
-             *     `no-senior-signature`.
+             *     retracted within the last year: printed copies may still say it),
+             *     `changed-after-signing`, `review-overdue`, `no-senior-signature` (awaiting a senior
+             *     countersignature), `transcribed-signatures`.
              */
             code: string;
             message: string;
@@ -7176,6 +7276,171 @@ export interface operations {
                 };
             };
             /** @description No reason, or a section every plan needs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    countersignEmergencyTreatmentPlan: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The form's ETag (or the plan's) */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Countersignature"];
+            };
+        };
+        responses: {
+            /** @description The form with the signature added */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SectionView"];
+                };
+            };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not sign an Emergency Treatment Plan */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan, or it has no Emergency Treatment Plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan is closed, the decision changed since the digest was read, or the caller signed it already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The If-Match ETag is not the current one */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A registration not in its register's form, or a designation that may not sign as senior responsible clinician */
             422: {
                 headers: {
                     [name: string]: unknown;
