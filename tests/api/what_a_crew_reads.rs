@@ -325,3 +325,73 @@ async fn a_retracted_dnacpr_leaves_a_trace_that_printed_copies_are_superseded() 
         .flatten()
         .any(|w| w["code"] == "decision-changed"));
 }
+
+/// Printing is audited, so a changed decision can name the printed copies it supersedes.
+#[tokio::test]
+async fn a_changed_decision_names_the_printed_copies_it_supersedes() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2766);
+    let plan = app.create_plan(&plan_body(&person)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let printed_at_version = plan["version"].as_i64().unwrap_or_default();
+    let pdf = read(
+        &app,
+        &format!("/v1/care-plans/{id}/document"),
+        Role::Clinician,
+    )
+    .await;
+    assert_eq!(pdf.status().as_u16(), 200);
+    let _ = pdf.bytes().await;
+
+    // The form changes to FOR CPR, signed by the clinician who changes it.
+    let (_, form) = app
+        .get_json(
+            &format!("/v1/care-plans/{id}/sections/emergency-treatment-plan"),
+            Role::Clinician,
+        )
+        .await;
+    let mut changed = form["content"].clone();
+    changed["cprRecommendation"] = json!("attempts-recommended");
+    changed["clinicalFocus"] = json!("life-sustaining-treatment");
+    changed["signAs"] =
+        json!({ "role": "GP", "registrationNumber": "GMC 1234567", "seniorResponsible": true });
+    let res = app
+        .put_section(
+            &id,
+            "emergency-treatment-plan",
+            form["etag"].as_str().unwrap_or_default(),
+            &changed,
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
+
+    // The print's access-log entry is written in a group commit: wait for it, within a bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let previous = loop {
+        let s = app.summary(&person, Role::Ambulance).await;
+        let previous = s["cpr"]["previousDecision"].clone();
+        if previous["printedCopies"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+        {
+            assert_eq!(
+                s["cpr"]["standing"], "current",
+                "signed by the one who changed it"
+            );
+            break previous;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no printed copy named after 10 s: {s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(previous["printedCopies"][0]["version"], printed_at_version);
+    let message = previous["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "A printed copy of version {printed_at_version} was made on"
+        )) && message.ends_with("and is superseded."),
+        "{message}"
+    );
+}

@@ -270,7 +270,7 @@ pub async fn summary(
     // tagged and sent (this is the hottest read).
     let summary: EmergencySummary =
         serde_json::from_str(row.summary.get()).map_err(|e| AppError::Internal(Box::new(e)))?;
-    let summary = summary.as_of(today);
+    let summary = with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
     let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
     let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
     let etag = etag_of(summary.plan_version, &body);
@@ -282,6 +282,35 @@ pub async fn summary(
         },
         access,
     ))
+}
+
+/// A summary whose decision changed or was retracted within the trace period, with the printed
+/// copies of the plan that said the earlier decision (from the access log: printing is
+/// audited). Only such summaries pay for the query.
+async fn with_printed_copies(
+    db: &Database,
+    mut summary: EmergencySummary,
+    plan_id: Uuid,
+    nhs: NhsNumber,
+    today: NaiveDate,
+) -> Result<EmergencySummary, AppError> {
+    let Some(previous) = summary
+        .cpr
+        .as_mut()
+        .and_then(|c| c.previous_decision.take())
+    else {
+        return Ok(summary);
+    };
+    let printed: Vec<_> = db
+        .printed_versions(&nhs.to_string(), plan_id)
+        .await?
+        .iter()
+        .map(|p| (p.version, p.last_at))
+        .collect();
+    if let Some(cpr) = summary.cpr.as_mut() {
+        cpr.previous_decision = Some(previous.with_printed(&printed));
+    }
+    Ok(summary.as_of(today))
 }
 
 /// The notice of a person's plan that has ended, from its stored summary (`None` while it is

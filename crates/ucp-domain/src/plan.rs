@@ -174,6 +174,9 @@ pub struct DecisionTrace {
     pub how: TraceKind,
     pub by: Author,
     pub reason: Option<LongText>,
+    /// The plan version that changed or retracted it: printed copies of versions from
+    /// `version` up to this one say it.
+    pub superseded_in: i64,
 }
 
 impl CarePlan {
@@ -290,6 +293,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                             how: TraceKind::Changed,
                             by: env.author.clone(),
                             reason: None,
+                            superseded_in: env.version,
                         });
                     }
                 }
@@ -349,6 +353,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                         how: TraceKind::Retracted,
                         by: env.author.clone(),
                         reason: Some(r.reason.clone()),
+                        superseded_in: env.version,
                     });
                 }
             }

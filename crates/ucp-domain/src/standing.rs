@@ -29,9 +29,81 @@ pub struct PreviousDecision {
     pub how: TraceKind,
     pub by: Author,
     pub reason: Option<String>,
+    /// The plan version that changed or retracted it.
+    #[serde(default)]
+    pub superseded_in: i64,
+    /// Copies printed while the plan said it (printing is audited): each is superseded.
+    #[serde(default)]
+    pub printed_copies: Vec<PrintedCopy>,
     /// In words: "Until 3 December 2026 this plan said NOT FOR CPR (version 7); retracted as
-    /// entered in error by Dr X: “…”. Printed copies saying so are superseded."
+    /// entered in error by Dr X: “…”. A printed copy of version 7 was made on 2 December 2026
+    /// and is superseded."
     pub message: String,
+}
+
+/// A version of the plan that was printed, and when it was last printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrintedCopy {
+    pub version: i64,
+    pub printed_at: DateTime<Utc>,
+}
+
+impl PreviousDecision {
+    /// The decision with the printed copies that said it, out of every printed version of the
+    /// plan (version, when last printed), and the message saying they are superseded.
+    #[must_use]
+    pub fn with_printed(mut self, printed: &[(i64, DateTime<Utc>)]) -> Self {
+        self.printed_copies = printed
+            .iter()
+            .filter(|(v, _)| *v >= self.version && *v < self.superseded_in)
+            .map(|&(version, printed_at)| PrintedCopy {
+                version,
+                printed_at,
+            })
+            .collect();
+        self.message = compose(&self);
+        self
+    }
+}
+
+/// The trace in words.
+fn compose(p: &PreviousDecision) -> String {
+    let who = p.by.name.clone().unwrap_or_else(|| p.by.actor.clone());
+    let what = match p.how {
+        TraceKind::Retracted => format!(
+            "retracted as entered in error by {who}{}",
+            p.reason
+                .as_ref()
+                .map(|r| format!(": \u{201c}{r}\u{201d}"))
+                .unwrap_or_default()
+        ),
+        TraceKind::Changed => format!("changed by {who}"),
+    };
+    let printed = match p.printed_copies.as_slice() {
+        [] => "Printed copies saying so are superseded.".to_owned(),
+        [one] => format!(
+            "A printed copy of version {} was made on {} and is superseded.",
+            one.version,
+            one.printed_at.format("%-d %B %Y")
+        ),
+        many => {
+            let versions: Vec<String> = many.iter().map(|c| c.version.to_string()).collect();
+            let last = many.iter().map(|c| c.printed_at).max().unwrap_or(p.until);
+            format!(
+                "Printed copies of versions {} were made (the last on {}) and are superseded.",
+                versions.join(", "),
+                last.format("%-d %B %Y")
+            )
+        }
+    };
+    format!(
+        "Until {} this plan said {} (version {}); {what}. {printed}",
+        p.until.format("%-d %B %Y"),
+        short(p.was),
+        p.version
+    )
 }
 
 /// The decision the plan last stopped holding, told for [`TRACE_PERIOD_DAYS`] after `until`.
@@ -41,31 +113,19 @@ pub fn previous_decision(plan: &CarePlan, today: NaiveDate) -> Option<PreviousDe
     if today > t.until.date_naive() + chrono::Days::new(TRACE_PERIOD_DAYS.unsigned_abs()) {
         return None;
     }
-    let who = t.by.name.clone().unwrap_or_else(|| t.by.actor.clone());
-    let what = match t.how {
-        TraceKind::Retracted => format!(
-            "retracted as entered in error by {who}{}",
-            t.reason
-                .as_ref()
-                .map(|r| format!(": \u{201c}{r}\u{201d}"))
-                .unwrap_or_default()
-        ),
-        TraceKind::Changed => format!("changed by {who}"),
-    };
-    Some(PreviousDecision {
+    let mut p = PreviousDecision {
         was: t.was,
         version: t.version,
         until: t.until,
         how: t.how,
         by: t.by.clone(),
         reason: t.reason.as_ref().map(ToString::to_string),
-        message: format!(
-            "Until {} this plan said {} (version {}); {what}. Printed copies saying so are superseded.",
-            t.until.format("%-d %B %Y"),
-            short(t.was),
-            t.version
-        ),
-    })
+        superseded_in: t.superseded_in,
+        printed_copies: Vec::new(),
+        message: String::new(),
+    };
+    p.message = compose(&p);
+    Some(p)
 }
 
 /// A person as a reader names them: their name and role, with their organisation.

@@ -49,6 +49,15 @@ pub struct AccessEntry {
     pub on_behalf_of: Option<String>,
 }
 
+/// A version of a plan that was printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrintedVersion {
+    pub version: i64,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub copies: i64,
+}
+
 /// Which entries to list, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessQuery {
@@ -180,6 +189,41 @@ impl Database {
             .await?
             .iter()
             .map(entry)
+            .collect()
+    }
+
+    /// The versions of a plan that were printed (a PDF served), each with when it was first
+    /// and last printed, oldest version first: printing is audited, so the service can say which
+    /// printed copies a change supersedes.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn printed_versions(
+        &self,
+        nhs_number: &str,
+        plan_id: Uuid,
+    ) -> Result<Vec<PrintedVersion>, StoreError> {
+        let client = self.connection().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_version, min(at), max(at), count(*) FROM access_log \
+                 WHERE nhs_number = $1 AND plan_id = $2 AND view = 'document' \
+                   AND status BETWEEN 200 AND 299 AND plan_version IS NOT NULL \
+                 GROUP BY plan_version ORDER BY plan_version",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&nhs_number, &plan_id])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(PrintedVersion {
+                    version: row.try_get(0)?,
+                    first_at: row.try_get(1)?,
+                    last_at: row.try_get(2)?,
+                    copies: row.try_get(3)?,
+                })
+            })
             .collect()
     }
 

@@ -196,11 +196,17 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
                 ),
                 _ => f.field("Recorded", "no Emergency Treatment Plan has been recorded"),
             }
+            if cpr.signatures.is_empty() && cpr.recorded_at.is_some() {
+                f.field(
+                    "Signed",
+                    "nobody has signed the decision as it stands (see above)",
+                );
+            }
             for sig in &cpr.signatures {
                 f.field(
                     "Signed",
                     &format!(
-                        "{}, {}, {}{}, {}",
+                        "{}, {}, {}{}, {}{}",
                         sig.name,
                         sig.role,
                         sig.registration_number,
@@ -209,7 +215,12 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
                         } else {
                             ""
                         },
-                        sig.signed_at.format("%d %B %Y %H:%M UTC")
+                        sig.signed_at.format("%d %B %Y %H:%M UTC"),
+                        match &sig.transcribed_by {
+                            Some(by) => format!(" (on paper; transcribed by {by})"),
+                            None =>
+                                " (signed electronically in the Universal Care Plan)".to_owned(),
+                        }
                     ),
                 );
             }

@@ -2166,10 +2166,18 @@ export interface components {
             how: components["schemas"]["TraceKind"];
             /**
              * @description In words: "Until 3 December 2026 this plan said NOT FOR CPR (version 7); retracted as
-             *     entered in error by Dr X: “…”. Printed copies saying so are superseded."
+             *     entered in error by Dr X: “…”. A printed copy of version 7 was made on 2 December 2026
+             *     and is superseded."
              */
             message: string;
+            /** @description Copies printed while the plan said it (printing is audited): each is superseded. */
+            printedCopies?: components["schemas"]["PrintedCopy"][];
             reason?: string | null;
+            /**
+             * Format: int64
+             * @description The plan version that changed or retracted it.
+             */
+            supersededIn?: number;
             /** Format: date-time */
             until: string;
             /**
@@ -2180,6 +2188,13 @@ export interface components {
             version: number;
             /** @description What it said. */
             was: components["schemas"]["CprStatus"];
+        };
+        /** @description A version of the plan that was printed, and when it was last printed. */
+        PrintedCopy: {
+            /** Format: date-time */
+            printedAt: string;
+            /** Format: int64 */
+            version: number;
         };
         /** @description An RFC 9457 problem document. */
         Problem: {
