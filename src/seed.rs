@@ -314,9 +314,8 @@ fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
         17 => vec![(
             // The person withdraws their consent to share (not the clinical decision).
             person(nhs),
-            Command::WithdrawCarePlan(PlanWithdrawn {
+            Command::WithdrawConsentToShare(ucp_domain::ConsentWithdrawn {
                 reason: Some(text("I do not want my plan shared any more.")?),
-                consent_withdrawn: true,
             }),
         )],
         _ => Vec::new(),

@@ -34,7 +34,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
     assert_eq!(plans.len(), 20);
     let numbers: Vec<String> = plans
         .iter()
-        .filter(|p| p["status"] == "active")
+        .filter(|p| p["status"] == "active" && p["consentWithdrawn"].is_null())
         .filter_map(|p| p["nhsNumber"].as_str().map(str::to_owned))
         .collect();
     let mut summaries = Vec::new();
@@ -75,6 +75,23 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         .as_array()
         .is_none_or(Vec::is_empty)));
     assert!(summaries.iter().any(|s| s["currency"]["overdue"] == true));
+    // The README's table: a decision in each standing a signature gives it.
+    let standings: HashSet<&str> = summaries
+        .iter()
+        .filter_map(|s| s["cpr"]["standing"].as_str())
+        .collect();
+    for standing in [
+        "current",
+        "review-overdue",
+        "said-no-longer-valid",
+        "changed-after-signing",
+        "awaiting-countersignature",
+    ] {
+        assert!(standings.contains(standing), "{standing} in {standings:?}");
+    }
+    assert!(summaries.iter().any(|s| s["cpr"]["signatures"]
+        .as_array()
+        .is_some_and(|sigs| sigs.iter().any(|x| x["method"] == "transcribed-from-paper"))));
     assert!(summaries.iter().any(|s| s["warnings"]
         .as_array()
         .is_some_and(|w| w.iter().any(|w| w["code"] == "not-still-valid"))));

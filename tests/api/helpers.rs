@@ -299,6 +299,25 @@ pub fn token_as(role: ucp_api::Role, sub: &str, name: &str, registration: Option
     })
 }
 
+/// A professional's token at another organisation than [`token`]'s (`F84001`).
+pub fn token_at(role: ucp_api::Role, org: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    mint(ucp_api::Claims {
+        sub: format!("{}-at-{org}", role.as_str()),
+        role,
+        org: Some(org.to_owned()),
+        name: Some(format!("Test {} at {org}", role.as_str())),
+        registration: None,
+        nhs_number: None,
+        identity_proofing_level: None,
+        exp: now + 3600,
+        iat: now,
+    })
+}
+
 fn mint(claims: ucp_api::Claims) -> String {
     ucp_api::JwtKeys::hs256(TEST_SECRET)
         .mint(&claims)

@@ -489,10 +489,16 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(res.status().as_u16(), 200);
     let plan = json_of(res).await;
-    assert_eq!(plan["status"], "withdrawn");
-    assert_eq!(plan["statusChange"]["consentWithdrawn"], true);
-    assert_eq!(plan["statusChange"]["by"]["role"], "patient");
-    // The crew no longer sees it; a clinician sees why.
+    // Its own state: the plan is not withdrawn and its decision is not revoked.
+    assert_eq!(plan["status"], "active", "{plan}");
+    assert!(plan["statusChange"].is_null());
+    assert_eq!(plan["consentWithdrawn"]["by"]["role"], "patient");
+    assert_eq!(
+        plan["consentWithdrawn"]["caringOrganisations"],
+        json!(["F84001"])
+    );
+    // The crew is told that the person withdrew their consent to share, not that there is no
+    // plan, and nothing clinical.
     let crew = app
         .req(
             Method::GET,
@@ -502,18 +508,50 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    // Told that the person withdrew their consent to share, not that there is no plan.
     let notice = problem(crew, 410).await;
     assert_eq!(notice["notice"]["endedAs"], "consent-withdrawn");
+    assert!(notice.get("cpr").is_none());
+    // A clinician of another organisation is told the same.
+    let elsewhere = app
+        .client
+        .get(app.url(&format!("/v1/patients/{number}/emergency-summary")))
+        .bearer_auth(crate::helpers::token_at(Role::Clinician, "Y01234"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        problem(elsewhere, 410).await["notice"]["endedAs"],
+        "consent-withdrawn"
+    );
+    // The GP practice caring for the person still sees it, with the recommendations, and why
+    // it must go no further.
     let s = summary(&app, &number, Role::Clinician).await;
-    assert_eq!(s["notCurrent"]["consentWithdrawn"], true);
-    let res = me(Method::POST, "/v1/me/care-plan/withdraw")
+    assert_eq!(s["cpr"]["status"], "not-for-cpr");
+    assert!(s["notCurrent"].is_null());
+    assert!(s["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|w| w["code"] == "consent-withdrawn"));
+    // Withdrawn once; a second time is a conflict.
+    let res = me(Method::POST, "/v1/me/care-plan/consent/withdraw")
         .header("If-Match", "\"plan.6\"")
         .json(&json!({ "reason": "again" }))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(problem(res, 409).await["code"], "plan_closed");
+    assert_eq!(problem(res, 409).await["code"], "consent_already_withdrawn");
+    // The person gives consent again: the crew sees the plan again.
+    let res = me(Method::PUT, "/v1/me/care-plan/sections/consent-to-share")
+        .header("If-Match", "\"plan.6\"")
+        .json(&json!({ "basis": "person-agreed", "date": "2026-12-07" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
+    let s = summary(&app, &number, Role::Ambulance).await;
+    assert_eq!(s["cpr"]["status"], "not-for-cpr");
+    assert!(s["consentWithdrawn"].is_null());
 }
 
 #[tokio::test]

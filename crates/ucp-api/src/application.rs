@@ -204,6 +204,7 @@ impl Application {
                         .service(care_plans::put_section)
                         .service(care_plans::review_care_plan)
                         .service(care_plans::withdraw_care_plan)
+                        .service(care_plans::withdraw_consent)
                         .service(care_plans::void_care_plan)
                         .service(care_plans::record_death)
                         .service(care_plans::retract_death)

@@ -26,6 +26,7 @@ use crate::routes::{
         care_plans::countersign,
         care_plans::review_care_plan,
         care_plans::withdraw_care_plan,
+        care_plans::withdraw_consent,
         care_plans::void_care_plan,
         care_plans::record_death,
         care_plans::retract_death,

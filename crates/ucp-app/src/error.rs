@@ -22,6 +22,8 @@ pub enum Conflict {
     DecisionChanged,
     /// The signer has signed this decision already.
     AlreadySigned,
+    /// Consent to share is withdrawn already.
+    ConsentAlreadyWithdrawn,
 }
 
 /// Which rule a refused value breaks.
@@ -151,6 +153,7 @@ impl From<DomainError> for AppError {
             DomainError::NotDeceased => conflict(Conflict::NotDeceased),
             DomainError::DecisionChangedSinceRead { .. } => conflict(Conflict::DecisionChanged),
             DomainError::AlreadySigned => conflict(Conflict::AlreadySigned),
+            DomainError::ConsentAlreadyWithdrawn => conflict(Conflict::ConsentAlreadyWithdrawn),
             DomainError::NothingToSign => Self::NotFound(detail),
             DomainError::NhsNumberCannotChange => Self::Invalid {
                 rule: Rule::NhsNumberCannotChange,

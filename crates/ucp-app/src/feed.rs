@@ -24,8 +24,8 @@ use crate::AppError;
 pub enum ChangeAction {
     /// The plan is active: keep (or replace) what you hold with `summary`.
     Upsert,
-    /// The plan is no longer current (withdrawn, person died, or voided as made in error): drop
-    /// what you hold for it.
+    /// The plan is no longer current (withdrawn, person died, or voided as made in error), or
+    /// the person has withdrawn their consent to share it: drop what you hold for it.
     Drop,
 }
 
@@ -110,7 +110,12 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
             }
             last = step.plan;
         }
-        if last.is_some_and(|p| p.status == PlanStatus::Voided) {
+        // A voided plan, or one whose person has withdrawn consent to share, is served by no
+        // earlier change either: readers drop what they hold.
+        if last
+            .as_ref()
+            .is_some_and(|p| p.status == PlanStatus::Voided || p.consent_withdrawal.is_some())
+        {
             voided.insert(*plan_id);
         }
     }
@@ -119,7 +124,9 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
         let Some((plan, section)) = states.get(&(e.stream_id, e.stream_version)) else {
             continue;
         };
-        let active = plan.status == PlanStatus::Active && !voided.contains(&e.stream_id);
+        let active = plan.status == PlanStatus::Active
+            && plan.consent_withdrawal.is_none()
+            && !voided.contains(&e.stream_id);
         changes.push(Change {
             change_id: e.event_id,
             cursor: FeedCursor::of(e).encode(),

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
 use crate::reads::{AsOf, PLAN_READERS, SEARCHERS};
-use crate::visibility::{ensure_visible, may_see};
+use crate::visibility::{ensure_visible, may_see, may_see_row};
 use crate::{Actor, AppError};
 
 /// A FHIR response body and, for a CarePlan, its version (the `ETag`).
@@ -202,7 +202,7 @@ async fn visible_plans(
 ) -> Result<Vec<ShownPlan>, AppError> {
     let mut out = Vec::new();
     for row in db.plans_for_person(nhs).await? {
-        if may_see(actor, row.nhs_number, row.status) {
+        if may_see_row(actor, &row) {
             out.push(shown_plan(db, &row).await?);
         }
     }
@@ -290,7 +290,7 @@ pub async fn search_patients(
         }
         // The person as their current plan shows them.
         if let Some(row) = db.plan_for_person(m.nhs_number).await? {
-            if may_see(actor, row.nhs_number, row.status) {
+            if may_see_row(actor, &row) {
                 plans.push(shown_plan(db, &row).await?);
             }
         }

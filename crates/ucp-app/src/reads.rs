@@ -11,7 +11,9 @@ use ucp_store::{AccessEntry, AccessQuery, Database, PatientSearch, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::visibility::{ensure_visible, may_see, told_when_plans_end};
+use crate::visibility::{
+    ensure_visible, may_see, refused_for_consent, told_when_plans_end, withheld,
+};
 use crate::{Actor, AppError, Role};
 
 /// Who reads whole plans (a patient only their own).
@@ -270,6 +272,13 @@ pub async fn summary(
     // tagged and sent (this is the hottest read).
     let summary: EmergencySummary =
         serde_json::from_str(row.summary.get()).map_err(|e| AppError::Internal(Box::new(e)))?;
+    if let Some(w) = summary
+        .consent_withdrawn
+        .as_ref()
+        .filter(|w| withheld(actor, Some(w)))
+    {
+        return Err(refused_for_consent(actor, w));
+    }
     let summary = with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
     let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
     let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;

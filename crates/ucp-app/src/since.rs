@@ -306,6 +306,13 @@ pub async fn summary_changes(
     if !may_see(actor, nhs, row.status) {
         return Err(none());
     }
+    if let Some(w) = serde_json::from_str::<ucp_domain::views::EmergencySummary>(row.summary.get())
+        .ok()
+        .and_then(|s| s.consent_withdrawn)
+        .filter(|w| crate::visibility::withheld(actor, Some(w)))
+    {
+        return Err(crate::visibility::refused_for_consent(actor, &w));
+    }
     let current = db.stream_version(row.plan_id).await?.ok_or_else(none)?;
     let until = check_range(range, current)?;
     let changes = summary_changes_of(

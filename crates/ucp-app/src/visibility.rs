@@ -1,5 +1,6 @@
 //! Who may see which plan: the one place this rule lives.
 
+use ucp_domain::notice::ConsentWithdrawal;
 use ucp_domain::{NhsNumber, PlanStatus};
 use ucp_store::PlanRow;
 
@@ -20,6 +21,51 @@ pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool
                 && status != PlanStatus::Voided
         }
         _ => status == PlanStatus::Active,
+    }
+}
+
+/// Whether the person's withdrawal of consent to share keeps the plan from this caller: it
+/// stays with the person (and those acting for them) and with clinicians of the organisations
+/// caring for them; everyone else is told that consent was withdrawn.
+#[must_use]
+pub fn withheld(actor: &Actor, withdrawal: Option<&ConsentWithdrawal>) -> bool {
+    let Some(w) = withdrawal else {
+        return false;
+    };
+    match actor.role {
+        Role::Patient => false,
+        Role::Clinician => !actor
+            .org
+            .as_ref()
+            .is_some_and(|org| w.caring_organisations.contains(org)),
+        _ => true,
+    }
+}
+
+/// The withdrawal of consent a plan's row records, if consent is withdrawn.
+#[must_use]
+pub fn consent_withdrawal(row: &PlanRow) -> Option<ConsentWithdrawal> {
+    row.document
+        .get("consentWithdrawn")
+        .filter(|v| !v.is_null())
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// [`may_see`] for a plan's row, and not [`withheld`] from the caller.
+#[must_use]
+pub fn may_see_row(actor: &Actor, row: &PlanRow) -> bool {
+    may_see(actor, row.nhs_number, row.status) && !withheld(actor, consent_withdrawal(row).as_ref())
+}
+
+/// What a caller who may not see a plan because consent was withdrawn is answered: the notice
+/// for those who could have read it (crews, 111, out-of-hours, dispatch, clinicians), "not
+/// found" for anyone else.
+#[must_use]
+pub fn refused_for_consent(actor: &Actor, withdrawal: &ConsentWithdrawal) -> AppError {
+    if told_when_plans_end(actor) || actor.role == Role::Clinician {
+        AppError::PlanEnded(withdrawal.notice())
+    } else {
+        AppError::NotFound("There is no care plan with this id.".into())
     }
 }
 
@@ -47,6 +93,9 @@ pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, Ap
     let row =
         row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
     if may_see(actor, row.nhs_number, row.status) {
+        if let Some(w) = consent_withdrawal(&row).filter(|w| withheld(actor, Some(w))) {
+            return Err(refused_for_consent(actor, &w));
+        }
         Ok(row)
     } else if actor.role.is_urgent_care() {
         Err(AppError::NotFound(format!(

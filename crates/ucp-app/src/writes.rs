@@ -185,6 +185,23 @@ pub async fn lifecycle(
         Command::ReviewCarePlan(_) => ETP_WRITERS,
         _ => WRITERS,
     };
+    if let Command::WithdrawConsentToShare(_) = command {
+        // Recorded for the person by a clinician caring for them, whom they told.
+        let plan = db.plan_state(plan_id).await?;
+        let org = origin.actor.org.as_deref();
+        if !plan.as_ref().is_some_and(|p| {
+            org.is_some_and(|o| {
+                ucp_domain::review::caring_organisations(p)
+                    .iter()
+                    .any(|c| c == o)
+            })
+        }) {
+            origin.actor.require(roles)?;
+            return Err(AppError::Forbidden(
+                "Only a clinician of an organisation caring for the person (the plan's creator, their GP practice, the team that recorded the Emergency Treatment Plan or last reviewed the plan) records their withdrawal of consent.".into(),
+            ));
+        }
+    }
     origin.actor.require(roles)?;
     let plan = run(db, origin, plan_id, command, precondition).await?;
     Ok(shown_plan(plan, View::Plan, None))
@@ -260,7 +277,12 @@ pub async fn put_my_section(
 ) -> Result<Shown<SectionView>, AppError> {
     let nhs = origin.actor.own_nhs_number()?;
     let section = content.section();
-    if !section.is_person_centred() {
+    // The person gives their own consent to share again (as they gave it when they started),
+    // themselves: never a proxy.
+    let own_consent = matches!(&content, SectionContent::ConsentToShare(c) if c.basis == ConsentBasis::PersonAgreed);
+    if own_consent {
+        origin.actor.person_themselves()?;
+    } else if !section.is_person_centred() {
         return Err(AppError::Forbidden(format!(
             "{section} is written by professionals only; ask your care team to change it."
         )));
@@ -290,10 +312,17 @@ pub async fn withdraw_mine(
 ) -> Result<Shown<PlanView>, AppError> {
     let nhs = origin.actor.person_themselves()?;
     let row = own_plan(db, nhs).await?;
-    let command = Command::WithdrawCarePlan(PlanWithdrawn {
-        reason: Some(reason),
-        consent_withdrawn,
-    });
+    // Withdrawing consent to share is not withdrawing the plan: its own event and state.
+    let command = if consent_withdrawn {
+        Command::WithdrawConsentToShare(ucp_domain::ConsentWithdrawn {
+            reason: Some(reason),
+        })
+    } else {
+        Command::WithdrawCarePlan(PlanWithdrawn {
+            reason: Some(reason),
+            consent_withdrawn: false,
+        })
+    };
     let plan = run(db, origin, row.plan_id, &command, precondition).await?;
     Ok(shown_plan(plan, View::Plan, None))
 }

@@ -68,6 +68,9 @@ pub enum Command {
     RetractDeath(DeathRetracted),
     /// Correct a section entered in error.
     RetractSection(SectionRetracted),
+    /// The person withdraws their consent to share (told to the service by them, or by a
+    /// clinician they told).
+    WithdrawConsentToShare(crate::ConsentWithdrawn),
     /// Countersign the Emergency Treatment Plan as it stands.
     SignEmergencyTreatmentPlan(Countersignature),
 }
@@ -200,6 +203,14 @@ pub fn decide(
                 }
                 (content, _) => content,
             };
+            // The person gives their own consent to share again, as they gave it at the start.
+            let own_consent = author == AuthorKind::Person
+                && matches!(&content, SectionContent::ConsentToShare(c) if c.basis == crate::ConsentBasis::PersonAgreed);
+            let author = if own_consent {
+                AuthorKind::Professional
+            } else {
+                author
+            };
             if !content.section().is_person_centred() {
                 professional(author, content.section())?;
             }
@@ -274,6 +285,19 @@ pub fn decide(
                 return Err(DomainError::SectionNotRecorded(retraction.section));
             }
             Ok(vec![CarePlanEvent::SectionRetracted(retraction)])
+        }
+        Command::WithdrawConsentToShare(withdrawal) => {
+            let plan = open_plan(state)?;
+            if withdrawal.reason.is_none() {
+                return Err(DomainError::Invalid(vec![FieldError::new(
+                    "/reason",
+                    "say why consent to share is withdrawn",
+                )]));
+            }
+            if plan.consent_withdrawal.is_some() {
+                return Err(DomainError::ConsentAlreadyWithdrawn);
+            }
+            Ok(vec![CarePlanEvent::ConsentToShareWithdrawn(withdrawal)])
         }
         Command::SignEmergencyTreatmentPlan(request) => {
             let plan = open_plan(state)?;

@@ -78,6 +78,8 @@ pub enum DomainError {
     SectionCannotBeRetracted(crate::PlanSection),
     #[error("the decision changed since you read it: read the Emergency Treatment Plan again and sign what it says now (its decisionDigest is {current})")]
     DecisionChangedSinceRead { current: String },
+    #[error("consent to share was withdrawn already; record Consent to Share again to share the plan again")]
+    ConsentAlreadyWithdrawn,
     #[error("you have signed this decision already")]
     AlreadySigned,
     #[error("the plan has no Emergency Treatment Plan to sign")]

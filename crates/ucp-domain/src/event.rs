@@ -23,6 +23,10 @@ pub enum CarePlanEvent {
     /// A section entered in error: it leaves the current plan and summary, and stays in the
     /// history and in reads as of earlier versions.
     SectionRetracted(SectionRetracted),
+    /// The person withdrew their consent to share the plan: it stops being shared beyond them
+    /// and those caring for them directly. The clinical decisions are not revoked. Recording
+    /// Consent to Share again restores sharing.
+    ConsentToShareWithdrawn(ConsentWithdrawn),
     /// A clinician signed the Emergency Treatment Plan as it stood (a countersignature): the
     /// signature names its signer and the decision content it was made over.
     EmergencyTreatmentPlanSigned(crate::ClinicianSignature),
@@ -34,6 +38,16 @@ pub enum CarePlanEvent {
 pub struct DeathRetracted {
     /// Why the death was recorded in error.
     pub reason: LongText,
+}
+
+/// Why the person withdrew their consent to share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentWithdrawn {
+    /// In the person's words (required for every new withdrawal).
+    #[serde(default)]
+    pub reason: Option<LongText>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +134,7 @@ impl CarePlanEvent {
             Self::DeathRetracted(_) => "DeathRetracted",
             Self::SectionRetracted(_) => "SectionRetracted",
             Self::EmergencyTreatmentPlanSigned(_) => "EmergencyTreatmentPlanSigned",
+            Self::ConsentToShareWithdrawn(_) => "ConsentToShareWithdrawn",
         }
     }
 
@@ -138,6 +153,7 @@ impl CarePlanEvent {
             Self::SectionChanged(content) => Some(content.section()),
             Self::SectionRetracted(r) => Some(r.section),
             Self::EmergencyTreatmentPlanSigned(_) => Some(PlanSection::EmergencyTreatmentPlan),
+            Self::ConsentToShareWithdrawn(_) => Some(PlanSection::ConsentToShare),
             _ => None,
         }
     }
@@ -157,6 +173,7 @@ impl CarePlanEvent {
             Self::DeathRetracted(e) => serde_json::to_value(e),
             Self::SectionRetracted(e) => serde_json::to_value(e),
             Self::EmergencyTreatmentPlanSigned(e) => serde_json::to_value(e),
+            Self::ConsentToShareWithdrawn(e) => serde_json::to_value(e),
         }
     }
 
@@ -192,6 +209,9 @@ impl CarePlanEvent {
             "DeathRetracted" => Self::DeathRetracted(serde_json::from_value(data).map_err(err)?),
             "SectionRetracted" => {
                 Self::SectionRetracted(serde_json::from_value(data).map_err(err)?)
+            }
+            "ConsentToShareWithdrawn" => {
+                Self::ConsentToShareWithdrawn(serde_json::from_value(data).map_err(err)?)
             }
             "EmergencyTreatmentPlanSigned" => {
                 Self::EmergencyTreatmentPlanSigned(serde_json::from_value(data).map_err(err)?)

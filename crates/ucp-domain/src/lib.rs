@@ -22,13 +22,13 @@ pub mod views;
 pub use decide::{decide, AuthorKind, Command, Context};
 pub use error::{DomainError, FieldError};
 pub use event::{
-    section_event_type, CarePlanEvent, DeathRecorded, DeathRetracted, DecodeError, PlanCreated,
-    PlanReviewed, PlanVoided, PlanWithdrawn, SectionRetracted,
+    section_event_type, CarePlanEvent, ConsentWithdrawn, DeathRecorded, DeathRetracted,
+    DecodeError, PlanCreated, PlanReviewed, PlanVoided, PlanWithdrawn, SectionRetracted,
 };
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use plan::{
-    evolve, Author, CarePlan, Correction, CorrectionKind, DecisionChange, DecisionTrace, Envelope,
-    PlanStatus, ReviewState, SectionState, StatusChange, TraceKind,
+    evolve, Author, CarePlan, ConsentWithdrawalState, Correction, CorrectionKind, DecisionChange,
+    DecisionTrace, Envelope, PlanStatus, ReviewState, SectionState, StatusChange, TraceKind,
 };
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;

@@ -3,10 +3,59 @@
 //! must be distinct — to a person and to a program — from "no plan was ever recorded", and must
 //! carry no clinical content (DOMAIN.md, "A plan that ended leaves a notice").
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::PlanStatus;
+use crate::{Author, CarePlan, PlanStatus};
+
+/// The person withdrew their consent to share their plan: what those who still see it are told,
+/// and who they are. The clinical decisions are not revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentWithdrawal {
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub reason: Option<String>,
+    /// The organisations (ODS codes) caring for the person, whose clinicians still see the
+    /// plan: the one that created it, the GP practice, the team that recorded the Emergency
+    /// Treatment Plan and the team that last reviewed it. Everyone else is told only that
+    /// consent was withdrawn.
+    pub caring_organisations: Vec<String>,
+    /// In words, for those who still see the plan.
+    pub message: String,
+}
+
+impl ConsentWithdrawal {
+    /// The plan's withdrawal of consent, if consent is withdrawn now.
+    #[must_use]
+    pub fn of(plan: &CarePlan) -> Option<Self> {
+        let w = plan.consent_withdrawal.as_ref()?;
+        let caring_organisations = crate::review::caring_organisations(plan);
+        let message = format!(
+            "The person withdrew their consent to share this plan on {}. It is seen only by them and by those caring for them directly ({}); do not share it further. The clinical recommendations are not revoked.",
+            w.at.format("%-d %B %Y"),
+            if caring_organisations.is_empty() {
+                "no organisation recorded".to_owned()
+            } else {
+                caring_organisations.join(", ")
+            }
+        );
+        Some(Self {
+            at: w.at,
+            by: w.by.clone(),
+            reason: w.reason.as_ref().map(ToString::to_string),
+            caring_organisations,
+            message,
+        })
+    }
+
+    /// What everyone else who could have read the plan is told.
+    #[must_use]
+    pub fn notice(&self) -> EndedNotice {
+        EndedNotice::consent_withdrawn(self.at.date_naive())
+    }
+}
 
 /// How a plan ended, as the notice says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +69,8 @@ pub enum EndedAs {
     /// It was closed after the person's death.
     ClosedAfterDeath,
     /// The person withdrew their consent to share it: the clinical decisions were not revoked,
-    /// but they are no longer shared; their GP holds them.
+    /// but they are no longer shared; their GP holds them. (Plans whose consent was withdrawn
+    /// before this was its own state were withdrawn with it, and read so too.)
     ConsentWithdrawn,
 }
 
@@ -39,6 +89,20 @@ pub struct EndedNotice {
 }
 
 impl EndedNotice {
+    /// The notice for a plan whose person withdrew consent to share on `on`.
+    #[must_use]
+    pub fn consent_withdrawn(on: NaiveDate) -> Self {
+        Self {
+            ended_as: EndedAs::ConsentWithdrawn,
+            ended_on: on,
+            printed_copies_not_current: true,
+            message: format!(
+                "The person has withdrawn consent to share their plan on {}; printed copies may exist; contact their GP.",
+                on.format("%-d %B %Y")
+            ),
+        }
+    }
+
     /// The notice for a plan in `status` since `ended_on`; `None` for an active plan.
     #[must_use]
     pub fn of(status: PlanStatus, consent_withdrawn: bool, ended_on: NaiveDate) -> Option<Self> {

@@ -139,6 +139,19 @@ pub struct CarePlan {
     /// When the decision content of the Emergency Treatment Plan last changed, and by whom:
     /// "changed after signing, by X at T" until a signature is made over it.
     pub decision: Option<DecisionChange>,
+    /// The person withdrew their consent to share, and has not given it again: the plan is
+    /// seen only by them and by the organisations caring for them.
+    pub consent_withdrawal: Option<ConsentWithdrawalState>,
+}
+
+/// A withdrawal of consent to share: when, by whom, why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentWithdrawalState {
+    pub at: DateTime<Utc>,
+    pub by: Author,
+    pub reason: Option<LongText>,
+    pub version: i64,
 }
 
 /// The last change to the decision content (its digest, see [`crate::signing`]).
@@ -246,6 +259,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             corrections: Vec::new(),
             decision_trace: None,
             decision: None,
+            consent_withdrawal: None,
         });
     }
     let mut plan = state?;
@@ -298,8 +312,20 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                     }
                 }
             }
+            if content.section() == PlanSection::ConsentToShare {
+                // Consent recorded again: the plan is shared again.
+                plan.consent_withdrawal = None;
+            }
             plan.sections
                 .insert(content.section(), section_state(content));
+        }
+        CarePlanEvent::ConsentToShareWithdrawn(w) => {
+            plan.consent_withdrawal = Some(ConsentWithdrawalState {
+                at: env.at,
+                by: env.author.clone(),
+                reason: w.reason.clone(),
+                version: env.version,
+            });
         }
         CarePlanEvent::EmergencyTreatmentPlanSigned(signature) => {
             if let Some(state) = plan.sections.get_mut(&PlanSection::EmergencyTreatmentPlan) {

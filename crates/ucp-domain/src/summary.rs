@@ -206,7 +206,8 @@ pub struct Warning {
     /// `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
     /// retracted within the last year: printed copies may still say it),
     /// `changed-after-signing`, `review-overdue`, `no-senior-signature` (awaiting a senior
-    /// countersignature), `transcribed-signatures`.
+    /// countersignature), `transcribed-signatures`, `consent-withdrawn` (shown only to those
+    /// who still see the plan).
     pub code: String,
     pub message: String,
 }
@@ -458,6 +459,11 @@ pub struct EmergencySummary {
     /// Present when the plan is withdrawn, the person has died, or it was voided: then there
     /// is no CPR decision or treatment block to act on.
     pub not_current: Option<NotCurrent>,
+    /// Set while the person's consent to share is withdrawn: the plan is served only to them
+    /// and to clinicians of the organisations caring for them (others get a notice), and the
+    /// recommendations stand.
+    #[serde(default)]
+    pub consent_withdrawn: Option<crate::notice::ConsentWithdrawal>,
     /// Present whenever the plan is active; its status is never empty.
     pub cpr: Option<CprDecision>,
     /// The Emergency Treatment Plan's recommendations, for an active plan that has one.
@@ -777,6 +783,7 @@ impl EmergencySummary {
             birth_date: pi.birth_date.date(),
             postcode: pi.address.postcode.to_string(),
             not_current,
+            consent_withdrawn: crate::notice::ConsentWithdrawal::of(plan),
             cpr,
             treatment,
             currency: Currency {
@@ -884,6 +891,9 @@ impl EmergencySummary {
                     n.since.date_naive()
                 ),
             ));
+        }
+        if let Some(w) = &self.consent_withdrawn {
+            warnings.push(warn("consent-withdrawn", w.message.clone()));
         }
         // For a plan that is not active the review's word is kept in `currency`, and the
         // plan-not-active warning leads.

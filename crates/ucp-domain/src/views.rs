@@ -116,6 +116,8 @@ pub struct PlanView {
     pub status_change: Option<StatusChangeView>,
     /// Corrections of the record (a retracted death, a retracted section), oldest first.
     pub corrections: Vec<CorrectionView>,
+    /// Set while the person's consent to share is withdrawn: who still sees the plan.
+    pub consent_withdrawn: Option<crate::notice::ConsentWithdrawal>,
 }
 
 impl PlanView {
@@ -166,6 +168,7 @@ impl PlanView {
                     consent_withdrawn: c.consent_withdrawn,
                 }),
             corrections: plan.corrections.iter().map(CorrectionView::from).collect(),
+            consent_withdrawn: crate::notice::ConsentWithdrawal::of(plan),
         }
     }
 }

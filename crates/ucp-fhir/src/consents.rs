@@ -63,11 +63,13 @@ fn consent_to_share(ctx: &Context<'_>) -> Option<Resource> {
     for person in &c.consulted {
         extensions.push(simple("ucp-consulted", T::String, s(person)));
     }
-    let withdrawn = ctx
-        .plan
-        .status_change
-        .as_ref()
-        .is_some_and(|ch| ch.consent_withdrawn && ctx.plan.status != PlanStatus::Active);
+    // Its own state since consent withdrawal became one; withdrawn with the plan before that.
+    let withdrawn = ctx.plan.consent_withdrawal.is_some()
+        || ctx
+            .plan
+            .status_change
+            .as_ref()
+            .is_some_and(|ch| ch.consent_withdrawn && ctx.plan.status != PlanStatus::Active);
     extensions.push(simple(
         "ucp-consent-withdrawn",
         T::Boolean,
@@ -79,7 +81,8 @@ fn consent_to_share(ctx: &Context<'_>) -> Option<Resource> {
         section.changed_at,
         json!({
             "extension": extensions,
-            "status": consent_status(ctx),
+            // Withdrawn consent to share ends this consent, not the plan's recommendations.
+            "status": if ctx.plan.consent_withdrawal.is_some() { "inactive" } else { consent_status(ctx) },
             "scope": scope("patient-privacy", "Privacy Consent"),
             "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
             "patient": ctx.patient_ref(),

@@ -49,6 +49,9 @@ pub fn pointer_id(settings: &FhirSettings, plan_id: Uuid, kind: PointerKind) -> 
 #[must_use]
 pub fn pointers(plan_id: Uuid, plan: &CarePlan, settings: &FhirSettings) -> Vec<Resource> {
     let status = match plan.status {
+        // Consent to share withdrawn: the plan is not advertised beyond those caring for the
+        // person; the pointers are deleted, and made again when consent is given again.
+        PlanStatus::Active if plan.consent_withdrawal.is_some() => return Vec::new(),
         PlanStatus::Active => "current",
         PlanStatus::Voided => "entered-in-error",
         PlanStatus::Withdrawn | PlanStatus::Deceased => return Vec::new(),

@@ -312,7 +312,26 @@ lifecycle_route!(
     "withdrawCarePlan",
     "Withdraw the plan (a reason is required): the person no longer wants it. Nothing is erased.",
     PlanWithdrawn,
-    |json| Ok(Command::WithdrawCarePlan(parse(json)?))
+    |json| {
+        let withdrawal: PlanWithdrawn = parse(json)?;
+        // Consent to share withdrawn is not the plan withdrawn: its own event and state.
+        Ok(if withdrawal.consent_withdrawn {
+            Command::WithdrawConsentToShare(ucp_domain::ConsentWithdrawn {
+                reason: withdrawal.reason,
+            })
+        } else {
+            Command::WithdrawCarePlan(withdrawal)
+        })
+    }
+);
+lifecycle_route!(
+    withdraw_consent,
+    "/v1/care-plans/{id}/consent/withdraw",
+    "/care-plans/{id}/consent/withdraw",
+    "withdrawConsentToShare",
+    "Record that the person withdrew their consent to share (a reason is required), as a clinician of an organisation caring for them. The plan stays active and its recommendations stand; it is seen only by the person and those caring organisations, and everyone else who could read it is told consent was withdrawn. Recording Consent to Share again shares it again.",
+    ucp_domain::ConsentWithdrawn,
+    |json| Ok(Command::WithdrawConsentToShare(parse(json)?))
 );
 lifecycle_route!(
     void_care_plan,

@@ -103,7 +103,7 @@ pub async fn start_my_plan(
 #[utoipa::path(
     put, path = "/v1/me/care-plan/sections/{section}", operation_id = "putMySection", tag = "me",
     params(
-        ("section" = ucp_domain::PlanSection, Path, description = "A person-centred section"),
+        ("section" = ucp_domain::PlanSection, Path, description = "A person-centred section, or consent-to-share (your own agreement, basis person-agreed: to share your plan again after withdrawing consent)"),
         ("If-Match" = String, Header, description = "The section's ETag (or the plan's)"),
     ),
     request_body(content = SectionContent, description = "The section's whole new content"),
@@ -111,7 +111,7 @@ pub async fn start_my_plan(
         (status = 200, description = "The section as saved", body = ucp_domain::views::SectionView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, unknown field or section", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinical sections, or your name, NHS number or birth date", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan yet", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -132,7 +132,9 @@ pub async fn put_my_section(
 ) -> Result<HttpResponse, ApiError> {
     patient(&actor)?;
     let section = parse_section(&path)?;
-    if !section.is_person_centred() {
+    // Consent to share is the one clinical form the person gives themselves (the application
+    // admits only their own agreement, and only from them).
+    if !section.is_person_centred() && section != ucp_domain::PlanSection::ConsentToShare {
         return Err(ApiError::Forbidden(format!(
             "{section} is written by professionals only; ask your care team to change it."
         )));
@@ -220,8 +222,10 @@ pub async fn withdraw_my_plan(
     withdraw_mine(req, payload, actor, state, false).await
 }
 
-/// Withdraw my consent to share: my plan stops being shared (it is withdrawn, marked as my
-/// consent withdrawn); nothing is erased.
+/// Withdraw my consent to share: my plan stops being shared beyond me and those caring for me
+/// directly (my GP practice, the team that made it); everyone else is told only that I withdrew
+/// consent. My recommendations are not revoked, and nothing is erased. To share it again, give
+/// consent again (`PUT /v1/me/care-plan/sections/consent-to-share`, basis `person-agreed`).
 #[utoipa::path(
     post, path = "/v1/me/care-plan/consent/withdraw", operation_id = "withdrawMyConsent", tag = "me",
     params(("If-Match" = String, Header, description = "The plan's ETag")),
@@ -232,7 +236,7 @@ pub async fn withdraw_my_plan(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is closed, or consent is withdrawn already", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),

@@ -182,6 +182,18 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
         );
     }
 
+    if let Some(w) = &s.consent_withdrawn {
+        f.gap();
+        f.paragraph(
+            &format!(
+                "CONSENT TO SHARE WITHDRAWN on {}: for the person and those caring for them directly only. Do not share it further. The recommendations below are not revoked.",
+                w.at.format("%d %B %Y")
+            ),
+            13.0,
+            true,
+        );
+    }
+
     f.heading(2, "CPR decision");
     match &s.cpr {
         Some(cpr) => {

@@ -423,3 +423,65 @@ fn the_summary_warns_of_an_overdue_or_invalid_review_and_of_a_closed_plan() {
     );
     assert_eq!(codes(&s)[0], "plan-not-active");
 }
+
+#[test]
+fn withdrawn_consent_to_share_is_its_own_state_and_consent_given_again_ends_it() {
+    let mut history = created();
+    history.extend(
+        when(&history, Command::UpdateSection(etp_with(json!({}))))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let withdraw = || {
+        Command::WithdrawConsentToShare(ConsentWithdrawn {
+            reason: Some(LongText::parse("Not to be shared.").unwrap_or_else(|e| panic!("{e}"))),
+        })
+    };
+    history.extend(when(&history, withdraw()).unwrap_or_else(|e| panic!("{e}")));
+    let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
+    assert_eq!(plan.status, PlanStatus::Active, "the plan is not withdrawn");
+    let summary = EmergencySummary::of(uuid::Uuid::nil(), &plan, today())
+        .unwrap_or_else(|| panic!("a summary"));
+    assert!(summary.not_current.is_none());
+    assert_eq!(
+        summary.cpr.as_ref().map(|c| c.status),
+        Some(CprStatus::NotForCpr),
+        "the decision is not revoked"
+    );
+    let w = summary
+        .consent_withdrawn
+        .unwrap_or_else(|| panic!("withdrawn"));
+    assert_eq!(w.caring_organisations, ["F84001"]);
+    assert_eq!(
+        w.notice().ended_as,
+        crate::notice::EndedAs::ConsentWithdrawn
+    );
+    assert_eq!(
+        when(&history, withdraw()),
+        Err(DomainError::ConsentAlreadyWithdrawn)
+    );
+    // The person gives their own consent again; they may not record another basis.
+    let person = |command| {
+        decide(
+            given(&history).as_ref(),
+            command,
+            &ctx(AuthorKind::Person, now()),
+        )
+    };
+    let best_interests = content(
+        PlanSection::ConsentToShare,
+        json!({ "basis": "best-interests", "decidedBy": "Dr A", "date": "2026-11-25" }),
+    );
+    assert!(matches!(
+        person(Command::UpdateSection(best_interests)),
+        Err(DomainError::ClinicalSectionByPerson(
+            PlanSection::ConsentToShare
+        ))
+    ));
+    let again = person(Command::UpdateSection(SectionContent::ConsentToShare(
+        consent(),
+    )))
+    .unwrap_or_else(|e| panic!("{e}"));
+    history.extend(again);
+    let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
+    assert!(plan.consent_withdrawal.is_none());
+}

@@ -279,6 +279,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/care-plans/{id}/consent/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that the person withdrew their consent to share (a reason is required), as a clinician of an organisation caring for them. The plan stays active and its recommendations stand; it is seen only by the person and those caring organisations, and everyone else who could read it is told consent was withdrawn. Recording Consent to Share again shares it again. */
+        post: operations["withdrawConsentToShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/care-plans/{id}/document": {
         parameters: {
             query?: never;
@@ -787,8 +804,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Withdraw my consent to share: my plan stops being shared (it is withdrawn, marked as my
-         *     consent withdrawn); nothing is erased.
+         * Withdraw my consent to share: my plan stops being shared beyond me and those caring for me
+         *     directly (my GP practice, the team that made it); everyone else is told only that I withdrew
+         *     consent. My recommendations are not revoked, and nothing is erased. To share it again, give
+         *     consent again (`PUT /v1/me/care-plan/sections/consent-to-share`, basis `person-agreed`).
          */
         post: operations["withdrawMyConsent"];
         delete?: never;
@@ -1448,6 +1467,29 @@ export interface components {
             date: string;
             decidedBy?: components["schemas"]["ShortText"] | null;
         };
+        /**
+         * @description The person withdrew their consent to share their plan: what those who still see it are told,
+         *     and who they are. The clinical decisions are not revoked.
+         */
+        ConsentWithdrawal: {
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["Author"];
+            /**
+             * @description The organisations (ODS codes) caring for the person, whose clinicians still see the
+             *     plan: the one that created it, the GP practice, the team that recorded the Emergency
+             *     Treatment Plan and the team that last reviewed it. Everyone else is told only that
+             *     consent was withdrawn.
+             */
+            caringOrganisations: string[];
+            /** @description In words, for those who still see the plan. */
+            message: string;
+            reason?: string | null;
+        };
+        /** @description Why the person withdrew their consent to share. */
+        ConsentWithdrawn: {
+            reason?: components["schemas"]["LongText"] | null;
+        };
         /** @description Personal and Professional Contacts. */
         Contacts: {
             personal?: components["schemas"]["PersonalContact"][];
@@ -1606,6 +1648,7 @@ export interface components {
             /** Format: date */
             birthDate: string;
             clinical: components["schemas"]["ClinicalView"];
+            consentWithdrawn?: components["schemas"]["ConsentWithdrawal"] | null;
             contacts: components["schemas"]["ContactsView"];
             cpr?: components["schemas"]["CprDecision"] | null;
             currency: components["schemas"]["Currency"];
@@ -1698,7 +1741,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -2119,6 +2162,7 @@ export interface components {
         PlanStatus: "active" | "withdrawn" | "deceased" | "voided";
         /** @description A whole care plan, as served. */
         PlanView: {
+            consentWithdrawn?: components["schemas"]["ConsentWithdrawal"] | null;
             /** @description Corrections of the record (a retracted death, a retracted section), oldest first. */
             corrections: components["schemas"]["CorrectionView"][];
             /** Format: date-time */
@@ -2528,7 +2572,8 @@ export interface components {
              * @description `plan-not-active`, `not-still-valid`, `decision-changed` (a CPR decision changed or
              *     retracted within the last year: printed copies may still say it),
              *     `changed-after-signing`, `review-overdue`, `no-senior-signature` (awaiting a senior
-             *     countersignature), `transcribed-signatures`.
+             *     countersignature), `transcribed-signatures`, `consent-withdrawn` (shown only to those
+             *     who still see the plan).
              */
             code: string;
             message: string;
@@ -3861,6 +3906,171 @@ export interface operations {
             };
             /** @description since or until outside the plan's versions */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawConsentToShare: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentWithdrawn"];
+            };
+        };
+        responses: {
+            /** @description The plan after the change */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Malformed JSON, unknown field or bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan's status does not allow it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11177,7 +11387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The plan is already closed */
+            /** @description The plan is closed, or consent is withdrawn already */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11315,7 +11525,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11480,7 +11690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11645,7 +11855,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11810,7 +12020,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11975,7 +12185,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12140,7 +12350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinical sections, or your name, NHS number or birth date */
+            /** @description Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date */
             403: {
                 headers: {
                     [name: string]: unknown;
