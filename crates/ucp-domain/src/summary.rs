@@ -912,7 +912,8 @@ impl EmergencySummary {
                 warnings.push(warn(
                     "review-overdue",
                     format!(
-                        "Review overdue since {due}: the recommendations stand until reviewed."
+                        "Review overdue since {}: the recommendations stand until reviewed.",
+                        due.format("%-d %B %Y")
                     ),
                 ));
             }

@@ -98,8 +98,25 @@ fn cpr_words(cpr: &CprDecision) -> String {
             _ => "See the Emergency Treatment Plan below.".to_owned(),
         };
     }
-    cpr.headline.clone()
+    // The decision's own words in large type; what happened to an earlier decision follows in
+    // its own line (see `emergency_page`), so the large line stays the decision.
+    match &cpr.previous_decision {
+        Some(p) => cpr
+            .headline
+            .strip_suffix(&p.message)
+            .map_or_else(|| cpr.headline.clone(), |h| h.trim_end().to_owned()),
+        None => cpr.headline.clone(),
+    }
 }
+
+/// Warnings the page already says in its own place: the CPR line leads with a decision's
+/// standing and the trace follows it, and the banner says consent was withdrawn.
+const SAID_ABOVE: [&str; 4] = [
+    "not-still-valid",
+    "changed-after-signing",
+    "decision-changed",
+    "consent-withdrawn",
+];
 
 fn author(a: &ucp_domain::Author) -> String {
     let name = a.name.clone().unwrap_or_else(|| a.actor.clone());
@@ -198,6 +215,9 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     match &s.cpr {
         Some(cpr) => {
             f.paragraph(&cpr_words(cpr), 20.0, true);
+            if let Some(p) = &cpr.previous_decision {
+                f.paragraph(&format!("Earlier decision: {}", p.message), 12.0, true);
+            }
             if let Some(details) = &cpr.modified_cpr_details {
                 f.field("Modified CPR", details);
             }
@@ -276,7 +296,11 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
             ),
         );
     }
-    for w in &s.warnings {
+    for w in s
+        .warnings
+        .iter()
+        .filter(|w| !SAID_ABOVE.contains(&w.code.as_str()))
+    {
         f.paragraph(&format!("Warning: {}", w.message), 11.0, true);
     }
 
