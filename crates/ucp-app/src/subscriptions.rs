@@ -125,13 +125,7 @@ impl From<DeadLetter> for DeadLetterView {
 }
 
 fn change_types() -> Vec<&'static str> {
-    let mut types = vec![
-        "CarePlanCreated",
-        "CarePlanReviewed",
-        "CarePlanWithdrawn",
-        "PersonDied",
-        "CarePlanVoided",
-    ];
+    let mut types = ucp_domain::PLAN_EVENT_TYPES.to_vec();
     types.extend(PlanSection::ALL.iter().map(|s| section_event_type(*s)));
     types
 }

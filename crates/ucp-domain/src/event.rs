@@ -114,6 +114,21 @@ pub struct DecodeError {
     pub detail: String,
 }
 
+/// The stored names of the events that are not a section's own (each section's is
+/// [`section_event_type`]): every change type a subscriber may ask for is one of these or a
+/// section's.
+pub const PLAN_EVENT_TYPES: [&str; 9] = [
+    "CarePlanCreated",
+    "CarePlanReviewed",
+    "CarePlanWithdrawn",
+    "PersonDied",
+    "CarePlanVoided",
+    "DeathRetracted",
+    "SectionRetracted",
+    "EmergencyTreatmentPlanSigned",
+    "ConsentToShareWithdrawn",
+];
+
 /// The schema version of every event type but the Emergency Treatment Plan's.
 const SCHEMA_VERSION: i16 = 1;
 /// `EmergencyTreatmentPlanRecorded` v2: `involvement` is a list (C1 or C2 with C3); v1 held one

@@ -24,6 +24,7 @@ pub use error::{DomainError, FieldError};
 pub use event::{
     section_event_type, CarePlanEvent, ConsentWithdrawn, DeathRecorded, DeathRetracted,
     DecodeError, PlanCreated, PlanReviewed, PlanVoided, PlanWithdrawn, SectionRetracted,
+    PLAN_EVENT_TYPES,
 };
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use plan::{

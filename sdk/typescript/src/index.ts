@@ -258,6 +258,37 @@ export class UcpClient {
     return this.fail(response, error);
   }
 
+  /**
+   * Countersigns the Emergency Treatment Plan as it stands, as the signed-in clinician (their
+   * name comes from their token). `body.digest` is the form's `decisionDigest` as you read it:
+   * a decision that changed since is a 409 `decision_changed`, never signed unseen.
+   */
+  async countersign(
+    id: string,
+    etag: string,
+    body: Schemas["Countersignature"],
+  ): Promise<Tagged<Schemas["SectionView"]>> {
+    const { data, error, response } = await this.raw.POST(
+      "/v1/care-plans/{id}/sections/emergency-treatment-plan/signatures",
+      { params: { path: { id }, header: { "If-Match": etag } }, body },
+    );
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /**
+   * Records that the person withdrew their consent to share (as a clinician of an organisation
+   * caring for them). The plan stays active; others are told consent was withdrawn.
+   */
+  async withdrawConsent(id: string, etag: string, reason: string): Promise<Tagged<PlanView>> {
+    const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/consent/withdraw", {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body: { reason },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
   /** Every change to a plan, oldest first. */
   async history(id: string): Promise<Schemas["HistoryEntry"][]> {
     const { data, error, response } = await this.raw.GET("/v1/care-plans/{id}/history", {

@@ -88,6 +88,32 @@ test("create, update a section with If-Match, a conflict, then review", async ()
   assert.equal(again.value.id, first.value.id);
 });
 
+test("a signature is the signer's act; consent to share withdrawn is told, not hidden", async () => {
+  const created = await clinician.createPlan(planBody(nhs(41)));
+  const id = created.value.id;
+  const saved = await clinician.putSection(id, "emergency-treatment-plan", etp, `"emergency-treatment-plan.0"`);
+  const digest = (saved.value.content as Schemas["EmergencyTreatmentPlan"]).decisionDigest ?? "";
+  assert.ok(digest.startsWith("sha256:"));
+  // The one who signed by saving cannot sign the same decision twice.
+  await assert.rejects(
+    clinician.countersign(id, saved.etag, { role: "GP", seniorResponsible: true, digest }),
+    (e: unknown) => e instanceof UcpError && e.status === 409 && e.code === "already_signed",
+  );
+  // A digest that is not the form's: the decision changed since it was read.
+  await assert.rejects(
+    clinician.countersign(id, saved.etag, { role: "GP", digest: "sha256:00" }),
+    (e: unknown) => e instanceof UcpError && e.status === 409 && e.code === "decision_changed",
+  );
+  const plan = await clinician.getPlan(id);
+  const withdrawn = await clinician.withdrawConsent(id, plan.etag, "Told their GP they do not want it shared.");
+  assert.equal(withdrawn.value.status, "active");
+  assert.ok(withdrawn.value.consentWithdrawn);
+  await assert.rejects(
+    crew.summary(nhs(41)),
+    (e: unknown) => e instanceof UcpError && e.status === 410 && e.code === "plan_not_current",
+  );
+});
+
 test("the emergency summary, search and history", async () => {
   const number = nhs(3);
   const created = await clinician.createPlan({ ...planBody(number), emergencyTreatmentPlan: etp });

@@ -480,3 +480,36 @@ proptest! {
 
 mod standing;
 mod trust;
+
+#[test]
+fn every_event_type_a_subscriber_may_name_is_listed() {
+    let reason = || LongText::parse("x").unwrap_or_else(|e| panic!("{e}"));
+    let signature: ClinicianSignature = serde_json::from_value(json!({
+        "name": "Dr A", "role": "GP", "registrationNumber": "GMC 1234567",
+        "signedAt": "2026-11-01T09:00:00Z"
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let events = [
+        created().remove(0),
+        CarePlanEvent::Reviewed(PlanReviewed {
+            next_review_date: today(),
+            note: None,
+            still_valid: None,
+        }),
+        CarePlanEvent::Withdrawn(withdrawal()),
+        CarePlanEvent::PersonDied(DeathRecorded {
+            date_of_death: today(),
+            place_of_death: None,
+        }),
+        CarePlanEvent::Voided(PlanVoided { reason: reason() }),
+        CarePlanEvent::DeathRetracted(DeathRetracted { reason: reason() }),
+        CarePlanEvent::SectionRetracted(SectionRetracted {
+            section: PlanSection::WhatMatters,
+            reason: reason(),
+        }),
+        CarePlanEvent::EmergencyTreatmentPlanSigned(signature),
+        CarePlanEvent::ConsentToShareWithdrawn(ConsentWithdrawn { reason: None }),
+    ];
+    let types: Vec<&str> = events.iter().map(CarePlanEvent::event_type).collect();
+    assert_eq!(types, PLAN_EVENT_TYPES);
+}
