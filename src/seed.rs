@@ -155,7 +155,8 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
     });
     let (cpr, details) = match shape {
         0 | 5 | 11 | 15 => ("attempts-recommended", None),
-        2 | 12 => (
+        // Modified CPR is a child's (ReSPECT v3): the demo child.
+        12 => (
             "modified-cpr",
             Some("Chest compressions and defibrillation only; no intubation."),
         ),

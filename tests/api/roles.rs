@@ -127,7 +127,8 @@ async fn every_endpoint_for_every_role() {
         );
     }
 
-    // Writes: clinicians; out-of-hours GPs the Emergency Treatment Plan and reviews only.
+    // Writes: clinicians; out-of-hours GPs the Emergency Treatment Plan, anticipatory
+    // medicines, reviews, a new plan and a death.
     // Every other role is refused before anything is read or written. A row an ooh GP may do
     // is sent with a stale tag, so that passing the role check shows as 412 and writes nothing.
     // (method, path, If-Match, body, expected for ambulance, nhs111, ooh, dispatch, patient, admin)
@@ -140,7 +141,15 @@ async fn every_endpoint_for_every_role() {
             "/v1/care-plans".to_owned(),
             "\"plan.3\"",
             plan_body(&nhs(52)),
-            [403, 403, 403, 403, 403, 403],
+            // An out-of-hours GP starts a plan for another person at a home visit.
+            [403, 403, 201, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            format!("/v1/care-plans/{id}/sections/anticipatory-medicines"),
+            "\"plan.99\"",
+            serde_json::json!({ "medicines": [{ "name": "Midazolam 10 mg/2 mL" }] }),
+            [403, 403, 412, 403, 403, 403],
         ),
         (
             Method::PUT,
@@ -180,9 +189,10 @@ async fn every_endpoint_for_every_role() {
         (
             Method::POST,
             format!("/v1/care-plans/{id}/person-died"),
-            "\"plan.3\"",
+            "\"plan.99\"",
             serde_json::json!({ "dateOfDeath": "2026-01-01" }),
-            [403, 403, 403, 403, 403, 403],
+            // Out-of-hours GPs verify expected deaths.
+            [403, 403, 412, 403, 403, 403],
         ),
         (
             Method::POST,

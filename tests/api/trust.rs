@@ -115,9 +115,15 @@ async fn every_cpr_status_renders_as_specified() {
     {
         let number = nhs(810 + u32::try_from(i).unwrap_or_default());
         let mut body = plan_body(&number);
+        // Modified CPR is a child's: a seven-year-old, involvement C1 and C3.
+        let child = recommendation == "modified-cpr";
+        if child {
+            body["personalInformation"]["birthDate"] = json!("2019-03-04");
+        }
         body["emergencyTreatmentPlan"] = etp_with(json!({
             "cprRecommendation": recommendation,
-            "modifiedCprDetails": (recommendation == "modified-cpr").then_some("No intubation.")
+            "modifiedCprDetails": child.then_some("No intubation."),
+            "involvement": if child { json!(["C1", "C3"]) } else { json!(["A"]) }
         }));
         app.create_plan(&body).await;
         let s = summary(&app, &number, Role::Ambulance).await;
@@ -168,6 +174,21 @@ async fn each_rule_of_the_emergency_treatment_plan_refuses_with_a_pointer() {
         (
             json!({ "legalWelfareProxy": "Sam (LPA)" }),
             "/legalProxyParticipation",
+        ),
+        // Modified CPR for a person born in 1941.
+        (
+            json!({ "cprRecommendation": "modified-cpr", "modifiedCprDetails": "No intubation." }),
+            "/cprRecommendation",
+        ),
+        // Capacity and involvement contradict each other.
+        (json!({ "capacity": "lacks-capacity" }), "/capacity"),
+        (
+            json!({ "involvement": ["B"], "involvementDetail": "Daughter consulted." }),
+            "/capacity",
+        ),
+        (
+            json!({ "involvement": ["B"], "capacity": "lacks-capacity" }),
+            "/involvementDetail",
         ),
     ] {
         let res = write(

@@ -17,8 +17,16 @@ use crate::{Actor, AppError, Role, Rule};
 /// Who makes and changes plans.
 pub const WRITERS: &[Role] = &[Role::Clinician];
 /// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
-/// Treatment Plans, and nothing else.
+/// Treatment Plans, update anticipatory medicines, start a plan where there is none, and
+/// record a death (they verify expected deaths).
 pub const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
+/// Who starts a plan: clinicians, and out-of-hours GPs at a home visit.
+pub const CREATORS: &[Role] = &[Role::Clinician, Role::Ooh];
+/// The sections an out-of-hours GP writes.
+const OOH_SECTIONS: [PlanSection; 2] = [
+    PlanSection::EmergencyTreatmentPlan,
+    PlanSection::AnticipatoryMedicines,
+];
 
 /// Where a write comes from: who, and the request's retry key and id.
 #[derive(Debug, Clone)]
@@ -81,12 +89,13 @@ async fn run(
 }
 
 /// Whether the caller may write this section: clinicians any, out-of-hours GPs the Emergency
-/// Treatment Plan only.
+/// Treatment Plan and anticipatory medicines.
 fn may_write_section(actor: &Actor, section: PlanSection) -> Result<(), AppError> {
     actor.require(ETP_WRITERS)?;
-    if actor.role == Role::Ooh && section != PlanSection::EmergencyTreatmentPlan {
+    if actor.role == Role::Ooh && !OOH_SECTIONS.contains(&section) {
         return Err(AppError::Forbidden(
-            "The ooh role records and reviews Emergency Treatment Plans only.".into(),
+            "The ooh role writes the Emergency Treatment Plan and anticipatory medicines only."
+                .into(),
         ));
     }
     Ok(())
@@ -101,7 +110,7 @@ pub async fn create_plan(
     origin: Origin<'_>,
     command: &Command,
 ) -> Result<Shown<PlanView>, AppError> {
-    origin.actor.require(WRITERS)?;
+    origin.actor.require(CREATORS)?;
     let plan = run(db, origin, Uuid::now_v7(), command, Precondition::None).await?;
     Ok(shown_plan(plan, View::Plan, None))
 }
@@ -182,7 +191,7 @@ pub async fn lifecycle(
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
     let roles = match command {
-        Command::ReviewCarePlan(_) => ETP_WRITERS,
+        Command::ReviewCarePlan(_) | Command::RecordDeath(_) => ETP_WRITERS,
         _ => WRITERS,
     };
     if let Command::WithdrawConsentToShare(_) = command {

@@ -39,12 +39,78 @@ pub fn breaches(
             ));
         }
     }
-    errors.extend(involvement(etp, age_on(birth_date, now.date_naive()) >= 18));
+    // The day the form was completed: when the signatures over this decision were made (a
+    // paper form typed in was completed on its own date), else today.
+    let digest = crate::signing::decision_digest(etp);
+    let completed = etp
+        .signatures
+        .iter()
+        .filter(|s| s.digest.as_deref() == Some(digest.as_str()))
+        .map(|s| s.signed_at.date_naive())
+        .min()
+        .unwrap_or_else(|| now.date_naive());
+    let adult = age_on(birth_date, completed) >= 18;
+    if adult && etp.cpr_recommendation == crate::CprRecommendation::ModifiedCpr {
+        errors.push(FieldError::new(
+            "/cprRecommendation",
+            format!(
+                "modified CPR is for a child: the person was {} on the day the form was completed ({completed}). For an adult the form offers CPR attempts recommended or not recommended; say what is and is not wanted in the interventions",
+                age_on(birth_date, completed)
+            ),
+        ));
+    }
+    let letters = involvement(etp, adult);
+    // Capacity is checked against involvement the form allows, not against a mistaken list.
+    let allowed = !letters.iter().any(|e| e.pointer == "/involvement");
+    errors.extend(letters);
+    if allowed {
+        errors.extend(capacity_agrees(etp));
+    }
     if etp.legal_welfare_proxy.is_some() && etp.legal_proxy_participation.is_none() {
         errors.push(FieldError::new(
             "/legalProxyParticipation",
             "record how the legal welfare proxy took part (or why they did not)",
         ));
+    }
+    errors
+}
+
+/// ReSPECT v3 sections 5 and 6 agree: A is a person with capacity, fully involved; B is a
+/// person who lacks it, the plan made with their legal proxy or, where there is none, family or
+/// friends, who are named.
+fn capacity_agrees(etp: &EmergencyTreatmentPlan) -> Vec<FieldError> {
+    use crate::Capacity::{HasCapacity, LacksCapacity};
+    let mut errors = Vec::new();
+    let words = |c: crate::Capacity| match c {
+        HasCapacity => "has capacity",
+        LacksCapacity => "lacks capacity",
+        crate::Capacity::Indeterminate => "capacity indeterminate",
+    };
+    if etp.involvement.contains(&Involvement::A) && etp.capacity != HasCapacity {
+        errors.push(FieldError::new(
+            "/capacity",
+            format!(
+                "involvement A means the person has capacity and was fully involved, but capacity is recorded as \"{}\"",
+                words(etp.capacity)
+            ),
+        ));
+    }
+    if etp.involvement.contains(&Involvement::B) {
+        if etp.capacity != LacksCapacity {
+            errors.push(FieldError::new(
+                "/capacity",
+                format!(
+                    "involvement B means the person lacks capacity, but capacity is recorded as \"{}\"",
+                    words(etp.capacity)
+                ),
+            ));
+        }
+        if etp.legal_welfare_proxy.is_none() && etp.involvement_detail.is_none() {
+            errors.push(FieldError::new(
+                "/involvementDetail",
+                "involvement B: name the legal welfare proxy, or else the family or friends consulted",
+            ));
+        }
     }
     errors
 }

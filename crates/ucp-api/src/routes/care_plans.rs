@@ -68,7 +68,7 @@ pub async fn create_care_plan(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(writes::WRITERS).map_err(ApiError::from)?;
+    actor.require(writes::CREATORS).map_err(ApiError::from)?;
     let (json, bytes) = read_json(&req, payload).await?;
     let command = create_command(parse::<CreateCarePlanRequest>(json)?)?;
     let origin = Origin {

@@ -358,13 +358,17 @@ fn the_summary_states_every_cpr_status_and_codes_only_what_is_exact() {
         ),
         ("modified-cpr", CprStatus::ModifiedCpr, None),
     ] {
-        let mut history = created();
+        // Modified CPR is a child's: a child's plan, involvement C1.
+        let child = recommendation == "modified-cpr";
+        let mut history = if child { child_plan() } else { created() };
+        let involvement = if child { json!(["C1"]) } else { json!(["A"]) };
         history.extend(
             when(
                 &history,
                 Command::UpdateSection(etp_with(json!({
                     "cprRecommendation": recommendation,
-                    "modifiedCprDetails": "Compressions only"
+                    "modifiedCprDetails": "Compressions only",
+                    "involvement": involvement
                 }))),
             )
             .unwrap_or_else(|e| panic!("{e}")),
@@ -484,4 +488,47 @@ fn withdrawn_consent_to_share_is_its_own_state_and_consent_given_again_ends_it()
     history.extend(again);
     let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
     assert!(plan.consent_withdrawal.is_none());
+}
+
+#[test]
+fn modified_cpr_is_a_childs_and_capacity_and_involvement_agree() {
+    // A 70-year-old: modified CPR refused, naming the field.
+    let modified =
+        json!({ "cprRecommendation": "modified-cpr", "modifiedCprDetails": "Compressions only" });
+    assert_eq!(
+        pointers(when(
+            &created(),
+            Command::UpdateSection(etp_with(modified.clone()))
+        )),
+        ["/cprRecommendation"]
+    );
+    // A 7-year-old: accepted.
+    let mut child = modified;
+    child["involvement"] = json!(["C1", "C3"]);
+    assert!(when(&child_plan(), Command::UpdateSection(etp_with(child))).is_ok());
+    // A with a person who lacks capacity; B with one who has it; B with nobody named.
+    for (changes, expected) in [
+        (json!({ "capacity": "lacks-capacity" }), vec!["/capacity"]),
+        (json!({ "capacity": "indeterminate" }), vec!["/capacity"]),
+        (
+            json!({ "involvement": ["B"], "involvementDetail": "Daughter consulted." }),
+            vec!["/capacity"],
+        ),
+        (
+            json!({ "involvement": ["B"], "capacity": "lacks-capacity" }),
+            vec!["/involvementDetail"],
+        ),
+    ] {
+        assert_eq!(
+            pointers(when(
+                &created(),
+                Command::UpdateSection(etp_with(changes.clone()))
+            )),
+            expected,
+            "{changes}"
+        );
+    }
+    let b = json!({ "involvement": ["B"], "capacity": "lacks-capacity",
+                    "involvementDetail": "Made with his daughter Sam, who was consulted." });
+    assert!(when(&created(), Command::UpdateSection(etp_with(b))).is_ok());
 }
