@@ -161,7 +161,10 @@ async fn each_rule_of_the_emergency_treatment_plan_refuses_with_a_pointer() {
     };
     for (changes, pointer) in [
         (
-            json!({ "signatures": signature("2099-01-01T00:00:00Z") }),
+            // A paper form typed in with a new decision, its signature dated in the future.
+            json!({ "signatures": signature("2099-01-01T00:00:00Z"), "signAs": null,
+                    "cprRecommendation": "attempts-recommended",
+                    "clinicalFocus": "life-sustaining-treatment" }),
             "/signatures/0/signedAt",
         ),
         (

@@ -88,9 +88,17 @@ async fn a_plan_that_ended_leaves_a_notice_for_everyone_who_could_have_read_it()
                     continue; // dispatch reads summaries only
                 }
                 let body = problem(read(&app, &path, role).await, 410).await;
-                assert_eq!(body["code"], "plan_not_current", "{how} {role:?} {path}");
+                // Consent withdrawn is "not shared", not "not current": a printed form's
+                // decisions were not revoked.
+                let consent = *how == "consent";
+                let code = if consent {
+                    "plan_not_shared"
+                } else {
+                    "plan_not_current"
+                };
+                assert_eq!(body["code"], code, "{how} {role:?} {path}");
                 let notice = &body["notice"];
-                assert_eq!(notice["printedCopiesNotCurrent"], true);
+                assert_eq!(notice["printedCopiesNotCurrent"], !consent);
                 let (ended_as, words) = match *how {
                     "withdraw" => (
                         "withdrawn",
@@ -394,4 +402,65 @@ async fn a_changed_decision_names_the_printed_copies_it_supersedes() {
         )) && message.ends_with("and is superseded."),
         "{message}"
     );
+}
+
+/// While consent to share is withdrawn, nobody outside the organisations caring for the person
+/// changes or reads the plan, however they come, and those organisations are the ones caring
+/// for them when consent was withdrawn.
+#[tokio::test]
+async fn a_plan_whose_consent_was_withdrawn_is_kept_from_writers_and_followers_outside_its_care() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2767);
+    let plan = app.create_plan(&plan_body(&person)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    act(
+        &app,
+        &id,
+        "consent/withdraw",
+        &json!({ "reason": "Told the GP: not to be shared." }),
+    )
+    .await;
+    let etag = plan_etag(&app, &id).await;
+    // A clinician of another organisation, with the right ETag, may not write or review it.
+    let elsewhere = token_at(Role::Clinician, "Y01234");
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/v1/care-plans/{id}/sections/what-matters"),
+            json!({ "inTheirOwnWords": "Changed by a stranger." }),
+        ),
+        (
+            Method::POST,
+            format!("/v1/care-plans/{id}/review"),
+            json!({ "nextReviewDate": "2099-01-01" }),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/care-plans/{id}/sections/consent-to-share"),
+            json!({ "basis": "person-agreed", "date": "2026-12-07" }),
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&elsewhere)
+            .header("If-Match", &etag)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let refused = problem(res, 410).await;
+        assert_eq!(refused["code"], "plan_not_shared", "{method} {path}");
+        assert!(refused.get("sections").is_none());
+    }
+    assert_eq!(plan_etag(&app, &id).await, etag, "nothing written");
+    // A new follower's snapshot leaves it out.
+    let (_, snapshot) = app.get_json("/v1/feed/snapshot", Role::Dispatch).await;
+    let listed: Vec<&str> = snapshot["summaries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["nhsNumber"].as_str())
+        .collect();
+    assert!(!listed.contains(&person.as_str()), "{snapshot}");
 }

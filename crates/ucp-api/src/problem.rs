@@ -65,6 +65,9 @@ pub enum ErrorCode {
     AuditUnavailable,
     InternalError,
     PlanNotCurrent,
+    /// The person withdrew their consent to share the plan: it is not shared with the caller,
+    /// and its decisions are not revoked.
+    PlanNotShared,
 }
 
 impl ErrorCode {
@@ -125,6 +128,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::InternalError => "internal_error",
             Self::PlanNotCurrent => "plan_not_current",
+            Self::PlanNotShared => "plan_not_shared",
         }
     }
 }
@@ -219,6 +223,9 @@ impl ApiError {
             Self::BadGateway(_) => ErrorCode::ReceiverFailed,
             Self::AuditUnavailable(_) => ErrorCode::AuditUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
+            Self::PlanEnded(n) if n.ended_as == ucp_domain::notice::EndedAs::ConsentWithdrawn => {
+                ErrorCode::PlanNotShared
+            }
             Self::PlanEnded(_) => ErrorCode::PlanNotCurrent,
         }
     }
@@ -243,6 +250,9 @@ impl ApiError {
             Self::TooManyRequests(_) => "Too many requests",
             Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
+            Self::PlanEnded(n) if n.ended_as == ucp_domain::notice::EndedAs::ConsentWithdrawn => {
+                "Care plan not shared"
+            }
             Self::PlanEnded(_) => "No current care plan",
         }
     }

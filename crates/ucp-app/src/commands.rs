@@ -110,6 +110,15 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
     let author = actor.author();
     for _ in 0..ATTEMPTS {
         let state = db.plan_state(plan_id).await?;
+        // While consent to share is withdrawn, only the person and the organisations caring for
+        // them change the plan (and see it in the answer).
+        if let Some(w) = state
+            .as_ref()
+            .and_then(ucp_domain::notice::ConsentWithdrawal::of)
+            .filter(|w| crate::visibility::withheld(actor, Some(w)))
+        {
+            return Err(crate::visibility::refused_for_consent(actor, &w));
+        }
         check(state.as_ref(), precondition)?;
         let ctx = Context {
             kind: actor.kind(),

@@ -307,8 +307,8 @@ pub async fn summary_changes(
         return Err(none());
     }
     if let Some(w) = serde_json::from_str::<ucp_domain::views::EmergencySummary>(row.summary.get())
-        .ok()
-        .and_then(|s| s.consent_withdrawn)
+        .map_err(|e| AppError::Internal(Box::new(e)))?
+        .consent_withdrawn
         .filter(|w| crate::visibility::withheld(actor, Some(w)))
     {
         return Err(crate::visibility::refused_for_consent(actor, &w));

@@ -43,18 +43,24 @@ pub fn withheld(actor: &Actor, withdrawal: Option<&ConsentWithdrawal>) -> bool {
 }
 
 /// The withdrawal of consent a plan's row records, if consent is withdrawn.
-#[must_use]
-pub fn consent_withdrawal(row: &PlanRow) -> Option<ConsentWithdrawal> {
-    row.document
-        .get("consentWithdrawn")
-        .filter(|v| !v.is_null())
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+///
+/// # Errors
+/// When the row records one that cannot be read: an internal error, so that the plan is kept
+/// from the caller rather than shown (fail closed).
+pub fn consent_withdrawal(row: &PlanRow) -> Result<Option<ConsentWithdrawal>, AppError> {
+    match row.document.get("consentWithdrawn") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| AppError::Internal(Box::new(e))),
+    }
 }
 
-/// [`may_see`] for a plan's row, and not [`withheld`] from the caller.
+/// [`may_see`] for a plan's row, and not [`withheld`] from the caller (nor unreadable).
 #[must_use]
 pub fn may_see_row(actor: &Actor, row: &PlanRow) -> bool {
-    may_see(actor, row.nhs_number, row.status) && !withheld(actor, consent_withdrawal(row).as_ref())
+    may_see(actor, row.nhs_number, row.status)
+        && consent_withdrawal(row).is_ok_and(|w| !withheld(actor, w.as_ref()))
 }
 
 /// What a caller who may not see a plan because consent was withdrawn is answered: the notice
@@ -93,7 +99,7 @@ pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, Ap
     let row =
         row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
     if may_see(actor, row.nhs_number, row.status) {
-        if let Some(w) = consent_withdrawal(&row).filter(|w| withheld(actor, Some(w))) {
+        if let Some(w) = consent_withdrawal(&row)?.filter(|w| withheld(actor, Some(w))) {
             return Err(refused_for_consent(actor, &w));
         }
         Ok(row)

@@ -196,7 +196,11 @@ pub async fn lifecycle(
     };
     if let Command::WithdrawConsentToShare(_) = command {
         // Recorded for the person by a clinician caring for them, whom they told.
-        let plan = db.plan_state(plan_id).await?;
+        let plan = db
+            .plan_state(plan_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
+        let plan = Some(plan);
         let org = origin.actor.org.as_deref();
         if !plan.as_ref().is_some_and(|p| {
             org.is_some_and(|o| {

@@ -17,10 +17,10 @@ pub struct ConsentWithdrawal {
     pub at: DateTime<Utc>,
     pub by: Author,
     pub reason: Option<String>,
-    /// The organisations (ODS codes) caring for the person, whose clinicians still see the
-    /// plan: the one that created it, the GP practice, the team that recorded the Emergency
-    /// Treatment Plan and the team that last reviewed it. Everyone else is told only that
-    /// consent was withdrawn.
+    /// The organisations (ODS codes) caring for the person when consent was withdrawn, whose
+    /// clinicians still see the plan: the one that created it, the GP practice, the team that
+    /// recorded the Emergency Treatment Plan and the team that last reviewed it. Everyone else
+    /// is told only that consent was withdrawn.
     pub caring_organisations: Vec<String>,
     /// In words, for those who still see the plan.
     pub message: String,
@@ -31,7 +31,7 @@ impl ConsentWithdrawal {
     #[must_use]
     pub fn of(plan: &CarePlan) -> Option<Self> {
         let w = plan.consent_withdrawal.as_ref()?;
-        let caring_organisations = crate::review::caring_organisations(plan);
+        let caring_organisations = w.caring_organisations.clone();
         let message = format!(
             "The person withdrew their consent to share this plan on {}. It is seen only by them and by those caring for them directly ({}); do not share it further. The clinical recommendations are not revoked.",
             w.at.format("%-d %B %Y"),
@@ -82,7 +82,8 @@ pub struct EndedNotice {
     pub ended_as: EndedAs,
     /// The day it ended (UTC).
     pub ended_on: NaiveDate,
-    /// Always `true`: printed copies of the plan may exist, and are not current.
+    /// `true` when printed copies of the plan may exist and are not current; `false` when the
+    /// person withdrew consent to share, which does not revoke a printed form's decisions.
     pub printed_copies_not_current: bool,
     /// The notice in words, for a person.
     pub message: String,
@@ -95,7 +96,7 @@ impl EndedNotice {
         Self {
             ended_as: EndedAs::ConsentWithdrawn,
             ended_on: on,
-            printed_copies_not_current: true,
+            printed_copies_not_current: false,
             message: format!(
                 "The person has withdrawn consent to share their plan on {}; printed copies may exist; contact their GP.",
                 on.format("%-d %B %Y")
@@ -132,7 +133,7 @@ impl EndedNotice {
         Some(Self {
             ended_as,
             ended_on,
-            printed_copies_not_current: true,
+            printed_copies_not_current: ended_as != EndedAs::ConsentWithdrawn,
             message,
         })
     }

@@ -152,6 +152,9 @@ pub struct ConsentWithdrawalState {
     pub by: Author,
     pub reason: Option<LongText>,
     pub version: i64,
+    /// The organisations caring for the person when consent was withdrawn, frozen then: a
+    /// later review or form by someone else does not make them a carer who may see it.
+    pub caring_organisations: Vec<String>,
 }
 
 /// The last change to the decision content (its digest, see [`crate::signing`]).
@@ -288,6 +291,24 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             if let SectionContent::EmergencyTreatmentPlan(new) = &mut content {
                 let digest = crate::signing::decision_digest(new);
                 bind_legacy_signatures(new, &digest, &env.author);
+                if plan.decision.as_ref().is_some_and(|d| d.digest != digest) {
+                    // The decision changed: every signature on record before this event is on
+                    // an earlier version for good, even if the decision is changed back.
+                    let before = match plan.section(PlanSection::EmergencyTreatmentPlan) {
+                        Some(SectionState {
+                            content: SectionContent::EmergencyTreatmentPlan(old),
+                            ..
+                        }) => old.signatures.clone(),
+                        _ => Vec::new(),
+                    };
+                    for s in new
+                        .signatures
+                        .iter_mut()
+                        .filter(|s| s.superseded_in.is_none() && before.contains(s))
+                    {
+                        s.superseded_in = Some(env.version);
+                    }
+                }
                 new.decision_digest = Some(digest.clone());
                 new.sign_as = None;
                 if plan.decision.as_ref().map(|d| &d.digest) != Some(&digest) {
@@ -320,11 +341,13 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                 .insert(content.section(), section_state(content));
         }
         CarePlanEvent::ConsentToShareWithdrawn(w) => {
+            let caring_organisations = crate::review::caring_organisations(&plan);
             plan.consent_withdrawal = Some(ConsentWithdrawalState {
                 at: env.at,
                 by: env.author.clone(),
                 reason: w.reason.clone(),
                 version: env.version,
+                caring_organisations,
             });
         }
         CarePlanEvent::EmergencyTreatmentPlanSigned(signature) => {

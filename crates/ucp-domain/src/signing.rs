@@ -128,7 +128,7 @@ pub fn current_signatures(etp: &EmergencyTreatmentPlan) -> Vec<&ClinicianSignatu
     let digest = decision_digest(etp);
     etp.signatures
         .iter()
-        .filter(|s| s.digest.as_deref() == Some(digest.as_str()))
+        .filter(|s| s.digest.as_deref() == Some(digest.as_str()) && s.superseded_in.is_none())
         .collect()
 }
 
@@ -157,6 +157,8 @@ pub fn on_save(
     now: DateTime<Utc>,
 ) -> Result<EmergencyTreatmentPlan, Vec<FieldError>> {
     let digest = decision_digest(&etp);
+    // A paper form is typed in with the decision it signs: the first record, or a new decision.
+    let records_decision = prior.is_none_or(|p| decision_digest(p) != digest);
     let on_record: Vec<ClinicianSignature> =
         prior.map(|p| p.signatures.clone()).unwrap_or_default();
     let mut signatures = on_record.clone();
@@ -170,6 +172,13 @@ pub fn on_save(
             errors.push(FieldError::new(
                 format!("{at}/method"),
                 "a signature is made by its signer: sign this save with signAs, or countersign with POST …/emergency-treatment-plan/signatures; a paper form typed in sends its signatures with method transcribed-from-paper",
+            ));
+            continue;
+        }
+        if !records_decision {
+            errors.push(FieldError::new(
+                format!("{at}/method"),
+                "a paper form is typed in with the decision it signs, and this decision is on record already: a signature over it now is made by its signer (POST …/emergency-treatment-plan/signatures)",
             ));
             continue;
         }
@@ -195,6 +204,7 @@ pub fn on_save(
                 digest: Some(digest.clone()),
                 signed_by: None,
                 transcribed_by: Some(signer.author.clone()),
+                superseded_in: None,
                 ..sent
             });
         }
@@ -202,6 +212,7 @@ pub fn on_save(
     if let Some(sign_as) = etp.sign_as.take() {
         let already = signatures.iter().any(|s| {
             s.digest.as_deref() == Some(digest.as_str())
+                && s.superseded_in.is_none()
                 && s.signed_by
                     .as_ref()
                     .is_some_and(|b| b.actor == signer.author.actor)
@@ -254,6 +265,7 @@ pub fn countersign(
     }
     if etp.signatures.iter().any(|s| {
         s.digest.as_deref() == Some(digest.as_str())
+            && s.superseded_in.is_none()
             && s.signed_by
                 .as_ref()
                 .is_some_and(|b| b.actor == signer.author.actor)
@@ -345,6 +357,7 @@ fn electronic(
             digest: Some(digest.to_owned()),
             signed_by: Some(signer.author.clone()),
             transcribed_by: None,
+            superseded_in: None,
         }),
         _ => Err(errors),
     }

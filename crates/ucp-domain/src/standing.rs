@@ -174,6 +174,14 @@ pub struct UnsignedChange {
     pub at: DateTime<Utc>,
     pub by: Author,
     pub version: i64,
+    /// Whether any signature is on record at all (over an earlier version): `false` for a form
+    /// recorded before signing was required, which was never signed rather than changed.
+    #[serde(default = "signed_before")]
+    pub signed_before: bool,
+}
+
+fn signed_before() -> bool {
+    true
 }
 
 /// A review that said the decision is no longer valid.
@@ -265,6 +273,7 @@ pub fn unsigned_change(
         at: change.at,
         by: change.by.clone(),
         version: change.version,
+        signed_before: !etp.signatures.is_empty(),
     })
 }
 
@@ -360,9 +369,15 @@ pub fn headline(
                     )
                 },
             );
-            format!(
-                "CHANGED AFTER SIGNING \u{2014} the decision was changed{who}{when} and nobody has signed it since. Unsigned: {decision}."
-            )
+            if facts.unsigned_change.is_some_and(|u| !u.signed_before) {
+                format!(
+                    "NOT SIGNED \u{2014} the decision was recorded{who}{when} and no signature is on record. Unsigned: {decision}."
+                )
+            } else {
+                format!(
+                    "CHANGED AFTER SIGNING \u{2014} the decision was changed{who}{when} and nobody has signed it since. Unsigned: {decision}."
+                )
+            }
         }
         (Standing::AwaitingCountersignature, _) => format!(
             "AWAITING SENIOR COUNTERSIGNATURE \u{2014} no senior responsible clinician has signed this decision yet. {decision}."

@@ -941,17 +941,23 @@ impl EmergencySummary {
                     .to_owned(),
             ));
         }
-        let transcribers: Vec<&str> = self
+        let mut transcribers: Vec<&str> = Vec::new();
+        for by in self
             .cpr
             .iter()
             .flat_map(|c| c.signatures.iter())
             .filter_map(|s| s.transcribed_by.as_deref())
-            .collect();
-        if let Some(first) = transcribers.first() {
+        {
+            if !transcribers.contains(&by) {
+                transcribers.push(by);
+            }
+        }
+        if !transcribers.is_empty() {
             warnings.push(warn(
                 "transcribed-signatures",
                 format!(
-                    "Signatures transcribed from a paper form by {first}: the paper form holds the signatures themselves."
+                    "Signatures transcribed from a paper form by {}: the paper form holds the signatures themselves.",
+                    transcribers.join(" and ")
                 ),
             ));
         }

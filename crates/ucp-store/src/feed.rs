@@ -179,7 +179,8 @@ pub(crate) fn head_of(row: &tokio_postgres::Row) -> Result<(TxSnapshot, FeedCurs
     Ok((snapshot, cursor))
 }
 
-/// The current emergency summaries of active plans, a page at a time by NHS number, with the
+/// The current emergency summaries of active plans (not those whose person withdrew consent to
+/// share), a page at a time by NHS number, with the
 /// feed cursor to follow on from: a new consumer starts from what is true now instead of
 /// replaying history (in which plans since voided still had content).
 #[derive(Debug, Clone, PartialEq)]
@@ -212,7 +213,8 @@ impl Database {
         let page = tx
             .prepare_cached(
                 "SELECT plan_id, nhs_number, summary FROM emergency_summary \
-                 WHERE status = 'active' AND ($1::text IS NULL OR nhs_number > $1) \
+                 WHERE status = 'active' AND summary->>'consentWithdrawn' IS NULL \
+                   AND ($1::text IS NULL OR nhs_number > $1) \
                  ORDER BY nhs_number LIMIT $2",
             )
             .await?;

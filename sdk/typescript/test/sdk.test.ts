@@ -110,7 +110,7 @@ test("a signature is the signer's act; consent to share withdrawn is told, not h
   assert.ok(withdrawn.value.consentWithdrawn);
   await assert.rejects(
     crew.summary(nhs(41)),
-    (e: unknown) => e instanceof UcpError && e.status === 410 && e.code === "plan_not_current",
+    (e: unknown) => e instanceof UcpError && e.status === 410 && e.code === "plan_not_shared",
   );
 });
 

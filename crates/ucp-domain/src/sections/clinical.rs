@@ -142,6 +142,11 @@ section_struct!(
         /// For a transcription, who typed it in (set by the service).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub transcribed_by: Option<Author>,
+        /// The plan version whose change to the decision left this signature on an earlier
+        /// version (set by the service): a decision changed back to what was signed is not
+        /// signed again by it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub superseded_in: Option<i64>,
     }
 );
 

@@ -532,3 +532,60 @@ fn modified_cpr_is_a_childs_and_capacity_and_involvement_agree() {
                     "involvementDetail": "Made with his daughter Sam, who was consulted." });
     assert!(when(&created(), Command::UpdateSection(etp_with(b))).is_ok());
 }
+
+#[test]
+fn a_decision_changed_back_is_not_signed_by_the_signatures_of_its_first_version() {
+    // Signed NOT FOR CPR; changed to FOR CPR unsigned; changed back, unsigned.
+    let mut history = created();
+    history.extend(
+        when(&history, Command::UpdateSection(etp_with(json!({}))))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let unsigned = |cpr: &str| {
+        etp_with(json!({ "signAs": null, "cprRecommendation": cpr,
+            "clinicalFocus": if cpr == "attempts-recommended" { "life-sustaining-treatment" } else { "symptom-control" } }))
+    };
+    for cpr in ["attempts-recommended", "attempts-not-recommended"] {
+        history.extend(
+            when(&history, Command::UpdateSection(unsigned(cpr))).unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
+    let summary = EmergencySummary::of(uuid::Uuid::nil(), &plan, today())
+        .unwrap_or_else(|| panic!("a summary"));
+    let cpr = summary.cpr.unwrap_or_else(|| panic!("stated"));
+    assert_eq!(cpr.status, CprStatus::NotForCpr);
+    assert!(cpr.signatures.is_empty(), "{:?}", cpr.signatures);
+    assert_eq!(cpr.standing, crate::standing::Standing::ChangedAfterSigning);
+    // Nor may a paper signature be typed in under the decision as it stands: that is a
+    // countersignature, made by its signer.
+    let typed = etp_with(
+        json!({ "signAs": null, "signatures": [{ "name": "Dr P", "role": "GP",
+        "method": "transcribed-from-paper", "registrationNumber": "GMC 7000009",
+        "seniorResponsible": true, "signedAt": "2026-11-20T10:00:00Z" }] }),
+    );
+    assert_eq!(
+        pointers(when(&history, Command::UpdateSection(typed))),
+        ["/signatures/0/method"]
+    );
+}
+
+#[test]
+fn a_form_never_signed_reads_not_signed_rather_than_changed() {
+    // As a form recorded before signing was required: no signatures at all.
+    let mut history = created();
+    let legacy = CarePlanEvent::decode(
+        "EmergencyTreatmentPlanRecorded",
+        2,
+        json!({ "sharedUnderstanding": "Advanced COPD.", "clinicalFocus": "symptom-control",
+                "cprRecommendation": "attempts-not-recommended", "capacity": "has-capacity",
+                "involvement": ["A"], "signatures": [] }),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    history.push(legacy);
+    let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
+    let cpr = EmergencySummary::of(uuid::Uuid::nil(), &plan, today())
+        .and_then(|s| s.cpr)
+        .unwrap_or_else(|| panic!("stated"));
+    assert!(cpr.headline.starts_with("NOT SIGNED"), "{}", cpr.headline);
+}

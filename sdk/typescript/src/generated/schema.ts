@@ -1412,6 +1412,13 @@ export interface components {
             /** Format: date-time */
             signedAt: string;
             signedBy?: components["schemas"]["Author"] | null;
+            /**
+             * Format: int64
+             * @description The plan version whose change to the decision left this signature on an earlier
+             *     version (set by the service): a decision changed back to what was signed is not
+             *     signed again by it.
+             */
+            supersededIn?: number | null;
             transcribedBy?: components["schemas"]["Author"] | null;
         };
         /** @description A coded concept. */
@@ -1476,10 +1483,10 @@ export interface components {
             at: string;
             by: components["schemas"]["Author"];
             /**
-             * @description The organisations (ODS codes) caring for the person, whose clinicians still see the
-             *     plan: the one that created it, the GP practice, the team that recorded the Emergency
-             *     Treatment Plan and the team that last reviewed it. Everyone else is told only that
-             *     consent was withdrawn.
+             * @description The organisations (ODS codes) caring for the person when consent was withdrawn, whose
+             *     clinicians still see the plan: the one that created it, the GP practice, the team that
+             *     recorded the Emergency Treatment Plan and the team that last reviewed it. Everyone else
+             *     is told only that consent was withdrawn.
              */
             caringOrganisations: string[];
             /** @description In words, for those who still see the plan. */
@@ -1733,7 +1740,10 @@ export interface components {
             endedOn: string;
             /** @description The notice in words, for a person. */
             message: string;
-            /** @description Always `true`: printed copies of the plan may exist, and are not current. */
+            /**
+             * @description `true` when printed copies of the plan may exist and are not current; `false` when the
+             *     person withdrew consent to share, which does not revoke a printed form's decisions.
+             */
             printedCopiesNotCurrent: boolean;
         };
         /**
@@ -1741,7 +1751,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current" | "plan_not_shared";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -2563,6 +2573,11 @@ export interface components {
             /** Format: date-time */
             at: string;
             by: components["schemas"]["Author"];
+            /**
+             * @description Whether any signature is on record at all (over an earlier version): `false` for a form
+             *     recorded before signing was required, which was never signed rather than changed.
+             */
+            signedBefore?: boolean;
             /** Format: int64 */
             version: number;
         };
