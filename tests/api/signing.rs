@@ -22,6 +22,24 @@ async fn section(app: &TestApp, id: &str) -> Value {
     body
 }
 
+/// The form saved as `role`, over the form as read (its ETag).
+async fn put_form(
+    app: &TestApp,
+    role: Role,
+    id: &str,
+    read: &Value,
+    body: &Value,
+) -> reqwest::Response {
+    app.write(
+        role,
+        Method::PUT,
+        &format!("/v1/care-plans/{id}/sections/{ETP}"),
+        read["etag"].as_str().unwrap_or_default(),
+        body,
+    )
+    .await
+}
+
 /// A request with someone's own token.
 fn as_signer(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
     app.client.request(method, app.url(path)).bearer_auth(token)
@@ -71,15 +89,7 @@ async fn a_change_nobody_signed_reads_changed_after_signing_until_a_countersigna
     let mut changed = form["content"].clone();
     changed["cprRecommendation"] = json!("attempts-recommended");
     changed["clinicalFocus"] = json!("life-sustaining-treatment");
-    let res = app
-        .write(
-            Role::Ooh,
-            Method::PUT,
-            &format!("/v1/care-plans/{id}/sections/{ETP}"),
-            form["etag"].as_str().unwrap_or_default(),
-            &changed,
-        )
-        .await;
+    let res = put_form(&app, Role::Ooh, &id, &form, &changed).await;
     assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
     let after = app.summary(&person, Role::Ambulance).await;
     let cpr = &after["cpr"];
@@ -106,15 +116,7 @@ async fn a_change_nobody_signed_reads_changed_after_signing_until_a_countersigna
     let form = section(&app, &id).await;
     let mut forged = form["content"].clone();
     forged["signatures"][0]["signedAt"] = json!("2026-12-01T09:00:00Z");
-    let res = app
-        .write(
-            Role::Ooh,
-            Method::PUT,
-            &format!("/v1/care-plans/{id}/sections/{ETP}"),
-            form["etag"].as_str().unwrap_or_default(),
-            &forged,
-        )
-        .await;
+    let res = put_form(&app, Role::Ooh, &id, &form, &forged).await;
     let refused = problem(res, 422).await;
     assert_eq!(refused["errors"][0]["pointer"], "/signatures/0/method");
 

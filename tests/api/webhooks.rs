@@ -763,3 +763,70 @@ async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
         "{listed_subs}"
     );
 }
+
+/// A change parked before the person withdrew consent to share goes out, when redelivered, as
+/// the feed says it now: drop what you hold, with no summary.
+#[tokio::test]
+async fn a_parked_change_redelivered_after_consent_was_withdrawn_carries_no_summary() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    receiver.set_down(true);
+    let sub = subscribe(
+        &app.address,
+        &app.client,
+        json!({ "targetUrl": receiver.url, "secret": SECRET, "maxAttempts": 1, "changeTypes": ["CarePlanCreated"] }),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap_or_default().to_owned();
+    let plan = app.create_plan(&plan_body(&nhs(523))).await;
+    let plan_id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let admin = token_with(Role::Admin, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let letter = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no dead letter was parked"
+        );
+        let letters: Value = app
+            .client
+            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        if let Some(first) = letters.as_array().and_then(|l| l.first()) {
+            break first.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(letter["payload"]["summary"].is_object(), "{letter}");
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{plan_id}/consent/withdraw"),
+            plan["etag"].as_str().unwrap_or_default(),
+            &json!({ "reason": "Told the GP: not to be shared." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    receiver.set_down(false);
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/v1/subscriptions/{id}/dead-letters/{}/redeliver",
+            letter["id"].as_str().unwrap_or_default()
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(res.status().as_u16(), 200);
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let delivered = &receiver.deliveries()[0].body;
+    assert_eq!(delivered["action"], "drop", "{delivered}");
+    assert!(delivered["summary"].is_null(), "{delivered}");
+}

@@ -363,7 +363,19 @@ pub async fn redeliver(
         })),
         ..Access::default()
     };
-    let body = serde_json::to_vec(&letter.payload).map_err(|e| AppError::Internal(Box::new(e)))?;
+    // A change parked before the person withdrew consent to share, or before the plan was
+    // voided, goes out as the feed says it now: drop what you hold, with no summary.
+    let mut payload = letter.payload.clone();
+    if let Some(plan_id) = access.plan_id {
+        let now = db.plan_state(plan_id).await?;
+        if now.is_some_and(|p| {
+            p.consent_withdrawal.is_some() || p.status == ucp_domain::PlanStatus::Voided
+        }) {
+            payload["action"] = serde_json::json!("drop");
+            payload["summary"] = serde_json::Value::Null;
+        }
+    }
+    let body = serde_json::to_vec(&payload).map_err(|e| AppError::Internal(Box::new(e)))?;
     let attempt = u32::try_from(letter.attempts + 1).unwrap_or(1);
     let outcome = deliver(client, &sub, letter.change_id, body, attempt, config).await;
     let settled = db
