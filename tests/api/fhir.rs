@@ -288,6 +288,22 @@ async fn every_fhir_endpoint_serves_the_plan_as_uk_core_resources() {
                     .is_some_and(|e| e.iter().any(|e| &e["resource"] == r)),
                 "{t} search finds {rid}"
             );
+            // By identifier, chained and with FHIR's :identifier modifier (the NRL's form).
+            for by in [".identifier", ":identifier"] {
+                let (status, _, b, _) = fhir_get(
+                    &app,
+                    &format!("/fhir/R4/{t}?{param}{by}=https://fhir.nhs.uk/Id/nhs-number%7C{n}"),
+                    Some(&clinician),
+                )
+                .await;
+                assert_eq!(status, 200, "{t}?{param}{by}: {b}");
+                assert!(
+                    b["entry"]
+                        .as_array()
+                        .is_some_and(|e| e.iter().any(|e| &e["resource"] == r)),
+                    "{t}?{param}{by} finds {rid}"
+                );
+            }
         }
     }
     // The ODS-coded professional is an Organization with the ODS identifier system.

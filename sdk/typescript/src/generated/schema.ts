@@ -3090,6 +3090,10 @@ export interface operations {
                 subject?: string;
                 /** @description DocumentReference: https://fhir.nhs.uk/Id/nhs-number|{NHS number} */
                 "subject.identifier"?: string;
+                /** @description DocumentReference: the same, with FHIR's :identifier modifier (as the NRL's consumer API writes it) */
+                "subject:identifier"?: string;
+                /** @description The same as patient.identifier, with FHIR's :identifier modifier */
+                "patient:identifier"?: string;
                 /** @description CarePlan: active, revoked, completed or entered-in-error */
                 status?: string;
                 /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */

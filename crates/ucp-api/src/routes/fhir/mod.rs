@@ -176,6 +176,8 @@ pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpRes
         ("patient.identifier" = Option<String>, Query, description = "https://fhir.nhs.uk/Id/nhs-number|{NHS number}"),
         ("subject" = Option<String>, Query, description = "DocumentReference: Patient/{NHS number}"),
         ("subject.identifier" = Option<String>, Query, description = "DocumentReference: https://fhir.nhs.uk/Id/nhs-number|{NHS number}"),
+        ("subject:identifier" = Option<String>, Query, description = "DocumentReference: the same, with FHIR's :identifier modifier (as the NRL's consumer API writes it)"),
+        ("patient:identifier" = Option<String>, Query, description = "The same as patient.identifier, with FHIR's :identifier modifier"),
         ("status" = Option<String>, Query, description = "CarePlan: active, revoked, completed or entered-in-error"),
         ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
     ),

@@ -79,6 +79,20 @@ fn nhs_from_reference(name: &str, reference: &str) -> Result<NhsNumber, ApiError
 /// # Errors
 /// 400 for an unknown or repeated parameter, a bad value, or no way to find the person.
 pub fn parse(resource_type: ResourceType, params: &[(String, String)]) -> Result<Search, ApiError> {
+    // FHIR R4's `:identifier` modifier on a reference (`subject:identifier=system|value`, as the
+    // NRL's consumer API writes it) asks what the chain `subject.identifier` asks.
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(name, value)| {
+            let name = match name.as_str() {
+                "subject:identifier" => "subject.identifier".to_owned(),
+                "patient:identifier" => "patient.identifier".to_owned(),
+                other => other.to_owned(),
+            };
+            (name, value.clone())
+        })
+        .collect();
+    let params = params.as_slice();
     let supported = search_params(resource_type);
     let mut seen: Vec<&str> = Vec::new();
     for (name, _) in params {
