@@ -478,3 +478,81 @@ async fn unchanged_reads_answer_304_and_are_still_audited() {
         .collect();
     assert_eq!(versions, [1, 2, 3, 4]);
 }
+
+/// A decision a review said is no longer valid heads the worklist whatever its due date, and
+/// every row says the decision's standing and whether a senior countersignature is awaited.
+#[tokio::test]
+async fn the_worklist_puts_decisions_said_to_be_no_longer_valid_first_and_says_each_standing() {
+    let app = TestApp::spawn().await;
+    app.create_plan(&plan_for(
+        &nhs(960),
+        "F84001",
+        "2025-01-01T09:00:00Z",
+        "2025-06-01",
+    ))
+    .await;
+    let wanting = app
+        .create_plan(&plan_for(
+            &nhs(961),
+            "F84001",
+            "2026-11-01T09:00:00Z",
+            "2099-01-01",
+        ))
+        .await;
+    let mut junior = plan_for(&nhs(962), "F84001", "2026-11-01T09:00:00Z", "2098-01-01");
+    junior["emergencyTreatmentPlan"]["signatures"][0]["seniorResponsible"] = json!(false);
+    app.create_plan(&junior).await;
+    // A review says the second plan is no longer valid, due far in the future.
+    let id = wanting["id"].as_str().unwrap_or_default();
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/review"),
+            wanting["etag"].as_str().unwrap_or_default(),
+            &json!({ "nextReviewDate": "2099-06-01", "stillValid": false, "note": "Family now want full escalation." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (status, page) = app.get_json("/v1/worklists/reviews", Role::Clinician).await;
+    assert_eq!(status, 200);
+    let rows: Vec<(String, String, bool)> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["nhsNumber"].as_str().unwrap_or_default().to_owned(),
+                i["cprStanding"].as_str().unwrap_or_default().to_owned(),
+                i["awaitingCountersignature"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (nhs(961), "said-no-longer-valid".to_owned(), false),
+            (nhs(960), "review-overdue".to_owned(), false),
+            (nhs(962), "awaiting-countersignature".to_owned(), true),
+        ],
+        "{page}"
+    );
+    // Paging keeps that order across the priorities.
+    let (_, first) = app
+        .get_json("/v1/worklists/reviews?limit=1", Role::Clinician)
+        .await;
+    let next = first["next"].as_str().unwrap_or_default().to_owned();
+    let (_, rest) = app
+        .get_json(
+            &format!("/v1/worklists/reviews?limit=5&after={next}"),
+            Role::Clinician,
+        )
+        .await;
+    let rest: Vec<&str> = rest["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["nhsNumber"].as_str())
+        .collect();
+    assert_eq!(rest, [nhs(960), nhs(962)]);
+}

@@ -26,6 +26,13 @@ pub struct WorklistItem {
     pub due_date: NaiveDate,
     /// Days past the due date today (0 when not yet due).
     pub days_overdue: i64,
+    /// The CPR decision's standing today, as the emergency summary states it: the list puts
+    /// `said-no-longer-valid` first.
+    pub cpr_standing: ucp_domain::standing::Standing,
+    /// A review said the decision is no longer valid (these come first).
+    pub said_no_longer_valid: bool,
+    /// Signatures cover the decision as it stands, but no senior responsible clinician's.
+    pub awaiting_countersignature: bool,
     pub last_reviewed_at: Option<DateTime<Utc>>,
     pub last_reviewed_by: Option<String>,
     /// The ODS code of the organisation that answers for the review: the registered GP
@@ -41,11 +48,12 @@ pub struct Filter {
     pub due_before: Option<NaiveDate>,
     pub overdue_only: bool,
     pub status: PlanStatus,
-    pub after: Option<(NaiveDate, Uuid)>,
+    pub after: Option<(i16, NaiveDate, Uuid)>,
     pub limit: i64,
 }
 
-/// A page of the worklist, by due date, as of `today`.
+/// A page of the worklist as of `today`: decisions said to be no longer valid first, then by
+/// due date.
 ///
 /// # Errors
 /// Forbidden for all but clinicians and admins.
@@ -81,6 +89,14 @@ pub async fn list(
             plan_status: r.status,
             due_date: r.due_date,
             days_overdue: (today - r.due_date).num_days().max(0),
+            cpr_standing: match r.cpr_standing {
+                ucp_domain::standing::Standing::Current if r.due_date < today => {
+                    ucp_domain::standing::Standing::ReviewOverdue
+                }
+                other => other,
+            },
+            said_no_longer_valid: r.priority == 0,
+            awaiting_countersignature: r.awaiting_countersignature,
             last_reviewed_at: r.last_reviewed_at,
             last_reviewed_by: r.last_reviewed_by,
             responsible_organisation: r.responsible_org,

@@ -55,6 +55,22 @@ pub struct ReviewEntry {
     pub responsible: Option<String>,
     /// Every organisation that should find the plan on its worklist (ODS codes, no repeats).
     pub organisations: Vec<String>,
+    /// The CPR decision's standing that does not depend on the day: `said-no-longer-valid`,
+    /// `changed-after-signing`, `awaiting-countersignature` or `current` (a read adds
+    /// `review-overdue` from the due date).
+    pub standing: crate::standing::Standing,
+    /// Signatures cover the decision as it stands, but none is a senior responsible
+    /// clinician's.
+    pub awaiting_countersignature: bool,
+}
+
+impl ReviewEntry {
+    /// Where the plan stands in the worklist's order: a decision said to be no longer valid
+    /// first (0), then the rest (1), each by due date.
+    #[must_use]
+    pub fn priority(&self) -> i16 {
+        i16::from(self.standing != crate::standing::Standing::SaidNoLongerValid)
+    }
 }
 
 impl ReviewEntry {
@@ -86,7 +102,26 @@ impl ReviewEntry {
                 organisations.push(org.clone());
             }
         }
+        let form = etp.and_then(|s| match &s.content {
+            SectionContent::EmergencyTreatmentPlan(e) => Some(e),
+            _ => None,
+        });
+        let no_longer_valid = crate::standing::no_longer_valid(plan, form, etp);
+        let unsigned = crate::standing::unsigned_change(plan, form);
+        let awaiting_countersignature =
+            form.is_some_and(crate::standing::awaiting_countersignature);
+        let standing = crate::standing::standing(
+            crate::standing::StandingFacts {
+                no_longer_valid: no_longer_valid.as_ref(),
+                unsigned_change: unsigned.as_ref(),
+                awaiting_countersignature,
+                review_due: None,
+            },
+            NaiveDate::MIN,
+        );
         Some(Self {
+            standing,
+            awaiting_countersignature,
             due,
             last_reviewed_at: plan.last_review.as_ref().map(|r| r.reviewed_at),
             last_reviewed_by: plan.last_review.as_ref().map(|r| {

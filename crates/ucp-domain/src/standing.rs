@@ -166,6 +166,34 @@ pub enum Standing {
     AwaitingCountersignature,
 }
 
+impl Standing {
+    /// As serialised (`said-no-longer-valid`, …), for a read model's column.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::ReviewOverdue => "review-overdue",
+            Self::SaidNoLongerValid => "said-no-longer-valid",
+            Self::ChangedAfterSigning => "changed-after-signing",
+            Self::AwaitingCountersignature => "awaiting-countersignature",
+        }
+    }
+
+    /// The standing a column holds.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Current,
+            Self::ReviewOverdue,
+            Self::SaidNoLongerValid,
+            Self::ChangedAfterSigning,
+            Self::AwaitingCountersignature,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 /// A change to the decision that no signature covers: who made it, when, in which version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

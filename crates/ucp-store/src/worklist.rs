@@ -15,8 +15,8 @@ pub struct WorklistQuery {
     /// Due strictly before this date.
     pub due_before: Option<NaiveDate>,
     pub status: PlanStatus,
-    /// After this (due date, plan id): the page cursor.
-    pub after: Option<(NaiveDate, Uuid)>,
+    /// After this (priority, due date, plan id): the page cursor.
+    pub after: Option<(i16, NaiveDate, Uuid)>,
     pub limit: i64,
 }
 
@@ -32,6 +32,11 @@ pub struct WorklistRow {
     pub last_reviewed_at: Option<DateTime<Utc>>,
     pub last_reviewed_by: Option<String>,
     pub responsible_org: Option<String>,
+    /// 0 for a decision said to be no longer valid (listed first), 1 otherwise.
+    pub priority: i16,
+    /// The standing that does not depend on the day.
+    pub cpr_standing: ucp_domain::standing::Standing,
+    pub awaiting_countersignature: bool,
 }
 
 /// Counts for one organisation.
@@ -53,26 +58,30 @@ impl Database {
             .prepare_cached(
                 // With an organisation: its lines, in index order; without: every plan.
                 "SELECT w.plan_id, w.nhs_number, w.family_name, w.given_name, w.status, \
-                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org \
+                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org, \
+                   w.priority, w.cpr_standing, w.awaiting_countersignature \
                  FROM review_worklist w \
                  WHERE $2::text IS NULL AND w.status = $1 \
                    AND ($3::date IS NULL OR w.due_date < $3) \
-                   AND ($4::date IS NULL OR (w.due_date, w.plan_id) > ($4, $5::uuid)) \
+                   AND ($4::date IS NULL \
+                        OR (w.priority, w.due_date, w.plan_id) > ($7::smallint, $4, $5::uuid)) \
                  UNION ALL \
                  SELECT w.plan_id, w.nhs_number, w.family_name, w.given_name, w.status, \
-                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org \
+                   w.due_date, w.last_reviewed_at, w.last_reviewed_by, w.responsible_org, \
+                   w.priority, w.cpr_standing, w.awaiting_countersignature \
                  FROM (SELECT plan_id FROM review_worklist_orgs \
                        WHERE organisation = $2 AND status = $1 \
                          AND ($3::date IS NULL OR due_date < $3) \
-                         AND ($4::date IS NULL OR (due_date, plan_id) > ($4, $5::uuid)) \
-                       ORDER BY due_date, plan_id LIMIT $6) o \
+                         AND ($4::date IS NULL \
+                              OR (priority, due_date, plan_id) > ($7::smallint, $4, $5::uuid)) \
+                       ORDER BY priority, due_date, plan_id LIMIT $6) o \
                  JOIN review_worklist w ON w.plan_id = o.plan_id \
-                 ORDER BY due_date, plan_id LIMIT $6",
+                 ORDER BY priority, due_date, plan_id LIMIT $6",
             )
             .await?;
-        let (after_due, after_id) = match q.after {
-            Some((d, id)) => (Some(d), Some(id)),
-            None => (None, None),
+        let (after_priority, after_due, after_id) = match q.after {
+            Some((p, d, id)) => (Some(p), Some(d), Some(id)),
+            None => (None, None, None),
         };
         client
             .query(
@@ -84,6 +93,7 @@ impl Database {
                     &after_due,
                     &after_id,
                     &q.limit,
+                    &after_priority,
                 ],
             )
             .await?
@@ -99,6 +109,14 @@ impl Database {
                     last_reviewed_at: r.try_get(6)?,
                     last_reviewed_by: r.try_get(7)?,
                     responsible_org: r.try_get(8)?,
+                    priority: r.try_get(9)?,
+                    cpr_standing: {
+                        let text: &str = r.try_get(10)?;
+                        ucp_domain::standing::Standing::parse(text).ok_or_else(|| {
+                            StoreError::Corrupt(format!("worklist standing {text:?}"))
+                        })?
+                    },
+                    awaiting_countersignature: r.try_get(11)?,
                 })
             })
             .collect()

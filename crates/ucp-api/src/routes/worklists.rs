@@ -59,10 +59,11 @@ fn organisation(text: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 fn encode_cursor(item: &WorklistItem) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", item.due_date, item.plan_id))
+    let priority = i16::from(!item.said_no_longer_valid);
+    URL_SAFE_NO_PAD.encode(format!("{priority}|{}|{}", item.due_date, item.plan_id))
 }
 
-fn decode_cursor(text: &str) -> Result<(NaiveDate, Uuid), ApiError> {
+fn decode_cursor(text: &str) -> Result<(i16, NaiveDate, Uuid), ApiError> {
     let bad = || {
         ApiError::bad_field(
             ErrorCode::BadCursor,
@@ -72,19 +73,28 @@ fn decode_cursor(text: &str) -> Result<(NaiveDate, Uuid), ApiError> {
     };
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (date, id) = text.split_once('|').ok_or_else(bad)?;
+    let mut parts = text.splitn(3, '|');
+    let (Some(priority), Some(date), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let priority: i16 = priority.parse().map_err(|_| bad())?;
+    if !(0..=1).contains(&priority) {
+        return Err(bad());
+    }
     Ok((
+        priority,
         date.parse().map_err(|_| bad())?,
         Uuid::parse_str(id).map_err(|_| bad())?,
     ))
 }
 
-/// Plans due or overdue for review, by due date.
+/// Plans due or overdue for review: decisions a review said are no longer valid first, then
+/// by due date (overdue before due).
 #[utoipa::path(
     get, path = "/v1/worklists/reviews", operation_id = "getReviewWorklist", tag = "worklists",
     params(ReviewQuery),
     responses(
-        (status = 200, description = "Plans due for review, by due date", body = ReviewPage),
+        (status = 200, description = "Plans due for review: said no longer valid first, then by due date", body = ReviewPage),
         (status = 400, description = "Bad organisation, date, status, cursor or limit", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Clinicians and admins only", body = Problem, content_type = "application/problem+json"),

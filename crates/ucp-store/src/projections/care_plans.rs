@@ -67,7 +67,8 @@ pub(crate) const SUMMARY_COLUMNS: &str =
 pub(crate) const PATIENT_COLUMNS: &str = "plan_id, nhs_number, family_name, given_name, \
      family_folded, given_folded, birth_date, postcode, status, updated_at";
 pub(crate) const WORKLIST_COLUMNS: &str = "plan_id, nhs_number, family_name, given_name, status, \
-     due_date, last_reviewed_at, last_reviewed_by, responsible_org, organisations";
+     due_date, last_reviewed_at, last_reviewed_by, responsible_org, organisations, priority, \
+     cpr_standing, awaiting_countersignature";
 
 /// What the read models hold for one plan, computed once from its state: the live projection
 /// upserts it row by row, the rebuild copies it in bulk into fresh tables.
@@ -103,6 +104,8 @@ pub(crate) struct WorklistRow {
     pub family_name: String,
     pub given_name: String,
     pub entry: ucp_domain::review::ReviewEntry,
+    pub priority: i16,
+    pub standing: &'static str,
 }
 
 impl PlanRows {
@@ -137,6 +140,8 @@ impl PlanRows {
             (Some(entry), Some(pi)) => Some(WorklistRow {
                 family_name: pi.family_name.as_str().to_owned(),
                 given_name: pi.given_name.as_str().to_owned(),
+                priority: entry.priority(),
+                standing: entry.standing.as_str(),
                 entry,
             }),
             _ => None,
@@ -199,7 +204,7 @@ impl PlanRows {
     }
 
     /// The `review_worklist` row, in [`WORKLIST_COLUMNS`] order.
-    pub(crate) fn worklist_row(&self) -> Option<[&(dyn ToSql + Sync); 10]> {
+    pub(crate) fn worklist_row(&self) -> Option<[&(dyn ToSql + Sync); 13]> {
         let w = self.worklist.as_ref()?;
         Some([
             &self.plan_id,
@@ -212,6 +217,9 @@ impl PlanRows {
             &w.entry.last_reviewed_by,
             &w.entry.responsible,
             &w.entry.organisations,
+            &w.priority,
+            &w.standing,
+            &w.entry.awaiting_countersignature,
         ])
     }
 
@@ -309,14 +317,17 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
         .prepare_cached(
             "INSERT INTO review_worklist (plan_id, nhs_number, family_name, given_name, \
                status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
-               organisations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+               organisations, priority, cpr_standing, awaiting_countersignature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
                family_name = excluded.family_name, given_name = excluded.given_name, \
                status = excluded.status, due_date = excluded.due_date, \
                last_reviewed_at = excluded.last_reviewed_at, \
                last_reviewed_by = excluded.last_reviewed_by, \
                responsible_org = excluded.responsible_org, \
-               organisations = excluded.organisations",
+               organisations = excluded.organisations, priority = excluded.priority, \
+               cpr_standing = excluded.cpr_standing, \
+               awaiting_countersignature = excluded.awaiting_countersignature",
         )
         .await?;
     client.execute(&stmt, &row).await?;
@@ -332,14 +343,23 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
     client.execute(&gone, &[&rows.plan_id, &orgs]).await?;
     let upsert = client
         .prepare_cached(
-            "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date) \
-             SELECT o, $1::uuid, $2::text, $3::date FROM unnest($4::text[]) AS o \
+            "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date, priority) \
+             SELECT o, $1::uuid, $2::text, $3::date, $5::smallint FROM unnest($4::text[]) AS o \
              ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
-               due_date = excluded.due_date",
+               due_date = excluded.due_date, priority = excluded.priority",
         )
         .await?;
     client
-        .execute(&upsert, &[&rows.plan_id, &rows.status, &w.entry.due, &orgs])
+        .execute(
+            &upsert,
+            &[
+                &rows.plan_id,
+                &rows.status,
+                &w.entry.due,
+                &orgs,
+                &w.priority,
+            ],
+        )
         .await?;
     Ok(())
 }

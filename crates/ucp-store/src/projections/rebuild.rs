@@ -562,6 +562,9 @@ async fn copy_chunk(client: &Object, chunk: &[PlanRows]) -> Result<(), StoreErro
             T::TEXT,
             T::TEXT,
             T::TEXT_ARRAY,
+            T::INT2,
+            T::TEXT,
+            T::BOOL,
         ],
     )
     .await?;
@@ -574,15 +577,16 @@ async fn copy_chunk(client: &Object, chunk: &[PlanRows]) -> Result<(), StoreErro
     let orgs = copy_in(
         client,
         "review_worklist_orgs",
-        "organisation, plan_id, status, due_date",
-        &[T::TEXT, T::UUID, T::TEXT, T::DATE],
+        "organisation, plan_id, status, due_date, priority",
+        &[T::TEXT, T::UUID, T::TEXT, T::DATE, T::INT2],
     )
     .await?;
     pin_mut!(orgs);
     for r in chunk {
         if let Some(w) = &r.worklist {
             for org in r.worklist_organisations() {
-                let row: [&(dyn ToSql + Sync); 4] = [&org, &r.plan_id, &r.status, &w.entry.due];
+                let row: [&(dyn ToSql + Sync); 5] =
+                    [&org, &r.plan_id, &r.status, &w.entry.due, &w.priority];
                 orgs.as_mut().write(&row).await?;
             }
         }

@@ -1154,7 +1154,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Plans due or overdue for review, by due date. */
+        /**
+         * Plans due or overdue for review: decisions a review said are no longer valid first, then
+         *     by due date (overdue before due).
+         */
         get: operations["getReviewWorklist"];
         put?: never;
         post?: never;
@@ -2627,6 +2630,13 @@ export interface components {
         };
         /** @description One plan due for review. */
         WorklistItem: {
+            /** @description Signatures cover the decision as it stands, but no senior responsible clinician's. */
+            awaitingCountersignature: boolean;
+            /**
+             * @description The CPR decision's standing today, as the emergency summary states it: the list puts
+             *     `said-no-longer-valid` first.
+             */
+            cprStanding: components["schemas"]["Standing"];
             /**
              * Format: int64
              * @description Days past the due date today (0 when not yet due).
@@ -2649,6 +2659,8 @@ export interface components {
              *     practice, else the team that last reviewed it, else the team that recorded the ETP.
              */
             responsibleOrganisation?: string | null;
+            /** @description A review said the decision is no longer valid (these come first). */
+            saidNoLongerValid: boolean;
         };
         /**
          * @description Yes / no / don't know, as the UCP asks about powers of attorney.
@@ -14152,7 +14164,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Plans due for review, by due date */
+            /** @description Plans due for review: said no longer valid first, then by due date */
             200: {
                 headers: {
                     [name: string]: unknown;
