@@ -220,7 +220,9 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
         body["thinkingAhead"] = json!({ "preferredPlaceOfCare": "Home", "preferredPlaceOfDeath": "Home",
             "religiousAndCulturalNeeds": "Catholic; would like a priest called.",
             "advanceDecisionToRefuseTreatment": if shape == 1 {
-                json!({ "held": "yes", "location": "In the red folder by the bed" })
+                json!({ "held": "yes", "location": "In the red folder by the bed",
+                        "refuses": "Mechanical ventilation and tube feeding",
+                        "circumstances": "If I can no longer recognise my family" })
             } else {
                 json!({ "held": "no" })
             } });

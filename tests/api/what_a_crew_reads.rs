@@ -464,3 +464,71 @@ async fn a_plan_whose_consent_was_withdrawn_is_kept_from_writers_and_followers_o
         .collect();
     assert!(!listed.contains(&person.as_str()), "{snapshot}");
 }
+
+/// What a crew reads first, in the form's words: the shared understanding, the focus of care as
+/// ReSPECT words it, the scale with its ends, the person's own words marked as theirs, a child
+/// as a child, what an ADRT refuses; and how to get in only for those who attend.
+#[tokio::test]
+async fn the_summary_reads_in_the_forms_words_and_keeps_the_way_in_for_those_who_attend() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2768);
+    let mut body = plan_body(&person);
+    body["emergencyTreatmentPlan"]["whatMatters"] =
+        json!({ "priorityScale": 8, "mostValue": "Being at home." });
+    body["thinkingAhead"] = json!({ "advanceDecisionToRefuseTreatment": {
+        "held": "yes", "location": "Red folder by the bed",
+        "refuses": "Mechanical ventilation", "circumstances": "If I cannot breathe on my own" } });
+    body["communicationAndAccessibility"] = json!({ "accessToHome": "Key safe by the door, code 1234",
+        "keySafe": true });
+    app.create_plan(&body).await;
+    let s = app.summary(&person, Role::Ambulance).await;
+    assert_eq!(s["sharedUnderstanding"]["text"], "Advanced COPD.");
+    assert_eq!(
+        s["sharedUnderstanding"]["sources"][0]["section"],
+        "emergency-treatment-plan"
+    );
+    assert_eq!(s["treatment"]["clinicalFocusWords"], "Prioritise comfort");
+    assert_eq!(
+        s["whatMattersInEmergency"]["scaleEnds"]["at10"],
+        "Quality of life and comfort matter most to me"
+    );
+    assert_eq!(
+        s["inTheirOwnWords"]["text"],
+        "My garden and my grandchildren."
+    );
+    assert_eq!(
+        s["inTheirOwnWords"]["sources"][0]["section"],
+        "what-matters"
+    );
+    assert_eq!(s["child"], false);
+    assert!(s["ageYears"].as_i64().unwrap_or_default() >= 85);
+    assert_eq!(s["legal"]["adrt"]["refuses"], "Mechanical ventilation");
+    let headline = s["cpr"]["headline"].as_str().unwrap_or_default();
+    assert!(
+        headline.contains("it refuses \u{201c}Mechanical ventilation\u{201d}"),
+        "{headline}"
+    );
+    // The crew attends: they read the way in. 111 and dispatch do not.
+    assert_eq!(
+        s["alerts"]["accessToHome"],
+        "Key safe by the door, code 1234"
+    );
+    for role in [Role::Nhs111, Role::Dispatch] {
+        let other = app.summary(&person, role).await;
+        let words = other["alerts"]["accessToHome"].as_str().unwrap_or_default();
+        assert!(
+            !words.contains("1234") && words.starts_with("Recorded"),
+            "{role:?}: {words}"
+        );
+        assert_eq!(other["alerts"]["keySafe"], true);
+    }
+    // A child reads as a child.
+    let child = nhs(2769);
+    let mut body = plan_body(&child);
+    body["personalInformation"]["birthDate"] = json!("2019-03-04");
+    body["emergencyTreatmentPlan"]["involvement"] = json!(["C1", "C3"]);
+    app.create_plan(&body).await;
+    let s = app.summary(&child, Role::Ambulance).await;
+    assert_eq!(s["child"], true, "{s}");
+    assert!(s["ageYears"].as_i64().is_some_and(|a| a < 18));
+}

@@ -279,8 +279,17 @@ pub async fn summary(
     {
         return Err(refused_for_consent(actor, w));
     }
-    let summary = with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
-    let access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
+    let mut summary =
+        with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
+    let mut access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
+    // How to get into the home (a key safe's code) is for those who attend, and the person.
+    if summary.alerts.access_to_home.is_some() {
+        if attends(actor) {
+            access.detail = Some(serde_json::json!({ "accessToHomeShown": true }));
+        } else {
+            summary.alerts.access_to_home = Some(ACCESS_WITHHELD.to_owned());
+        }
+    }
     let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
     let etag = etag_of(summary.plan_version, &body);
     Ok(Shown::new(
@@ -291,6 +300,16 @@ pub async fn summary(
         },
         access,
     ))
+}
+
+/// What a reader who does not attend reads of how to get into the home.
+pub const ACCESS_WITHHELD: &str =
+    "Recorded: shown to those who attend (ambulance crews and out-of-hours GPs) and to the person.";
+
+/// Whether the caller goes to the person's home in an emergency, or is the person: they read
+/// how to get in.
+fn attends(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Ambulance | Role::Ooh | Role::Patient)
 }
 
 /// A summary whose decision changed or was retracted within the trace period, with the printed

@@ -345,6 +345,8 @@ pub fn standing(facts: StandingFacts<'_>, today: NaiveDate) -> Standing {
 pub struct AdrtNote<'a> {
     pub held: bool,
     pub location: Option<&'a str>,
+    /// What it refuses, where recorded.
+    pub refuses: Option<&'a str>,
 }
 
 /// The first words a reader meets about CPR: leading with the standing, in words that cannot be
@@ -427,7 +429,14 @@ pub fn headline(
             line.push_str(place);
             line.push(')');
         }
-        line.push_str(": check what it refuses before acting.");
+        match adrt.refuses {
+            Some(refuses) => {
+                line.push_str(": it refuses \u{201c}");
+                line.push_str(refuses);
+                line.push_str("\u{201d}; read it before acting.");
+            }
+            None => line.push_str(": check what it refuses before acting."),
+        }
     }
     if let Some(p) = previous {
         line.push(' ');

@@ -156,6 +156,11 @@ pub struct InterventionView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Treatment {
     pub clinical_focus: ClinicalFocus,
+    /// The focus of care in ReSPECT v3's words: "Prioritise extending life", "Balance
+    /// extending life with comfort and valued outcomes" or "Prioritise comfort".
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub clinical_focus_words: String,
     pub interventions: Vec<InterventionView>,
     pub sources: Vec<Source>,
 }
@@ -244,6 +249,11 @@ pub enum AdrtHeld {
 pub struct Adrt {
     pub held: AdrtHeld,
     pub location: Option<String>,
+    /// What treatment it refuses, and in what circumstances, as recorded.
+    #[serde(default)]
+    pub refuses: Option<String>,
+    #[serde(default)]
+    pub circumstances: Option<String>,
 }
 
 /// A person who holds a lasting power of attorney for health and welfare.
@@ -272,13 +282,38 @@ pub struct LegalFacts {
     pub sources: Vec<Source>,
 }
 
-/// ReSPECT section 2: what matters to the person in an emergency.
+/// The two ends of ReSPECT's scale of what matters most, in the form's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScaleEnds {
+    /// What 0 means.
+    pub at_0: String,
+    /// What 10 means.
+    pub at_10: String,
+}
+
+impl Default for ScaleEnds {
+    fn default() -> Self {
+        Self {
+            at_0: "Living as long as possible matters most to me".to_owned(),
+            at_10: "Quality of life and comfort matter most to me".to_owned(),
+        }
+    }
+}
+
+/// ReSPECT section 3: what matters to the person in an emergency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhatMattersInEmergencyView {
-    /// 0: living as long as possible matters most; 10: quality of life and comfort do.
+    /// 0 to 10, between the ends `scaleEnds` names (never a bare number to guess the
+    /// direction of).
     pub priority_scale: Option<u8>,
+    /// The scale's two ends in the form's words.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub scale_ends: ScaleEnds,
     pub most_value: Option<String>,
     pub most_fear_or_avoid: Option<String>,
     pub sources: Vec<Source>,
@@ -455,7 +490,23 @@ pub struct EmergencySummary {
     pub given_name: String,
     pub preferred_name: Option<String>,
     pub birth_date: NaiveDate,
+    /// Full years on `currency.asOf`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub age_years: i32,
+    /// Under 18 on `currency.asOf`: a child, whose plan follows the form's rules for children.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub child: bool,
     pub postcode: String,
+    /// ReSPECT section 2, the shared understanding of the person's health and current
+    /// condition, in the clinician's words (the diagnoses are in `clinical.conditions`).
+    #[serde(default)]
+    pub shared_understanding: Option<TextBlock>,
+    /// The person's own What Matters form, in their own words (`sources` says who wrote it:
+    /// the person, or a professional for them), distinct from section 3 of the ReSPECT form.
+    #[serde(default)]
+    pub in_their_own_words: Option<TextBlock>,
     /// Present when the plan is withdrawn, the person has died, or it was voided: then there
     /// is no CPR decision or treatment block to act on.
     pub not_current: Option<NotCurrent>,
@@ -482,6 +533,25 @@ pub struct EmergencySummary {
     pub mental_health_crisis_what_helps: Option<Guidance>,
     /// Where the full plan is.
     pub plan_link: String,
+}
+
+/// ReSPECT v3's words for the focus of care.
+#[must_use]
+pub fn focus_words(focus: ClinicalFocus) -> &'static str {
+    match focus {
+        ClinicalFocus::LifeSustainingTreatment => "Prioritise extending life",
+        ClinicalFocus::Balanced => "Balance extending life with comfort and valued outcomes",
+        ClinicalFocus::SymptomControl => "Prioritise comfort",
+    }
+}
+
+/// A block of text a crew reads, and whose words it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TextBlock {
+    pub text: String,
+    pub sources: Vec<Source>,
 }
 
 fn text(t: Option<&impl ToString>) -> Option<String> {
@@ -520,6 +590,7 @@ impl EmergencySummary {
         let treatment = match (active, etp) {
             (true, Some(e)) => Some(Treatment {
                 clinical_focus: e.clinical_focus,
+                clinical_focus_words: focus_words(e.clinical_focus).to_owned(),
                 interventions: e
                     .interventions
                     .iter()
@@ -587,6 +658,8 @@ impl EmergencySummary {
                 Adrt {
                     held: AdrtHeld::NotRecorded,
                     location: None,
+                    refuses: None,
+                    circumstances: None,
                 },
                 |t| Adrt {
                     held: match t.advance_decision_to_refuse_treatment.held {
@@ -595,6 +668,12 @@ impl EmergencySummary {
                         YesNoUnknown::Unknown => AdrtHeld::Unknown,
                     },
                     location: text(t.advance_decision_to_refuse_treatment.location.as_ref()),
+                    refuses: text(t.advance_decision_to_refuse_treatment.refuses.as_ref()),
+                    circumstances: text(
+                        t.advance_decision_to_refuse_treatment
+                            .circumstances
+                            .as_ref(),
+                    ),
                 },
             ),
             lpa_health_and_welfare: contacts
@@ -626,6 +705,7 @@ impl EmergencySummary {
             etp.and_then(|e| e.what_matters.as_ref())
                 .map(|w| WhatMattersInEmergencyView {
                     priority_scale: w.priority_scale,
+                    scale_ends: ScaleEnds::default(),
                     most_value: text(w.most_value.as_ref()),
                     most_fear_or_avoid: text(w.most_fear_or_avoid.as_ref()),
                     sources: sources(&[PlanSection::EmergencyTreatmentPlan]),
@@ -781,7 +861,20 @@ impl EmergencySummary {
             given_name: pi.given_name.to_string(),
             preferred_name: text(pi.preferred_name.as_ref()),
             birth_date: pi.birth_date.date(),
+            age_years: 0,
+            child: false,
             postcode: pi.address.postcode.to_string(),
+            shared_understanding: etp.filter(|_| active).map(|e| TextBlock {
+                text: e.shared_understanding.to_string(),
+                sources: sources(&[PlanSection::EmergencyTreatmentPlan]),
+            }),
+            in_their_own_words: match state(PlanSection::WhatMatters).map(|s| &s.content) {
+                Some(SectionContent::WhatMatters(w)) => Some(TextBlock {
+                    text: w.in_their_own_words.to_string(),
+                    sources: sources(&[PlanSection::WhatMatters]),
+                }),
+                _ => None,
+            },
             not_current,
             consent_withdrawn: crate::notice::ConsentWithdrawal::of(plan),
             cpr,
@@ -828,10 +921,13 @@ impl EmergencySummary {
     #[must_use]
     pub fn as_of(mut self, today: NaiveDate) -> Self {
         self.currency.as_of = today;
+        self.age_years = crate::etp_rules::age_on(self.birth_date, today);
+        self.child = self.age_years < 18;
         self.currency.overdue = self.currency.review_due.is_some_and(|due| due < today);
         let adrt = AdrtNote {
             held: self.legal.adrt.held == AdrtHeld::Yes,
             location: self.legal.adrt.location.as_deref(),
+            refuses: self.legal.adrt.refuses.as_deref(),
         };
         if let Some(cpr) = self.cpr.as_mut() {
             // A stored summary read long after: the trace is told for a year, no longer.

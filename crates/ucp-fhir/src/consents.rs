@@ -324,7 +324,18 @@ fn advance_decision(ctx: &Context<'_>) -> Option<Resource> {
             "performer": [ctx.patient_ref()],
             // The Mental Capacity Act 2005, sections 24 to 26: advance decisions to refuse treatment.
             "policy": [{"uri": "https://www.legislation.gov.uk/ukpga/2005/9/section/24"}],
-            "provision": {"type": "deny"},
+            // What it refuses, as recorded, in words (no code stands for a person's own terms);
+            // the circumstances in which it applies go with it.
+            "provision": {
+                "type": "deny",
+                "code": adrt.refuses.as_ref().map(|r| {
+                    let words = match &adrt.circumstances {
+                        Some(c) => format!("{r} ({c})"),
+                        None => r.to_string(),
+                    };
+                    vec![json!({"text": words})]
+                }),
+            },
         }),
     ))
 }

@@ -178,8 +178,11 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     f.field("NHS number", &spaced(&s.nhs_number.to_string()));
     f.field(
         "Date of birth",
-        &s.birth_date.format("%d %B %Y").to_string(),
+        &format!("{} (age {})", s.birth_date.format("%d %B %Y"), s.age_years),
     );
+    if s.child {
+        f.paragraph(&format!("CHILD: {} years old", s.age_years), 13.0, true);
+    }
     f.field("Address", address);
     if let Some(n) = &s.not_current {
         f.gap();
@@ -304,15 +307,20 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
         f.paragraph(&format!("Warning: {}", w.message), 11.0, true);
     }
 
+    if let Some(u) = &s.shared_understanding {
+        f.heading(2, "Shared understanding of health and condition");
+        f.paragraph(&u.text, 11.0, false);
+    }
+
     if let Some(t) = &s.treatment {
         f.heading(2, "Treatment recommendations");
         f.field(
-            "Clinical focus",
-            &serde_json::to_value(t.clinical_focus)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-                .replace('-', " "),
+            "Focus of care",
+            if t.clinical_focus_words.is_empty() {
+                ucp_domain::views::focus_words(t.clinical_focus)
+            } else {
+                &t.clinical_focus_words
+            },
         );
         for i in &t.interventions {
             f.field(

@@ -180,6 +180,12 @@ section_struct!(
         pub held: YesNoUnknown,
         #[serde(default)]
         pub location: Option<ShortText>,
+        /// What treatment it refuses, as the document says.
+        #[serde(default)]
+        pub refuses: Option<LongText>,
+        /// In what circumstances it applies.
+        #[serde(default)]
+        pub circumstances: Option<LongText>,
     }
 );
 

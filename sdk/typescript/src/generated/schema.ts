@@ -1195,8 +1195,11 @@ export interface components {
         };
         /** @description An advance decision to refuse treatment. */
         Adrt: {
+            circumstances?: string | null;
             held: components["schemas"]["AdrtHeld"];
             location?: string | null;
+            /** @description What treatment it refuses, and in what circumstances, as recorded. */
+            refuses?: string | null;
         };
         /**
          * @description Whether an advance decision to refuse treatment is held.
@@ -1205,8 +1208,10 @@ export interface components {
         AdrtHeld: "yes" | "no" | "unknown" | "not-recorded";
         /** @description Whether an advance decision to refuse treatment (ADRT) is held, and where. */
         AdvanceDecision: {
+            circumstances?: components["schemas"]["LongText"] | null;
             held: components["schemas"]["YesNoUnknown"];
             location?: components["schemas"]["ShortText"] | null;
+            refuses?: components["schemas"]["LongText"] | null;
         };
         /** @description Access, communication and hazards: what to know before the door opens. */
         Alerts: {
@@ -1653,10 +1658,17 @@ export interface components {
         };
         /** @description What a crew needs first, precomputed per plan. */
         EmergencySummary: {
+            /**
+             * Format: int32
+             * @description Full years on `currency.asOf`.
+             */
+            ageYears: number;
             alerts: components["schemas"]["Alerts"];
             anticipatoryMedicines: components["schemas"]["MedicinesView"];
             /** Format: date */
             birthDate: string;
+            /** @description Under 18 on `currency.asOf`: a child, whose plan follows the form's rules for children. */
+            child: boolean;
             clinical: components["schemas"]["ClinicalView"];
             consentWithdrawn?: components["schemas"]["ConsentWithdrawal"] | null;
             contacts: components["schemas"]["ContactsView"];
@@ -1664,6 +1676,7 @@ export interface components {
             currency: components["schemas"]["Currency"];
             familyName: string;
             givenName: string;
+            inTheirOwnWords?: components["schemas"]["TextBlock"] | null;
             legal: components["schemas"]["LegalFacts"];
             mentalHealthCrisisWhatHelps?: components["schemas"]["Guidance"] | null;
             nhsNumber: components["schemas"]["NhsNumber"];
@@ -1685,6 +1698,7 @@ export interface components {
             planVersion: number;
             postcode: string;
             preferredName?: string | null;
+            sharedUnderstanding?: components["schemas"]["TextBlock"] | null;
             sickleCellAmbulanceGuidance?: components["schemas"]["Guidance"] | null;
             status: components["schemas"]["PlanStatus"];
             treatment?: components["schemas"]["Treatment"] | null;
@@ -2364,6 +2378,13 @@ export interface components {
         RevokeProxyRequest: {
             reason?: components["schemas"]["LongText"] | null;
         };
+        /** @description The two ends of ReSPECT's scale of what matters most, in the form's words. */
+        ScaleEnds: {
+            /** @description What 0 means. */
+            at0: string;
+            /** @description What 10 means. */
+            at10: string;
+        };
         /** @description A section's whole content, typed; which one is given by the section's name. */
         SectionContent: components["schemas"]["PersonalInformation"] | components["schemas"]["Contacts"] | components["schemas"]["CommunicationAndAccessibility"] | components["schemas"]["WhatMatters"] | components["schemas"]["ThinkingAhead"] | components["schemas"]["SupportNeeds"] | components["schemas"]["EmergencyTreatmentPlan"] | components["schemas"]["ClinicalBackground"] | components["schemas"]["AnticipatoryMedicines"] | components["schemas"]["ConsentToShare"] | components["schemas"]["SickleCellPlan"] | components["schemas"]["MentalHealthCrisisPlan"];
         /** @description One section as served. */
@@ -2552,6 +2573,11 @@ export interface components {
         SupportNeeds: {
             needs: components["schemas"]["SupportNeed"][];
         };
+        /** @description A block of text a crew reads, and whose words it is. */
+        TextBlock: {
+            sources: components["schemas"]["Source"][];
+            text: string;
+        };
         /** @description Thinking Ahead: wishes and preferences. */
         ThinkingAhead: {
             advanceDecisionToRefuseTreatment: components["schemas"]["AdvanceDecision"];
@@ -2568,6 +2594,11 @@ export interface components {
         /** @description The treatment recommendations of an active plan's Emergency Treatment Plan. */
         Treatment: {
             clinicalFocus: components["schemas"]["ClinicalFocus"];
+            /**
+             * @description The focus of care in ReSPECT v3's words: "Prioritise extending life", "Balance
+             *     extending life with comfort and valued outcomes" or "Prioritise comfort".
+             */
+            clinicalFocusWords: string;
             interventions: components["schemas"]["InterventionView"][];
             sources: components["schemas"]["Source"][];
         };
@@ -2610,15 +2641,18 @@ export interface components {
             /** Format: int32 */
             priorityScale?: number | null;
         };
-        /** @description ReSPECT section 2: what matters to the person in an emergency. */
+        /** @description ReSPECT section 3: what matters to the person in an emergency. */
         WhatMattersInEmergencyView: {
             mostFearOrAvoid?: string | null;
             mostValue?: string | null;
             /**
              * Format: int32
-             * @description 0: living as long as possible matters most; 10: quality of life and comfort do.
+             * @description 0 to 10, between the ends `scaleEnds` names (never a bare number to guess the
+             *     direction of).
              */
             priorityScale?: number | null;
+            /** @description The scale's two ends in the form's words. */
+            scaleEnds: components["schemas"]["ScaleEnds"];
             sources: components["schemas"]["Source"][];
         };
         /** @description Wishes and preferences from Thinking Ahead. */
