@@ -74,6 +74,12 @@ fn sam_example(i: u32, lpa: bool, contact_first: bool) -> serde_json::Value {
         sam["nhsNumber"] = json!(attorney.to_string());
         sam["lpaRegistrationReference"] =
             json!(format!("7000-{:04}-{:04}", i / 10_000 % 10_000, i % 10_000));
+        sam["lpaCoversLifeSustainingTreatment"] = json!("yes");
+    }
+    if scenario(i) == 12 {
+        // The demo child: Sam is their mother, with parental responsibility.
+        sam["relationship"] = json!("mother");
+        sam["parentalResponsibility"] = json!(true);
     }
     sam
 }
@@ -202,10 +208,16 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
             "priorityScale": 7, "mostValue": "Being comfortable at home.", "mostFearOrAvoid": "Dying in hospital."
         });
         if shape == 13 {
+            // An adult who lacks capacity, the plan made with their attorney, whose LPA
+            // covers life-sustaining treatment (involvement B).
             body["emergencyTreatmentPlan"]["legalWelfareProxy"] =
                 json!("Sam Example (LPA for health and welfare)");
             body["emergencyTreatmentPlan"]["legalProxyParticipation"] =
                 json!("Took part in the discussion and agreed the plan.");
+            body["emergencyTreatmentPlan"]["capacity"] = json!("lacks-capacity");
+            body["emergencyTreatmentPlan"]["involvement"] = json!(["B"]);
+            body["emergencyTreatmentPlan"]["involvementDetail"] =
+                json!("Made with Sam Example, attorney for health and welfare.");
         }
         body["clinicalBackground"] = json!({ "conditions": [{ "name": "Heart failure", "snomedCode": "84114007" }],
             "allergies": if shape.is_multiple_of(2) { json!(["Penicillin"]) } else { json!([]) },

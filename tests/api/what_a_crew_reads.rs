@@ -532,3 +532,54 @@ async fn the_summary_reads_in_the_forms_words_and_keeps_the_way_in_for_those_who
     assert_eq!(s["child"], true, "{s}");
     assert!(s["ageYears"].as_i64().is_some_and(|a| a < 18));
 }
+
+/// An attorney's LPA says whether it covers life-sustaining treatment and its OPG reference; a
+/// child's plan names who holds parental responsibility, and says so when nobody is recorded.
+#[tokio::test]
+async fn the_legal_facts_say_what_an_lpa_covers_and_who_holds_parental_responsibility() {
+    let app = TestApp::spawn().await;
+    let adult = nhs(2770);
+    let mut body = plan_body(&adult);
+    body["contacts"] = json!({ "personal": [{ "name": "Sam Nowak", "relationship": "son",
+        "lpaHealthAndWelfare": "yes", "lpaPropertyAndFinancial": "no", "phone": "07700 900001",
+        "lpaCoversLifeSustainingTreatment": "yes", "lpaRegistrationReference": "7000 1234 5678" }] });
+    app.create_plan(&body).await;
+    let s = app.summary(&adult, Role::Ambulance).await;
+    let attorney = &s["legal"]["lpaHealthAndWelfare"][0];
+    assert_eq!(attorney["coversLifeSustainingTreatment"], "yes", "{s}");
+    assert_eq!(attorney["opgReference"], "7000-1234-5678");
+
+    let child = nhs(2771);
+    let mut body = plan_body(&child);
+    body["personalInformation"]["birthDate"] = json!("2019-03-04");
+    body["emergencyTreatmentPlan"]["involvement"] = json!(["C2", "C3"]);
+    let created = app.create_plan(&body).await;
+    let s = app.summary(&child, Role::Ambulance).await;
+    assert!(
+        s["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|w| w["code"] == "no-parental-responsibility"),
+        "{s}"
+    );
+    let id = created["id"].as_str().unwrap_or_default();
+    let res = app
+        .put_section(
+            id,
+            "contacts",
+            "\"contacts.0\"",
+            &json!({ "personal": [{ "name": "Ana Nowak", "relationship": "mother",
+                "lpaHealthAndWelfare": "no", "lpaPropertyAndFinancial": "no",
+                "phone": "07700 900002", "parentalResponsibility": true }] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
+    let s = app.summary(&child, Role::Ambulance).await;
+    assert_eq!(s["legal"]["parentalResponsibility"][0]["name"], "Ana Nowak");
+    assert!(!s["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|w| w["code"] == "no-parental-responsibility"));
+}

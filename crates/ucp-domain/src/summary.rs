@@ -264,6 +264,38 @@ pub struct Attorney {
     pub name: String,
     pub relationship: String,
     pub phone: String,
+    /// Whether their LPA covers life-sustaining treatment (`not-recorded` when nobody said).
+    #[serde(default = "not_recorded")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub covers_life_sustaining_treatment: Recorded,
+    /// The Office of the Public Guardian's registration reference, where recorded.
+    #[serde(default)]
+    pub opg_reference: Option<String>,
+}
+
+/// Yes, no or unknown as recorded, or not recorded at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Recorded {
+    Yes,
+    No,
+    Unknown,
+    NotRecorded,
+}
+
+fn not_recorded() -> Recorded {
+    Recorded::NotRecorded
+}
+
+/// Someone who holds parental responsibility for a child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ParentalResponsibility {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
 }
 
 /// The legal facts around a decision.
@@ -273,6 +305,9 @@ pub struct Attorney {
 pub struct LegalFacts {
     pub adrt: Adrt,
     pub lpa_health_and_welfare: Vec<Attorney>,
+    /// For a child: who holds parental responsibility (from Contacts).
+    #[serde(default)]
+    pub parental_responsibility: Vec<ParentalResponsibility>,
     pub legal_welfare_proxy: Option<String>,
     pub legal_proxy_participation: Option<String>,
     pub capacity: Option<Capacity>,
@@ -685,6 +720,31 @@ impl EmergencySummary {
                             name: p.name.to_string(),
                             relationship: p.relationship.to_string(),
                             phone: p.phone.to_string(),
+                            covers_life_sustaining_treatment: match p
+                                .lpa_covers_life_sustaining_treatment
+                            {
+                                Some(YesNoUnknown::Yes) => Recorded::Yes,
+                                Some(YesNoUnknown::No) => Recorded::No,
+                                Some(YesNoUnknown::Unknown) => Recorded::Unknown,
+                                None => Recorded::NotRecorded,
+                            },
+                            opg_reference: p
+                                .lpa_registration_reference
+                                .as_ref()
+                                .map(ToString::to_string),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            parental_responsibility: contacts
+                .map(|c| {
+                    c.personal
+                        .iter()
+                        .filter(|p| p.parental_responsibility)
+                        .map(|p| ParentalResponsibility {
+                            name: p.name.to_string(),
+                            relationship: p.relationship.to_string(),
+                            phone: p.phone.to_string(),
                         })
                         .collect()
                 })
@@ -1035,6 +1095,15 @@ impl EmergencySummary {
                 "no-senior-signature",
                 "No senior responsible clinician has signed the Emergency Treatment Plan: it awaits their countersignature."
                     .to_owned(),
+            ));
+        }
+        if self.child && self.cpr.is_some() && self.legal.parental_responsibility.is_empty() {
+            warnings.push(warn(
+                "no-parental-responsibility",
+                format!(
+                    "A child ({} years old): nobody holding parental responsibility is recorded in the plan's contacts.",
+                    self.age_years
+                ),
             ));
         }
         let mut transcribers: Vec<&str> = Vec::new();

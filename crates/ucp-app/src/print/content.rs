@@ -369,7 +369,28 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     for a in &l.lpa_health_and_welfare {
         f.field(
             "Lasting power of attorney (health and welfare)",
-            &format!("{} ({}), {}", a.name, a.relationship, a.phone),
+            &format!(
+                "{} ({}), {}; covers life-sustaining treatment: {}{}",
+                a.name,
+                a.relationship,
+                a.phone,
+                match a.covers_life_sustaining_treatment {
+                    ucp_domain::views::Recorded::Yes => "yes",
+                    ucp_domain::views::Recorded::No => "no",
+                    ucp_domain::views::Recorded::Unknown => "not known",
+                    ucp_domain::views::Recorded::NotRecorded => "not recorded",
+                },
+                a.opg_reference
+                    .as_ref()
+                    .map(|r| format!("; OPG {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    for p in &l.parental_responsibility {
+        f.field(
+            "Parental responsibility",
+            &format!("{} ({}), {}", p.name, p.relationship, p.phone),
         );
     }
     f.field(

@@ -86,6 +86,13 @@ section_struct!(
         /// and welfare.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lpa_registration_reference: Option<LpaReference>,
+        /// Whether their LPA for health and welfare gives them authority over life-sustaining
+        /// treatment (the LPA form's option A): only then may they refuse it for the person.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub lpa_covers_life_sustaining_treatment: Option<YesNoUnknown>,
+        /// For a child: they hold parental responsibility.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub parental_responsibility: bool,
         pub phone: Phone,
         /// Call this person first in an emergency.
         #[serde(default)]

@@ -1243,7 +1243,11 @@ export interface components {
         };
         /** @description A person who holds a lasting power of attorney for health and welfare. */
         Attorney: {
+            /** @description Whether their LPA covers life-sustaining treatment (`not-recorded` when nobody said). */
+            coversLifeSustainingTreatment: components["schemas"]["Recorded"];
             name: string;
+            /** @description The Office of the Public Guardian's registration reference, where recorded. */
+            opgReference?: string | null;
             phone: string;
             relationship: string;
         };
@@ -1881,6 +1885,8 @@ export interface components {
             legalProxyParticipation?: string | null;
             legalWelfareProxy?: string | null;
             lpaHealthAndWelfare: components["schemas"]["Attorney"][];
+            /** @description For a child: who holds parental responsibility (from Contacts). */
+            parentalResponsibility?: components["schemas"]["ParentalResponsibility"][];
             sources: components["schemas"]["Source"][];
         };
         /**
@@ -2078,6 +2084,12 @@ export interface components {
             /** @description `error`. */
             severity: string;
         };
+        /** @description Someone who holds parental responsibility for a child. */
+        ParentalResponsibility: {
+            name: string;
+            phone: string;
+            relationship: string;
+        };
         /** @description A candidate person. */
         PatientCandidate: {
             /** Format: date */
@@ -2100,12 +2112,15 @@ export interface components {
             carer?: boolean;
             /** @description Call this person first in an emergency. */
             contactFirst?: boolean;
+            lpaCoversLifeSustainingTreatment?: components["schemas"]["YesNoUnknown"] | null;
             lpaHealthAndWelfare: components["schemas"]["YesNoUnknown"];
             lpaPropertyAndFinancial: components["schemas"]["YesNoUnknown"];
             lpaRegistrationReference?: components["schemas"]["LpaReference"] | null;
             name: components["schemas"]["ShortText"];
             nextOfKin?: boolean;
             nhsNumber?: components["schemas"]["NhsNumber"] | null;
+            /** @description For a child: they hold parental responsibility. */
+            parentalResponsibility?: boolean;
             phone: components["schemas"]["Phone"];
             relationship: components["schemas"]["ShortText"];
         };
@@ -2340,6 +2355,11 @@ export interface components {
             migration: number;
             status: string;
         };
+        /**
+         * @description Yes, no or unknown as recorded, or not recorded at all.
+         * @enum {string}
+         */
+        Recorded: "yes" | "no" | "unknown" | "not-recorded";
         /** @description Why a section is retracted. */
         RetractSectionRequest: {
             /** @description Why the section was entered in error. */
