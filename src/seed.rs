@@ -221,7 +221,27 @@ fn create_command(i: u32, nhs: NhsNumber) -> anyhow::Result<Command> {
         }
         body["clinicalBackground"] = json!({ "conditions": [{ "name": "Heart failure", "snomedCode": "84114007" }],
             "allergies": if shape.is_multiple_of(2) { json!(["Penicillin"]) } else { json!([]) },
-            "noKnownAllergies": shape % 2 == 1 });
+            "noKnownAllergies": shape % 2 == 1,
+            "currentMedicines": [{ "name": "Furosemide 40 mg", "doseAndRoute": "once a day by mouth" }] });
+        // London UCP's items beside the ReSPECT form.
+        match shape {
+            1 => {
+                body["clinicalBackground"]["prognosis"] = json!("weeks");
+                body["clinicalBackground"]["deathExpected"] = json!(true);
+                body["clinicalBackground"]["deathVerifiedBy"] =
+                    json!("District nurses, 020 7946 0009");
+                body["clinicalBackground"]["livesAlone"] = json!("yes");
+            }
+            12 => {
+                body["clinicalBackground"]["weight"] =
+                    json!({ "kilograms": 24.5, "measuredOn": "2026-10-01" });
+            }
+            13 => {
+                body["clinicalBackground"]["dolsInPlace"] = json!("yes");
+                body["clinicalBackground"]["prognosis"] = json!("months");
+            }
+            _ => {}
+        }
         body["anticipatoryMedicines"] = json!({ "medicines": [{ "name": "Morphine sulfate 10 mg/5 mL",
             "doseAndRoute": "2.5–5 mg subcutaneously", "indication": "Pain or breathlessness" }],
             "location": "Kitchen cupboard, blue box" });

@@ -583,3 +583,63 @@ async fn the_legal_facts_say_what_an_lpa_covers_and_who_holds_parental_responsib
         .flatten()
         .any(|w| w["code"] == "no-parental-responsibility"));
 }
+
+/// What London's Universal Care Plan shows crews beside the ReSPECT form: prognosis, an
+/// expected death and who verifies it, current medicines, weight, DoLS, safeguarding, living
+/// alone; bad values refused by pointer.
+#[tokio::test]
+async fn the_london_items_are_recorded_shown_and_checked() {
+    let app = TestApp::spawn().await;
+    let person = nhs(2772);
+    let mut body = plan_body(&person);
+    body["clinicalBackground"] = json!({ "conditions": [{ "name": "COPD" }],
+        "prognosis": "weeks", "deathExpected": true,
+        "deathVerifiedBy": "District nurses, 020 7946 0009",
+        "currentMedicines": [{ "name": "Furosemide 40 mg", "doseAndRoute": "once a day by mouth" }],
+        "weight": { "kilograms": 58.2, "measuredOn": "2026-11-30" },
+        "dolsInPlace": "no", "safeguardingConcerns": "None known.", "livesAlone": "yes" });
+    let plan = app.create_plan(&body).await;
+    let s = app.summary(&person, Role::Ambulance).await;
+    let c = &s["clinical"];
+    assert_eq!(c["prognosis"], "weeks", "{c}");
+    assert_eq!(c["deathExpected"], true);
+    assert_eq!(c["deathVerifiedBy"], "District nurses, 020 7946 0009");
+    assert_eq!(c["currentMedicines"][0]["name"], "Furosemide 40 mg");
+    assert_eq!(c["weight"]["kilograms"], 58.2);
+    assert_eq!(c["livesAlone"], "yes");
+    assert_eq!(c["dolsInPlace"], "no");
+    // FHIR carries them on the CarePlan.
+    let id = plan["id"].as_str().unwrap_or_default();
+    let (status, care_plan) = app
+        .get_json(&format!("/fhir/R4/CarePlan/{id}"), Role::Clinician)
+        .await;
+    assert_eq!(status, 200);
+    let text = care_plan.to_string();
+    assert!(
+        text.contains("ucp-prognosis") && text.contains("ucp-death-verified-by"),
+        "{text}"
+    );
+    // Refused: an impossible weight; a verifier without an expected death.
+    for (changes, pointer) in [
+        (
+            json!({ "weight": { "kilograms": 0, "measuredOn": "2026-11-30" } }),
+            "/weight/kilograms",
+        ),
+        (json!({ "deathExpected": false }), "/deathVerifiedBy"),
+    ] {
+        let mut section = body["clinicalBackground"].clone();
+        for (k, v) in changes.as_object().into_iter().flatten() {
+            section[k] = v.clone();
+        }
+        let res = app
+            .put_section(
+                id,
+                "clinical-background",
+                &format!("\"plan.{}\"", plan["version"]),
+                &section,
+            )
+            .await;
+        let refused = problem(res, 422).await;
+        assert_eq!(refused["errors"][0]["pointer"], pointer, "{refused}");
+    }
+}

@@ -476,6 +476,24 @@ pub struct ClinicalView {
     pub conditions: Vec<ConditionView>,
     pub allergy_status: AllergyStatus,
     pub allergies: Vec<String>,
+    /// What London's Universal Care Plan shows beside the ReSPECT form (absent when not
+    /// recorded).
+    #[serde(default)]
+    pub prognosis: Option<crate::Prognosis>,
+    #[serde(default)]
+    pub death_expected: Option<bool>,
+    #[serde(default)]
+    pub death_verified_by: Option<String>,
+    #[serde(default)]
+    pub current_medicines: Vec<MedicineView>,
+    #[serde(default)]
+    pub weight: Option<crate::Weight>,
+    #[serde(default)]
+    pub dols_in_place: Option<YesNoUnknown>,
+    #[serde(default)]
+    pub safeguarding_concerns: Option<String>,
+    #[serde(default)]
+    pub lives_alone: Option<YesNoUnknown>,
     pub sources: Vec<Source>,
 }
 
@@ -875,12 +893,36 @@ impl EmergencySummary {
                     AllergyStatus::NotRecorded
                 },
                 allergies: c.allergies.iter().map(ToString::to_string).collect(),
+                prognosis: c.prognosis,
+                death_expected: c.death_expected,
+                death_verified_by: text(c.death_verified_by.as_ref()),
+                current_medicines: c
+                    .current_medicines
+                    .iter()
+                    .map(|m| MedicineView {
+                        name: m.name.to_string(),
+                        dose_and_route: text(m.dose_and_route.as_ref()),
+                        indication: None,
+                    })
+                    .collect(),
+                weight: c.weight.clone(),
+                dols_in_place: c.dols_in_place,
+                safeguarding_concerns: text(c.safeguarding_concerns.as_ref()),
+                lives_alone: c.lives_alone,
                 sources: sources(&[PlanSection::ClinicalBackground]),
             },
             _ => ClinicalView {
                 conditions: Vec::new(),
                 allergy_status: AllergyStatus::NotRecorded,
                 allergies: Vec::new(),
+                prognosis: None,
+                death_expected: None,
+                death_verified_by: None,
+                current_medicines: Vec::new(),
+                weight: None,
+                dols_in_place: None,
+                safeguarding_concerns: None,
+                lives_alone: None,
                 sources: Vec::new(),
             },
         };

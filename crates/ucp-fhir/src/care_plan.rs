@@ -78,6 +78,40 @@ pub(crate) fn care_plan(ctx: &Context<'_>) -> Resource {
             T::String,
             c.relevant_history.as_ref().and_then(|x| s(x)),
         ));
+        // London UCP's items beside the ReSPECT form, as extensions of the plan: prognosis
+        // and an expected death are the care team's judgement for this plan, not measurements
+        // (which would be Observations).
+        let code = |v: Option<Value>| v.filter(|v| !v.is_null());
+        extensions.push(simple(
+            "ucp-prognosis",
+            T::Code,
+            code(c.prognosis.and_then(|p| serde_json::to_value(p).ok())),
+        ));
+        extensions.push(simple(
+            "ucp-death-expected",
+            T::Boolean,
+            c.death_expected.map(Value::Bool),
+        ));
+        extensions.push(simple(
+            "ucp-death-verified-by",
+            T::String,
+            c.death_verified_by.as_ref().and_then(|x| s(x)),
+        ));
+        extensions.push(simple(
+            "ucp-dols-in-place",
+            T::Code,
+            code(c.dols_in_place.and_then(|v| serde_json::to_value(v).ok())),
+        ));
+        extensions.push(simple(
+            "ucp-safeguarding-concerns",
+            T::String,
+            c.safeguarding_concerns.as_ref().and_then(|x| s(x)),
+        ));
+        extensions.push(simple(
+            "ucp-lives-alone",
+            T::Code,
+            code(c.lives_alone.and_then(|v| serde_json::to_value(v).ok())),
+        ));
     }
     if let Some(SectionContent::AnticipatoryMedicines(m)) =
         content(PlanSection::AnticipatoryMedicines)

@@ -71,6 +71,12 @@ use ValueType as T;
 
 /// Every extension this service uses.
 pub const EXTENSIONS: &[Definition] = &[
+    Definition { id: "ucp-prognosis", title: "Estimated prognosis", description: "London UCP's estimated prognosis: days, weeks, months, years or unknown.", contexts: &["CarePlan"], shape: Shape::Simple(T::Code), repeats: false },
+    Definition { id: "ucp-death-expected", title: "Death expected", description: "Whether the person's death is expected (then it is verified, not attempted against).", contexts: &["CarePlan"], shape: Shape::Simple(T::Boolean), repeats: false },
+    Definition { id: "ucp-death-verified-by", title: "Who verifies an expected death", description: "Who verifies the person's death when it is expected, and how to reach them.", contexts: &["CarePlan"], shape: Shape::Simple(T::String), repeats: false },
+    Definition { id: "ucp-dols-in-place", title: "Deprivation of Liberty Safeguards in place", description: "yes, no or unknown.", contexts: &["CarePlan"], shape: Shape::Simple(T::Code), repeats: false },
+    Definition { id: "ucp-safeguarding-concerns", title: "Safeguarding concerns", description: "Safeguarding concerns, in words.", contexts: &["CarePlan"], shape: Shape::Simple(T::String), repeats: false },
+    Definition { id: "ucp-lives-alone", title: "Lives alone", description: "yes, no or unknown.", contexts: &["CarePlan"], shape: Shape::Simple(T::Code), repeats: false },
     Definition { id: "ucp-what-matters", title: "What matters to the person", description: "What matters to the person, in their own words (the UCP's What Matters form).", contexts: &["CarePlan"], shape: Shape::Simple(T::String), repeats: false },
     Definition { id: "ucp-preferred-place-of-care", title: "Preferred place of care", description: "Where the person would prefer to be cared for, as they said it (Thinking Ahead).", contexts: &["CarePlan"], shape: Shape::Simple(T::String), repeats: false },
     Definition { id: "ucp-preferred-place-of-death", title: "Preferred place of death", description: "Where the person would prefer to die, as they said it (Thinking Ahead).", contexts: &["CarePlan"], shape: Shape::Simple(T::String), repeats: false },

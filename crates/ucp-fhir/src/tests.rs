@@ -120,7 +120,12 @@ fn full_plan(cpr: &str) -> CarePlan {
             "clinical-background",
             json!({
                 "conditions": [{"name": "COPD", "snomedCode": "13645005"}, {"name": "Frailty"}],
-                "allergies": ["Penicillin"], "relevantHistory": "Two admissions this year."
+                "allergies": ["Penicillin"], "relevantHistory": "Two admissions this year.",
+                "prognosis": "months", "deathExpected": true,
+                "deathVerifiedBy": "District nurses, 020 7946 0009", "dolsInPlace": "no",
+                "safeguardingConcerns": "None known.", "livesAlone": "yes",
+                "currentMedicines": [{"name": "Furosemide 40 mg", "doseAndRoute": "once a day by mouth"}],
+                "weight": {"kilograms": 61.5, "measuredOn": "2026-11-01"}
             }),
         ),
         (

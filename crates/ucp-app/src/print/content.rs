@@ -130,6 +130,74 @@ fn or_none(value: Option<&String>) -> String {
     value.cloned().unwrap_or_else(|| "not recorded".to_owned())
 }
 
+/// What London's Universal Care Plan shows crews beside the ReSPECT form, when recorded.
+fn london_items(f: &mut Flow, c: &ucp_domain::views::ClinicalView) {
+    let yes_no = |v: ucp_domain::YesNoUnknown| match v {
+        ucp_domain::YesNoUnknown::Yes => "yes",
+        ucp_domain::YesNoUnknown::No => "no",
+        ucp_domain::YesNoUnknown::Unknown => "not known",
+    };
+    let any = c.prognosis.is_some()
+        || c.death_expected.is_some()
+        || !c.current_medicines.is_empty()
+        || c.weight.is_some()
+        || c.dols_in_place.is_some()
+        || c.safeguarding_concerns.is_some()
+        || c.lives_alone.is_some();
+    if !any {
+        return;
+    }
+    f.heading(2, "Also known");
+    if let Some(p) = c.prognosis {
+        let words = match p {
+            ucp_domain::Prognosis::Days => "days",
+            ucp_domain::Prognosis::Weeks => "weeks",
+            ucp_domain::Prognosis::Months => "months",
+            ucp_domain::Prognosis::Years => "years",
+            ucp_domain::Prognosis::Unknown => "not known",
+        };
+        f.field("Estimated prognosis", words);
+    }
+    if let Some(expected) = c.death_expected {
+        f.field(
+            "Death expected",
+            &match (expected, &c.death_verified_by) {
+                (true, Some(by)) => format!("yes; verified by {by}"),
+                (true, None) => "yes".to_owned(),
+                (false, _) => "no".to_owned(),
+            },
+        );
+    }
+    for m in &c.current_medicines {
+        f.field(
+            "Current medicine",
+            &format!(
+                "{}{}",
+                m.name,
+                m.dose_and_route
+                    .as_ref()
+                    .map(|d| format!(", {d}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if let Some(w) = &c.weight {
+        f.field(
+            "Weight",
+            &format!("{} kg ({})", w.kilograms, w.measured_on.format("%d %B %Y")),
+        );
+    }
+    if let Some(v) = c.dols_in_place {
+        f.field("Deprivation of Liberty Safeguards", yes_no(v));
+    }
+    if let Some(s) = &c.safeguarding_concerns {
+        f.field("Safeguarding", s);
+    }
+    if let Some(v) = c.lives_alone {
+        f.field("Lives alone", yes_no(v));
+    }
+}
+
 /// The whole document's content.
 #[must_use]
 pub fn lay_out(plan: &CarePlan, s: &EmergencySummary) -> Flow {
@@ -420,6 +488,8 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     if a.interpreter_needed {
         f.field("Interpreter needed", &or_none(a.main_language.as_ref()));
     }
+
+    london_items(f, &s.clinical);
 
     f.heading(2, "First contacts");
     match &s.contacts.first {

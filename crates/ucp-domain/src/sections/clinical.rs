@@ -273,8 +273,38 @@ section_struct!(
     }
 );
 
+coded!(
+    /// London UCP's estimated prognosis: `days`, `weeks`, `months`, `years` (or `unknown`).
+    pub enum Prognosis {
+        Days,
+        Weeks,
+        Months,
+        Years,
+        Unknown,
+    }
+);
+
 section_struct!(
-    /// Clinical Background.
+    /// A medicine the person takes now (not only "just in case").
+    pub struct CurrentMedicine {
+        pub name: ShortText,
+        #[serde(default)]
+        pub dose_and_route: Option<ShortText>,
+    }
+);
+
+section_struct!(
+    /// The person's weight, and when it was measured (a child's doses are by weight).
+    pub struct Weight {
+        /// More than 0 and at most 400.
+        pub kilograms: f64,
+        pub measured_on: NaiveDate,
+    }
+);
+
+section_struct!(
+    /// Clinical Background, with what London's Universal Care Plan shows crews beside the
+    /// ReSPECT form.
     pub struct ClinicalBackground {
         #[serde(default)]
         pub conditions: Vec<Condition>,
@@ -286,6 +316,26 @@ section_struct!(
         pub no_known_allergies: bool,
         #[serde(default)]
         pub relevant_history: Option<LongText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub prognosis: Option<Prognosis>,
+        /// Death is expected: it is verified, not attempted against.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub death_expected: Option<bool>,
+        /// Who verifies an expected death (e.g. "District nurses, 020 7946 0009").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub death_verified_by: Option<ShortText>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub current_medicines: Vec<CurrentMedicine>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub weight: Option<Weight>,
+        /// Deprivation of Liberty Safeguards in place.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub dols_in_place: Option<crate::YesNoUnknown>,
+        /// Safeguarding concerns, in words.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub safeguarding_concerns: Option<LongText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub lives_alone: Option<crate::YesNoUnknown>,
     }
 );
 

@@ -95,11 +95,27 @@ impl SectionContent {
                     ));
                 }
             }
-            Self::ClinicalBackground(c) if c.no_known_allergies && !c.allergies.is_empty() => {
-                errors.push(FieldError::new(
-                    "/noKnownAllergies",
-                    "allergies are listed: there cannot also be no known allergies",
-                ));
+            Self::ClinicalBackground(c) => {
+                if c.no_known_allergies && !c.allergies.is_empty() {
+                    errors.push(FieldError::new(
+                        "/noKnownAllergies",
+                        "allergies are listed: there cannot also be no known allergies",
+                    ));
+                }
+                if let Some(w) = &c.weight {
+                    if !(w.kilograms.is_finite() && w.kilograms > 0.0 && w.kilograms <= 400.0) {
+                        errors.push(FieldError::new(
+                            "/weight/kilograms",
+                            "a weight is more than 0 and at most 400 kilograms",
+                        ));
+                    }
+                }
+                if c.death_verified_by.is_some() && c.death_expected != Some(true) {
+                    errors.push(FieldError::new(
+                        "/deathVerifiedBy",
+                        "who verifies a death is recorded when death is expected (deathExpected: true)",
+                    ));
+                }
             }
             Self::ConsentToShare(consent)
                 if consent.basis == ConsentBasis::BestInterests && consent.decided_by.is_none() =>

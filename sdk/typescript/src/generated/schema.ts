@@ -1371,16 +1371,28 @@ export interface components {
             /** @description Ask for the next page with `after=<next>`; equal to `after` when there was nothing new. */
             next: string;
         };
-        /** @description Clinical Background. */
+        /**
+         * @description Clinical Background, with what London's Universal Care Plan shows crews beside the
+         *     ReSPECT form.
+         */
         ClinicalBackground: {
             allergies?: components["schemas"]["ShortText"][];
             conditions?: components["schemas"]["Condition"][];
+            currentMedicines?: components["schemas"]["CurrentMedicine"][];
+            /** @description Death is expected: it is verified, not attempted against. */
+            deathExpected?: boolean | null;
+            deathVerifiedBy?: components["schemas"]["ShortText"] | null;
+            dolsInPlace?: components["schemas"]["YesNoUnknown"] | null;
+            livesAlone?: components["schemas"]["YesNoUnknown"] | null;
             /**
              * @description Allergies were asked about and there are none ("no known allergies"), as opposed
              *     to an empty list that says only that none were recorded.
              */
             noKnownAllergies?: boolean;
+            prognosis?: components["schemas"]["Prognosis"] | null;
             relevantHistory?: components["schemas"]["LongText"] | null;
+            safeguardingConcerns?: components["schemas"]["LongText"] | null;
+            weight?: components["schemas"]["Weight"] | null;
         };
         /**
          * @description ReSPECT section 3: where the focus of care lies. Kept open to a middle value because some
@@ -1393,7 +1405,15 @@ export interface components {
             allergies: string[];
             allergyStatus: components["schemas"]["AllergyStatus"];
             conditions: components["schemas"]["ConditionView"][];
+            currentMedicines?: components["schemas"]["MedicineView"][];
+            deathExpected?: boolean | null;
+            deathVerifiedBy?: string | null;
+            dolsInPlace?: components["schemas"]["YesNoUnknown"] | null;
+            livesAlone?: components["schemas"]["YesNoUnknown"] | null;
+            prognosis?: components["schemas"]["Prognosis"] | null;
+            safeguardingConcerns?: string | null;
             sources: components["schemas"]["Source"][];
+            weight?: components["schemas"]["Weight"] | null;
         };
         /**
          * @description ReSPECT section 7: one clinician's signature, bound to the decision content it was made
@@ -1627,6 +1647,11 @@ export interface components {
             overdue: boolean;
             /** Format: date */
             reviewDue?: string | null;
+        };
+        /** @description A medicine the person takes now (not only "just in case"). */
+        CurrentMedicine: {
+            doseAndRoute?: components["schemas"]["ShortText"] | null;
+            name: components["schemas"]["ShortText"];
         };
         /** @description A parked change. */
         DeadLetterView: {
@@ -2315,6 +2340,11 @@ export interface components {
             role: string;
         };
         /**
+         * @description London UCP's estimated prognosis: `days`, `weeks`, `months`, `years` (or `unknown`).
+         * @enum {string}
+         */
+        Prognosis: "days" | "weeks" | "months" | "years" | "unknown";
+        /**
          * @description On what authority a proxy acts.
          * @enum {string}
          */
@@ -2646,6 +2676,16 @@ export interface components {
              */
             code: string;
             message: string;
+        };
+        /** @description The person's weight, and when it was measured (a child's doses are by weight). */
+        Weight: {
+            /**
+             * Format: double
+             * @description More than 0 and at most 400.
+             */
+            kilograms: number;
+            /** Format: date */
+            measuredOn: string;
         };
         /** @description What Matters to Them, in the person's own words. */
         WhatMatters: {
