@@ -100,13 +100,31 @@ fn cpr_words(cpr: &CprDecision) -> String {
     }
     // The decision's own words in large type; what happened to an earlier decision follows in
     // its own line (see `emergency_page`), so the large line stays the decision.
-    match &cpr.previous_decision {
+    let decision = match &cpr.previous_decision {
         Some(p) => cpr
             .headline
             .strip_suffix(&p.message)
             .map_or_else(|| cpr.headline.clone(), |h| h.trim_end().to_owned()),
         None => cpr.headline.clone(),
+    };
+    // An ADRT held follows in its own line too (see `adrt_words`).
+    match decision.split_once(ADRT_HELD) {
+        Some((before, _)) => before.trim_end().to_owned(),
+        None => decision,
     }
+}
+
+/// How the headline says an ADRT is held.
+const ADRT_HELD: &str = " An advance decision to refuse treatment is held";
+
+/// The headline's sentence about an ADRT, if it has one.
+fn adrt_words(cpr: &CprDecision) -> Option<String> {
+    let (_, rest) = cpr.headline.split_once(ADRT_HELD)?;
+    let rest = match &cpr.previous_decision {
+        Some(p) => rest.strip_suffix(&p.message).unwrap_or(rest).trim_end(),
+        None => rest,
+    };
+    Some(format!("{}{rest}", ADRT_HELD.trim_start()))
 }
 
 /// Warnings the page already says in its own place: the CPR line leads with a decision's
@@ -286,6 +304,9 @@ fn emergency_page(f: &mut Flow, s: &EmergencySummary, address: &str) {
     match &s.cpr {
         Some(cpr) => {
             f.paragraph(&cpr_words(cpr), 20.0, true);
+            if let Some(adrt) = adrt_words(cpr) {
+                f.paragraph(&adrt, 13.0, true);
+            }
             if let Some(p) = &cpr.previous_decision {
                 f.paragraph(&format!("Earlier decision: {}", p.message), 12.0, true);
             }
