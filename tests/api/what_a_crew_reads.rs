@@ -522,6 +522,27 @@ async fn the_summary_reads_in_the_forms_words_and_keeps_the_way_in_for_those_who
         );
         assert_eq!(other["alerts"]["keySafe"], true);
     }
+    // Nor through the feed, its snapshot, or the summary's changes.
+    for (path, role) in [
+        ("/v1/feed/snapshot".to_owned(), Role::Dispatch),
+        ("/v1/feed".to_owned(), Role::Dispatch),
+        (
+            format!("/v1/patients/{person}/emergency-summary/changes?since=1"),
+            Role::Nhs111,
+        ),
+    ] {
+        let (status, body) = app.get_json(&path, role).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let text = body.to_string();
+        assert!(!text.contains("code 1234"), "{path} as {role:?}: {text}");
+    }
+    let (_, crew_changes) = app
+        .get_json(
+            &format!("/v1/patients/{person}/emergency-summary/changes?since=1"),
+            Role::Ambulance,
+        )
+        .await;
+    assert!(crew_changes.to_string().contains("code 1234"));
     // A child reads as a child.
     let child = nhs(2769);
     let mut body = plan_body(&child);

@@ -142,8 +142,10 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
             } else {
                 ChangeAction::Drop
             },
+            // Feed followers (dispatch systems, webhook receivers) do not attend: no way in.
             summary: if active {
                 EmergencySummary::of(e.stream_id, plan, e.recorded_at.date_naive())
+                    .map(EmergencySummary::without_way_in)
             } else {
                 None
             },
@@ -283,10 +285,13 @@ pub async fn snapshot(
         summaries: page
             .summaries
             .into_iter()
-            .map(|(plan_id, nhs_number, summary)| SnapshotItem {
-                plan_id,
-                nhs_number,
-                summary,
+            .map(|(plan_id, nhs_number, mut summary)| {
+                ucp_domain::views::withhold_way_in(&mut summary);
+                SnapshotItem {
+                    plan_id,
+                    nhs_number,
+                    summary,
+                }
             })
             .collect(),
         next_page,

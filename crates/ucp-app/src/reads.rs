@@ -287,7 +287,7 @@ pub async fn summary(
         if attends(actor) {
             access.detail = Some(serde_json::json!({ "accessToHomeShown": true }));
         } else {
-            summary.alerts.access_to_home = Some(ACCESS_WITHHELD.to_owned());
+            summary = summary.without_way_in();
         }
     }
     let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
@@ -302,13 +302,10 @@ pub async fn summary(
     ))
 }
 
-/// What a reader who does not attend reads of how to get into the home.
-pub const ACCESS_WITHHELD: &str =
-    "Recorded: shown to those who attend (ambulance crews and out-of-hours GPs) and to the person.";
-
 /// Whether the caller goes to the person's home in an emergency, or is the person: they read
 /// how to get in.
-fn attends(actor: &Actor) -> bool {
+#[must_use]
+pub fn attends(actor: &Actor) -> bool {
     matches!(actor.role, Role::Ambulance | Role::Ooh | Role::Patient)
 }
 

@@ -83,8 +83,14 @@ pub async fn replay_entry(
                 .is_some_and(|o| o == "summary");
             if of_summary {
                 to_json(
-                    &crate::since::summary_changes_of(db, plan, range, entry.at.date_naive())
-                        .await?,
+                    &crate::since::summary_changes_of(
+                        db,
+                        plan,
+                        range,
+                        entry.at.date_naive(),
+                        way_in_shown(&entry),
+                    )
+                    .await?,
                 )?
             } else {
                 to_json(&crate::since::plan_changes_of(db, plan, range).await?)?
@@ -104,10 +110,13 @@ pub async fn replay_entry(
                 .read_stream(plan, StreamBound::UpToVersion(version))
                 .await?;
             let state_then = fold(&history)?.ok_or_else(nothing)?;
-            to_json(
-                &EmergencySummary::of(plan, &state_then, entry.at.date_naive())
-                    .ok_or_else(nothing)?,
-            )?
+            let summary = EmergencySummary::of(plan, &state_then, entry.at.date_naive())
+                .ok_or_else(nothing)?;
+            to_json(&if way_in_shown(&entry) {
+                summary
+            } else {
+                summary.without_way_in()
+            })?
         }
         (Some(View::Fhir), _, _) => {
             crate::fhir::replay(db, entry.detail.as_ref().ok_or_else(nothing)?).await?
@@ -118,4 +127,18 @@ pub async fn replay_entry(
         _ => return Err(nothing()),
     };
     Ok(Shown::new(shown, access))
+}
+
+/// Whether the entry's reader was shown how to get into the home: those who attend, and the
+/// person (a summary read records it as `accessToHomeShown`).
+fn way_in_shown(entry: &ucp_store::AccessEntry) -> bool {
+    entry
+        .detail
+        .as_ref()
+        .and_then(|d| d.get("accessToHomeShown"))
+        .is_some_and(|v| v == true)
+        || matches!(
+            entry.role.as_str(),
+            "ambulance" | "ooh" | "patient" | "proxy"
+        )
 }

@@ -323,6 +323,7 @@ pub async fn summary_changes(
             until: Some(until),
         },
         today,
+        crate::reads::attends(actor),
     )
     .await?;
     let access = Access {
@@ -345,11 +346,13 @@ pub async fn summary_changes_of(
     plan_id: Uuid,
     range: Range,
     today: NaiveDate,
+    way_in: bool,
 ) -> Result<SummaryChanges, AppError> {
     let until = range.until.unwrap_or(range.since);
     let (base, steps) = versions(db, plan_id, range, until).await?;
     let summary = |plan: Option<&CarePlan>| -> Result<serde_json::Value, AppError> {
         plan.and_then(|p| EmergencySummary::of(plan_id, p, today))
+            .map(|s| if way_in { s } else { s.without_way_in() })
             .map_or(Ok(serde_json::Value::Null), |s| {
                 serde_json::to_value(s).map_err(|e| AppError::Internal(Box::new(e)))
             })

@@ -588,6 +588,20 @@ pub struct EmergencySummary {
     pub plan_link: String,
 }
 
+/// What a reader who does not attend reads of how to get into the home.
+pub const ACCESS_WITHHELD: &str =
+    "Recorded: shown to those who attend (ambulance crews and out-of-hours GPs) and to the person.";
+
+/// A stored summary's way into the home (`alerts.accessToHome`), replaced by
+/// [`ACCESS_WITHHELD`], for readers who do not attend.
+pub fn withhold_way_in(summary: &mut serde_json::Value) {
+    if let Some(v) = summary.pointer_mut("/alerts/accessToHome") {
+        if v.is_string() {
+            *v = serde_json::Value::String(ACCESS_WITHHELD.to_owned());
+        }
+    }
+}
+
 /// ReSPECT v3's words for the focus of care.
 #[must_use]
 pub fn focus_words(focus: ClinicalFocus) -> &'static str {
@@ -1055,6 +1069,16 @@ impl EmergencySummary {
             );
         }
         self.warnings = self.compute_warnings();
+        self
+    }
+
+    /// The summary for a reader who does not attend: how to get into the home (a key safe's
+    /// code) is replaced by [`ACCESS_WITHHELD`]; whether there is a key safe stays.
+    #[must_use]
+    pub fn without_way_in(mut self) -> Self {
+        if self.alerts.access_to_home.is_some() {
+            self.alerts.access_to_home = Some(ACCESS_WITHHELD.to_owned());
+        }
         self
     }
 
