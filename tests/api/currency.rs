@@ -537,6 +537,17 @@ async fn the_worklist_puts_decisions_said_to_be_no_longer_valid_first_and_says_e
         ],
         "{page}"
     );
+    // Needing review now, it is listed when only what is overdue is asked for.
+    let (_, overdue) = app
+        .get_json("/v1/worklists/reviews?overdue=true", Role::Clinician)
+        .await;
+    let overdue: Vec<&str> = overdue["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["nhsNumber"].as_str())
+        .collect();
+    assert_eq!(overdue, [nhs(961), nhs(960)]);
     // Paging keeps that order across the priorities.
     let (_, first) = app
         .get_json("/v1/worklists/reviews?limit=1", Role::Clinician)

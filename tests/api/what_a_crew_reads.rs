@@ -536,6 +536,30 @@ async fn the_summary_reads_in_the_forms_words_and_keeps_the_way_in_for_those_who
         let text = body.to_string();
         assert!(!text.contains("code 1234"), "{path} as {role:?}: {text}");
     }
+    // 111 reads the plan, its history and its changes without it; the crew with it.
+    for path in [
+        format!("/v1/patients/{person}/care-plan"),
+        format!(
+            "/v1/care-plans/{}/history",
+            s["planId"].as_str().unwrap_or_default()
+        ),
+        format!(
+            "/v1/care-plans/{}/changes?since=1",
+            s["planId"].as_str().unwrap_or_default()
+        ),
+        format!(
+            "/v1/care-plans/{}/sections/communication-and-accessibility",
+            s["planId"].as_str().unwrap_or_default()
+        ),
+    ] {
+        let (status, body) = app.get_json(&path, Role::Nhs111).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(!body.to_string().contains("code 1234"), "{path}: {body}");
+    }
+    let (_, crew_plan) = app
+        .get_json(&format!("/v1/patients/{person}/care-plan"), Role::Ambulance)
+        .await;
+    assert!(crew_plan.to_string().contains("code 1234"));
     let (_, crew_changes) = app
         .get_json(
             &format!("/v1/patients/{person}/emergency-summary/changes?since=1"),
@@ -629,6 +653,19 @@ async fn the_london_items_are_recorded_shown_and_checked() {
     assert_eq!(c["weight"]["kilograms"], 58.2);
     assert_eq!(c["livesAlone"], "yes");
     assert_eq!(c["dolsInPlace"], "no");
+    // NOT FOR CPR beside an expected death: no warning. FOR CPR beside it: a warning.
+    assert!(!s["warnings"].to_string().contains("death-expected-for-cpr"));
+    let other = nhs(2773);
+    let mut for_cpr = body.clone();
+    for_cpr["personalInformation"]["nhsNumber"] = json!(other);
+    for_cpr["emergencyTreatmentPlan"]["cprRecommendation"] = json!("attempts-recommended");
+    for_cpr["emergencyTreatmentPlan"]["clinicalFocus"] = json!("life-sustaining-treatment");
+    app.create_plan(&for_cpr).await;
+    let w = app.summary(&other, Role::Ambulance).await;
+    assert!(
+        w["warnings"].to_string().contains("death-expected-for-cpr"),
+        "{w}"
+    );
     // FHIR carries them on the CarePlan.
     let id = plan["id"].as_str().unwrap_or_default();
     let (status, care_plan) = app

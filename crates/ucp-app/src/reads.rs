@@ -102,7 +102,7 @@ pub async fn plan(
         let access = plan_access(plan_id, row.nhs_number, row.version, View::Plan);
         let tagged = Tagged {
             etag: plan_etag(row.version),
-            body: row.document,
+            body: for_reader(actor, row.document),
         };
         return Ok(Shown::new(tagged, access));
     }
@@ -114,10 +114,19 @@ pub async fn plan(
     Ok(Shown::new(
         Tagged {
             etag: view.etag.clone(),
-            body: to_json(&view)?,
+            body: for_reader(actor, to_json(&view)?),
         },
         access,
     ))
+}
+
+/// A plan document as this reader may see it: how to get into the home stays with those who
+/// attend, the person and the clinicians who keep the plan (111 reads it withheld).
+fn for_reader(actor: &Actor, mut body: serde_json::Value) -> serde_json::Value {
+    if !attends(actor) && actor.role != Role::Clinician {
+        ucp_domain::views::withhold_way_in_everywhere(&mut body);
+    }
+    body
 }
 
 /// One section of a plan, as it stands.
@@ -145,7 +154,13 @@ pub async fn section(
         .and_then(|e| e.as_str())
         .unwrap_or_default()
         .to_owned();
-    Ok(Shown::new(Tagged { etag, body }, access))
+    Ok(Shown::new(
+        Tagged {
+            etag,
+            body: for_reader(actor, body),
+        },
+        access,
+    ))
 }
 
 /// One change in a plan's history.
@@ -176,7 +191,10 @@ pub async fn history(
 ) -> Result<Shown<Vec<HistoryEntry>>, AppError> {
     actor.require(PLAN_READERS)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
-    let entries = history_to(db, plan_id, row.version).await?;
+    let mut entries = history_to(db, plan_id, row.version).await?;
+    for e in &mut entries {
+        e.change = for_reader(actor, std::mem::take(&mut e.change));
+    }
     Ok(Shown::new(
         entries,
         plan_access(plan_id, row.nhs_number, row.version, View::History),
@@ -241,7 +259,7 @@ pub async fn person_plan(
     Ok(Shown::new(
         Tagged {
             etag: plan_etag(row.version),
-            body: row.document,
+            body: for_reader(actor, row.document),
         },
         access,
     ))

@@ -128,7 +128,7 @@ pub async fn plan_changes(
     actor.require(PLAN_READERS)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let until = check_range(range, row.version)?;
-    let changes = plan_changes_of(
+    let mut changes = plan_changes_of(
         db,
         plan_id,
         Range {
@@ -137,6 +137,16 @@ pub async fn plan_changes(
         },
     )
     .await?;
+    if !crate::reads::attends(actor) && actor.role != crate::Role::Clinician {
+        // How to get into the home stays with those who attend (111 reads it withheld).
+        for change in &mut changes.changes {
+            let mut patch =
+                serde_json::to_value(&change.patch).map_err(|e| AppError::Internal(Box::new(e)))?;
+            ucp_domain::views::withhold_way_in_everywhere(&mut patch);
+            change.patch =
+                serde_json::from_value(patch).map_err(|e| AppError::Internal(Box::new(e)))?;
+        }
+    }
     let access = Access {
         plan_id: Some(plan_id),
         nhs_number: Some(row.nhs_number.to_string()),

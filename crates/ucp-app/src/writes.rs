@@ -111,6 +111,12 @@ pub async fn create_plan(
     command: &Command,
 ) -> Result<Shown<PlanView>, AppError> {
     origin.actor.require(CREATORS)?;
+    if let Command::CreateCarePlan { other_sections, .. } = command {
+        // An out-of-hours GP starts a plan with the sections they write, and no others.
+        for content in other_sections {
+            may_write_section(origin.actor, content.section())?;
+        }
+    }
     let plan = run(db, origin, Uuid::now_v7(), command, Precondition::None).await?;
     Ok(shown_plan(plan, View::Plan, None))
 }

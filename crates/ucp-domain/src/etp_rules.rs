@@ -41,11 +41,8 @@ pub fn breaches(
     }
     // The day the form was completed: when the signatures over this decision were made (a
     // paper form typed in was completed on its own date), else today.
-    let digest = crate::signing::decision_digest(etp);
-    let completed = etp
-        .signatures
-        .iter()
-        .filter(|s| s.digest.as_deref() == Some(digest.as_str()))
+    let completed = crate::signing::current_signatures(etp)
+        .into_iter()
         .map(|s| s.signed_at.date_naive())
         .min()
         .unwrap_or_else(|| now.date_naive());

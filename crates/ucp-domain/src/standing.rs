@@ -345,8 +345,9 @@ pub fn standing(facts: StandingFacts<'_>, today: NaiveDate) -> Standing {
 pub struct AdrtNote<'a> {
     pub held: bool,
     pub location: Option<&'a str>,
-    /// What it refuses, where recorded.
+    /// What it refuses, and when it applies, where recorded.
     pub refuses: Option<&'a str>,
+    pub circumstances: Option<&'a str>,
 }
 
 /// The first words a reader meets about CPR: leading with the standing, in words that cannot be
@@ -433,7 +434,13 @@ pub fn headline(
             Some(refuses) => {
                 line.push_str(": it refuses \u{201c}");
                 line.push_str(refuses);
-                line.push_str("\u{201d}; read it before acting.");
+                line.push('\u{201d}');
+                if let Some(when) = adrt.circumstances {
+                    line.push_str(" when \u{201c}");
+                    line.push_str(when);
+                    line.push('\u{201d}');
+                }
+                line.push_str("; read it before acting.");
             }
             None => line.push_str(": check what it refuses before acting."),
         }

@@ -602,6 +602,30 @@ pub fn withhold_way_in(summary: &mut serde_json::Value) {
     }
 }
 
+/// Any document (a plan, a section, a history entry, a JSON Patch) with every way into the home
+/// replaced by [`ACCESS_WITHHELD`]: each `accessToHome` text, and each patch operation whose
+/// `path` ends in `/accessToHome`.
+pub fn withhold_way_in_everywhere(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let patches_it = map
+                .get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.ends_with("/accessToHome"));
+            for (key, v) in map.iter_mut() {
+                if (key == "accessToHome" || (patches_it && key == "value")) && v.is_string() {
+                    *v = Value::String(ACCESS_WITHHELD.to_owned());
+                } else {
+                    withhold_way_in_everywhere(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(withhold_way_in_everywhere),
+        _ => {}
+    }
+}
+
 /// ReSPECT v3's words for the focus of care.
 #[must_use]
 pub fn focus_words(focus: ClinicalFocus) -> &'static str {
@@ -1044,6 +1068,7 @@ impl EmergencySummary {
             held: self.legal.adrt.held == AdrtHeld::Yes,
             location: self.legal.adrt.location.as_deref(),
             refuses: self.legal.adrt.refuses.as_deref(),
+            circumstances: self.legal.adrt.circumstances.as_deref(),
         };
         if let Some(cpr) = self.cpr.as_mut() {
             // A stored summary read long after: the trace is told for a year, no longer.
@@ -1160,6 +1185,18 @@ impl EmergencySummary {
             warnings.push(warn(
                 "no-senior-signature",
                 "No senior responsible clinician has signed the Emergency Treatment Plan: it awaits their countersignature."
+                    .to_owned(),
+            ));
+        }
+        if self.clinical.death_expected == Some(true)
+            && self
+                .cpr
+                .as_ref()
+                .is_some_and(|c| c.status == CprStatus::ForCpr)
+        {
+            warnings.push(warn(
+                "death-expected-for-cpr",
+                "Death is recorded as expected, but the decision is FOR CPR: check with those caring for the person."
                     .to_owned(),
             ));
         }

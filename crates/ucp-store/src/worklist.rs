@@ -12,7 +12,8 @@ use crate::{Database, StoreError};
 pub struct WorklistQuery {
     /// Plans this organisation (ODS code) answers for.
     pub organisation: Option<String>,
-    /// Due strictly before this date.
+    /// Due strictly before this date (a decision said to be no longer valid is listed
+    /// whatever its date: it needs review now).
     pub due_before: Option<NaiveDate>,
     pub status: PlanStatus,
     /// After this (priority, due date, plan id): the page cursor.
@@ -62,7 +63,7 @@ impl Database {
                    w.priority, w.cpr_standing, w.awaiting_countersignature \
                  FROM review_worklist w \
                  WHERE $2::text IS NULL AND w.status = $1 \
-                   AND ($3::date IS NULL OR w.due_date < $3) \
+                   AND ($3::date IS NULL OR w.due_date < $3 OR w.priority = 0) \
                    AND ($4::date IS NULL \
                         OR (w.priority, w.due_date, w.plan_id) > ($7::smallint, $4, $5::uuid)) \
                  UNION ALL \
@@ -71,7 +72,7 @@ impl Database {
                    w.priority, w.cpr_standing, w.awaiting_countersignature \
                  FROM (SELECT plan_id FROM review_worklist_orgs \
                        WHERE organisation = $2 AND status = $1 \
-                         AND ($3::date IS NULL OR due_date < $3) \
+                         AND ($3::date IS NULL OR due_date < $3 OR priority = 0) \
                          AND ($4::date IS NULL \
                               OR (priority, due_date, plan_id) > ($7::smallint, $4, $5::uuid)) \
                        ORDER BY priority, due_date, plan_id LIMIT $6) o \

@@ -73,11 +73,13 @@ fn decode_cursor(text: &str) -> Result<(i16, NaiveDate, Uuid), ApiError> {
     };
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let mut parts = text.splitn(3, '|');
-    let (Some(priority), Some(date), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
+    let parts: Vec<&str> = text.splitn(3, '|').collect();
+    // A cursor issued before the worklist had priorities ("date|id") continues where it was.
+    let (priority, date, id) = match parts.as_slice() {
+        [priority, date, id] => (priority.parse::<i16>().map_err(|_| bad())?, *date, *id),
+        [date, id] => (1, *date, *id),
+        _ => return Err(bad()),
     };
-    let priority: i16 = priority.parse().map_err(|_| bad())?;
     if !(0..=1).contains(&priority) {
         return Err(bad());
     }

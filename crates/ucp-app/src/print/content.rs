@@ -108,7 +108,8 @@ fn cpr_words(cpr: &CprDecision) -> String {
         None => cpr.headline.clone(),
     };
     // An ADRT held follows in its own line too (see `adrt_words`).
-    match decision.split_once(ADRT_HELD) {
+    // The last occurrence: a reviewer's note quoted earlier in the line may hold the words.
+    match decision.rsplit_once(ADRT_HELD) {
         Some((before, _)) => before.trim_end().to_owned(),
         None => decision,
     }
@@ -119,7 +120,7 @@ const ADRT_HELD: &str = " An advance decision to refuse treatment is held";
 
 /// The headline's sentence about an ADRT, if it has one.
 fn adrt_words(cpr: &CprDecision) -> Option<String> {
-    let (_, rest) = cpr.headline.split_once(ADRT_HELD)?;
+    let (_, rest) = cpr.headline.rsplit_once(ADRT_HELD)?;
     let rest = match &cpr.previous_decision {
         Some(p) => rest.strip_suffix(&p.message).unwrap_or(rest).trim_end(),
         None => rest,
