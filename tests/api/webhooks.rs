@@ -177,6 +177,31 @@ impl Receiver {
     }
 }
 
+/// The subscription's dead letters, once at least one is parked (within 20 s).
+async fn parked(app: &TestApp, id: &str, admin: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no dead letter was parked"
+        );
+        let letters: Value = app
+            .client
+            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        if letters.as_array().is_some_and(|l| !l.is_empty()) {
+            return letters;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The change ids of the whole feed, in commit order (`expected` of them).
 async fn feed_order(base: &str, client: &reqwest::Client, expected: usize) -> Vec<String> {
     crate::helpers::all_changes(base, client, expected)
@@ -281,27 +306,7 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
     let id = sub["id"].as_str().unwrap_or_default().to_owned();
     app.create_plan(&plan_body(&nhs(520))).await;
     let admin = token_with(Role::Admin, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let letters = loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no dead letter was parked"
-        );
-        let letters: Value = app
-            .client
-            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        if letters.as_array().is_some_and(|l| !l.is_empty()) {
-            break letters;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let letters = parked(&app, &id, &admin).await;
     assert_eq!(
         letters.as_array().map(Vec::len),
         Some(1),
@@ -781,27 +786,7 @@ async fn a_parked_change_redelivered_after_consent_was_withdrawn_carries_no_summ
     let plan = app.create_plan(&plan_body(&nhs(523))).await;
     let plan_id = plan["id"].as_str().unwrap_or_default().to_owned();
     let admin = token_with(Role::Admin, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let letter = loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no dead letter was parked"
-        );
-        let letters: Value = app
-            .client
-            .get(app.url(&format!("/v1/subscriptions/{id}/dead-letters")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        if let Some(first) = letters.as_array().and_then(|l| l.first()) {
-            break first.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let letter = parked(&app, &id, &admin).await[0].clone();
     assert!(letter["payload"]["summary"].is_object(), "{letter}");
     let res = app
         .write(
