@@ -344,4 +344,14 @@ async fn a_withdrawn_plan_prints_its_status_across_every_page() {
         "{text}"
     );
     assert!(!text.contains("NOT FOR CPR"), "{text}");
+    // Nor on a later page, in the form's own fields.
+    let flat = text.to_lowercase();
+    assert!(
+        !flat.contains("attempts-not-recommended") && !flat.contains("cpr recommendation"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Not printed: this plan was withdrawn."),
+        "{text}"
+    );
 }

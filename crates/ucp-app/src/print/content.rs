@@ -249,6 +249,26 @@ pub fn lay_out(plan: &CarePlan, s: &EmergencySummary) -> Flow {
     if !clinical.is_empty() {
         f.heading(1, "Clinical sections");
         for (section, state) in clinical {
+            // A plan that is not current prints no decision anywhere, not even on a later
+            // page: a crew reading page 2 alone must not find one.
+            if *section == PlanSection::EmergencyTreatmentPlan && plan.status != PlanStatus::Active
+            {
+                f.heading(2, &title(section.name()));
+                f.paragraph(
+                    &format!(
+                        "Not printed: this plan {}. Its recommendations are not to be acted on.",
+                        match plan.status {
+                            PlanStatus::Withdrawn => "was withdrawn",
+                            PlanStatus::Deceased => "was closed after the person's death",
+                            PlanStatus::Voided => "was made in error and voided",
+                            PlanStatus::Active => "is active",
+                        }
+                    ),
+                    11.0,
+                    true,
+                );
+                continue;
+            }
             section_text(&mut f, *section, state);
         }
     }
