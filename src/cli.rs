@@ -430,10 +430,22 @@ struct ServeArgs {
     #[arg(long, env = "UCP_WEBHOOK_CA_FILE")]
     webhook_ca_file: Option<std::path::PathBuf>,
 
-    /// The service's public address: printed plans link to the live plan there (and their QR
-    /// codes encode that link).
+    /// The service's public address: printed plans link to their check page there
+    /// (`/check/{code}`), and their QR codes encode that link.
     #[arg(long, env = "UCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     public_url: String,
+
+    /// The keys that sign the codes on printed plans, `id:secret` (id 0-255, secret at least
+    /// 32 characters), comma-separated: the first signs new prints, all verify. Rotate by
+    /// putting a new key first; drop a key to revoke its codes. Unset: a development key,
+    /// which a production deployment refuses.
+    #[arg(long, env = "UCP_CHECK_KEYS", hide_env_values = true)]
+    check_keys: Option<String>,
+
+    /// Checks of printed copies (`GET /check/{code}`, no sign-in) a minute from one client
+    /// address before they are answered 429 (0: no limit).
+    #[arg(long, env = "UCP_CHECK_RATE_LIMIT", default_value_t = 30)]
+    check_rate_limit: u32,
 
     /// The ODS code of the organisation that holds the records: the custodian of the National
     /// Record Locator pointers, and the prefix of their ids. The default, X26 (NHS England),
@@ -729,6 +741,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let reasons: Vec<String> = broken.iter().map(ToString::to_string).collect();
         anyhow::bail!("refusing to start: {}", reasons.join("; "));
     }
+    let check_keys = match &args.check_keys {
+        Some(text) => text
+            .parse::<ucp_app::print::CheckKeys>()
+            .context("reading UCP_CHECK_KEYS")?,
+        None => ucp_app::print::CheckKeys::development(),
+    };
+    if check_keys.is_development() && deployment == ucp_api::Deployment::Production {
+        anyhow::bail!(
+            "refusing to start: printed plans' check codes would be signed with the development \
+             key; set UCP_CHECK_KEYS"
+        );
+    }
     if args.migrate {
         let owner = args
             .database_url
@@ -809,6 +833,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         rate_limit_per_minute: args.rate_limit,
         rate_limit_anonymous_per_minute: args.rate_limit_anonymous,
+        check_rate_limit_per_minute: args.check_rate_limit,
         trusted_proxies: args
             .trusted_proxies
             .parse()
@@ -846,6 +871,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         print: ucp_app::print::PrintSettings {
             public_url: args.public_url,
+            check_keys,
         },
     };
     let app = Application::build(&config, state)

@@ -49,6 +49,8 @@ pub struct ApiConfig {
     pub rate_limit_per_minute: u32,
     /// Requests a minute from one client address that do not sign in (0: no limit).
     pub rate_limit_anonymous_per_minute: u32,
+    /// Checks of printed copies a minute from one client address (0: no limit).
+    pub check_rate_limit_per_minute: u32,
     /// The proxies whose `X-Forwarded-For` names the client (`UCP_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::rate_limit::TrustedProxies,
     /// The FHIR facade's public address and the custodian ODS code of NRL pointers.
@@ -74,6 +76,7 @@ impl Default for ApiConfig {
             print: ucp_app::print::PrintSettings::default(),
             rate_limit_per_minute: 0,
             rate_limit_anonymous_per_minute: 0,
+            check_rate_limit_per_minute: 30,
             trusted_proxies: crate::rate_limit::TrustedProxies::default(),
             fhir: ucp_fhir::FhirSettings::default(),
             nrl: None,
@@ -142,6 +145,9 @@ impl Application {
         let anonymous_limit = web::Data::new(crate::rate_limit::AnonymousRateLimit::per_minute(
             config.rate_limit_anonymous_per_minute,
         ));
+        let check_limit = web::Data::new(crate::routes::check::CheckRateLimit(
+            crate::rate_limit::AnonymousRateLimit::per_minute(config.check_rate_limit_per_minute),
+        ));
         let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let limit = web::Data::new(config.body_limits);
         let doc = ApiDoc::openapi();
@@ -163,6 +169,7 @@ impl Application {
                 .app_data(identity.clone())
                 .app_data(rate_limit.clone())
                 .app_data(anonymous_limit.clone())
+                .app_data(check_limit.clone())
                 .app_data(trusted_proxies.clone())
                 .app_data(limit.clone())
                 .app_data(operation_ids.clone())
@@ -240,6 +247,13 @@ impl Application {
                         .service(audit::get_shown)
                         .service(nrl::list_nrl_dead_letters)
                         .service(nrl::redeliver_nrl_dead_letter)
+                        .default_service(web::to(not_found)),
+                )
+                // The public check of a printed copy: no sign-in, audited against the person.
+                .service(
+                    web::scope("/check")
+                        .wrap(from_fn(crate::audit::record_access))
+                        .service(crate::routes::check::check_printed_copy)
                         .default_service(web::to(not_found)),
                 )
                 // The FHIR facade: the same audit, in FHIR's dialect (routes::fhir::format).

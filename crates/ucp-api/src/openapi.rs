@@ -34,6 +34,7 @@ use crate::routes::{
         care_plans::get_history,
         care_plans::get_changes,
         care_plans::get_document,
+        crate::routes::check::check_printed_copy,
         patients::get_person_plan,
         patients::get_emergency_summary,
         patients::get_summary_changes,
@@ -102,6 +103,7 @@ use crate::routes::{
         (name = "subscriptions", description = "Webhooks: signed, ordered, at-least-once delivery of changes (admin)"),
         (name = "audit", description = "The access log and replay of what was shown (admin)"),
         (name = "worklists", description = "Plans due or overdue for review, by organisation (clinicians and admins)"),
+        (name = "printed-copies", description = "Whether a printed plan is still the plan: the public page its QR code opens (no sign-in, no personal data)"),
         (name = "operations", description = "Health and readiness probes"),
     )
 )]

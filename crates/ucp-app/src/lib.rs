@@ -10,6 +10,7 @@
 //! - [`fhir`]: the same reads as FHIR R4 UK Core resources, replayable like the rest;
 //! - [`feed`]: the change documents every follower gets (feed pages, SSE, webhooks);
 //! - [`nrl`]: publishing pointers to the National Record Locator as plans change;
+//! - [`printed_copies`]: whether a printed copy is still the plan, for anyone holding it;
 //! - [`webhooks`]: delivery, signatures and leader election;
 //! - [`audit`]: the group-commit access-log writer.
 
@@ -23,6 +24,7 @@ pub mod leadership;
 pub mod metrics;
 pub mod nrl;
 pub mod print;
+pub mod printed_copies;
 pub mod proxies;
 pub mod reads;
 pub mod replay;

@@ -118,6 +118,8 @@ pub async fn replay_entry(
                 summary.without_way_in()
             })?
         }
+        // A check of a printed copy showed its state only, which the entry keeps whole.
+        (Some(View::PrintedCopyCheck), _, _) => entry.detail.clone().ok_or_else(nothing)?,
         (Some(View::Fhir), _, _) => {
             crate::fhir::replay(db, entry.detail.as_ref().ok_or_else(nothing)?).await?
         }

@@ -3,6 +3,8 @@
 mod access;
 pub mod audit;
 pub mod care_plans;
+pub mod check;
+mod check_page;
 pub mod feed;
 pub mod fhir;
 pub mod health;

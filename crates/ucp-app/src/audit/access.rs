@@ -23,10 +23,12 @@ pub enum View {
     Document,
     /// FHIR resources (a read, a search, `$everything`), each from a plan at a version.
     Fhir,
+    /// A check of a printed copy's currency by whoever holds the paper (`GET /check/{code}`).
+    PrintedCopyCheck,
 }
 
 impl View {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -40,6 +42,7 @@ impl View {
         Self::Changes,
         Self::Document,
         Self::Fhir,
+        Self::PrintedCopyCheck,
     ];
 
     /// The view named in an access-log entry.
@@ -64,6 +67,7 @@ impl View {
             Self::Changes => "changes",
             Self::Document => "document",
             Self::Fhir => "fhir",
+            Self::PrintedCopyCheck => "printed-copy-check",
         }
     }
 }

@@ -1,14 +1,29 @@
-//! A small text layout for the printed plan: headings and wrapped paragraphs flowed onto A4
-//! pages, each line remembering what it is (a heading, a paragraph, page furniture) so that the
-//! PDF can be tagged for screen readers.
+//! A small text layout for the printed plan: headings, fields and wrapped paragraphs flowed onto
+//! A4 portrait pages. Each line remembers what it is (a heading, part of a paragraph) so that
+//! the PDF can be tagged for screen readers. A block — a field, a paragraph, a signature — is
+//! never split across a page break unless it is taller than a page; a heading never ends a
+//! page.
 
-/// A4 in points.
+use super::measure::width;
+
+/// A4 portrait, in points.
 pub const PAGE_WIDTH: f32 = 595.0;
 pub const PAGE_HEIGHT: f32 = 842.0;
-pub const MARGIN: f32 = 48.0;
-/// Room kept at the top and bottom of every page for the header and footer.
-pub const HEADER: f32 = 78.0;
-pub const FOOTER: f32 = 40.0;
+/// 10 mm: nothing is drawn nearer any edge than this (printers clip there).
+pub const EDGE: f32 = 28.35;
+/// The text column.
+pub const LEFT: f32 = 42.0;
+pub const RIGHT: f32 = PAGE_WIDTH - 42.0;
+/// Where the content starts and ends; above and below is the page furniture.
+pub const BODY_TOP: f32 = 120.0;
+pub const BODY_BOTTOM: f32 = PAGE_HEIGHT - 54.0;
+/// Where a field's value starts, right of its label.
+const LABEL_COLUMN: f32 = 148.0;
+/// Type sizes.
+pub const TEXT: f32 = 9.0;
+pub const LABEL: f32 = 8.0;
+/// The space between lines, as a multiple of the type size.
+const LEADING: f32 = 1.28;
 
 /// What a line is, for the tag tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,24 +46,34 @@ pub struct Line {
     pub role: Role,
 }
 
-/// Lines flowed onto pages.
-#[derive(Debug, Default)]
-pub struct Flow {
-    pub pages: Vec<Vec<Line>>,
-    y: f32,
-    paragraphs: usize,
+/// A shaded band behind a section heading, as the paper form has: top and height.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub y: f32,
+    pub height: f32,
 }
 
-/// An estimate of a line's width in DejaVu Sans: wide enough never to run past the margin.
-fn width(text: &str, size: f32, bold: bool) -> f32 {
-    let per_char = if bold { 0.66 } else { 0.60 };
-    #[allow(clippy::cast_precision_loss)] // line lengths are small
-    let chars = text.chars().count() as f32;
-    chars * size * per_char
+/// One page's content.
+#[derive(Debug, Default, Clone)]
+pub struct Page {
+    pub lines: Vec<Line>,
+    pub bands: Vec<Band>,
+}
+
+/// Lines flowed onto pages.
+#[derive(Debug)]
+pub struct Flow {
+    pub pages: Vec<Page>,
+    y: f32,
+    paragraphs: usize,
+    /// Where content starts on each page (lower when the page carries a banner).
+    top: f32,
+    /// A block being gathered to be placed whole: measured from 0, never broken.
+    gathering: bool,
 }
 
 /// Splits text into lines no wider than `room`, breaking between words (a word longer than a
-/// line is cut).
+/// line is cut). Line breaks in the text are kept.
 #[must_use]
 pub fn wrap(text: &str, size: f32, bold: bool, room: f32) -> Vec<String> {
     let mut lines = Vec::new();
@@ -66,11 +91,19 @@ pub fn wrap(text: &str, size: f32, bold: bool, room: f32) -> Vec<String> {
                 lines.push(std::mem::take(&mut line));
                 line = word.to_owned();
             }
+            // A word wider than the line: cut it where it still fits.
             while width(&line, size, bold) > room && line.chars().count() > 1 {
-                let keep = ((room / (size * 0.66)) as usize).max(1);
-                let rest: String = line.chars().skip(keep).collect();
-                lines.push(line.chars().take(keep).collect());
-                line = rest;
+                let mut keep = String::new();
+                for c in line.chars() {
+                    keep.push(c);
+                    if width(&keep, size, bold) > room {
+                        keep.pop();
+                        break;
+                    }
+                }
+                let cut = keep.chars().count().max(1);
+                lines.push(line.chars().take(cut).collect());
+                line = line.chars().skip(cut).collect();
             }
         }
         lines.push(line);
@@ -78,79 +111,228 @@ pub fn wrap(text: &str, size: f32, bold: bool, room: f32) -> Vec<String> {
     lines
 }
 
+impl Default for Flow {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Flow {
     #[must_use]
     pub fn new() -> Self {
+        Self::starting_at(BODY_TOP)
+    }
+
+    /// A flow whose pages' content starts at `top`.
+    #[must_use]
+    pub fn starting_at(top: f32) -> Self {
         Self {
-            pages: vec![Vec::new()],
-            y: HEADER + MARGIN / 2.0,
+            pages: vec![Page::default()],
+            y: top,
             paragraphs: 0,
+            top,
+            gathering: false,
         }
     }
 
+    fn page(&mut self) -> &mut Page {
+        if self.pages.is_empty() {
+            self.pages.push(Page::default());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Page::default());
+        self.y = self.top;
+    }
+
+    /// Starts a new page unless `height` more fits on this one.
     fn room_for(&mut self, height: f32) {
-        if self.y + height > PAGE_HEIGHT - FOOTER - MARGIN / 2.0 {
-            self.pages.push(Vec::new());
-            self.y = HEADER + MARGIN / 2.0;
+        if !self.gathering && self.y + height > BODY_BOTTOM && self.y > self.top {
+            self.new_page();
         }
     }
 
-    fn place(&mut self, text: String, size: f32, bold: bool, indent: f32, role: Role) {
-        let leading = size * 1.35;
+    fn place(&mut self, text: String, size: f32, bold: bool, x: f32, role: Role) {
+        let leading = size * LEADING;
         self.room_for(leading);
         self.y += leading;
-        let line = Line {
-            x: MARGIN + indent,
-            y: self.y,
+        let y = self.y;
+        self.page().lines.push(Line {
+            x,
+            y,
             size,
             bold,
             text,
             role,
+        });
+    }
+
+    /// Lays out `build` as one block: on this page if it fits, else whole on the next; only a
+    /// block taller than a page is broken.
+    pub fn keep(&mut self, build: impl FnOnce(&mut Flow)) {
+        if self.gathering {
+            build(self);
+            return;
+        }
+        let mut block = Flow {
+            pages: vec![Page::default()],
+            y: 0.0,
+            paragraphs: self.paragraphs,
+            top: 0.0,
+            gathering: true,
         };
-        if let Some(page) = self.pages.last_mut() {
-            page.push(line);
+        build(&mut block);
+        self.paragraphs = block.paragraphs;
+        let height = block.y;
+        let Some(content) = block.pages.pop() else {
+            return;
+        };
+        if height <= BODY_BOTTOM - self.top {
+            self.room_for(height);
+            let top = self.y;
+            let page = self.page();
+            page.lines.extend(content.lines.into_iter().map(|mut l| {
+                l.y += top;
+                l
+            }));
+            page.bands.extend(content.bands.into_iter().map(|mut b| {
+                b.y += top;
+                b
+            }));
+            self.y = top + height;
+        } else {
+            // Taller than a page: line by line.
+            let mut previous = 0.0;
+            for line in content.lines {
+                let step = line.y - previous;
+                previous = line.y;
+                self.room_for(step);
+                self.y += step;
+                let y = self.y;
+                self.page().lines.push(Line { y, ..line });
+            }
+            self.y += height - previous;
         }
     }
 
-    /// A heading; a heading never ends a page alone.
-    pub fn heading(&mut self, level: u16, text: &str) {
-        let size = match level {
-            1 => 18.0,
-            2 => 14.0,
-            _ => 12.0,
-        };
-        self.room_for(size * 1.35 * 3.0);
-        self.y += size * 0.4;
-        for line in wrap(text, size, true, PAGE_WIDTH - 2.0 * MARGIN) {
-            self.place(line, size, true, 0.0, Role::Heading(level));
-        }
+    /// The document's title.
+    pub fn title(&mut self, text: &str) {
+        self.keep(|f| {
+            for line in wrap(text, 11.5, true, RIGHT - LEFT) {
+                f.place(line, 11.5, true, LEFT, Role::Heading(1));
+            }
+            f.y += 2.0;
+        });
     }
 
-    /// A paragraph, wrapped.
-    pub fn paragraph(&mut self, text: &str, size: f32, bold: bool) {
+    /// A section heading on a shaded band, kept with what follows it (`next`, laid out with
+    /// it as one block).
+    pub fn section(&mut self, text: &str, next: impl FnOnce(&mut Flow)) {
+        self.keep(|f| {
+            f.y += 4.0;
+            let top = f.y;
+            for line in wrap(text, 9.5, true, RIGHT - LEFT - 8.0) {
+                f.place(line, 9.5, true, LEFT + 4.0, Role::Heading(2));
+            }
+            f.y += 3.0;
+            let band = Band {
+                y: top,
+                height: f.y - top,
+            };
+            f.page().bands.push(band);
+            f.y += 2.0;
+            next(f);
+        });
+    }
+
+    /// A heading within a section, kept with what follows it.
+    pub fn subheading(&mut self, text: &str, next: impl FnOnce(&mut Flow)) {
+        self.keep(|f| {
+            f.y += 3.0;
+            for line in wrap(text, 10.0, true, RIGHT - LEFT) {
+                f.place(line, 10.0, true, LEFT, Role::Heading(3));
+            }
+            next(f);
+        });
+    }
+
+    /// A paragraph, wrapped, kept whole.
+    pub fn paragraph(&mut self, text: impl std::fmt::Display, size: f32, bold: bool) {
         self.paragraphs += 1;
         let id = self.paragraphs;
-        for line in wrap(text, size, bold, PAGE_WIDTH - 2.0 * MARGIN) {
-            self.place(line, size, bold, 0.0, Role::Paragraph(id));
-        }
+        let text = text.to_string();
+        self.keep(|f| {
+            for line in wrap(&text, size, bold, RIGHT - LEFT) {
+                f.place(line, size, bold, LEFT, Role::Paragraph(id));
+            }
+        });
     }
 
-    /// A label and its value, as one paragraph ("Label: value").
-    pub fn field(&mut self, label: &str, value: &str) {
-        self.paragraph(&format!("{label}: {value}"), 10.0, false);
+    /// A label and its value side by side, as on the paper form, kept whole; a label too long
+    /// for its column goes on its own line above the value. The label ends with a colon so
+    /// that the text reads "Label: value" when copied out.
+    pub fn field(&mut self, label: impl std::fmt::Display, value: impl std::fmt::Display) {
+        self.paragraphs += 1;
+        let id = self.paragraphs;
+        let label = format!("{label}:");
+        let labels = if width(&label, LABEL, true) <= LABEL_COLUMN - 8.0 {
+            vec![label]
+        } else {
+            wrap(&label, LABEL, true, RIGHT - LEFT)
+        };
+        let above = labels.len() > 1 || width(&labels[0], LABEL, true) > LABEL_COLUMN - 8.0;
+        let values = wrap(&value.to_string(), TEXT, false, RIGHT - LEFT - LABEL_COLUMN);
+        self.keep(|f| {
+            let leading = TEXT * LEADING;
+            if above {
+                for text in labels {
+                    f.place(text, LABEL, true, LEFT, Role::Paragraph(id));
+                }
+                for text in values {
+                    f.place(text, TEXT, false, LEFT + LABEL_COLUMN, Role::Paragraph(id));
+                }
+                f.y += 1.5;
+                return;
+            }
+            let top = f.y;
+            for (i, text) in labels.into_iter().enumerate() {
+                #[allow(clippy::cast_precision_loss)] // a label wraps onto a few lines
+                let y = top + leading * (i as f32 + 1.0);
+                f.page().lines.push(Line {
+                    x: LEFT,
+                    y,
+                    size: LABEL,
+                    bold: true,
+                    text,
+                    role: Role::Paragraph(id),
+                });
+                f.y = f.y.max(y);
+            }
+            f.y = top;
+            for text in values {
+                f.place(text, TEXT, false, LEFT + LABEL_COLUMN, Role::Paragraph(id));
+            }
+            f.y = f.y.max(top + leading);
+            if let Some(last) = f.page().lines.iter().map(|l| l.y).reduce(f32::max) {
+                f.y = f.y.max(last);
+            }
+            f.y += 1.5;
+        });
     }
 
     /// The rest starts on a new page.
     pub fn page_break(&mut self) {
-        if self.pages.last().is_some_and(|p| !p.is_empty()) {
-            self.pages.push(Vec::new());
-            self.y = HEADER + MARGIN / 2.0;
+        if self.pages.last().is_some_and(|p| !p.lines.is_empty()) {
+            self.new_page();
         }
     }
 
     /// A little space.
     pub fn gap(&mut self) {
-        self.y += 6.0;
+        self.y += 5.0;
     }
 }
 
@@ -171,17 +353,50 @@ mod tests {
         for line in &lines {
             assert!(width(line, 10.0, false) <= 200.0, "{line}");
         }
+        let long = "W".repeat(200);
+        for line in wrap(&long, 10.0, true, 100.0) {
+            assert!(width(&line, 10.0, true) <= 100.0, "{line}");
+        }
     }
 
     #[test]
-    fn a_long_flow_goes_onto_more_pages_within_the_margins() {
+    fn a_long_flow_goes_onto_more_pages_within_the_body() {
         let mut flow = Flow::new();
         for i in 0..200 {
-            flow.paragraph(&format!("Line {i}"), 10.0, false);
+            flow.field(&format!("Line {i}"), "a value");
         }
         assert!(flow.pages.len() > 2);
-        for line in flow.pages.iter().flatten() {
-            assert!(line.y > HEADER && line.y < PAGE_HEIGHT - FOOTER, "{line:?}");
+        for line in flow.pages.iter().flat_map(|p| &p.lines) {
+            assert!(line.y > BODY_TOP && line.y <= BODY_BOTTOM, "{line:?}");
+            assert!(line.x >= LEFT && line.x + width(&line.text, line.size, line.bold) <= RIGHT);
         }
+    }
+
+    #[test]
+    fn a_block_is_never_split_across_pages_and_a_heading_stays_with_its_text() {
+        let mut flow = Flow::new();
+        // Fill the page to just above its end.
+        while flow.y < BODY_BOTTOM - 30.0 {
+            flow.paragraph("filler", TEXT, false);
+        }
+        let before = flow.pages.len();
+        flow.field(
+            "Signed",
+            "Dr Demo Clinician, GP, GMC 7654321, senior responsible clinician, electronically \
+             signed in the Universal Care Plan on 3 Dec 2026, 14:05, and a long tail of words \
+             that makes this signature three lines long at least",
+        );
+        assert_eq!(flow.pages.len(), before + 1, "moved whole to the next page");
+        let signature: Vec<_> = flow.pages[before].lines.iter().collect();
+        assert!(signature.len() >= 3);
+        assert!(signature.iter().all(|l| l.y > BODY_TOP));
+
+        while flow.y < BODY_BOTTOM - 20.0 {
+            flow.paragraph("filler", TEXT, false);
+        }
+        let before = flow.pages.len();
+        flow.section("8. Emergency contacts", |f| f.field("Name", "Tom"));
+        assert_eq!(flow.pages.len(), before + 1);
+        assert_eq!(flow.pages[before].lines.len(), 3, "heading, label and value together");
     }
 }

@@ -1,26 +1,55 @@
-//! The plan on paper: a ReSPECT-style PDF whose first page is what a crew reads first, then the
-//! person's own forms in their words, then the clinical sections. Every page says which version
-//! it shows, when it was produced, the plan's status, and carries a QR code and a link to the
-//! live plan with the words "Check for a newer version" — paper goes stale silently.
+//! The plan on paper: a PDF whose first page is the ReSPECT key page (the v3 form's nine
+//! sections in its order and words), then the rest of the plan in the plan's order, each part
+//! headed by whose words it is. Every page says which version it shows, when it was printed and
+//! the plan's status, and carries a QR code and a link to a public page that tells anyone
+//! holding the paper whether this copy is still the plan (`GET /check/{code}`, see
+//! [`check_code`]). A plan not current carries a banner and a full-page watermark on every
+//! page and prints no recommendation anywhere. A4 portrait; nothing within 10 mm of an edge.
 //!
-//! Rendered with krilla (real, selectable text in an embedded DejaVu Sans, a document title and
-//! language, and a tag tree of headings and paragraphs for screen readers) and the `qrcode`
-//! crate. krilla was chosen over printpdf and genpdf because it writes tagged, accessible PDF.
+//! Rendered with krilla (real, selectable text in an embedded DejaVu Sans measured from the
+//! font itself, a document title and language, and a tag tree of headings and paragraphs for
+//! screen readers) and the `qrcode` crate. krilla was chosen over printpdf and genpdf because
+//! it writes tagged, accessible PDF.
 
-mod content;
+pub mod check_code;
+mod furniture;
+mod key_page;
+mod later_pages;
 mod layout;
+mod measure;
 mod render;
+mod words;
 
-pub use content::PrintSettings;
+pub use check_code::{CheckKeys, CodeError, KeysError, PrintedCopy};
+pub use key_page::{FORM_VERSION, SECTIONS as KEY_PAGE_SECTIONS};
+pub use words::london;
 
 use chrono::{DateTime, Utc};
 use ucp_domain::views::EmergencySummary;
-use ucp_domain::CarePlan;
+use ucp_domain::{CarePlan, PlanSection, SectionContent};
 use uuid::Uuid;
 
 use crate::AppError;
 
-/// The PDF of a plan as it stands in `plan` (any version), produced at `now`.
+/// Where the check page is, and the keys its codes are signed with.
+#[derive(Debug, Clone)]
+pub struct PrintSettings {
+    /// The service's public address, e.g. `https://ucp.example.nhs.uk` (`UCP_PUBLIC_URL`).
+    pub public_url: String,
+    /// The keys printed-copy codes are signed with (`UCP_CHECK_KEYS`).
+    pub check_keys: CheckKeys,
+}
+
+impl Default for PrintSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            check_keys: CheckKeys::development(),
+        }
+    }
+}
+
+/// The PDF of a plan as it stands in `plan` (any version), printed at `now`.
 ///
 /// # Errors
 /// When the PDF cannot be written (a font or layout failure: never for the embedded font).
@@ -32,7 +61,26 @@ pub fn care_plan_pdf(
 ) -> Result<Vec<u8>, AppError> {
     let summary = EmergencySummary::of(plan_id, plan, now.date_naive())
         .ok_or_else(|| AppError::internal("a plan without Personal Information"))?;
-    let flow = content::lay_out(plan, &summary);
-    let furniture = content::Furniture::of(plan_id, &summary, now, settings);
+    let furniture = furniture::Furniture::of(plan_id, &summary, now, settings);
+    let mut flow = if furniture.banner.is_some() {
+        layout::Flow::starting_at(render::BODY_TOP_WITH_BANNER)
+    } else {
+        layout::Flow::new()
+    };
+    let address = match plan
+        .section(PlanSection::PersonalInformation)
+        .map(|st| &st.content)
+    {
+        Some(SectionContent::PersonalInformation(pi)) => {
+            let mut parts: Vec<String> = pi.address.lines.iter().map(ToString::to_string).collect();
+            parts.push(pi.address.postcode.to_string());
+            parts.join(", ")
+        }
+        _ => summary.postcode.clone(),
+    };
+    key_page::lay_out(&mut flow, plan, &summary, &address);
+    // The key page stands alone: what a crew reads first is never run on into the rest.
+    flow.page_break();
+    later_pages::lay_out(&mut flow, plan);
     render::pdf(&flow, &furniture, &summary)
 }

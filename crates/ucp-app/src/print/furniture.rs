@@ -1,0 +1,79 @@
+//! What every page carries besides its content: who the plan is for, its version and status,
+//! when it was printed, the code and link that check whether this copy is still the plan, and,
+//! for a plan not to act on, a banner and a full-page watermark saying so.
+
+use chrono::{DateTime, Utc};
+use ucp_domain::views::EmergencySummary;
+use ucp_domain::PlanStatus;
+use uuid::Uuid;
+
+use super::check_code::PrintedCopy;
+use super::words::{self, day, day_of, spaced, when};
+use super::PrintSettings;
+
+/// What every page carries besides its content.
+#[derive(Debug, Clone)]
+pub struct Furniture {
+    pub title: String,
+    pub header: String,
+    pub status_line: String,
+    pub check_prompt: String,
+    /// The public check page for this copy (`…/check/{code}`): the QR code and the link.
+    pub link: String,
+    /// Across every page when the plan is not current.
+    pub banner: Option<String>,
+    /// The full-page diagonal watermark of a plan not current: its two lines.
+    pub watermark: Option<(String, String)>,
+    pub footer: String,
+}
+
+impl Furniture {
+    #[must_use]
+    pub fn of(
+        plan_id: Uuid,
+        summary: &EmergencySummary,
+        now: DateTime<Utc>,
+        settings: &PrintSettings,
+    ) -> Self {
+        let base = settings.public_url.trim_end_matches('/');
+        let name = format!("{} {}", summary.given_name, summary.family_name);
+        let nhs = spaced(&summary.nhs_number.to_string());
+        let code = settings.check_keys.sign(&PrintedCopy {
+            plan_id,
+            version: summary.plan_version,
+            printed_on: words::london(now).date_naive(),
+        });
+        let ended = summary
+            .not_current
+            .as_ref()
+            .filter(|_| summary.status != PlanStatus::Active)
+            .map(|n| (crate::printed_copies::ended(n.status), day_of(n.since)));
+        Self {
+            title: format!("Universal Care Plan: {name}, NHS number {nhs}"),
+            header: format!(
+                "{name}  \u{b7}  NHS number {nhs}  \u{b7}  born {}",
+                day(summary.birth_date)
+            ),
+            status_line: format!(
+                "Universal Care Plan version {}: {}  \u{b7}  printed {} (UK time)",
+                summary.plan_version,
+                words::status(summary.status),
+                when(now)
+            ),
+            check_prompt: "Is this copy still the plan? Scan the code, or open:".to_owned(),
+            link: format!("{base}/check/{code}"),
+            banner: ended.as_ref().map(|(how, on)| {
+                format!(
+                    "NOT CURRENT \u{2014} {} on {on}. DO NOT ACT ON THIS PLAN.",
+                    how.to_uppercase()
+                )
+            }),
+            watermark: ended.map(|(how, on)| ("NOT CURRENT".to_owned(), format!("{how} on {on}"))),
+            footer: format!(
+                "Version {} printed {}. Check for a newer version: scan the code at the top of the page.",
+                summary.plan_version,
+                day_of(now)
+            ),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Whether a printed copy is still the plan: what `GET /check/{code}` answers anyone holding
+//! the paper, with no sign-in. It says only the state of the copy (current, superseded, or not
+//! current and why), never a name, an NHS number or anything clinical; and every check is an
+//! access-log entry against the person, who learns from it that a copy exists and is in use.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use ucp_domain::PlanStatus;
+use ucp_store::Database;
+
+use crate::audit::{Access, Shown, View};
+use crate::print::{CheckKeys, PrintedCopy};
+use crate::AppError;
+
+/// Events that leave what a printed copy says standing. Consent to share withdrawn changes who
+/// the plan is shared with, not the recommendations: a crew holding the paper must not be told
+/// to disregard a decision that stands.
+const LEAVES_COPY_STANDING: &[&str] = &["ConsentToShareWithdrawn"];
+
+/// What became of a printed copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CopyState {
+    /// Nothing that the paper shows has changed since it was printed.
+    Current,
+    /// The plan changed after the copy was printed: the paper is out of date.
+    #[serde(rename_all = "camelCase")]
+    Superseded {
+        /// When the first change after the printed version was made.
+        superseded_at: DateTime<Utc>,
+    },
+    /// The plan is no longer one to act on: withdrawn, voided (made in error), or closed after
+    /// the person's death.
+    #[serde(rename_all = "camelCase")]
+    NotCurrent {
+        status: PlanStatus,
+        since: DateTime<Utc>,
+    },
+}
+
+/// The answer to a check of a printed copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CopyCheck {
+    /// The plan version the paper shows.
+    pub printed_version: i64,
+    /// The day it was printed (UTC).
+    pub printed_on: NaiveDate,
+    #[serde(flatten)]
+    pub state: CopyState,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl CopyCheck {
+    /// The one line a reader must take away, in the words printed on the page.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let copy = format!(
+            "This printed plan (version {}, printed {})",
+            self.printed_version,
+            day(self.printed_on)
+        );
+        match self.state {
+            CopyState::Current => format!("{copy} is CURRENT"),
+            CopyState::Superseded { superseded_at } => format!(
+                "SUPERSEDED on {} \u{2014} do not rely on this copy",
+                day(crate::print::london(superseded_at).date_naive())
+            ),
+            CopyState::NotCurrent { status, since } => format!(
+                "NOT CURRENT: {} on {}",
+                ended(status),
+                day(crate::print::london(since).date_naive())
+            ),
+        }
+    }
+}
+
+/// How a plan ended, in the words the check page and the printed watermark use.
+#[must_use]
+pub fn ended(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Withdrawn => "withdrawn",
+        PlanStatus::Voided => "voided (made in error)",
+        PlanStatus::Deceased => "closed after the person's death",
+        PlanStatus::Active => "active",
+    }
+}
+
+/// `3 Dec 2026`.
+#[must_use]
+pub fn day(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+/// What the code says became of the copy, as of `now`.
+///
+/// # Errors
+/// Not found for a code this service did not sign (or signed with a key since dropped), or for
+/// a plan or version that does not exist; database failures.
+pub async fn check(
+    db: &Database,
+    keys: &CheckKeys,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Shown<CopyCheck>, AppError> {
+    let not_ours = || {
+        AppError::NotFound(
+            "This code is not one the Universal Care Plan printed, or it can no longer be \
+             checked. Do not rely on the paper without checking the plan another way."
+                .into(),
+        )
+    };
+    let copy: PrintedCopy = keys.verify(code).map_err(|e| {
+        tracing::info!(reason = %e, "a printed-copy code was not recognised");
+        not_ours()
+    })?;
+    let row = db.plan(copy.plan_id).await?.ok_or_else(not_ours)?;
+    if copy.version < 1 || copy.version > row.version {
+        return Err(not_ours());
+    }
+    let state = if row.status == PlanStatus::Active {
+        let later = db
+            .read_streams_after(&[(copy.plan_id, copy.version)])
+            .await?
+            .remove(&copy.plan_id)
+            .unwrap_or_default();
+        later
+            .iter()
+            .find(|e| !LEAVES_COPY_STANDING.contains(&e.event_type.as_str()))
+            .map_or(CopyState::Current, |e| CopyState::Superseded {
+                superseded_at: e.recorded_at,
+            })
+    } else {
+        let since = row
+            .document
+            .pointer("/statusChange/at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        CopyState::NotCurrent {
+            status: row.status,
+            since,
+        }
+    };
+    let check = CopyCheck {
+        printed_version: copy.version,
+        printed_on: copy.printed_on,
+        state,
+        checked_at: now,
+    };
+    let access = Access {
+        plan_id: Some(copy.plan_id),
+        nhs_number: Some(row.nhs_number.to_string()),
+        plan_version: Some(copy.version),
+        view: Some(View::PrintedCopyCheck),
+        detail: serde_json::to_value(&check).ok(),
+        ..Access::default()
+    };
+    Ok(Shown::new(check, access))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, d, h, 5, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn check(state: CopyState) -> CopyCheck {
+        CopyCheck {
+            printed_version: 7,
+            printed_on: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default(),
+            state,
+            checked_at: at(7, 9),
+        }
+    }
+
+    #[test]
+    fn each_state_reads_in_the_words_the_paper_holder_needs() {
+        assert_eq!(
+            check(CopyState::Current).headline(),
+            "This printed plan (version 7, printed 3 Dec 2026) is CURRENT"
+        );
+        assert_eq!(
+            check(CopyState::Superseded {
+                superseded_at: at(5, 14)
+            })
+            .headline(),
+            "SUPERSEDED on 5 Dec 2026 \u{2014} do not rely on this copy"
+        );
+        assert_eq!(
+            check(CopyState::NotCurrent {
+                status: PlanStatus::Withdrawn,
+                since: at(6, 23)
+            })
+            .headline(),
+            "NOT CURRENT: withdrawn on 6 Dec 2026"
+        );
+        let json = serde_json::to_value(check(CopyState::Superseded {
+            superseded_at: at(5, 14),
+        }))
+        .unwrap_or_default();
+        assert_eq!(json["state"], "superseded");
+        assert_eq!(json["printedVersion"], 7);
+        assert_eq!(json["supersededAt"], "2026-12-05T14:05:00Z");
+    }
+}
