@@ -254,7 +254,17 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     // Page 1 is the ReSPECT key page: the form's nine sections, in the form's order.
     let first_page = page_text(&path, 1);
     let mut last = 0;
-    for heading in ucp_app::print::KEY_PAGE_SECTIONS {
+    for heading in [
+        "1. This plan belongs to",
+        "2. Shared understanding of my health and current condition",
+        "3. What matters to me in decisions about my treatment and care in an emergency",
+        "4. Clinical recommendations for emergency care and treatment",
+        "5. Capacity and representation at time of completion",
+        "6. Involvement in making this plan",
+        "7. Clinicians' signatures",
+        "8. Emergency contacts and those involved in discussing this plan",
+        "9. Form reviewed and remains relevant",
+    ] {
         let at = first_page
             .find(heading)
             .unwrap_or_else(|| panic!("page 1 lacks {heading:?}:\n{first_page}"));

@@ -21,7 +21,6 @@ mod render;
 mod words;
 
 pub use check_code::{CheckKeys, CodeError, KeysError, PrintedCopy};
-pub use key_page::{FORM_VERSION, SECTIONS as KEY_PAGE_SECTIONS};
 pub use words::london;
 
 use chrono::{DateTime, Utc};
