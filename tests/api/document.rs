@@ -70,10 +70,8 @@ impl Raster {
         let mut found = Vec::new();
         for y in 0..self.height {
             for x in 0..self.width {
-                let near = x < band
-                    || y < band
-                    || x >= self.width - band
-                    || y >= self.height - band;
+                let near =
+                    x < band || y < band || x >= self.width - band || y >= self.height - band;
                 if near && self.at(x, y) < 245 {
                     found.push((x, y));
                 }
@@ -84,9 +82,10 @@ impl Raster {
 
     /// The QR code on the page, decoded, with its corners in points from the top left.
     pub fn qr(&self) -> (String, [(f32, f32); 4]) {
-        let mut img = rqrr::PreparedImage::prepare_from_greyscale(self.width, self.height, |x, y| {
-            self.at(x, y)
-        });
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(self.width, self.height, |x, y| {
+                self.at(x, y)
+            });
         let grids = img.detect_grids();
         assert!(!grids.is_empty(), "no QR code on the page");
         let scale = 72.0 / self.dpi;
@@ -247,7 +246,10 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         "{info}"
     );
     assert!(info.contains("Tagged:          yes"), "{info}");
-    assert!(info.contains("Page size:       595 x 842 pts (A4)"), "{info}");
+    assert!(
+        info.contains("Page size:       595 x 842 pts (A4)"),
+        "{info}"
+    );
     let pages = page_count(&path);
     assert!(pages >= 2, "{info}");
 
@@ -268,7 +270,10 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         let at = first_page
             .find(heading)
             .unwrap_or_else(|| panic!("page 1 lacks {heading:?}:\n{first_page}"));
-        assert!(at > last, "{heading:?} out of the form's order:\n{first_page}");
+        assert!(
+            at > last,
+            "{heading:?} out of the form's order:\n{first_page}"
+        );
         last = at;
     }
     let spaced = format!("{} {} {}", &number[..3], &number[3..6], &number[6..]);
@@ -336,10 +341,15 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     }
     assert_eq!(iso_date_in(&text), None, "{text}");
     // The person's own words are headed as theirs; a professional's as theirs.
-    let support = later.find("Daily activities and support needs").unwrap_or(0);
-    assert!(later[support..].starts_with(
-        "Daily activities and support needs In the person's own words (written by Test patient"
-    ), "{later}");
+    let support = later
+        .find("Daily activities and support needs")
+        .unwrap_or(0);
+    assert!(
+        later[support..].starts_with(
+            "Daily activities and support needs In the person's own words (written by Test patient"
+        ),
+        "{later}"
+    );
 
     // Nothing within 10 mm of any edge, on any page; the QR code opens this copy's check page.
     let rendered = rasters(&file, 150);
@@ -356,9 +366,16 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     }
     let (link, corners) = rendered[0].qr();
     assert!(link.starts_with(&format!("{PUBLIC}/check/")), "{link}");
-    assert!(corners.iter().all(|(x, y)| *x > 28.35 && *y > 28.35), "{corners:?}");
+    assert!(
+        corners.iter().all(|(x, y)| *x > 28.35 && *y > 28.35),
+        "{corners:?}"
+    );
     let code = link.rsplit('/').next().unwrap_or_default().to_owned();
-    assert_eq!(rendered[pages - 1].qr().0, link, "the same code on every page");
+    assert_eq!(
+        rendered[pages - 1].qr().0,
+        link,
+        "the same code on every page"
+    );
     let res = app
         .client
         .get(app.url(&format!("/check/{code}")))
@@ -558,8 +575,15 @@ async fn a_plan_not_current_prints_no_recommendation_on_any_page_and_says_so_on_
             // pdftotext cannot read diagonal text back whole).
             let r = &rendered[page - 1];
             let grey_near = |fx: f32, fy: f32| {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-                let (cx, cy) = ((fx * r.width as f32) as usize, (fy * r.height as f32) as usize);
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    clippy::cast_precision_loss
+                )]
+                let (cx, cy) = (
+                    (fx * r.width as f32) as usize,
+                    (fy * r.height as f32) as usize,
+                );
                 (cy - 60..cy + 60)
                     .flat_map(|y| (cx - 60..cx + 60).map(move |x| (x, y)))
                     .filter(|(x, y)| (150..240).contains(&r.pixels[y * r.width + x]))
@@ -571,7 +595,10 @@ async fn a_plan_not_current_prints_no_recommendation_on_any_page_and_says_so_on_
                     "{ending}, page {page}: no watermark near ({fx}, {fy})"
                 );
             }
-            assert!(r.ink_within(10.0).is_empty(), "{ending}, page {page}: ink in the margin");
+            assert!(
+                r.ink_within(10.0).is_empty(),
+                "{ending}, page {page}: ink in the margin"
+            );
             // The banner is below the QR code, never on it.
             let (_, corners) = r.qr();
             let qr_bottom = corners.iter().map(|c| c.1).fold(0.0, f32::max);
@@ -581,10 +608,19 @@ async fn a_plan_not_current_prints_no_recommendation_on_any_page_and_says_so_on_
                 "{ending}, page {page}: banner at {banner_top} pt, QR code down to {qr_bottom} pt"
             );
         }
-        let text = (1..=pages).map(|p| page_text(&path, p)).collect::<Vec<_>>().join("\n");
-        assert!(text.contains("Its recommendations are not printed."), "{text}");
+        let text = (1..=pages)
+            .map(|p| page_text(&path, p))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            text.contains("Its recommendations are not printed."),
+            "{text}"
+        );
         assert!(text.contains("Not printed: this plan"), "{text}");
-        assert!(text.contains("My garden and my grandchildren."), "{ending}: the person's own words stay");
+        assert!(
+            text.contains("My garden and my grandchildren."),
+            "{ending}: the person's own words stay"
+        );
     }
 }
 
@@ -596,7 +632,9 @@ fn banner_top(pdf: &str, page: usize) -> f32 {
     let lines: Vec<&str> = html.lines().collect();
     lines
         .windows(3)
-        .find(|w| w[0].contains(">NOT<") && w[1].contains(">CURRENT<") && w[2].contains(">\u{2014}<"))
+        .find(|w| {
+            w[0].contains(">NOT<") && w[1].contains(">CURRENT<") && w[2].contains(">\u{2014}<")
+        })
         .and_then(|w| {
             w[0].split("yMin=\"")
                 .nth(1)

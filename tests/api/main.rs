@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod care_plans;
+mod check;
 mod consistency;
 mod contract;
 mod currency;

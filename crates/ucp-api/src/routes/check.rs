@@ -125,10 +125,7 @@ pub async fn check_printed_copy(
             let mut res = if json {
                 ApiError::TooManyRequests(secs).error_response()
             } else {
-                page(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    check_page::too_many(secs),
-                )
+                page(StatusCode::TOO_MANY_REQUESTS, check_page::too_many(secs))
             };
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -200,9 +200,11 @@ pub fn unavailable() -> String {
         "unknown",
         "Not checked",
         "The copy could not be checked just now",
-        &["Try again in a minute. Until then, do not rely on the printed plan without checking \
+        &[
+            "Try again in a minute. Until then, do not rely on the printed plan without checking \
            it another way."
-            .to_owned()],
+                .to_owned(),
+        ],
     )
 }
 
@@ -227,9 +229,8 @@ mod tests {
         };
         let current = verdict(&check(CopyState::Current));
         assert!(current.contains("<html lang=\"en-GB\">"));
-        assert!(current.contains(
-            "<h1>This printed plan (version 7, printed 3 Dec 2026) is CURRENT</h1>"
-        ));
+        assert!(current
+            .contains("<h1>This printed plan (version 7, printed 3 Dec 2026) is CURRENT</h1>"));
         assert!(!current.contains("<script"));
         let superseded = verdict(&check(CopyState::Superseded {
             superseded_at: at(5),
@@ -242,6 +243,9 @@ mod tests {
         }));
         assert!(withdrawn.contains("NOT CURRENT: withdrawn on 6 Dec 2026"));
         assert!(withdrawn.contains("Do not act on this printed plan"));
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

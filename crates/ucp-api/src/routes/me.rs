@@ -404,6 +404,21 @@ fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
         (_, _, Some("search")) => format!("you were in the results of a search by {who}"),
         (_, _, Some("feed" | "snapshot")) => format!("sent to {who} (dispatch feed)"),
         (_, _, Some("dead-letters")) => format!("an undelivered change was looked at by {who}"),
+        (_, _, Some("printed-copy-check")) => format!(
+            "someone holding a printed copy of your plan (version {}) checked whether it is still \
+             current: it was {}",
+            e.plan_version.unwrap_or_default(),
+            match e
+                .detail
+                .as_ref()
+                .and_then(|d| d["state"].as_str())
+                .unwrap_or_default()
+            {
+                "current" => "current",
+                "superseded" => "out of date",
+                _ => "no longer current",
+            }
+        ),
         (_, _, Some(view)) => format!("{who} read your {view}"),
         (_, action, None) => format!("{who}: {action}"),
     }

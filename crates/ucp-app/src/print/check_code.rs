@@ -73,7 +73,10 @@ pub struct CheckKeys {
 impl std::fmt::Debug for CheckKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckKeys")
-            .field("ids", &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>())
+            .field(
+                "ids",
+                &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
             .field("development", &self.development)
             .finish()
     }
@@ -235,8 +238,7 @@ mod tests {
     }
 
     fn keys(text: &str) -> CheckKeys {
-        text.parse()
-            .unwrap_or_else(|e: KeysError| panic!("{e}"))
+        text.parse().unwrap_or_else(|e: KeysError| panic!("{e}"))
     }
 
     const A: &str = "1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -284,7 +286,10 @@ mod tests {
         assert_eq!(rotated.verify(&printed_after), Ok(copy()));
         // The old key dropped: its codes are no longer recognised.
         let revoked = keys(B);
-        assert_eq!(revoked.verify(&printed_before), Err(CodeError::UnknownKey(1)));
+        assert_eq!(
+            revoked.verify(&printed_before),
+            Err(CodeError::UnknownKey(1))
+        );
     }
 
     #[test]

@@ -404,7 +404,11 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
                 signature(f, sig);
             }
         }
-        _ => f.paragraph("No Emergency Treatment Plan has been recorded.", TEXT, false),
+        _ => f.paragraph(
+            "No Emergency Treatment Plan has been recorded.",
+            TEXT,
+            false,
+        ),
     });
 
     // 8. Emergency contacts.
@@ -464,7 +468,9 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         f.section("Anticipatory medicines at home", |f| {
             f.field(
                 "Kept",
-                m.location.as_deref().unwrap_or("Where they are kept is not recorded"),
+                m.location
+                    .as_deref()
+                    .unwrap_or("Where they are kept is not recorded"),
             );
         });
         for item in &m.items {

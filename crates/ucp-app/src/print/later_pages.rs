@@ -335,10 +335,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             }
             f.field("What helps", &m.what_helps);
             for c in &m.crisis_contacts {
-                f.field(
-                    &c.role_or_relationship,
-                    &format!("{}, {}", c.name, c.phone),
-                );
+                f.field(&c.role_or_relationship, &format!("{}, {}", c.name, c.phone));
             }
         }
     }

@@ -397,6 +397,10 @@ mod tests {
         let before = flow.pages.len();
         flow.section("8. Emergency contacts", |f| f.field("Name", "Tom"));
         assert_eq!(flow.pages.len(), before + 1);
-        assert_eq!(flow.pages[before].lines.len(), 3, "heading, label and value together");
+        assert_eq!(
+            flow.pages[before].lines.len(),
+            3,
+            "heading, label and value together"
+        );
     }
 }

@@ -39,7 +39,10 @@ impl Advances {
         let Ok(f) = FontRef::new(font) else {
             return fallback;
         };
-        let upem = f32::from(f.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
+        let upem = f32::from(
+            f.metrics(Size::unscaled(), LocationRef::default())
+                .units_per_em,
+        );
         let glyph = f.charmap().map(c).unwrap_or_default();
         f.glyph_metrics(Size::unscaled(), LocationRef::default())
             .advance_width(glyph)
@@ -75,7 +78,10 @@ mod tests {
         assert!(width("i", 10.0, false) < 4.0);
         assert!(width("W", 10.0, false) > 9.0);
         assert!(width("NOT CURRENT", 10.0, true) > width("NOT CURRENT", 10.0, false));
-        assert!((width("ab", 10.0, false) - width("a", 10.0, false) - width("b", 10.0, false)).abs() < 1e-3);
+        assert!(
+            (width("ab", 10.0, false) - width("a", 10.0, false) - width("b", 10.0, false)).abs()
+                < 1e-3
+        );
         // Beyond the table (an arrow, a CJK character): still a width.
         assert!(width("\u{2192}", 10.0, false) > 0.0);
         assert!(width("\u{4e2d}", 10.0, false) > 0.0);

@@ -190,11 +190,7 @@ fn furniture(
             0,
         );
         fill_rect(surface, Rect::from_xywh(LEFT, top, rule, height), 0);
-        fill_rect(
-            surface,
-            Rect::from_xywh(RIGHT - rule, top, rule, height),
-            0,
-        );
+        fill_rect(surface, Rect::from_xywh(RIGHT - rule, top, rule, height), 0);
         let size = 12.0;
         let lines = wrap(banner, size, true, RIGHT - LEFT - 16.0);
         #[allow(clippy::cast_precision_loss)] // one or two lines

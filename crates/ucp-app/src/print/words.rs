@@ -197,7 +197,10 @@ pub fn whose_words(changed_by: &Author, changed_at: DateTime<Utc>) -> String {
         .clone()
         .unwrap_or_else(|| changed_by.actor.clone());
     match changed_by.role.as_str() {
-        "patient" => format!("In the person's own words (written by {name}, {})", when(changed_at)),
+        "patient" => format!(
+            "In the person's own words (written by {name}, {})",
+            when(changed_at)
+        ),
         "proxy" => format!(
             "Written for the person by {name}, who acts for them ({})",
             when(changed_at)
