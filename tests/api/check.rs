@@ -152,7 +152,7 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
     assert_eq!(res.status().as_u16(), 200);
     for version in [printed, printed + 2] {
         let (_, body) = check_json(&app, &code(&keys, &id, version)).await;
-        assert_eq!(body["state"], "notCurrent", "{body}");
+        assert_eq!(body["state"], "not-current", "{body}");
         assert_eq!(body["status"], "withdrawn", "{body}");
         assert!(body["message"]
             .as_str()

@@ -19,7 +19,7 @@ const LEAVES_COPY_STANDING: &[&str] = &["ConsentToShareWithdrawn"];
 
 /// What became of a printed copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "state")]
+#[serde(rename_all = "kebab-case", tag = "state")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CopyState {
     /// Nothing that the paper shows has changed since it was printed.
@@ -46,7 +46,7 @@ pub enum CopyState {
 pub struct CopyCheck {
     /// The plan version the paper shows.
     pub printed_version: i64,
-    /// The day it was printed (UTC).
+    /// The day it was printed (UK).
     pub printed_on: NaiveDate,
     #[serde(flatten)]
     pub state: CopyState,

@@ -90,7 +90,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     f.title("ReSPECT: Recommended Summary Plan for Emergency Care and Treatment");
     let completed = completed(plan, s);
     f.paragraph(
-        &format!(
+        format!(
             "{FORM_VERSION} form, kept in the Universal Care Plan (plan version {}). Section \
              numbers are the form's.",
             s.plan_version
@@ -102,7 +102,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     if let Some(n) = &s.not_current {
         f.gap();
         f.paragraph(
-            &format!(
+            format!(
                 "NOT CURRENT: THIS PLAN WAS {} on {} by {}{}. DO NOT ACT ON IT. Its recommendations are not printed.",
                 match n.status {
                     ucp_domain::PlanStatus::Withdrawn => "WITHDRAWN",
@@ -124,7 +124,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     if let Some(w) = &s.consent_withdrawn {
         f.gap();
         f.paragraph(
-            &format!(
+            format!(
                 "CONSENT TO SHARE WITHDRAWN on {}: for the person and those caring for them directly only. Do not share it further. The recommendations are not revoked.",
                 day_of(w.at)
             ),
@@ -135,20 +135,20 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
 
     // 1. The person.
     f.section(SECTIONS[0], |f| {
-        f.paragraph(&format!("{} {}", s.given_name, s.family_name), 13.0, true);
+        f.paragraph(format!("{} {}", s.given_name, s.family_name), 13.0, true);
     });
     if let Some(preferred) = &s.preferred_name {
         f.field("Known as", preferred);
     }
     f.field(
         "Date of birth",
-        &format!("{} (age {})", day(s.birth_date), s.age_years),
+        format!("{} (age {})", day(s.birth_date), s.age_years),
     );
-    f.field("NHS number", &spaced(&s.nhs_number.to_string()));
+    f.field("NHS number", spaced(&s.nhs_number.to_string()));
     f.field("Address", address);
     if s.child {
         f.paragraph(
-            &format!(
+            format!(
                 "CHILD: {} years old{}",
                 s.age_years,
                 s.clinical
@@ -186,7 +186,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         Some(u) => f.paragraph(&u.text, TEXT, false),
         None => f.paragraph("Not recorded.", TEXT, false),
     });
-    f.field("Allergies", &allergies(s));
+    f.field("Allergies", allergies(s));
     let l = &s.legal;
     f.field(
         "Advance decision to refuse treatment",
@@ -243,7 +243,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         }
         if let Some(src) = w.sources.first() {
             f.paragraph(
-                &format!(
+                format!(
                     "As recorded on the form: {}",
                     words::whose_words(&src.changed_by, src.changed_at)
                 ),
@@ -256,7 +256,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         f.field("In my own words", &own.text);
         if let Some(src) = own.sources.first() {
             f.paragraph(
-                &words::whose_words(&src.changed_by, src.changed_at),
+                words::whose_words(&src.changed_by, src.changed_at),
                 7.5,
                 false,
             );
@@ -283,7 +283,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         for i in &t.interventions {
             f.field(
                 &i.intervention,
-                &format!(
+                format!(
                     "{}{}",
                     if i.recommended {
                         "Recommended"
@@ -306,7 +306,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
                 f.paragraph(&adrt, 11.0, true);
             }
             if let Some(p) = &cpr.previous_decision {
-                f.paragraph(&format!("Earlier decision: {}", p.message), 10.0, true);
+                f.paragraph(format!("Earlier decision: {}", p.message), 10.0, true);
             }
             if let Some(details) = &cpr.modified_cpr_details {
                 f.field("Modified CPR, as detailed", details);
@@ -314,7 +314,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
             if let Some(at) = cpr.recorded_at {
                 f.field(
                     "Recorded",
-                    &format!(
+                    format!(
                         "{} by {}",
                         when(at),
                         cpr.recorded_by
@@ -331,7 +331,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         .iter()
         .filter(|w| !SAID_ABOVE.contains(&w.code.as_str()))
     {
-        f.paragraph(&format!("Warning: {}", w.message), 9.5, true);
+        f.paragraph(format!("Warning: {}", w.message), 9.5, true);
     }
 
     // 5. Capacity and representation.
@@ -354,7 +354,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     for a in &l.lpa_health_and_welfare {
         f.field(
             "Lasting power of attorney (health and welfare)",
-            &format!(
+            format!(
                 "{} ({}), {}. Covers life-sustaining treatment: {}{}",
                 a.name,
                 a.relationship,
@@ -375,7 +375,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     for p in &l.parental_responsibility {
         f.field(
             "Parental responsibility",
-            &format!("{} ({}), {}", p.name, p.relationship, p.phone),
+            format!("{} ({}), {}", p.name, p.relationship, p.phone),
         );
     }
 
@@ -415,7 +415,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     f.section(SECTIONS[7], |f| match &s.contacts.first {
         Some(c) => f.field(
             "Call first",
-            &format!("{} ({}), {}", c.name, c.relationship, c.phone),
+            format!("{} ({}), {}", c.name, c.relationship, c.phone),
         ),
         None => f.field("Call first", "No one named"),
     });
@@ -428,7 +428,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     f.section(SECTIONS[8], |f| {
         f.field(
             "Review due",
-            &c.review_due.map_or_else(
+            c.review_due.map_or_else(
                 || "No review date".to_owned(),
                 |d| {
                     if c.overdue {
@@ -446,7 +446,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     if let Some(r) = &c.last_review {
         f.field(
             "Last reviewed",
-            &format!(
+            format!(
                 "{}{}{}",
                 r.reviewed_at.map(day_of).unwrap_or_default(),
                 r.reviewed_by
@@ -476,7 +476,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         for item in &m.items {
             f.field(
                 &item.name,
-                &[item.dose_and_route.as_deref(), item.indication.as_deref()]
+                [item.dose_and_route.as_deref(), item.indication.as_deref()]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
@@ -499,7 +499,7 @@ fn allergies(s: &EmergencySummary) -> String {
 fn signature(f: &mut Flow, sig: &ucp_domain::views::SignatureView) {
     f.field(
         &sig.role,
-        &format!(
+        format!(
             "{}, {}{}. {}",
             sig.name,
             sig.registration_number,

@@ -23,7 +23,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan) {
             // A crew reading a later page alone must not find a recommendation in it.
             f.section(section_title(section), |f| {
                 f.paragraph(
-                    &format!(
+                    format!(
                         "Not printed: this plan {}. Do not act on it.",
                         match plan.status {
                             PlanStatus::Withdrawn => "was withdrawn",
@@ -45,7 +45,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan) {
 fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
     f.section(section_title(section), |f| {
         f.paragraph(
-            &words::whose_words(&state.changed_by, state.changed_at),
+            words::whose_words(&state.changed_by, state.changed_at),
             8.0,
             false,
         );
@@ -97,13 +97,13 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
                 ));
                 f.field(
                     &p.relationship,
-                    &format!("{}, {} ({})", p.name, p.phone, notes.join("; ")),
+                    format!("{}, {} ({})", p.name, p.phone, notes.join("; ")),
                 );
             }
             for p in &c.professional {
                 f.field(
                     &p.role,
-                    &format!(
+                    format!(
                         "{}, {}{}",
                         p.name,
                         p.phone,
@@ -146,7 +146,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             let a = &t.advance_decision_to_refuse_treatment;
             f.field(
                 "Advance decision to refuse treatment",
-                &[
+                [
                     Some(yes_no(a.held).to_owned()),
                     a.refuses.as_ref().map(|r| format!("refuses: {r}")),
                     a.circumstances
@@ -160,14 +160,14 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
                 .join("; "),
             );
             for d in &t.other_planning_documents {
-                f.field(&d.name, &format!("kept: {}", d.location));
+                f.field(&d.name, format!("kept: {}", d.location));
             }
         }
         SectionContent::SupportNeeds(s) => {
             for n in &s.needs {
                 f.field(
                     &n.need,
-                    &format!(
+                    format!(
                         "{}{}",
                         n.provided_by,
                         n.contact
@@ -202,7 +202,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
                 for s in earlier {
                     f.field(
                         &s.role,
-                        &format!(
+                        format!(
                             "{}, {}, signed {}{}",
                             s.name,
                             s.registration_number,
@@ -252,7 +252,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             for m in &c.current_medicines {
                 f.field(
                     "Current medicine",
-                    &format!(
+                    format!(
                         "{}{}",
                         m.name,
                         m.dose_and_route
@@ -265,7 +265,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             if let Some(w) = &c.weight {
                 f.field(
                     "Weight",
-                    &format!("{} kg (measured {})", w.kilograms, day(w.measured_on)),
+                    format!("{} kg (measured {})", w.kilograms, day(w.measured_on)),
                 );
             }
             if let Some(v) = c.dols_in_place {
@@ -289,7 +289,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             for item in &m.medicines {
                 f.field(
                     &item.name,
-                    &[
+                    [
                         item.dose_and_route.as_ref().map(ToString::to_string),
                         item.indication.as_ref().map(ToString::to_string),
                     ]
@@ -311,14 +311,14 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             if !c.consulted.is_empty() {
                 f.field(
                     "Consulted",
-                    &c.consulted
+                    c.consulted
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(", "),
                 );
             }
-            f.field("Date", &day(c.date));
+            f.field("Date", day(c.date));
         }
         SectionContent::SickleCellPlan(s) => {
             if let Some(d) = &s.day_to_day_management {
@@ -335,7 +335,7 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             }
             f.field("What helps", &m.what_helps);
             for c in &m.crisis_contacts {
-                f.field(&c.role_or_relationship, &format!("{}, {}", c.name, c.phone));
+                f.field(&c.role_or_relationship, format!("{}, {}", c.name, c.phone));
             }
         }
     }

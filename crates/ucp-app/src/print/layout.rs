@@ -363,7 +363,7 @@ mod tests {
     fn a_long_flow_goes_onto_more_pages_within_the_body() {
         let mut flow = Flow::new();
         for i in 0..200 {
-            flow.field(&format!("Line {i}"), "a value");
+            flow.field(format!("Line {i}"), "a value");
         }
         assert!(flow.pages.len() > 2);
         for line in flow.pages.iter().flat_map(|p| &p.lines) {

@@ -4,6 +4,32 @@
  */
 
 export interface paths {
+    "/check/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether a printed plan is still the plan.
+         * @description The code is the last part of the link printed under the QR code on every page. The answer
+         *     is `current` (nothing the paper shows has changed since it was printed), `superseded` (the
+         *     plan changed after it was printed: do not rely on the copy), or `not-current` (withdrawn,
+         *     voided as made in error, or closed after the person's death). A withdrawal of consent to
+         *     share leaves a copy current: it changes who the plan is shared with, not what it says. An
+         *     HTML page by default; JSON with `Accept: application/json`. Each check is recorded in the
+         *     person's access log.
+         */
+        get: operations["checkPrintedCopy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fhir/R4/CarePlan/{id}/_history/{version}": {
         parameters: {
             query?: never;
@@ -1541,6 +1567,40 @@ export interface components {
             professional: components["schemas"]["ProfessionalContactView"][];
             sources: components["schemas"]["Source"][];
         };
+        /** @description The answer to a check of a printed copy. */
+        CopyCheck: components["schemas"]["CopyState"] & {
+            /** Format: date-time */
+            checkedAt: string;
+            /**
+             * Format: date
+             * @description The day it was printed (UK).
+             */
+            printedOn: string;
+            /**
+             * Format: int64
+             * @description The plan version the paper shows.
+             */
+            printedVersion: number;
+        };
+        /** @description What became of a printed copy. */
+        CopyState: {
+            /** @enum {string} */
+            state: "current";
+        } | {
+            /** @enum {string} */
+            state: "superseded";
+            /**
+             * Format: date-time
+             * @description When the first change after the printed version was made.
+             */
+            supersededAt: string;
+        } | {
+            /** Format: date-time */
+            since: string;
+            /** @enum {string} */
+            state: "not-current";
+            status: components["schemas"]["PlanStatus"];
+        };
         /**
          * @description What was corrected.
          * @enum {string}
@@ -2307,6 +2367,14 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @description What a printed copy's check says, as JSON. */
+        PrintedCopyCheck: components["schemas"]["CopyCheck"] & {
+            /**
+             * @description The one line to take away, as the HTML page says it ("This printed plan (version 7,
+             *     printed 3 Dec 2026) is CURRENT").
+             */
+            message: string;
+        };
         /** @description An RFC 9457 problem document. */
         Problem: {
             /** @description The stable code. */
@@ -2770,6 +2838,81 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    checkPrintedCopy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The code printed with the QR code of a printed plan */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What became of the copy: a page for a person, or JSON with Accept: application/json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintedCopyCheck"];
+                    "text/html": string;
+                };
+            };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a code this service printed, or one whose key was retired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Too many checks from this address */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     fhirReadCarePlanVersion: {
         parameters: {
             query?: {
