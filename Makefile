@@ -46,6 +46,7 @@ test-only:
 ## against live servers.
 test-contract:
 	@scripts/readme-walkthrough.sh
+	@scripts/check-page-test.sh
 	@scripts/fhir-validate.sh
 	@scripts/schemathesis.sh
 	@scripts/fault-test.sh

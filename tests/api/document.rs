@@ -294,7 +294,7 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         "Yes: the person has sufficient capacity",
         "A: This person has the mental capacity to participate",
         "Review due:",
-        "Advance decision to refuse treatment: Held; kept: Red folder by the bed",
+        "ADRT (advance decision): Held; kept: Red folder by the bed",
         "Call first:",
         "Anticipatory medicines at home",
         "Kept: Kitchen cupboard, blue box",

@@ -108,7 +108,7 @@ pub fn verdict(check: &CopyCheck) -> String {
         ),
         CopyState::Superseded { superseded_at } => (
             "superseded",
-            "Superseded: do not rely on this copy",
+            "Superseded",
             vec![
                 format!(
                     "{copy} is out of date: the plan was changed on {}.",
@@ -121,7 +121,7 @@ pub fn verdict(check: &CopyCheck) -> String {
         ),
         CopyState::NotCurrent { status, since } => (
             "not-current",
-            "Not current: do not act on this plan",
+            "Not current",
             vec![
                 format!("Do not act on {}.", lower_first(&copy)),
                 match status {

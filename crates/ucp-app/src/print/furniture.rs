@@ -47,7 +47,7 @@ impl Furniture {
             .not_current
             .as_ref()
             .filter(|_| summary.status != PlanStatus::Active)
-            .map(|n| (crate::printed_copies::ended(n.status), day_of(n.since)));
+            .map(|n| (n.status, n.since));
         Self {
             title: format!("Universal Care Plan: {name}, NHS number {nhs}"),
             header: format!(
@@ -62,18 +62,67 @@ impl Furniture {
             ),
             check_prompt: "Is this copy still the plan? Scan the code, or open:".to_owned(),
             link: format!("{base}/check/{code}"),
-            banner: ended.as_ref().map(|(how, on)| {
-                format!(
-                    "NOT CURRENT \u{2014} {} on {on}. DO NOT ACT ON THIS PLAN.",
-                    how.to_uppercase()
-                )
-            }),
-            watermark: ended.map(|(how, on)| ("NOT CURRENT".to_owned(), format!("{how} on {on}"))),
+            banner: ended.map(|(status, since)| banner(status, since)),
+            watermark: ended.map(|(status, since)| watermark(status, since)),
             footer: format!(
                 "Version {} printed {}. Check for a newer version: scan the code at the top of the page.",
                 summary.plan_version,
                 day_of(now)
             ),
         }
+    }
+}
+
+/// The banner across every page of a plan not current.
+fn banner(status: PlanStatus, since: DateTime<Utc>) -> String {
+    format!(
+        "NOT CURRENT \u{2014} {} on {}. DO NOT ACT ON THIS PLAN.",
+        crate::printed_copies::ended(status).to_uppercase(),
+        day_of(since)
+    )
+}
+
+/// The two lines of the diagonal watermark of a plan not current.
+fn watermark(status: PlanStatus, since: DateTime<Utc>) -> (String, String) {
+    (
+        "NOT CURRENT".to_owned(),
+        format!(
+            "{} on {}",
+            crate::printed_copies::ended(status),
+            day_of(since)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_plan_not_current_says_how_and_when_on_its_banner_and_watermark() {
+        let since = Utc
+            .with_ymd_and_hms(2026, 12, 5, 23, 30, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(
+            watermark(PlanStatus::Withdrawn, since),
+            (
+                "NOT CURRENT".to_owned(),
+                "withdrawn on 5 Dec 2026".to_owned()
+            )
+        );
+        assert_eq!(
+            watermark(PlanStatus::Voided, since).1,
+            "voided (made in error) on 5 Dec 2026"
+        );
+        assert_eq!(
+            watermark(PlanStatus::Deceased, since).1,
+            "closed after the person's death on 5 Dec 2026"
+        );
+        assert_eq!(
+            banner(PlanStatus::Withdrawn, since),
+            "NOT CURRENT \u{2014} WITHDRAWN on 5 Dec 2026. DO NOT ACT ON THIS PLAN."
+        );
     }
 }

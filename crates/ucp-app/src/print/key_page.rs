@@ -189,7 +189,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     f.field("Allergies", allergies(s));
     let l = &s.legal;
     f.field(
-        "Advance decision to refuse treatment",
+        "ADRT (advance decision)",
         &match l.adrt.held {
             ucp_domain::views::AdrtHeld::Yes => format!(
                 "Held{}{}{}",
@@ -239,13 +239,14 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
             f.field("What I most value", v);
         }
         if let Some(v) = &w.most_fear_or_avoid {
-            f.field("What I most fear or wish to avoid", v);
+            f.field("Most fear or wish to avoid", v);
         }
         if let Some(src) = w.sources.first() {
             f.paragraph(
                 format!(
-                    "As recorded on the form: {}",
-                    words::whose_words(&src.changed_by, src.changed_at)
+                    "Recorded on the form by {} on {}.",
+                    words::author(&src.changed_by),
+                    when(src.changed_at)
                 ),
                 7.5,
                 false,
@@ -253,7 +254,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         }
     }
     if let Some(own) = &s.in_their_own_words {
-        f.field("In my own words", &own.text);
+        f.field("What Matters form", &own.text);
         if let Some(src) = own.sources.first() {
             f.paragraph(
                 words::whose_words(&src.changed_by, src.changed_at),
@@ -465,24 +466,29 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     // Beside the form: what a crew reaches for next.
     let m = &s.anticipatory_medicines;
     if !m.items.is_empty() || m.location.is_some() {
-        f.section("Anticipatory medicines at home", |f| {
-            f.field(
-                "Kept",
-                m.location
-                    .as_deref()
-                    .unwrap_or("Where they are kept is not recorded"),
-            );
-        });
-        for item in &m.items {
-            f.field(
-                &item.name,
-                [item.dose_and_route.as_deref(), item.indication.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
-        }
+        // Where they are and what they are, together: never split by a page break.
+        f.keep(|f| anticipatory_medicines(f, m));
+    }
+}
+
+fn anticipatory_medicines(f: &mut Flow, m: &ucp_domain::views::MedicinesView) {
+    f.section("Anticipatory medicines at home", |f| {
+        f.field(
+            "Kept",
+            m.location
+                .as_deref()
+                .unwrap_or("Where they are kept is not recorded"),
+        );
+    });
+    for item in &m.items {
+        f.field(
+            &item.name,
+            [item.dose_and_route.as_deref(), item.indication.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
     }
 }
 

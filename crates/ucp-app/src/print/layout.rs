@@ -15,7 +15,7 @@ pub const EDGE: f32 = 28.35;
 pub const LEFT: f32 = 42.0;
 pub const RIGHT: f32 = PAGE_WIDTH - 42.0;
 /// Where the content starts and ends; above and below is the page furniture.
-pub const BODY_TOP: f32 = 120.0;
+pub const BODY_TOP: f32 = 116.0;
 pub const BODY_BOTTOM: f32 = PAGE_HEIGHT - 54.0;
 /// Where a field's value starts, right of its label.
 const LABEL_COLUMN: f32 = 148.0;
@@ -23,7 +23,7 @@ const LABEL_COLUMN: f32 = 148.0;
 pub const TEXT: f32 = 9.0;
 pub const LABEL: f32 = 8.0;
 /// The space between lines, as a multiple of the type size.
-const LEADING: f32 = 1.28;
+const LEADING: f32 = 1.25;
 
 /// What a line is, for the tag tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
