@@ -38,7 +38,8 @@ test-only:
 	@$(MAKE) --no-print-directory test-sdk
 	@$(MAKE) --no-print-directory test-contract
 
-## From outside: the README's "Try it" block run as written, every FHIR resource of the demo
+## From outside: the README's "Try it" block run as written, the printed-copy check page in
+## headless Chromium (Playwright, axe-core), every FHIR resource of the demo
 ## people validated with fhir.resources (R4B) and the UK Core rules, a bounded
 ## schemathesis pass (every check, as a clinician, an admin and a patient), and the fault drill
 ## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill

@@ -71,6 +71,8 @@ psql_db -c "SELECT nhs_number FROM emergency_summary WHERE status = 'active' ORD
 psql_db -c "SELECT plan_id FROM care_plan_view WHERE status = 'active' ORDER BY random() LIMIT 5000" >"$work/plans.txt"
 psql_db -c "SELECT 'family=' || family_folded || '&birthDate=' || birth_date || '&postcode=' || replace(postcode, ' ', '%20')
   FROM patient_index WHERE status = 'active' AND family_folded ~ '^[a-z]+$' ORDER BY random() LIMIT 2000" >"$work/search.txt"
+# The largest plan, by its stored document: the one that takes longest to print.
+psql_db -c "SELECT plan_id FROM care_plan_view WHERE status = 'active' ORDER BY octet_length(document::text) DESC LIMIT 1" >"$work/largest.txt"
 psql_db -c "SELECT plan_id || ' ' || (document #>> '{sections,what-matters,etag}') FROM care_plan_view
   WHERE status = 'active' AND document #> '{sections,what-matters}' IS NOT NULL ORDER BY random() LIMIT 8" >"$work/updates.txt"
 
@@ -161,6 +163,11 @@ say "5. create with an Idempotency-Key, 8 connections"
 m=$(wrk_run create 8 8 "$api" create.lua BENCH_TOKEN="$clinician")
 record "create" "$m" "$wf" ratio 0.4
 
+say "6. the printed plan (PDF) of the largest plan, 2 connections: target p99 under 100 ms"
+f=$(wrk_run print-floor 2 2 "$floor_url" get.lua BENCH_LIST="$work/largest.txt" BENCH_PATH=/plan/%s)
+m=$(wrk_run print 2 2 "$api" get.lua BENCH_LIST="$work/largest.txt" BENCH_PATH=/v1/care-plans/%s/document BENCH_TOKEN="$clinician")
+record "printed plan (largest plan, PDF)" "$m" "$f" p99_ms 100
+
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
 
 say "7. projection rebuild of the whole log, while section updates go on (2 connections, a plan each)"
@@ -192,7 +199,7 @@ print(json.dumps({**figures, **writes}))
 PY
 )
 record "projection rebuild (while writes go on)" "$rebuild" "null" min_rps 50000
-record "server peak RSS (1-5)" "{\"rss_mb\":$((rss_kb / 1024))}" "null" max_mb 200
+record "server peak RSS (1-6)" "{\"rss_mb\":$((rss_kb / 1024))}" "null" max_mb 200
 record "load ($plans plans)" "{\"plans\":$plans,\"events\":$events,\"ms\":$load_ms,\"rps\":$(( plans * 1000 / (load_ms > 0 ? load_ms : 1) ))}" "null" none 0
 
 python3 - "$results" "$out/results.json" "$plans" <<'PY'
