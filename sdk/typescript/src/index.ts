@@ -324,6 +324,32 @@ export class UcpClient {
     return { etag: etagOf(response), value: data };
   }
 
+  /** The plan on paper (a PDF), now or as it was at a version: clinicians, and the person. */
+  async printedPlan(id: string, version?: number): Promise<Uint8Array> {
+    const { data, error, response } = await this.raw.GET("/v1/care-plans/{id}/document", {
+      params: { path: { id }, query: version === undefined ? {} : { version } },
+      parseAs: "arrayBuffer",
+    });
+    if (!data) return this.fail(response, error);
+    return new Uint8Array(data as ArrayBuffer);
+  }
+
+  /**
+   * Whether a printed copy is still the plan, from the link printed under its QR code (or the
+   * code alone): `current`, `superseded` (with when) or `not-current` (with why and since).
+   * The check needs no sign-in and is recorded in the person's access log.
+   */
+  async checkPrintedCopy(linkOrCode: string): Promise<Schemas["PrintedCopyCheck"]> {
+    const code = linkOrCode.split("/check/").pop() ?? linkOrCode;
+    const { data, error, response } = await this.raw.GET("/check/{code}", {
+      params: { path: { code } },
+      headers: { Accept: "application/json" },
+    });
+    // Asked for JSON, the answer is JSON (the page's other form is text/html).
+    if (data && typeof data !== "string") return data;
+    return this.fail(response, error);
+  }
+
   /** Finds people by name, date of birth and postcode (two criteria at least). */
   async search(query: { family?: string; given?: string; birthDate?: string; postcode?: string }): Promise<
     Schemas["PatientCandidate"][]

@@ -1,7 +1,11 @@
 // The SDK against a live `ucp serve` started by scripts/sdk-test.sh (tokens and address come
 // from its environment).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 
 import {
@@ -237,4 +241,28 @@ test("a webhook signature round trip", async () => {
   assert.ok(!verifyWebhook({ ...args, body: Buffer.concat([body, Buffer.from(" ")]) }), "a changed body does not");
   assert.ok(!verifyWebhook({ ...args, secret: "another-secret-0123456789" }), "another secret does not");
   assert.ok(!verifyWebhook({ ...args, nowSeconds: Number(args.timestamp) + 3600 }), "an old delivery does not");
+});
+
+test("a printed plan's link says whether the copy is still the plan", async () => {
+  const created = await clinician.createPlan(planBody(nhs(51)));
+  const id = created.value.id;
+  const pdf = await clinician.printedPlan(id);
+  assert.equal(new TextDecoder().decode(pdf.slice(0, 5)), "%PDF-");
+  // The link is printed on the page, as a reader would copy it (poppler's pdftotext).
+  const file = join(mkdtempSync(join(tmpdir(), "ucp-sdk-")), "plan.pdf");
+  writeFileSync(file, pdf);
+  const text = execFileSync("pdftotext", ["-f", "1", "-l", "1", file, "-"]).toString();
+  const link = /\S+\/check\/[A-Za-z0-9_-]+/.exec(text)?.[0] ?? "";
+  assert.ok(link, text);
+  const check = await clinician.checkPrintedCopy(link);
+  assert.equal(check.state, "current");
+  assert.equal(check.printedVersion, created.value.version);
+  assert.match(check.message, /is CURRENT$/);
+  await clinician.updateSection(id, "what-matters", () => ({ inTheirOwnWords: "At home, with the radio on." }));
+  const later = await clinician.checkPrintedCopy(link);
+  assert.equal(later.state, "superseded");
+  await assert.rejects(
+    clinician.checkPrintedCopy("not-a-code"),
+    (e: unknown) => e instanceof UcpError && e.status === 404,
+  );
 });
