@@ -747,6 +747,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .context("reading UCP_CHECK_KEYS")?,
         None => ucp_app::print::CheckKeys::development(),
     };
+    if deployment == ucp_api::Deployment::Production {
+        // Printed plans carry this address in their QR code for years: over plain HTTP anyone
+        // on a home's wifi could answer "CURRENT" for a withdrawn plan.
+        let url = url::Url::parse(&args.public_url).context("reading UCP_PUBLIC_URL")?;
+        let local = matches!(url.host_str(), Some("localhost") | None)
+            || url
+                .host_str()
+                .and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+                .is_some_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        if url.scheme() != "https" || local {
+            anyhow::bail!(
+                "refusing to start: UCP_PUBLIC_URL must be the service's public https:// \
+                 address in production (printed plans' QR codes open it), not {}",
+                args.public_url
+            );
+        }
+    } else if check_keys.is_development() {
+        tracing::warn!(
+            "printed plans' check codes are signed with the development key: set UCP_CHECK_KEYS"
+        );
+    }
     if check_keys.is_development() && deployment == ucp_api::Deployment::Production {
         anyhow::bail!(
             "refusing to start: printed plans' check codes would be signed with the development \

@@ -253,6 +253,14 @@ impl Application {
                 .service(
                     web::scope("/check")
                         .wrap(from_fn(crate::audit::record_access))
+                        // Whatever answers under /check (a refusal, an unknown path, an audit
+                        // failure) is never cached, indexed or sent on as a referrer.
+                        .wrap(
+                            actix_web::middleware::DefaultHeaders::new()
+                                .add((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                                .add((actix_web::http::header::REFERRER_POLICY, "no-referrer"))
+                                .add(("X-Robots-Tag", "noindex")),
+                        )
                         .service(crate::routes::check::check_printed_copy)
                         .default_service(web::to(not_found)),
                 )

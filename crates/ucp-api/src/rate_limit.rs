@@ -173,22 +173,43 @@ impl TrustedProxies {
         self.0.iter().any(|n| n.contains(&addr))
     }
 
-    /// The client of a connection from `peer` that carried `forwarded_for` headers.
+    /// The client of a connection from `peer` that carried `forwarded_for` headers: walking
+    /// back from the last hop, the first that is not a trusted proxy. A hop is read with or
+    /// without a port (`203.0.113.7:51234`, `[2001:db8::1]:443`); the first untrusted hop that
+    /// cannot be read ends the walk at the peer, so that an entry the client wrote itself, to
+    /// the left of it, is never taken instead.
     #[must_use]
     pub fn client(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops: Vec<IpAddr> = forwarded_for
+        let hops: Vec<&str> = forwarded_for
             .iter()
             .flat_map(|h| h.split(','))
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .map(str::trim)
             .collect();
-        hops.into_iter()
-            .rev()
-            .find(|hop| !self.trusts(*hop))
-            .unwrap_or(peer)
+        for hop in hops.into_iter().rev() {
+            match hop_address(hop) {
+                Some(addr) if self.trusts(addr) => {}
+                Some(addr) => return addr,
+                None => return peer,
+            }
+        }
+        peer
     }
+}
+
+/// One `X-Forwarded-For` hop: an address, optionally with a port (IPv6 then in brackets).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(addr) = hop.parse::<IpAddr>() {
+        return Some(addr);
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
 }
 
 /// The address a request's budget for requests without a valid sign-in is counted against.
@@ -271,6 +292,21 @@ mod tests {
         );
         // Nothing forwarded: the balancer itself.
         assert_eq!(trusted.client(ip("192.0.2.1"), &[]), ip("192.0.2.1"));
+        // A balancer that writes the client's port, in either address family.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &["198.51.100.1, 203.0.113.9:51234"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &["[2001:db8::7]:443"]),
+            ip("2001:db8::7")
+        );
+        // A hop the balancer wrote that cannot be read: the peer, never the client's own entry
+        // to its left.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), &["198.51.100.1, client-ip:unknown"]),
+            ip("10.0.0.5")
+        );
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
     }
 

@@ -121,16 +121,10 @@ pub async fn check(
         return Err(not_ours());
     }
     let state = if row.status == PlanStatus::Active {
-        let later = db
-            .read_streams_after(&[(copy.plan_id, copy.version)])
+        db.first_change_after(copy.plan_id, copy.version, LEAVES_COPY_STANDING)
             .await?
-            .remove(&copy.plan_id)
-            .unwrap_or_default();
-        later
-            .iter()
-            .find(|e| !LEAVES_COPY_STANDING.contains(&e.event_type.as_str()))
-            .map_or(CopyState::Current, |e| CopyState::Superseded {
-                superseded_at: e.recorded_at,
+            .map_or(CopyState::Current, |superseded_at| CopyState::Superseded {
+                superseded_at,
             })
     } else {
         let since = row

@@ -184,6 +184,33 @@ impl Database {
         load_stream(&client, &self.stream_reads, stream_id, bound).await
     }
 
+    /// When the stream first changed after `version`, by an event other than those of
+    /// `except`: one indexed row, however long the stream's later history (what a printed
+    /// copy's check needs, without reading the events themselves).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn first_change_after(
+        &self,
+        stream_id: Uuid,
+        version: i64,
+        except: &[&str],
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let client = self.connection().await?;
+        let except: Vec<String> = except.iter().map(|e| (*e).to_owned()).collect();
+        let stmt = client
+            .prepare_cached(
+                "SELECT recorded_at FROM events WHERE stream_id = $1 AND stream_version > $2 \
+                 AND event_type <> ALL($3::text[]) ORDER BY stream_version LIMIT 1",
+            )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&stream_id, &version, &except])
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?)
+    }
+
     /// How many stream reads this store has made (see [`StreamReads`]).
     #[must_use]
     pub fn stream_reads(&self) -> u64 {

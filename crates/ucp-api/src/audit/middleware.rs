@@ -242,13 +242,25 @@ fn entry(
         .unwrap_or_else(|| "unknown".to_owned());
     let mut entry = entry_of(actor, &action, access, status);
     entry.method = method.to_owned();
-    entry.path = req.path().to_owned();
+    // A printed copy's check code is a credential to that check: the log keeps the route, not
+    // the code (the entry names the plan and version it checked).
+    entry.path = match req.match_pattern() {
+        Some(pattern) if pattern.starts_with("/check/") => pattern,
+        _ => req.path().to_owned(),
+    };
+    // Only a request that reached sign-in is about what its headers say: a request to a route
+    // that takes no token (the check of a printed copy) cannot write its own purpose, or name a
+    // person to act for, into anyone's log.
+    let reached_sign_in =
+        req.extensions().get::<Actor>().is_some() || req.extensions().get::<Refusal>().is_some();
     // The purpose as the caller's checks read it; the raw header only when there is no caller.
-    if entry.purpose.is_none() {
+    if entry.purpose.is_none() && reached_sign_in {
         entry.purpose = purpose;
     }
     entry.request_id = request_id(req);
-    attempted_for(req, actor, &mut entry);
+    if reached_sign_in {
+        attempted_for(req, actor, &mut entry);
+    }
     entry
 }
 

@@ -406,8 +406,16 @@ fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
         (_, _, Some("dead-letters")) => format!("an undelivered change was looked at by {who}"),
         (_, _, Some("printed-copy-check")) => format!(
             "someone holding a printed copy of your plan (version {}) checked whether it is still \
-             current: it was {}",
+             current{}: it was {}",
             e.plan_version.unwrap_or_default(),
+            match e
+                .detail
+                .as_ref()
+                .and_then(|d| d["refusals"]["count"].as_u64())
+            {
+                Some(n) => format!(" ({n} times in a few minutes)"),
+                None => String::new(),
+            },
             match e
                 .detail
                 .as_ref()

@@ -10,7 +10,13 @@
 //! accountable, and their own budget bounds them); when the window closes, one more entry says how many
 //! there were in all and between which times ("refused 300 times between 03:10:02 and
 //! 03:10:59"). Nothing attempted goes unrecorded, and the log grows by at most two entries per
-//! kind and window. The count of a window still open when the process stops is lost with it:
+//! kind and window.
+//!
+//! Two more kinds are folded the same way. A refusal of someone without a valid sign-in that
+//! names no one (a probe of `/check/` with made-up codes) is one kind per operation and status.
+//! And a check of a printed copy (`GET /check/{code}`, no sign-in) is folded even when it
+//! succeeds, per person, printed version and answer: anyone who photographed the paper could
+//! otherwise bury the person's log under "a printed copy was checked". The count of a window still open when the process stops is lost with it:
 //! its first refusal is already on record.
 
 use std::collections::HashMap;
@@ -30,6 +36,8 @@ struct Kind {
     role: String,
     action: String,
     status: i16,
+    /// For a printed copy's check: the version and the answer ("7 current").
+    variant: String,
 }
 
 /// A window opened by a refusal written as it happened.
@@ -142,15 +150,36 @@ impl Refusals {
         let weakly_proofed =
             entry.status == 403 && entry.proofing_level.as_deref().is_some_and(|l| l != "P9");
         let floods = entry.role == "none" || entry.status == 429 || weakly_proofed;
-        if self.window.is_zero() || entry.status < 400 || !floods {
+        let copy_checked = entry.view.as_deref() == Some("printed-copy-check");
+        if self.window.is_zero() || !(copy_checked || (entry.status >= 400 && floods)) {
             return None;
         }
+        let person = match (&entry.nhs_number, entry.role.as_str()) {
+            (Some(n), _) => n.clone(),
+            // Someone without a sign-in, about no one: one kind per operation and answer.
+            (None, "none") => String::new(),
+            (None, _) => return None,
+        };
         Some(Kind {
-            person: entry.nhs_number.clone()?,
+            person,
             actor: entry.actor.clone(),
             role: entry.role.clone(),
             action: entry.action.clone(),
             status: entry.status,
+            variant: if copy_checked {
+                format!(
+                    "{} {}",
+                    entry.plan_version.unwrap_or_default(),
+                    entry
+                        .detail
+                        .as_ref()
+                        .and_then(|d| d.get("state"))
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                )
+            } else {
+                String::new()
+            },
         })
     }
 

@@ -51,6 +51,8 @@ pub enum KeysError {
     Short(u8),
     #[error("UCP_CHECK_KEYS lists key {0} twice")]
     Duplicate(u8),
+    #[error("UCP_CHECK_KEYS key {0} is the development key, whose secret is public")]
+    Development(u8),
 }
 
 /// Domain separation: a MAC made for anything else cannot pass as a printed-copy code.
@@ -103,6 +105,10 @@ impl std::str::FromStr for CheckKeys {
                 .map_err(|_| KeysError::Entry(redacted(entry)))?;
             if secret.chars().count() < 32 {
                 return Err(KeysError::Short(id));
+            }
+            // The development key's secret is in the source: configured, it is no key at all.
+            if secret == DEVELOPMENT_SECRET {
+                return Err(KeysError::Development(id));
             }
             if keys.iter().any(|(k, _)| *k == id) {
                 return Err(KeysError::Duplicate(id));
@@ -303,6 +309,10 @@ mod tests {
                 KeysError::Entry("300:…".into()),
             ),
             (&format!("{A},{A}"), KeysError::Duplicate(1)),
+            (
+                &format!("3:{DEVELOPMENT_SECRET}"),
+                KeysError::Development(3),
+            ),
         ] {
             assert_eq!(text.parse::<CheckKeys>().err(), Some(err), "{text}");
         }
