@@ -617,9 +617,11 @@ async fn a_plan_not_current_prints_no_recommendation_on_any_page_and_says_so_on_
             "{text}"
         );
         assert!(text.contains("Not printed: this plan"), "{text}");
+        // Nor the person's own forms: an ADRT's refusal or, on a plan made in error, someone
+        // else's wishes.
         assert!(
-            text.contains("My garden and my grandchildren."),
-            "{ending}: the person's own words stay"
+            !text.contains("My garden and my grandchildren."),
+            "{ending}: {text}"
         );
     }
 }
@@ -642,4 +644,126 @@ fn banner_top(pdf: &str, page: usize) -> f32 {
                 .and_then(|v| v.parse::<f32>().ok())
         })
         .unwrap_or_else(|| panic!("no banner on page {page}:\n{html}"))
+}
+
+#[tokio::test]
+async fn a_version_the_plan_has_moved_on_from_prints_as_superseded_with_no_recommendation() {
+    let app = TestApp::spawn().await;
+    let number = nhs(994);
+    let plan = app.create_plan(&plan_body(&number)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let printed = plan["version"].as_i64().unwrap_or_default();
+    let res = app
+        .put_section(
+            &id,
+            "what-matters",
+            &format!("\"plan.{printed}\""),
+            &json!({ "inTheirOwnWords": "Being at home with my cat." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let res = pdf(
+        &app,
+        &format!("/v1/care-plans/{id}/document?version={printed}"),
+        Role::Clinician,
+        None,
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let file = dir.path().join("old.pdf");
+    std::fs::write(&file, res.bytes().await.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let path = file.to_string_lossy().into_owned();
+    for page in 1..=page_count(&path) {
+        let text = page_text(&path, page);
+        assert!(
+            text.contains("NOT CURRENT \u{2014} SUPERSEDED on"),
+            "page {page}:\n{text}"
+        );
+        for words in [
+            "NOT FOR CPR",
+            "CPR attempts",
+            "Prioritise",
+            "Focus of care",
+            "My garden",
+        ] {
+            assert!(
+                !text.contains(words),
+                "page {page} prints {words:?}:\n{text}"
+            );
+        }
+    }
+    // The plan as it stands prints as it is.
+    let res = pdf(
+        &app,
+        &format!("/v1/care-plans/{id}/document"),
+        Role::Clinician,
+        None,
+    )
+    .await;
+    let file = dir.path().join("now.pdf");
+    std::fs::write(&file, res.bytes().await.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let text = page_text(&file.to_string_lossy(), 1);
+    assert!(
+        text.contains("NOT FOR CPR") && !text.contains("SUPERSEDED"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn long_texts_keep_the_key_page_to_one_page_and_print_in_full_later() {
+    let app = TestApp::spawn().await;
+    let number = nhs(995);
+    let mut body = plan_body(&number);
+    let long = format!(
+        "{} End of the shared understanding.",
+        "Heart failure with breathlessness on exertion. ".repeat(150)
+    );
+    body["emergencyTreatmentPlan"]["sharedUnderstanding"] = json!(long);
+    body["emergencyTreatmentPlan"]["whatMatters"] = json!({ "priorityScale": 8,
+        "mostValue": "Time with my family. ".repeat(60),
+        "mostFearOrAvoid": "Dying in hospital. ".repeat(60) });
+    body["communicationAndAccessibility"] =
+        json!({ "accessToHome": "Key safe by the back door, code 4321", "keySafe": true });
+    let plan = app.create_plan(&body).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let res = pdf(
+        &app,
+        &format!("/v1/care-plans/{id}/document"),
+        Role::Clinician,
+        None,
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let file = dir.path().join("long.pdf");
+    std::fs::write(&file, res.bytes().await.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let path = file.to_string_lossy().into_owned();
+    let first = page_text(&path, 1);
+    for needle in [
+        "9. Form reviewed and remains relevant",
+        "NOT FOR CPR",
+        "(in full on a later page)",
+    ] {
+        assert!(first.contains(needle), "page 1 lacks {needle:?}:\n{first}");
+    }
+    let all = (1..=page_count(&path))
+        .map(|p| page_text(&path, p))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        all.contains("End of the shared understanding."),
+        "printed in full later"
+    );
+    // The way into the home is not on paper that lies about in the home.
+    assert!(!all.contains("4321"), "{all}");
+    assert!(
+        all.contains(
+            "Access to the home: Recorded in the Universal Care Plan, shown to those who attend"
+        ),
+        "{all}"
+    );
 }

@@ -15,7 +15,11 @@ use crate::AppError;
 /// Events that leave what a printed copy says standing. Consent to share withdrawn changes who
 /// the plan is shared with, not the recommendations: a crew holding the paper must not be told
 /// to disregard a decision that stands.
-const LEAVES_COPY_STANDING: &[&str] = &["ConsentToShareWithdrawn"];
+pub const LEAVES_COPY_STANDING: &[&str] = &["ConsentToShareWithdrawn"];
+
+/// A plan withdrawn because consent to share was withdrawn, as recorded before that was an
+/// event of its own: its recommendations stand, and so do copies printed before it.
+const LEGACY_CONSENT_WITHDRAWAL: &[&str] = &["ConsentToShareWithdrawn", "CarePlanWithdrawn"];
 
 /// What became of a printed copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -120,8 +124,19 @@ pub async fn check(
     if copy.version < 1 || copy.version > row.version {
         return Err(not_ours());
     }
-    let state = if row.status == PlanStatus::Active {
-        db.first_change_after(copy.plan_id, copy.version, LEAVES_COPY_STANDING)
+    let legacy_consent = row.status == PlanStatus::Withdrawn
+        && row
+            .document
+            .pointer("/statusChange/consentWithdrawn")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+    let state = if row.status == PlanStatus::Active || legacy_consent {
+        let except = if legacy_consent {
+            LEGACY_CONSENT_WITHDRAWAL
+        } else {
+            LEAVES_COPY_STANDING
+        };
+        db.first_change_after(copy.plan_id, copy.version, except)
             .await?
             .map_or(CopyState::Current, |superseded_at| CopyState::Superseded {
                 superseded_at,

@@ -564,7 +564,20 @@ pub async fn document(
     let history = db.read_stream(plan_id, as_of.bound(row.version)?).await?;
     let plan = fold(&history)?
         .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
-    let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings)?;
+    // A version the plan has moved on from prints as superseded, from its first change since
+    // (a change that leaves printed copies standing, such as consent to share withdrawn, does
+    // not count): paper of an old version must not read as the plan.
+    let superseded_at = if plan.version < row.version {
+        db.first_change_after(
+            plan_id,
+            plan.version,
+            crate::printed_copies::LEAVES_COPY_STANDING,
+        )
+        .await?
+    } else {
+        None
+    };
+    let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings, superseded_at)?;
     Ok(Shown::new(
         pdf,
         plan_access(plan_id, row.nhs_number, plan.version, View::Document),

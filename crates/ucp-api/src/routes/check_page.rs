@@ -101,10 +101,11 @@ pub fn verdict(check: &CopyCheck) -> String {
         CopyState::Current => (
             "current",
             "Current",
-            vec![format!(
-                "Nothing in the plan has changed since this copy was printed: it is the \
-                 person's plan as it stands."
-            )],
+            vec![
+                "Nothing printed on this copy has changed since it was printed: it is the \
+                  person's plan as it stands."
+                    .to_owned(),
+            ],
         ),
         CopyState::Superseded { superseded_at } => (
             "superseded",

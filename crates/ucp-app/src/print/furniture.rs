@@ -4,12 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use ucp_domain::views::EmergencySummary;
-use ucp_domain::PlanStatus;
 use uuid::Uuid;
 
 use super::check_code::PrintedCopy;
 use super::words::{self, day, day_of, spaced, when};
-use super::PrintSettings;
+use super::{NotToActOn, PrintSettings};
 
 /// What every page carries besides its content.
 #[derive(Debug, Clone)]
@@ -34,6 +33,7 @@ impl Furniture {
         summary: &EmergencySummary,
         now: DateTime<Utc>,
         settings: &PrintSettings,
+        not_to_act_on: Option<NotToActOn>,
     ) -> Self {
         let base = settings.public_url.trim_end_matches('/');
         let name = format!("{} {}", summary.given_name, summary.family_name);
@@ -43,11 +43,6 @@ impl Furniture {
             version: summary.plan_version,
             printed_on: words::london(now).date_naive(),
         });
-        let ended = summary
-            .not_current
-            .as_ref()
-            .filter(|_| summary.status != PlanStatus::Active)
-            .map(|n| (n.status, n.since));
         Self {
             title: format!("Universal Care Plan: {name}, NHS number {nhs}"),
             header: format!(
@@ -62,8 +57,8 @@ impl Furniture {
             ),
             check_prompt: "Is this copy still the plan? Scan the code, or open:".to_owned(),
             link: format!("{base}/check/{code}"),
-            banner: ended.map(|(status, since)| banner(status, since)),
-            watermark: ended.map(|(status, since)| watermark(status, since)),
+            banner: not_to_act_on.map(banner),
+            watermark: not_to_act_on.map(watermark),
             footer: format!(
                 "Version {} printed {}. Check for a newer version: scan the code at the top of the page.",
                 summary.plan_version,
@@ -73,24 +68,26 @@ impl Furniture {
     }
 }
 
-/// The banner across every page of a plan not current.
-fn banner(status: PlanStatus, since: DateTime<Utc>) -> String {
-    format!(
-        "NOT CURRENT \u{2014} {} on {}. DO NOT ACT ON THIS PLAN.",
-        crate::printed_copies::ended(status).to_uppercase(),
-        day_of(since)
-    )
-}
-
-/// The two lines of the diagonal watermark of a plan not current.
-fn watermark(status: PlanStatus, since: DateTime<Utc>) -> (String, String) {
-    (
-        "NOT CURRENT".to_owned(),
-        format!(
-            "{} on {}",
-            crate::printed_copies::ended(status),
+/// The banner across every page of a copy not to act on.
+fn banner(why: NotToActOn) -> String {
+    match why {
+        NotToActOn::Ended { .. } => format!(
+            "NOT CURRENT \u{2014} {} on {}. DO NOT ACT ON THIS PLAN.",
+            why.how().to_uppercase(),
+            day_of(why.since())
+        ),
+        NotToActOn::Superseded { version, since } => format!(
+            "NOT CURRENT \u{2014} SUPERSEDED on {}: this is version {version}, not the plan as it stands. DO NOT ACT ON THIS COPY.",
             day_of(since)
         ),
+    }
+}
+
+/// The two lines of the diagonal watermark of a copy not to act on.
+fn watermark(why: NotToActOn) -> (String, String) {
+    (
+        "NOT CURRENT".to_owned(),
+        format!("{} on {}", why.how(), day_of(why.since())),
     )
 }
 
@@ -98,6 +95,7 @@ fn watermark(status: PlanStatus, since: DateTime<Utc>) -> (String, String) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use ucp_domain::PlanStatus;
 
     #[test]
     fn a_plan_not_current_says_how_and_when_on_its_banner_and_watermark() {
@@ -105,24 +103,28 @@ mod tests {
             .with_ymd_and_hms(2026, 12, 5, 23, 30, 0)
             .single()
             .unwrap_or_default();
+        let ended = |status| NotToActOn::Ended { status, since };
         assert_eq!(
-            watermark(PlanStatus::Withdrawn, since),
+            watermark(ended(PlanStatus::Withdrawn)),
             (
                 "NOT CURRENT".to_owned(),
                 "withdrawn on 5 Dec 2026".to_owned()
             )
         );
         assert_eq!(
-            watermark(PlanStatus::Voided, since).1,
+            watermark(ended(PlanStatus::Voided)).1,
             "voided (made in error) on 5 Dec 2026"
         );
         assert_eq!(
-            watermark(PlanStatus::Deceased, since).1,
+            watermark(ended(PlanStatus::Deceased)).1,
             "closed after the person's death on 5 Dec 2026"
         );
         assert_eq!(
-            banner(PlanStatus::Withdrawn, since),
+            banner(ended(PlanStatus::Withdrawn)),
             "NOT CURRENT \u{2014} WITHDRAWN on 5 Dec 2026. DO NOT ACT ON THIS PLAN."
         );
+        let old = NotToActOn::Superseded { version: 6, since };
+        assert_eq!(watermark(old).1, "superseded on 5 Dec 2026");
+        assert!(banner(old).contains("this is version 6, not the plan as it stands"));
     }
 }

@@ -6,8 +6,9 @@
 use ucp_domain::views::{CprDecision, EmergencySummary};
 use ucp_domain::{CarePlan, PlanSection, SectionContent};
 
-use super::layout::{Flow, TEXT};
+use super::layout::{clip, Flow, PARAGRAPH_ROOM, TEXT, VALUE_ROOM};
 use super::words::{self, day, day_of, spaced, when};
+use super::NotToActOn;
 
 /// The ReSPECT form this page follows.
 pub const FORM_VERSION: &str = "ReSPECT version 3";
@@ -86,7 +87,14 @@ fn completed(plan: &CarePlan, s: &EmergencySummary) -> Option<String> {
 
 /// Page 1.
 #[allow(clippy::too_many_lines)] // the form's nine sections, one after another
-pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &str) {
+pub fn lay_out(
+    f: &mut Flow,
+    plan: &CarePlan,
+    s: &EmergencySummary,
+    address: &str,
+    not_to_act_on: Option<NotToActOn>,
+    legacy_consent: bool,
+) {
     f.title("ReSPECT: Recommended Summary Plan for Emergency Care and Treatment");
     let completed = completed(plan, s);
     f.paragraph(
@@ -99,7 +107,18 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         false,
     );
 
-    if let Some(n) = &s.not_current {
+    if let Some(NotToActOn::Superseded { version, since }) = not_to_act_on {
+        f.gap();
+        f.paragraph(
+            format!(
+                "NOT CURRENT: THIS IS VERSION {version} OF THE PLAN, SUPERSEDED on {}. DO NOT ACT ON IT. Its recommendations are not printed: the plan as it stands is in the Universal Care Plan.",
+                day_of(since)
+            ),
+            13.0,
+            true,
+        );
+    }
+    if let Some(n) = s.not_current.as_ref().filter(|_| !legacy_consent) {
         f.gap();
         f.paragraph(
             format!(
@@ -118,6 +137,19 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
                     .unwrap_or_default()
             ),
             13.0,
+            true,
+        );
+    }
+    if legacy_consent {
+        f.gap();
+        f.paragraph(
+            format!(
+                "CONSENT TO SHARE WITHDRAWN on {}: the plan is no longer shared. Its recommendations are not revoked, and copies printed before then stay valid; they are not printed here.",
+                s.not_current
+                    .as_ref()
+                    .map_or_else(|| "a date not recorded".to_owned(), |n| day_of(n.since))
+            ),
+            12.0,
             true,
         );
     }
@@ -147,17 +179,23 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     f.field("NHS number", spaced(&s.nhs_number.to_string()));
     f.field("Address", address);
     if s.child {
+        let today = s.currency.as_of;
         f.paragraph(
             format!(
-                "CHILD: {} years old{}",
-                s.age_years,
+                "CHILD: {}{}",
+                age_words(s.birth_date, today),
                 s.clinical
                     .weight
                     .as_ref()
                     .map(|w| format!(
-                        "; weight {} kg (measured {})",
+                        "; weight {} kg (measured {}{})",
                         w.kilograms,
-                        day(w.measured_on)
+                        day(w.measured_on),
+                        if (today - w.measured_on).num_days() > 90 {
+                            ", over 3 months ago: weigh again if you can"
+                        } else {
+                            ""
+                        }
                     ))
                     .unwrap_or_else(|| "; weight not recorded".to_owned())
             ),
@@ -170,11 +208,20 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         completed.as_deref().unwrap_or("not completed"),
     );
 
-    if s.not_current.is_some() {
+    if legacy_consent {
         f.gap();
         f.paragraph(
-            "Sections 2 to 9 of the form are not printed: this plan is not current. Do not act \
-             on any earlier printed copy of it either.",
+            "Sections 2 to 9 of the form are not printed: consent to share was withdrawn.",
+            11.0,
+            true,
+        );
+        return;
+    }
+    if not_to_act_on.is_some() {
+        f.gap();
+        f.paragraph(
+            "Sections 2 to 9 of the form are not printed: this copy is not the plan as it \
+             stands. Do not act on any earlier printed copy of it either.",
             11.0,
             true,
         );
@@ -183,36 +230,42 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
 
     // 2. Shared understanding.
     f.section(SECTIONS[1], |f| match &s.shared_understanding {
-        Some(u) => f.paragraph(&u.text, TEXT, false),
+        Some(u) => f.paragraph(clip(&u.text, TEXT, false, PARAGRAPH_ROOM, 6), TEXT, false),
         None => f.paragraph("Not recorded.", TEXT, false),
     });
     f.field("Allergies", allergies(s));
     let l = &s.legal;
     f.field(
         "ADRT (advance decision)",
-        &match l.adrt.held {
-            ucp_domain::views::AdrtHeld::Yes => format!(
-                "Held{}{}{}",
-                l.adrt
-                    .refuses
-                    .as_ref()
-                    .map(|r| format!("; refuses: {r}"))
-                    .unwrap_or_default(),
-                l.adrt
-                    .circumstances
-                    .as_ref()
-                    .map(|c| format!("; applies when: {c}"))
-                    .unwrap_or_default(),
-                l.adrt
-                    .location
-                    .as_ref()
-                    .map(|w| format!("; kept: {w}"))
-                    .unwrap_or_default()
-            ),
-            ucp_domain::views::AdrtHeld::No => "None".to_owned(),
-            ucp_domain::views::AdrtHeld::Unknown => "Not known".to_owned(),
-            ucp_domain::views::AdrtHeld::NotRecorded => "Not recorded".to_owned(),
-        },
+        clip(
+            &match l.adrt.held {
+                ucp_domain::views::AdrtHeld::Yes => format!(
+                    "Held{}{}{}",
+                    l.adrt
+                        .refuses
+                        .as_ref()
+                        .map(|r| format!("; refuses: {r}"))
+                        .unwrap_or_default(),
+                    l.adrt
+                        .circumstances
+                        .as_ref()
+                        .map(|c| format!("; applies when: {c}"))
+                        .unwrap_or_default(),
+                    l.adrt
+                        .location
+                        .as_ref()
+                        .map(|w| format!("; kept: {w}"))
+                        .unwrap_or_default()
+                ),
+                ucp_domain::views::AdrtHeld::No => "None".to_owned(),
+                ucp_domain::views::AdrtHeld::Unknown => "Not known".to_owned(),
+                ucp_domain::views::AdrtHeld::NotRecorded => "Not recorded".to_owned(),
+            },
+            TEXT,
+            false,
+            VALUE_ROOM,
+            4,
+        ),
     );
     if let Some(other) = other_documents(plan) {
         f.field("Other planning documents", &other);
@@ -236,10 +289,10 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     });
     if let Some(w) = &s.what_matters_in_emergency {
         if let Some(v) = &w.most_value {
-            f.field("What I most value", v);
+            f.field("What I most value", short(v));
         }
         if let Some(v) = &w.most_fear_or_avoid {
-            f.field("Most fear or wish to avoid", v);
+            f.field("Most fear or wish to avoid", short(v));
         }
         if let Some(src) = w.sources.first() {
             f.paragraph(
@@ -254,7 +307,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         }
     }
     if let Some(own) = &s.in_their_own_words {
-        f.field("What Matters form", &own.text);
+        f.field("What Matters form", short(&own.text));
         if let Some(src) = own.sources.first() {
             f.paragraph(
                 words::whose_words(&src.changed_by, src.changed_at),
@@ -265,26 +318,18 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
     }
 
     // 4. Clinical recommendations: focus, interventions, then CPR.
-    f.section(SECTIONS[3], |f| match &s.treatment {
-        Some(t) => f.field(
-            "Focus of care",
-            if t.clinical_focus_words.is_empty() {
-                ucp_domain::views::focus_words(t.clinical_focus)
-            } else {
-                &t.clinical_focus_words
-            },
-        ),
-        None => f.paragraph(
-            "No Emergency Treatment Plan has been recorded.",
-            TEXT,
-            false,
-        ),
+    f.section(SECTIONS[3], |f| {
+        // A decision that does not stand as it was signed says so before anything in it.
+        if let Some(words) = s.cpr.as_ref().and_then(|c| standing_words(c.standing)) {
+            f.paragraph(words, 10.0, true);
+        }
+        treatment_focus(f, s);
     });
     if let Some(t) = &s.treatment {
         for i in &t.interventions {
             f.field(
                 &i.intervention,
-                format!(
+                short(&format!(
                     "{}{}",
                     if i.recommended {
                         "Recommended"
@@ -295,7 +340,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
                         .as_ref()
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default()
-                ),
+                )),
             );
         }
     }
@@ -310,18 +355,22 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
                 f.paragraph(format!("Earlier decision: {}", p.message), 10.0, true);
             }
             if let Some(details) = &cpr.modified_cpr_details {
-                f.field("Modified CPR, as detailed", details);
-            }
-            if let Some(at) = cpr.recorded_at {
                 f.field(
-                    "Recorded",
-                    format!(
-                        "{} by {}",
-                        when(at),
-                        cpr.recorded_by
-                            .as_ref()
-                            .map_or_else(|| "not recorded".to_owned(), words::author)
-                    ),
+                    "Modified CPR, as detailed",
+                    clip(details, TEXT, false, VALUE_ROOM, 4),
+                );
+            }
+            // Who made the decision as it stands, not whoever last saved the form (a phone
+            // number changed on the form later does not make them its author).
+            let made = plan
+                .decision
+                .as_ref()
+                .map(|d| (d.at, &d.by))
+                .or_else(|| cpr.recorded_at.zip(cpr.recorded_by.as_ref()));
+            if let Some((at, by)) = made {
+                f.field(
+                    "Decision recorded",
+                    format!("{} by {}", when(at), words::author(by)),
                 );
             }
         }
@@ -343,14 +392,14 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         );
     });
     if let Some(a) = &l.capacity_assessment {
-        f.field("How capacity was assessed", a);
+        f.field("How capacity was assessed", short(a));
     }
     f.field(
         "Legal welfare proxy",
         l.legal_welfare_proxy.as_deref().unwrap_or("None recorded"),
     );
     if let Some(p) = &l.legal_proxy_participation {
-        f.field("The proxy's part in this plan", p);
+        f.field("The proxy's part in this plan", short(p));
     }
     for a in &l.lpa_health_and_welfare {
         f.field(
@@ -390,7 +439,7 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan, s: &EmergencySummary, address: &st
         }
     });
     if let Some(d) = &l.involvement_detail {
-        f.field("Who took part, and when", d);
+        f.field("Who took part, and when", short(d));
     }
 
     // 7. Signatures.
@@ -573,4 +622,83 @@ fn other_documents(plan: &CarePlan) -> Option<String> {
         }
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Section 4's focus of care, in the form's words.
+fn treatment_focus(f: &mut Flow, s: &EmergencySummary) {
+    match &s.treatment {
+        Some(t) => f.field(
+            "Focus of care",
+            if t.clinical_focus_words.is_empty() {
+                ucp_domain::views::focus_words(t.clinical_focus)
+            } else {
+                &t.clinical_focus_words
+            },
+        ),
+        None => f.paragraph(
+            "No Emergency Treatment Plan has been recorded.",
+            TEXT,
+            false,
+        ),
+    }
+}
+
+/// What stands against the recommendations, said before them (the CPR line says it again).
+fn standing_words(standing: ucp_domain::standing::Standing) -> Option<&'static str> {
+    use ucp_domain::standing::Standing;
+    match standing {
+        Standing::Current => None,
+        Standing::ReviewOverdue => {
+            Some("REVIEW OVERDUE: these recommendations stand until they are reviewed.")
+        }
+        Standing::SaidNoLongerValid => Some(
+            "DECISION UNDER REVIEW: a review said these recommendations are no longer valid (see the CPR line below).",
+        ),
+        Standing::ChangedAfterSigning => Some(
+            "CHANGED AFTER SIGNING: nobody has signed these recommendations as they stand (see section 7).",
+        ),
+        Standing::AwaitingCountersignature => Some(
+            "AWAITING SENIOR COUNTERSIGNATURE: no senior responsible clinician has signed these recommendations yet.",
+        ),
+    }
+}
+
+/// A child's age as a reader wants it: months under 2, years after.
+fn age_words(birth: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let mut months =
+        (today.year() - birth.year()) * 12 + today.month() as i32 - birth.month() as i32;
+    if today.day() < birth.day() {
+        months -= 1;
+    }
+    let months = months.max(0);
+    if months < 24 {
+        format!("{months} month{} old", if months == 1 { "" } else { "s" })
+    } else {
+        format!("{} years old", months / 12)
+    }
+}
+
+/// A free text on page 1 cut to three lines (the full text is on a later page): however long
+/// what people write, the form's nine sections stay on one page, the CPR line with them.
+fn short(text: &str) -> String {
+    clip(text, TEXT, false, VALUE_ROOM, 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_childs_age_is_in_months_under_two() {
+        assert_eq!(age_words(d(2026, 11, 20), d(2026, 12, 7)), "0 months old");
+        assert_eq!(age_words(d(2025, 12, 7), d(2026, 12, 7)), "12 months old");
+        assert_eq!(age_words(d(2024, 12, 8), d(2026, 12, 7)), "23 months old");
+        assert_eq!(age_words(d(2019, 3, 1), d(2026, 12, 7)), "7 years old");
+    }
 }

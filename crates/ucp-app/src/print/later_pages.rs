@@ -1,14 +1,21 @@
 //! Pages 2 onwards: the rest of the plan, section by section in the plan's own order, each
-//! headed by whose words it is, with human labels and no codes. A plan that is not current
-//! prints the person's own forms only: no clinical section, so no recommendation, on any page.
+//! headed by whose words it is, with human labels and no codes. A copy not to act on (a plan
+//! that ended, a version since superseded) prints none of it: not even the person's own forms,
+//! which may hold an ADRT's refusal or, on a plan voided as made in error, someone else's wishes.
 
 use ucp_domain::{CarePlan, PlanSection, PlanStatus, SectionContent, SectionState};
 
 use super::layout::{Flow, TEXT};
 use super::words::{self, day, section_title, when, yes, yes_no};
+use super::NotToActOn;
 
 /// Pages 2 onwards.
-pub fn lay_out(f: &mut Flow, plan: &CarePlan) {
+pub fn lay_out(
+    f: &mut Flow,
+    plan: &CarePlan,
+    not_to_act_on: Option<NotToActOn>,
+    legacy_consent: bool,
+) {
     f.title("The rest of the plan");
     f.paragraph(
         "Each part says whose words it is. The Emergency Treatment Plan is on page 1.",
@@ -19,17 +26,23 @@ pub fn lay_out(f: &mut Flow, plan: &CarePlan) {
         let Some(state) = plan.section(section) else {
             continue;
         };
-        if plan.status != PlanStatus::Active && !section.is_person_centred() {
-            // A crew reading a later page alone must not find a recommendation in it.
+        if not_to_act_on.is_some() || legacy_consent {
+            // A crew reading a later page alone must not find anything to act on in it.
             f.section(section_title(section), |f| {
                 f.paragraph(
                     format!(
-                        "Not printed: this plan {}. Do not act on it.",
-                        match plan.status {
-                            PlanStatus::Withdrawn => "was withdrawn",
-                            PlanStatus::Deceased => "was closed after the person's death",
-                            PlanStatus::Voided => "was made in error and voided",
-                            PlanStatus::Active => "is active",
+                        "Not printed: {}.",
+                        match not_to_act_on {
+                            Some(NotToActOn::Ended { status: PlanStatus::Withdrawn, .. }) =>
+                                "this plan was withdrawn; do not act on it",
+                            Some(NotToActOn::Ended { status: PlanStatus::Deceased, .. }) =>
+                                "this plan was closed after the person's death",
+                            Some(NotToActOn::Ended { status: PlanStatus::Voided, .. }) =>
+                                "this plan was made in error and voided; do not act on it",
+                            Some(NotToActOn::Ended { status: PlanStatus::Active, .. }) => "",
+                            Some(NotToActOn::Superseded { .. }) =>
+                                "this copy is of a version the plan has since moved on from; do not act on it",
+                            None => "consent to share was withdrawn",
                         }
                     ),
                     10.0,
@@ -122,8 +135,12 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
             if let Some(h) = &c.how_best_to_communicate {
                 f.field("How best to communicate", h);
             }
-            if let Some(a) = &c.access_to_home {
-                f.field("Access to the home", a);
+            if c.access_to_home.is_some() {
+                // Paper lies about in the home: the way in is shown only to those who attend.
+                f.field(
+                    "Access to the home",
+                    "Recorded in the Universal Care Plan, shown to those who attend",
+                );
             }
             f.field("Key safe", yes(c.key_safe));
             for h in &c.hazards {
@@ -181,10 +198,39 @@ fn section_block(f: &mut Flow, section: PlanSection, state: &SectionState) {
         SectionContent::EmergencyTreatmentPlan(etp) => {
             f.paragraph(
                 "The form itself is on page 1, with the signatures over the recommendations as \
-                 they stand.",
+                 they stand. Its longer texts in full:",
                 TEXT,
                 false,
             );
+            f.field("Shared understanding", &etp.shared_understanding);
+            if let Some(w) = &etp.what_matters {
+                if let Some(v) = &w.most_value {
+                    f.field("What I most value", v);
+                }
+                if let Some(v) = &w.most_fear_or_avoid {
+                    f.field("What I most fear or wish to avoid", v);
+                }
+            }
+            if let Some(o) = &etp.other_planning_documents {
+                f.field("Other planning documents", o);
+            }
+            for i in &etp.interventions {
+                if let Some(r) = &i.reason {
+                    f.field(&i.intervention, r);
+                }
+            }
+            if let Some(m) = &etp.modified_cpr_details {
+                f.field("Modified CPR, as detailed", m);
+            }
+            if let Some(a) = &etp.capacity_assessment {
+                f.field("How capacity was assessed", a);
+            }
+            if let Some(p) = &etp.legal_proxy_participation {
+                f.field("The proxy's part in this plan", p);
+            }
+            if let Some(d) = &etp.involvement_detail {
+                f.field("Who took part, and when", d);
+            }
             let earlier: Vec<_> = etp
                 .signatures
                 .iter()

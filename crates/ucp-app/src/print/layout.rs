@@ -111,6 +111,36 @@ pub fn wrap(text: &str, size: f32, bold: bool, room: f32) -> Vec<String> {
     lines
 }
 
+/// What is said where a text was cut short to keep page 1 to one page.
+pub const CLIPPED: &str = " \u{2026} (in full on a later page)";
+
+/// `text` cut at a word so that it wraps into at most `lines` lines of `room`, with
+/// [`CLIPPED`] at its end when it was cut.
+#[must_use]
+pub fn clip(text: &str, size: f32, bold: bool, room: f32, lines: usize) -> String {
+    if wrap(text, size, bold, room).len() <= lines {
+        return text.to_owned();
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (mut low, mut high) = (0, words.len());
+    // The most words that still fit with the note, by halving.
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        let candidate = format!("{}{CLIPPED}", words[..mid].join(" "));
+        if wrap(&candidate, size, bold, room).len() <= lines {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    format!("{}{CLIPPED}", words[..low].join(" "))
+}
+
+/// The width a field's value wraps in.
+pub const VALUE_ROOM: f32 = RIGHT - LEFT - LABEL_COLUMN;
+/// The width a paragraph wraps in.
+pub const PARAGRAPH_ROOM: f32 = RIGHT - LEFT;
+
 impl Default for Flow {
     fn default() -> Self {
         Self::new()
@@ -357,6 +387,15 @@ mod tests {
         for line in wrap(&long, 10.0, true, 100.0) {
             assert!(width(&line, 10.0, true) <= 100.0, "{line}");
         }
+    }
+
+    #[test]
+    fn a_clipped_text_fits_its_lines_and_says_it_was_clipped() {
+        let long = "word ".repeat(400);
+        let clipped = clip(&long, TEXT, false, VALUE_ROOM, 4);
+        assert!(clipped.ends_with(CLIPPED));
+        assert_eq!(wrap(&clipped, TEXT, false, VALUE_ROOM).len(), 4);
+        assert_eq!(clip("short", TEXT, false, VALUE_ROOM, 4), "short");
     }
 
     #[test]

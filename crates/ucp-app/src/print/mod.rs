@@ -25,7 +25,7 @@ pub use words::london;
 
 use chrono::{DateTime, Utc};
 use ucp_domain::views::EmergencySummary;
-use ucp_domain::{CarePlan, PlanSection, SectionContent};
+use ucp_domain::{CarePlan, PlanSection, PlanStatus, SectionContent};
 use uuid::Uuid;
 
 use crate::AppError;
@@ -48,7 +48,40 @@ impl Default for PrintSettings {
     }
 }
 
-/// The PDF of a plan as it stands in `plan` (any version), printed at `now`.
+/// Why a printed copy is not to be acted on, when it is not: the plan ended, or this is a
+/// version the plan has since moved on from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotToActOn {
+    Ended {
+        status: PlanStatus,
+        since: DateTime<Utc>,
+    },
+    Superseded {
+        version: i64,
+        since: DateTime<Utc>,
+    },
+}
+
+impl NotToActOn {
+    /// How, in the words the banner, the watermark and the check page use ("withdrawn").
+    #[must_use]
+    pub fn how(self) -> &'static str {
+        match self {
+            Self::Ended { status, .. } => crate::printed_copies::ended(status),
+            Self::Superseded { .. } => "superseded",
+        }
+    }
+
+    #[must_use]
+    pub fn since(self) -> DateTime<Utc> {
+        match self {
+            Self::Ended { since, .. } | Self::Superseded { since, .. } => since,
+        }
+    }
+}
+
+/// The PDF of a plan as it stands in `plan` (any version), printed at `now`; `superseded_at`
+/// is when the plan first changed after this version, for a version it has moved on from.
 ///
 /// # Errors
 /// When the PDF cannot be written (a font or layout failure: never for the embedded font).
@@ -57,10 +90,32 @@ pub fn care_plan_pdf(
     plan: &CarePlan,
     now: DateTime<Utc>,
     settings: &PrintSettings,
+    superseded_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<u8>, AppError> {
     let summary = EmergencySummary::of(plan_id, plan, now.date_naive())
         .ok_or_else(|| AppError::internal("a plan without Personal Information"))?;
-    let furniture = furniture::Furniture::of(plan_id, &summary, now, settings);
+    // A plan withdrawn because consent to share was withdrawn, as recorded before that was an
+    // event of its own: its recommendations stand (see `printed_copies`).
+    let legacy_consent = plan.status == PlanStatus::Withdrawn
+        && plan
+            .status_change
+            .as_ref()
+            .is_some_and(|c| c.consent_withdrawn);
+    let not_to_act_on = if plan.status != PlanStatus::Active && !legacy_consent {
+        Some(NotToActOn::Ended {
+            status: plan.status,
+            since: plan
+                .status_change
+                .as_ref()
+                .map_or(plan.updated_at, |c| c.at),
+        })
+    } else {
+        superseded_at.map(|since| NotToActOn::Superseded {
+            version: plan.version,
+            since,
+        })
+    };
+    let furniture = furniture::Furniture::of(plan_id, &summary, now, settings, not_to_act_on);
     let mut flow = if furniture.banner.is_some() {
         layout::Flow::starting_at(render::BODY_TOP_WITH_BANNER)
     } else {
@@ -77,9 +132,16 @@ pub fn care_plan_pdf(
         }
         _ => summary.postcode.clone(),
     };
-    key_page::lay_out(&mut flow, plan, &summary, &address);
+    key_page::lay_out(
+        &mut flow,
+        plan,
+        &summary,
+        &address,
+        not_to_act_on,
+        legacy_consent,
+    );
     // The key page stands alone: what a crew reads first is never run on into the rest.
     flow.page_break();
-    later_pages::lay_out(&mut flow, plan);
+    later_pages::lay_out(&mut flow, plan, not_to_act_on, legacy_consent);
     render::pdf(&flow, &furniture, &summary)
 }

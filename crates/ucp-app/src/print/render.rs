@@ -34,7 +34,10 @@ const QR_Y: f32 = 30.0;
 /// The banner of a plan not current sits below the header and the code, never on them.
 const BANNER_TOP: f32 = QR_Y + QR_SIZE + 4.0;
 /// Where the content starts when there is a banner.
-pub const BODY_TOP_WITH_BANNER: f32 = BANNER_TOP + 40.0;
+pub const BODY_TOP_WITH_BANNER: f32 = BANNER_TOP + BANNER_HEIGHT + 4.0;
+/// Room for three lines of the banner.
+const BANNER_HEIGHT: f32 = 46.0;
+const BANNER_SIZE: f32 = 11.0;
 
 fn fail(what: &str) -> AppError {
     AppError::Internal(format!("printing the plan: {what}").into())
@@ -182,7 +185,11 @@ fn furniture(
     draw_qr(surface, &f.link, QR_X, QR_Y, QR_SIZE)?;
     if let Some(banner) = &f.banner {
         // A box with a heavy rule, below the code: black on white prints on any printer.
-        let (top, height, rule) = (BANNER_TOP, 32.0, 2.5);
+        let size = BANNER_SIZE;
+        let lines = wrap(banner, size, true, RIGHT - LEFT - 16.0);
+        #[allow(clippy::cast_precision_loss)] // one to three lines
+        let height = (lines.len() as f32 * size * 1.2 + 12.0).min(BANNER_HEIGHT);
+        let (top, rule) = (BANNER_TOP, 2.5);
         fill_rect(surface, Rect::from_xywh(LEFT, top, RIGHT - LEFT, rule), 0);
         fill_rect(
             surface,
@@ -191,9 +198,7 @@ fn furniture(
         );
         fill_rect(surface, Rect::from_xywh(LEFT, top, rule, height), 0);
         fill_rect(surface, Rect::from_xywh(RIGHT - rule, top, rule, height), 0);
-        let size = 12.0;
-        let lines = wrap(banner, size, true, RIGHT - LEFT - 16.0);
-        #[allow(clippy::cast_precision_loss)] // one or two lines
+        #[allow(clippy::cast_precision_loss)] // one to three lines
         let mut y = top + height / 2.0 + size * 0.35 - (lines.len() as f32 - 1.0) * size * 0.6;
         for line in lines {
             let mut l = furniture_line(LEFT + 8.0, y, size, &line);
