@@ -34,7 +34,7 @@ out=${CARGO_TARGET_DIR:-$root/target}/check-page
 "$bin/python" tests/tools/check_page.py "$UCP_BASE_URL" "$token" "$axe" "$out"
 
 if [ "${UPDATE_DOCS:-}" = 1 ]; then
-  for state in current superseded not-current; do
+  for state in current superseded superseded-unchanged not-current; do
     cp "$out/check-page-$state-phone.png" "docs/check-page-$state.png"
   done
   for nhs in 9990000018 9990000913; do

@@ -123,11 +123,40 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
     let (_, body) = check_json(&app, &copy).await;
     assert_eq!(body["state"], "superseded", "{body}");
     assert!(body["supersededAt"].is_string(), "{body}");
+    // Only the person's own form changed: the recommendations on the paper still stand, and
+    // the holder is not told to disregard them.
+    assert_eq!(body["recommendationsChanged"], false, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("its recommendations are unchanged"));
+    let (_, _, html) = check_page(&app, &copy).await;
+    assert!(
+        html.contains("its recommendations are unchanged</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("Ask for a new copy."), "{html}");
+
+    // The recommendations change: now the copy is not to be relied on.
+    let mut etp = crate::fixtures::etp();
+    etp["cprRecommendation"] = json!("attempts-recommended");
+    let res = app
+        .put_section(
+            &id,
+            "emergency-treatment-plan",
+            &format!("\"plan.{}\"", printed + 2),
+            &etp,
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, body) = check_json(&app, &copy).await;
+    assert_eq!(body["state"], "superseded", "{body}");
+    assert_eq!(body["recommendationsChanged"], true, "{body}");
     assert!(body["message"]
         .as_str()
         .unwrap_or_default()
         .starts_with("SUPERSEDED on "));
-    let (_, _, html) = check_page(&app, &copy).await;
+    let (_, _, html) = check_page(&app, &code(&keys, &id, printed + 2)).await;
     assert!(html.contains("do not rely on this copy</h1>"), "{html}");
     assert!(
         html.contains(
@@ -136,7 +165,7 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
         "{html}"
     );
     // A copy of the new version is current.
-    let (_, body) = check_json(&app, &code(&keys, &id, printed + 2)).await;
+    let (_, body) = check_json(&app, &code(&keys, &id, printed + 3)).await;
     assert_eq!(body["state"], "current", "{body}");
 
     // Withdrawn: no copy is current.
@@ -145,12 +174,12 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
             Role::Clinician,
             Method::POST,
             &format!("/v1/care-plans/{id}/withdraw"),
-            &format!("\"plan.{}\"", printed + 2),
+            &format!("\"plan.{}\"", printed + 3),
             &json!({ "reason": "The person no longer wants a plan." }),
         )
         .await;
     assert_eq!(res.status().as_u16(), 200);
-    for version in [printed, printed + 2] {
+    for version in [printed, printed + 3] {
         let (_, body) = check_json(&app, &code(&keys, &id, version)).await;
         assert_eq!(body["state"], "not-current", "{body}");
         assert_eq!(body["status"], "withdrawn", "{body}");
@@ -184,8 +213,8 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
         .collect();
     kinds.sort();
     kinds.dedup();
-    assert_eq!(kinds.len(), 5, "{kinds:?}");
-    assert!(checks.len() < 9, "folded: {}", checks.len());
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    assert!(checks.len() < 12, "folded: {}", checks.len());
     assert!(checks.iter().all(|e| e["view"] == "printed-copy-check"
         && e["role"] == "none"
         && e["nhsNumber"] == number.as_str()

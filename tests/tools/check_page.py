@@ -60,21 +60,32 @@ def printed_link(plan_id):
     return BASE + "/check/" + found.group(1).rsplit("/check/", 1)[1]
 
 
-def make_out_of_date(plan):
-    """A change the person would make: their What Matters form in their own words."""
+def change_recommendations(plan_id):
+    """A clinician changes the focus of care on the Emergency Treatment Plan."""
+    plan = plan_of(ACTIVE)
+    form = plan["sections"]["emergency-treatment-plan"]
+    content = dict(form["content"])
+    content["clinicalFocus"] = "balanced" if content["clinicalFocus"] != "balanced" else "symptom-control"
+    content.pop("decisionDigest", None)
+    status, _, _ = call("PUT", f"/v1/care-plans/{plan_id}/sections/emergency-treatment-plan",
+                        content, {"If-Match": form["etag"]})
+    assert status == 200, status
+
+
+def change_own_words(plan_id):
+    """The person's own What Matters form: not a recommendation."""
+    plan = plan_of(ACTIVE)
     etag = plan["sections"]["what-matters"]["etag"] if "what-matters" in plan["sections"] else plan["etag"]
-    status, _, _ = call(
-        "PUT",
-        f"/v1/care-plans/{plan['id']}/sections/what-matters",
-        {"inTheirOwnWords": "Being at home, with my cat on the bed."},
-        {"If-Match": etag},
-    )
+    status, _, _ = call("PUT", f"/v1/care-plans/{plan_id}/sections/what-matters",
+                        {"inTheirOwnWords": "Being at home, with my cat on the bed."}, {"If-Match": etag})
     assert status == 200, status
 
 
 active = plan_of(ACTIVE)
 superseded_link = printed_link(active["id"])
-make_out_of_date(active)
+change_recommendations(active["id"])
+unchanged_link = printed_link(active["id"])
+change_own_words(active["id"])
 current_link = printed_link(active["id"])
 not_current_link = printed_link(plan_of(WITHDRAWN)["id"])
 
@@ -83,6 +94,10 @@ cases = [
     ("superseded", superseded_link, [
         r"SUPERSEDED on \d{1,2} \w{3} \d{4} \u2014 do not rely on this copy",
         r"The current plan is available to professionals through the Universal Care Plan",
+    ]),
+    ("superseded-unchanged", unchanged_link, [
+        r"SUPERSEDED on \d{1,2} \w{3} \d{4} \u2014 its recommendations are unchanged",
+        r"Ask for a new copy",
     ]),
     ("not-current", not_current_link, [r"NOT CURRENT: withdrawn on \d{1,2} \w{3} \d{4}",
                                        r"Do not act on this printed plan"]),

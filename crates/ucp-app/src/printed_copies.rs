@@ -5,8 +5,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use ucp_domain::views::EmergencySummary;
 use ucp_domain::PlanStatus;
-use ucp_store::Database;
+use ucp_store::projections::replay::fold;
+use ucp_store::{Database, StreamBound};
 
 use crate::audit::{Access, Shown, View};
 use crate::print::{CheckKeys, PrintedCopy};
@@ -33,6 +35,12 @@ pub enum CopyState {
     Superseded {
         /// When the first change after the printed version was made.
         superseded_at: DateTime<Utc>,
+        /// Whether what a crew acts on changed: the CPR recommendation or its standing (under
+        /// review, changed after signing, awaiting countersignature), the focus of care, the
+        /// interventions, the decision's content, or an ADRT. `false`: only other parts of the
+        /// plan changed, and the recommendations printed are still the plan's — a crew must
+        /// not be told to disregard a decision that stands.
+        recommendations_changed: bool,
     },
     /// The plan is no longer one to act on: withdrawn, voided (made in error), or closed after
     /// the person's death.
@@ -68,8 +76,18 @@ impl CopyCheck {
         );
         match self.state {
             CopyState::Current => format!("{copy} is CURRENT"),
-            CopyState::Superseded { superseded_at } => format!(
+            CopyState::Superseded {
+                superseded_at,
+                recommendations_changed: true,
+            } => format!(
                 "SUPERSEDED on {} \u{2014} do not rely on this copy",
+                day(crate::print::london(superseded_at).date_naive())
+            ),
+            CopyState::Superseded {
+                superseded_at,
+                recommendations_changed: false,
+            } => format!(
+                "SUPERSEDED on {} \u{2014} its recommendations are unchanged",
                 day(crate::print::london(superseded_at).date_naive())
             ),
             CopyState::NotCurrent { status, since } => format!(
@@ -136,11 +154,22 @@ pub async fn check(
         } else {
             LEAVES_COPY_STANDING
         };
-        db.first_change_after(copy.plan_id, copy.version, except)
+        match db
+            .first_change_after(copy.plan_id, copy.version, except)
             .await?
-            .map_or(CopyState::Current, |superseded_at| CopyState::Superseded {
+        {
+            None => CopyState::Current,
+            Some(superseded_at) => CopyState::Superseded {
                 superseded_at,
-            })
+                recommendations_changed: recommendations_changed(
+                    db,
+                    copy.plan_id,
+                    copy.version,
+                    now.date_naive(),
+                )
+                .await?,
+            },
+        }
     } else {
         let since = row
             .document
@@ -168,6 +197,51 @@ pub async fn check(
         ..Access::default()
     };
     Ok(Shown::new(check, access))
+}
+
+/// What a crew acts on, from a summary: compared between the printed version and now.
+fn what_a_crew_acts_on(s: &EmergencySummary) -> serde_json::Value {
+    serde_json::json!({
+        "status": s.status,
+        "cpr": s.cpr.as_ref().map(|c| serde_json::json!({
+            "status": c.status,
+            "standing": c.standing,
+            "digest": c.decision_digest,
+            "modified": c.modified_cpr_details,
+        })),
+        "treatment": s.treatment.as_ref().map(|t| serde_json::json!({
+            "focus": t.clinical_focus,
+            "interventions": t.interventions.iter()
+                .map(|i| (i.intervention.clone(), i.recommended))
+                .collect::<Vec<_>>(),
+        })),
+        "adrt": [serde_json::to_value(&s.legal.adrt.held).ok(), s.legal.adrt.refuses.clone().map(serde_json::Value::String)],
+    })
+}
+
+/// Whether what a crew acts on differs between the plan at `version` and the plan now, both
+/// judged as of `today` (a review falling overdue since is not a change of the plan).
+async fn recommendations_changed(
+    db: &Database,
+    plan_id: uuid::Uuid,
+    version: i64,
+    today: NaiveDate,
+) -> Result<bool, AppError> {
+    let history = db.read_stream(plan_id, StreamBound::All).await?;
+    let printed_len = history
+        .iter()
+        .take_while(|e| e.stream_version <= version)
+        .count();
+    let summary =
+        |events: &[ucp_store::RecordedEvent]| -> Result<Option<serde_json::Value>, AppError> {
+            Ok(fold(events)?
+                .and_then(|plan| EmergencySummary::of(plan_id, &plan, today))
+                .map(|s| what_a_crew_acts_on(&s)))
+        };
+    let then = summary(history.get(..printed_len).unwrap_or_default())?;
+    let now = summary(&history)?;
+    // When either cannot be told, say it changed: the safe answer is "do not rely".
+    Ok(then.is_none() || then != now)
 }
 
 #[cfg(test)]
@@ -198,10 +272,19 @@ mod tests {
         );
         assert_eq!(
             check(CopyState::Superseded {
-                superseded_at: at(5, 14)
+                superseded_at: at(5, 14),
+                recommendations_changed: true,
             })
             .headline(),
             "SUPERSEDED on 5 Dec 2026 \u{2014} do not rely on this copy"
+        );
+        assert_eq!(
+            check(CopyState::Superseded {
+                superseded_at: at(5, 14),
+                recommendations_changed: false,
+            })
+            .headline(),
+            "SUPERSEDED on 5 Dec 2026 \u{2014} its recommendations are unchanged"
         );
         assert_eq!(
             check(CopyState::NotCurrent {
@@ -213,10 +296,12 @@ mod tests {
         );
         let json = serde_json::to_value(check(CopyState::Superseded {
             superseded_at: at(5, 14),
+            recommendations_changed: true,
         }))
         .unwrap_or_default();
         assert_eq!(json["state"], "superseded");
         assert_eq!(json["printedVersion"], 7);
         assert_eq!(json["supersededAt"], "2026-12-05T14:05:00Z");
+        assert_eq!(json["recommendationsChanged"], true);
     }
 }

@@ -17,6 +17,7 @@ main{max-width:42rem;margin:0 auto;padding:1rem}\
 .verdict{border:.5rem solid #0b0c0c;padding:1rem 1.25rem;margin:1rem 0 1.5rem}\
 .verdict.current{border-color:#007f3b}\
 .verdict.superseded,.verdict.not-current,.verdict.unknown{border-color:#d5281b}\
+.verdict.superseded-unchanged{border-color:#ffb81c}\
 .state{display:block;font-size:1rem;font-weight:bold;letter-spacing:.05em;text-transform:uppercase;margin-bottom:.25rem}\
 h1{font-size:2rem;line-height:1.25;margin:0 0 .75rem}\
 h2{font-size:1.5rem;margin:1.5rem 0 .5rem}\
@@ -107,16 +108,37 @@ pub fn verdict(check: &CopyCheck) -> String {
                     .to_owned(),
             ],
         ),
-        CopyState::Superseded { superseded_at } => (
+        CopyState::Superseded {
+            superseded_at,
+            recommendations_changed: true,
+        } => (
             "superseded",
             "Superseded",
             vec![
                 format!(
-                    "{copy} is out of date: the plan was changed on {}.",
+                    "{copy} is out of date: the plan's recommendations were changed on {}.",
                     when(superseded_at)
                 ),
                 "The current plan is available to professionals through the Universal Care \
                  Plan."
+                    .to_owned(),
+            ],
+        ),
+        CopyState::Superseded {
+            superseded_at,
+            recommendations_changed: false,
+        } => (
+            "superseded-unchanged",
+            "Superseded",
+            vec![
+                format!(
+                    "Other parts of the plan were changed on {}, but the CPR and treatment \
+                     recommendations on {} are still the plan's as it stands.",
+                    when(superseded_at),
+                    lower_first(&copy)
+                ),
+                "Ask for a new copy. The current plan is available to professionals through \
+                 the Universal Care Plan."
                     .to_owned(),
             ],
         ),
@@ -235,7 +257,14 @@ mod tests {
         assert!(!current.contains("<script"));
         let superseded = verdict(&check(CopyState::Superseded {
             superseded_at: at(5),
+            recommendations_changed: true,
         }));
+        let unchanged = verdict(&check(CopyState::Superseded {
+            superseded_at: at(5),
+            recommendations_changed: false,
+        }));
+        assert!(unchanged.contains("its recommendations are unchanged"));
+        assert!(unchanged.contains("Ask for a new copy."));
         assert!(superseded.contains("SUPERSEDED on 5 Dec 2026 \u{2014} do not rely on this copy"));
         assert!(superseded.contains("available to professionals through the Universal Care Plan"));
         let withdrawn = verdict(&check(CopyState::NotCurrent {

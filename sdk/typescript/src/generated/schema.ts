@@ -1587,6 +1587,14 @@ export interface components {
             /** @enum {string} */
             state: "current";
         } | {
+            /**
+             * @description Whether what a crew acts on changed: the CPR recommendation or its standing (under
+             *     review, changed after signing, awaiting countersignature), the focus of care, the
+             *     interventions, the decision's content, or an ADRT. `false`: only other parts of the
+             *     plan changed, and the recommendations printed are still the plan's — a crew must
+             *     not be told to disregard a decision that stands.
+             */
+            recommendationsChanged: boolean;
             /** @enum {string} */
             state: "superseded";
             /**
