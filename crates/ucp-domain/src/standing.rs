@@ -226,8 +226,10 @@ pub struct NoLongerValid {
     pub note: Option<String>,
 }
 
-/// The review that said the decision is no longer valid, unless an Emergency Treatment Plan
-/// was recorded after it (a newer signed form replaces the one found wanting).
+/// The review that said the decision is no longer valid, unless a newer signed form replaced
+/// the one found wanting: the form recorded after the review, and signed after it over the
+/// decision as it stands. A later save that only corrects a contact's phone number is not a
+/// new decision, and the decision stays under review.
 #[must_use]
 pub fn no_longer_valid(
     plan: &CarePlan,
@@ -236,7 +238,12 @@ pub fn no_longer_valid(
 ) -> Option<NoLongerValid> {
     let etp_at = etp_state.map(|s| s.changed_at);
     if let Some(r) = &plan.last_review {
-        let replaced = etp_at.is_some_and(|at| at > r.reviewed_at);
+        let signed_since = etp.is_some_and(|e| {
+            crate::signing::current_signatures(e)
+                .iter()
+                .any(|s| s.signed_at > r.reviewed_at)
+        });
+        let replaced = etp_at.is_some_and(|at| at > r.reviewed_at) && signed_since;
         if r.still_valid == Some(false) && !replaced {
             return Some(NoLongerValid {
                 said_at: Some(r.reviewed_at),

@@ -110,6 +110,64 @@ fn a_review_saying_no_longer_valid_leads_the_headline_until_a_newer_form_is_reco
 }
 
 #[test]
+fn a_save_that_only_corrects_a_contact_leaves_the_decision_under_review() {
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2027-01-01")));
+    then(
+        &mut history,
+        review(
+            "2027-03-01",
+            Some(false),
+            Some("Family now want full escalation."),
+        ),
+    );
+    // The form saved again with its signatures sent back as they are and no new one: only a
+    // contact's phone number is corrected.
+    let plan = given(&history).unwrap_or_else(|| panic!("a plan"));
+    let mut body = match plan
+        .section(PlanSection::EmergencyTreatmentPlan)
+        .map(|s| &s.content)
+    {
+        Some(SectionContent::EmergencyTreatmentPlan(etp)) => {
+            serde_json::to_value(etp).unwrap_or_default()
+        }
+        _ => panic!("a form"),
+    };
+    body["emergencyContacts"] = json!([{ "name": "Sam Example",
+        "roleOrRelationship": "daughter", "phone": "07700 900123" }]);
+    then(
+        &mut history,
+        Command::UpdateSection(content(PlanSection::EmergencyTreatmentPlan, body)),
+    );
+    // As the log records them: the form signed at noon, the review an hour later, the contact
+    // corrected an hour after that.
+    let review_at = history.len() - 2;
+    let plan = history
+        .iter()
+        .enumerate()
+        .fold(None, |state, (i, e)| {
+            let version = i64::try_from(i).unwrap_or_default() + 1;
+            let mut env = envelope(version);
+            if i >= review_at {
+                env.at =
+                    now() + chrono::Duration::hours(i64::try_from(i - review_at).unwrap_or(0) + 1);
+            }
+            evolve(state, e, &env)
+        })
+        .unwrap_or_else(|| panic!("a plan"));
+    let cpr = EmergencySummary::of(uuid::Uuid::nil(), &plan, today())
+        .and_then(|s| s.cpr)
+        .unwrap_or_else(|| panic!("stated"));
+    assert_eq!(
+        cpr.standing,
+        Standing::SaidNoLongerValid,
+        "{}",
+        cpr.headline
+    );
+    assert!(cpr.headline.starts_with("DECISION UNDER REVIEW"));
+}
+
+#[test]
 fn an_overdue_review_says_the_recommendations_stand_until_reviewed() {
     let mut history = created();
     then(&mut history, Command::UpdateSection(etp_due("2026-12-01")));
