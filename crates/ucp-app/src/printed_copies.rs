@@ -215,7 +215,7 @@ fn what_a_crew_acts_on(s: &EmergencySummary) -> serde_json::Value {
                 .map(|i| (i.intervention.clone(), i.recommended))
                 .collect::<Vec<_>>(),
         })),
-        "adrt": [serde_json::to_value(&s.legal.adrt.held).ok(), s.legal.adrt.refuses.clone().map(serde_json::Value::String)],
+        "adrt": [serde_json::to_value(s.legal.adrt.held).ok(), s.legal.adrt.refuses.clone().map(serde_json::Value::String)],
     })
 }
 
