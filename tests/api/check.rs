@@ -18,7 +18,8 @@ fn code(keys: &CheckKeys, plan: &str, version: i64) -> String {
     })
 }
 
-async fn check_json(app: &TestApp, code: &str) -> (u16, Value) {
+/// A check as a system asks it (`Accept: application/json`): the status and the body.
+pub(crate) async fn check_json(app: &TestApp, code: &str) -> (u16, Value) {
     let res = app
         .client
         .get(app.url(&format!("/check/{code}")))

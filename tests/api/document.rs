@@ -182,6 +182,17 @@ async fn pdf(app: &TestApp, path: &str, role: Role, nhs: Option<&str>) -> reqwes
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
+/// A printed plan fetched by a clinician and saved: the folder that keeps it, and its file.
+async fn printed(app: &TestApp, path: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let res = pdf(app, path, Role::Clinician, None).await;
+    assert_eq!(res.status().as_u16(), 200, "{path}");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let file = dir.path().join("plan.pdf");
+    std::fs::write(&file, res.bytes().await.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    (dir, file)
+}
+
 #[tokio::test]
 async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link() {
     let app = TestApp::spawn_tuned(|c| {
@@ -376,29 +387,14 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         link,
         "the same code on every page"
     );
-    let res = app
-        .client
-        .get(app.url(&format!("/check/{code}")))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(res.status().as_u16(), 200);
-    let check: serde_json::Value = res.json().await.unwrap_or_default();
+    let (status, check) = crate::check::check_json(&app, &code).await;
+    assert_eq!(status, 200, "{check}");
     assert_eq!(check["state"], "current", "{check}");
     assert_eq!(check["printedVersion"], 6, "{check}");
 
-    // An earlier version prints as it was.
-    let old = pdf(
-        &app,
-        &format!("/v1/care-plans/{id}/document?version=3"),
-        Role::Clinician,
-        None,
-    )
-    .await;
-    let old_file = dir.path().join("old.pdf");
-    std::fs::write(&old_file, old.bytes().await.unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    // An earlier version prints as superseded, with a code of its own.
+    let (_old_dir, old_file) =
+        printed(&app, &format!("/v1/care-plans/{id}/document?version=3")).await;
     let old_text = tool("pdftotext", &[&old_file.to_string_lossy(), "-"]);
     assert!(old_text.contains("Universal Care Plan version 3"));
     assert!(!old_text.contains("Help getting up the stairs"));
@@ -406,16 +402,7 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     let old_link = rasters(&old_file, 150)[0].qr().0;
     let old_code = old_link.rsplit('/').next().unwrap_or_default();
     assert_ne!(old_code, code);
-    let check: serde_json::Value = app
-        .client
-        .get(app.url(&format!("/check/{old_code}")))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .json()
-        .await
-        .unwrap_or_default();
+    let (_, check) = crate::check::check_json(&app, old_code).await;
     assert_eq!(check["state"], "superseded", "{check}");
     assert_eq!(check["printedVersion"], 3, "{check}");
 
@@ -546,18 +533,7 @@ async fn a_plan_not_current_prints_no_recommendation_on_any_page_and_says_so_on_
             )
             .await;
         assert_eq!(res.status().as_u16(), 200, "{ending}");
-        let res = pdf(
-            &app,
-            &format!("/v1/care-plans/{id}/document"),
-            Role::Clinician,
-            None,
-        )
-        .await;
-        assert_eq!(res.status().as_u16(), 200);
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
-        let file = dir.path().join("plan.pdf");
-        std::fs::write(&file, res.bytes().await.unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (_dir, file) = printed(&app, &format!("/v1/care-plans/{id}/document")).await;
         let path = file.to_string_lossy().into_owned();
         let pages = page_count(&path);
         let rendered = rasters(&file, 150);
@@ -652,28 +628,21 @@ async fn a_version_the_plan_has_moved_on_from_prints_as_superseded_with_no_recom
     let number = nhs(994);
     let plan = app.create_plan(&plan_body(&number)).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
-    let printed = plan["version"].as_i64().unwrap_or_default();
+    let printed_version = plan["version"].as_i64().unwrap_or_default();
     let res = app
         .put_section(
             &id,
             "what-matters",
-            &format!("\"plan.{printed}\""),
+            &format!("\"plan.{printed_version}\""),
             &json!({ "inTheirOwnWords": "Being at home with my cat." }),
         )
         .await;
     assert_eq!(res.status().as_u16(), 200);
-    let res = pdf(
+    let (_dir, file) = printed(
         &app,
-        &format!("/v1/care-plans/{id}/document?version={printed}"),
-        Role::Clinician,
-        None,
+        &format!("/v1/care-plans/{id}/document?version={printed_version}"),
     )
     .await;
-    assert_eq!(res.status().as_u16(), 200);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
-    let file = dir.path().join("old.pdf");
-    std::fs::write(&file, res.bytes().await.unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
     let path = file.to_string_lossy().into_owned();
     for page in 1..=page_count(&path) {
         let text = page_text(&path, page);
@@ -695,16 +664,7 @@ async fn a_version_the_plan_has_moved_on_from_prints_as_superseded_with_no_recom
         }
     }
     // The plan as it stands prints as it is.
-    let res = pdf(
-        &app,
-        &format!("/v1/care-plans/{id}/document"),
-        Role::Clinician,
-        None,
-    )
-    .await;
-    let file = dir.path().join("now.pdf");
-    std::fs::write(&file, res.bytes().await.unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (_now_dir, file) = printed(&app, &format!("/v1/care-plans/{id}/document")).await;
     let text = page_text(&file.to_string_lossy(), 1);
     assert!(
         text.contains("NOT FOR CPR") && !text.contains("SUPERSEDED"),
@@ -729,18 +689,7 @@ async fn long_texts_keep_the_key_page_to_one_page_and_print_in_full_later() {
         json!({ "accessToHome": "Key safe by the back door, code 4321", "keySafe": true });
     let plan = app.create_plan(&body).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
-    let res = pdf(
-        &app,
-        &format!("/v1/care-plans/{id}/document"),
-        Role::Clinician,
-        None,
-    )
-    .await;
-    assert_eq!(res.status().as_u16(), 200);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
-    let file = dir.path().join("long.pdf");
-    std::fs::write(&file, res.bytes().await.unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (_dir, file) = printed(&app, &format!("/v1/care-plans/{id}/document")).await;
     let path = file.to_string_lossy().into_owned();
     let first = page_text(&path, 1);
     for needle in [
