@@ -527,6 +527,11 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
         let mut envs = vec![
             ("DATABASE_URL", db.url()),
             ("UCP_IDENTITY_CONFIG", production.display().to_string()),
+            ("UCP_PUBLIC_URL", "https://ucp.test.example".to_owned()),
+            (
+                "UCP_CHECK_KEYS",
+                "1:a-key-for-printed-copies-of-this-test-0000".to_owned(),
+            ),
         ];
         envs.extend(extra);
         envs
@@ -551,6 +556,28 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
         !stderr.contains("without TLS") && stderr.contains("ucp migrate"),
         "{stderr}"
     );
+    // Printed plans' QR codes: a public https address and keys of its own, in production.
+    for (setting, value, named) in [
+        (
+            "UCP_PUBLIC_URL",
+            "http://ucp.test.example",
+            "UCP_PUBLIC_URL",
+        ),
+        ("UCP_PUBLIC_URL", "https://127.0.0.1:8080", "UCP_PUBLIC_URL"),
+        (
+            "UCP_CHECK_KEYS",
+            "0:ucp-development-check-key-do-not-use-in-production",
+            "development key",
+        ),
+    ] {
+        let (ok, stderr) = run(tokens_right(vec![
+            ("UCP_DB_ALLOW_PLAINTEXT", "true".to_owned()),
+            (setting, value.to_owned()),
+        ]))
+        .await;
+        assert!(!ok);
+        assert!(stderr.contains(named), "{setting}={value}: {stderr}");
+    }
     // A configuration with a mistake stops the start, naming the issuer and the mistake.
     let broken = dir.path().join("broken.toml");
     std::fs::write(

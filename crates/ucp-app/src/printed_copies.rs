@@ -142,20 +142,14 @@ pub async fn check(
     if copy.version < 1 || copy.version > row.version {
         return Err(not_ours());
     }
-    let legacy_consent = row.status == PlanStatus::Withdrawn
-        && row
-            .document
-            .pointer("/statusChange/consentWithdrawn")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
+    let legacy_consent = legacy_consent_withdrawal(&row);
     let state = if row.status == PlanStatus::Active || legacy_consent {
-        let except = if legacy_consent {
-            LEGACY_CONSENT_WITHDRAWAL
-        } else {
-            LEAVES_COPY_STANDING
-        };
         match db
-            .first_change_after(copy.plan_id, copy.version, except)
+            .first_change_after(
+                copy.plan_id,
+                copy.version,
+                events_leaving_copies_standing(&row),
+            )
             .await?
         {
             None => CopyState::Current,
@@ -166,6 +160,7 @@ pub async fn check(
                     copy.plan_id,
                     copy.version,
                     now.date_naive(),
+                    legacy_consent,
                 )
                 .await?,
             },
@@ -199,35 +194,59 @@ pub async fn check(
     Ok(Shown::new(check, access))
 }
 
-/// What a crew acts on, from a summary: compared between the printed version and now.
+/// What a crew acts on, from a summary, compared between the printed version and now: the CPR
+/// recommendation and whether a review said it is no longer valid, the decision's content
+/// (focus, interventions and their reasons, modified CPR, capacity, involvement: its digest),
+/// advance decisions, attorneys and proxies, parental responsibility, allergies, anticipatory
+/// medicines, whether death is expected, and the crisis plans' guidance. Not the standing's
+/// other changes (a countersignature added, a review overdue or done): the decision stands.
 fn what_a_crew_acts_on(s: &EmergencySummary) -> serde_json::Value {
+    let l = &s.legal;
     serde_json::json!({
-        "status": s.status,
         "cpr": s.cpr.as_ref().map(|c| serde_json::json!({
             "status": c.status,
-            "standing": c.standing,
+            "underReview": c.said_no_longer_valid.is_some(),
             "digest": c.decision_digest,
             "modified": c.modified_cpr_details,
         })),
         "treatment": s.treatment.as_ref().map(|t| serde_json::json!({
             "focus": t.clinical_focus,
             "interventions": t.interventions.iter()
-                .map(|i| (i.intervention.clone(), i.recommended))
+                .map(|i| (i.intervention.clone(), i.recommended, i.reason.clone()))
                 .collect::<Vec<_>>(),
         })),
-        "adrt": [serde_json::to_value(s.legal.adrt.held).ok(), s.legal.adrt.refuses.clone().map(serde_json::Value::String)],
+        "adrt": l.adrt,
+        "attorneys": l.lpa_health_and_welfare.iter()
+            .map(|a| (a.name.clone(), a.phone.clone(), a.covers_life_sustaining_treatment))
+            .collect::<Vec<_>>(),
+        "proxy": l.legal_welfare_proxy,
+        "parentalResponsibility": l.parental_responsibility.iter()
+            .map(|p| (p.name.clone(), p.phone.clone()))
+            .collect::<Vec<_>>(),
+        "capacity": l.capacity,
+        "allergies": (s.clinical.allergy_status, &s.clinical.allergies),
+        "medicines": s.anticipatory_medicines.items.iter()
+            .map(|m| (m.name.clone(), m.dose_and_route.clone(), m.indication.clone()))
+            .collect::<Vec<_>>(),
+        "medicinesKept": s.anticipatory_medicines.location,
+        "deathExpected": s.clinical.death_expected,
+        "sickleCell": s.sickle_cell_ambulance_guidance.as_ref().map(|g| g.text.clone()),
+        "mentalHealth": s.mental_health_crisis_what_helps.as_ref().map(|g| g.text.clone()),
     })
 }
 
 /// Whether what a crew acts on differs between the plan at `version` and the plan now, both
-/// judged as of `today` (a review falling overdue since is not a change of the plan).
+/// judged as of `today`. For a plan withdrawn because consent was withdrawn (recorded before
+/// that was an event of its own), "now" is the plan as it was withdrawn: its recommendations
+/// stand.
 async fn recommendations_changed(
     db: &Database,
     plan_id: uuid::Uuid,
     version: i64,
     today: NaiveDate,
+    legacy_consent: bool,
 ) -> Result<bool, AppError> {
-    let history = db.read_stream(plan_id, StreamBound::All).await?;
+    let mut history = db.read_stream(plan_id, StreamBound::All).await?;
     let printed_len = history
         .iter()
         .take_while(|e| e.stream_version <= version)
@@ -239,9 +258,32 @@ async fn recommendations_changed(
                 .map(|s| what_a_crew_acts_on(&s)))
         };
     let then = summary(history.get(..printed_len).unwrap_or_default())?;
+    if legacy_consent {
+        history.retain(|e| e.event_type != "CarePlanWithdrawn");
+    }
     let now = summary(&history)?;
     // When either cannot be told, say it changed: the safe answer is "do not rely".
     Ok(then.is_none() || then != now)
+}
+
+/// The events after which a printed copy of this plan still stands: consent to share withdrawn,
+/// and for a plan withdrawn for that reason before it was an event of its own, that withdrawal.
+#[must_use]
+pub fn events_leaving_copies_standing(row: &ucp_store::PlanRow) -> &'static [&'static str] {
+    if legacy_consent_withdrawal(row) {
+        LEGACY_CONSENT_WITHDRAWAL
+    } else {
+        LEAVES_COPY_STANDING
+    }
+}
+
+fn legacy_consent_withdrawal(row: &ucp_store::PlanRow) -> bool {
+    row.status == PlanStatus::Withdrawn
+        && row
+            .document
+            .pointer("/statusChange/consentWithdrawn")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
 }
 
 #[cfg(test)]

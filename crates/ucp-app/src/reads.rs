@@ -566,17 +566,15 @@ pub async fn document(
         .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
     // A version the plan has moved on from prints as superseded, from its first change since
     // (a change that leaves printed copies standing, such as consent to share withdrawn, does
-    // not count): paper of an old version must not read as the plan.
-    let superseded_at = if plan.version < row.version {
-        db.first_change_after(
+    // not count): paper of an old version must not read as the plan. Asked of the primary
+    // whatever the row says, which a replica may serve a moment behind.
+    let superseded_at = db
+        .first_change_after(
             plan_id,
             plan.version,
-            crate::printed_copies::LEAVES_COPY_STANDING,
+            crate::printed_copies::events_leaving_copies_standing(&row),
         )
-        .await?
-    } else {
-        None
-    };
+        .await?;
     let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings, superseded_at)?;
     Ok(Shown::new(
         pdf,

@@ -210,7 +210,10 @@ pub fn on_save(
         }
     }
     if let Some(sign_as) = etp.sign_as.take() {
-        let already = signatures.iter().any(|s| {
+        // The signer's own signature over this decision, if they signed it before: saving it
+        // again signed is signing it again, now (a decision reaffirmed after a review that
+        // found it wanting is a signed act after that review), not a second signature.
+        let already = signatures.iter().position(|s| {
             s.digest.as_deref() == Some(digest.as_str())
                 && s.superseded_in.is_none()
                 && s.signed_by
@@ -227,8 +230,10 @@ pub fn on_save(
             now,
             &digest,
         ) {
-            Ok(_) if already => {}
-            Ok(signature) => signatures.push(signature),
+            Ok(signature) => match already.and_then(|i| signatures.get_mut(i)) {
+                Some(slot) => *slot = signature,
+                None => signatures.push(signature),
+            },
             Err(e) => errors.extend(e),
         }
     }

@@ -243,8 +243,8 @@ pub fn no_longer_valid(
                 .iter()
                 .any(|s| s.signed_at > r.reviewed_at)
         });
-        let replaced = etp_at.is_some_and(|at| at > r.reviewed_at) && signed_since;
-        if r.still_valid == Some(false) && !replaced {
+        let recorded_since = etp_at.is_some_and(|at| at > r.reviewed_at);
+        if r.still_valid == Some(false) && !(recorded_since && signed_since) {
             return Some(NoLongerValid {
                 said_at: Some(r.reviewed_at),
                 said_by: Some(
@@ -257,7 +257,7 @@ pub fn no_longer_valid(
                 note: r.note.as_ref().map(ToString::to_string),
             });
         }
-        if !replaced {
+        if !recorded_since {
             // The review is the latest word, and it did not find the decision wanting.
             return None;
         }

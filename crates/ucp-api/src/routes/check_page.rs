@@ -72,6 +72,10 @@ fn document(title: &str, class: &str, state: &str, h1: &str, body: &[String]) ->
     )
 }
 
+/// What to do when the paper cannot be relied on and the plan cannot be seen.
+const FALLBACK: &str = "If you cannot see the current plan, follow your usual clinical guidance \
+                        and seek senior clinical advice.";
+
 fn about(checked_at: DateTime<Utc>) -> Vec<String> {
     vec![
         "## About this check".to_owned(),
@@ -116,12 +120,14 @@ pub fn verdict(check: &CopyCheck) -> String {
             "Superseded",
             vec![
                 format!(
-                    "{copy} is out of date: the plan's recommendations were changed on {}.",
+                    "{copy} is out of date: the plan was changed on {}, and what it recommends \
+                     is no longer what this copy says.",
                     when(superseded_at)
                 ),
                 "The current plan is available to professionals through the Universal Care \
                  Plan."
                     .to_owned(),
+                FALLBACK.to_owned(),
             ],
         ),
         CopyState::Superseded {
@@ -132,8 +138,10 @@ pub fn verdict(check: &CopyCheck) -> String {
             "Superseded",
             vec![
                 format!(
-                    "Other parts of the plan were changed on {}, but the CPR and treatment \
-                     recommendations on {} are still the plan's as it stands.",
+                    "Other parts of the plan were changed on {}, but what a crew acts on \u{2014} \
+                     the CPR and treatment recommendations, advance decisions, attorneys, \
+                     allergies and anticipatory medicines \u{2014} is the same on {} as in the \
+                     plan as it stands.",
                     when(superseded_at),
                     lower_first(&copy)
                 ),
@@ -161,6 +169,7 @@ pub fn verdict(check: &CopyCheck) -> String {
                     ),
                     PlanStatus::Active => format!("The plan is {}.", ended(status)),
                 },
+                FALLBACK.to_owned(),
             ],
         ),
     };

@@ -12,8 +12,8 @@
 //! 03:10:59"). Nothing attempted goes unrecorded, and the log grows by at most two entries per
 //! kind and window.
 //!
-//! Two more kinds are folded the same way. A refusal of someone without a valid sign-in that
-//! names no one (a probe of `/check/` with made-up codes) is one kind per operation and status.
+//! Two more kinds are folded the same way. A refusal at the public check of printed copies that
+//! names no one (made-up codes) is one kind per status.
 //! And a check of a printed copy (`GET /check/{code}`, no sign-in) is folded even when it
 //! succeeds, per person, printed version and answer: anyone who photographed the paper could
 //! otherwise bury the person's log under "a printed copy was checked". The count of a window still open when the process stops is lost with it:
@@ -156,8 +156,9 @@ impl Refusals {
         }
         let person = match (&entry.nhs_number, entry.role.as_str()) {
             (Some(n), _) => n.clone(),
-            // Someone without a sign-in, about no one: one kind per operation and answer.
-            (None, "none") => String::new(),
+            // Made-up codes at the public check of printed copies, about no one: one kind per
+            // answer. (Elsewhere a request about no one keeps its own entry.)
+            (None, "none") if entry.action == "checkPrintedCopy" => String::new(),
             (None, _) => return None,
         };
         Some(Kind {

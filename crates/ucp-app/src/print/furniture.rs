@@ -52,7 +52,10 @@ impl Furniture {
             status_line: format!(
                 "Universal Care Plan version {}: {}  \u{b7}  printed {} (UK time)",
                 summary.plan_version,
-                words::status(summary.status),
+                match not_to_act_on {
+                    Some(NotToActOn::Superseded { .. }) => "SUPERSEDED",
+                    _ => words::status(summary.status),
+                },
                 when(now)
             ),
             check_prompt: "Is this copy still the plan? Scan the code, or open:".to_owned(),

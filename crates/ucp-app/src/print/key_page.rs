@@ -144,7 +144,7 @@ pub fn lay_out(
         f.gap();
         f.paragraph(
             format!(
-                "CONSENT TO SHARE WITHDRAWN on {}: the plan is no longer shared. Its recommendations are not revoked, and copies printed before then stay valid; they are not printed here.",
+                "CONSENT TO SHARE WITHDRAWN on {}: the plan is no longer shared. Its recommendations are not revoked, and copies printed before then may still be valid: check each with the code printed on it. They are not printed here.",
                 s.not_current
                     .as_ref()
                     .map_or_else(|| "a date not recorded".to_owned(), |n| day_of(n.since))
@@ -191,10 +191,14 @@ pub fn lay_out(
                         "; weight {} kg (measured {}{})",
                         w.kilograms,
                         day(w.measured_on),
-                        if (today - w.measured_on).num_days() > 90 {
-                            ", over 3 months ago: weigh again if you can"
-                        } else {
-                            ""
+                        // A baby's weight changes by the week; an older child's by the season.
+                        match (s.age_years < 1, (today - w.measured_on).num_days()) {
+                            (true, days) if days > 30 =>
+                                ", over a month ago: weigh again if you can",
+                            (false, days) if days > 90 => {
+                                ", over 3 months ago: weigh again if you can"
+                            }
+                            _ => "",
                         }
                     ))
                     .unwrap_or_else(|| "; weight not recorded".to_owned())
@@ -217,11 +221,19 @@ pub fn lay_out(
         );
         return;
     }
-    if not_to_act_on.is_some() {
+    if let Some(why) = not_to_act_on {
         f.gap();
         f.paragraph(
-            "Sections 2 to 9 of the form are not printed: this copy is not the plan as it \
-             stands. Do not act on any earlier printed copy of it either.",
+            match why {
+                NotToActOn::Ended { .. } => {
+                    "Sections 2 to 9 of the form are not printed: this plan is not current. Do \
+                     not act on any earlier printed copy of it either."
+                }
+                NotToActOn::Superseded { .. } => {
+                    "Sections 2 to 9 of the form are not printed: this copy is not the plan as \
+                     it stands. Check any other printed copy with the code printed on it."
+                }
+            },
             11.0,
             true,
         );
