@@ -168,6 +168,28 @@ fn a_save_that_only_corrects_a_contact_leaves_the_decision_under_review() {
 }
 
 #[test]
+fn a_forms_own_review_box_saying_no_longer_valid_is_read_after_a_plan_review() {
+    let mut history = created();
+    then(&mut history, Command::UpdateSection(etp_due("2027-01-01")));
+    then(&mut history, review("2027-03-01", Some(true), None));
+    then(
+        &mut history,
+        Command::UpdateSection(super::trust::etp_with(json!({
+            "review": { "due": "2027-02-01", "reviewedBy": "Dr B Example", "stillValid": false }
+        }))),
+    );
+    let cpr = summary_on(&history, today())
+        .cpr
+        .unwrap_or_else(|| panic!("stated"));
+    assert_eq!(
+        cpr.standing,
+        Standing::SaidNoLongerValid,
+        "{}",
+        cpr.headline
+    );
+}
+
+#[test]
 fn an_overdue_review_says_the_recommendations_stand_until_reviewed() {
     let mut history = created();
     then(&mut history, Command::UpdateSection(etp_due("2026-12-01")));
