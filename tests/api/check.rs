@@ -138,6 +138,19 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
     );
     assert!(html.contains("Ask for a new copy."), "{html}");
 
+    // An allergy recorded is something a crew acts on: the copy is out of date.
+    let res = app
+        .put_section(
+            &id,
+            "clinical-background",
+            &format!("\"plan.{}\"", printed + 2),
+            &json!({ "allergies": ["Penicillin"] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, body) = check_json(&app, &copy).await;
+    assert_eq!(body["recommendationsChanged"], true, "{body}");
+
     // The recommendations change: now the copy is not to be relied on.
     let mut etp = crate::fixtures::etp();
     etp["cprRecommendation"] = json!("attempts-recommended");
@@ -145,7 +158,7 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
         .put_section(
             &id,
             "emergency-treatment-plan",
-            &format!("\"plan.{}\"", printed + 2),
+            &format!("\"plan.{}\"", printed + 3),
             &etp,
         )
         .await;
@@ -166,7 +179,7 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
         "{html}"
     );
     // A copy of the new version is current.
-    let (_, body) = check_json(&app, &code(&keys, &id, printed + 3)).await;
+    let (_, body) = check_json(&app, &code(&keys, &id, printed + 4)).await;
     assert_eq!(body["state"], "current", "{body}");
 
     // Withdrawn: no copy is current.
@@ -175,12 +188,12 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
             Role::Clinician,
             Method::POST,
             &format!("/v1/care-plans/{id}/withdraw"),
-            &format!("\"plan.{}\"", printed + 3),
+            &format!("\"plan.{}\"", printed + 4),
             &json!({ "reason": "The person no longer wants a plan." }),
         )
         .await;
     assert_eq!(res.status().as_u16(), 200);
-    for version in [printed, printed + 3] {
+    for version in [printed, printed + 4] {
         let (_, body) = check_json(&app, &code(&keys, &id, version)).await;
         assert_eq!(body["state"], "not-current", "{body}");
         assert_eq!(body["status"], "withdrawn", "{body}");
