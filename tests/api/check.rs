@@ -240,7 +240,7 @@ async fn a_copy_checks_current_then_superseded_then_not_current_and_the_person_s
         .bearer_auth(token_with(Role::Patient, Some(&number)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
         .unwrap_or_default();
@@ -282,9 +282,7 @@ async fn a_code_not_printed_here_is_not_recognised_and_names_no_one() {
     let mut altered: Vec<char> = good.chars().collect();
     altered[30] = if altered[30] == 'A' { 'B' } else { 'A' };
     let altered: String = altered.into_iter().collect();
-    let other_key: CheckKeys = "7:a-key-this-service-was-never-given-0000"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let other_key: CheckKeys = "7:a-key-this-service-was-never-given-0000".parse().unwrap();
     for bad in [
         "nope".to_owned(),
         altered,
@@ -305,7 +303,7 @@ async fn a_code_not_printed_here_is_not_recognised_and_names_no_one() {
             .header("Accept", "application/json")
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let body = problem(res, 404).await;
         assert_eq!(body["code"], "not_found", "{body}");
     }
@@ -317,7 +315,7 @@ async fn a_code_not_printed_here_is_not_recognised_and_names_no_one() {
         .header("Accept", "application/json")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap_or_default();
     assert_eq!(body["state"], "superseded", "{body}");
@@ -346,7 +344,7 @@ async fn a_code_not_printed_here_is_not_recognised_and_names_no_one() {
 async fn keys_rotate_without_invalidating_paper_and_a_dropped_key_revokes_its_codes() {
     const OLD: &str = "1:the-first-key-of-this-deployment-000000";
     const NEW: &str = "2:the-second-key-of-this-deployment-00000";
-    let old: CheckKeys = OLD.parse().unwrap_or_else(|e| panic!("{e:?}"));
+    let old: CheckKeys = OLD.parse().unwrap();
     let rotated = TestApp::spawn_tuned(|c| {
         c.print.check_keys = format!("{NEW},{OLD}").parse().unwrap_or_default();
     })
@@ -358,7 +356,7 @@ async fn keys_rotate_without_invalidating_paper_and_a_dropped_key_revokes_its_co
     let (status, body) = check_json(&rotated, &printed_before).await;
     assert_eq!((status, &body["state"]), (200, &json!("current")), "{body}");
     // New prints are signed with the new key.
-    let new: CheckKeys = NEW.parse().unwrap_or_else(|e| panic!("{e:?}"));
+    let new: CheckKeys = NEW.parse().unwrap();
     let (status, _) = check_json(&rotated, &code(&new, &id, version)).await;
     assert_eq!(status, 200);
     // The old key dropped: what it signed is no longer recognised.
@@ -390,7 +388,7 @@ async fn checks_are_rate_limited_by_address_and_signed_in_work_is_not() {
         .header("Accept", "application/json")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(res.headers().contains_key("retry-after"));
     problem(res, 429).await;
     let (status, headers, html) = check_page(&app, &copy).await;
