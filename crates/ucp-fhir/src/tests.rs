@@ -282,13 +282,13 @@ fn a_decision_said_no_longer_valid_is_no_coded_cpr_flag_until_a_newer_form() {
         "{text}"
     );
     assert!(flag.to_string().contains("said-no-longer-valid"));
-    // A newer form is coded again.
+    // A newer form, signed after the review, is coded again (re-saving the form with only its
+    // old signature would not be: see `standing::no_longer_valid`).
+    let mut newer = etp("attempts-not-recommended");
+    newer["signatures"][0]["signedAt"] = serde_json::json!(at(59));
     let renewed = apply(
         Some(reviewed),
-        CarePlanEvent::SectionChanged(section(
-            "emergency-treatment-plan",
-            etp("attempts-not-recommended"),
-        )),
+        CarePlanEvent::SectionChanged(section("emergency-treatment-plan", newer)),
         version + 2,
     )
     .unwrap_or_else(|| panic!("renewed"));
