@@ -7,12 +7,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { printf 'readme-walkthrough: %s\n' "$*" >&2; }
 
-# The first ```sh block after a heading, exactly as written.
-block_after() { awk -v h="$1" 'index($0, h) == 1 {found=1} found && /^```sh$/{inside=1; next} inside && /^```$/{exit} inside{print}' README.md; }
-block=$(block_after "## Try it")
+# The first ```sh block after a heading of a file, exactly as written.
+block_after() { awk -v h="$1" 'index($0, h) == 1 {found=1} found && /^```sh$/{inside=1; next} inside && /^```$/{exit} inside{print}' "$2"; }
+block=$(block_after "## Try it" README.md)
 [ -n "$block" ] || { say "no sh block under '## Try it' in README.md"; exit 1; }
-fhir_block=$(block_after "### FHIR R4")
-[ -n "$fhir_block" ] || { say "no sh block under '### FHIR R4' in README.md"; exit 1; }
+fhir_block=$(block_after "## FHIR R4" docs/api.md)
+[ -n "$fhir_block" ] || { say "no sh block under '## FHIR R4' in docs/api.md"; exit 1; }
 
 source scripts/lib/live-server.sh
 secret=ucp-development-secret-do-not-use-in-production
@@ -31,7 +31,7 @@ for pass in 1 2; do
     grep -q -- "$expected" "$out" || { cat "$out" >&2; say "pass $pass: no line matching $expected"; exit 1; }
   done
 done
-# The FHIR block: each request must answer, and the answers must be what the README says.
+# The FHIR block: each request must answer, and the answers must be what docs/api.md says.
 say "the FHIR block against $UCP_BASE_URL"
 if ! API="$UCP_BASE_URL" bash -euo pipefail -c "$fhir_block" >"$out" 2>&1; then
   cat "$out" >&2

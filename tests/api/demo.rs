@@ -75,7 +75,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         .as_array()
         .is_none_or(Vec::is_empty)));
     assert!(summaries.iter().any(|s| s["currency"]["overdue"] == true));
-    // The README's table: a decision in each standing a signature gives it.
+    // docs/api.md's table: a decision in each standing a signature gives it.
     let standings: HashSet<&str> = summaries
         .iter()
         .filter_map(|s| s["cpr"]["standing"].as_str())
@@ -122,7 +122,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
     for status in ["active", "withdrawn", "deceased", "voided"] {
         assert!(closed.contains(status), "{status}");
     }
-    // The README's table: the people a crew is told of an ended plan, and how.
+    // docs/api.md's table: the people a crew is told of an ended plan, and how.
     for (person, ended_as) in [
         ("9990000913", "withdrawn"),
         ("9990001049", "closed-after-death"),
