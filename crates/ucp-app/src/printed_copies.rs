@@ -11,7 +11,7 @@ use ucp_store::projections::replay::fold;
 use ucp_store::{Database, StreamBound};
 
 use crate::audit::{Access, Shown, View};
-use crate::print::{CheckKeys, PrintedCopy};
+use crate::print::{day, ended, CheckKeys, PrintedCopy};
 use crate::AppError;
 
 /// Events that leave what a printed copy says standing. Consent to share withdrawn changes who
@@ -97,23 +97,6 @@ impl CopyCheck {
             ),
         }
     }
-}
-
-/// How a plan ended, in the words the check page and the printed watermark use.
-#[must_use]
-pub fn ended(status: PlanStatus) -> &'static str {
-    match status {
-        PlanStatus::Withdrawn => "withdrawn",
-        PlanStatus::Voided => "voided (made in error)",
-        PlanStatus::Deceased => "closed after the person's death",
-        PlanStatus::Active => "active",
-    }
-}
-
-/// `3 Dec 2026`.
-#[must_use]
-pub fn day(d: NaiveDate) -> String {
-    d.format("%-d %b %Y").to_string()
 }
 
 /// What the code says became of the copy, as of `now`.

@@ -4,8 +4,8 @@
 //! state is told by colour alone — the words carry it and the border only repeats it.
 
 use chrono::{DateTime, Utc};
-use ucp_app::print::london;
-use ucp_app::printed_copies::{day, ended, CopyCheck, CopyState};
+use ucp_app::print::{day, ended, london};
+use ucp_app::printed_copies::{CopyCheck, CopyState};
 use ucp_domain::PlanStatus;
 
 const STYLE: &str = "\

@@ -21,7 +21,7 @@ mod render;
 mod words;
 
 pub use check_code::{CheckKeys, CodeError, KeysError, PrintedCopy};
-pub use words::london;
+pub use words::{day, ended, london};
 
 use chrono::{DateTime, Utc};
 use ucp_domain::views::EmergencySummary;
@@ -67,7 +67,7 @@ impl NotToActOn {
     #[must_use]
     pub fn how(self) -> &'static str {
         match self {
-            Self::Ended { status, .. } => crate::printed_copies::ended(status),
+            Self::Ended { status, .. } => ended(status),
             Self::Superseded { .. } => "superseded",
         }
     }

@@ -27,6 +27,17 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
+/// How a plan ended, in the words the check page and the printed watermark use.
+#[must_use]
+pub fn ended(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Withdrawn => "withdrawn",
+        PlanStatus::Voided => "voided (made in error)",
+        PlanStatus::Deceased => "closed after the person's death",
+        PlanStatus::Active => "active",
+    }
+}
+
 /// The day of an instant in the UK.
 #[must_use]
 pub fn day_of(at: DateTime<Utc>) -> String {
