@@ -107,15 +107,17 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
 
 #[tokio::test]
 async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
-    let app = TestApp::spawn_database_tuned(|c| {
-        c.replica_url = Some(c.url.clone());
-        c.replica_bounds = ucp_store::replica::ReplicaBounds {
-            max_wait: Duration::from_millis(300),
-            max_staleness: Duration::from_secs(2),
-            poll: Duration::from_millis(10),
-        };
-    })
-    .await;
+    let app = TestApp::builder()
+        .database(|c| {
+            c.replica_url = Some(c.url.clone());
+            c.replica_bounds = ucp_store::replica::ReplicaBounds {
+                max_wait: Duration::from_millis(300),
+                max_staleness: Duration::from_secs(2),
+                poll: Duration::from_millis(10),
+            };
+        })
+        .spawn()
+        .await;
     let n = nhs(802);
     let res = app
         .req(reqwest::Method::POST, "/v1/care-plans", Role::Clinician)

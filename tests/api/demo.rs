@@ -22,7 +22,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let app = TestApp::spawn_on(db).await;
+    let app = TestApp::builder().on(db).spawn().await;
     let owner = app.test_db.owner_client().await;
     let plans: Vec<Value> = owner
         .query("SELECT document FROM care_plan_view", &[])

@@ -19,7 +19,7 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
 
 #[tokio::test]
 async fn readyz_is_503_when_migrations_are_missing() {
-    let app = TestApp::spawn_on(TestDb::empty().await).await;
+    let app = TestApp::builder().on(TestDb::empty().await).spawn().await;
     let body = problem(app.get("/readyz").await, 503).await;
     assert_eq!(body["code"], "service_unavailable");
     assert_eq!(app.get("/healthz").await.status().as_u16(), 200);

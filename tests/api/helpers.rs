@@ -347,57 +347,84 @@ pub struct TestApp {
     pub test_db: TestDb,
 }
 
+/// How a test's server is made: the test database, the token keys, the API's settings and the
+/// database's, each as the default unless a test changes it. `TestApp::spawn()` is the default.
+pub struct TestAppBuilder {
+    test_db: Option<TestDb>,
+    keys: Option<ucp_api::JwtKeys>,
+    api: Vec<Tune<ApiConfig>>,
+    database: Vec<Tune<DatabaseConfig>>,
+}
+
+/// A change a test makes to a configuration.
+type Tune<C> = Box<dyn FnOnce(&mut C)>;
+
+impl TestAppBuilder {
+    /// On this database (migrated or not) rather than a new migrated one.
+    pub fn on(mut self, test_db: TestDb) -> Self {
+        self.test_db = Some(test_db);
+        self
+    }
+
+    /// With these token keys rather than the test secret.
+    pub fn keys(mut self, keys: ucp_api::JwtKeys) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// With the API's settings changed by `tune`.
+    pub fn api(mut self, tune: impl FnOnce(&mut ApiConfig) + 'static) -> Self {
+        self.api.push(Box::new(tune));
+        self
+    }
+
+    /// With the database settings (pool, timeouts) changed by `tune`.
+    pub fn database(mut self, tune: impl FnOnce(&mut DatabaseConfig) + 'static) -> Self {
+        self.database.push(Box::new(tune));
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let test_db = match self.test_db {
+            Some(db) => db,
+            None => TestDb::migrated().await,
+        };
+        let mut db_config = test_db.config(8);
+        for tune in self.database {
+            tune(&mut db_config);
+        }
+        let keys = self
+            .keys
+            .unwrap_or_else(|| ucp_api::JwtKeys::hs256(TEST_SECRET));
+        let api = self.api;
+        TestApp::spawn_from(test_db, &db_config, keys, move |config| {
+            for tune in api {
+                tune(config);
+            }
+        })
+        .await
+    }
+}
+
 impl TestApp {
+    /// The real server with the test defaults, on a new migrated database.
     pub async fn spawn() -> Self {
-        let test_db = TestDb::migrated().await;
-        Self::spawn_on(test_db).await
+        Self::builder().spawn().await
     }
 
-    /// The server with the given token keys.
-    pub async fn spawn_with_keys(keys: ucp_api::JwtKeys) -> Self {
-        Self::spawn_configured(TestDb::migrated().await, keys).await
-    }
-
-    /// The server on a database as given (migrated or not).
-    pub async fn spawn_on(test_db: TestDb) -> Self {
-        Self::spawn_configured(test_db, ucp_api::JwtKeys::hs256(TEST_SECRET)).await
+    /// A server made to a test's needs (see [`TestAppBuilder`]).
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            test_db: None,
+            keys: None,
+            api: Vec::new(),
+            database: Vec::new(),
+        }
     }
 
     /// The server with the test configuration changed by `tune`.
-    pub async fn spawn_tuned(tune: impl FnOnce(&mut ApiConfig)) -> Self {
-        Self::spawn_full(
-            TestDb::migrated().await,
-            ucp_api::JwtKeys::hs256(TEST_SECRET),
-            tune,
-        )
-        .await
-    }
-
-    async fn spawn_configured(test_db: TestDb, keys: ucp_api::JwtKeys) -> Self {
-        Self::spawn_full(test_db, keys, |_| {}).await
-    }
-
-    /// The server with its database settings (pool, timeouts) changed by `tune`.
-    pub async fn spawn_database_tuned(tune: impl FnOnce(&mut DatabaseConfig)) -> Self {
-        let test_db = TestDb::migrated().await;
-        let mut db_config = test_db.config(8);
-        tune(&mut db_config);
-        Self::spawn_from(
-            test_db,
-            &db_config,
-            ucp_api::JwtKeys::hs256(TEST_SECRET),
-            |_| {},
-        )
-        .await
-    }
-
-    async fn spawn_full(
-        test_db: TestDb,
-        keys: ucp_api::JwtKeys,
-        tune: impl FnOnce(&mut ApiConfig),
-    ) -> Self {
-        let db_config = test_db.config(8);
-        Self::spawn_from(test_db, &db_config, keys, tune).await
+    pub async fn spawn_tuned(tune: impl FnOnce(&mut ApiConfig) + 'static) -> Self {
+        Self::builder().api(tune).spawn().await
     }
 
     async fn spawn_from(

@@ -93,7 +93,7 @@ async fn rs256_and_es256_tokens_verify_against_the_jwks_and_keys_rotate_without_
         .unwrap_or_else(|e| panic!("{e:?}"))
         .with_issuer(Some(ISSUER.into()))
         .with_audience(Some(AUDIENCE.into()));
-    let app = TestApp::spawn_with_keys(keys).await;
+    let app = TestApp::builder().keys(keys).spawn().await;
 
     assert_eq!(
         status(&app, &token("rsa-1", "rsa-1", Algorithm::RS256, &claims())).await,

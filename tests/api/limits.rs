@@ -11,10 +11,12 @@ use crate::helpers::{entries_for, nhs, plan_body, problem, request_id, TestApp};
 
 #[tokio::test]
 async fn a_statement_past_the_timeout_is_a_503_with_retry_after_and_writes_nothing() {
-    let app = TestApp::spawn_database_tuned(|c| {
-        c.statement_timeout = Some(Duration::from_millis(300));
-    })
-    .await;
+    let app = TestApp::builder()
+        .database(|c| {
+            c.statement_timeout = Some(Duration::from_millis(300));
+        })
+        .spawn()
+        .await;
     let plan = app.create_plan(&plan_body(&nhs(611))).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
     let if_match = plan["sections"]["what-matters"]["etag"]
