@@ -403,7 +403,7 @@ pub fn headline(
                 |u| {
                     (
                         format!(" by {}", who(&u.by)),
-                        format!(" on {}", u.at.format("%-d %B %Y at %H:%M UTC")),
+                        format!(" on {}", crate::text::uk_clock(u.at)),
                     )
                 },
             );

@@ -1175,7 +1175,7 @@ impl EmergencySummary {
                 format!(
                     "The decision was changed after it was signed, by {} on {}, and nobody has signed it since: the signatures on record are on an earlier version.",
                     u.by.name.as_deref().unwrap_or(&u.by.actor),
-                    u.at.format("%-d %B %Y at %H:%M UTC")
+                    crate::text::uk_clock(u.at)
                 ),
             ));
         }

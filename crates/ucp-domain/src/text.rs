@@ -350,3 +350,35 @@ mod tests {
         assert_eq!(fold_name("José-María"), "josemaria");
     }
 }
+
+/// An instant as a clock in London shows it, for the words a crew reads: "7 December 2026 at
+/// 07:28 (UK time)". Crews, 111 and the printed plan all read UK time; a UTC clock is an hour
+/// out for half the year.
+#[must_use]
+pub fn uk_clock(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London)
+        .format("%-d %B %Y at %H:%M (UK time)")
+        .to_string()
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_crew_reads_the_time_a_london_clock_shows() {
+        let winter = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 7, 7, 28, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(
+            super::uk_clock(winter),
+            "7 December 2026 at 07:28 (UK time)"
+        );
+        let summer = chrono::Utc
+            .with_ymd_and_hms(2026, 7, 3, 23, 30, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(super::uk_clock(summer), "4 July 2026 at 00:30 (UK time)");
+    }
+}
