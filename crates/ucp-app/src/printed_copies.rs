@@ -11,7 +11,7 @@ use ucp_store::projections::replay::fold;
 use ucp_store::{Database, StreamBound};
 
 use crate::audit::{Access, Shown, View};
-use crate::print::{day, ended, CheckKeys, PrintedCopy};
+use crate::print::{day, day_of, ended, CheckKeys, PrintedCopy};
 use crate::AppError;
 
 /// Events that leave what a printed copy says standing. Consent to share withdrawn changes who
@@ -81,20 +81,18 @@ impl CopyCheck {
                 recommendations_changed: true,
             } => format!(
                 "SUPERSEDED on {} \u{2014} do not rely on this copy",
-                day(crate::print::london(superseded_at).date_naive())
+                day_of(superseded_at)
             ),
             CopyState::Superseded {
                 superseded_at,
                 recommendations_changed: false,
             } => format!(
                 "SUPERSEDED on {} \u{2014} its recommendations are unchanged",
-                day(crate::print::london(superseded_at).date_naive())
+                day_of(superseded_at)
             ),
-            CopyState::NotCurrent { status, since } => format!(
-                "NOT CURRENT: {} on {}",
-                ended(status),
-                day(crate::print::london(since).date_naive())
-            ),
+            CopyState::NotCurrent { status, since } => {
+                format!("NOT CURRENT: {} on {}", ended(status), day_of(since))
+            }
         }
     }
 }

@@ -34,8 +34,8 @@ pub use plan::{
 pub use postcode::{Postcode, PostcodeError};
 pub use sections::*;
 pub use text::{
-    fold_name, is_bidi_control, BirthDate, LongText, LpaReference, OdsCode, Phone, ShortText,
-    SnomedCode, ValueError,
+    fold_name, in_uk, is_bidi_control, BirthDate, LongText, LpaReference, OdsCode, Phone,
+    ShortText, SnomedCode, ValueError,
 };
 
 #[cfg(test)]

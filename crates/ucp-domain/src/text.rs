@@ -356,9 +356,13 @@ mod tests {
 /// out for half the year.
 #[must_use]
 pub fn uk_clock(at: chrono::DateTime<chrono::Utc>) -> String {
+    in_uk(at).format("%-d %B %Y at %H:%M (UK time)").to_string()
+}
+
+/// An instant on a London clock: what every reader of the plan's times reads.
+#[must_use]
+pub fn in_uk(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono_tz::Tz> {
     at.with_timezone(&chrono_tz::Europe::London)
-        .format("%-d %B %Y at %H:%M (UK time)")
-        .to_string()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! state is told by colour alone — the words carry it and the border only repeats it.
 
 use chrono::{DateTime, Utc};
-use ucp_app::print::{day, ended, london};
+use ucp_app::print::{day, ended, when};
 use ucp_app::printed_copies::{CopyCheck, CopyState};
 use ucp_domain::PlanStatus;
 
@@ -39,10 +39,6 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    london(at).format("%-d %b %Y, %H:%M").to_string()
 }
 
 /// A whole page: its title, the verdict box (its class, the state word, the `h1`), and the

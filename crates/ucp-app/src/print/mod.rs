@@ -21,7 +21,7 @@ mod render;
 mod words;
 
 pub use check_code::{CheckKeys, CodeError, KeysError, PrintedCopy};
-pub use words::{day, ended, london};
+pub use words::{day, day_of, ended, london, when};
 
 use chrono::{DateTime, Utc};
 use ucp_domain::views::EmergencySummary;

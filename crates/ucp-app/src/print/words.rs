@@ -3,7 +3,6 @@
 //! timestamp. Times are UK time, as a London reader reads a clock.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Europe::London;
 use ucp_domain::{
     Author, Capacity, CommunicationNeedKind, ConsentBasis, Involvement, PlanSection, PlanStatus,
     Prognosis, YesNoUnknown,
@@ -12,7 +11,7 @@ use ucp_domain::{
 /// An instant as a UK clock showed it.
 #[must_use]
 pub fn london(at: DateTime<Utc>) -> DateTime<chrono_tz::Tz> {
-    at.with_timezone(&London)
+    ucp_domain::in_uk(at)
 }
 
 /// `3 Dec 2026, 14:05` (UK time).
