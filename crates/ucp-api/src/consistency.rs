@@ -11,9 +11,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
+use ucp_app::consistency::{parse_lsn, ReadConsistency, READ_CONSISTENCY};
 use ucp_app::AppState;
-use ucp_store::replica::{parse_lsn, ReadConsistency, READ_CONSISTENCY};
 
+use crate::operation_ids::OperationIds;
 use crate::problem::{ApiError, ErrorCode};
 
 /// The header that carries the token, both ways.
@@ -21,16 +22,15 @@ pub const CONSISTENCY_HEADER: &str = "ucp-consistency";
 /// The header that says which server served a read that may use the replica.
 pub const READ_FROM_HEADER: &str = "ucp-read-from";
 
-/// Reads that may be served by a replica: the plan by id, the person's plan and summary, and
-/// the search for people.
-fn replica_eligible(path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    matches!(
-        parts.as_slice(),
-        ["", "v1", "care-plans", _]
-            | ["", "v1", "patients"]
-            | ["", "v1", "patients", _, "care-plan" | "emergency-summary"]
-    )
+/// Whether the request is a read its use case lets a replica serve (`ucp_app::use_cases`),
+/// found by the operation id the document gives its route.
+fn replica_eligible(req: &ServiceRequest) -> bool {
+    let Some(ids) = req.app_data::<web::Data<OperationIds>>() else {
+        return false;
+    };
+    req.match_pattern()
+        .and_then(|pattern| ids.get(req.method().as_str(), &pattern, |_| None))
+        .is_some_and(ucp_app::use_cases::replica_may_serve)
 }
 
 /// The middleware (see the module's comment).
@@ -64,7 +64,7 @@ pub async fn read_your_writes(
                 return Ok(req.into_response(refusal).map_into_right_body());
             }
         };
-        if !replica_eligible(req.path()) {
+        if !replica_eligible(&req) {
             return Ok(next.call(req).await?.map_into_left_body());
         }
         let scope = ReadConsistency::new(after);
@@ -86,7 +86,7 @@ pub async fn read_your_writes(
     let mut res = next.call(req).await?;
     if res.status().is_success() {
         if let Some(state) = state {
-            match state.db.consistency_token().await {
+            match ucp_app::consistency::token(&state.db).await {
                 Ok(token) => {
                     if let Ok(value) = HeaderValue::from_str(&token) {
                         res.headers_mut()
@@ -104,26 +104,36 @@ pub async fn read_your_writes(
 
 #[cfg(test)]
 mod tests {
-    use super::replica_eligible;
+    use utoipa::OpenApi;
 
+    use crate::operation_ids::OperationIds;
+
+    /// The replica serves the reads its use cases say, found from a route as the middleware
+    /// finds them.
     #[test]
-    fn only_the_named_reads_may_use_the_replica() {
+    fn only_the_declared_reads_may_use_the_replica() {
+        let ids = OperationIds::of(&crate::openapi::ApiDoc::openapi());
+        let replica = |method: &str, pattern: &str| {
+            ids.get(method, pattern, |_| None)
+                .is_some_and(ucp_app::use_cases::replica_may_serve)
+        };
         for yes in [
-            "/v1/care-plans/0193-x",
+            "/v1/care-plans/{id}",
             "/v1/patients",
-            "/v1/patients/9434765919/care-plan",
-            "/v1/patients/9434765919/emergency-summary",
+            "/v1/patients/{nhsNumber}/care-plan",
+            "/v1/patients/{nhsNumber}/emergency-summary",
         ] {
-            assert!(replica_eligible(yes), "{yes}");
+            assert!(replica("GET", yes), "{yes}");
         }
         for no in [
-            "/v1/care-plans/0193-x/history",
+            "/v1/care-plans/{id}/history",
             "/v1/feed",
-            "/v1/patients/9434765919/emergency-summary/changes",
+            "/v1/patients/{nhsNumber}/emergency-summary/changes",
             "/v1/me/care-plan",
             "/v1/audit",
         ] {
-            assert!(!replica_eligible(no), "{no}");
+            assert!(!replica("GET", no), "{no}");
         }
+        assert!(!replica("POST", "/v1/care-plans"));
     }
 }

@@ -5,9 +5,9 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 use ucp_app::commands::Precondition;
+use ucp_app::writes::IdempotencyKey;
 use ucp_app::Actor;
 use ucp_domain::PlanSection;
-use ucp_store::IdempotencyKey;
 
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;

@@ -48,13 +48,7 @@ pub async fn count_requests(
 pub async fn serve_metrics(state: web::Data<AppState>) -> HttpResponse {
     // A scrape must answer even when the database does not: the lag gauges then keep their
     // last values, and the pool's state (read locally) says why.
-    let lag = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.lag_report())
-        .await
-        .ok()
-        .and_then(Result::ok);
-    state
-        .metrics
-        .scraped(&state.db.pool().status(), lag.as_ref());
+    state.refresh_gauges().await;
     let mut text = String::new();
     if encode(&mut text, &state.metrics.registry).is_err() {
         return HttpResponse::InternalServerError().finish();

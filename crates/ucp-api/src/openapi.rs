@@ -323,6 +323,11 @@ impl Modify for SectionOperations {
             for op in operations_mut(item) {
                 for param in op.parameters.iter_mut().flatten() {
                     let RefOr::T(param) = param else { continue };
+                    // A parameter that states its own pattern keeps it.
+                    if matches!(&param.schema, Some(RefOr::T(utoipa::openapi::Schema::Object(o))) if o.pattern.is_some())
+                    {
+                        continue;
+                    }
                     let pattern = match (&param.parameter_in, param.name.as_str()) {
                         (ParameterIn::Header, "If-Match") => etag_pattern.as_str(),
                         // Cursors and page tokens are base64url of what the service issued.
@@ -419,14 +424,6 @@ impl Modify for PlanLinks {
 /// `UCP-Read-From` which server answered.
 struct ConsistencyHeaders;
 
-/// The reads that may be served by a replica, as documented paths.
-const REPLICA_READS: [&str; 4] = [
-    "/v1/care-plans/{id}",
-    "/v1/patients",
-    "/v1/patients/{nhsNumber}/care-plan",
-    "/v1/patients/{nhsNumber}/emergency-summary",
-];
-
 impl Modify for ConsistencyHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::header::HeaderBuilder;
@@ -442,7 +439,6 @@ impl Modify for ConsistencyHeaders {
             if !path.starts_with("/v1/") {
                 continue;
             }
-            let reads_replica = REPLICA_READS.contains(&path.as_str());
             for (is_get, op) in [
                 (true, &mut item.get),
                 (false, &mut item.put),
@@ -450,6 +446,11 @@ impl Modify for ConsistencyHeaders {
                 (false, &mut item.delete),
             ] {
                 let Some(op) = op else { continue };
+                // The reads whose use case lets a replica serve them (`ucp_app::use_cases`).
+                let reads_replica = op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(ucp_app::use_cases::replica_may_serve);
                 if is_get && reads_replica {
                     op.parameters.get_or_insert_with(Vec::new).push(
                         ParameterBuilder::new()
@@ -508,35 +509,58 @@ impl Modify for ConsistencyHeaders {
 /// The purpose of use every professional's read states, and the person a proxy acts for.
 struct IdentityHeaders;
 
-/// The operations a proxy may use (see `proxy::PROXY_ROUTES`).
-const PROXY_OPERATIONS: [&str; 2] = ["getMyCarePlan", "putMySection"];
+/// Who must say why, from the roles' own rules (`ucp_app::Role`): "Required on every read by
+/// clinician, … and admin callers …; dispatch's purpose is always emergency; …".
+fn purpose_of_use_description() -> String {
+    let stating: Vec<&str> = crate::Role::ALL
+        .into_iter()
+        .filter(|r| r.states_purpose())
+        .map(crate::Role::as_str)
+        .collect();
+    let stating = match stating.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let fixed: Vec<String> = crate::Role::ALL
+        .into_iter()
+        .filter_map(|r| {
+            r.fixed_purpose()
+                .map(|p| format!("{}'s purpose is always {}", r.as_str(), p.as_str()))
+        })
+        .collect();
+    format!(
+        "Why you are accessing the record. Required on every read by {stating} callers (400 \
+         purpose_of_use_required without it); {}; the person need not say. Recorded in the \
+         access log.",
+        fixed.join("; ")
+    )
+}
 
 impl Modify for IdentityHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
         use utoipa::openapi::{ObjectBuilder, Required, Type};
-        for (path, item) in &mut openapi.paths.paths {
-            let public = path.contains("/metadata") || path.contains("/StructureDefinition");
-            if !(path.starts_with("/v1/") || path.starts_with("/fhir/R4/")) || public {
-                continue;
-            }
+        let purpose = purpose_of_use_description();
+        for item in openapi.paths.paths.values_mut() {
             for op in operations_mut(item) {
-                let proxy_op = op
+                // Public operations (the FHIR metadata, health, the check of a printed copy)
+                // are no one's use case.
+                let Some(use_case) = op
                     .operation_id
                     .as_deref()
-                    .is_some_and(|id| PROXY_OPERATIONS.contains(&id));
+                    .and_then(ucp_app::use_cases::of_operation)
+                else {
+                    continue;
+                };
+                let proxy_op = use_case.proxy;
                 let params = op.parameters.get_or_insert_with(Vec::new);
                 params.push(
                     ParameterBuilder::new()
                         .name("X-Purpose-Of-Use")
                         .parameter_in(ParameterIn::Header)
                         .required(Required::False)
-                        .description(Some(
-                            "Why you are accessing the record. Required on every read by \
-                             clinician, ambulance, nhs111, ooh and admin callers (400 \
-                             purpose_of_use_required without it); dispatch's purpose is always \
-                             emergency; the person need not say. Recorded in the access log.",
-                        ))
+                        .description(Some(purpose.clone()))
                         .schema(Some(
                             ObjectBuilder::new()
                                 .schema_type(Type::String)
@@ -592,4 +616,50 @@ pub fn openapi_document() -> Result<String, serde_json::Error> {
     let mut text = ApiDoc::openapi().to_pretty_json()?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+
+    /// Every documented operation that takes a token is a use case, whose declaration says who
+    /// may do it (`ucp_app::use_cases`); those without one are public.
+    #[test]
+    fn routes_declare_their_use_cases() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut public = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let bearer = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                if bearer {
+                    assert!(
+                        ucp_app::use_cases::of_operation(id).is_some(),
+                        "{method} {path} ({id}) takes a token but declares no use case"
+                    );
+                } else {
+                    public.push(id.to_owned());
+                }
+            }
+        }
+        public.sort();
+        assert_eq!(
+            public,
+            [
+                "checkPrintedCopy",
+                "fhirCapabilities",
+                "fhirListStructureDefinitions",
+                "fhirReadStructureDefinition",
+                "healthz",
+                "metrics",
+                "readyz"
+            ]
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use ucp_store::AccessEntry;
+use ucp_app::audit::AccessEntry;
 use uuid::Uuid;
 
 use crate::problem::ApiError;

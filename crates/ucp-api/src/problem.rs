@@ -461,9 +461,3 @@ impl From<AppError> for ApiError {
         }
     }
 }
-
-impl From<ucp_store::StoreError> for ApiError {
-    fn from(error: ucp_store::StoreError) -> Self {
-        AppError::from(error).into()
-    }
-}

@@ -47,6 +47,42 @@ impl Role {
     pub fn is_urgent_care(self) -> bool {
         matches!(self, Self::Ambulance | Self::Nhs111 | Self::Ooh)
     }
+
+    /// The person themselves (NHS login), or someone acting for them: never asked why they
+    /// read their own record, and proofed by NHS login.
+    #[must_use]
+    pub fn is_person(self) -> bool {
+        self == Self::Patient
+    }
+
+    /// A role that reads for one purpose only: a dispatch system reads to send help, so its
+    /// purpose is always an emergency, and never asked for.
+    #[must_use]
+    pub fn fixed_purpose(self) -> Option<Purpose> {
+        match self {
+            Self::Dispatch => Some(Purpose::Emergency),
+            _ => None,
+        }
+    }
+
+    /// Whether this role must say why it reads a record (`X-Purpose-Of-Use`).
+    #[must_use]
+    pub fn states_purpose(self) -> bool {
+        !self.is_person() && self.fixed_purpose().is_none()
+    }
+
+    /// Sees plans in every status and searches all of them: the clinicians who keep plans.
+    #[must_use]
+    pub fn keeps_plans(self) -> bool {
+        self == Self::Clinician
+    }
+
+    /// Goes to the person's home (a crew, an out-of-hours GP) or lives there: may read how to
+    /// get in (a key safe's code, access notes).
+    #[must_use]
+    pub fn attends_home(self) -> bool {
+        matches!(self, Self::Ambulance | Self::Ooh | Self::Patient)
+    }
 }
 
 impl std::str::FromStr for Role {
@@ -171,7 +207,11 @@ pub struct Actor {
     pub proofing: Option<Proofing>,
     /// Why a professional is reading (required on their reads; fixed for dispatch).
     pub purpose: Option<Purpose>,
-    /// Set when a proxy acts for the person.
+    /// The person a proxy says they act for (`UCP-On-Behalf-Of`), not yet checked: a use case
+    /// that a proxy may do checks the grant and sets [`Actor::acting_for`]; every other use
+    /// case refuses it.
+    pub on_behalf_of: Option<NhsNumber>,
+    /// Set when a proxy acts for the person, under a grant checked by the use case.
     pub acting_for: Option<ActingFor>,
     /// The professional registration the sign-in carries (the issuer's `registration` claim,
     /// where it has one): a signature made by this actor is in it.
@@ -193,6 +233,7 @@ impl Actor {
             credential: None,
             proofing: None,
             purpose: None,
+            on_behalf_of: None,
             acting_for: None,
             registration: None,
         }
@@ -209,27 +250,18 @@ impl Actor {
         }
     }
 
-    /// Refuses the call unless the actor holds one of the roles.
+    /// The person's own NHS number (or, for a proxy admitted by the use case, that of the
+    /// person they act for), for the calls only a person makes.
     ///
     /// # Errors
-    /// [`AppError::Forbidden`] otherwise.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "The {} role may not do this.",
-                self.role.as_str()
-            )))
-        }
-    }
-
-    /// The person's own NHS number, for the calls only a patient makes.
-    ///
-    /// # Errors
-    /// [`AppError::Forbidden`] for anyone but a patient.
+    /// [`AppError::Forbidden`] for anyone but a person.
     pub fn own_nhs_number(&self) -> Result<NhsNumber, AppError> {
-        self.require(&[Role::Patient])?;
+        if !self.role.is_person() {
+            return Err(AppError::Forbidden(format!(
+                "The {} role has no plan of its own.",
+                self.role.as_str()
+            )));
+        }
         self.proofed()?;
         if let Some(acting) = &self.acting_for {
             return Ok(acting.nhs_number);
@@ -244,7 +276,7 @@ impl Actor {
     /// # Errors
     /// [`AppError::Forbidden`] for anyone but the person themselves.
     pub fn person_themselves(&self) -> Result<NhsNumber, AppError> {
-        if self.acting_for.is_some() {
+        if self.acting_for.is_some() || self.on_behalf_of.is_some() {
             return Err(AppError::Forbidden(
                 "Only the person may do this; a proxy may read the plan and write its person-centred sections.".into(),
             ));
@@ -264,7 +296,7 @@ impl Actor {
                 p.required.as_str()
             ))),
             // A person whose proofing nobody vouched for is not taken as proofed.
-            (Role::Patient, None) => Err(AppError::Forbidden(
+            (role, None) if role.is_person() => Err(AppError::Forbidden(
                 "Your sign-in does not say how your identity was proofed; seeing or changing a care plan needs NHS login identity proofing.".into(),
             )),
             _ => Ok(()),
@@ -284,7 +316,7 @@ impl Actor {
 
     #[must_use]
     pub fn kind(&self) -> AuthorKind {
-        if self.role == Role::Patient {
+        if self.role.is_person() {
             AuthorKind::Person
         } else {
             AuthorKind::Professional

@@ -10,7 +10,8 @@ use serde::Serialize;
 use ucp_domain::views::EmergencySummary;
 use ucp_domain::{PlanSection, PlanStatus};
 use ucp_store::projections::care_plans::STREAM_TYPE;
-use ucp_store::{Database, FeedCursor, FeedSignal, RecordedEvent};
+pub use ucp_store::FeedCursor;
+use ucp_store::{Database, FeedSignal, RecordedEvent};
 use uuid::Uuid;
 
 use ucp_store::projections::replay::replay;
@@ -204,8 +205,14 @@ pub async fn next_changes(
     }
 }
 
-/// Who follows the feed.
-pub const FOLLOWERS: &[crate::Role] = &[crate::Role::Dispatch, crate::Role::Admin];
+/// Opens a stream of the feed for a follower: the stream's pages are then read with
+/// [`next_changes`] and recorded one by one.
+///
+/// # Errors
+/// As [`crate::use_cases::STREAM_FEED`] refuses.
+pub fn open_stream(actor: &crate::Actor) -> Result<(), AppError> {
+    crate::use_cases::STREAM_FEED.authorize(actor)
+}
 
 /// A page of the feed after `after`, waiting up to `wait` for a change when there is none,
 /// recorded with every NHS number it carries.
@@ -221,7 +228,7 @@ pub async fn read_page(
     wait: Duration,
     poll: Duration,
 ) -> Result<crate::audit::Shown<ChangePage>, AppError> {
-    actor.require(FOLLOWERS)?;
+    crate::use_cases::READ_FEED.authorize(actor)?;
     let page = next_changes(db, signal, after, limit, wait, poll).await?;
     let access = crate::audit::Access {
         view: Some(crate::audit::View::Feed),
@@ -266,7 +273,7 @@ pub async fn snapshot(
     after: Option<ucp_domain::NhsNumber>,
     limit: i64,
 ) -> Result<crate::audit::Shown<SnapshotPage>, AppError> {
-    actor.require(FOLLOWERS)?;
+    crate::use_cases::READ_SNAPSHOT.authorize(actor)?;
     let after = after.map(|n| n.to_string());
     let page = db.summary_snapshot(after.as_deref(), limit).await?;
     let next_page = (i64::try_from(page.summaries.len()).unwrap_or(0) == limit)

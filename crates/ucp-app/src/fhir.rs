@@ -15,7 +15,8 @@ use ucp_store::{Database, PatientSearch, PlanRow, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::reads::{AsOf, PLAN_READERS, SEARCHERS};
+use crate::reads::AsOf;
+use crate::use_cases;
 use crate::visibility::{ensure_visible, may_see, may_see_row};
 use crate::{Actor, AppError};
 
@@ -117,7 +118,7 @@ pub async fn read(
     resource_type: ResourceType,
     id: &str,
 ) -> Result<Shown<FhirDocument>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::FHIR_READ.authorize(actor)?;
     let row = if resource_type == ResourceType::Patient {
         let nhs = NhsNumber::parse(id).map_err(|_| not_found(resource_type, id))?;
         db.plan_for_person(nhs).await?
@@ -167,7 +168,7 @@ pub async fn care_plan_version(
     plan_id: Uuid,
     version: i64,
 ) -> Result<Shown<FhirDocument>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::FHIR_READ_VERSION.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let plan = plan_state(db, plan_id, AsOf::Version(version), row.version).await?;
     let resource = plan_resources(plan_id, &plan, settings)
@@ -248,7 +249,7 @@ pub async fn search_by_patient(
     criteria: &PatientCriteria,
     self_link: &str,
 ) -> Result<Shown<FhirDocument>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::FHIR_SEARCH.authorize(actor)?;
     let plans = visible_plans(db, actor, criteria.nhs_number).await?;
     let mut picked = Vec::new();
     for (i, plan) in plans.iter().enumerate() {
@@ -280,8 +281,8 @@ pub async fn search_patients(
     mut search: PatientSearch,
     self_link: &str,
 ) -> Result<Shown<FhirDocument>, AppError> {
-    actor.require(SEARCHERS)?;
-    search.active_only = actor.role != crate::Role::Clinician;
+    use_cases::FHIR_SEARCH_PATIENTS.authorize(actor)?;
+    search.active_only = !actor.role.keeps_plans();
     let mut seen = HashMap::new();
     let mut plans = Vec::new();
     for m in db.search_patients(&search).await? {
@@ -318,7 +319,7 @@ pub async fn everything(
     nhs: NhsNumber,
     self_link: &str,
 ) -> Result<Shown<FhirDocument>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::FHIR_EVERYTHING.authorize(actor)?;
     let plans = visible_plans(db, actor, nhs).await?;
     if plans.is_empty() {
         return Err(not_found(ResourceType::Patient, &nhs.to_string()));

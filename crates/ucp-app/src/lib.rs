@@ -17,6 +17,7 @@
 pub mod actor;
 pub mod audit;
 pub mod commands;
+pub mod consistency;
 mod error;
 pub mod feed;
 pub mod fhir;
@@ -32,6 +33,7 @@ pub mod since;
 mod state;
 pub mod subscriptions;
 pub mod tls;
+pub mod use_cases;
 pub mod visibility;
 pub mod webhooks;
 pub mod worklist;

@@ -16,7 +16,7 @@ use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent, StreamBound}
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown};
-use crate::{ActingFor, Actor, AppError, Metrics, Role};
+use crate::{use_cases, ActingFor, Actor, AppError, Metrics};
 
 /// How soon after an author records someone as attorney a grant to that attorney by the same
 /// author is flagged for the privacy officer: the path by which one clinician, anywhere, could
@@ -342,7 +342,7 @@ fn flag_reasons(
     reasons
 }
 
-/// Grants proxy access to the person `person`: by the person themselves (either basis), or by a
+/// The person grants proxy access to their plan (either basis), or (see [`grant_to_attorney`]) a
 /// clinician of an organisation caring for them, stating a purpose, for an attorney the plan
 /// records with their NHS number, giving the LPA's registration reference (the person may no
 /// longer be able to do it). An attorney is looked for on `plan_id` when given (the plan the
@@ -354,8 +354,52 @@ fn flag_reasons(
 /// Forbidden for anyone else, a clinician of another organisation, or naming someone the plan
 /// does not record as attorney; 400 without a purpose; invalid values; a conflict when that
 /// proxy already holds an active grant.
+pub async fn grant_mine(
+    db: &Database,
+    metrics: &Metrics,
+    actor: &Actor,
+    request: GrantProxyRequest,
+    request_id: Option<String>,
+) -> Result<Shown<ProxyGrantView>, AppError> {
+    use_cases::GRANT_MY_PROXY.authorize(actor)?;
+    let person = actor.person_themselves()?;
+    grant(db, metrics, actor, person, None, request, request_id).await
+}
+
+/// A clinician caring for the person grants their attorney for health and welfare, recorded on
+/// the plan, access to it (see [`grant_mine`] for the rules).
+///
+/// # Errors
+/// As [`grant_mine`]; not found for an unknown plan.
+pub async fn grant_to_attorney(
+    db: &Database,
+    metrics: &Metrics,
+    actor: &Actor,
+    plan_id: Uuid,
+    request: GrantProxyRequest,
+    request_id: Option<String>,
+) -> Result<Shown<ProxyGrantView>, AppError> {
+    use_cases::GRANT_ATTORNEY_PROXY.authorize(actor)?;
+    let row = db
+        .plan(plan_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no care plan {plan_id}.")))?;
+    grant(
+        db,
+        metrics,
+        actor,
+        row.nhs_number,
+        Some(plan_id),
+        request,
+        request_id,
+    )
+    .await
+}
+
+/// The grant, by the person (`plan_id` none) or by a clinician on the plan, once the use case
+/// has allowed the caller.
 #[allow(clippy::too_many_lines)] // the rules of a grant, read in one place
-pub async fn grant(
+async fn grant(
     db: &Database,
     metrics: &Metrics,
     actor: &Actor,
@@ -364,41 +408,20 @@ pub async fn grant(
     request: GrantProxyRequest,
     request_id: Option<String>,
 ) -> Result<Shown<ProxyGrantView>, AppError> {
-    let by_clinician = match actor.role {
-        Role::Patient => {
-            if actor.person_themselves()? != person {
-                return Err(AppError::Forbidden(
-                    "You may grant access to your own plan only.".into(),
-                ));
-            }
-            false
+    let by_clinician = plan_id.is_some();
+    if by_clinician {
+        if request.basis != ProxyBasis::LastingPowerOfAttorney {
+            return Err(AppError::Forbidden(
+                "Only the person names their own proxies; a clinician may grant access to an attorney for health and welfare recorded on the plan.".into(),
+            ));
         }
-        Role::Clinician => {
-            if request.basis != ProxyBasis::LastingPowerOfAttorney {
-                return Err(AppError::Forbidden(
-                    "Only the person names their own proxies; a clinician may grant access to an attorney for health and welfare recorded on the plan.".into(),
-                ));
-            }
-            if actor.purpose != Some(crate::Purpose::DirectCare) {
-                return Err(AppError::PurposeRequired(
-                    "Granting an attorney access is part of this person's direct care: send X-Purpose-Of-Use: direct-care.".into(),
-                ));
-            }
-            if request.lpa_registration_reference.is_none() {
-                return Err(AppError::invalid_field(
-                    "/lpaRegistrationReference",
-                    "Give the Office of the Public Guardian's registration reference of the lasting power of attorney for health and welfare (e.g. 7000-1234-5678), as on the registered LPA.",
-                ));
-            }
-            true
+        if request.lpa_registration_reference.is_none() {
+            return Err(AppError::invalid_field(
+                "/lpaRegistrationReference",
+                "Give the Office of the Public Guardian's registration reference of the lasting power of attorney for health and welfare (e.g. 7000-1234-5678), as on the registered LPA.",
+            ));
         }
-        other => {
-            return Err(AppError::Forbidden(format!(
-                "The {} role may not grant proxy access.",
-                other.as_str()
-            )))
-        }
-    };
+    }
     let proxy = request.nhs_number;
     if proxy == person {
         return Err(AppError::invalid_field(
@@ -516,7 +539,9 @@ pub async fn grant(
 ///
 /// # Errors
 /// When the database fails.
-pub async fn list(db: &Database, person: NhsNumber) -> Result<Vec<ProxyGrantView>, AppError> {
+pub async fn list_mine(db: &Database, actor: &Actor) -> Result<Vec<ProxyGrantView>, AppError> {
+    use_cases::LIST_MY_PROXIES.authorize(actor)?;
+    let person = actor.person_themselves()?;
     db.proxy_grants(&person.to_string())
         .await?
         .into_iter()
@@ -528,7 +553,9 @@ pub async fn list(db: &Database, person: NhsNumber) -> Result<Vec<ProxyGrantView
 ///
 /// # Errors
 /// When the database fails.
-pub async fn held_by(db: &Database, proxy: NhsNumber) -> Result<Vec<ProxyGrantView>, AppError> {
+pub async fn held_by_me(db: &Database, actor: &Actor) -> Result<Vec<ProxyGrantView>, AppError> {
+    use_cases::LIST_ACTING_FOR.authorize(actor)?;
+    let proxy = actor.person_themselves()?;
     db.proxy_grants_held(&proxy.to_string())
         .await?
         .into_iter()
@@ -543,11 +570,12 @@ pub async fn held_by(db: &Database, proxy: NhsNumber) -> Result<Vec<ProxyGrantVi
 pub async fn revoke(
     db: &Database,
     actor: &Actor,
-    person: NhsNumber,
     grant_id: Uuid,
     request: RevokeProxyRequest,
     request_id: Option<String>,
 ) -> Result<ProxyGrantView, AppError> {
+    use_cases::REVOKE_MY_PROXY.authorize(actor)?;
+    let person = actor.person_themselves()?;
     let reason = request.reason;
     let found = db
         .proxy_grant(grant_id)
@@ -580,7 +608,7 @@ pub async fn begin_use(
     action: &str,
     request_id: Option<String>,
 ) -> Result<ActingFor, AppError> {
-    if proxy.role != Role::Patient {
+    if !proxy.role.is_person() {
         return Err(AppError::Forbidden(
             "Only a person signed in with NHS login can act for someone.".into(),
         ));

@@ -7,36 +7,15 @@ use serde::Serialize;
 use ucp_domain::views::{plan_etag, EmergencySummary, PlanView};
 use ucp_domain::{Author, NhsNumber, PlanSection, PlanStatus};
 use ucp_store::projections::replay::{fold, replay};
-use ucp_store::{AccessEntry, AccessQuery, Database, PatientSearch, StreamBound};
+pub use ucp_store::PatientSearch;
+use ucp_store::{AccessEntry, AccessQuery, Database, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
 use crate::visibility::{
     ensure_visible, may_see, refused_for_consent, told_when_plans_end, withheld,
 };
-use crate::{Actor, AppError, Role};
-
-/// Who reads whole plans (a patient only their own).
-pub const PLAN_READERS: &[Role] = &[
-    Role::Clinician,
-    Role::Ambulance,
-    Role::Nhs111,
-    Role::Ooh,
-    Role::Patient,
-];
-
-/// Who reads emergency summaries.
-pub const SUMMARY_READERS: &[Role] = &[
-    Role::Clinician,
-    Role::Ambulance,
-    Role::Nhs111,
-    Role::Ooh,
-    Role::Dispatch,
-    Role::Patient,
-];
-
-/// Who searches for people.
-pub const SEARCHERS: &[Role] = &[Role::Clinician, Role::Ambulance, Role::Nhs111, Role::Ooh];
+use crate::{use_cases, Actor, AppError};
 
 /// Which state of a plan to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +53,12 @@ fn to_json(value: &impl Serialize) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::Internal(Box::new(e)))
 }
 
-fn plan_access(plan_id: Uuid, nhs: NhsNumber, version: i64, view: View) -> Access {
+fn plan_access(plan_id: Uuid, nhs: NhsNumber, version: i64, view: Option<View>) -> Access {
     Access {
         plan_id: Some(plan_id),
         nhs_number: Some(nhs.to_string()),
         plan_version: Some(version),
-        view: Some(view),
+        view,
         ..Access::default()
     }
 }
@@ -95,11 +74,16 @@ pub async fn plan(
     plan_id: Uuid,
     as_of: AsOf,
 ) -> Result<Shown<Tagged>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::GET_CARE_PLAN.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     if as_of == AsOf::Now {
         // Served as stored: the read model is the plan now.
-        let access = plan_access(plan_id, row.nhs_number, row.version, View::Plan);
+        let access = plan_access(
+            plan_id,
+            row.nhs_number,
+            row.version,
+            use_cases::GET_CARE_PLAN.view,
+        );
         let tagged = Tagged {
             etag: plan_etag(row.version),
             body: for_reader(actor, row.document),
@@ -110,7 +94,12 @@ pub async fn plan(
     let view = fold(&history)?
         .map(|p| PlanView::of(plan_id, &p))
         .ok_or_else(|| AppError::NotFound("The plan did not exist at that instant.".into()))?;
-    let access = plan_access(plan_id, row.nhs_number, view.version, View::Plan);
+    let access = plan_access(
+        plan_id,
+        row.nhs_number,
+        view.version,
+        use_cases::GET_CARE_PLAN.view,
+    );
     Ok(Shown::new(
         Tagged {
             etag: view.etag.clone(),
@@ -123,7 +112,7 @@ pub async fn plan(
 /// A plan document as this reader may see it: how to get into the home stays with those who
 /// attend, the person and the clinicians who keep the plan (111 reads it withheld).
 fn for_reader(actor: &Actor, mut body: serde_json::Value) -> serde_json::Value {
-    if !attends(actor) && actor.role != Role::Clinician {
+    if !attends(actor) && !actor.role.keeps_plans() {
         ucp_domain::views::withhold_way_in_everywhere(&mut body);
     }
     body
@@ -139,9 +128,14 @@ pub async fn section(
     plan_id: Uuid,
     section: PlanSection,
 ) -> Result<Shown<Tagged>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::GET_SECTION.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
-    let mut access = plan_access(plan_id, row.nhs_number, row.version, View::Section);
+    let mut access = plan_access(
+        plan_id,
+        row.nhs_number,
+        row.version,
+        use_cases::GET_SECTION.view,
+    );
     access.section = Some(section.name().to_owned());
     let body = row
         .document
@@ -189,7 +183,7 @@ pub async fn history(
     actor: &Actor,
     plan_id: Uuid,
 ) -> Result<Shown<Vec<HistoryEntry>>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::GET_HISTORY.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let mut entries = history_to(db, plan_id, row.version).await?;
     for e in &mut entries {
@@ -197,7 +191,12 @@ pub async fn history(
     }
     Ok(Shown::new(
         entries,
-        plan_access(plan_id, row.nhs_number, row.version, View::History),
+        plan_access(
+            plan_id,
+            row.nhs_number,
+            row.version,
+            use_cases::GET_HISTORY.view,
+        ),
     ))
 }
 
@@ -240,7 +239,7 @@ pub async fn person_plan(
     actor: &Actor,
     nhs: NhsNumber,
 ) -> Result<Shown<Tagged>, AppError> {
-    actor.require(PLAN_READERS)?;
+    use_cases::GET_PERSON_PLAN.authorize(actor)?;
     let found = db.plan_for_person(nhs).await?;
     let row = match ensure_visible(actor, found) {
         Ok(row) => row,
@@ -255,7 +254,12 @@ pub async fn person_plan(
         }
         Err(other) => return Err(other),
     };
-    let access = plan_access(row.plan_id, nhs, row.version, View::Plan);
+    let access = plan_access(
+        row.plan_id,
+        nhs,
+        row.version,
+        use_cases::GET_PERSON_PLAN.view,
+    );
     Ok(Shown::new(
         Tagged {
             etag: plan_etag(row.version),
@@ -277,7 +281,7 @@ pub async fn summary(
     nhs: NhsNumber,
     today: NaiveDate,
 ) -> Result<Shown<TaggedSummary>, AppError> {
-    actor.require(SUMMARY_READERS)?;
+    use_cases::GET_SUMMARY.authorize(actor)?;
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
     let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
     if !may_see(actor, nhs, row.status) {
@@ -299,7 +303,12 @@ pub async fn summary(
     }
     let mut summary =
         with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
-    let mut access = plan_access(row.plan_id, nhs, summary.plan_version, View::Summary);
+    let mut access = plan_access(
+        row.plan_id,
+        nhs,
+        summary.plan_version,
+        use_cases::GET_SUMMARY.view,
+    );
     // How to get into the home (a key safe's code) is for those who attend, and the person.
     if summary.alerts.access_to_home.is_some() {
         if attends(actor) {
@@ -324,7 +333,7 @@ pub async fn summary(
 /// how to get in.
 #[must_use]
 pub fn attends(actor: &Actor) -> bool {
-    matches!(actor.role, Role::Ambulance | Role::Ooh | Role::Patient)
+    actor.role.attends_home()
 }
 
 /// A summary whose decision changed or was retracted within the trace period, with the printed
@@ -421,8 +430,8 @@ pub async fn search(
     mut search: PatientSearch,
     criteria: serde_json::Value,
 ) -> Result<Shown<Vec<PatientCandidate>>, AppError> {
-    actor.require(SEARCHERS)?;
-    search.active_only = actor.role != Role::Clinician;
+    use_cases::SEARCH_PATIENTS.authorize(actor)?;
+    search.active_only = !actor.role.keeps_plans();
     let candidates: Vec<PatientCandidate> = db
         .search_patients(&search)
         .await?
@@ -439,7 +448,7 @@ pub async fn search(
         })
         .collect();
     let access = Access {
-        view: Some(View::Search),
+        view: use_cases::SEARCH_PATIENTS.view,
         search_criteria: Some(criteria),
         returned_nhs_numbers: candidates.iter().map(|c| c.nhs_number.clone()).collect(),
         search_results: Some(to_json(&candidates)?),
@@ -452,10 +461,16 @@ pub async fn search(
 ///
 /// # Errors
 /// Forbidden for anyone but a patient; not found when they have no plan.
-pub async fn my_plan(db: &Database, actor: &Actor) -> Result<Shown<Tagged>, AppError> {
+pub async fn my_plan(
+    db: &Database,
+    actor: &Actor,
+    request_id: Option<String>,
+) -> Result<Shown<Tagged>, AppError> {
+    let actor = use_cases::GET_MY_PLAN.admit(db, actor, request_id).await?;
     let nhs = actor.own_nhs_number()?;
     let row = own_plan(db, nhs).await?;
-    let access = plan_access(row.plan_id, nhs, row.version, View::Plan);
+    let mut access = plan_access(row.plan_id, nhs, row.version, use_cases::GET_MY_PLAN.view);
+    access.acting_for = actor.acting_for;
     Ok(Shown::new(
         Tagged {
             etag: plan_etag(row.version),
@@ -486,7 +501,7 @@ pub async fn access_log(
     actor: &Actor,
     query: AccessQuery,
 ) -> Result<Shown<Vec<AccessEntry>>, AppError> {
-    actor.require(&[Role::Admin])?;
+    use_cases::SEARCH_AUDIT.authorize(actor)?;
     // The person searched for: named, or the owner of the plan named.
     let person = match (&query.nhs_number, query.plan_id) {
         (Some(n), _) => Some(n.clone()),
@@ -532,6 +547,7 @@ pub async fn my_access_log(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<AccessEntry>, AppError> {
+    use_cases::GET_MY_ACCESS_LOG.authorize(actor)?;
     let nhs = actor.person_themselves()?;
     Ok(db
         .access_log(&AccessQuery {
@@ -543,9 +559,6 @@ pub async fn my_access_log(
         })
         .await?)
 }
-
-/// Who may print a plan: clinicians, and the person their own.
-pub const PRINTERS: &[Role] = &[Role::Clinician, Role::Patient];
 
 /// The plan as a printable PDF, now or as it was, produced at `now`.
 ///
@@ -559,7 +572,7 @@ pub async fn document(
     now: DateTime<Utc>,
     settings: &crate::print::PrintSettings,
 ) -> Result<Shown<Vec<u8>>, AppError> {
-    actor.require(PRINTERS)?;
+    use_cases::GET_DOCUMENT.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let history = db.read_stream(plan_id, as_of.bound(row.version)?).await?;
     let plan = fold(&history)?
@@ -578,6 +591,11 @@ pub async fn document(
     let pdf = crate::print::care_plan_pdf(plan_id, &plan, now, settings, superseded_at)?;
     Ok(Shown::new(
         pdf,
-        plan_access(plan_id, row.nhs_number, plan.version, View::Document),
+        plan_access(
+            plan_id,
+            row.nhs_number,
+            plan.version,
+            use_cases::GET_DOCUMENT.view,
+        ),
     ))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::audit::{Access, Shown, View};
 use crate::commands::plan_at;
 use crate::reads::history_to;
-use crate::{Actor, AppError, Role};
+use crate::{Actor, AppError};
 
 fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::Internal(Box::new(e)))
@@ -27,7 +27,7 @@ pub async fn replay_entry(
     actor: &Actor,
     entry_id: Uuid,
 ) -> Result<Shown<serde_json::Value>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::GET_AUDIT_SHOWN.authorize(actor)?;
     let entry = db
         .access_entry(entry_id)
         .await?

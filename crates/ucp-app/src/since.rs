@@ -11,7 +11,6 @@ use ucp_store::{Database, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::reads::{PLAN_READERS, SUMMARY_READERS};
 use crate::visibility::{ensure_visible, may_see};
 use crate::{Actor, AppError};
 
@@ -125,7 +124,7 @@ pub async fn plan_changes(
     plan_id: Uuid,
     range: Range,
 ) -> Result<Shown<PlanChanges>, AppError> {
-    actor.require(PLAN_READERS)?;
+    crate::use_cases::GET_CHANGES.authorize(actor)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let until = check_range(range, row.version)?;
     let mut changes = plan_changes_of(
@@ -137,7 +136,7 @@ pub async fn plan_changes(
         },
     )
     .await?;
-    if !crate::reads::attends(actor) && actor.role != crate::Role::Clinician {
+    if !crate::reads::attends(actor) && !actor.role.keeps_plans() {
         // How to get into the home stays with those who attend (111 reads it withheld).
         for change in &mut changes.changes {
             let mut patch =
@@ -310,7 +309,7 @@ pub async fn summary_changes(
     range: Range,
     today: NaiveDate,
 ) -> Result<Shown<SummaryChanges>, AppError> {
-    actor.require(SUMMARY_READERS)?;
+    crate::use_cases::GET_SUMMARY_CHANGES.authorize(actor)?;
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
     let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
     if !may_see(actor, nhs, row.status) {

@@ -41,6 +41,25 @@ impl AppState {
         }
     }
 
+    /// The pool's and the feed's gauges, read now for a scrape. A scrape must answer even when
+    /// the database does not: the lag gauges then keep their last values, and the pool's state
+    /// (read locally) says why.
+    pub async fn refresh_gauges(&self) {
+        let lag = tokio::time::timeout(std::time::Duration::from_secs(2), self.db.lag_report())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        self.metrics.scraped(&self.db.pool().status(), lag.as_ref());
+    }
+
+    /// Whether the database carries every migration this build expects (readiness).
+    ///
+    /// # Errors
+    /// When the database does not answer.
+    pub async fn migration_status(&self) -> Result<ucp_store::MigrationStatus, crate::AppError> {
+        Ok(self.db.migration_status().await?)
+    }
+
     /// As [`AppState::new`], and feed readers are woken by a LISTEN connection. Call it on a
     /// Tokio runtime: the listener is a task.
     ///

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
 use crate::webhooks::{deliver, DeliveryConfig, WebhookClient};
-use crate::{Actor, AppError, Role, Rule};
+use crate::{Actor, AppError, Rule};
 
 /// What to do when a change cannot be delivered after the last attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +218,7 @@ pub async fn create(
     client: &WebhookClient,
     new: NewSubscription,
 ) -> Result<Shown<SubscriptionView>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::CREATE_SUBSCRIPTION.authorize(actor)?;
     let replay_from = validate(&new, client.allow_http)?;
     if let Ok(url) = reqwest::Url::parse(&new.target_url) {
         client.policy.check(&url).await.map_err(|refused| {
@@ -272,7 +272,7 @@ pub async fn create(
 /// # Errors
 /// Forbidden for all but admins.
 pub async fn list(db: &Database, actor: &Actor) -> Result<Vec<SubscriptionView>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::LIST_SUBSCRIPTIONS.authorize(actor)?;
     Ok(db
         .active_subscriptions()
         .await?
@@ -286,7 +286,7 @@ pub async fn list(db: &Database, actor: &Actor) -> Result<Vec<SubscriptionView>,
 /// # Errors
 /// Forbidden for all but admins; not found.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid) -> Result<(), AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::DELETE_SUBSCRIPTION.authorize(actor)?;
     if db.delete_subscription(id).await? {
         Ok(())
     } else {
@@ -303,7 +303,7 @@ pub async fn dead_letters(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Shown<Vec<DeadLetterView>>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::LIST_DEAD_LETTERS.authorize(actor)?;
     live(db, id).await?;
     let letters: Vec<DeadLetterView> = db
         .dead_letters(id)
@@ -336,7 +336,7 @@ pub async fn redeliver(
     id: Uuid,
     dead_letter_id: Uuid,
 ) -> Result<Shown<Option<DeadLetterView>>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::REDELIVER_DEAD_LETTER.authorize(actor)?;
     let sub = live(db, id).await?;
     let letter = db
         .dead_letters(id)

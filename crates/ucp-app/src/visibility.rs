@@ -4,7 +4,7 @@ use ucp_domain::notice::ConsentWithdrawal;
 use ucp_domain::{NhsNumber, PlanStatus};
 use ucp_store::PlanRow;
 
-use crate::{Actor, AppError, Role};
+use crate::{Actor, AppError};
 
 /// Whether the caller may see a plan of this person in this status: clinicians see every
 /// status; a person sees only their own plan, never a voided one, and only when their NHS
@@ -13,14 +13,14 @@ use crate::{Actor, AppError, Role};
 /// plans only.
 #[must_use]
 pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool {
-    match actor.role {
-        Role::Clinician => true,
-        Role::Patient => {
-            actor.proofed().is_ok()
-                && actor.nhs_number == Some(nhs_number)
-                && status != PlanStatus::Voided
-        }
-        _ => status == PlanStatus::Active,
+    if actor.role.keeps_plans() {
+        true
+    } else if actor.role.is_person() {
+        actor.proofed().is_ok()
+            && actor.nhs_number == Some(nhs_number)
+            && status != PlanStatus::Voided
+    } else {
+        status == PlanStatus::Active
     }
 }
 
@@ -32,13 +32,15 @@ pub fn withheld(actor: &Actor, withdrawal: Option<&ConsentWithdrawal>) -> bool {
     let Some(w) = withdrawal else {
         return false;
     };
-    match actor.role {
-        Role::Patient => false,
-        Role::Clinician => !actor
+    if actor.role.is_person() {
+        false
+    } else if actor.role.keeps_plans() {
+        !actor
             .org
             .as_ref()
-            .is_some_and(|org| w.caring_organisations.contains(org)),
-        _ => true,
+            .is_some_and(|org| w.caring_organisations.contains(org))
+    } else {
+        true
     }
 }
 
@@ -68,7 +70,7 @@ pub fn may_see_row(actor: &Actor, row: &PlanRow) -> bool {
 /// found" for anyone else.
 #[must_use]
 pub fn refused_for_consent(actor: &Actor, withdrawal: &ConsentWithdrawal) -> AppError {
-    if told_when_plans_end(actor) || actor.role == Role::Clinician {
+    if told_when_plans_end(actor) || actor.role.keeps_plans() {
         AppError::PlanEnded(withdrawal.notice())
     } else {
         AppError::NotFound("There is no care plan with this id.".into())
@@ -76,26 +78,20 @@ pub fn refused_for_consent(actor: &Actor, withdrawal: &ConsentWithdrawal) -> App
 }
 
 /// Whether the caller reads active plans only and so, once the person's plan has ended, is
-/// told so with a notice rather than a silence: crews, 111, out-of-hours and dispatch, who may
-/// hold or be shown a printed copy.
+/// told so with a notice rather than a silence: every professional but the clinicians who keep
+/// plans (crews, 111, out-of-hours and dispatch, who may hold or be shown a printed copy).
 #[must_use]
 pub fn told_when_plans_end(actor: &Actor) -> bool {
-    actor.role.is_urgent_care() || actor.role == Role::Dispatch
+    !actor.role.keeps_plans() && !actor.role.is_person()
 }
 
-/// The plan if this caller may see it ([`may_see`]). What the caller may not see is "not
-/// found", so that a person cannot learn whether someone else has a plan; roles that never read
-/// plans are refused.
+/// The plan if this caller may see it ([`may_see`]), once its use case has allowed the caller.
+/// What the caller may not see is "not found", so that a person cannot learn whether someone
+/// else has a plan.
 ///
 /// # Errors
-/// Not found or forbidden, as above.
+/// Not found, or the notice of a withdrawal of consent, as above.
 pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, AppError> {
-    if matches!(actor.role, Role::Dispatch | Role::Admin) {
-        return Err(AppError::Forbidden(format!(
-            "The {} role may not read care plans.",
-            actor.role.as_str()
-        )));
-    }
     let row =
         row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
     if may_see(actor, row.nhs_number, row.status) {
@@ -103,7 +99,7 @@ pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, Ap
             return Err(refused_for_consent(actor, &w));
         }
         Ok(row)
-    } else if actor.role.is_urgent_care() {
+    } else if told_when_plans_end(actor) {
         Err(AppError::NotFound(format!(
             "There is no current care plan: the plan is {}.",
             row.status

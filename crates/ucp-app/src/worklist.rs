@@ -8,10 +8,7 @@ use ucp_store::{Database, WorklistQuery};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::{Actor, AppError, Role};
-
-/// Who reads worklists.
-pub const READERS: &[Role] = &[Role::Clinician, Role::Admin];
+use crate::{Actor, AppError};
 
 /// One plan due for review.
 #[derive(Debug, Serialize)]
@@ -63,7 +60,7 @@ pub async fn list(
     filter: Filter,
     today: NaiveDate,
 ) -> Result<Shown<Vec<WorklistItem>>, AppError> {
-    actor.require(READERS)?;
+    crate::use_cases::GET_WORKLIST.authorize(actor)?;
     let due_before = match (filter.due_before, filter.overdue_only) {
         (Some(d), true) => Some(d.min(today)),
         (None, true) => Some(today),
@@ -138,7 +135,7 @@ pub async fn counts(
     organisation: Option<&str>,
     today: NaiveDate,
 ) -> Result<Vec<OrganisationCounts>, AppError> {
-    actor.require(READERS)?;
+    crate::use_cases::GET_WORKLIST_SUMMARY.authorize(actor)?;
     Ok(db
         .worklist_counts(today, organisation)
         .await?

@@ -6,27 +6,15 @@ use ucp_domain::{
     Command, ConsentBasis, ConsentToShare, LongText, PersonalInformation, PlanSection,
     PlanWithdrawn, SectionContent, SectionRetracted,
 };
-use ucp_store::{Database, IdempotencyKey};
+use ucp_store::Database;
+pub use ucp_store::IdempotencyKey;
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
 use crate::commands::{execute, Order, Precondition};
 use crate::reads::own_plan;
-use crate::{Actor, AppError, Role, Rule};
-
-/// Who makes and changes plans.
-pub const WRITERS: &[Role] = &[Role::Clinician];
-/// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
-/// Treatment Plans, update anticipatory medicines, start a plan where there is none, and
-/// record a death (they verify expected deaths).
-pub const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
-/// Who starts a plan: clinicians, and out-of-hours GPs at a home visit.
-pub const CREATORS: &[Role] = &[Role::Clinician, Role::Ooh];
-/// The sections an out-of-hours GP writes.
-const OOH_SECTIONS: [PlanSection; 2] = [
-    PlanSection::EmergencyTreatmentPlan,
-    PlanSection::AnticipatoryMedicines,
-];
+use crate::use_cases::{self, UseCase};
+use crate::{Actor, AppError, Rule};
 
 /// Where a write comes from: who, and the request's retry key and id.
 #[derive(Debug, Clone)]
@@ -88,19 +76,6 @@ async fn run(
     .plan)
 }
 
-/// Whether the caller may write this section: clinicians any, out-of-hours GPs the Emergency
-/// Treatment Plan and anticipatory medicines.
-fn may_write_section(actor: &Actor, section: PlanSection) -> Result<(), AppError> {
-    actor.require(ETP_WRITERS)?;
-    if actor.role == Role::Ooh && !OOH_SECTIONS.contains(&section) {
-        return Err(AppError::Forbidden(
-            "The ooh role writes the Emergency Treatment Plan and anticipatory medicines only."
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a plan (a fresh id; a retry with the same `Idempotency-Key` returns the first).
 ///
 /// # Errors
@@ -110,11 +85,11 @@ pub async fn create_plan(
     origin: Origin<'_>,
     command: &Command,
 ) -> Result<Shown<PlanView>, AppError> {
-    origin.actor.require(CREATORS)?;
+    use_cases::CREATE_CARE_PLAN.authorize(origin.actor)?;
     if let Command::CreateCarePlan { other_sections, .. } = command {
         // An out-of-hours GP starts a plan with the sections they write, and no others.
         for content in other_sections {
-            may_write_section(origin.actor, content.section())?;
+            use_cases::CREATE_CARE_PLAN.may_touch(origin.actor, content.section())?;
         }
     }
     let plan = run(db, origin, Uuid::now_v7(), command, Precondition::None).await?;
@@ -133,7 +108,7 @@ pub async fn put_section(
     precondition: Precondition,
 ) -> Result<Shown<SectionView>, AppError> {
     let section = content.section();
-    may_write_section(origin.actor, section)?;
+    use_cases::PUT_SECTION.authorize_section(origin.actor, section)?;
     let plan = run(
         db,
         origin,
@@ -160,7 +135,7 @@ pub async fn countersign(
     precondition: Precondition,
 ) -> Result<Shown<SectionView>, AppError> {
     let section = PlanSection::EmergencyTreatmentPlan;
-    may_write_section(origin.actor, section)?;
+    use_cases::COUNTERSIGN.authorize_section(origin.actor, section)?;
     let command = Command::SignEmergencyTreatmentPlan(signature);
     let plan = run(db, origin, plan_id, &command, precondition).await?;
     saved_section(shown_plan(plan, View::Plan, Some(section)), section)
@@ -178,7 +153,7 @@ pub async fn retract_section(
     reason: LongText,
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
-    may_write_section(origin.actor, section)?;
+    use_cases::RETRACT_SECTION.authorize_section(origin.actor, section)?;
     let command = Command::RetractSection(SectionRetracted { section, reason });
     let plan = run(db, origin, plan_id, &command, precondition).await?;
     Ok(shown_plan(plan, View::Plan, Some(section)))
@@ -196,10 +171,7 @@ pub async fn lifecycle(
     command: &Command,
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
-    let roles = match command {
-        Command::ReviewCarePlan(_) | Command::RecordDeath(_) => ETP_WRITERS,
-        _ => WRITERS,
-    };
+    let use_case = lifecycle_use_case(command)?;
     if let Command::WithdrawConsentToShare(_) = command {
         // Recorded for the person by a clinician caring for them, whom they told.
         let plan = db
@@ -215,15 +187,32 @@ pub async fn lifecycle(
                     .any(|c| c == o)
             })
         }) {
-            origin.actor.require(roles)?;
+            use_case.authorize(origin.actor)?;
             return Err(AppError::Forbidden(
                 "Only a clinician of an organisation caring for the person (the plan's creator, their GP practice, the team that recorded the Emergency Treatment Plan or last reviewed the plan) records their withdrawal of consent.".into(),
             ));
         }
     }
-    origin.actor.require(roles)?;
+    use_case.authorize(origin.actor)?;
     let plan = run(db, origin, plan_id, command, precondition).await?;
     Ok(shown_plan(plan, View::Plan, None))
+}
+
+/// The use case of a lifecycle step or correction.
+fn lifecycle_use_case(command: &Command) -> Result<&'static UseCase, AppError> {
+    Ok(match command {
+        Command::ReviewCarePlan(_) => &use_cases::REVIEW,
+        Command::RecordDeath(_) => &use_cases::RECORD_DEATH,
+        Command::RetractDeath(_) => &use_cases::RETRACT_DEATH,
+        Command::WithdrawCarePlan(_) => &use_cases::WITHDRAW,
+        Command::VoidCarePlan(_) => &use_cases::VOID,
+        Command::WithdrawConsentToShare(_) => &use_cases::WITHDRAW_CONSENT,
+        other => {
+            return Err(AppError::Internal(
+                format!("{other:?} is not a lifecycle step").into(),
+            ))
+        }
+    })
 }
 
 /// The person starts their own plan: their Personal Information and any of their own forms;
@@ -236,6 +225,7 @@ pub async fn start_my_plan(
     origin: Origin<'_>,
     sections: Vec<SectionContent>,
 ) -> Result<Shown<PlanView>, AppError> {
+    use_cases::START_MY_PLAN.authorize(origin.actor)?;
     let nhs = origin.actor.person_themselves()?;
     let mut personal_information = None;
     let mut other_sections = Vec::new();
@@ -294,7 +284,7 @@ pub async fn put_my_section(
     content: SectionContent,
     precondition: Precondition,
 ) -> Result<Shown<SectionView>, AppError> {
-    let nhs = origin.actor.own_nhs_number()?;
+    use_cases::PUT_MY_SECTION.authorize(origin.actor)?;
     let section = content.section();
     // The person gives their own consent to share again (as they gave it when they started),
     // themselves: never a proxy.
@@ -306,6 +296,15 @@ pub async fn put_my_section(
             "{section} is written by professionals only; ask your care team to change it."
         )));
     }
+    // Only now, allowed, is a proxy's use of their grant checked and recorded.
+    let admitted = use_cases::PUT_MY_SECTION
+        .admit(db, origin.actor, origin.request_id.clone())
+        .await?;
+    let origin = Origin {
+        actor: &admitted,
+        ..origin
+    };
+    let nhs = admitted.own_nhs_number()?;
     let row = own_plan(db, nhs).await?;
     let plan = run(
         db,
@@ -315,7 +314,9 @@ pub async fn put_my_section(
         precondition,
     )
     .await?;
-    saved_section(shown_plan(plan, View::Plan, Some(section)), section)
+    let mut shown = shown_plan(plan, View::Plan, Some(section));
+    shown.access.acting_for = admitted.acting_for.clone();
+    saved_section(shown, section)
 }
 
 /// The person withdraws their plan, or their consent to share it.
@@ -329,6 +330,12 @@ pub async fn withdraw_mine(
     consent_withdrawn: bool,
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
+    let use_case = if consent_withdrawn {
+        &use_cases::WITHDRAW_MY_CONSENT
+    } else {
+        &use_cases::WITHDRAW_MY_PLAN
+    };
+    use_case.authorize(origin.actor)?;
     let nhs = origin.actor.person_themselves()?;
     let row = own_plan(db, nhs).await?;
     // Withdrawing consent to share is not withdrawing the plan: its own event and state.

@@ -8,8 +8,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
+use ucp_app::audit::AccessEntry;
 use ucp_domain::NhsNumber;
-use ucp_store::AccessEntry;
 use uuid::Uuid;
 
 use ucp_app::audit::{entry as entry_of, Access, AuditWriter};
@@ -107,8 +107,8 @@ async fn target_from_request(
     if let (Some(plan_id), None, Some(state), true) =
         (note.plan_id, &note.nhs_number, state, status >= 400)
     {
-        match state.db.plan(plan_id).await {
-            Ok(Some(row)) => note.nhs_number = Some(row.nhs_number.to_string()),
+        match ucp_app::audit::person_of_plan(&state.db, plan_id).await {
+            Ok(Some(nhs)) => note.nhs_number = Some(nhs.to_string()),
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cannot find the person a refused request aimed at")

@@ -20,7 +20,7 @@ pub use issuers::{claimed_issuer, ClaimNames, IssuerKind, Refusal, TrustedIssuer
 pub use jwks::KeyError;
 pub use keys::JwtKeys;
 pub use policy::{Deployment, PolicyError, TokenSettings, DEVELOPMENT_SECRET};
-pub use purpose::{purpose_of, DISPATCH_PURPOSE, PURPOSE_HEADER};
+pub use purpose::{purpose_of, PURPOSE_HEADER};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
@@ -119,17 +119,44 @@ impl FromRequest for Caller {
             // For the access log: who asked, even when they are refused below.
             req.extensions_mut().insert(actor.clone());
             within_subject_budget(&req, &actor.issuer, &actor.sub)?;
-            // A person whose NHS login is proofed below this deployment's minimum reaches no
-            // use case at all, whatever the route or protocol (`/v1`, `/fhir/R4`, the PDF,
-            // the feed): checked here, where every authenticated request passes.
-            actor.proofed()?;
+            // What the request says (why, and for whom): the use case decides what it may do
+            // with it (ucp_app::use_cases), proofing included.
             let actor = purpose::with_purpose(&req, actor)?;
             req.extensions_mut().insert(actor.clone());
-            let actor = crate::proxy::acting_for(&req, actor).await?;
+            let actor = Actor {
+                on_behalf_of: crate::proxy::on_behalf_of(&req)?,
+                ..actor
+            };
             req.extensions_mut().insert(actor.clone());
+            // The route's use case refuses a caller it does not allow before the handler reads
+            // a body or a precondition; its application function asks the same declaration
+            // again (and, for a proxy, checks the grant) before it reads or writes anything.
+            // A route the document does not name (a 405 for DELETE of a plan, a section no
+            // operation is documented for) is left to its handler and application function.
+            if let Some(use_case) = use_case_of(&req) {
+                match req
+                    .match_info()
+                    .get("section")
+                    .and_then(ucp_domain::PlanSection::from_name)
+                {
+                    Some(section) => use_case.authorize_section(&actor, section)?,
+                    None => use_case.authorize(&actor)?,
+                }
+            }
             Ok(Caller(actor))
         })
     }
+}
+
+/// The use case of the matched route, by the operation id the OpenAPI document gives it (every
+/// documented operation that takes a caller has one: `routes_declare_their_use_cases`).
+fn use_case_of(req: &HttpRequest) -> Option<&'static ucp_app::use_cases::UseCase> {
+    let ids = req.app_data::<web::Data<crate::operation_ids::OperationIds>>()?;
+    let pattern = req.match_pattern()?;
+    ids.get(req.method().as_str(), &pattern, |name| {
+        req.match_info().get(name)
+    })
+    .and_then(ucp_app::use_cases::of_operation)
 }
 
 /// Spends one request of the budget of `subject` as vouched for by `issuer` (429 with

@@ -1,32 +1,28 @@
 //! Purpose of use: a professional's read states why (`X-Purpose-Of-Use`: `direct-care`,
 //! `emergency` or `audit`), and the access log keeps it with the read, so it can be asked about
-//! and replayed. A read without one is refused. Dispatch systems read for one purpose only, so
-//! theirs is fixed and never asked for.
+//! and replayed. Which use cases need one, and of whom, is the use case's rule
+//! (`ucp_app::use_cases`); a role whose purpose is fixed (dispatch) is never asked.
 
-use actix_web::http::Method;
 use actix_web::HttpRequest;
 
-use super::{Actor, Purpose, Role};
+use super::Actor;
 use crate::problem::{ApiError, ErrorCode};
 
 /// The header that says why a record is being read.
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 
-/// A dispatch system reads to send help: its purpose is always an emergency.
-pub const DISPATCH_PURPOSE: Purpose = Purpose::Emergency;
-
 /// The purpose the request states, if it states one.
 ///
 /// # Errors
 /// 400 when it states one not on the list.
-pub fn purpose_of(req: &HttpRequest) -> Result<Option<Purpose>, ApiError> {
+pub fn purpose_of(req: &HttpRequest) -> Result<Option<super::Purpose>, ApiError> {
     let Some(value) = req.headers().get(PURPOSE_HEADER) else {
         return Ok(None);
     };
     value
         .to_str()
         .ok()
-        .and_then(|v| v.parse::<Purpose>().ok())
+        .and_then(|v| v.parse::<super::Purpose>().ok())
         .map(Some)
         .ok_or_else(|| {
             ApiError::bad_field(
@@ -37,31 +33,15 @@ pub fn purpose_of(req: &HttpRequest) -> Result<Option<Purpose>, ApiError> {
         })
 }
 
-/// The actor with the purpose of this request: required of a professional's read, fixed for
-/// dispatch, optional otherwise.
+/// The actor with the purpose of this request: the role's own when it has a fixed one, else
+/// what the request states.
 ///
 /// # Errors
-/// 400 when a professional reads without stating a purpose, or states one not on the list.
+/// 400 when it states one not on the list.
 pub(super) fn with_purpose(req: &HttpRequest, mut actor: Actor) -> Result<Actor, ApiError> {
-    let stated = purpose_of(req);
-    actor.purpose = match actor.role {
-        Role::Dispatch => Some(DISPATCH_PURPOSE),
-        Role::Patient => stated?,
-        _ => {
-            let stated = stated?;
-            let read = req.method() == Method::GET || req.method() == Method::HEAD;
-            if read && stated.is_none() {
-                return Err(ApiError::bad_field(
-                    ErrorCode::PurposeOfUseRequired,
-                    "/headers/X-Purpose-Of-Use",
-                    format!(
-                        "Say why you are reading this record: send X-Purpose-Of-Use with direct-care, emergency or audit (the {} role must state a purpose on every read).",
-                        actor.role.as_str()
-                    ),
-                ));
-            }
-            stated
-        }
+    actor.purpose = match actor.role.fixed_purpose() {
+        Some(fixed) => Some(fixed),
+        None => purpose_of(req)?,
     };
     Ok(actor)
 }

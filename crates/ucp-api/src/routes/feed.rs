@@ -8,9 +8,9 @@ use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ucp_app::audit::{entry, Access, AuditWriter, View};
+use ucp_app::feed::FeedCursor;
 use ucp_app::feed::{self, next_changes, ChangePage, SnapshotPage};
 use ucp_app::{Actor, AppState};
-use ucp_store::FeedCursor;
 use utoipa::{IntoParams, ToSchema};
 
 use super::respond::audited;
@@ -83,7 +83,6 @@ pub async fn read_feed(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let after = parse_cursor(query.after.as_deref())?;
     let limit = page_size(query.limit, 100, 1000)?;
     let wait = match query.wait_seconds {
@@ -123,7 +122,8 @@ pub async fn read_feed(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
-    /// The `nextPage` of the previous page; absent: the first page.
+    /// The `nextPage` of the previous page (an NHS number); absent: the first page.
+    #[param(pattern = r"^([0-9]{10})?$")]
     pub after: Option<String>,
     /// 1 to 1000; default 500.
     #[param(minimum = 1, maximum = 1000)]
@@ -148,7 +148,6 @@ pub async fn read_snapshot(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
     let after = match query.after.as_deref() {
         None | Some("") => None,
         Some(text) => Some(super::access::parse_nhs_number(text).map_err(|_| {
@@ -190,7 +189,7 @@ pub async fn stream_feed(
     state: web::Data<AppState>,
     audit: web::Data<AuditWriter>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(feed::FOLLOWERS).map_err(ApiError::from)?;
+    feed::open_stream(&actor)?;
     let last_event_id = req
         .headers()
         .get("last-event-id")

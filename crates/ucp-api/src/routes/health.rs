@@ -42,7 +42,6 @@ pub struct Readiness {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let status = state
-        .db
         .migration_status()
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;

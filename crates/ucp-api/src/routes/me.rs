@@ -22,11 +22,6 @@ use crate::problem::Problem;
 use crate::request_id::request_id;
 use ucp_app::AppState;
 
-/// A patient's token, or 403 before anything else is read.
-fn patient(actor: &Actor) -> Result<(), ApiError> {
-    actor.own_nhs_number().map(|_| ()).map_err(ApiError::from)
-}
-
 fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> HttpResponse {
     audited(
         tagged(status, &shown.value.etag, &shown.value),
@@ -46,10 +41,11 @@ fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> 
 )]
 #[get("/me/care-plan")]
 pub async fn get_my_plan(
+    req: HttpRequest,
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let shown = reads::my_plan(&state.db, &actor).await?;
+    let shown = reads::my_plan(&state.db, &actor, request_id(&req)).await?;
     Ok(tagged_shown(StatusCode::OK, shown))
 }
 
@@ -77,7 +73,6 @@ pub async fn start_my_plan(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    patient(&actor)?;
     let (json, bytes) = read_json(&req, payload).await?;
     let body: StartMyCarePlanRequest = parse(json)?;
     let origin = Origin {
@@ -122,7 +117,6 @@ pub async fn put_my_section(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    patient(&actor)?;
     let section = parse_section(&path)?;
     // Consent to share is the one clinical form the person gives themselves (the application
     // admits only their own agreement, and only from them).
@@ -163,7 +157,6 @@ async fn withdraw_mine(
     state: web::Data<AppState>,
     consent_withdrawn: bool,
 ) -> Result<HttpResponse, ApiError> {
-    patient(&actor)?;
     let (json, _) = read_json(&req, payload).await?;
     let body: MyWithdrawal = parse(json)?;
     let precondition = if_match(&req, None)?;
@@ -299,7 +292,6 @@ pub async fn get_my_access_log(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    patient(&actor)?;
     let q = query.into_inner();
     let limit = limit(q.limit)?;
     let before = q
@@ -340,7 +332,7 @@ pub async fn get_my_access_log(
 }
 
 /// One entry of the person's log in words they can read.
-fn describe(e: &ucp_store::AccessEntry, by_you: bool) -> String {
+fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
     let who = if by_you {
         Some("you".to_owned())
     } else {

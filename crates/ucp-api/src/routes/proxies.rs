@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::access::parse_plan_id;
 use super::respond::audited;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::body::{parse, read_json};
 use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::request_id::request_id;
@@ -62,8 +62,7 @@ pub async fn list_my_proxies(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = actor.person_themselves()?;
-    let grants = proxies::list(&state.db, me).await?;
+    let grants = proxies::list_mine(&state.db, &actor).await?;
     Ok(no_store(StatusCode::OK).json(ProxyGrantList { grants }))
 }
 
@@ -87,19 +86,10 @@ pub async fn grant_my_proxy(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = actor.person_themselves()?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let shown = proxies::grant(
-        &state.db,
-        &state.metrics,
-        &actor,
-        me,
-        None,
-        body,
-        request_id(&req),
-    )
-    .await?;
+    let shown =
+        proxies::grant_mine(&state.db, &state.metrics, &actor, body, request_id(&req)).await?;
     Ok(granted(shown))
 }
 
@@ -126,11 +116,10 @@ pub async fn revoke_my_proxy(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = actor.person_themselves()?;
     let grant_id = parse_grant_id(&path)?;
     let (json, _) = read_json(&req, payload).await?;
     let body: RevokeProxyRequest = parse(json)?;
-    let grant = proxies::revoke(&state.db, &actor, me, grant_id, body, request_id(&req)).await?;
+    let grant = proxies::revoke(&state.db, &actor, grant_id, body, request_id(&req)).await?;
     Ok(no_store(StatusCode::OK).json(grant))
 }
 
@@ -148,8 +137,7 @@ pub async fn list_acting_for(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = actor.person_themselves()?;
-    let grants = proxies::held_by(&state.db, me).await?;
+    let grants = proxies::held_by_me(&state.db, &actor).await?;
     Ok(no_store(StatusCode::OK).json(ProxyGrantList { grants }))
 }
 
@@ -176,22 +164,14 @@ pub async fn grant_attorney_proxy(
     Caller(actor): Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(&[Role::Clinician])?;
     let plan_id = parse_plan_id(&path)?;
-    let row = state
-        .db
-        .plan(plan_id)
-        .await
-        .map_err(ucp_app::AppError::from)?
-        .ok_or_else(|| ApiError::NotFound(format!("There is no care plan {plan_id}.")))?;
     let (json, _) = read_json(&req, payload).await?;
     let body: GrantProxyRequest = parse(json)?;
-    let shown = proxies::grant(
+    let shown = proxies::grant_to_attorney(
         &state.db,
         &state.metrics,
         &actor,
-        row.nhs_number,
-        Some(plan_id),
+        plan_id,
         body,
         request_id(&req),
     )

@@ -87,6 +87,9 @@ pub struct Access {
     pub returned_nhs_numbers: Vec<String>,
     /// What the entry needs beyond its columns (see `AccessEntry::detail`).
     pub detail: Option<serde_json::Value>,
+    /// The grant under which a proxy did this, once the use case admitted them: the entry is
+    /// the proxy's, about the person they act for.
+    pub acting_for: Option<crate::ActingFor>,
 }
 
 /// A result and what it showed.
@@ -112,12 +115,21 @@ pub fn entry(
     access: Access,
     status: u16,
 ) -> ucp_store::AccessEntry {
+    let acting_for = access
+        .acting_for
+        .clone()
+        .or_else(|| actor.and_then(|a| a.acting_for.clone()));
     ucp_store::AccessEntry {
         entry_id: Uuid::now_v7(),
         at: chrono::Utc::now(),
         actor: actor.map_or_else(|| "anonymous".to_owned(), |a| a.sub.clone()),
         actor_name: actor.and_then(|a| a.name.clone()),
-        role: actor.map_or("none", crate::Actor::role_name).to_owned(),
+        role: match (actor, &acting_for) {
+            (None, _) => "none",
+            (Some(_), Some(_)) => "proxy",
+            (Some(a), None) => a.role_name(),
+        }
+        .to_owned(),
         organisation: actor.and_then(|a| a.org.clone()),
         purpose: actor.and_then(|a| a.purpose).map(|p| p.as_str().to_owned()),
         action: action.to_owned(),
@@ -127,13 +139,11 @@ pub fn entry(
         // What the access showed, else (for a person) whose plan they act on: the person a
         // proxy acts for, not the proxy.
         nhs_number: access.nhs_number.or_else(|| {
-            actor.and_then(|a| {
-                a.acting_for
-                    .as_ref()
-                    .map(|p| p.nhs_number)
-                    .or(a.nhs_number)
-                    .map(|n| n.to_string())
-            })
+            acting_for
+                .as_ref()
+                .map(|p| p.nhs_number)
+                .or(actor.and_then(|a| a.nhs_number))
+                .map(|n| n.to_string())
         }),
         plan_version: access.plan_version,
         view: access.view.map(|v| v.as_str().to_owned()),
@@ -149,8 +159,6 @@ pub fn entry(
         proofing_level: actor
             .and_then(|a| a.proofing)
             .map(|p| p.level.as_str().to_owned()),
-        on_behalf_of: actor
-            .and_then(|a| a.acting_for.as_ref())
-            .map(|p| p.nhs_number.to_string()),
+        on_behalf_of: acting_for.map(|p| p.nhs_number.to_string()),
     }
 }

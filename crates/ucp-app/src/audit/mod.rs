@@ -6,4 +6,17 @@ pub mod refusals;
 mod writer;
 
 pub use access::{entry, Access, Shown, View};
+pub use ucp_store::{AccessEntry, AccessQuery};
 pub use writer::{AuditConfig, AuditFailed, AuditWriter};
+
+/// Whose plan a refused request aimed at (the HTTP layer names the plan; the entry is about
+/// its person, so that they see the attempt).
+///
+/// # Errors
+/// When the store fails.
+pub async fn person_of_plan(
+    db: &ucp_store::Database,
+    plan_id: uuid::Uuid,
+) -> Result<Option<ucp_domain::NhsNumber>, crate::AppError> {
+    Ok(db.plan(plan_id).await?.map(|row| row.nhs_number))
+}

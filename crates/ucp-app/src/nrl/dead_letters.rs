@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::client::NrlClient;
 use super::publisher::{publish_entry, record};
 use crate::audit::{Access, AuditWriter, Shown, View};
-use crate::{Actor, AppError, Conflict, Role};
+use crate::{Actor, AppError, Conflict};
 
 /// A parked pointer change.
 #[derive(Debug, Serialize)]
@@ -57,7 +57,7 @@ impl From<NrlDeadLetter> for NrlDeadLetterView {
 /// # Errors
 /// Forbidden for all but admins.
 pub async fn list(db: &Database, actor: &Actor) -> Result<Shown<Vec<NrlDeadLetterView>>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::LIST_NRL_DEAD_LETTERS.authorize(actor)?;
     let letters: Vec<NrlDeadLetterView> = db
         .nrl_dead_letters()
         .await?
@@ -88,7 +88,7 @@ pub async fn redeliver(
     audit: &AuditWriter,
     id: Uuid,
 ) -> Result<Shown<NrlDeadLetterView>, AppError> {
-    actor.require(&[Role::Admin])?;
+    crate::use_cases::REDELIVER_NRL_DEAD_LETTER.authorize(actor)?;
     let conflict = |kind, detail: &str| AppError::Conflict {
         kind,
         detail: detail.to_owned(),

@@ -11023,7 +11023,7 @@ export interface operations {
     readFeedSnapshot: {
         parameters: {
             query?: {
-                /** @description The `nextPage` of the previous page; absent: the first page. */
+                /** @description The `nextPage` of the previous page (an NHS number); absent: the first page. */
                 after?: string;
                 /** @description 1 to 1000; default 500. */
                 limit?: number;

@@ -57,12 +57,12 @@ fn asks_for_json(name: &str, wildcards: bool) -> Option<bool> {
 pub fn negotiate(query: &str, accept: Option<&str>) -> Result<Format, String> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let pretty = params.iter().any(|(k, v)| k == "_pretty" && v == "true");
-    // An empty `_format` states no preference.
-    if let Some((_, f)) = params
-        .iter()
-        .find(|(k, v)| k == "_format" && !v.trim().is_empty())
-    {
-        return match asks_for_json(f, false) {
+    // An empty `_format` states no preference. A value is taken exactly as the document's
+    // pattern states it (no spaces, no parameters, no other case): what the document refuses,
+    // the server refuses too.
+    if let Some((_, f)) = params.iter().find(|(k, v)| k == "_format" && !v.is_empty()) {
+        let exact = f.trim() == f && !f.contains(';') && f.to_ascii_lowercase() == *f;
+        return match asks_for_json(f, false).filter(|_| exact) {
             Some(true) => Ok(Format {
                 media_type: FHIR_JSON,
                 pretty,
@@ -246,5 +246,10 @@ mod tests {
             Ok(FHIR_JSON)
         );
         assert!(negotiate("_format=*/*", None).is_err());
+        // `_format` is taken exactly as the document's pattern states it: a vertical tab, a
+        // space, a parameter or capitals are refused, as the document refuses them.
+        for odd in ["json%0B", "%0Bjson", "json%20", "%20", "JSON", "json;x=1"] {
+            assert!(negotiate(&format!("_format={odd}"), None).is_err(), "{odd}");
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! than they asked for, or the wrong person.
 
 use ucp_app::fhir::PatientCriteria;
+use ucp_app::reads::PatientSearch;
 use ucp_domain::NhsNumber;
 use ucp_fhir::{search_params, ResourceType, NHS_NUMBER_SYSTEM};
-use ucp_store::PatientSearch;
 
 use crate::problem::{ApiError, ErrorCode};
 use crate::routes::patients::{checked_search, PatientQuery};

@@ -1,0 +1,442 @@
+//! One declaration per use case: who may do it, why they must say they are doing it, whether a
+//! proxy may do it for the person, whether a replica may serve it, and what the access log
+//! calls what it showed. The application function of each use case calls [`UseCase::authorize`]
+//! (or [`UseCase::admit`], which also checks a proxy's grant) before it reads or writes
+//! anything; the HTTP layer only finds the use case of a route (for the replica) by its
+//! OpenAPI operation id. Adding a role means adding it to [`Role`] and to the `roles` of the use
+//! cases it may do, here, and nowhere else.
+
+use ucp_domain::PlanSection;
+
+use crate::audit::View;
+use crate::{ActingFor, Actor, AppError, Purpose, Role};
+
+/// Whether the caller must say why (`X-Purpose-Of-Use`). Roles whose purpose is fixed
+/// ([`Role::fixed_purpose`]) and the person themselves never have to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurposeRule {
+    /// A read of someone's record: a professional states a purpose.
+    Stated,
+    /// This act is done for one purpose only, and the professional says it.
+    Exactly(Purpose),
+    /// A write: the purpose is kept when given.
+    Optional,
+}
+
+/// A use case, as its rules are declared.
+#[derive(Debug, Clone, Copy)]
+pub struct UseCase {
+    /// The OpenAPI operation id; for a use case served once per section, the prefix its
+    /// operation ids share (`getSection` for `getSectionWhatMatters`).
+    pub operation: &'static str,
+    /// Served once per section, one operation id each.
+    pub per_section: bool,
+    /// The roles that may do it.
+    pub roles: &'static [Role],
+    pub purpose: PurposeRule,
+    /// A proxy (`UCP-On-Behalf-Of`) may do it for the person, under an active grant.
+    pub proxy: bool,
+    /// A read a replica may serve (read-your-writes with `UCP-Consistency`).
+    pub replica: bool,
+    /// What the access log calls what it showed (none: it shows no one's plan).
+    pub view: Option<View>,
+    /// A role listed here may do it for these sections only.
+    pub sections_only: &'static [(Role, &'static [PlanSection])],
+}
+
+impl UseCase {
+    const fn read(operation: &'static str, roles: &'static [Role], view: View) -> Self {
+        Self {
+            operation,
+            per_section: false,
+            roles,
+            purpose: PurposeRule::Stated,
+            proxy: false,
+            replica: false,
+            view: Some(view),
+            sections_only: &[],
+        }
+    }
+
+    const fn write(operation: &'static str, roles: &'static [Role]) -> Self {
+        Self {
+            operation,
+            per_section: false,
+            roles,
+            purpose: PurposeRule::Optional,
+            proxy: false,
+            replica: false,
+            view: Some(View::Plan),
+            sections_only: &[],
+        }
+    }
+
+    const fn administration(operation: &'static str, purpose: PurposeRule) -> Self {
+        Self {
+            operation,
+            per_section: false,
+            roles: ADMINS,
+            purpose,
+            proxy: false,
+            replica: false,
+            view: None,
+            sections_only: &[],
+        }
+    }
+
+    const fn on_replica(self) -> Self {
+        Self {
+            replica: true,
+            ..self
+        }
+    }
+
+    const fn for_proxies(self) -> Self {
+        Self {
+            proxy: true,
+            ..self
+        }
+    }
+
+    const fn each_section(self) -> Self {
+        Self {
+            per_section: true,
+            ..self
+        }
+    }
+
+    const fn viewing(self, view: Option<View>) -> Self {
+        Self { view, ..self }
+    }
+
+    const fn limited(self, sections_only: &'static [(Role, &'static [PlanSection])]) -> Self {
+        Self {
+            sections_only,
+            ..self
+        }
+    }
+
+    /// Whether an OpenAPI operation id is this use case's.
+    #[must_use]
+    pub fn serves(&self, operation_id: &str) -> bool {
+        if self.per_section {
+            // The generic operation (before the document writes one per section), or one of
+            // its sections'.
+            operation_id
+                .strip_prefix(self.operation)
+                .is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+                })
+        } else {
+            operation_id == self.operation
+        }
+    }
+
+    /// Refuses the caller unless this use case's rules let them do it: their role, the proofing
+    /// of a person's sign-in, a proxy where a proxy may not act, a missing purpose of use.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`], or [`AppError::PurposeRequired`] (a 400).
+    pub fn authorize(&self, actor: &Actor) -> Result<(), AppError> {
+        if !self.roles.contains(&actor.role) {
+            return Err(AppError::Forbidden(format!(
+                "The {} role may not do this.",
+                actor.role.as_str()
+            )));
+        }
+        // A person whose NHS login is proofed below this deployment's minimum reaches no use
+        // case at all, whatever the protocol (`/v1`, `/fhir/R4`, the PDF).
+        actor.proofed()?;
+        if actor.on_behalf_of.is_some() && actor.acting_for.is_none() && !self.proxy {
+            return Err(AppError::Forbidden(format!(
+                "A proxy may read the person's care plan ({}) and write its person-centred sections ({}); nothing else on their behalf.",
+                GET_MY_PLAN.operation, PUT_MY_SECTION.operation
+            )));
+        }
+        if actor.role.states_purpose() {
+            match self.purpose {
+                PurposeRule::Stated if actor.purpose.is_none() => {
+                    return Err(AppError::PurposeRequired(format!(
+                        "Say why you are reading this record: send X-Purpose-Of-Use with direct-care, emergency or audit (the {} role must state a purpose on every read).",
+                        actor.role.as_str()
+                    )))
+                }
+                PurposeRule::Exactly(p) if actor.purpose != Some(p) => {
+                    return Err(AppError::PurposeRequired(format!(
+                        "This is done for {} only: send X-Purpose-Of-Use: {}.",
+                        p.as_str(),
+                        p.as_str()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::authorize`] for a use case on one section: a role limited to some sections is
+    /// refused the others.
+    ///
+    /// # Errors
+    /// As [`Self::authorize`]; [`AppError::Forbidden`] for a section outside the role's.
+    pub fn authorize_section(&self, actor: &Actor, section: PlanSection) -> Result<(), AppError> {
+        self.authorize(actor)?;
+        self.may_touch(actor, section)
+    }
+
+    /// Whether the caller's role may do this to `section` (no other check).
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] for a section outside the role's.
+    pub fn may_touch(&self, actor: &Actor, section: PlanSection) -> Result<(), AppError> {
+        match self.sections_only.iter().find(|(r, _)| *r == actor.role) {
+            Some((role, sections)) if !sections.contains(&section) => {
+                Err(AppError::Forbidden(format!(
+                    "The {} role writes {} only.",
+                    role.as_str(),
+                    sections
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Self::authorize`], and for a proxy naming the person they act for, their grant: its
+    /// use is recorded (an event on the person's proxy-access stream) once it is allowed, and
+    /// the actor returned acts for the person.
+    ///
+    /// # Errors
+    /// As [`Self::authorize`]; forbidden without an active grant.
+    pub async fn admit(
+        &self,
+        db: &ucp_store::Database,
+        actor: &Actor,
+        request_id: Option<String>,
+    ) -> Result<Actor, AppError> {
+        self.authorize(actor)?;
+        let Some(person) = actor.on_behalf_of.filter(|_| actor.acting_for.is_none()) else {
+            return Ok(actor.clone());
+        };
+        let acting: ActingFor =
+            crate::proxies::begin_use(db, actor, person, self.operation, request_id).await?;
+        Ok(Actor {
+            acting_for: Some(acting),
+            ..actor.clone()
+        })
+    }
+}
+
+const ADMINS: &[Role] = &[Role::Admin];
+/// Whole plans: clinicians, the urgent-care roles, and the person their own.
+const PLAN_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Patient,
+];
+/// Emergency summaries: whoever reads plans, and dispatch.
+const SUMMARY_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Dispatch,
+    Role::Patient,
+];
+/// Searching for people: professionals who read plans.
+const SEARCHERS: &[Role] = &[Role::Clinician, Role::Ambulance, Role::Nhs111, Role::Ooh];
+/// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
+/// Treatment Plans, update anticipatory medicines, start a plan where there is none, and
+/// record a death (they verify expected deaths).
+const ETP_WRITERS: &[Role] = &[Role::Clinician, Role::Ooh];
+const CLINICIANS: &[Role] = &[Role::Clinician];
+const PERSON: &[Role] = &[Role::Patient];
+const FOLLOWERS: &[Role] = &[Role::Dispatch, Role::Admin];
+const WORKLIST_READERS: &[Role] = &[Role::Clinician, Role::Admin];
+const OOH_SECTIONS: &[(Role, &[PlanSection])] = &[(
+    Role::Ooh,
+    &[
+        PlanSection::EmergencyTreatmentPlan,
+        PlanSection::AnticipatoryMedicines,
+    ],
+)];
+
+// Reads of a plan.
+pub const GET_CARE_PLAN: UseCase =
+    UseCase::read("getCarePlan", PLAN_READERS, View::Plan).on_replica();
+pub const GET_SECTION: UseCase =
+    UseCase::read("getSection", PLAN_READERS, View::Section).each_section();
+pub const GET_HISTORY: UseCase = UseCase::read("getCarePlanHistory", PLAN_READERS, View::History);
+pub const GET_CHANGES: UseCase = UseCase::read("getCarePlanChanges", PLAN_READERS, View::Changes);
+/// The printed plan: for the plan's clinicians and the person, who print it; crews read the
+/// paper, or the plan itself.
+pub const GET_DOCUMENT: UseCase = UseCase::read(
+    "getCarePlanDocument",
+    &[Role::Clinician, Role::Patient],
+    View::Document,
+);
+pub const GET_PERSON_PLAN: UseCase =
+    UseCase::read("getPersonCarePlan", PLAN_READERS, View::Plan).on_replica();
+pub const GET_SUMMARY: UseCase =
+    UseCase::read("getEmergencySummary", SUMMARY_READERS, View::Summary).on_replica();
+pub const GET_SUMMARY_CHANGES: UseCase =
+    UseCase::read("getEmergencySummaryChanges", SUMMARY_READERS, View::Changes);
+pub const SEARCH_PATIENTS: UseCase =
+    UseCase::read("searchPatients", SEARCHERS, View::Search).on_replica();
+pub const GET_WORKLIST: UseCase =
+    UseCase::read("getReviewWorklist", WORKLIST_READERS, View::Worklist);
+pub const GET_WORKLIST_SUMMARY: UseCase =
+    UseCase::read("getReviewWorklistSummary", WORKLIST_READERS, View::Worklist).viewing(None);
+
+// The person's own.
+pub const GET_MY_PLAN: UseCase = UseCase::read("getMyCarePlan", PERSON, View::Plan).for_proxies();
+pub const GET_MY_ACCESS_LOG: UseCase =
+    UseCase::read("getMyAccessLog", PERSON, View::Plan).viewing(None);
+pub const LIST_MY_PROXIES: UseCase =
+    UseCase::read("listMyProxies", PERSON, View::Plan).viewing(None);
+pub const LIST_ACTING_FOR: UseCase =
+    UseCase::read("listActingFor", PERSON, View::Plan).viewing(None);
+pub const START_MY_PLAN: UseCase = UseCase::write("startMyCarePlan", PERSON);
+pub const PUT_MY_SECTION: UseCase = UseCase::write("putMySection", PERSON)
+    .each_section()
+    .for_proxies();
+pub const WITHDRAW_MY_PLAN: UseCase = UseCase::write("withdrawMyCarePlan", PERSON);
+pub const WITHDRAW_MY_CONSENT: UseCase = UseCase::write("withdrawMyConsent", PERSON);
+pub const GRANT_MY_PROXY: UseCase = UseCase::write("grantMyProxy", PERSON).viewing(None);
+pub const REVOKE_MY_PROXY: UseCase = UseCase::write("revokeMyProxy", PERSON).viewing(None);
+
+// Writes of a plan.
+pub const CREATE_CARE_PLAN: UseCase =
+    UseCase::write("createCarePlan", ETP_WRITERS).limited(OOH_SECTIONS);
+pub const PUT_SECTION: UseCase = UseCase::write("putSection", ETP_WRITERS)
+    .each_section()
+    .limited(OOH_SECTIONS);
+pub const RETRACT_SECTION: UseCase = UseCase::write("retractSection", ETP_WRITERS)
+    .each_section()
+    .limited(OOH_SECTIONS);
+pub const COUNTERSIGN: UseCase =
+    UseCase::write("countersignEmergencyTreatmentPlan", ETP_WRITERS).limited(OOH_SECTIONS);
+pub const REVIEW: UseCase = UseCase::write("reviewCarePlan", ETP_WRITERS);
+pub const RECORD_DEATH: UseCase = UseCase::write("recordDeath", ETP_WRITERS);
+pub const WITHDRAW: UseCase = UseCase::write("withdrawCarePlan", CLINICIANS);
+pub const VOID: UseCase = UseCase::write("voidCarePlan", CLINICIANS);
+pub const RETRACT_DEATH: UseCase = UseCase::write("retractDeath", CLINICIANS);
+/// Recorded for the person by a clinician caring for them, whom they told.
+pub const WITHDRAW_CONSENT: UseCase = UseCase::write("withdrawConsentToShare", CLINICIANS);
+/// A clinician grants an attorney for health and welfare access, as part of direct care.
+pub const GRANT_ATTORNEY_PROXY: UseCase = UseCase {
+    purpose: PurposeRule::Exactly(Purpose::DirectCare),
+    ..UseCase::write("grantAttorneyProxy", CLINICIANS).viewing(None)
+};
+
+// Followers of changes.
+pub const READ_FEED: UseCase = UseCase::read("readFeed", FOLLOWERS, View::Feed);
+pub const STREAM_FEED: UseCase = UseCase::read("streamFeed", FOLLOWERS, View::Feed);
+pub const READ_SNAPSHOT: UseCase = UseCase::read("readFeedSnapshot", FOLLOWERS, View::Snapshot);
+
+// Administration.
+pub const LIST_SUBSCRIPTIONS: UseCase =
+    UseCase::administration("listSubscriptions", PurposeRule::Stated);
+pub const CREATE_SUBSCRIPTION: UseCase =
+    UseCase::administration("createSubscription", PurposeRule::Optional);
+pub const DELETE_SUBSCRIPTION: UseCase =
+    UseCase::administration("deleteSubscription", PurposeRule::Optional);
+pub const LIST_DEAD_LETTERS: UseCase =
+    UseCase::administration("listDeadLetters", PurposeRule::Stated)
+        .viewing(Some(View::DeadLetters));
+pub const REDELIVER_DEAD_LETTER: UseCase =
+    UseCase::administration("redeliverDeadLetter", PurposeRule::Optional)
+        .viewing(Some(View::DeadLetters));
+pub const SEARCH_AUDIT: UseCase = UseCase::administration("searchAuditLog", PurposeRule::Stated);
+pub const GET_AUDIT_SHOWN: UseCase =
+    UseCase::administration("getAuditShown", PurposeRule::Stated).viewing(Some(View::Replay));
+pub const LIST_NRL_DEAD_LETTERS: UseCase =
+    UseCase::administration("listNrlDeadLetters", PurposeRule::Stated)
+        .viewing(Some(View::DeadLetters));
+pub const REDELIVER_NRL_DEAD_LETTER: UseCase =
+    UseCase::administration("redeliverNrlDeadLetter", PurposeRule::Optional)
+        .viewing(Some(View::DeadLetters));
+
+// FHIR R4: the same reads in FHIR's resources.
+pub const FHIR_READ: UseCase = UseCase::read("fhirRead", PLAN_READERS, View::Fhir);
+pub const FHIR_READ_VERSION: UseCase =
+    UseCase::read("fhirReadCarePlanVersion", PLAN_READERS, View::Fhir);
+pub const FHIR_EVERYTHING: UseCase =
+    UseCase::read("fhirPatientEverything", PLAN_READERS, View::Fhir);
+/// `fhirSearch` of a patient's resources (`?patient=`).
+pub const FHIR_SEARCH: UseCase = UseCase::read("fhirSearch", PLAN_READERS, View::Fhir);
+/// `fhirSearch` for people (`Patient?family=&birthdate=`): searching, as `searchPatients`.
+pub const FHIR_SEARCH_PATIENTS: UseCase = UseCase::read("fhirSearch", SEARCHERS, View::Search);
+
+/// Every use case, in the order of the API reference.
+pub const ALL: &[&UseCase] = &[
+    &GET_CARE_PLAN,
+    &GET_SECTION,
+    &GET_HISTORY,
+    &GET_CHANGES,
+    &GET_DOCUMENT,
+    &GET_PERSON_PLAN,
+    &GET_SUMMARY,
+    &GET_SUMMARY_CHANGES,
+    &SEARCH_PATIENTS,
+    &GET_WORKLIST,
+    &GET_WORKLIST_SUMMARY,
+    &GET_MY_PLAN,
+    &GET_MY_ACCESS_LOG,
+    &LIST_MY_PROXIES,
+    &LIST_ACTING_FOR,
+    &START_MY_PLAN,
+    &PUT_MY_SECTION,
+    &WITHDRAW_MY_PLAN,
+    &WITHDRAW_MY_CONSENT,
+    &GRANT_MY_PROXY,
+    &REVOKE_MY_PROXY,
+    &CREATE_CARE_PLAN,
+    &PUT_SECTION,
+    &RETRACT_SECTION,
+    &COUNTERSIGN,
+    &REVIEW,
+    &RECORD_DEATH,
+    &WITHDRAW,
+    &VOID,
+    &RETRACT_DEATH,
+    &WITHDRAW_CONSENT,
+    &GRANT_ATTORNEY_PROXY,
+    &READ_FEED,
+    &STREAM_FEED,
+    &READ_SNAPSHOT,
+    &LIST_SUBSCRIPTIONS,
+    &CREATE_SUBSCRIPTION,
+    &DELETE_SUBSCRIPTION,
+    &LIST_DEAD_LETTERS,
+    &REDELIVER_DEAD_LETTER,
+    &SEARCH_AUDIT,
+    &GET_AUDIT_SHOWN,
+    &LIST_NRL_DEAD_LETTERS,
+    &REDELIVER_NRL_DEAD_LETTER,
+    &FHIR_READ,
+    &FHIR_READ_VERSION,
+    &FHIR_EVERYTHING,
+    &FHIR_SEARCH,
+    &FHIR_SEARCH_PATIENTS,
+];
+
+/// The use case an OpenAPI operation id names (the first, where two share one: `fhirSearch`).
+#[must_use]
+pub fn of_operation(operation_id: &str) -> Option<&'static UseCase> {
+    ALL.iter().copied().find(|u| u.serves(operation_id))
+}
+
+/// Whether a replica may serve the operation (unknown operations: no).
+#[must_use]
+pub fn replica_may_serve(operation_id: &str) -> bool {
+    of_operation(operation_id).is_some_and(|u| u.replica)
+}
+
+#[cfg(test)]
+mod tests;
