@@ -16,7 +16,8 @@ use ucp_store::{AppendRequest, Database, ExpectedVersion, NewEvent, StreamBound}
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown};
-use crate::{use_cases, ActingFor, Actor, AppError, Metrics};
+use crate::use_cases::{self, UseCase};
+use crate::{ActingFor, Actor, AppError, Metrics};
 
 /// How soon after an author records someone as attorney a grant to that attorney by the same
 /// author is flagged for the privacy officer: the path by which one clinician, anywhere, could
@@ -592,6 +593,29 @@ pub async fn revoke(
         .await?
         .ok_or_else(|| AppError::Internal("a revoked grant left the read model".into()))?;
     view(row)
+}
+
+/// [`UseCase::authorize`], and for a proxy naming the person they act for, their grant: its
+/// use is recorded (an event on the person's proxy-access stream) once everything else allowed
+/// it, and the actor returned acts for the person.
+///
+/// # Errors
+/// As [`UseCase::authorize`]; forbidden without an active grant.
+pub async fn admit(
+    db: &Database,
+    use_case: &UseCase,
+    actor: &Actor,
+    request_id: Option<String>,
+) -> Result<Actor, AppError> {
+    use_case.authorize(actor)?;
+    let Some(person) = actor.on_behalf_of.filter(|_| actor.acting_for.is_none()) else {
+        return Ok(actor.clone());
+    };
+    let acting = begin_use(db, actor, person, use_case.operation, request_id).await?;
+    Ok(Actor {
+        acting_for: Some(acting),
+        ..actor.clone()
+    })
 }
 
 /// Records that `proxy` is acting for `person` in this request, if an active grant lets them:

@@ -466,7 +466,7 @@ pub async fn my_plan(
     actor: &Actor,
     request_id: Option<String>,
 ) -> Result<Shown<Tagged>, AppError> {
-    let actor = use_cases::GET_MY_PLAN.admit(db, actor, request_id).await?;
+    let actor = crate::proxies::admit(db, &use_cases::GET_MY_PLAN, actor, request_id).await?;
     let nhs = actor.own_nhs_number()?;
     let row = own_plan(db, nhs).await?;
     let mut access = plan_access(row.plan_id, nhs, row.version, use_cases::GET_MY_PLAN.view);

@@ -1,7 +1,7 @@
 //! One declaration per use case: who may do it, why they must say they are doing it, whether a
 //! proxy may do it for the person, whether a replica may serve it, and what the access log
 //! calls what it showed. The application function of each use case calls [`UseCase::authorize`]
-//! (or [`UseCase::admit`], which also checks a proxy's grant) before it reads or writes
+//! (or `proxies::admit`, which also checks a proxy's grant) before it reads or writes
 //! anything; the HTTP layer only finds the use case of a route (for the replica) by its
 //! OpenAPI operation id. Adding a role means adding it to [`Role`] and to the `roles` of the use
 //! cases it may do, here, and nowhere else.
@@ -9,7 +9,7 @@
 use ucp_domain::PlanSection;
 
 use crate::audit::View;
-use crate::{ActingFor, Actor, AppError, Purpose, Role};
+use crate::{Actor, AppError, Purpose, Role};
 
 /// Whether the caller must say why (`X-Purpose-Of-Use`). Roles whose purpose is fixed
 /// ([`Role::fixed_purpose`]) and the person themselves never have to.
@@ -203,30 +203,6 @@ impl UseCase {
             }
             _ => Ok(()),
         }
-    }
-
-    /// [`Self::authorize`], and for a proxy naming the person they act for, their grant: its
-    /// use is recorded (an event on the person's proxy-access stream) once it is allowed, and
-    /// the actor returned acts for the person.
-    ///
-    /// # Errors
-    /// As [`Self::authorize`]; forbidden without an active grant.
-    pub async fn admit(
-        &self,
-        db: &ucp_store::Database,
-        actor: &Actor,
-        request_id: Option<String>,
-    ) -> Result<Actor, AppError> {
-        self.authorize(actor)?;
-        let Some(person) = actor.on_behalf_of.filter(|_| actor.acting_for.is_none()) else {
-            return Ok(actor.clone());
-        };
-        let acting: ActingFor =
-            crate::proxies::begin_use(db, actor, person, self.operation, request_id).await?;
-        Ok(Actor {
-            acting_for: Some(acting),
-            ..actor.clone()
-        })
     }
 }
 

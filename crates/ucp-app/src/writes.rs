@@ -297,9 +297,13 @@ pub async fn put_my_section(
         )));
     }
     // Only now, allowed, is a proxy's use of their grant checked and recorded.
-    let admitted = use_cases::PUT_MY_SECTION
-        .admit(db, origin.actor, origin.request_id.clone())
-        .await?;
+    let admitted = crate::proxies::admit(
+        db,
+        &use_cases::PUT_MY_SECTION,
+        origin.actor,
+        origin.request_id.clone(),
+    )
+    .await?;
     let origin = Origin {
         actor: &admitted,
         ..origin
