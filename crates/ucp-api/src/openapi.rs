@@ -15,63 +15,6 @@ use crate::routes::{
         description = "London's Universal Care Plan: a person's care wishes and emergency treatment decisions, recorded once and seen at once by ambulance crews, dispatch, NHS 111 and out-of-hours GPs. Every error is application/problem+json (RFC 9457).",
         version = "1.0.0"
     ),
-    paths(
-        health::healthz,
-        health::readyz,
-        crate::metrics::serve_metrics,
-        care_plans::create_care_plan,
-        care_plans::get_care_plan,
-        care_plans::get_section,
-        care_plans::put_section,
-        care_plans::countersign,
-        care_plans::review_care_plan,
-        care_plans::withdraw_care_plan,
-        care_plans::withdraw_consent,
-        care_plans::void_care_plan,
-        care_plans::record_death,
-        care_plans::retract_death,
-        care_plans::retract_section,
-        care_plans::get_history,
-        care_plans::get_changes,
-        care_plans::get_document,
-        crate::routes::check::check_printed_copy,
-        patients::get_person_plan,
-        patients::get_emergency_summary,
-        patients::get_summary_changes,
-        worklists::get_review_worklist,
-        worklists::get_review_worklist_summary,
-        patients::search_patients,
-        me::get_my_plan,
-        me::start_my_plan,
-        me::put_my_section,
-        me::withdraw_my_plan,
-        me::withdraw_my_consent,
-        me::get_my_access_log,
-        crate::routes::proxies::list_my_proxies,
-        crate::routes::proxies::grant_my_proxy,
-        crate::routes::proxies::revoke_my_proxy,
-        crate::routes::proxies::list_acting_for,
-        crate::routes::proxies::grant_attorney_proxy,
-        feed::read_feed,
-        feed::stream_feed,
-        feed::read_snapshot,
-        subscriptions::create_subscription,
-        subscriptions::list_subscriptions,
-        subscriptions::delete_subscription,
-        subscriptions::list_dead_letters,
-        subscriptions::redeliver,
-        audit::search_audit,
-        audit::get_shown,
-        nrl::list_nrl_dead_letters,
-        nrl::redeliver_nrl_dead_letter,
-        fhir::capabilities,
-        fhir::list_structure_definitions,
-        fhir::get_structure_definition,
-        fhir::search_resources,
-        fhir::read_resource,
-        fhir::read_care_plan_version,
-        fhir::patient_everything,
-    ),
     components(schemas(
         crate::problem::Problem,
         fhir::OperationOutcome,
@@ -92,7 +35,7 @@ use crate::routes::{
         ucp_domain::MentalHealthCrisisPlan,
     )),
     servers((url = "/", description = "The server that serves this document")),
-    modifiers(&BearerAuth, &IdentityHeaders, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders),
+    modifiers(&Modules, &BearerAuth, &IdentityHeaders, &ServerErrors, &SectionOperations, &PlanLinks, &ConsistencyHeaders),
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
@@ -108,6 +51,32 @@ use crate::routes::{
     )
 )]
 pub struct ApiDoc;
+
+/// Each route module's own part of the document (`routes::*::Api`), merged in first, so that
+/// the modifiers after it see every operation.
+struct Modules;
+
+impl Modify for Modules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::routes::{check, proxies};
+        for part in [
+            health::Api::openapi(),
+            care_plans::Api::openapi(),
+            check::Api::openapi(),
+            patients::Api::openapi(),
+            worklists::Api::openapi(),
+            me::Api::openapi(),
+            proxies::Api::openapi(),
+            feed::Api::openapi(),
+            subscriptions::Api::openapi(),
+            audit::Api::openapi(),
+            nrl::Api::openapi(),
+            fhir::Api::openapi(),
+        ] {
+            openapi.merge(part);
+        }
+    }
+}
 
 struct BearerAuth;
 

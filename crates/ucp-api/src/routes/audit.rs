@@ -201,3 +201,13 @@ pub async fn get_shown(
     let shown = ucp_app::replay::replay_entry(&state.db, &actor, id).await?;
     Ok(audited(HttpResponse::Ok().json(shown.value), shown.access))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(search_audit).service(get_shown);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(search_audit, get_shown))]
+pub struct Api;

@@ -586,3 +586,44 @@ pub async fn get_document(
         shown.access,
     ))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_care_plan)
+        .service(get_history)
+        .service(get_changes)
+        .service(get_document)
+        .service(get_section)
+        .service(countersign)
+        .service(put_section)
+        .service(review_care_plan)
+        .service(withdraw_care_plan)
+        .service(withdraw_consent)
+        .service(void_care_plan)
+        .service(record_death)
+        .service(retract_death)
+        .service(retract_section)
+        .service(get_care_plan)
+        .service(delete_care_plan);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_care_plan,
+    get_care_plan,
+    get_section,
+    put_section,
+    countersign,
+    review_care_plan,
+    withdraw_care_plan,
+    withdraw_consent,
+    void_care_plan,
+    record_death,
+    retract_death,
+    retract_section,
+    get_history,
+    get_changes,
+    get_document
+))]
+pub struct Api;

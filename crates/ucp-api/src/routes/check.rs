@@ -161,3 +161,13 @@ pub async fn check_printed_copy(
     };
     guarded(res)
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(check_printed_copy);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(check_printed_copy))]
+pub struct Api;

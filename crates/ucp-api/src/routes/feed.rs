@@ -330,3 +330,15 @@ impl SseStream {
         Chunk::Changes(Bytes::from(text), Box::new(self))
     }
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_feed)
+        .service(stream_feed)
+        .service(read_snapshot);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(read_feed, stream_feed, read_snapshot))]
+pub struct Api;

@@ -56,3 +56,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         migration: status.expected,
     }))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz)
+        .service(readyz)
+        .service(crate::metrics::serve_metrics);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, crate::metrics::serve_metrics))]
+pub struct Api;

@@ -408,3 +408,25 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
         (_, action, None) => format!("{who}: {action}"),
     }
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_my_plan)
+        .service(start_my_plan)
+        .service(put_my_section)
+        .service(withdraw_my_plan)
+        .service(withdraw_my_consent)
+        .service(get_my_access_log);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_my_plan,
+    start_my_plan,
+    put_my_section,
+    withdraw_my_plan,
+    withdraw_my_consent,
+    get_my_access_log
+))]
+pub struct Api;

@@ -67,3 +67,14 @@ pub async fn redeliver_nrl_dead_letter(
         dead_letters::redeliver(&state.db, &actor, publishing.0.as_ref(), &audit, id).await?;
     Ok(audited(HttpResponse::Ok().json(&shown.value), shown.access))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_nrl_dead_letters)
+        .service(redeliver_nrl_dead_letter);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_nrl_dead_letters, redeliver_nrl_dead_letter))]
+pub struct Api;

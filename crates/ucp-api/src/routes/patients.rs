@@ -270,3 +270,21 @@ pub async fn get_summary_changes(
         shown.access,
     ))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(search_patients)
+        .service(get_person_plan)
+        .service(get_emergency_summary)
+        .service(get_summary_changes);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_person_plan,
+    get_emergency_summary,
+    get_summary_changes,
+    search_patients
+))]
+pub struct Api;

@@ -178,3 +178,23 @@ pub async fn grant_attorney_proxy(
     .await?;
     Ok(granted(shown))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_my_proxies)
+        .service(grant_my_proxy)
+        .service(revoke_my_proxy)
+        .service(list_acting_for)
+        .service(grant_attorney_proxy);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_my_proxies,
+    grant_my_proxy,
+    revoke_my_proxy,
+    list_acting_for,
+    grant_attorney_proxy
+))]
+pub struct Api;

@@ -146,3 +146,23 @@ pub async fn redeliver(
     let shown = subscriptions::redeliver(&state.db, &actor, &client, &config, id, dl).await?;
     Ok(audited(HttpResponse::Ok().json(shown.value), shown.access))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_subscription)
+        .service(list_subscriptions)
+        .service(delete_subscription)
+        .service(list_dead_letters)
+        .service(redeliver);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_subscription,
+    list_subscriptions,
+    delete_subscription,
+    list_dead_letters,
+    redeliver
+))]
+pub struct Api;

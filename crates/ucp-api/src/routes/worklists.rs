@@ -171,3 +171,14 @@ pub async fn get_review_worklist_summary(
     let counts = worklist::counts(&state.db, &actor, org.as_deref(), today).await?;
     Ok(HttpResponse::Ok().json(counts))
 }
+
+/// This module's routes, in the order they must match.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_review_worklist_summary)
+        .service(get_review_worklist);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_review_worklist, get_review_worklist_summary))]
+pub struct Api;

@@ -302,6 +302,31 @@ pub async fn patient_everything(
     Ok(audited(document(shown.value), shown.access))
 }
 
+/// This module's routes, in the order they must match.
+/// Specific paths before the generic `/{resourceType}/{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(capabilities)
+        .service(list_structure_definitions)
+        .service(get_structure_definition)
+        .service(patient_everything)
+        .service(read_care_plan_version)
+        .service(search_resources)
+        .service(read_resource);
+}
+
+/// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    capabilities,
+    list_structure_definitions,
+    get_structure_definition,
+    search_resources,
+    read_resource,
+    read_care_plan_version,
+    patient_everything
+))]
+pub struct Api;
+
 #[cfg(test)]
 mod tests {
     use utoipa::OpenApi;
