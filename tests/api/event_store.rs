@@ -419,3 +419,42 @@ async fn the_log_refuses_update_delete_and_truncate() {
     }
     assert_eq!(event_count(&db).await, 1);
 }
+
+/// A write's consistency token comes from its own connection: inside a request's scope the
+/// append notes the WAL position after its commit, at or past the commit and no later than the
+/// primary's position read afterwards; outside one it notes nothing and costs nothing.
+#[tokio::test]
+async fn an_append_notes_the_wal_position_after_its_commit() {
+    use std::cell::Cell;
+    use ucp_store::replica::{parse_lsn, WRITE_POSITION};
+    let test_db = TestDb::migrated().await;
+    let db = test_db.store(4);
+    let before = parse_lsn(&db.consistency_token().await.unwrap()).unwrap();
+    let noted = WRITE_POSITION
+        .scope(Cell::new(None), async {
+            db.append(append(
+                Uuid::new_v4(),
+                ExpectedVersion::NoStream,
+                vec![event(1)],
+            ))
+            .await
+            .unwrap();
+            WRITE_POSITION.with(Cell::get)
+        })
+        .await
+        .expect("the append noted its position");
+    let after = parse_lsn(&db.consistency_token().await.unwrap()).unwrap();
+    assert!(
+        before < noted,
+        "{before} < {noted}: the commit moved the WAL on"
+    );
+    assert!(noted <= after, "{noted} <= {after}");
+    // Outside a scope: nothing noted, nothing refused.
+    db.append(append(
+        Uuid::new_v4(),
+        ExpectedVersion::NoStream,
+        vec![event(2)],
+    ))
+    .await
+    .unwrap();
+}

@@ -11,7 +11,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
-use ucp_app::consistency::{parse_lsn, ReadConsistency, READ_CONSISTENCY};
+use ucp_app::consistency::{
+    format_lsn, parse_lsn, ReadConsistency, READ_CONSISTENCY, WRITE_POSITION,
+};
 use ucp_app::AppState;
 
 use crate::operation_ids::OperationIds;
@@ -83,9 +85,21 @@ pub async fn read_your_writes(
         }
         return Ok(res?.map_into_left_body());
     }
-    let mut res = next.call(req).await?;
+    // A write: its append notes the WAL position after its commit, on its own connection.
+    let (res, written_at) = WRITE_POSITION
+        .scope(std::cell::Cell::new(None), async {
+            let res = next.call(req).await;
+            (res, WRITE_POSITION.with(std::cell::Cell::get))
+        })
+        .await;
+    let mut res = res?;
     if res.status().is_success() {
-        if let Some(state) = state {
+        if let Some(lsn) = written_at {
+            if let Ok(value) = HeaderValue::from_str(&format_lsn(lsn)) {
+                res.headers_mut()
+                    .insert(HeaderName::from_static(CONSISTENCY_HEADER), value);
+            }
+        } else if let Some(state) = state {
             match ucp_app::consistency::token(&state.db).await {
                 Ok(token) => {
                     if let Ok(value) = HeaderValue::from_str(&token) {

@@ -155,10 +155,13 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
                 });
             }
             Ok(outcome) => {
-                // The state decided on, evolved by the events just appended: the plan as this
-                // write left it, without reading the stream again.
-                let next = fold_from(&outcome.events, state)?
-                    .ok_or_else(|| AppError::internal("an appended plan folded to nothing"))?;
+                // The plan as this write left it: folded once, by the inline projection, from
+                // the state decided on and the events just appended.
+                let next = match outcome.state {
+                    Some(next) => next,
+                    None => fold_from(&outcome.events, state)?
+                        .ok_or_else(|| AppError::internal("an appended plan folded to nothing"))?,
+                };
                 db.remember_plan_state(plan_id, &next);
                 let plan = PlanView::of(plan_id, &next);
                 return Ok(Outcome {

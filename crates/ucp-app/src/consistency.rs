@@ -2,9 +2,12 @@
 //! with (the primary's WAL position after it), how a token is read back, and the scope in
 //! which a read is served by the replica once it has replayed past it.
 
-pub use ucp_store::replica::{format_lsn, parse_lsn, ReadConsistency, READ_CONSISTENCY};
+pub use ucp_store::replica::{
+    format_lsn, parse_lsn, ReadConsistency, READ_CONSISTENCY, WRITE_POSITION,
+};
 
-/// The token of a committed write: the primary's WAL position now.
+/// The token of a committed write made outside an append (or whose append could not read its
+/// position): the primary's WAL position now, on a connection of its own.
 ///
 /// # Errors
 /// When the store fails (the write is committed all the same; only the token is missing).

@@ -57,6 +57,9 @@ pub struct AppendOutcome {
     pub events: Vec<RecordedEvent>,
     /// True when nothing was written because an earlier request with the same key did it.
     pub replayed: bool,
+    /// The plan as the append left it, folded once by its inline projection (none for a retry,
+    /// or a stream no projection folds).
+    pub state: Option<ucp_domain::CarePlan>,
 }
 
 impl AppendOutcome {
@@ -109,10 +112,14 @@ impl Database {
         let first_version = new_version - count + 1;
         let events = insert_events(&tx, &request, first_version).await?;
 
+        let mut state = None;
         for projection in self.projections.iter() {
-            projection
+            if let Some(folded) = projection
                 .apply(&tx, &events, request.prior.as_ref(), &self.stream_reads)
-                .await?;
+                .await?
+            {
+                state = Some(folded);
+            }
         }
         // Wakes feed readers when (and only if) this commits.
         let notify = tx
@@ -142,10 +149,12 @@ impl Database {
             .await?;
         }
         tx.commit().await?;
+        crate::replica::note_write_position(&client).await;
         Ok(AppendOutcome {
             stream_id: request.stream_id,
             events,
             replayed: false,
+            state,
         })
     }
 }
@@ -190,6 +199,7 @@ async fn replay(
         stream_id,
         events,
         replayed: true,
+        state: None,
     }))
 }
 

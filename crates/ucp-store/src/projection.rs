@@ -15,12 +15,13 @@ pub trait InlineProjection: Send + Sync {
     /// Applies freshly appended events (all of one stream, in version order). `prior` is the
     /// plan the writer decided on (the stream up to just before `events`), so that a write
     /// folds the plan once: the projection evolves it by the new events instead of reading the
-    /// stream again.
+    /// stream again, and returns the plan it evolved, which the append hands back to the
+    /// writer (`AppendOutcome::state`), so that the writer does not fold it again.
     async fn apply(
         &self,
         tx: &Transaction<'_>,
         events: &[RecordedEvent],
         prior: Option<&CarePlan>,
         reads: &crate::StreamReads,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<CarePlan>, StoreError>;
 }

@@ -39,6 +39,30 @@ impl ReadConsistency {
 tokio::task_local! {
     /// Set around a request whose reads may go to the replica.
     pub static READ_CONSISTENCY: ReadConsistency;
+    /// Set around a request that writes: an append that commits inside it records the
+    /// primary's WAL position after its commit, read on the append's own connection, so that
+    /// the response's consistency token costs no second connection.
+    pub static WRITE_POSITION: std::cell::Cell<Option<u64>>;
+}
+
+/// Records, for the request's [`WRITE_POSITION`] scope if there is one, the WAL position after
+/// a commit just made on `client`. The write is committed whatever happens here: a failure only
+/// leaves the token to be asked for on another connection.
+pub(crate) async fn note_write_position(client: &tokio_postgres::Client) {
+    if WRITE_POSITION.try_with(|_| ()).is_err() {
+        return;
+    }
+    match client.query_one("SELECT pg_current_wal_lsn()", &[]).await {
+        Ok(row) => match row.try_get::<_, PgLsn>(0) {
+            Ok(lsn) => {
+                let lsn = u64::from(lsn);
+                let _ =
+                    WRITE_POSITION.try_with(|p| p.set(Some(p.get().map_or(lsn, |q| q.max(lsn)))));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the WAL position after a write"),
+        },
+        Err(e) => tracing::warn!(error = %e, "cannot read the WAL position after a write"),
+    }
 }
 
 /// How long a read waits for the replica to reach its token, and how stale a read without a

@@ -38,12 +38,12 @@ impl InlineProjection for CarePlanProjection {
         events: &[RecordedEvent],
         prior: Option<&CarePlan>,
         reads: &crate::StreamReads,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<CarePlan>, StoreError> {
         let Some(first) = events.first() else {
-            return Ok(());
+            return Ok(None);
         };
         if first.stream_type != STREAM_TYPE {
-            return Ok(());
+            return Ok(None);
         }
         // The writer folded the plan to decide; only a new stream (no prior state, first
         // event at version 1) or a writer that did not pass its state needs the log read.
@@ -52,10 +52,10 @@ impl InlineProjection for CarePlanProjection {
             None if first.stream_version == 1 => fold(events)?,
             None => fold(&load_stream(tx, reads, first.stream_id, StreamBound::All).await?)?,
         };
-        if let Some(plan) = plan {
-            write_plan(tx, first.stream_id, &plan).await?;
+        if let Some(plan) = &plan {
+            write_plan(tx, first.stream_id, plan).await?;
         }
-        Ok(())
+        Ok(plan)
     }
 }
 

@@ -101,11 +101,11 @@ impl InlineProjection for ProxyGrantProjection {
         events: &[RecordedEvent],
         _prior: Option<&CarePlan>,
         _reads: &crate::StreamReads,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<CarePlan>, StoreError> {
         for event in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
             apply_one(tx, event).await?;
         }
-        Ok(())
+        Ok(None)
     }
 }
 
