@@ -127,7 +127,7 @@ async fn every_plan_touching_request_writes_exactly_one_durable_entry() {
         if method != Method::GET {
             req = req.json(&json!({ "inTheirOwnWords": "x" }));
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), status, "{method} {path}");
         // Durable when the response arrives: read it at once, from another connection.
         let rows = entries_for(&app, &request_id(&res)).await;
@@ -184,13 +184,9 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
             "/v1/patients?family=nowak&postcode=SE1%207EH".to_owned(),
         ),
     ] {
-        let res = app
-            .req(Method::GET, &path, role)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let res = app.req(Method::GET, &path, role).send().await.unwrap();
         let rid = request_id(&res);
-        let body: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+        let body: Value = res.json().await.unwrap();
         served.push((rid, body, path));
     }
     // The plan changes twice: a new CPR decision, then a withdrawal.
@@ -206,7 +202,7 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
         .json(&etp)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(put.status().as_u16(), 200);
     let withdraw = app
         .req(
@@ -218,7 +214,7 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
         .json(&json!({ "reason": "No longer wanted" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(withdraw.status().as_u16(), 200);
 
     let admin = token_with(Role::Admin, None);
@@ -230,10 +226,10 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
             .bearer_auth(&admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let entry_id = app
             .test_db
             .owner_client()
@@ -243,7 +239,7 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
                 &[&rid],
             )
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .get::<_, String>(0);
         assert!(page["entries"].as_array().is_some_and(|e| !e.is_empty()));
         let shown: Value = app
@@ -252,10 +248,10 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
             .bearer_auth(&admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(shown, body, "replay of {path}");
     }
     // The summary replay is the old one: CPR not recommended, active.
@@ -267,8 +263,8 @@ async fn replay_shows_exactly_what_an_entry_served_after_later_changes() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let latest: Value = latest.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    let latest: Value = latest.json().await.unwrap();
     assert_eq!(latest["status"], "withdrawn");
 }
 
@@ -282,7 +278,7 @@ async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503
     owner
         .batch_execute("REVOKE INSERT ON access_log FROM ucp_app")
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let responses = futures::future::join_all((0..20).map(|_| {
         app.req(
             Method::GET,
@@ -293,7 +289,7 @@ async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503
     }))
     .await;
     for res in responses {
-        let body = problem(res.unwrap_or_else(|e| panic!("{e:?}")), 503).await;
+        let body = problem(res.unwrap(), 503).await;
         assert_eq!(body["code"], "audit_unavailable");
         let text = body.to_string();
         assert!(
@@ -304,13 +300,13 @@ async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503
     owner
         .batch_execute("GRANT INSERT ON access_log TO ucp_app")
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     // Restored: concurrent requests succeed and share commits.
     let before: i64 = owner
         .query_one("SELECT count(*) FROM access_log", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .get(0);
     let responses = futures::future::join_all((0..40).map(|_| {
         app.req(
@@ -322,10 +318,7 @@ async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503
     }))
     .await;
     for res in responses {
-        assert_eq!(
-            res.unwrap_or_else(|e| panic!("{e:?}")).status().as_u16(),
-            200
-        );
+        assert_eq!(res.unwrap().status().as_u16(), 200);
     }
     let row = owner
         .query_one(
@@ -333,7 +326,7 @@ async fn if_the_access_log_cannot_be_written_every_request_in_the_batch_gets_503
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let (entries, commits): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!(entries, 40);
     assert_eq!(
@@ -365,7 +358,7 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     }
     let admin = token_with(Role::Admin, None);
     let page = |before: Option<String>| {
@@ -379,18 +372,13 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
             .bearer_auth(&admin)
             .send()
     };
-    let first: Value = page(None)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let first: Value = page(None).await.unwrap().json().await.unwrap();
     let second: Value = page(first["next"].as_str().map(str::to_owned))
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let all: Vec<&Value> = first["entries"]
         .as_array()
         .into_iter()
@@ -409,10 +397,10 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(by_actor["entries"].as_array().map(Vec::len), Some(5));
     for role in [
         Role::Clinician,
@@ -426,7 +414,7 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
             .bearer_auth(token_with(role, Some(&n)))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 403).await;
     }
     let bad = app
@@ -435,7 +423,7 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(problem(bad, 400).await["code"], "bad_cursor");
     let none = app
         .client
@@ -443,7 +431,7 @@ async fn the_admin_pages_through_the_log_newest_first_and_no_one_else_may() {
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(none, 404).await;
 }
 
@@ -468,11 +456,11 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&plan_body(&n))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rid = request_id(&res);
     let plan: Value = {
         assert_eq!(res.status().as_u16(), 201);
-        res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+        res.json().await.unwrap()
     };
     let rows = entries_for(&app, &rid).await;
     assert_eq!(rows.len(), 1);
@@ -492,7 +480,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "inTheirOwnWords": "Music" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, put, 200, "putSectionWhatMatters").await;
     let review = app
         .req(
@@ -504,7 +492,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "nextReviewDate": "2099-01-01" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, review, 200, "reviewCarePlan").await;
     let stale = app
         .req(
@@ -516,7 +504,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "dateOfDeath": "2026-11-01" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, stale, 412, "recordDeath").await;
     let delete = app
         .req(
@@ -527,7 +515,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .header("If-Match", "\"plan.5\"")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, delete, 405, "unknown").await;
     let withdraw = app
         .req(
@@ -539,7 +527,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "reason": "No longer wanted" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, withdraw, 200, "withdrawCarePlan").await;
     let void = app
         .req(
@@ -551,7 +539,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "reason": "x" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, void, 200, "voidCarePlan").await;
     let again = app
         .req(
@@ -563,7 +551,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "reason": "x" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, again, 409, "voidCarePlan").await;
 
     let mine = nhs(211);
@@ -575,7 +563,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "personalInformation": crate::helpers::personal_information(&mine) }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, start, 201, "startMyCarePlan").await;
     let read = app
         .client
@@ -583,7 +571,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .bearer_auth(&me)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, read, 200, "getMyCarePlan").await;
     let form = app
         .client
@@ -593,7 +581,7 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .json(&json!({ "inTheirOwnWords": "Tea" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, form, 200, "putMySectionWhatMatters").await;
     let log = app
         .client
@@ -601,18 +589,18 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .bearer_auth(&me)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, log, 200, "getMyAccessLog").await;
     let feed = app
         .req(Method::GET, "/v1/feed?limit=5", Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, feed, 200, "readFeed").await;
     let refused = app
         .req(Method::GET, "/v1/feed", Role::Clinician)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_one_entry(&app, refused, 403, "readFeed").await;
 }

@@ -36,7 +36,7 @@ async fn bodies_past_the_depth_string_or_list_limits_are_422_naming_the_place() 
             .json(&body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let p = problem(res, 422).await;
         assert_eq!(p["code"], "limit_exceeded", "{p}");
         assert_eq!(p["errors"][0]["pointer"], pointer, "{p}");
@@ -67,18 +67,13 @@ async fn a_trickled_body_is_cut_off_with_408_and_the_connection_closed() {
     let app = TestApp::spawn_tuned(|c| c.body_limits.read_timeout = Duration::from_secs(1)).await;
     let before = app.event_count().await;
     let address = app.url("").trim_start_matches("http://").to_owned();
-    let mut stream = TcpStream::connect(&address)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut stream = TcpStream::connect(&address).await.unwrap();
     let head = format!(
         "POST /v1/care-plans HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{{\"personal",
         token(Role::Clinician)
     );
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    stream.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     // A byte now and then, never the whole body.
     let trickle = async {
@@ -103,13 +98,11 @@ async fn a_trickled_body_is_cut_off_with_408_and_the_connection_closed() {
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let app = TestApp::spawn_tuned(|c| c.header_timeout = Duration::from_secs(1)).await;
     let address = app.url("").trim_start_matches("http://").to_owned();
-    let mut stream = TcpStream::connect(&address)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut stream = TcpStream::connect(&address).await.unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Well before actix's own default (5 s): the configured timeout is what cut it off.
     let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(3)).await;
     assert!(closed, "held open past the header timeout; got {answer:?}");

@@ -7,7 +7,7 @@ use ucp_api::Role;
 use crate::helpers::{nhs, plan_body, problem, TestApp};
 
 async fn body(res: reqwest::Response) -> Value {
-    res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+    res.json().await.unwrap()
 }
 
 fn etag(res: &reqwest::Response) -> String {
@@ -28,7 +28,7 @@ async fn create_read_and_find_a_plan() {
         .json(&plan_body(&spaced))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let location = res
         .headers()
@@ -58,7 +58,7 @@ async fn create_read_and_find_a_plan() {
         .req(Method::GET, &location, Role::Ambulance)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(etag(&read), "\"plan.3\"");
     assert_eq!(body(read).await, plan);
     let summary = body(
@@ -69,7 +69,7 @@ async fn create_read_and_find_a_plan() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(summary["cpr"]["status"], "not-for-cpr");
@@ -83,7 +83,7 @@ async fn create_read_and_find_a_plan() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(found[0]["nhsNumber"], n, "case- and accent-insensitive");
@@ -95,7 +95,7 @@ async fn create_read_and_find_a_plan() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(etag(&section), "\"what-matters.2\"");
 }
 
@@ -109,7 +109,7 @@ async fn a_second_active_plan_for_a_person_is_a_409_with_a_link() {
         .json(&plan_body(&n))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let p = problem(res, 409).await;
     assert_eq!(p["code"], "plan_exists");
     assert_eq!(p["location"], format!("/v1/patients/{n}/care-plan"));
@@ -125,25 +125,15 @@ async fn a_retried_create_returns_the_first_result_and_writes_nothing_twice() {
             .json(b)
             .send()
     };
-    let first = send(&body_json, "k-1")
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let first = send(&body_json, "k-1").await.unwrap();
     assert_eq!(first.status().as_u16(), 201);
     let first = body(first).await;
-    let again = send(&body_json, "k-1")
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let again = send(&body_json, "k-1").await.unwrap();
     assert_eq!(again.status().as_u16(), 201);
     assert_eq!(body(again).await, first, "the retry gets the first result");
     let mut other = body_json.clone();
     other["whatMatters"]["inTheirOwnWords"] = json!("Something else");
-    let p = problem(
-        send(&other, "k-1")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
-        422,
-    )
-    .await;
+    let p = problem(send(&other, "k-1").await.unwrap(), 422).await;
     assert_eq!(p["code"], "idempotency_key_reused");
     let history = body(
         app.req(
@@ -156,7 +146,7 @@ async fn a_retried_create_returns_the_first_result_and_writes_nothing_twice() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(history.as_array().map(Vec::len), Some(3));
@@ -192,7 +182,7 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
     problem(
         put("what-matters", None, json!({ "inTheirOwnWords": "x" }))
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         428,
     )
     .await;
@@ -204,13 +194,13 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
         json!({ "inTheirOwnWords": "Music" }),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(a.status().as_u16(), 200);
     let mut etp = crate::helpers::etp();
     etp["clinicalFocus"] = json!("life-sustaining-treatment");
     let b = put("emergency-treatment-plan", Some(&etp_etag), etp.clone())
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         b.status().as_u16(),
         200,
@@ -223,12 +213,12 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
         json!({ "inTheirOwnWords": "Late" }),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     problem(stale, 412).await;
     // The plan ETag from the first read is stale too (the plan changed since).
     let stale_plan = put("contacts", Some("\"plan.3\""), json!({}))
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(stale_plan, 412).await;
     // A section never filled takes `<section>.0`.
     let fresh = put(
@@ -237,7 +227,7 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
         json!({ "personal": [] }),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(fresh.status().as_u16(), 200);
     let current = body(
         app.req(
@@ -247,7 +237,7 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(current["version"], 6);
@@ -290,7 +280,7 @@ async fn section_writes_need_if_match_and_only_conflict_on_their_own_section() {
     }))
     .await;
     for r in results {
-        assert_eq!(r.unwrap_or_else(|e| panic!("{e:?}")).status().as_u16(), 200);
+        assert_eq!(r.unwrap().status().as_u16(), 200);
     }
 }
 
@@ -305,17 +295,13 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     };
     let n = nhs(5);
     let p = problem(
-        post("{not json".into(), "application/json")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post("{not json".into(), "application/json").await.unwrap(),
         400,
     )
     .await;
     assert_eq!(p["code"], "malformed_json");
     problem(
-        post(plan_body(&n).to_string(), "text/plain")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(plan_body(&n).to_string(), "text/plain").await.unwrap(),
         415,
     )
     .await;
@@ -324,7 +310,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let p = problem(
         post(misspelt.to_string(), "application/json")
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         400,
     )
     .await;
@@ -337,9 +323,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let mut bad_nhs = plan_body(&n);
     bad_nhs["personalInformation"]["nhsNumber"] = json!("9434765918");
     let p = problem(
-        post(bad_nhs.to_string(), "application/json")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(bad_nhs.to_string(), "application/json").await.unwrap(),
         422,
     )
     .await;
@@ -349,7 +333,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let p = problem(
         post(bad_date.to_string(), "application/json")
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         422,
     )
     .await;
@@ -361,7 +345,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let p = problem(
         post(unsigned.to_string(), "application/json")
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         422,
     )
     .await;
@@ -369,18 +353,14 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
     let mut missing = plan_body(&n);
     missing.as_object_mut().map(|o| o.remove("consentToShare"));
     problem(
-        post(missing.to_string(), "application/json")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(missing.to_string(), "application/json").await.unwrap(),
         422,
     )
     .await;
     let mut huge = plan_body(&n);
     huge["whatMatters"]["inTheirOwnWords"] = json!("x".repeat(70 * 1024));
     problem(
-        post(huge.to_string(), "application/json")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        post(huge.to_string(), "application/json").await.unwrap(),
         413,
     )
     .await;
@@ -394,7 +374,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(found, 404).await;
 
     for (path, code) in [
@@ -412,7 +392,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
             app.req(Method::GET, path, Role::Clinician)
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}")),
+                .unwrap(),
             400,
         )
         .await;
@@ -428,7 +408,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         400,
     )
     .await;
@@ -441,7 +421,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         400,
     )
     .await;
@@ -456,7 +436,7 @@ async fn bad_input_gets_a_clear_problem_and_writes_nothing() {
         .json(&crate::helpers::personal_information(&nhs(7)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         problem(moved, 422).await["code"],
         "nhs_number_cannot_change"
@@ -486,7 +466,7 @@ async fn lifecycle_as_of_reads_and_history() {
         json!({ "nextReviewDate": "2099-01-01" }),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(reviewed.status().as_u16(), 200);
     let reviewed = body(reviewed).await;
     assert_eq!(
@@ -500,7 +480,7 @@ async fn lifecycle_as_of_reads_and_history() {
             json!({ "reason": "No longer wanted" }),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         412,
     )
     .await;
@@ -513,7 +493,7 @@ async fn lifecycle_as_of_reads_and_history() {
         .json(&json!({ "reason": "No longer wanted" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(no_tag, 428).await;
     let died = post(
         "person-died",
@@ -521,7 +501,7 @@ async fn lifecycle_as_of_reads_and_history() {
         json!({ "dateOfDeath": "2026-11-20" }),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(body(died).await["status"], "deceased");
     let p = problem(
         post(
@@ -530,7 +510,7 @@ async fn lifecycle_as_of_reads_and_history() {
             json!({ "reason": "No longer wanted" }),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         409,
     )
     .await;
@@ -544,7 +524,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(problem(crew, 404).await["detail"]
         .as_str()
         .unwrap_or_default()
@@ -557,7 +537,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // A notice that the plan ended, not a silence (what_a_crew_reads.rs checks its words).
     assert_eq!(problem(summary, 410).await["code"], "plan_not_current");
 
@@ -570,7 +550,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(v3, plan, "the plan at version 3 is the plan as created");
@@ -583,7 +563,7 @@ async fn lifecycle_as_of_reads_and_history() {
         .query(&[("at", &created_at)])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(at, plan);
@@ -595,7 +575,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         404,
     )
     .await;
@@ -607,7 +587,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
         404,
     )
     .await;
@@ -620,7 +600,7 @@ async fn lifecycle_as_of_reads_and_history() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     let types: Vec<&str> = history
@@ -644,7 +624,7 @@ async fn lifecycle_as_of_reads_and_history() {
     // with a reason, never deleted).
     let voided = post("void", "\"plan.5\"", json!({ "reason": "Wrong person" }))
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(body(voided).await["status"], "voided");
     let other = app.create_plan(&plan_body(&nhs(9))).await;
     let del = app
@@ -659,7 +639,7 @@ async fn lifecycle_as_of_reads_and_history() {
         .header("If-Match", "\"plan.3\"")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(del.headers()["allow"], "GET");
     let p = problem(del, 405).await;
     assert!(p["detail"]
@@ -694,7 +674,7 @@ async fn rebuilt_read_models_equal_the_live_ones() {
             )
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         )
         .await;
         let tag = current["etag"].as_str().unwrap_or_default().to_owned();
@@ -710,18 +690,13 @@ async fn rebuilt_read_models_equal_the_live_ones() {
             .header("If-Match", tag)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .status()
             .as_u16();
         assert!(status == 200 || status == 409, "step {step}: {status}");
     }
     let dump = || async {
-        let client = app
-            .db
-            .pool()
-            .get()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let client = app.db.pool().get().await.unwrap();
         let mut out = Vec::new();
         for sql in [
             "SELECT jsonb_agg(to_jsonb(t) ORDER BY plan_id)::text FROM care_plan_view t",
@@ -731,10 +706,7 @@ async fn rebuilt_read_models_equal_the_live_ones() {
             "SELECT jsonb_agg(to_jsonb(t) ORDER BY organisation, plan_id)::text \
              FROM review_worklist_orgs t",
         ] {
-            let row = client
-                .query_one(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+            let row = client.query_one(sql, &[]).await.unwrap();
             out.push(row.get::<_, Option<String>>(0).unwrap_or_default());
         }
         out
@@ -754,12 +726,12 @@ async fn rebuilt_read_models_equal_the_live_ones() {
 async fn the_checked_in_openapi_document_is_what_the_code_generates() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ucp.openapi.json");
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = ucp_api::openapi_document().unwrap_or_else(|e| panic!("{e:?}"));
+    let generated = ucp_api::openapi_document().unwrap();
     assert!(
         checked_in == generated,
         "openapi/ucp.openapi.json is out of date: run `make openapi` and commit it"
     );
-    let doc: Value = serde_json::from_str(&generated).unwrap_or_else(|e| panic!("{e:?}"));
+    let doc: Value = serde_json::from_str(&generated).unwrap();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
             assert!(
@@ -778,12 +750,7 @@ async fn the_checked_in_openapi_document_is_what_the_code_generates() {
         }
     }
     let served = TestApp::spawn().await;
-    let live: Value = served
-        .get("/openapi.json")
-        .await
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let live: Value = served.get("/openapi.json").await.json().await.unwrap();
     assert_eq!(live, doc);
     assert_eq!(served.get("/docs/").await.status().as_u16(), 200);
 }

@@ -31,7 +31,7 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
         .json(&plan_body(&n))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let first = header(&res, "ucp-consistency").unwrap_or_default();
     let plan: Value = res.json().await.unwrap_or_default();
@@ -58,7 +58,7 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
             .header("UCP-Consistency", &second)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(
             (
                 res.status().as_u16(),
@@ -78,7 +78,7 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
             .header("UCP-Consistency", "yesterday")
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 400, "{path}");
         let problem: Value = res.json().await.unwrap_or_default();
         assert_eq!(problem["code"], "bad_consistency_token");
@@ -90,7 +90,7 @@ async fn writes_carry_a_consistency_token_and_reads_take_it_back() {
         .header("UCP-Consistency", "0")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 401);
     // A refused write carries no token.
     let res = app
@@ -124,7 +124,7 @@ async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
         .json(&plan_body(&n))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let written = header(&res, "ucp-consistency").unwrap_or_default();
     let read = |consistency: Option<String>| {
         let mut req = app
@@ -139,9 +139,7 @@ async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
     // The replica has the write (it is the same database): it serves the read, promptly.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let res = read(Some(written.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let res = read(Some(written.clone())).await.unwrap();
         assert_eq!(res.status().as_u16(), 200);
         if header(&res, "ucp-read-from").as_deref() == Some("replica") {
             break;
@@ -152,7 +150,7 @@ async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let res = read(None).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let res = read(None).await.unwrap();
     assert_eq!(
         header(&res, "ucp-read-from").as_deref(),
         Some("replica"),
@@ -160,9 +158,7 @@ async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
     );
     // A position the replica has not reached: after the bounded wait, the primary answers.
     let started = Instant::now();
-    let res = read(Some("FFFF/0".to_owned()))
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let res = read(Some("FFFF/0".to_owned())).await.unwrap();
     let waited = started.elapsed();
     assert_eq!(
         (
@@ -180,6 +176,6 @@ async fn a_replica_serves_a_read_only_once_it_has_the_readers_write() {
         .req(reqwest::Method::GET, "/v1/feed", Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(header(&res, "ucp-read-from"), None);
 }

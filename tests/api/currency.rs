@@ -164,7 +164,7 @@ async fn the_review_worklist_filters_pages_counts_and_rebuilds() {
             )
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 400).await;
     }
     for role in [Role::Ambulance, Role::Dispatch, Role::Patient, Role::Ooh] {
@@ -174,7 +174,7 @@ async fn the_review_worklist_filters_pages_counts_and_rebuilds() {
             .bearer_auth(token_with(role, Some(&nhs(950))))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 403).await;
     }
     problem(app.get("/v1/worklists/reviews/summary").await, 401).await;
@@ -267,9 +267,8 @@ async fn changes_since_a_version_patch_the_held_document_into_the_current_one() 
     // Applying every patch to the held version reproduces the current plan.
     let mut doc = held.clone();
     for change in &list {
-        let patch: json_patch::Patch =
-            serde_json::from_value(change["patch"].clone()).unwrap_or_else(|e| panic!("{e:?}"));
-        json_patch::patch(&mut doc, &patch).unwrap_or_else(|e| panic!("{e:?}"));
+        let patch: json_patch::Patch = serde_json::from_value(change["patch"].clone()).unwrap();
+        json_patch::patch(&mut doc, &patch).unwrap();
     }
     let (_, current) = app
         .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
@@ -349,7 +348,7 @@ async fn changes_since_a_version_patch_the_held_document_into_the_current_one() 
             )
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 422).await;
     }
     for query in ["", "?since=x", "?since=1&nope=2"] {
@@ -361,14 +360,14 @@ async fn changes_since_a_version_patch_the_held_document_into_the_current_one() 
             )
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 400).await;
     }
     let res = app
         .req(Method::GET, &path("/changes?since=0"), Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 403).await;
     let res = app
         .client
@@ -376,7 +375,7 @@ async fn changes_since_a_version_patch_the_held_document_into_the_current_one() 
         .bearer_auth(token_with(Role::Patient, Some(&nhs(961))))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 404).await;
 }
 
@@ -393,7 +392,7 @@ async fn unchanged_reads_answer_304_and_are_still_audited() {
             if let Some(tag) = tag {
                 req = req.header("If-None-Match", tag);
             }
-            req.send().await.unwrap_or_else(|e| panic!("{e:?}"))
+            req.send().await.unwrap()
         }
     };
     let summary_path = format!("/v1/patients/{number}/emergency-summary");
@@ -444,7 +443,7 @@ async fn unchanged_reads_answer_304_and_are_still_audited() {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let actions: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(
         actions,
@@ -461,7 +460,7 @@ async fn unchanged_reads_answer_304_and_are_still_audited() {
             .bearer_auth(token_with(Role::Patient, Some(&number)))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         (res.status(), res.json::<Value>().await.unwrap_or_default())
     };
     let statuses: Vec<i64> = mine["entries"]

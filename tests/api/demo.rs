@@ -16,7 +16,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         .env("RUST_LOG", "warn")
         .output()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -27,7 +27,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
     let plans: Vec<Value> = owner
         .query("SELECT document FROM care_plan_view", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -45,13 +45,9 @@ async fn the_first_twenty_demo_people_show_every_shape() {
             .bearer_auth(token_with(Role::Ambulance, None))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 200);
-        summaries.push(
-            res.json::<Value>()
-                .await
-                .unwrap_or_else(|e| panic!("{e:?}")),
-        );
+        summaries.push(res.json::<Value>().await.unwrap());
     }
     let statuses: HashSet<&str> = summaries
         .iter()
@@ -135,7 +131,7 @@ async fn the_first_twenty_demo_people_show_every_shape() {
             .bearer_auth(token_with(Role::Ambulance, None))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 410, "{person}");
         let body: Value = res.json().await.unwrap_or_default();
         assert_eq!(body["notice"]["endedAs"], ended_as, "{person}");
@@ -169,7 +165,7 @@ async fn ucp(args: &[&str], db: &TestDb) -> (bool, String) {
         .env("RUST_LOG", "warn")
         .output()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     (
         out.status.success(),
         format!(
@@ -201,7 +197,7 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .get(0);
     let (ok, out) = ucp(&["check"], &db).await;
     assert!(!ok, "{out}");
@@ -225,7 +221,7 @@ async fn people_and_their_events(db: &TestDb) -> Vec<(String, Vec<String>, Vec<V
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     rows.iter()
         .map(|r| {
             let mut data: Vec<Value> = r.get(2);
@@ -287,14 +283,14 @@ async fn the_bulk_loader_loads_what_the_write_path_would() {
     let a: Vec<(String, String, Option<String>)> = owner_slow
         .query(sql, &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
     let b: Vec<(String, String, Option<String>)> = owner_bulk
         .query(sql, &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();

@@ -19,17 +19,17 @@ async fn page(app: &TestApp, after: &str) -> Value {
     )
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"))
+    .unwrap()
     .json()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"))
+    .unwrap()
 }
 
 /// Follows the feed as the example does, saving after every page: for `pages` pages, or, with
 /// `until`, until the saved cursor reaches it (an empty page may only mean that an older
 /// transaction elsewhere in the cluster is still open).
 async fn follow(app: &TestApp, path: &std::path::Path, pages: usize, until: Option<&str>) {
-    let mut table = FlagTable::load(path).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut table = FlagTable::load(path).unwrap();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     for _ in 0..pages {
         if until.is_some() && table.cursor.as_deref() == until {
@@ -45,7 +45,7 @@ async fn follow(app: &TestApp, path: &std::path::Path, pages: usize, until: Opti
             table.apply(change);
         }
         table.cursor = p["next"].as_str().map(str::to_owned);
-        table.save(path).unwrap_or_else(|e| panic!("{e:?}"));
+        table.save(path).unwrap();
         if changes.is_empty() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -55,7 +55,7 @@ async fn follow(app: &TestApp, path: &std::path::Path, pages: usize, until: Opti
 #[tokio::test]
 async fn the_example_keeps_its_flags_across_a_restart() {
     let app = TestApp::spawn().await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flags.json");
     let keep = app.create_plan(&plan_body(&nhs(700))).await;
     let void = app.create_plan(&plan_body(&nhs(701))).await;
@@ -73,14 +73,14 @@ async fn the_example_keeps_its_flags_across_a_restart() {
         .json(&json!({ "reason": "Wrong person" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(voided.status().as_u16(), 200);
     // Restarted: resumes from the saved cursor, up to the end of the log.
     let tail = crate::helpers::all_changes(&app.address, &app.client, app.event_count().await)
         .await
         .1;
     follow(&app, &path, 10_000, Some(&tail)).await;
-    let table = FlagTable::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let table = FlagTable::load(&path).unwrap();
     assert_eq!(table.flags.len(), 1, "{table:?}");
     let flag = &table.flags[&nhs(700)];
     assert_eq!(flag.plan_id, keep["id"].as_str().unwrap_or_default());
@@ -138,7 +138,7 @@ async fn a_first_run_starts_from_the_snapshot_and_never_holds_a_voided_plan() {
         .json(&json!({ "reason": "Wrong person" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(voided.status().as_u16(), 200);
     // As the example's bootstrap does: the snapshot, a page at a time, then the first cursor.
     let mut table = FlagTable::default();
@@ -146,10 +146,10 @@ async fn a_first_run_starts_from_the_snapshot_and_never_holds_a_voided_plan() {
         .req(Method::GET, "/v1/feed/snapshot?limit=1", Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     for item in snapshot["summaries"].as_array().into_iter().flatten() {
         table.apply_snapshot_item(item);
     }
@@ -168,10 +168,10 @@ async fn a_first_run_starts_from_the_snapshot_and_never_holds_a_voided_plan() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(next["summaries"].as_array().map(Vec::len), Some(0));
     table.cursor = snapshot["cursor"].as_str().map(str::to_owned);
     assert_eq!(table.flags.len(), 1, "{table:?}");
@@ -181,15 +181,15 @@ async fn a_first_run_starts_from_the_snapshot_and_never_holds_a_voided_plan() {
     );
     assert!(!table.flags.contains_key(&nhs(711)));
 
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flags.json");
-    table.save(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    table.save(&path).unwrap();
     app.create_plan(&plan_body(&nhs(712))).await;
     let tail = crate::helpers::all_changes(&app.address, &app.client, app.event_count().await)
         .await
         .1;
     follow(&app, &path, 10_000, Some(&tail)).await;
-    let table = FlagTable::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let table = FlagTable::load(&path).unwrap();
     let mut held: Vec<&String> = table.flags.keys().collect();
     held.sort();
     assert_eq!(held, vec![&nhs(710), &nhs(712)]);

@@ -36,7 +36,7 @@ pub(crate) struct Raster {
 impl Raster {
     /// Reads a binary PGM ("P5\n<w> <h>\n255\n" then one byte a pixel).
     fn read(pgm: &Path, dpi: f32) -> Self {
-        let bytes = std::fs::read(pgm).unwrap_or_else(|e| panic!("{e:?}"));
+        let bytes = std::fs::read(pgm).unwrap();
         let mut fields = Vec::new();
         let mut at = 0;
         while fields.len() < 4 {
@@ -93,17 +93,14 @@ impl Raster {
         let corners = grids[0]
             .bounds
             .map(|p| (p.x as f32 * scale, p.y as f32 * scale));
-        let text = grids[0]
-            .decode()
-            .map(|(_, text)| text)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let text = grids[0].decode().map(|(_, text)| text).unwrap();
         (text, corners)
     }
 }
 
 /// Every page of a PDF rendered grey at `dpi`, in page order.
 pub(crate) fn rasters(pdf: &Path, dpi: u32) -> Vec<Raster> {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     tool(
         "pdftoppm",
         &[
@@ -115,7 +112,7 @@ pub(crate) fn rasters(pdf: &Path, dpi: u32) -> Vec<Raster> {
         ],
     );
     let mut pages: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "pgm"))
@@ -179,17 +176,16 @@ async fn pdf(app: &TestApp, path: &str, role: Role, nhs: Option<&str>) -> reqwes
         .bearer_auth(token_with(role, nhs))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
 }
 
 /// A printed plan fetched by a clinician and saved: the folder that keeps it, and its file.
 async fn printed(app: &TestApp, path: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let res = pdf(app, path, Role::Clinician, None).await;
     assert_eq!(res.status().as_u16(), 200, "{path}");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.pdf");
-    std::fs::write(&file, res.bytes().await.unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    std::fs::write(&file, res.bytes().await.unwrap_or_default()).unwrap();
     (dir, file)
 }
 
@@ -219,7 +215,7 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
         .json(&json!({ "needs": [{ "need": "Help getting up the stairs", "providedBy": "My son Tom" }] }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 
     if let Ok(keep) = std::env::var("UCP_KEEP_PDF") {
@@ -230,8 +226,7 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
             None,
         )
         .await;
-        std::fs::write(keep, res.bytes().await.unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        std::fs::write(keep, res.bytes().await.unwrap_or_default()).unwrap();
     }
     let started = std::time::Instant::now();
     let res = pdf(
@@ -244,11 +239,11 @@ async fn the_printed_plan_reads_back_with_its_decision_provenance_and_live_link(
     let took = started.elapsed();
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
-    let bytes = res.bytes().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let bytes = res.bytes().await.unwrap();
     eprintln!("printed plan: {} bytes in {took:?}", bytes.len());
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.pdf");
-    std::fs::write(&file, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    std::fs::write(&file, &bytes).unwrap();
     let path = file.to_string_lossy().into_owned();
 
     let info = tool("pdfinfo", &[&path]);

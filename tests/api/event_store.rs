@@ -42,11 +42,11 @@ fn append(stream_id: Uuid, expected: ExpectedVersion, events: Vec<NewEvent>) -> 
 }
 
 async fn event_count(db: &Database) -> i64 {
-    let client = db.pool().get().await.unwrap_or_else(|e| panic!("{e}"));
+    let client = db.pool().get().await.unwrap();
     client
         .query_one("SELECT count(*) FROM events", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .get(0)
 }
 
@@ -152,16 +152,11 @@ async fn a_stale_expected_version_is_a_typed_conflict_and_writes_nothing() {
         "{stale:?}"
     );
     // A refused append wrote nothing: the stream is still at version 1, with its one event.
-    assert_eq!(
-        db.stream_version(stream)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        Some(1)
-    );
+    assert_eq!(db.stream_version(stream).await.unwrap(), Some(1));
     assert_eq!(
         db.read_stream(stream, ucp_store::StreamBound::All)
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .len(),
         1
     );
@@ -391,11 +386,11 @@ async fn the_log_refuses_update_delete_and_truncate() {
     }
 
     // The server's role has no right to try.
-    let app = db.pool().get().await.unwrap_or_else(|e| panic!("{e}"));
+    let app = db.pool().get().await.unwrap();
     let role: String = app
         .query_one("SELECT current_user::text", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .get(0);
     assert_eq!(role, ucp_store::APP_ROLE);
     for sql in [

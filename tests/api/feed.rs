@@ -204,7 +204,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
     .await
     .unwrap_or_else(|e| panic!("append: {e}"));
 
-    let mut client = db.pool().get().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut client = db.pool().get().await.unwrap();
     assert_eq!(
         load_checkpoint(&client, "dispatch").await.ok().flatten(),
         None
@@ -213,21 +213,21 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
     assert_eq!(page.events.len(), 3);
 
     // A batch whose transaction rolls back leaves the checkpoint where it was.
-    let tx = client.transaction().await.unwrap_or_else(|e| panic!("{e}"));
+    let tx = client.transaction().await.unwrap();
     save_checkpoint(&tx, "dispatch", page.next)
         .await
         .unwrap_or_else(|e| panic!("save: {e}"));
-    tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    tx.rollback().await.unwrap();
     assert_eq!(
         load_checkpoint(&client, "dispatch").await.ok().flatten(),
         None
     );
 
-    let tx = client.transaction().await.unwrap_or_else(|e| panic!("{e}"));
+    let tx = client.transaction().await.unwrap();
     save_checkpoint(&tx, "dispatch", page.next)
         .await
         .unwrap_or_else(|e| panic!("save: {e}"));
-    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap();
     let resumed = load_checkpoint(&client, "dispatch")
         .await
         .unwrap_or_else(|e| panic!("load: {e}"))
@@ -236,7 +236,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
     let rest = read_at_least(&db, resumed, 100, 2).await;
     let versions: Vec<i64> = rest.events.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, vec![4, 5]);
-    let decoded = FeedCursor::decode(&rest.next.encode()).unwrap_or_else(|e| panic!("{e}"));
+    let decoded = FeedCursor::decode(&rest.next.encode()).unwrap();
     assert_eq!(decoded, rest.next);
     assert!(db
         .read_feed(rest.next, 100)

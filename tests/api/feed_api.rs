@@ -14,9 +14,9 @@ async fn feed(app: &TestApp, query: &str) -> Value {
         .req(Method::GET, &format!("/v1/feed{query}"), Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200, "{query}");
-    res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+    res.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -35,7 +35,7 @@ async fn the_feed_pages_every_change_in_order_and_voided_plans_say_drop() {
         .json(&json!({ "reason": "Wrong person" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(voided.status().as_u16(), 200);
 
     // Small pages, until all 7 changes have come (an empty page may only mean that an older
@@ -97,7 +97,7 @@ async fn the_feed_pages_every_change_in_order_and_voided_plans_say_drop() {
             .req(Method::GET, &format!("/v1/feed{q}"), Role::Dispatch)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 400).await;
     }
     for role in [Role::Clinician, Role::Ambulance, Role::Patient] {
@@ -108,24 +108,20 @@ async fn the_feed_pages_every_change_in_order_and_voided_plans_say_drop() {
             .bearer_auth(token)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 403);
     }
     assert_eq!(
         app.req(Method::GET, "/v1/feed", Role::Admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .status()
             .as_u16(),
         200
     );
     problem(
-        app.client
-            .get(app.url("/v1/feed"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        app.client.get(app.url("/v1/feed")).send().await.unwrap(),
         401,
     )
     .await;
@@ -148,15 +144,15 @@ async fn a_long_poll_answers_when_a_change_commits() {
                 Role::Dispatch,
             );
             tokio::spawn(async move {
-                let res = req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
-                let body: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+                let res = req.send().await.unwrap();
+                let body: Value = res.json().await.unwrap();
                 (Instant::now(), body)
             })
         };
         tokio::time::sleep(Duration::from_millis(300)).await;
         let plan = app.create_plan(&plan_body(&nhs(420 + i))).await;
         let committed = Instant::now();
-        let (answered, body) = poll.await.unwrap_or_else(|e| panic!("{e:?}"));
+        let (answered, body) = poll.await.unwrap();
         assert_eq!(body["changes"][0]["planId"], plan["id"]);
         latencies.push(answered.saturating_duration_since(committed));
     }
@@ -193,7 +189,7 @@ async fn read_events(
             .await
             .unwrap_or_else(|_| panic!("no SSE event within 20 s; got {events:?}"))
             .unwrap_or_else(|| panic!("stream ended"))
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
@@ -222,7 +218,7 @@ async fn server_sent_events_deliver_changes_and_resume_after_last_event_id() {
         .req(Method::GET, "/v1/feed/stream", Role::Dispatch)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert!(res
         .headers()
@@ -244,7 +240,7 @@ async fn server_sent_events_deliver_changes_and_resume_after_last_event_id() {
         .header("Last-Event-ID", first[0].0.clone())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let mut stream = resumed.bytes_stream();
     let rest = read_events(&mut stream, 5).await;
     let expected: Vec<Value> = first[1..]
@@ -259,7 +255,7 @@ async fn server_sent_events_deliver_changes_and_resume_after_last_event_id() {
         .header("Last-Event-ID", "nope")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(bad, 400).await;
 }
 
@@ -312,22 +308,16 @@ async fn a_page_folded_from_the_feeds_last_state_equals_one_folded_from_the_star
     );
 
     // Another server, with no state of its own, folds the same page from the start.
-    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap_or_else(|e| panic!("{e:?}"));
-    let from = ucp_store::FeedCursor::decode(&cursor).unwrap_or_else(|e| panic!("{e:?}"));
+    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap();
+    let from = ucp_store::FeedCursor::decode(&cursor).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut events = Vec::new();
     while events.len() < 2 && tokio::time::Instant::now() < deadline {
-        let page = other
-            .db
-            .read_feed(from, 1000)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let page = other.db.read_feed(from, 1000).await.unwrap();
         events = page.events;
     }
-    let fresh = ucp_app::feed::to_changes(&other.db, &events)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let fresh = serde_json::to_value(&fresh).unwrap_or_else(|e| panic!("{e:?}"));
+    let fresh = ucp_app::feed::to_changes(&other.db, &events).await.unwrap();
+    let fresh = serde_json::to_value(&fresh).unwrap();
     assert_eq!(fresh, Value::Array(cached));
 
     // Voided since: the next page, folded from the kept state, is a drop.
@@ -341,7 +331,7 @@ async fn a_page_folded_from_the_feeds_last_state_equals_one_folded_from_the_star
         .json(&json!({ "reason": "Wrong person" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(voided.status().as_u16(), 200);
     let (last, _) = changes_after(&app, &next, 1).await;
     assert_eq!(last.len(), 1, "{last:?}");

@@ -13,7 +13,7 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
     assert!(health.headers().contains_key("x-request-id"));
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status().as_u16(), 200);
-    let body: serde_json::Value = ready.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "ready");
 }
 
@@ -30,7 +30,7 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
     let test_db = TestDb::migrated().await;
     let mut config = ucp_store::DatabaseConfig::new("postgres://ucp_app@127.0.0.1:1/nowhere");
     config.acquire_timeout = Duration::from_millis(500);
-    let pool = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e}"));
+    let pool = ucp_store::connect(&config).unwrap();
     let app = ucp_api::Application::build(
         &ucp_api::ApiConfig {
             listen: "127.0.0.1:0".into(),
@@ -39,10 +39,10 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
         },
         ucp_api::AppState::new(pool),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let url = format!("http://127.0.0.1:{}/readyz", app.port());
     tokio::spawn(app.run_until_stopped());
-    let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("{e}"));
+    let response = reqwest::get(url).await.unwrap();
     let body = problem(response, 503).await;
     assert!(!body["detail"]
         .as_str()
@@ -63,8 +63,8 @@ async fn an_unknown_path_is_a_404_problem() {
 async fn stops_gracefully_on(signal: &str) {
     let db = TestDb::empty().await;
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
         .args(["serve", "--migrate"])
@@ -74,7 +74,7 @@ async fn stops_gracefully_on(signal: &str) {
         .env("UCP_JWT_SECRET", "test-secret")
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
     for _ in 0..100 {
@@ -103,17 +103,17 @@ async fn stops_gracefully_on(signal: &str) {
         .args([signal, &pid.to_string()])
         .status()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(killed.success());
     let answered = in_flight
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .unwrap_or_else(|e| panic!("the in-flight request was dropped on {signal}: {e:?}"));
     assert_eq!(answered.status().as_u16(), 200, "{signal}");
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .unwrap_or_else(|_| panic!("the server did not stop within 30 s"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(status.success(), "exit status {status:?} on {signal}");
 }
 
@@ -137,7 +137,7 @@ async fn metrics_count_requests_and_access_log_commits() {
     assert_eq!(denied.status().as_u16(), 401);
     let res = app.get("/metrics").await;
     assert_eq!(res.status().as_u16(), 200);
-    let text = res.text().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let text = res.text().await.unwrap();
     for line in [
         "ucp_http_requests_total{class=\"2xx\"} 1",
         "ucp_http_requests_total{class=\"4xx\"} 1",
@@ -160,12 +160,7 @@ fn assert_line(text: &str, line: &str) {
 #[tokio::test]
 async fn documented_series_are_at_zero_before_their_first_event() {
     let app = TestApp::spawn().await;
-    let text = app
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let text = app.get("/metrics").await.text().await.unwrap();
     for line in [
         "ucp_http_requests_total{class=\"5xx\"} 0",
         "ucp_http_requests_total{class=\"4xx\"} 0",
@@ -197,22 +192,17 @@ async fn metrics_time_requests_by_route_and_show_the_pool_and_the_lag() {
         }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let sub_id = sub["id"].as_str().unwrap_or_default().to_owned();
     let plan = app
         .create_plan(&crate::helpers::plan_body(&crate::helpers::nhs(901)))
         .await;
     let nhs_number = plan["nhsNumber"].as_str().unwrap_or_default().to_owned();
     app.summary(&nhs_number, ucp_api::Role::Ambulance).await;
-    let text = app
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let text = app.get("/metrics").await.text().await.unwrap();
     let summary_route = "route=\"/v1/patients/{nhsNumber}/emergency-summary\"";
     assert!(
         text.lines()
@@ -267,7 +257,7 @@ async fn an_undeclared_method_is_405_naming_the_methods_there_are() {
             .request(method.clone(), app.url(&path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.headers()["allow"], allow, "{method} {path}");
         let body = problem(res, 405).await;
         assert_eq!(body["code"], "method_not_allowed");
@@ -282,12 +272,12 @@ async fn an_undeclared_method_is_405_naming_the_methods_there_are() {
 async fn logs_carry_no_patient_identifiers() {
     let db = TestDb::migrated().await;
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("ucp.log");
-    let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e:?}"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
         .arg("serve")
         .env("DATABASE_URL", db.url())
@@ -297,7 +287,7 @@ async fn logs_carry_no_patient_identifiers() {
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{base}/readyz"))
@@ -317,7 +307,7 @@ async fn logs_carry_no_patient_identifiers() {
         .json(&crate::helpers::plan_body(&number))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(created.status().as_u16(), 201);
     for (path, token) in [
         (
@@ -345,7 +335,7 @@ async fn logs_carry_no_patient_identifiers() {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        req.send().await.unwrap();
     }
     let pid = child.id().unwrap_or_else(|| panic!("no pid"));
     let _ = tokio::process::Command::new("kill")

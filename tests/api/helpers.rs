@@ -203,7 +203,7 @@ impl TestDb {
             .await
             .query_one("SELECT count(*) FROM events", &[])
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .get(0);
         usize::try_from(n).unwrap_or_default()
     }
@@ -319,9 +319,7 @@ pub fn token_at(role: ucp_api::Role, org: &str) -> String {
 }
 
 fn mint(claims: ucp_api::Claims) -> String {
-    ucp_api::JwtKeys::hs256(TEST_SECRET)
-        .mint(&claims)
-        .unwrap_or_else(|e| panic!("{e:?}"))
+    ucp_api::JwtKeys::hs256(TEST_SECRET).mint(&claims).unwrap()
 }
 
 /// A client that states a purpose of use (direct care) on every request, as a professional's
@@ -335,7 +333,7 @@ pub fn purposeful_client() -> reqwest::Client {
     reqwest::Client::builder()
         .default_headers(headers)
         .build()
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
 }
 
 /// The real server on a random port, on a database of its own.
@@ -433,7 +431,7 @@ impl TestApp {
         keys: ucp_api::JwtKeys,
         tune: impl FnOnce(&mut ApiConfig),
     ) -> Self {
-        let state = AppState::open(db_config).unwrap_or_else(|e| panic!("{e:?}"));
+        let state = AppState::open(db_config).unwrap();
         let mut config = ApiConfig {
             listen: "127.0.0.1:0".to_owned(),
             workers: Some(2),
@@ -500,9 +498,9 @@ impl TestApp {
             .json(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 201, "create");
-        res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+        res.json().await.unwrap()
     }
 
     /// How many events the log holds: what a follower of the feed must eventually see.
@@ -583,10 +581,10 @@ impl TestApp {
     pub async fn metrics(&self) -> String {
         reqwest::get(self.url("/metrics"))
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .text()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -637,10 +635,10 @@ pub async fn all_changes(
             .bearer_auth(token(ucp_api::Role::Dispatch))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let batch = page["changes"].as_array().cloned().unwrap_or_default();
         if batch.is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -680,7 +678,7 @@ pub async fn entries_for(app: &TestApp, request_id: &str) -> Vec<tokio_postgres:
             &[&request_id],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
 }
 
 /// What an access-log entry showed, replayed by an admin (`/v1/audit/{entryId}/shown`).
@@ -690,8 +688,8 @@ pub async fn replayed(app: &TestApp, entry_id: &str) -> serde_json::Value {
         .bearer_auth(token(ucp_api::Role::Admin))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
 }

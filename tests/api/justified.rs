@@ -34,9 +34,7 @@ fn minted(
         exp: now + 3600,
         iat: now,
     };
-    ucp_api::JwtKeys::hs256(TEST_SECRET)
-        .mint(&claims)
-        .unwrap_or_else(|e| panic!("{e:?}"))
+    ucp_api::JwtKeys::hs256(TEST_SECRET).mint(&claims).unwrap()
 }
 
 fn person_at(nhs_number: &str, proofing: &str) -> String {
@@ -68,7 +66,7 @@ async fn entries_about(app: &TestApp, nhs_number: &str) -> Vec<ucp_store::Access
             ..ucp_store::AccessQuery::default()
         })
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
 }
 
 async fn my_log(app: &TestApp, nhs_number: &str) -> Vec<String> {
@@ -80,7 +78,7 @@ async fn my_log(app: &TestApp, nhs_number: &str) -> Vec<String> {
     )
     .await;
     assert_eq!(res.status().as_u16(), 200);
-    let page: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let page: Value = res.json().await.unwrap();
     page["entries"]
         .as_array()
         .into_iter()
@@ -134,7 +132,7 @@ async fn a_person_proofed_below_the_minimum_reaches_no_route_of_any_protocol() {
             .json(&json!({ "inTheirOwnWords": "Written by someone who is not me." }))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 403, "{level} write");
     }
     // Every refusal is on the person's log with the level that was held.
@@ -148,7 +146,7 @@ async fn a_person_proofed_below_the_minimum_reaches_no_route_of_any_protocol() {
             &[&person],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -287,7 +285,7 @@ async fn grant(
     if let Some(p) = purpose {
         req = req.header("X-Purpose-Of-Use", p);
     }
-    req.send().await.unwrap_or_else(|e| panic!("{e:?}"))
+    req.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -444,7 +442,7 @@ async fn an_attorney_is_granted_access_only_by_a_caring_clinician_by_nhs_number_
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let doc: Value = res.json().await.unwrap_or_default();
     let etag = doc["sections"]["contacts"]["etag"]
         .as_str()
@@ -545,7 +543,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
         .get(app.url(&format!("/fhir/R4/metadata?patient=Patient/{probed}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rid = request_id(&res);
     let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
     assert_eq!(about, None, "the metadata names no one");
@@ -557,7 +555,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rid = request_id(&res);
     let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
     assert_eq!(about, None, "a subscription id is no plan id");
@@ -567,7 +565,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
         .header("UCP-On-Behalf-Of", decoy.as_str())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rid = request_id(&res);
     let about: Option<String> = entries_for(&app, &rid).await[0].get("nhs_number");
     assert_eq!(
@@ -587,7 +585,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let res = reqwest::Client::new()
         .put(app.url("/v1/me/care-plan/sections/emergency-treatment-plan"))
@@ -597,7 +595,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
         .json(&crate::fixtures::etp())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 403);
     let rid = request_id(&res);
     let rows = entries_for(&app, &rid).await;
@@ -615,7 +613,7 @@ async fn every_request_is_logged_against_the_person_it_was_about() {
             .req(Method::GET, &format!("/v1/audit{query}"), Role::Admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 200, "{query}");
         let rid = request_id(&res);
         let entry = app
@@ -658,7 +656,7 @@ async fn free_text_with_bidirectional_controls_is_refused_naming_the_field() {
         .json(&body)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let refused = problem(res, 422).await;
     assert_eq!(
         refused["errors"][0]["pointer"], "/whatMatters/inTheirOwnWords",

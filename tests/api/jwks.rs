@@ -37,8 +37,7 @@ fn alg(name: &str) -> Algorithm {
 
 /// The public JWK of a test key, with its name as `kid`.
 fn jwk(name: &str) -> Jwk {
-    let mut jwk =
-        Jwk::from_encoding_key(&encoding_key(name), alg(name)).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut jwk = Jwk::from_encoding_key(&encoding_key(name), alg(name)).unwrap();
     jwk.common.key_id = Some(name.to_owned());
     jwk
 }
@@ -49,9 +48,8 @@ fn write_jwks(path: &std::path::Path, names: &[&str]) {
     };
     // Write beside and rename, as a key rotation job would, so readers never see half a file.
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&set).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("{e:?}"));
+    std::fs::write(&tmp, serde_json::to_vec(&set).unwrap_or_default()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn now() -> i64 {
@@ -69,7 +67,7 @@ fn claims() -> Value {
 fn token(signer: &str, kid: &str, header_alg: Algorithm, claims: &Value) -> String {
     let mut header = Header::new(header_alg);
     header.kid = Some(kid.to_owned());
-    encode(&header, claims, &encoding_key(signer)).unwrap_or_else(|e| panic!("{e:?}"))
+    encode(&header, claims, &encoding_key(signer)).unwrap()
 }
 
 async fn status(app: &TestApp, token: &str) -> u16 {
@@ -78,19 +76,19 @@ async fn status(app: &TestApp, token: &str) -> u16 {
         .bearer_auth(token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .status()
         .as_u16()
 }
 
 #[tokio::test]
 async fn rs256_and_es256_tokens_verify_against_the_jwks_and_keys_rotate_without_a_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");
     write_jwks(&jwks, &["rsa-1", "ec-1"]);
     let keys = ucp_api::JwtKeys::default()
         .with_jwks_file(&jwks)
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .with_issuer(Some(ISSUER.into()))
         .with_audience(Some(AUDIENCE.into()));
     let app = TestApp::builder().keys(keys).spawn().await;
@@ -159,7 +157,7 @@ async fn rs256_and_es256_tokens_verify_against_the_jwks_and_keys_rotate_without_
         .bearer_auth(hs)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let body = problem(res, 401).await;
     assert!(body["detail"]
         .as_str()
@@ -184,7 +182,7 @@ async fn rs256_and_es256_tokens_verify_against_the_jwks_and_keys_rotate_without_
     );
     assert_eq!(status(&app, &new_key).await, 200);
     // A broken file fails closed: no key of the old set is trusted until a good set loads.
-    std::fs::write(&jwks, b"{ not json").unwrap_or_else(|e| panic!("{e:?}"));
+    std::fs::write(&jwks, b"{ not json").unwrap();
     assert_eq!(
         status(&app, &new_key).await,
         401,

@@ -1,5 +1,8 @@
 //! End-to-end tests: the real server over real HTTP, the real store on real PostgreSQL. One
 //! binary with modules, so the suite links once.
+// Test code throughout: a failed unwrap is a failed test with its error printed. (clippy.toml
+// allows unwrap and expect in `#[test]` functions; this extends that to the helpers they share.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fixtures;
 mod helpers;

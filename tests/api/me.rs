@@ -16,10 +16,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
         |method: Method, path: &str| app.client.request(method, app.url(path)).bearer_auth(&me);
 
     problem(
-        call(Method::GET, "/v1/me/care-plan")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+        call(Method::GET, "/v1/me/care-plan").send().await.unwrap(),
         404,
     )
     .await;
@@ -29,7 +26,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
             .json(&someone_else)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         422,
     )
     .await;
@@ -43,9 +40,9 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
         .json(&start)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    let plan: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let plan: Value = res.json().await.unwrap();
     assert_eq!(
         plan["sections"]["consent-to-share"]["content"]["basis"],
         "person-agreed"
@@ -62,7 +59,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
         .json(&json!({ "preferredPlaceOfCare": "Home", "advanceDecisionToRefuseTreatment": { "held": "no" } }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(thinking.status().as_u16(), 200);
     let clinical = call(
         Method::PUT,
@@ -72,7 +69,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
     .json(&crate::helpers::etp())
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     problem(clinical, 403).await;
     let mut pi = personal_information(&mine);
     pi["phone"] = json!("020 7946 0123");
@@ -84,7 +81,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
     .json(&pi)
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(phone.status().as_u16(), 200);
     pi["familyName"] = json!("Someone");
     let rename = call(
@@ -95,14 +92,14 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
     .json(&pi)
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     problem(rename, 403).await;
     problem(
         call(Method::PUT, "/v1/me/care-plan/sections/what-matters")
             .json(&json!({ "inTheirOwnWords": "x" }))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
         428,
     )
     .await;
@@ -117,10 +114,10 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
         .header("X-Purpose-Of-Use", "emergency")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         seen["sections"]["thinking-ahead"]["changedBy"]["role"],
         "patient"
@@ -136,7 +133,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
     )
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
 
     // Someone else's plan, and their reads, stay out of view.
     let other = app.create_plan(&plan_body(&nhs(302))).await;
@@ -150,23 +147,23 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
     )
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
 
     let mine_now: Value = call(Method::GET, "/v1/me/care-plan")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(mine_now["nhsNumber"], mine);
     let log: Value = call(Method::GET, "/v1/me/access-log")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let entries = log["entries"].as_array().cloned().unwrap_or_default();
     let crew = entries
         .iter()
@@ -204,7 +201,7 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
             .req(Method::GET, "/v1/me/care-plan", role)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         problem(res, 403).await;
     }
     let res = app
@@ -212,6 +209,6 @@ async fn a_person_starts_and_writes_their_own_forms_and_sees_who_looked() {
         .get(app.url("/v1/me/access-log"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 401).await;
 }

@@ -10,7 +10,7 @@ async fn applied_versions(db: &TestDb) -> Vec<i32> {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect()
@@ -42,7 +42,7 @@ async fn two_binaries_migrating_at_once_both_succeed_and_apply_each_migration_on
     };
     let (a, b, c) = tokio::join!(spawn(), spawn(), spawn());
     for status in [a, b, c] {
-        assert!(status.unwrap_or_else(|e| panic!("{e}")).success());
+        assert!(status.unwrap().success());
     }
     let versions = applied_versions(&db).await;
     let mut unique = versions.clone();
@@ -61,7 +61,7 @@ async fn worklist_columns(client: &tokio_postgres::Client) -> WorklistColumns {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect()
@@ -127,7 +127,7 @@ async fn the_worklist_backfill_of_v12_writes_what_the_projection_writes() {
              UPDATE review_worklist_orgs SET priority = 1;",
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let migration = include_str!("../../migrations/V12__worklist_by_standing.sql");
     let code: String = migration
         .lines()

@@ -153,12 +153,8 @@ impl Receiver {
     fn start() -> Self {
         let nrl = Arc::new(Mutex::new(Nrl::default()));
         let data = web::Data::new(nrl.clone());
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e:?}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .port();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -168,7 +164,7 @@ impl Receiver {
         })
         .workers(1)
         .listen(listener)
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .run();
         let handle = server.handle();
         tokio::spawn(server);
@@ -387,7 +383,7 @@ async fn the_nrl_pointer_follows_the_plan_through_create_etp_withdraw_void_and_d
     let rows = owner
         .query("SELECT entry_id::text, method, nhs_number, status FROM access_log WHERE actor = 'nrl-publisher' ORDER BY at", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(rows.len(), 13);
     assert!(rows.iter().all(|r| r.get::<_, i16>(3) == 202));
     let entry: String = rows[0].get(0);
@@ -412,7 +408,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
             .bearer_auth(&admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 200);
         let letters: Value = res.json().await.unwrap_or_default();
         if letters.as_array().is_some_and(|l| !l.is_empty()) {
@@ -440,7 +436,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
     // Still down: 502, and the letter stays open.
     let res = redeliver(Some(admin.clone()), letter_id.clone())
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 502);
     // The plan was withdrawn meanwhile: redelivery deletes, rather than creating a stale pointer.
     let (_, now) = app
@@ -462,7 +458,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
     assert_eq!(calls[0].method, "DELETE");
     let res = redeliver(Some(admin.clone()), letter_id.clone())
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let settled: Value = res.json().await.unwrap_or_default();
     assert!(settled["redeliveredAt"].is_string());
@@ -474,7 +470,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
     // Conflicts, bad input and refusals.
     let res = redeliver(Some(admin.clone()), letter_id.clone())
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 409);
     let problem: Value = res.json().await.unwrap_or_default();
     assert_eq!(problem["code"], "already_redelivered");
@@ -484,9 +480,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
         (Some(token(Role::Clinician)), letter_id.clone(), 403),
         (None, letter_id.clone(), 401),
     ] {
-        let res = redeliver(who, lid.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let res = redeliver(who, lid.clone()).await.unwrap();
         assert_eq!(res.status().as_u16(), want, "{lid}");
         assert_eq!(
             res.headers()
@@ -501,7 +495,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
         .bearer_auth(token(Role::Ambulance))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 403);
     // The parked attempt is in the access log as the failure it was.
     let owner = app.test_db.owner_client().await;
@@ -512,7 +506,7 @@ async fn a_pointer_the_nrl_does_not_take_is_parked_and_redelivered_against_the_p
         )
         .await
         .and_then(|r| r.try_get(0))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         failed >= 2,
         "the parked change and the failed redelivery: {failed}"
@@ -531,7 +525,7 @@ async fn a_server_that_does_not_publish_says_so() {
         .bearer_auth(token(Role::Admin))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 409);
     let problem: Value = res.json().await.unwrap_or_default();
     assert_eq!(problem["code"], "nrl_publishing_off");

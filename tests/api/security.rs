@@ -22,7 +22,7 @@ async fn entries(app: &TestApp) -> Vec<Value> {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| r.get::<_, Value>(0))
         .collect()
@@ -148,10 +148,10 @@ async fn a_refused_request_records_its_target_and_the_person_sees_it() {
         .bearer_auth(token_with(Role::Patient, Some(&number)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let descriptions: Vec<&str> = mine["entries"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["description"].as_str()).collect())
@@ -223,10 +223,10 @@ async fn an_audit_replay_is_logged_and_shows_in_the_persons_log() {
         .bearer_auth(token_with(Role::Patient, Some(&number)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let descriptions: Vec<&str> = mine["entries"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["description"].as_str()).collect())
@@ -253,7 +253,7 @@ async fn the_event_stream_closes_when_its_token_expires_and_records_what_it_sent
         .bearer_auth(token_living(Role::Dispatch, None, 3))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let mut body = String::new();
     let mut stream = res.bytes_stream();
@@ -307,7 +307,7 @@ async fn a_new_consumer_bootstraps_from_current_summaries_without_a_voided_plans
         .json(&json!({ "reason": "Made on the wrong person." }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 
     let (_, snapshot) = app.get_json("/v1/feed/snapshot", Role::Dispatch).await;
@@ -347,7 +347,7 @@ async fn a_new_consumer_bootstraps_from_current_summaries_without_a_voided_plans
         .await
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
         seen.extend(page["changes"].as_array().cloned().unwrap_or_default());
         after = page["next"].as_str().unwrap_or_default().to_owned();
     }
@@ -384,16 +384,13 @@ async fn a_new_consumer_bootstraps_from_current_summaries_without_a_voided_plans
 #[tokio::test]
 async fn the_serving_role_cannot_rewrite_the_logs_or_disable_their_triggers() {
     let db = TestDb::migrated().await;
-    let pg = ucp_store::app_pg_config(&db.config(1)).unwrap_or_else(|e| panic!("{e:?}"));
-    let (client, connection) = pg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let pg = ucp_store::app_pg_config(&db.config(1)).unwrap();
+    let (client, connection) = pg.connect(tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let who: String = client
         .query_one("SELECT current_user::text", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .get(0);
     assert_eq!(who, ucp_store::APP_ROLE);
     client
@@ -435,7 +432,7 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
         let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
             .await
             .unwrap_or_else(|_| panic!("the server should have refused to start"))
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -480,7 +477,7 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
 
     // An identity configuration that says production means production, whatever UCP_ENV says:
     // the development secret is refused even beside real issuers.
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let jwks =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev-nhs-login-jwks.json");
     let production = dir.path().join("identity.toml");
@@ -492,7 +489,7 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
             jwks.display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     let (ok, stderr) = run(vec![
         ("DATABASE_URL", db.url()),
         ("UCP_IDENTITY_CONFIG", production.display().to_string()),
@@ -584,7 +581,7 @@ async fn serve_refuses_an_unmigrated_database_and_production_refuses_the_develop
         &broken,
         "[[issuer]]\nname = \"cis2\"\nkind = \"cis2\"\nissuer = \"https://cis2\"\naudience = \"ucp\"\n",
     )
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     let (ok, stderr) = run(vec![
         ("DATABASE_URL", db.url()),
         ("UCP_IDENTITY_CONFIG", broken.display().to_string()),
@@ -614,7 +611,7 @@ async fn a_token_that_lives_longer_than_allowed_is_refused() {
         .bearer_auth(token_living(Role::Ambulance, None, 12 * 3600))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(ok.status().as_u16(), 404, "accepted (there is no plan)");
     let long = app
         .client
@@ -622,7 +619,7 @@ async fn a_token_that_lives_longer_than_allowed_is_refused() {
         .bearer_auth(token_living(Role::Ambulance, None, 12 * 3600 + 60))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let body = problem(long, 401).await;
     assert!(
         body["detail"]
@@ -654,7 +651,7 @@ async fn search_refuses_prefixes_short_enough_to_walk_the_index() {
     ] {
         let res = send(&app, path, Role::Ambulance).await;
         assert_eq!(res.status().as_u16(), 200, "{path}");
-        let found: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+        let found: Value = res.json().await.unwrap();
         assert_eq!(found.as_array().map(Vec::len), Some(1), "{path}");
     }
     // The prefix indexes serve the query (on an empty table the planner may still scan;
@@ -663,14 +660,14 @@ async fn search_refuses_prefixes_short_enough_to_walk_the_index() {
     client
         .batch_execute("SET enable_seqscan = off")
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let plan: String = client
         .query(
             "EXPLAIN SELECT * FROM patient_index WHERE family_folded LIKE 'now' || '%'",
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| r.get::<_, String>(0))
         .collect::<Vec<_>>()
@@ -686,7 +683,7 @@ async fn database_connections_are_encrypted_and_verified_when_the_url_requires_i
         .await
         .query_one("SHOW ssl", &[])
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .get(0);
     if ssl != "on" {
         // Only a DATABASE_URL of someone else's server gets here; scripts/dev-db.sh turns TLS on.
@@ -700,21 +697,21 @@ async fn database_connections_are_encrypted_and_verified_when_the_url_requires_i
     ucp_store::migrate_with_tls(&config.url, &config.tls)
         .await
         .unwrap_or_else(|e| panic!("migrating over TLS: {e:?}"));
-    let pool = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
-    let client = pool.get().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let pool = ucp_store::connect(&config).unwrap();
+    let client = pool.get().await.unwrap();
     let row = client
         .query_one(
             "SELECT ssl, current_user::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(row.get::<_, bool>(0), "the pool's session is encrypted");
     assert_eq!(row.get::<_, String>(1), ucp_store::APP_ROLE);
 
     // Without the CA that signed the server's certificate, nothing connects: "require" verifies.
     config.tls.ca_file = None;
-    let untrusted = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
+    let untrusted = ucp_store::connect(&config).unwrap();
     assert!(
         untrusted.get().await.is_err(),
         "an unknown certificate is refused"
@@ -722,16 +719,16 @@ async fn database_connections_are_encrypted_and_verified_when_the_url_requires_i
 
     // And a URL that does not ask for TLS does not get it.
     config.url = db.url();
-    let plain = ucp_store::connect(&config).unwrap_or_else(|e| panic!("{e:?}"));
+    let plain = ucp_store::connect(&config).unwrap();
     let row = plain
         .get()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .query_one(
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(!row.get::<_, bool>(0));
 }

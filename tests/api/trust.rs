@@ -9,7 +9,7 @@ use ucp_api::Role;
 use crate::helpers::{etp, nhs, plan_body, problem, token_with, TestApp};
 
 async fn json_of(res: reqwest::Response) -> Value {
-    res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+    res.json().await.unwrap()
 }
 
 async fn summary(app: &TestApp, number: &str, role: Role) -> Value {
@@ -76,7 +76,7 @@ async fn the_decisions_provenance_does_not_move_when_anything_else_changes() {
         .json(&pi)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 
     let later = summary(&app, &number, Role::Ambulance).await;
@@ -291,7 +291,7 @@ async fn corrections_leave_the_right_current_view_and_a_complete_history() {
         app.req(Method::GET, &path("?version=5"), Role::Clinician)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
     )
     .await;
     assert!(
@@ -302,7 +302,7 @@ async fn corrections_leave_the_right_current_view_and_a_complete_history() {
         app.req(Method::GET, &path("/history"), Role::Clinician)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .unwrap(),
     )
     .await;
     let types: Vec<&str> = history
@@ -333,7 +333,7 @@ async fn corrections_leave_the_right_current_view_and_a_complete_history() {
         .json(&json!({ "reason": "x" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(no_tag, 428).await;
     problem(
         retract("\"what-matters.2\"", json!({}), "what-matters").await,
@@ -381,7 +381,7 @@ async fn corrections_leave_the_right_current_view_and_a_complete_history() {
         .json(&json!({ "reason": "x" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(crew, 403).await;
 
     // Withdrawn, then found to be the wrong person's: voided all the same.
@@ -461,7 +461,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let saved = json_of(res).await;
     assert_eq!(
@@ -478,7 +478,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 403).await;
 
     // Withdrawing needs the plan's ETag and a reason.
@@ -486,14 +486,14 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .json(&json!({ "reason": "I do not want it shared." }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 428).await;
     let res = me(Method::POST, "/v1/me/care-plan/consent/withdraw")
         .header("If-Match", "\"plan.5\"")
         .json(&json!({}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 422).await;
     let res = app
         .client
@@ -503,14 +503,14 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .json(&json!({ "reason": "x" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     problem(res, 403).await;
     let res = me(Method::POST, "/v1/me/care-plan/consent/withdraw")
         .header("If-Match", "\"plan.5\"")
         .json(&json!({ "reason": "I do not want it shared." }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let plan = json_of(res).await;
     // Its own state: the plan is not withdrawn and its decision is not revoked.
@@ -531,7 +531,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let notice = problem(crew, 410).await;
     assert_eq!(notice["notice"]["endedAs"], "consent-withdrawn");
     assert!(notice.get("cpr").is_none());
@@ -542,7 +542,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .bearer_auth(crate::helpers::token_at(Role::Clinician, "Y01234"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         problem(elsewhere, 410).await["notice"]["endedAs"],
         "consent-withdrawn"
@@ -563,7 +563,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .json(&json!({ "reason": "again" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(problem(res, 409).await["code"], "consent_already_withdrawn");
     // The person gives consent again: the crew sees the plan again.
     let res = me(Method::PUT, "/v1/me/care-plan/sections/consent-to-share")
@@ -571,7 +571,7 @@ async fn the_person_withdraws_and_keeps_the_professionals_contacts() {
         .json(&json!({ "basis": "person-agreed", "date": "2026-12-07" }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200, "{:?}", res.text().await);
     let s = summary(&app, &number, Role::Ambulance).await;
     assert_eq!(s["cpr"]["status"], "not-for-cpr");
@@ -591,7 +591,7 @@ async fn the_person_withdraws_their_plan() {
         .json(&json!({ "reason": "I have changed my mind." }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let plan = json_of(res).await;
     assert_eq!(plan["status"], "withdrawn");
@@ -674,7 +674,7 @@ async fn an_event_written_in_the_first_schema_still_replays() {
             prior: None,
         })
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let read = json_of(
         app.req(
             Method::GET,
@@ -683,7 +683,7 @@ async fn an_event_written_in_the_first_schema_still_replays() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}")),
+        .unwrap(),
     )
     .await;
     assert_eq!(

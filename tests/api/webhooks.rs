@@ -83,15 +83,14 @@ fn receiver_tls() -> rustls::ServerConfig {
     let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
     let certs = CertificateDer::pem_file_iter(keys.join("localhost.pem"))
         .and_then(|c| c.collect::<Result<Vec<_>, _>>())
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = PrivateKeyDer::from_pem_file(keys.join("localhost.key"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(keys.join("localhost.key")).unwrap();
     rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
-    .unwrap_or_else(|e| panic!("{e:?}"))
+    .unwrap()
 }
 
 impl Receiver {
@@ -113,18 +112,14 @@ impl Receiver {
                 .route("/hook", web::post().to(receive))
         })
         .workers(1);
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e:?}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .port();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let server = match tls {
             Some(config) => server.listen_rustls_0_23(listener, config),
             None => server.listen(listener),
         }
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .run();
         let handle = server.handle();
         tokio::spawn(server);
@@ -191,10 +186,10 @@ async fn parked(app: &TestApp, id: &str, admin: &str) -> Value {
             .bearer_auth(admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         if letters.as_array().is_some_and(|l| !l.is_empty()) {
             return letters;
         }
@@ -222,9 +217,9 @@ async fn subscribe(base: &str, client: &reqwest::Client, mut body: Value) -> Val
         .json(&body)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    res.json().await.unwrap_or_else(|e| panic!("{e:?}"))
+    res.json().await.unwrap()
 }
 
 /// Every delivery is signed; each change was accepted at least once and at most `at_most`
@@ -334,16 +329,16 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
             .send()
     };
     let dl = letter["id"].as_str().unwrap_or_default().to_owned();
-    let res = redeliver(&dl).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let res = redeliver(&dl).await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    let settled: Value = res.json().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let settled: Value = res.json().await.unwrap();
     assert!(settled["redeliveredAt"].is_string());
     receiver.wait_for(2, Duration::from_secs(5)).await;
     assert_eq!(receiver.first_arrivals().len(), 2);
     assert_delivered(&receiver, 1);
     // A redelivery that fails again is a 502 and the letter stays.
     receiver.set_down(true);
-    let again = redeliver(&dl).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let again = redeliver(&dl).await.unwrap();
     assert_eq!(again.status().as_u16(), 502);
 
     // Bad subscriptions and who may manage them.
@@ -360,7 +355,7 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
             .json(&body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         assert_eq!(res.status().as_u16(), 422, "{body}");
     }
     let res = app
@@ -368,7 +363,7 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
         .json(&json!({ "targetUrl": receiver.url, "secret": SECRET }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 403);
     let del = app
         .client
@@ -376,7 +371,7 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(del.status().as_u16(), 204);
     let list: Value = app
         .client
@@ -384,10 +379,10 @@ async fn failed_deliveries_are_parked_then_redelivered_on_request() {
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(list.as_array().map(Vec::len), Some(0));
 }
 
@@ -413,10 +408,10 @@ async fn a_receiver_that_does_not_answer_in_time_fails_the_attempt() {
             .bearer_auth(&admin)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         if let Some(letter) = letters.as_array().and_then(|l| l.first()) {
             assert!(
                 letter["lastError"]
@@ -440,7 +435,7 @@ async fn start_server(db: &TestDb) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
         .arg("serve")
         .env("DATABASE_URL", db.url())
@@ -451,7 +446,7 @@ async fn start_server(db: &TestDb) -> (tokio::process::Child, String) {
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{base}/readyz"))
@@ -472,7 +467,7 @@ async fn create(base: &str, client: &reqwest::Client, i: u32) {
         .json(&plan_body(&nhs(i)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
 }
 
@@ -495,7 +490,7 @@ async fn when_the_delivering_server_is_killed_another_takes_over_without_losing_
     // The first server leads; a second one starts and waits its turn.
     let (mut second, b) = start_server(&db).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    first.start_kill().unwrap_or_else(|e| panic!("{e:?}"));
+    first.start_kill().unwrap();
     let _ = first.wait().await;
     for i in 3..6 {
         create(&b, &client, 600 + i).await;
@@ -508,7 +503,7 @@ async fn when_the_delivering_server_is_killed_another_takes_over_without_losing_
     );
     // A server killed between a delivery and its checkpoint sends that change again.
     assert_delivered(&receiver, 2);
-    second.start_kill().unwrap_or_else(|e| panic!("{e:?}"));
+    second.start_kill().unwrap();
     let _ = second.wait().await;
 }
 
@@ -522,7 +517,7 @@ async fn delivery_entries(app: &TestApp) -> Vec<Value> {
             &[],
         )
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .iter()
         .map(|r| r.get::<_, Value>(0))
         .collect()
@@ -538,7 +533,7 @@ async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for()
     holder
         .batch_execute("BEGIN; SELECT pg_current_xact_id();")
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let old = nhs(540);
     app.create_plan(&plan_body(&old)).await;
     let receiver = Receiver::start();
@@ -548,10 +543,7 @@ async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for()
         json!({ "name": "LAS dispatch", "targetUrl": receiver.url, "secret": SECRET }),
     )
     .await;
-    holder
-        .batch_execute("COMMIT")
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    holder.batch_execute("COMMIT").await.unwrap();
     assert_eq!(sub["startedFrom"], "now");
     assert_eq!(sub["name"], "LAS dispatch");
     let new = nhs(541);
@@ -586,10 +578,10 @@ async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for()
         .bearer_auth(token_with(Role::Patient, Some(&new)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         mine["entries"].as_array().is_some_and(|a| a
             .iter()
@@ -604,10 +596,10 @@ async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for()
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         audit["entries"]
             .as_array()
@@ -654,7 +646,7 @@ async fn a_new_subscription_gets_only_new_changes_unless_a_replay_is_asked_for()
             .json(&body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         crate::helpers::problem(res, 422).await;
     }
 }
@@ -676,7 +668,7 @@ async fn an_https_receiver_gets_signed_deliveries_and_http_is_refused_by_default
         .json(&json!({ "name": "Plain", "targetUrl": plain.url, "secret": SECRET }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let body = crate::helpers::problem(res, 422).await;
     assert!(body.to_string().contains("https"), "{body}");
 
@@ -726,16 +718,14 @@ async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
             .json(&json!({ "name": "x", "targetUrl": target, "secret": SECRET }))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let body = crate::helpers::problem(res, 422).await;
         assert!(body.to_string().contains(words), "{target}: {body}");
         assert_eq!(body["errors"][0]["pointer"], "/targetUrl", "{body}");
     }
     // A list admits only what it names.
     let listed = TestApp::spawn_tuned(|c| {
-        c.webhook_tls.allow = "hooks.example.org,10.0.0.0/8"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
+        c.webhook_tls.allow = "hooks.example.org,10.0.0.0/8".parse().unwrap();
     })
     .await;
     let res = listed
@@ -743,7 +733,7 @@ async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
         .json(&json!({ "name": "x", "targetUrl": receiver.url, "secret": SECRET }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let body = crate::helpers::problem(res, 422).await;
     assert!(body.to_string().contains("allow-list"), "{body}");
     let res = listed
@@ -751,17 +741,17 @@ async fn targets_at_reserved_addresses_or_outside_the_allow_list_are_refused() {
         .json(&json!({ "name": "x", "targetUrl": "http://10.20.30.40:9/hook", "secret": SECRET }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status(), 201, "a listed network is admitted");
     // Nothing was subscribed by the refusals.
     let listed_subs: Value = open
         .req(Method::GET, "/v1/subscriptions", Role::Admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         listed_subs.as_array().map(Vec::len),
         Some(0),
@@ -808,7 +798,7 @@ async fn a_parked_change_redelivered_after_consent_was_withdrawn_carries_no_summ
         .bearer_auth(&admin)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     receiver.wait_for(1, Duration::from_secs(5)).await;
     let delivered = &receiver.deliveries()[0].body;

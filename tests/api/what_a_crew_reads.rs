@@ -16,7 +16,7 @@ async fn plan_etag(app: &TestApp, id: &str) -> String {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     res.headers()
         .get("etag")
         .and_then(|v| v.to_str().ok())
@@ -39,10 +39,7 @@ async fn act(app: &TestApp, id: &str, action: &str, body: &Value) {
 }
 
 async fn read(app: &TestApp, path: &str, role: Role) -> reqwest::Response {
-    app.req(Method::GET, path, role)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+    app.req(Method::GET, path, role).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -74,7 +71,7 @@ async fn a_plan_that_ended_leaves_a_notice_for_everyone_who_could_have_read_it()
         .json(&json!({ "reason": "I do not want it shared." }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     people.push((consent, "consent"));
 
@@ -157,7 +154,7 @@ async fn a_plan_that_ended_leaves_a_notice_for_everyone_who_could_have_read_it()
         .bearer_auth(token_with(Role::Patient, Some(&never)))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(problem(res, 404).await["code"], "not_found");
 }
 
@@ -212,13 +209,13 @@ async fn the_headline_leads_with_the_standing_and_no_decision_is_not_no_cpr() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .bytes()
         .await
         .unwrap_or_default();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.pdf");
-    std::fs::write(&path, &pdf).unwrap_or_else(|e| panic!("{e:?}"));
+    std::fs::write(&path, &pdf).unwrap();
     let first_page = crate::document::tool(
         "pdftotext",
         &["-f", "1", "-l", "1", &path.display().to_string(), "-"],
@@ -263,7 +260,7 @@ async fn a_signature_must_carry_a_real_registration_and_a_senior_designation() {
         .json(&body)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let refused = problem(res, 422).await;
     let pointers: Vec<&str> = refused["errors"]
         .as_array()
@@ -448,7 +445,7 @@ async fn a_plan_whose_consent_was_withdrawn_is_kept_from_writers_and_followers_o
             .json(&body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         let refused = problem(res, 410).await;
         assert_eq!(refused["code"], "plan_not_shared", "{method} {path}");
         assert!(refused.get("sections").is_none());

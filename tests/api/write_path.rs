@@ -53,10 +53,10 @@ async fn a_write_reads_the_stream_once() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     app.rebuild().await;
     let rebuilt: serde_json::Value = app
         .req(
@@ -66,10 +66,10 @@ async fn a_write_reads_the_stream_once() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(live, rebuilt);
 }
 
@@ -81,7 +81,7 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
     let app = TestApp::spawn().await;
     let plan = app.create_plan(&plan_body(&nhs(902))).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
-    let plan_id: uuid::Uuid = id.parse().unwrap_or_else(|e| panic!("{e:?}"));
+    let plan_id: uuid::Uuid = id.parse().unwrap();
     // This server writes (and caches the plan's state at that version).
     let created = plan["version"].as_i64().unwrap_or_default();
     let tag = plan["sections"]["what-matters"]["etag"]
@@ -105,7 +105,7 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
         .to_owned();
 
     // Another server, with a cache of its own, changes another section.
-    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap_or_else(|e| panic!("{e:?}"));
+    let other = ucp_app::AppState::open(&app.test_db.config(2)).unwrap();
     let actor = ucp_app::Actor {
         org: Some("F84001".into()),
         name: Some("Dr Other".into()),
@@ -115,7 +115,7 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
         .parse_content(json!({ "personal": [{ "name": "Sam Other", "relationship": "son",
             "phone": "07700 900456", "nextOfKin": true, "carer": false,
             "lpaHealthAndWelfare": "no", "lpaPropertyAndFinancial": "no", "contactFirst": true }] }))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let command = ucp_domain::Command::UpdateSection(contacts);
     ucp_app::commands::execute(
         &other.db,
@@ -133,7 +133,7 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
 
     // This server writes again, from its cached state: the other server's contacts stay.
     let res = app
@@ -157,10 +157,6 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
         now["sections"]["what-matters"]["content"]["inTheirOwnWords"],
         "Tea and cake."
     );
-    let (checked, mismatches) = app
-        .db
-        .check_care_plan_projections()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (checked, mismatches) = app.db.check_care_plan_projections().await.unwrap();
     assert!(checked >= 1 && mismatches.is_empty(), "{mismatches:?}");
 }

@@ -84,6 +84,21 @@ impl OperationIds {
             .min_by_key(|m| m.placeholders)
             .map(|m| m.id.as_str())
     }
+
+    /// For a route whose concrete path the document does not name (a section no operation is
+    /// documented for, such as the person's Consent to Share), the operation id of a documented
+    /// path of the same route: its siblings share a use case.
+    #[must_use]
+    pub fn sibling(&self, method: &str, pattern: &str) -> Option<&str> {
+        let route = actix_web::dev::ResourceDef::new(pattern);
+        let mut found: Vec<&Matcher> = self
+            .matchers
+            .iter()
+            .filter(|m| m.method == method && route.is_match(m.def.pattern().unwrap_or_default()))
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.first().map(|m| m.id.as_str())
+    }
 }
 
 /// A route template with its placeholders replaced by the values they matched, when every one

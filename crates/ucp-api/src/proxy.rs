@@ -1,6 +1,6 @@
 //! A proxy names the person they act for with `UCP-On-Behalf-Of`. The header is read here; the
 //! use case decides whether a proxy may do it at all, and checks (and records) the grant once
-//! it is allowed (`ucp_app::use_cases::UseCase::admit`).
+//! it is allowed (`ucp_app::proxies::admit`).
 
 use actix_web::HttpRequest;
 use ucp_domain::NhsNumber;

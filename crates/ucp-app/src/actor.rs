@@ -207,9 +207,9 @@ pub struct Actor {
     pub proofing: Option<Proofing>,
     /// Why a professional is reading (required on their reads; fixed for dispatch).
     pub purpose: Option<Purpose>,
-    /// The person a proxy says they act for (`UCP-On-Behalf-Of`), not yet checked: a use case
-    /// that a proxy may do checks the grant and sets [`Actor::acting_for`]; every other use
-    /// case refuses it.
+    /// The person a proxy says they act for (`UCP-On-Behalf-Of`), not yet checked: for a use
+    /// case that a proxy may do, `proxies::admit` checks the grant, records its use and sets
+    /// [`Actor::acting_for`]; every other use case refuses it.
     pub on_behalf_of: Option<NhsNumber>,
     /// Set when a proxy acts for the person, under a grant checked by the use case.
     pub acting_for: Option<ActingFor>,
@@ -263,8 +263,16 @@ impl Actor {
             )));
         }
         self.proofed()?;
-        if let Some(acting) = &self.acting_for {
-            return Ok(acting.nhs_number);
+        match (&self.acting_for, self.on_behalf_of) {
+            (Some(acting), Some(named)) if acting.nhs_number == named => {
+                return Ok(acting.nhs_number)
+            }
+            // Named someone, not (or not yet) admitted for them: never the proxy's own plan.
+            (_, Some(_)) | (Some(_), None) => return Err(AppError::Forbidden(
+                "You act for someone only under an active proxy grant, checked for this request."
+                    .into(),
+            )),
+            (None, None) => {}
         }
         self.nhs_number
             .ok_or_else(|| AppError::Forbidden("A patient must carry their NHS number.".into()))

@@ -608,30 +608,47 @@ pub async fn admit(
     request_id: Option<String>,
 ) -> Result<Actor, AppError> {
     use_case.authorize(actor)?;
-    let Some(person) = actor.on_behalf_of.filter(|_| actor.acting_for.is_none()) else {
+    let Some(person) = actor.on_behalf_of else {
         return Ok(actor.clone());
     };
+    if let Some(acting) = &actor.acting_for {
+        // Admitted already (a use case calling another): for the person it names only.
+        return if acting.nhs_number == person {
+            Ok(actor.clone())
+        } else {
+            Err(AppError::Forbidden(
+                "A proxy acts for one person per request.".into(),
+            ))
+        };
+    }
     let acting = begin_use(db, actor, person, use_case.operation, request_id).await?;
+    let _ = crate::audit::ADMITTED.try_with(|a| *a.borrow_mut() = Some(acting.clone()));
     Ok(Actor {
         acting_for: Some(acting),
         ..actor.clone()
     })
 }
 
-/// Records that `proxy` is acting for `person` in this request, if an active grant lets them:
-/// the use is an event, appended (and the grant checked again under the stream's lock) before
-/// anything is served.
+/// Whether the proxy named on the request holds an active grant for the person, without
+/// recording anything: asked before a proxy's request body is read, so that a proxy without a
+/// grant is refused first. The use case's [`admit`] asks again, under the stream's lock, and
+/// records the use.
 ///
 /// # Errors
-/// Forbidden when the caller holds no active grant for the person, or is not an NHS login
-/// proofed to the required level.
-pub async fn begin_use(
-    db: &Database,
-    proxy: &Actor,
-    person: NhsNumber,
-    action: &str,
-    request_id: Option<String>,
-) -> Result<ActingFor, AppError> {
+/// Forbidden as [`begin_use`] refuses.
+pub async fn may_act(db: &Database, proxy: &Actor) -> Result<(), AppError> {
+    let Some(person) = proxy.on_behalf_of else {
+        return Ok(());
+    };
+    let own = proxy_of(proxy, person)?;
+    db.active_proxy_grant(&person.to_string(), &own.to_string())
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| no_grant(person))
+}
+
+/// The proxy's own NHS number, if they may act for anyone at all and `person` is not them.
+fn proxy_of(proxy: &Actor, person: NhsNumber) -> Result<NhsNumber, AppError> {
     if !proxy.role.is_person() {
         return Err(AppError::Forbidden(
             "Only a person signed in with NHS login can act for someone.".into(),
@@ -648,11 +665,31 @@ pub async fn begin_use(
             "You are this person: leave out UCP-On-Behalf-Of to act for yourself.".into(),
         ));
     }
-    let refused = || {
-        AppError::Forbidden(format!(
-            "You hold no active proxy grant for {person}: the person (or, for an attorney, their clinician) grants it, and the person can revoke it."
-        ))
-    };
+    Ok(own)
+}
+
+fn no_grant(person: NhsNumber) -> AppError {
+    AppError::Forbidden(format!(
+        "You hold no active proxy grant for {person}: the person (or, for an attorney, their clinician) grants it, and the person can revoke it."
+    ))
+}
+
+/// Records that `proxy` is acting for `person` in this request, if an active grant lets them:
+/// the use is an event, appended (and the grant checked again under the stream's lock) before
+/// anything is served.
+///
+/// # Errors
+/// Forbidden when the caller holds no active grant for the person, or is not an NHS login
+/// proofed to the required level.
+pub async fn begin_use(
+    db: &Database,
+    proxy: &Actor,
+    person: NhsNumber,
+    action: &str,
+    request_id: Option<String>,
+) -> Result<ActingFor, AppError> {
+    let own = proxy_of(proxy, person)?;
+    let refused = || no_grant(person);
     let grant = db
         .active_proxy_grant(&person.to_string(), &own.to_string())
         .await?

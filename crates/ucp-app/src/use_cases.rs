@@ -1,9 +1,9 @@
 //! One declaration per use case: who may do it, why they must say they are doing it, whether a
 //! proxy may do it for the person, whether a replica may serve it, and what the access log
 //! calls what it showed. The application function of each use case calls [`UseCase::authorize`]
-//! (or `proxies::admit`, which also checks a proxy's grant) before it reads or writes
-//! anything; the HTTP layer only finds the use case of a route (for the replica) by its
-//! OpenAPI operation id. Adding a role means adding it to [`Role`] and to the `roles` of the use
+//! (or `proxies::admit`, which also checks a proxy's grant and records its use) before it reads
+//! or writes anything. The HTTP layer finds the use case of a route by its OpenAPI operation id
+//! and asks the same declaration before it reads a body (and whether a replica may serve it). Adding a role means adding it to [`Role`] and to the `roles` of the use
 //! cases it may do, here, and nowhere else.
 
 use ucp_domain::PlanSection;
@@ -147,7 +147,7 @@ impl UseCase {
         // A person whose NHS login is proofed below this deployment's minimum reaches no use
         // case at all, whatever the protocol (`/v1`, `/fhir/R4`, the PDF).
         actor.proofed()?;
-        if actor.on_behalf_of.is_some() && actor.acting_for.is_none() && !self.proxy {
+        if (actor.on_behalf_of.is_some() || actor.acting_for.is_some()) && !self.proxy {
             return Err(AppError::Forbidden(format!(
                 "A proxy may read the person's care plan ({}) and write its person-centred sections ({}); nothing else on their behalf.",
                 GET_MY_PLAN.operation, PUT_MY_SECTION.operation

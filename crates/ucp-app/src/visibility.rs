@@ -92,6 +92,13 @@ pub fn told_when_plans_end(actor: &Actor) -> bool {
 /// # Errors
 /// Not found, or the notice of a withdrawal of consent, as above.
 pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, AppError> {
+    // A second line behind the use case: a role that reads no plan sees none here either.
+    if !crate::use_cases::GET_CARE_PLAN.roles.contains(&actor.role) {
+        return Err(AppError::Forbidden(format!(
+            "The {} role may not read care plans.",
+            actor.role.as_str()
+        )));
+    }
     let row =
         row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
     if may_see(actor, row.nhs_number, row.status) {

@@ -172,6 +172,7 @@ pub async fn lifecycle(
     precondition: Precondition,
 ) -> Result<Shown<PlanView>, AppError> {
     let use_case = lifecycle_use_case(command)?;
+    use_case.authorize(origin.actor)?;
     if let Command::WithdrawConsentToShare(_) = command {
         // Recorded for the person by a clinician caring for them, whom they told.
         let plan = db
@@ -187,13 +188,11 @@ pub async fn lifecycle(
                     .any(|c| c == o)
             })
         }) {
-            use_case.authorize(origin.actor)?;
             return Err(AppError::Forbidden(
                 "Only a clinician of an organisation caring for the person (the plan's creator, their GP practice, the team that recorded the Emergency Treatment Plan or last reviewed the plan) records their withdrawal of consent.".into(),
             ));
         }
     }
-    use_case.authorize(origin.actor)?;
     let plan = run(db, origin, plan_id, command, precondition).await?;
     Ok(shown_plan(plan, View::Plan, None))
 }

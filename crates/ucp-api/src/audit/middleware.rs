@@ -41,8 +41,16 @@ pub async fn record_access(
         .get(PURPOSE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(100).collect::<String>());
-    let response = next.call(req).await?;
-    let (http_req, res) = response.into_parts();
+    let (response, admitted) = ucp_app::audit::ADMITTED
+        .scope(std::cell::RefCell::new(None), async {
+            let response = next.call(req).await;
+            (
+                response,
+                ucp_app::audit::ADMITTED.with(|a| a.borrow().clone()),
+            )
+        })
+        .await;
+    let (http_req, res) = response?.into_parts();
     let status = res.status().as_u16();
     // What the handler's result showed travels with its response.
     let mut note = res
@@ -50,6 +58,11 @@ pub async fn record_access(
         .get::<Access>()
         .cloned()
         .unwrap_or_default();
+    // A proxy the use case admitted: the entry is theirs, acting for the person, even when the
+    // act was then refused.
+    if note.acting_for.is_none() {
+        note.acting_for = admitted;
+    }
     // Only a request that reached authentication is about anyone: a route that takes no token
     // (the FHIR metadata, an unknown path) names no one, whatever its query says.
     let authenticated = http_req.extensions().get::<Actor>().is_some()
@@ -267,7 +280,10 @@ fn entry(
 /// A proxy turned away before acting (no grant, revoked, a route a proxy may not use): the
 /// entry is about the person they tried to act for, so that person sees the attempt.
 fn attempted_for(req: &HttpRequest, actor: Option<&Actor>, entry: &mut AccessEntry) {
-    if entry.status < 400 || actor.is_some_and(|a| a.acting_for.is_some()) {
+    if entry.status < 400
+        || entry.on_behalf_of.is_some()
+        || actor.is_some_and(|a| a.acting_for.is_some())
+    {
         return;
     }
     let Some(person) = on_behalf_of(req) else {

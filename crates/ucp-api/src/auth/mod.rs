@@ -142,21 +142,29 @@ impl FromRequest for Caller {
                     Some(section) => use_case.authorize_section(&actor, section)?,
                     None => use_case.authorize(&actor)?,
                 }
+                // A proxy without a grant is refused before their body is read (the use case
+                // asks again under the stream's lock, and records the use).
+                if use_case.proxy && actor.on_behalf_of.is_some() {
+                    if let Some(state) = req.app_data::<web::Data<ucp_app::AppState>>() {
+                        ucp_app::proxies::may_act(&state.db, &actor).await?;
+                    }
+                }
             }
             Ok(Caller(actor))
         })
     }
 }
 
-/// The use case of the matched route, by the operation id the OpenAPI document gives it (every
-/// documented operation that takes a caller has one: `routes_declare_their_use_cases`).
+/// The use case of the matched route, by the operation id the OpenAPI document gives it, or
+/// gives the other paths of its route (every documented operation that takes a caller has one:
+/// `routes_declare_their_use_cases`).
 fn use_case_of(req: &HttpRequest) -> Option<&'static ucp_app::use_cases::UseCase> {
     let ids = req.app_data::<web::Data<crate::operation_ids::OperationIds>>()?;
     let pattern = req.match_pattern()?;
-    ids.get(req.method().as_str(), &pattern, |name| {
-        req.match_info().get(name)
-    })
-    .and_then(ucp_app::use_cases::of_operation)
+    let method = req.method().as_str();
+    ids.get(method, &pattern, |name| req.match_info().get(name))
+        .or_else(|| ids.sibling(method, &pattern))
+        .and_then(ucp_app::use_cases::of_operation)
 }
 
 /// Spends one request of the budget of `subject` as vouched for by `issuer` (429 with

@@ -72,6 +72,13 @@ impl View {
     }
 }
 
+tokio::task_local! {
+    /// Set around a request by the access log: the grant under which the use case admitted a
+    /// proxy ([`crate::proxies::admit`]), so that the entry is the proxy's, about the person,
+    /// whether the act then succeeded or was refused (a stale tag, a closed plan).
+    pub static ADMITTED: std::cell::RefCell<Option<crate::ActingFor>>;
+}
+
 /// What a call showed, returned with its result so that the access log records it exactly
 /// (and a replay can show it again): which plan, which version, which view, and whose NHS
 /// numbers came back.

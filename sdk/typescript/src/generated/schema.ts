@@ -2924,7 +2924,7 @@ export interface operations {
     fhirReadCarePlanVersion: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: {
@@ -3032,7 +3032,7 @@ export interface operations {
     fhirPatientEverything: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: {
@@ -3137,7 +3137,7 @@ export interface operations {
     fhirListStructureDefinitions: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -3268,7 +3268,7 @@ export interface operations {
     fhirCapabilities: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: never;
@@ -3353,7 +3353,7 @@ export interface operations {
                 "patient:identifier"?: string;
                 /** @description CarePlan: active, revoked, completed or entered-in-error */
                 status?: string;
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: {
@@ -3458,7 +3458,7 @@ export interface operations {
     fhirRead: {
         parameters: {
             query?: {
-                /** @description json, application/fhir+json or application/json (XML and Turtle: 406) */
+                /** @description json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406) */
                 _format?: string;
             };
             header?: {

@@ -57,11 +57,17 @@ fn asks_for_json(name: &str, wildcards: bool) -> Option<bool> {
 pub fn negotiate(query: &str, accept: Option<&str>) -> Result<Format, String> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let pretty = params.iter().any(|(k, v)| k == "_pretty" && v == "true");
-    // An empty `_format` states no preference. A value is taken exactly as the document's
-    // pattern states it (no spaces, no parameters, no other case): what the document refuses,
-    // the server refuses too.
+    // An empty `_format` states no preference. A value is taken as the document's pattern
+    // states it: a media type in lower case with no space or control character around it, and
+    // any parameters (`;fhirVersion=4.0`) in printable ASCII. What the document refuses, the
+    // server refuses too.
     if let Some((_, f)) = params.iter().find(|(k, v)| k == "_format" && !v.is_empty()) {
-        let exact = f.trim() == f && !f.contains(';') && f.to_ascii_lowercase() == *f;
+        let (name, parameters) = f.split_once(';').unwrap_or((f, ""));
+        let exact = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
+            && parameters.bytes().all(|b| (b' '..=b'~').contains(&b));
         return match asks_for_json(f, false).filter(|_| exact) {
             Some(true) => Ok(Format {
                 media_type: FHIR_JSON,
@@ -248,8 +254,21 @@ mod tests {
         assert!(negotiate("_format=*/*", None).is_err());
         // `_format` is taken exactly as the document's pattern states it: a vertical tab, a
         // space, a parameter or capitals are refused, as the document refuses them.
-        for odd in ["json%0B", "%0Bjson", "json%20", "%20", "JSON", "json;x=1"] {
+        for odd in [
+            "json%0B",
+            "%0Bjson",
+            "json%20",
+            "%20",
+            "JSON",
+            "json%0B;x=1",
+        ] {
             assert!(negotiate(&format!("_format={odd}"), None).is_err(), "{odd}");
+        }
+        for fine in ["json;x=1", "application/fhir%2Bjson;%20fhirVersion=4.0"] {
+            assert!(
+                negotiate(&format!("_format={fine}"), None).is_ok(),
+                "{fine}"
+            );
         }
     }
 }

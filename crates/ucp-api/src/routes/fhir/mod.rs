@@ -92,7 +92,7 @@ fn self_link(req: &HttpRequest) -> String {
 /// What this server supports: every resource type, interaction, search parameter and profile.
 #[utoipa::path(
     get, path = "/fhir/R4/metadata", operation_id = "fhirCapabilities", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$")),
     responses((status = 200, description = "The CapabilityStatement", body = Object, content_type = "application/fhir+json")),
     security(()),
 )]
@@ -106,7 +106,7 @@ pub async fn capabilities(settings: web::Data<FhirSettings>) -> HttpResponse {
 /// Every extension this service defines, as StructureDefinitions in a Bundle.
 #[utoipa::path(
     get, path = "/fhir/R4/StructureDefinition", operation_id = "fhirListStructureDefinitions", tag = "fhir",
-    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$")),
+    params(("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$")),
     responses((status = 200, description = "A searchset Bundle of StructureDefinitions", body = Object, content_type = "application/fhir+json")),
     security(()),
 )]
@@ -179,7 +179,7 @@ pub async fn get_structure_definition(path: web::Path<String>) -> Result<HttpRes
         ("subject:identifier" = Option<String>, Query, description = "DocumentReference: the same, with FHIR's :identifier modifier (as the NRL's consumer API writes it)"),
         ("patient:identifier" = Option<String>, Query, description = "The same as patient.identifier, with FHIR's :identifier modifier"),
         ("status" = Option<String>, Query, description = "CarePlan: active, revoked, completed or entered-in-error"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
@@ -217,7 +217,7 @@ pub async fn search_resources(
     params(
         ("resourceType" = FhirResourceType, Path, description = "The resource type"),
         ("id" = String, Path, description = "The resource's id"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$"),
     ),
     responses(
         (status = 200, description = "The resource (a CarePlan with ETag W/\"{version}\")", body = Object, content_type = "application/fhir+json"),
@@ -244,7 +244,7 @@ pub async fn read_resource(
     params(
         ("id" = Uuid, Path, description = "The plan's id"),
         ("version" = i64, Path, description = "The plan version (meta.versionId)", minimum = 1),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$"),
     ),
     responses(
         (status = 200, description = "The CarePlan at that version", body = Object, content_type = "application/fhir+json", headers(("ETag" = String))),
@@ -274,7 +274,7 @@ pub async fn read_care_plan_version(
     get, path = "/fhir/R4/Patient/{id}/$everything", operation_id = "fhirPatientEverything", tag = "fhir",
     params(
         ("id" = String, Path, description = "The Patient's id: the NHS number"),
-        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json (XML and Turtle: 406)", pattern = r"^(|json|application/fhir\+json|application/json\+fhir|application/json)$"),
+        ("_format" = Option<String>, Query, description = "json, application/fhir+json or application/json, in lower case, with any parameters such as ;fhirVersion=4.0 (XML and Turtle: 406)", pattern = r"^(|(json|application/fhir\+json|application/json\+fhir|application/json)(;[ -~]*)?)$"),
     ),
     responses(
         (status = 200, description = "A searchset Bundle", body = Object, content_type = "application/fhir+json"),
@@ -350,16 +350,24 @@ mod tests {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let inner = pattern
-            .trim_start_matches("^(")
-            .trim_end_matches(")$")
-            .replace('\\', "");
-        for f in inner.split('|') {
-            assert!(
-                super::format::negotiate(&format!("_format={}", f.replace('+', "%2B")), None)
+        // ^(|(json|…)(;[ -~]*)?)$: empty, or one of the names with any parameters.
+        let names = pattern
+            .strip_prefix("^(|(")
+            .and_then(|p| p.split_once(")(;"))
+            .map(|(names, _)| names.replace('\\', ""))
+            .unwrap_or_default();
+        assert!(!names.is_empty(), "{pattern}");
+        for f in names.split('|') {
+            for value in [f.to_owned(), format!("{f};fhirVersion=4.0")] {
+                assert!(
+                    super::format::negotiate(
+                        &format!("_format={}", value.replace('+', "%2B")),
+                        None
+                    )
                     .is_ok(),
-                "{f}"
-            );
+                    "{value}"
+                );
+            }
         }
         for f in ["xml", "application/fhir+xml", "*/*", "turtle"] {
             assert!(
