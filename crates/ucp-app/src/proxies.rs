@@ -6,6 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ucp_domain::proxy_access::{
+    decide, GrantState, ProxyAccess, ProxyAccessCommand, ProxyAccessEvent, ProxyGranted,
+    ProxyRefusal,
+};
 use ucp_domain::{
     fold_name, Author, CarePlan, LongText, LpaReference, NhsNumber, PersonalContact, PlanSection,
     SectionContent, ShortText, YesNoUnknown,
@@ -178,21 +182,77 @@ fn view(row: ProxyGrantRow) -> Result<ProxyGrantView, AppError> {
     })
 }
 
+/// The person's grants as the rules need them, from the read model that holds them (the
+/// stream itself grows with every use).
+async fn access_of(db: &Database, person: NhsNumber) -> Result<ProxyAccess, AppError> {
+    Ok(ProxyAccess {
+        grants: db
+            .proxy_grants(&person.to_string())
+            .await?
+            .into_iter()
+            .map(|g| GrantState {
+                grant_id: g.grant_id,
+                proxy_nhs_number: g.proxy_nhs_number,
+                active: g.revoked_at.is_none(),
+            })
+            .collect(),
+    })
+}
+
+/// What the domain decides, for the person's grants as they are now.
+async fn decided(
+    db: &Database,
+    person: NhsNumber,
+    command: ProxyAccessCommand,
+) -> Result<ProxyAccessEvent, AppError> {
+    let state = access_of(db, person).await?;
+    decide(&state, command).map_err(|refusal| refused(person, &refusal))
+}
+
+/// How a refusal of the rules reaches the caller.
+fn refused(person: NhsNumber, refusal: &ProxyRefusal) -> AppError {
+    match refusal {
+        ProxyRefusal::NoActiveGrant => no_grant(person),
+        ProxyRefusal::NoSuchGrant => AppError::NotFound("There is no such proxy grant.".into()),
+        ProxyRefusal::AlreadyGranted | ProxyRefusal::AlreadyRevoked => {
+            conflict(&refusal.to_string())
+        }
+    }
+}
+
+fn conflict(why: &str) -> AppError {
+    AppError::Conflict {
+        kind: crate::Conflict::ProxyGrant,
+        detail: {
+            let mut chars = why.chars();
+            let first: String = chars
+                .next()
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_default();
+            format!("{first}{}.", chars.as_str())
+        },
+        location: None,
+    }
+}
+
 async fn append(
     db: &Database,
     person: NhsNumber,
-    event_type: &str,
-    data: serde_json::Value,
+    event: &ProxyAccessEvent,
     actor: &Actor,
     request_id: Option<String>,
 ) -> Result<(), AppError> {
+    let data = event
+        .to_data()
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
     let request = AppendRequest {
         stream_id: proxies::stream_id(&person.to_string()),
         stream_type: proxies::STREAM_TYPE.to_owned(),
-        // The stream's lock orders its appends; the read model's checks under it decide.
+        // The stream's lock orders its appends; the read model refuses, under it, what a
+        // writer decided on a state a racing write changed.
         expected: ExpectedVersion::Any,
         events: vec![NewEvent::new(
-            event_type,
+            event.event_type(),
             1,
             data,
             crate::commands::metadata(actor, request_id),
@@ -202,18 +262,7 @@ async fn append(
     };
     match db.append(request).await {
         Ok(_) => Ok(()),
-        Err(ucp_store::StoreError::Refused(why)) => Err(AppError::Conflict {
-            kind: crate::Conflict::ProxyGrant,
-            detail: {
-                let mut chars = why.chars();
-                let first: String = chars
-                    .next()
-                    .map(|c| c.to_uppercase().collect())
-                    .unwrap_or_default();
-                format!("{first}{}.", chars.as_str())
-            },
-            location: None,
-        }),
+        Err(ucp_store::StoreError::Refused(why)) => Err(conflict(&why)),
         Err(e) => Err(e.into()),
     }
 }
@@ -501,18 +550,23 @@ async fn grant(
         }
     }
     let grant_id = Uuid::now_v7();
-    let data = serde_json::json!({
-        "grantId": grant_id,
-        "nhsNumber": person.to_string(),
-        "proxyNhsNumber": proxy.to_string(),
-        "proxyName": name.as_str(),
-        "relationship": relationship.as_str(),
-        "basis": request.basis.as_str(),
-        "lpaRegistrationReference": reference.as_ref().map(ToString::to_string),
-        "purpose": actor.purpose.map(crate::Purpose::as_str),
-        "flag": flag,
-    });
-    append(db, person, proxies::GRANTED, data, actor, request_id).await?;
+    let event = decided(
+        db,
+        person,
+        ProxyAccessCommand::Grant(ProxyGranted {
+            grant_id,
+            nhs_number: person.to_string(),
+            proxy_nhs_number: proxy.to_string(),
+            proxy_name: name.as_str().to_owned(),
+            relationship: relationship.as_str().to_owned(),
+            basis: request.basis.as_str().to_owned(),
+            lpa_registration_reference: reference.as_ref().map(ToString::to_string),
+            purpose: actor.purpose.map(|p| p.as_str().to_owned()),
+            flag: flag.clone(),
+        }),
+    )
+    .await?;
+    append(db, person, &event, actor, request_id).await?;
     let row = db
         .proxy_grant(grant_id)
         .await?
@@ -577,17 +631,20 @@ pub async fn revoke(
 ) -> Result<ProxyGrantView, AppError> {
     use_cases::REVOKE_MY_PROXY.authorize(actor)?;
     let person = actor.person_themselves()?;
-    let reason = request.reason;
-    let found = db
-        .proxy_grant(grant_id)
-        .await?
-        .filter(|g| g.nhs_number == person.to_string())
-        .ok_or_else(|| AppError::NotFound(format!("You have no proxy grant {grant_id}.")))?;
-    let data = serde_json::json!({
-        "grantId": found.grant_id,
-        "reason": reason.as_ref().map(LongText::as_str),
-    });
-    append(db, person, proxies::REVOKED, data, actor, request_id).await?;
+    let event = decided(
+        db,
+        person,
+        ProxyAccessCommand::Revoke {
+            grant_id,
+            reason: request.reason.as_ref().map(|r| r.as_str().to_owned()),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::NotFound(_) => AppError::NotFound(format!("You have no proxy grant {grant_id}.")),
+        other => other,
+    })?;
+    append(db, person, &event, actor, request_id).await?;
     let row = db
         .proxy_grant(grant_id)
         .await?
@@ -641,10 +698,16 @@ pub async fn may_act(db: &Database, proxy: &Actor) -> Result<(), AppError> {
         return Ok(());
     };
     let own = proxy_of(proxy, person)?;
-    db.active_proxy_grant(&person.to_string(), &own.to_string())
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| no_grant(person))
+    decided(
+        db,
+        person,
+        ProxyAccessCommand::Use {
+            proxy_nhs_number: own.to_string(),
+            action: String::new(),
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 /// The proxy's own NHS number, if they may act for anyone at all and `person` is not them.
@@ -689,19 +752,22 @@ pub async fn begin_use(
     request_id: Option<String>,
 ) -> Result<ActingFor, AppError> {
     let own = proxy_of(proxy, person)?;
-    let refused = || no_grant(person);
-    let grant = db
-        .active_proxy_grant(&person.to_string(), &own.to_string())
-        .await?
-        .ok_or_else(refused)?;
-    let data = serde_json::json!({ "grantId": grant.grant_id, "action": action });
-    match append(db, person, proxies::USED, data, proxy, request_id).await {
+    let event = decided(
+        db,
+        person,
+        ProxyAccessCommand::Use {
+            proxy_nhs_number: own.to_string(),
+            action: action.to_owned(),
+        },
+    )
+    .await?;
+    match append(db, person, &event, proxy, request_id).await {
         Ok(()) => Ok(ActingFor {
-            grant_id: grant.grant_id,
+            grant_id: event.grant_id(),
             nhs_number: person,
         }),
         // Revoked between the look-up and the append.
-        Err(AppError::Conflict { .. }) => Err(refused()),
+        Err(AppError::Conflict { .. }) => Err(no_grant(person)),
         Err(e) => Err(e),
     }
 }

@@ -10,6 +10,7 @@ mod nhs_number;
 pub mod notice;
 mod plan;
 mod postcode;
+pub mod proxy_access;
 pub mod registration;
 pub mod review;
 mod sections;

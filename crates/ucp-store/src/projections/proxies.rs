@@ -1,12 +1,15 @@
 //! Proxy access (`proxy_grants`): who may act for a person, kept from each person's
-//! `proxy_access` stream inside the append's transaction. Appends to a stream are serialised by
-//! its lock, so the checks here (one active grant per proxy; a grant is used or revoked only
-//! while active) cannot race: the loser's append is rolled back with [`StoreError::Refused`].
+//! `proxy_access` stream (the domain's `proxy_access` events) inside the append's transaction.
+//! The rules are the domain's (`ucp_domain::proxy_access::decide`); appends to a stream are
+//! serialised by its lock, so the read model refuses here what a writer that lost a race decided
+//! on a state already gone (a second active grant, a use or revocation of a revoked grant): the
+//! loser's append is rolled back with [`StoreError::Refused`], naming the domain's refusal.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::error::SqlState;
+use ucp_domain::proxy_access::{ProxyAccessEvent, ProxyRefusal};
 use ucp_domain::CarePlan;
 use uuid::Uuid;
 
@@ -15,10 +18,8 @@ use crate::{Database, InlineProjection, RecordedEvent, StoreError};
 /// The stream type of a person's proxy access.
 pub const STREAM_TYPE: &str = "proxy_access";
 
-/// The event types this projection understands.
-pub const GRANTED: &str = "ProxyAccessGranted";
-pub const USED: &str = "ProxyAccessUsed";
-pub const REVOKED: &str = "ProxyAccessRevoked";
+/// The event types this projection understands: the domain's.
+pub use ucp_domain::proxy_access::{GRANTED, REVOKED, USED};
 
 /// The proxy stream of the person with this NHS number: one per person, its id derived from
 /// the number so that every writer finds the same stream.
@@ -72,19 +73,6 @@ fn row(r: &tokio_postgres::Row) -> Result<ProxyGrantRow, StoreError> {
     })
 }
 
-fn field<'a>(event: &'a RecordedEvent, name: &str) -> Result<&'a str, StoreError> {
-    event
-        .data
-        .get(name)
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| StoreError::Corrupt(format!("{} without {name}", event.event_type)))
-}
-
-fn grant_id(event: &RecordedEvent) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(field(event, "grantId")?)
-        .map_err(|e| StoreError::Corrupt(format!("{}: grantId: {e}", event.event_type)))
-}
-
 /// The inline projection of proxy access.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProxyGrantProjection;
@@ -110,10 +98,11 @@ impl InlineProjection for ProxyGrantProjection {
 }
 
 async fn apply_one(tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), StoreError> {
-    let id = grant_id(event)?;
     let by = &event.metadata;
-    match event.event_type.as_str() {
-        GRANTED => {
+    let typed =
+        ProxyAccessEvent::from_data(&event.event_type, &event.data).map_err(StoreError::Corrupt)?;
+    match typed {
+        ProxyAccessEvent::Granted(g) => {
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO proxy_grants (grant_id, nhs_number, proxy_nhs_number, proxy_name, \
@@ -125,12 +114,12 @@ async fn apply_one(tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), St
                 .execute(
                     &stmt,
                     &[
-                        &id,
-                        &field(event, "nhsNumber")?,
-                        &field(event, "proxyNhsNumber")?,
-                        &field(event, "proxyName")?,
-                        &field(event, "relationship")?,
-                        &field(event, "basis")?,
+                        &g.grant_id,
+                        &g.nhs_number,
+                        &g.proxy_nhs_number,
+                        &g.proxy_name,
+                        &g.relationship,
+                        &g.basis,
                         &event.recorded_at,
                         &by.actor,
                         &by.actor_name,
@@ -140,31 +129,29 @@ async fn apply_one(tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), St
                 .await;
             match inserted {
                 Ok(_) => Ok(()),
-                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                    Err(StoreError::Refused(
-                        "this person already holds an active grant; revoke it first to grant again"
-                            .into(),
-                    ))
-                }
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(
+                    StoreError::Refused(ProxyRefusal::AlreadyGranted.to_string()),
+                ),
                 Err(e) => Err(e.into()),
             }
         }
-        USED => {
+        ProxyAccessEvent::Used(u) => {
             let stmt = tx
                 .prepare_cached(
                     "UPDATE proxy_grants SET uses = uses + 1, last_used_at = $2 \
                      WHERE grant_id = $1 AND revoked_at IS NULL",
                 )
                 .await?;
-            if tx.execute(&stmt, &[&id, &event.recorded_at]).await? == 0 {
-                return Err(StoreError::Refused(
-                    "the proxy grant is not active (it was revoked, or never made)".into(),
-                ));
+            if tx
+                .execute(&stmt, &[&u.grant_id, &event.recorded_at])
+                .await?
+                == 0
+            {
+                return Err(StoreError::Refused(ProxyRefusal::NoActiveGrant.to_string()));
             }
             Ok(())
         }
-        REVOKED => {
-            let reason = event.data.get("reason").and_then(serde_json::Value::as_str);
+        ProxyAccessEvent::Revoked(r) => {
             let stmt = tx
                 .prepare_cached(
                     "UPDATE proxy_grants SET revoked_at = $2, revoked_by = $3, revoked_reason = $4 \
@@ -172,19 +159,19 @@ async fn apply_one(tx: &Transaction<'_>, event: &RecordedEvent) -> Result<(), St
                 )
                 .await?;
             if tx
-                .execute(&stmt, &[&id, &event.recorded_at, &by.actor, &reason])
+                .execute(
+                    &stmt,
+                    &[&r.grant_id, &event.recorded_at, &by.actor, &r.reason],
+                )
                 .await?
                 == 0
             {
                 return Err(StoreError::Refused(
-                    "the proxy grant is not active: it was already revoked".into(),
+                    ProxyRefusal::AlreadyRevoked.to_string(),
                 ));
             }
             Ok(())
         }
-        other => Err(StoreError::Corrupt(format!(
-            "{other} is not a proxy access event"
-        ))),
     }
 }
 
@@ -245,30 +232,6 @@ impl Database {
             .await?;
         client
             .query_opt(&stmt, &[&grant_id])
-            .await?
-            .as_ref()
-            .map(row)
-            .transpose()
-    }
-
-    /// The active grant by which `proxy` acts for `person`, if there is one.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub async fn active_proxy_grant(
-        &self,
-        person: &str,
-        proxy: &str,
-    ) -> Result<Option<ProxyGrantRow>, StoreError> {
-        let client = self.connection().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM proxy_grants \
-                 WHERE nhs_number = $1 AND proxy_nhs_number = $2 AND revoked_at IS NULL"
-            ))
-            .await?;
-        client
-            .query_opt(&stmt, &[&person, &proxy])
             .await?
             .as_ref()
             .map(row)
