@@ -142,7 +142,9 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
                 expected,
                 events: new_events,
                 idempotency: idempotency.clone(),
-                prior: state.clone(),
+                prior: state
+                    .clone()
+                    .map(|s| std::sync::Arc::new(s) as ucp_store::State),
             })
             .await;
         match result {
@@ -157,12 +159,16 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
             Ok(outcome) => {
                 // The plan as this write left it: folded once, by the inline projection, from
                 // the state decided on and the events just appended.
-                let next = match outcome.state {
+                let folded = outcome
+                    .state
+                    .and_then(|s| s.downcast::<CarePlan>().ok())
+                    .map(|s| std::sync::Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()));
+                let next = match folded {
                     Some(next) => next,
                     None => fold_from(&outcome.events, state)?
                         .ok_or_else(|| AppError::internal("an appended plan folded to nothing"))?,
                 };
-                db.remember_plan_state(plan_id, &next);
+                db.write_states().put(plan_id, next.clone());
                 let plan = PlanView::of(plan_id, &next);
                 return Ok(Outcome {
                     plan,

@@ -81,7 +81,11 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
     let mut start = HashMap::new();
     for (plan_id, versions) in &wanted {
         let first = versions.first().copied().unwrap_or(1);
-        match db.feed_state(*plan_id).filter(|s| s.version < first) {
+        match db
+            .feed_states()
+            .get::<ucp_domain::CarePlan>(*plan_id)
+            .filter(|s| s.version < first)
+        {
             Some(state) => {
                 from.push((*plan_id, state.version));
                 start.insert(*plan_id, state);
@@ -105,7 +109,7 @@ pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<C
                 if let Some(p) = &step.plan {
                     states.insert((*plan_id, version), (p.clone(), step.event.section()));
                     if Some(version) == latest_wanted {
-                        db.remember_feed_state(*plan_id, p);
+                        db.feed_states().put(*plan_id, p.clone());
                     }
                 }
             }

@@ -45,21 +45,21 @@ pub struct AppendRequest {
     pub expected: ExpectedVersion,
     pub events: Vec<NewEvent>,
     pub idempotency: Option<IdempotencyKey>,
-    /// The plan as the writer folded it to decide (at `expected`), handed to the inline
-    /// projections so that they need not read the stream again. `None`: they read it.
-    pub prior: Option<ucp_domain::CarePlan>,
+    /// The aggregate's state as the writer folded it to decide (at `expected`), handed to the
+    /// inline projections so that they need not read the stream again. `None`: they read it.
+    pub prior: Option<crate::State>,
 }
 
 /// The events an append wrote, or, for a retry, the events the first attempt wrote.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AppendOutcome {
     pub stream_id: Uuid,
     pub events: Vec<RecordedEvent>,
     /// True when nothing was written because an earlier request with the same key did it.
     pub replayed: bool,
-    /// The plan as the append left it, folded once by its inline projection (none for a retry,
-    /// or a stream no projection folds).
-    pub state: Option<ucp_domain::CarePlan>,
+    /// The aggregate's state as the append left it, folded once by its inline projection
+    /// (none for a retry, or a stream no projection folds).
+    pub state: Option<crate::State>,
 }
 
 impl AppendOutcome {

@@ -172,8 +172,8 @@ pub struct Database {
     pub(crate) listen: Option<(tokio_postgres::Config, Connector)>,
     pub(crate) stream_reads: crate::StreamReads,
     pool_waits: PoolWaits,
-    pub(crate) plan_states: crate::read_stream::PlanStates,
-    pub(crate) feed_states: crate::read_stream::PlanStates,
+    pub(crate) plan_states: crate::read_stream::StateCache,
+    pub(crate) feed_states: crate::read_stream::StateCache,
     /// Where the reads that may use a replica go (see `replica`).
     pub(crate) replica: Option<crate::replica::Replica>,
 }
@@ -212,8 +212,8 @@ impl Database {
             listen: None,
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
-            plan_states: crate::read_stream::PlanStates::default(),
-            feed_states: crate::read_stream::PlanStates::default(),
+            plan_states: crate::read_stream::StateCache::default(),
+            feed_states: crate::read_stream::StateCache::default(),
             replica: None,
         }
     }
@@ -228,8 +228,8 @@ impl Database {
             listen: None,
             stream_reads: crate::StreamReads::default(),
             pool_waits: PoolWaits::default(),
-            plan_states: crate::read_stream::PlanStates::default(),
-            feed_states: crate::read_stream::PlanStates::default(),
+            plan_states: crate::read_stream::StateCache::default(),
+            feed_states: crate::read_stream::StateCache::default(),
             replica: None,
         }
     }

@@ -36,7 +36,7 @@ pub use feed::{LagReport, SummarySnapshot};
 pub use feed_signal::FeedSignal;
 pub use migrate::{analyze_as_owner, migrate, migrate_with_tls, MigrationStatus};
 pub use nrl::{NrlDeadLetter, NRL_CHECKPOINT};
-pub use projection::InlineProjection;
+pub use projection::{InlineProjection, State};
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
 pub use read_stream::{StreamBound, StreamReads};
 pub use subscriptions::{

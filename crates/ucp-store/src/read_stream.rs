@@ -72,70 +72,47 @@ pub(crate) async fn load_stream(
         .collect()
 }
 
-/// The last folded state of recently written plans, so that a write reads only the events after
-/// it (one query still, but a short one) instead of folding the whole stream again. Another
-/// server's writes are simply the events after the cached version. Bounded: cleared when full.
+/// The last folded state of recently written streams, of whatever aggregate, so that a write
+/// reads only the events after it (one query still, but a short one) instead of folding the
+/// whole stream again. Another server's writes are simply the events after the cached version.
+/// Bounded: cleared when full.
 #[derive(Debug, Clone, Default)]
-pub struct PlanStates(Arc<std::sync::Mutex<std::collections::HashMap<Uuid, ucp_domain::CarePlan>>>);
+pub struct StateCache(Arc<std::sync::Mutex<std::collections::HashMap<Uuid, crate::State>>>);
 
-const PLAN_STATES_MAX: usize = 4_096;
+const STATES_MAX: usize = 4_096;
 
-impl PlanStates {
-    fn get(&self, id: Uuid) -> Option<ucp_domain::CarePlan> {
-        self.0.lock().ok().and_then(|m| m.get(&id).cloned())
+impl StateCache {
+    /// The cached state of a stream, if it is a `T`.
+    #[must_use]
+    pub fn get<T: Clone + 'static>(&self, id: Uuid) -> Option<T> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).and_then(|s| s.downcast_ref::<T>().cloned()))
     }
 
-    fn put(&self, id: Uuid, state: ucp_domain::CarePlan) {
+    pub fn put<T: Send + Sync + 'static>(&self, id: Uuid, state: T) {
         if let Ok(mut m) = self.0.lock() {
-            if m.len() >= PLAN_STATES_MAX {
+            if m.len() >= STATES_MAX {
                 m.clear();
             }
-            m.insert(id, state);
+            m.insert(id, Arc::new(state));
         }
     }
 }
 
 impl Database {
-    /// A plan's current state: the cached state of its last write here, brought up to date with
-    /// the events after it, or the whole stream folded. `None` when there is no plan.
-    ///
-    /// # Errors
-    /// When the database fails or an event cannot be read.
-    pub async fn plan_state(
-        &self,
-        plan_id: Uuid,
-    ) -> Result<Option<ucp_domain::CarePlan>, StoreError> {
-        let client = self.connection().await?;
-        let state = match self.plan_states.get(plan_id) {
-            Some(cached) => {
-                let bound = StreamBound::AfterVersion(cached.version);
-                let newer = load_stream(&client, &self.stream_reads, plan_id, bound).await?;
-                crate::projections::replay::fold_from(&newer, Some(cached))?
-            }
-            None => {
-                let all =
-                    load_stream(&client, &self.stream_reads, plan_id, StreamBound::All).await?;
-                crate::projections::replay::fold(&all)?
-            }
-        };
-        Ok(state)
-    }
-
-    /// Remembers the state a write of this server left a plan in.
-    pub fn remember_plan_state(&self, plan_id: Uuid, state: &ucp_domain::CarePlan) {
-        self.plan_states.put(plan_id, state.clone());
-    }
-
-    /// The state the feed last left a plan in (at the last version it sent), so that the next
-    /// page folds only the events after it rather than the whole stream again.
+    /// The states of this server's writes, by stream (see [`StateCache`]).
     #[must_use]
-    pub fn feed_state(&self, plan_id: Uuid) -> Option<ucp_domain::CarePlan> {
-        self.feed_states.get(plan_id)
+    pub fn write_states(&self) -> &StateCache {
+        &self.plan_states
     }
 
-    /// Remembers a plan's state at a version the feed has sent.
-    pub fn remember_feed_state(&self, plan_id: Uuid, state: &ucp_domain::CarePlan) {
-        self.feed_states.put(plan_id, state.clone());
+    /// The states the feed last left streams in (at the last version it sent), so that the next
+    /// page folds only the events after them.
+    #[must_use]
+    pub fn feed_states(&self) -> &StateCache {
+        &self.feed_states
     }
 
     /// Several streams' events after a version each (0 for all), in one query, grouped by

@@ -36,9 +36,9 @@ impl InlineProjection for CarePlanProjection {
         &self,
         tx: &Transaction<'_>,
         events: &[RecordedEvent],
-        prior: Option<&CarePlan>,
+        prior: Option<&crate::State>,
         reads: &crate::StreamReads,
-    ) -> Result<Option<CarePlan>, StoreError> {
+    ) -> Result<Option<crate::State>, StoreError> {
         let Some(first) = events.first() else {
             return Ok(None);
         };
@@ -47,7 +47,7 @@ impl InlineProjection for CarePlanProjection {
         }
         // The writer folded the plan to decide; only a new stream (no prior state, first
         // event at version 1) or a writer that did not pass its state needs the log read.
-        let plan = match prior {
+        let plan = match prior.and_then(|p| p.downcast_ref::<CarePlan>()) {
             Some(prior) => fold_from(events, Some(prior.clone()))?,
             None if first.stream_version == 1 => fold(events)?,
             None => fold(&load_stream(tx, reads, first.stream_id, StreamBound::All).await?)?,
@@ -55,7 +55,7 @@ impl InlineProjection for CarePlanProjection {
         if let Some(plan) = &plan {
             write_plan(tx, first.stream_id, plan).await?;
         }
-        Ok(plan)
+        Ok(plan.map(|p| std::sync::Arc::new(p) as crate::State))
     }
 }
 
@@ -362,4 +362,26 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
         )
         .await?;
     Ok(())
+}
+
+impl crate::Database {
+    /// A plan's current state: the cached state of its last write here, brought up to date with
+    /// the events after it, or the whole stream folded. `None` when there is no plan.
+    ///
+    /// # Errors
+    /// When the database fails or an event cannot be read.
+    pub async fn plan_state(&self, plan_id: Uuid) -> Result<Option<CarePlan>, StoreError> {
+        let client = self.connection().await?;
+        let state = match self.write_states().get::<CarePlan>(plan_id) {
+            Some(cached) => {
+                let bound = StreamBound::AfterVersion(cached.version);
+                let newer = load_stream(&client, &self.stream_reads, plan_id, bound).await?;
+                fold_from(&newer, Some(cached))?
+            }
+            None => {
+                fold(&load_stream(&client, &self.stream_reads, plan_id, StreamBound::All).await?)?
+            }
+        };
+        Ok(state)
+    }
 }

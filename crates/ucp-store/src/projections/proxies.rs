@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::error::SqlState;
 use ucp_domain::proxy_access::{ProxyAccessEvent, ProxyRefusal};
-use ucp_domain::CarePlan;
 use uuid::Uuid;
 
 use crate::{Database, InlineProjection, RecordedEvent, StoreError};
@@ -87,9 +86,9 @@ impl InlineProjection for ProxyGrantProjection {
         &self,
         tx: &Transaction<'_>,
         events: &[RecordedEvent],
-        _prior: Option<&CarePlan>,
+        _prior: Option<&crate::State>,
         _reads: &crate::StreamReads,
-    ) -> Result<Option<CarePlan>, StoreError> {
+    ) -> Result<Option<crate::State>, StoreError> {
         for event in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
             apply_one(tx, event).await?;
         }
