@@ -23,6 +23,7 @@ mod roles;
 mod security;
 mod signing;
 mod trust;
+mod use_cases;
 mod webhooks;
 mod what_a_crew_reads;
 mod write_path;
