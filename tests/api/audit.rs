@@ -604,3 +604,87 @@ async fn writes_the_persons_own_endpoints_and_the_feed_are_audited_too() {
         .unwrap();
     assert_one_entry(&app, refused, 403, "readFeed").await;
 }
+
+/// A write's entry commits in the write's own transaction: the entry and the events share one
+/// transaction id, and when the log cannot be written the write is refused whole (503) and
+/// nothing of it is in the log of events.
+#[tokio::test]
+async fn a_writes_entry_commits_with_its_events_or_neither_does() {
+    let app = TestApp::spawn().await;
+    let n = nhs(203);
+    let plan = app.create_plan(&plan_body(&n)).await;
+    let id = plan["id"].as_str().unwrap().to_owned();
+    let owner = app.test_db.owner_client().await;
+    let same: bool = owner
+        .query_one(
+            "SELECT coalesce((SELECT transaction_id FROM access_log \
+                     WHERE action = 'createCarePlan' AND plan_id = $1::text::uuid) \
+                  = (SELECT transaction_id FROM events \
+                     WHERE stream_id = $1::text::uuid AND stream_version = 1), false)",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        same,
+        "the create's entry and its events share a transaction"
+    );
+    type Entry = (i16, Option<i64>, Option<String>, Option<String>);
+    let entries: Vec<Entry> = owner
+        .query(
+            "SELECT status, plan_version, view, nhs_number FROM access_log \
+             WHERE action = 'createCarePlan' AND plan_id = $1::text::uuid",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        entries,
+        [(
+            201,
+            plan["version"].as_i64(),
+            Some("plan".to_owned()),
+            Some(n.clone())
+        )],
+        "one entry, as the answer was"
+    );
+
+    owner
+        .batch_execute("REVOKE INSERT ON access_log FROM ucp_app")
+        .await
+        .unwrap();
+    let res = app
+        .req(
+            Method::PUT,
+            &format!("/v1/care-plans/{id}/sections/what-matters"),
+            Role::Clinician,
+        )
+        .header("If-Match", "\"plan.1\"")
+        .json(&json!({ "inTheirOwnWords": "Not written." }))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 503).await;
+    assert_eq!(body["code"], "audit_unavailable");
+    owner
+        .batch_execute("GRANT INSERT ON access_log TO ucp_app")
+        .await
+        .unwrap();
+    let events: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM events WHERE stream_id = $1::text::uuid",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        Some(events),
+        plan["version"].as_i64(),
+        "the refused write wrote nothing"
+    );
+}

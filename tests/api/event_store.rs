@@ -38,6 +38,7 @@ fn append(stream_id: Uuid, expected: ExpectedVersion, events: Vec<NewEvent>) -> 
         events,
         idempotency: None,
         prior: None,
+        audit: None,
     }
 }
 

@@ -110,6 +110,7 @@ async fn a_reader_following_the_feed_sees_every_event_once_in_stream_order() {
                     events,
                     idempotency: None,
                     prior: None,
+                    audit: None,
                 })
                 .await
                 .unwrap_or_else(|e| panic!("append: {e}"));
@@ -200,6 +201,7 @@ async fn checkpoints_save_and_resume_where_a_consumer_stopped() {
         events: (0..5).map(|n| event(0, n)).collect(),
         idempotency: None,
         prior: None,
+        audit: None,
     })
     .await
     .unwrap_or_else(|e| panic!("append: {e}"));

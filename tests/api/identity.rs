@@ -932,6 +932,7 @@ async fn a_proxy_reads_and_writes_for_the_person_only_while_granted_and_every_us
         )],
         idempotency: None,
         prior: None,
+        audit: None,
     };
     assert!(matches!(
         w.app.db.append(late_use).await,

@@ -672,6 +672,7 @@ async fn an_event_written_in_the_first_schema_still_replays() {
             )],
             idempotency: None,
             prior: None,
+            audit: None,
         })
         .await
         .unwrap();

@@ -85,6 +85,17 @@ impl OperationIds {
             .map(|m| m.id.as_str())
     }
 
+    /// The operation id of a request's concrete path, before it is routed: the documented path
+    /// it matches with the fewest placeholders.
+    #[must_use]
+    pub fn of_path(&self, method: &str, path: &str) -> Option<&str> {
+        self.matchers
+            .iter()
+            .filter(|m| m.method == method && m.def.is_match(path))
+            .min_by_key(|m| m.placeholders)
+            .map(|m| m.id.as_str())
+    }
+
     /// For a route whose concrete path the document does not name (a section no operation is
     /// documented for, such as the person's Consent to Share), the operation id of a documented
     /// path of the same route: its siblings share a use case.

@@ -135,6 +135,14 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
             .iter()
             .map(|e| new_event(e, actor, request_id.clone()))
             .collect::<Result<Vec<_>, _>>()?;
+        // The request's access-log entry, committed with the events (when a layer above makes
+        // entries: HTTP does; the seed and the CLI do not).
+        let audit = crate::audit::ENTRY_IN_WRITE
+            .try_with(|w| {
+                let (access, status) = write_access(plan_id, state.as_ref(), command, events.len());
+                (w.build)(actor, access, status)
+            })
+            .ok();
         let result = db
             .append(AppendRequest {
                 stream_id: plan_id,
@@ -142,6 +150,7 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
                 expected,
                 events: new_events,
                 idempotency: idempotency.clone(),
+                audit,
                 prior: state
                     .clone()
                     .map(|s| std::sync::Arc::new(s) as ucp_store::State),
@@ -157,6 +166,7 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
                 });
             }
             Ok(outcome) => {
+                let _ = crate::audit::ENTRY_IN_WRITE.try_with(|w| w.written.set(true));
                 // The plan as this write left it: folded once, by the inline projection, from
                 // the state decided on and the events just appended.
                 let folded = outcome
@@ -198,6 +208,54 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
         detail: "The plan is being changed by others right now; try again.".into(),
         location: None,
     })
+}
+
+/// What a write shows, as its answer will say (`writes.rs`): the plan at the version the write
+/// makes, viewed as the section it wrote (a section's write or signature) or as the plan; and
+/// the status of the answer (201 for a new plan).
+fn write_access(
+    plan_id: Uuid,
+    state: Option<&CarePlan>,
+    command: &Command,
+    events: usize,
+) -> (crate::audit::Access, u16) {
+    use crate::audit::View;
+    let (view, section) = match command {
+        Command::UpdateSection(content) => (View::Section, Some(content.section())),
+        Command::SignEmergencyTreatmentPlan(_) => {
+            (View::Section, Some(PlanSection::EmergencyTreatmentPlan))
+        }
+        Command::RetractSection(r) => (View::Plan, Some(r.section)),
+        _ => (View::Plan, None),
+    };
+    let nhs_number = match (state, command) {
+        (Some(plan), _) => Some(plan.nhs_number.to_string()),
+        (
+            None,
+            Command::CreateCarePlan {
+                personal_information,
+                ..
+            },
+        ) => Some(personal_information.nhs_number.to_string()),
+        (None, _) => None,
+    };
+    let version = state.map_or(0, |s| s.version) + i64::try_from(events).unwrap_or(i64::MAX);
+    let status = if matches!(command, Command::CreateCarePlan { .. }) {
+        201
+    } else {
+        200
+    };
+    (
+        crate::audit::Access {
+            plan_id: Some(plan_id),
+            nhs_number,
+            plan_version: Some(version),
+            view: Some(view),
+            section: section.map(|s| s.name().to_owned()),
+            ..crate::audit::Access::default()
+        },
+        status,
+    )
 }
 
 fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), AppError> {

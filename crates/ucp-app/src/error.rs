@@ -120,6 +120,7 @@ impl From<StoreError> for AppError {
                 Self::Unavailable("The connection to the database was lost; try again.".into())
             }
             StoreError::IdempotencyKeyReused { key } => Self::IdempotencyKeyReused { key },
+            StoreError::AccessLog(why) => Self::AuditUnavailable(why),
             StoreError::ActivePlanExists(nhs) => Self::Conflict {
                 kind: Conflict::PlanExists,
                 detail: format!("NHS number {nhs} already has an active care plan."),

@@ -259,6 +259,7 @@ async fn append(
         )],
         idempotency: None,
         prior: None,
+        audit: None,
     };
     match db.append(request).await {
         Ok(_) => Ok(()),

@@ -129,6 +129,24 @@ fn without_nul(value: &mut serde_json::Value) {
     }
 }
 
+/// Inserts entries in one statement, on a connection or inside a transaction (an append's, for
+/// the entry of the write it commits).
+pub(crate) async fn insert_entries(
+    client: &impl deadpool_postgres::GenericClient,
+    entries: &[AccessEntry],
+) -> Result<(), StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "INSERT INTO access_log ({COLUMNS}) \
+             SELECT {COLUMNS} FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
+        ))
+        .await?;
+    let mut batch = serde_json::to_value(entries)?;
+    without_nul(&mut batch);
+    client.execute(&stmt, &[&batch]).await?;
+    Ok(())
+}
+
 impl Database {
     /// Writes a batch of entries in one statement and one commit: all or none.
     ///
@@ -136,16 +154,7 @@ impl Database {
     /// When the database refuses or fails; then no entry of the batch is written.
     pub async fn record_access(&self, entries: &[AccessEntry]) -> Result<(), StoreError> {
         let client = self.connection().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "INSERT INTO access_log ({COLUMNS}) \
-                 SELECT {COLUMNS} FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
-            ))
-            .await?;
-        let mut batch = serde_json::to_value(entries)?;
-        without_nul(&mut batch);
-        client.execute(&stmt, &[&batch]).await?;
-        Ok(())
+        insert_entries(&client, entries).await
     }
 
     /// Entries matching the query, newest first.

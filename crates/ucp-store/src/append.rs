@@ -48,6 +48,10 @@ pub struct AppendRequest {
     /// The aggregate's state as the writer folded it to decide (at `expected`), handed to the
     /// inline projections so that they need not read the stream again. `None`: they read it.
     pub prior: Option<crate::State>,
+    /// The access-log entry of the request this write answers, committed in the same
+    /// transaction as its events: a write that commits has its entry, and one that does not
+    /// has none from here (the request's refusal is logged as any other).
+    pub audit: Option<crate::AccessEntry>,
 }
 
 /// The events an append wrote, or, for a retry, the events the first attempt wrote.
@@ -120,6 +124,14 @@ impl Database {
             {
                 state = Some(folded);
             }
+        }
+        if let Some(entry) = &request.audit {
+            crate::access_log::insert_entries(&tx, std::slice::from_ref(entry))
+                .await
+                .map_err(|e| match e {
+                    e if e.is_timeout() || e.is_disconnected() => e,
+                    e => StoreError::AccessLog(e.to_string()),
+                })?;
         }
         // Wakes feed readers when (and only if) this commits.
         let notify = tx

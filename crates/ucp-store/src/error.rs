@@ -26,6 +26,10 @@ pub enum StoreError {
     /// A stream may not be appended to without any event.
     #[error("an append must carry at least one event")]
     EmptyAppend,
+
+    /// The write's access-log entry could not be written, so neither was the write.
+    #[error("the access log cannot be written: {0}")]
+    AccessLog(String),
     /// No connection could be had from the pool in time.
     #[error("no database connection available")]
     Pool(#[from] deadpool_postgres::PoolError),

@@ -52,7 +52,18 @@ pub(crate) async fn note_write_position(client: &tokio_postgres::Client) {
     if WRITE_POSITION.try_with(|_| ()).is_err() {
         return;
     }
-    match client.query_one("SELECT pg_current_wal_lsn()", &[]).await {
+    // Bounded: the write is committed and answered whatever this does (a server that went
+    // away just after the commit must not hold the answer back).
+    let asked = tokio::time::timeout(
+        Duration::from_secs(1),
+        client.query_one("SELECT pg_current_wal_lsn()", &[]),
+    )
+    .await;
+    let Ok(asked) = asked else {
+        tracing::warn!("the WAL position after a write did not come within 1 s");
+        return;
+    };
+    match asked {
         Ok(row) => match row.try_get::<_, PgLsn>(0) {
             Ok(lsn) => {
                 let lsn = u64::from(lsn);

@@ -41,17 +41,61 @@ pub async fn record_access(
         .get(PURPOSE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(100).collect::<String>());
-    let (response, admitted) = ucp_app::audit::ADMITTED
-        .scope(std::cell::RefCell::new(None), async {
-            let response = next.call(req).await;
-            (
-                response,
-                ucp_app::audit::ADMITTED.with(|a| a.borrow().clone()),
-            )
-        })
+    // A write that commits commits this request's entry with its events (the entry made here,
+    // from the request, with what the write shows); the group commit below is for the rest.
+    let in_write = {
+        // What the entry needs of the request, taken now: the request itself may not be held
+        // while it is routed.
+        let action = req
+            .app_data::<web::Data<OperationIds>>()
+            .and_then(|ids| {
+                ids.of_path(req.method().as_str(), req.path())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let method = req.method().as_str().to_owned();
+        let path = req.path().to_owned();
+        let id = request_id(req.request());
+        let purpose = purpose.clone();
+        ucp_app::audit::EntryInWrite {
+            build: Box::new(move |actor, mut access, status| {
+                if access.acting_for.is_none() {
+                    access.acting_for = ucp_app::audit::ADMITTED
+                        .try_with(|a| a.borrow().clone())
+                        .ok()
+                        .flatten();
+                }
+                let mut entry = entry_of(Some(actor), &action, access, status);
+                entry.method.clone_from(&method);
+                entry.path.clone_from(&path);
+                if entry.purpose.is_none() {
+                    entry.purpose.clone_from(&purpose);
+                }
+                entry.request_id.clone_from(&id);
+                entry
+            }),
+            written: std::cell::Cell::new(false),
+        }
+    };
+    let (response, admitted, written) = ucp_app::audit::ENTRY_IN_WRITE
+        .scope(
+            in_write,
+            ucp_app::audit::ADMITTED.scope(std::cell::RefCell::new(None), async {
+                let response = next.call(req).await;
+                (
+                    response,
+                    ucp_app::audit::ADMITTED.with(|a| a.borrow().clone()),
+                    ucp_app::audit::ENTRY_IN_WRITE.with(|w| w.written.get()),
+                )
+            }),
+        )
         .await;
     let (http_req, res) = response?.into_parts();
     let status = res.status().as_u16();
+    if written && status < 400 {
+        // Its entry committed with the write.
+        return Ok(ServiceResponse::new(http_req, res.map_into_boxed_body()));
+    }
     // What the handler's result showed travels with its response.
     let mut note = res
         .extensions()

@@ -79,6 +79,31 @@ tokio::task_local! {
     pub static ADMITTED: std::cell::RefCell<Option<crate::ActingFor>>;
 }
 
+/// Makes a request's entry from who wrote, what the write shows and the answer's status.
+pub type BuildEntry = dyn Fn(&crate::Actor, Access, u16) -> ucp_store::AccessEntry;
+
+/// How the access-log entry of the request a write answers is made, by the layer that knows the
+/// request (HTTP: who, how, why, with which id), so that the write commits it in its own
+/// transaction ([`crate::commands::execute`]): a write that commits has its entry, its outcome
+/// done, and the two cannot disagree. `written` says the entry is committed.
+pub struct EntryInWrite {
+    pub build: Box<BuildEntry>,
+    pub written: std::cell::Cell<bool>,
+}
+
+impl std::fmt::Debug for EntryInWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryInWrite")
+            .field("written", &self.written.get())
+            .finish_non_exhaustive()
+    }
+}
+
+tokio::task_local! {
+    /// Set around a request that may write by the access log (see [`EntryInWrite`]).
+    pub static ENTRY_IN_WRITE: EntryInWrite;
+}
+
 /// What a call showed, returned with its result so that the access log records it exactly
 /// (and a replay can show it again): which plan, which version, which view, and whose NHS
 /// numbers came back.

@@ -5,7 +5,7 @@ mod access;
 pub mod refusals;
 mod writer;
 
-pub use access::{entry, Access, Shown, View, ADMITTED};
+pub use access::{entry, Access, EntryInWrite, Shown, View, ADMITTED, ENTRY_IN_WRITE};
 pub use ucp_store::{AccessEntry, AccessQuery};
 pub use writer::{AuditConfig, AuditFailed, AuditWriter};
 
