@@ -158,9 +158,15 @@ impl Modify for ServerErrors {
                     ),
                 ];
                 if needs_token {
+                    // Who may do it is the use case's declaration; so is what its refusal says.
+                    let refused = op
+                        .operation_id
+                        .as_deref()
+                        .and_then(ucp_app::use_cases::of_operation)
+                        .map_or("The token's role may not do this", |u| u.refused);
                     declared.extend([
                         ("401", "No valid token", false),
-                        ("403", "The token's role may not do this", false),
+                        ("403", refused, false),
                         ("429", "This token's subject sent too many requests", true),
                     ]);
                 }

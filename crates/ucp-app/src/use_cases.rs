@@ -42,6 +42,8 @@ pub struct UseCase {
     pub view: Option<View>,
     /// A role listed here may do it for these sections only.
     pub sections_only: &'static [(Role, &'static [PlanSection])],
+    /// What the API reference says of its refusal (403), for whoever reads it there.
+    pub refused: &'static str,
 }
 
 impl UseCase {
@@ -55,6 +57,7 @@ impl UseCase {
             replica: false,
             view: Some(view),
             sections_only: &[],
+            refused: "",
         }
     }
 
@@ -68,6 +71,7 @@ impl UseCase {
             replica: false,
             view: Some(View::Plan),
             sections_only: &[],
+            refused: "",
         }
     }
 
@@ -81,6 +85,7 @@ impl UseCase {
             replica: false,
             view: None,
             sections_only: &[],
+            refused: ADMINS_ONLY,
         }
     }
 
@@ -103,6 +108,10 @@ impl UseCase {
             per_section: true,
             ..self
         }
+    }
+
+    const fn refusing(self, refused: &'static str) -> Self {
+        Self { refused, ..self }
     }
 
     const fn viewing(self, view: Option<View>) -> Self {
@@ -207,6 +216,15 @@ impl UseCase {
 }
 
 const ADMINS: &[Role] = &[Role::Admin];
+const ADMINS_ONLY: &str = "Admins only";
+const READS_PLANS: &str = "Role may not read plans";
+const READS_SUMMARIES: &str = "Role may not read summaries";
+const PATIENTS_ONLY: &str = "Patients only";
+const THE_PERSON: &str = "Not the person themselves, or identity proofing too low";
+const MAY_NOT: &str = "Role may not do this";
+const FOLLOWERS_ONLY: &str = "Dispatch and admin only";
+const CLINICIANS_AND_ADMINS: &str = "Clinicians and admins only";
+const FHIR_REFUSED: &str = "The token's role may not do this";
 /// Whole plans: clinicians, the urgent-care roles, and the person their own.
 const PLAN_READERS: &[Role] = &[
     Role::Clinician,
@@ -243,77 +261,113 @@ const OOH_SECTIONS: &[(Role, &[PlanSection])] = &[(
 )];
 
 // Reads of a plan.
-pub const GET_CARE_PLAN: UseCase =
-    UseCase::read("getCarePlan", PLAN_READERS, View::Plan).on_replica();
-pub const GET_SECTION: UseCase =
-    UseCase::read("getSection", PLAN_READERS, View::Section).each_section();
-pub const GET_HISTORY: UseCase = UseCase::read("getCarePlanHistory", PLAN_READERS, View::History);
-pub const GET_CHANGES: UseCase = UseCase::read("getCarePlanChanges", PLAN_READERS, View::Changes);
+pub const GET_CARE_PLAN: UseCase = UseCase::read("getCarePlan", PLAN_READERS, View::Plan)
+    .on_replica()
+    .refusing(READS_PLANS);
+pub const GET_SECTION: UseCase = UseCase::read("getSection", PLAN_READERS, View::Section)
+    .each_section()
+    .refusing(READS_PLANS);
+pub const GET_HISTORY: UseCase =
+    UseCase::read("getCarePlanHistory", PLAN_READERS, View::History).refusing(READS_PLANS);
+pub const GET_CHANGES: UseCase =
+    UseCase::read("getCarePlanChanges", PLAN_READERS, View::Changes).refusing(READS_PLANS);
 /// The printed plan: for the plan's clinicians and the person, who print it; crews read the
 /// paper, or the plan itself.
 pub const GET_DOCUMENT: UseCase = UseCase::read(
     "getCarePlanDocument",
     &[Role::Clinician, Role::Patient],
     View::Document,
-);
-pub const GET_PERSON_PLAN: UseCase =
-    UseCase::read("getPersonCarePlan", PLAN_READERS, View::Plan).on_replica();
+)
+.refusing("Clinicians and the person only");
+pub const GET_PERSON_PLAN: UseCase = UseCase::read("getPersonCarePlan", PLAN_READERS, View::Plan)
+    .on_replica()
+    .refusing(READS_PLANS);
 pub const GET_SUMMARY: UseCase =
-    UseCase::read("getEmergencySummary", SUMMARY_READERS, View::Summary).on_replica();
+    UseCase::read("getEmergencySummary", SUMMARY_READERS, View::Summary)
+        .on_replica()
+        .refusing(READS_SUMMARIES);
 pub const GET_SUMMARY_CHANGES: UseCase =
-    UseCase::read("getEmergencySummaryChanges", SUMMARY_READERS, View::Changes);
-pub const SEARCH_PATIENTS: UseCase =
-    UseCase::read("searchPatients", SEARCHERS, View::Search).on_replica();
+    UseCase::read("getEmergencySummaryChanges", SUMMARY_READERS, View::Changes)
+        .refusing(READS_SUMMARIES);
+pub const SEARCH_PATIENTS: UseCase = UseCase::read("searchPatients", SEARCHERS, View::Search)
+    .on_replica()
+    .refusing("Role may not search");
 pub const GET_WORKLIST: UseCase =
-    UseCase::read("getReviewWorklist", WORKLIST_READERS, View::Worklist);
+    UseCase::read("getReviewWorklist", WORKLIST_READERS, View::Worklist)
+        .refusing(CLINICIANS_AND_ADMINS);
 pub const GET_WORKLIST_SUMMARY: UseCase =
-    UseCase::read("getReviewWorklistSummary", WORKLIST_READERS, View::Worklist).viewing(None);
+    UseCase::read("getReviewWorklistSummary", WORKLIST_READERS, View::Worklist)
+        .viewing(None)
+        .refusing(CLINICIANS_AND_ADMINS);
 
 // The person's own.
-pub const GET_MY_PLAN: UseCase = UseCase::read("getMyCarePlan", PERSON, View::Plan).for_proxies();
-pub const GET_MY_ACCESS_LOG: UseCase =
-    UseCase::read("getMyAccessLog", PERSON, View::Plan).viewing(None);
-pub const LIST_MY_PROXIES: UseCase =
-    UseCase::read("listMyProxies", PERSON, View::Plan).viewing(None);
-pub const LIST_ACTING_FOR: UseCase =
-    UseCase::read("listActingFor", PERSON, View::Plan).viewing(None);
-pub const START_MY_PLAN: UseCase = UseCase::write("startMyCarePlan", PERSON);
+pub const GET_MY_PLAN: UseCase = UseCase::read("getMyCarePlan", PERSON, View::Plan)
+    .for_proxies()
+    .refusing(PATIENTS_ONLY);
+pub const GET_MY_ACCESS_LOG: UseCase = UseCase::read("getMyAccessLog", PERSON, View::Plan)
+    .viewing(None)
+    .refusing(PATIENTS_ONLY);
+pub const LIST_MY_PROXIES: UseCase = UseCase::read("listMyProxies", PERSON, View::Plan)
+    .viewing(None)
+    .refusing(THE_PERSON);
+pub const LIST_ACTING_FOR: UseCase = UseCase::read("listActingFor", PERSON, View::Plan)
+    .viewing(None)
+    .refusing("Not an NHS login, or identity proofing too low");
+pub const START_MY_PLAN: UseCase =
+    UseCase::write("startMyCarePlan", PERSON).refusing(PATIENTS_ONLY);
 pub const PUT_MY_SECTION: UseCase = UseCase::write("putMySection", PERSON)
     .each_section()
-    .for_proxies();
-pub const WITHDRAW_MY_PLAN: UseCase = UseCase::write("withdrawMyCarePlan", PERSON);
-pub const WITHDRAW_MY_CONSENT: UseCase = UseCase::write("withdrawMyConsent", PERSON);
-pub const GRANT_MY_PROXY: UseCase = UseCase::write("grantMyProxy", PERSON).viewing(None);
-pub const REVOKE_MY_PROXY: UseCase = UseCase::write("revokeMyProxy", PERSON).viewing(None);
+    .for_proxies()
+    .refusing("Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date");
+pub const WITHDRAW_MY_PLAN: UseCase =
+    UseCase::write("withdrawMyCarePlan", PERSON).refusing(PATIENTS_ONLY);
+pub const WITHDRAW_MY_CONSENT: UseCase =
+    UseCase::write("withdrawMyConsent", PERSON).refusing(PATIENTS_ONLY);
+pub const GRANT_MY_PROXY: UseCase = UseCase::write("grantMyProxy", PERSON)
+    .viewing(None)
+    .refusing(THE_PERSON);
+pub const REVOKE_MY_PROXY: UseCase = UseCase::write("revokeMyProxy", PERSON)
+    .viewing(None)
+    .refusing(THE_PERSON);
 
 // Writes of a plan.
-pub const CREATE_CARE_PLAN: UseCase =
-    UseCase::write("createCarePlan", ETP_WRITERS).limited(OOH_SECTIONS);
+pub const CREATE_CARE_PLAN: UseCase = UseCase::write("createCarePlan", ETP_WRITERS)
+    .limited(OOH_SECTIONS)
+    .refusing("Role may not create plans");
 pub const PUT_SECTION: UseCase = UseCase::write("putSection", ETP_WRITERS)
     .each_section()
-    .limited(OOH_SECTIONS);
+    .limited(OOH_SECTIONS)
+    .refusing("Role may not write plans");
 pub const RETRACT_SECTION: UseCase = UseCase::write("retractSection", ETP_WRITERS)
     .each_section()
-    .limited(OOH_SECTIONS);
-pub const COUNTERSIGN: UseCase =
-    UseCase::write("countersignEmergencyTreatmentPlan", ETP_WRITERS).limited(OOH_SECTIONS);
-pub const REVIEW: UseCase = UseCase::write("reviewCarePlan", ETP_WRITERS);
-pub const RECORD_DEATH: UseCase = UseCase::write("recordDeath", ETP_WRITERS);
-pub const WITHDRAW: UseCase = UseCase::write("withdrawCarePlan", CLINICIANS);
-pub const VOID: UseCase = UseCase::write("voidCarePlan", CLINICIANS);
-pub const RETRACT_DEATH: UseCase = UseCase::write("retractDeath", CLINICIANS);
+    .limited(OOH_SECTIONS)
+    .refusing("Role may not retract this section");
+pub const COUNTERSIGN: UseCase = UseCase::write("countersignEmergencyTreatmentPlan", ETP_WRITERS)
+    .limited(OOH_SECTIONS)
+    .refusing("Role may not sign an Emergency Treatment Plan");
+pub const REVIEW: UseCase = UseCase::write("reviewCarePlan", ETP_WRITERS).refusing(MAY_NOT);
+pub const RECORD_DEATH: UseCase = UseCase::write("recordDeath", ETP_WRITERS).refusing(MAY_NOT);
+pub const WITHDRAW: UseCase = UseCase::write("withdrawCarePlan", CLINICIANS).refusing(MAY_NOT);
+pub const VOID: UseCase = UseCase::write("voidCarePlan", CLINICIANS).refusing(MAY_NOT);
+pub const RETRACT_DEATH: UseCase = UseCase::write("retractDeath", CLINICIANS).refusing(MAY_NOT);
 /// Recorded for the person by a clinician caring for them, whom they told.
-pub const WITHDRAW_CONSENT: UseCase = UseCase::write("withdrawConsentToShare", CLINICIANS);
+pub const WITHDRAW_CONSENT: UseCase =
+    UseCase::write("withdrawConsentToShare", CLINICIANS).refusing(MAY_NOT);
 /// A clinician grants an attorney for health and welfare access, as part of direct care.
 pub const GRANT_ATTORNEY_PROXY: UseCase = UseCase {
     purpose: PurposeRule::Exactly(Purpose::DirectCare),
-    ..UseCase::write("grantAttorneyProxy", CLINICIANS).viewing(None)
+    ..UseCase::write("grantAttorneyProxy", CLINICIANS)
+        .viewing(None)
+        .refusing("Clinicians of an organisation caring for the person only, and for a lasting power of attorney only")
 };
 
 // Followers of changes.
-pub const READ_FEED: UseCase = UseCase::read("readFeed", FOLLOWERS, View::Feed);
-pub const STREAM_FEED: UseCase = UseCase::read("streamFeed", FOLLOWERS, View::Feed);
-pub const READ_SNAPSHOT: UseCase = UseCase::read("readFeedSnapshot", FOLLOWERS, View::Snapshot);
+pub const READ_FEED: UseCase =
+    UseCase::read("readFeed", FOLLOWERS, View::Feed).refusing(FOLLOWERS_ONLY);
+pub const STREAM_FEED: UseCase =
+    UseCase::read("streamFeed", FOLLOWERS, View::Feed).refusing(FOLLOWERS_ONLY);
+pub const READ_SNAPSHOT: UseCase =
+    UseCase::read("readFeedSnapshot", FOLLOWERS, View::Snapshot).refusing(FOLLOWERS_ONLY);
 
 // Administration.
 pub const LIST_SUBSCRIPTIONS: UseCase =
@@ -339,15 +393,18 @@ pub const REDELIVER_NRL_DEAD_LETTER: UseCase =
         .viewing(Some(View::DeadLetters));
 
 // FHIR R4: the same reads in FHIR's resources.
-pub const FHIR_READ: UseCase = UseCase::read("fhirRead", PLAN_READERS, View::Fhir);
+pub const FHIR_READ: UseCase =
+    UseCase::read("fhirRead", PLAN_READERS, View::Fhir).refusing(FHIR_REFUSED);
 pub const FHIR_READ_VERSION: UseCase =
-    UseCase::read("fhirReadCarePlanVersion", PLAN_READERS, View::Fhir);
+    UseCase::read("fhirReadCarePlanVersion", PLAN_READERS, View::Fhir).refusing(FHIR_REFUSED);
 pub const FHIR_EVERYTHING: UseCase =
-    UseCase::read("fhirPatientEverything", PLAN_READERS, View::Fhir);
+    UseCase::read("fhirPatientEverything", PLAN_READERS, View::Fhir).refusing(FHIR_REFUSED);
 /// `fhirSearch` of a patient's resources (`?patient=`).
-pub const FHIR_SEARCH: UseCase = UseCase::read("fhirSearch", PLAN_READERS, View::Fhir);
+pub const FHIR_SEARCH: UseCase =
+    UseCase::read("fhirSearch", PLAN_READERS, View::Fhir).refusing(FHIR_REFUSED);
 /// `fhirSearch` for people (`Patient?family=&birthdate=`): searching, as `searchPatients`.
-pub const FHIR_SEARCH_PATIENTS: UseCase = UseCase::read("fhirSearch", SEARCHERS, View::Search);
+pub const FHIR_SEARCH_PATIENTS: UseCase =
+    UseCase::read("fhirSearch", SEARCHERS, View::Search).refusing(FHIR_REFUSED);
 
 /// Every use case, in the order of the API reference.
 pub const ALL: &[&UseCase] = &[

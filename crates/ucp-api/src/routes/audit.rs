@@ -125,7 +125,6 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "Entries, newest first", body = AuditPage),
         (status = 400, description = "Bad filter or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -180,7 +179,6 @@ pub async fn search_audit(
     responses(
         (status = 200, description = "The document as it was served", body = Object),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry, or it showed nothing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -52,7 +52,6 @@ fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> 
     responses(
         (status = 201, description = "Created", body = PlanView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not create plans", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The person already has an active plan", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
     ),
@@ -119,7 +118,6 @@ impl AsOfQuery {
         (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Bad id, version or instant", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan (or not one this caller may see)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -151,7 +149,6 @@ pub async fn get_care_plan(
         (status = 200, description = "The section", body = SectionView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Bad id or section name", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan or section", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -187,7 +184,6 @@ pub async fn get_section(
     responses(
         (status = 200, description = "The section as saved", body = SectionView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, unknown field, bad id or section", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not write plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The section changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
@@ -260,7 +256,6 @@ macro_rules! lifecycle_route {
             responses(
                 (status = 200, description = "The plan after the change", body = PlanView, headers(("ETag" = String))),
                 (status = 400, description = "Malformed JSON, unknown field or bad id", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Role may not do this", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The plan's status does not allow it", body = Problem, content_type = "application/problem+json"),
                 (status = 412, description = "The plan changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
@@ -368,7 +363,6 @@ pub struct RetractSectionRequest {
     responses(
         (status = 200, description = "The plan without the section", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, unknown field, bad id or section", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not retract this section", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or it has no such section", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The section changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
@@ -426,7 +420,6 @@ pub async fn retract_section(
     request_body = ucp_domain::Countersignature,
     responses(
         (status = 200, description = "The form with the signature added", body = SectionView, headers(("ETag" = String))),
-        (status = 403, description = "Role may not sign an Emergency Treatment Plan", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or it has no Emergency Treatment Plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed, the decision changed since the digest was read, or the caller signed it already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A registration not in its register's form, or a designation that may not sign as senior responsible clinician", body = Problem, content_type = "application/problem+json"),
@@ -478,7 +471,6 @@ pub async fn delete_care_plan(path: web::Path<String>, _caller: Caller) -> HttpR
     responses(
         (status = 200, description = "The history", body = Vec<HistoryEntry>),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -520,7 +512,6 @@ pub struct SinceQuery {
     responses(
         (status = 200, description = "The changes after `since`, oldest first", body = ucp_app::since::PlanChanges),
         (status = 400, description = "Bad id or query", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan (or not one this caller may see)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "since or until outside the plan's versions", body = Problem, content_type = "application/problem+json"),
     ),
@@ -557,7 +548,6 @@ pub async fn get_changes(
     responses(
         (status = 200, description = "The plan as a PDF", content_type = "application/pdf", body = Vec<u8>),
         (status = 400, description = "Bad id, version or instant", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinicians and the person only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan or version (or not one this caller may see)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

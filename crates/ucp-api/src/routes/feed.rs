@@ -72,7 +72,6 @@ pub struct FeedPoll(pub Duration);
     responses(
         (status = 200, description = "Changes, oldest first, and the cursor to continue from", body = ChangePage),
         (status = 400, description = "Bad cursor, limit or wait", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Dispatch and admin only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -138,7 +137,6 @@ pub struct SnapshotQuery {
     responses(
         (status = 200, description = "Current summaries of active plans, by NHS number, and the feed cursor", body = SnapshotPage),
         (status = 400, description = "Bad page or limit", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Dispatch and admin only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -178,7 +176,6 @@ pub async fn read_snapshot(
     responses(
         (status = 200, description = "text/event-stream of `change` events whose data is a Change, ending with `token-expired` when the token does", content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Dispatch and admin only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -34,7 +34,6 @@ fn plan_response(status: StatusCode, shown: ucp_app::audit::Shown<PlanView>) -> 
     get, path = "/v1/me/care-plan", operation_id = "getMyCarePlan", tag = "me",
     responses(
         (status = 200, description = "Your plan", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan yet", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -60,7 +59,6 @@ pub use ucp_domain::StartMyCarePlanRequest;
     responses(
         (status = 201, description = "Your new plan", body = PlanView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "You already have a plan", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, or not your own NHS number", body = Problem, content_type = "application/problem+json"),
     ),
@@ -101,7 +99,6 @@ pub async fn start_my_plan(
     responses(
         (status = 200, description = "The section as saved", body = ucp_domain::views::SectionView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, unknown field or section", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinical sections (consent to share on another basis than your own agreement, or by a proxy), or your name, NHS number or birth date", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan yet", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -186,7 +183,6 @@ async fn withdraw_mine(
     responses(
         (status = 200, description = "Your plan, withdrawn", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is already closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -215,7 +211,6 @@ pub async fn withdraw_my_plan(
     responses(
         (status = 200, description = "Your plan, no longer shared", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is closed, or consent is withdrawn already", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +277,6 @@ pub struct MyAccessQuery {
     responses(
         (status = 200, description = "Newest first", body = MyAccessPage),
         (status = 400, description = "Bad cursor or limit", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Patients only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

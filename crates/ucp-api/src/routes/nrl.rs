@@ -20,7 +20,6 @@ pub struct NrlPublishing(pub Option<NrlClient>);
     get, path = "/v1/nrl/dead-letters", operation_id = "listNrlDeadLetters", tag = "nrl",
     responses(
         (status = 200, description = "Parked pointer changes, oldest first (settled ones with redeliveredAt)", body = Vec<NrlDeadLetterView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -41,7 +40,6 @@ pub async fn list_nrl_dead_letters(
     responses(
         (status = 200, description = "Sent; the dead letter is settled", body = NrlDeadLetterView),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dead letter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Redelivered already, or this server does not publish to the NRL", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The NRL failed again; the dead letter stays open", body = Problem, content_type = "application/problem+json"),

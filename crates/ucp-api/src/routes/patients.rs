@@ -26,7 +26,6 @@ use ucp_app::AppState;
     responses(
         (status = 200, description = "The plan", body = PlanView, headers(("ETag" = String))),
         (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only", body = Problem, content_type = "application/problem+json"),
     ),
@@ -51,7 +50,6 @@ pub async fn get_person_plan(
         (status = 200, description = "The summary", body = EmergencySummary, headers(("ETag" = String))),
         (status = 304, description = "Unchanged: the If-None-Match ETag is the current one", headers(("ETag" = String))),
         (status = 400, description = "Not a valid NHS number", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The plan ended (withdrawn, voided, closed after death, or consent to share withdrawn): `plan_not_current` with a `notice` and no clinical content, for roles that read active plans only", body = Problem, content_type = "application/problem+json"),
     ),
@@ -113,7 +111,6 @@ pub struct PatientQuery {
     responses(
         (status = 200, description = "Ranked candidates, best first (at most 50)", body = Vec<PatientCandidate>),
         (status = 400, description = "Fewer than two criteria, or a bad date or postcode", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not search", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -243,7 +240,6 @@ pub struct SummarySinceQuery {
     responses(
         (status = 200, description = "The changes after `since`, oldest first", body = ucp_app::since::SummaryChanges),
         (status = 400, description = "Not a valid NHS number, or a bad query", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read summaries", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No current plan", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "since or until outside the plan's versions", body = Problem, content_type = "application/problem+json"),
     ),

@@ -53,7 +53,6 @@ fn parse_grant_id(text: &str) -> Result<Uuid, ApiError> {
     get, path = "/v1/me/proxies", operation_id = "listMyProxies", tag = "me",
     responses(
         (status = 200, description = "Your proxy grants, active and revoked, newest first", body = ProxyGrantList),
-        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -73,7 +72,6 @@ pub async fn list_my_proxies(
     responses(
         (status = 201, description = "The grant", body = ProxyGrantView),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "They already hold an active grant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, yourself, or an attorney your plan does not record", body = Problem, content_type = "application/problem+json"),
     ),
@@ -101,7 +99,6 @@ pub async fn grant_my_proxy(
     responses(
         (status = 200, description = "The grant, revoked", body = ProxyGrantView),
         (status = 400, description = "Malformed JSON, an unknown field or a bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the person themselves, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already revoked", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
@@ -128,7 +125,6 @@ pub async fn revoke_my_proxy(
     get, path = "/v1/me/acting-for", operation_id = "listActingFor", tag = "me",
     responses(
         (status = 200, description = "The active grants you hold; send UCP-On-Behalf-Of with one's nhsNumber", body = ProxyGrantList),
-        (status = 403, description = "Not an NHS login, or identity proofing too low", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -149,7 +145,6 @@ pub async fn list_acting_for(
     responses(
         (status = 201, description = "The grant", body = ProxyGrantView),
         (status = 400, description = "Malformed JSON, an unknown field, a bad id, or no X-Purpose-Of-Use", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinicians of an organisation caring for the person only, and for a lasting power of attorney only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "They already hold an active grant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, no LPA registration reference, or not an attorney the plan records by this NHS number", body = Problem, content_type = "application/problem+json"),

@@ -29,7 +29,6 @@ fn parse_id(text: &str, pointer: &str) -> Result<Uuid, ApiError> {
     responses(
         (status = 201, description = "Subscribed", body = SubscriptionView),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid URL, change type, secret or attempts", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -59,7 +58,6 @@ pub async fn create_subscription(
     get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
     responses(
         (status = 200, description = "Live subscriptions", body = Vec<SubscriptionView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -79,7 +77,6 @@ pub async fn list_subscriptions(
     responses(
         (status = 204, description = "Stopped"),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -102,7 +99,6 @@ pub async fn delete_subscription(
     responses(
         (status = 200, description = "Parked changes, oldest first", body = Vec<DeadLetterView>),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -126,7 +122,6 @@ pub async fn list_dead_letters(
     responses(
         (status = 200, description = "Delivered; the dead letter is settled", body = DeadLetterView),
         (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription or dead letter", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The receiver failed again; the dead letter stays", body = Problem, content_type = "application/problem+json"),
     ),

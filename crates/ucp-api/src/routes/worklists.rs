@@ -98,7 +98,6 @@ fn decode_cursor(text: &str) -> Result<(i16, NaiveDate, Uuid), ApiError> {
     responses(
         (status = 200, description = "Plans due for review: said no longer valid first, then by due date", body = ReviewPage),
         (status = 400, description = "Bad organisation, date, status, cursor or limit", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinicians and admins only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -156,7 +155,6 @@ pub struct CountsQuery {
     responses(
         (status = 200, description = "Counts per organisation", body = Vec<OrganisationCounts>),
         (status = 400, description = "Bad organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Clinicians and admins only", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

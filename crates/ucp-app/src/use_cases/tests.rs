@@ -264,3 +264,10 @@ fn an_operation_id_finds_its_use_case_per_section_too() {
         Some("getCarePlan")
     );
 }
+
+#[test]
+fn every_use_case_says_what_its_refusal_means() {
+    for use_case in ALL {
+        assert!(!use_case.refused.is_empty(), "{}", use_case.operation);
+    }
+}
