@@ -687,4 +687,27 @@ async fn a_writes_entry_commits_with_its_events_or_neither_does() {
         plan["version"].as_i64(),
         "the refused write wrote nothing"
     );
+    // A path written with escapes is the operation the router matched.
+    let res = app
+        .req(
+            Method::PUT,
+            &format!("/v1/care-plans/{id}/sections/what%2Dmatters"),
+            Role::Clinician,
+        )
+        .header("If-Match", format!("\"plan.{events}\""))
+        .json(&json!({ "inTheirOwnWords": "Written." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let action: String = owner
+        .query_one(
+            "SELECT action FROM access_log WHERE plan_id = $1::text::uuid \
+             ORDER BY at DESC LIMIT 1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(action, "putSectionWhatMatters");
 }

@@ -422,12 +422,12 @@ async fn the_log_refuses_update_delete_and_truncate() {
 #[tokio::test]
 async fn an_append_notes_the_wal_position_after_its_commit() {
     use std::cell::Cell;
-    use ucp_store::replica::{parse_lsn, WRITE_POSITION};
+    use ucp_store::replica::{parse_lsn, WritePosition, WRITE_POSITION};
     let test_db = TestDb::migrated().await;
     let db = test_db.store(4);
     let before = parse_lsn(&db.consistency_token().await.unwrap()).unwrap();
     let noted = WRITE_POSITION
-        .scope(Cell::new(None), async {
+        .scope(Cell::new(WritePosition::default()), async {
             db.append(append(
                 Uuid::new_v4(),
                 ExpectedVersion::NoStream,
@@ -435,7 +435,7 @@ async fn an_append_notes_the_wal_position_after_its_commit() {
             ))
             .await
             .unwrap();
-            WRITE_POSITION.with(Cell::get)
+            WRITE_POSITION.with(Cell::get).known()
         })
         .await
         .expect("the append noted its position");

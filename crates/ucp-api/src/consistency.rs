@@ -12,7 +12,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 use ucp_app::consistency::{
-    format_lsn, parse_lsn, ReadConsistency, READ_CONSISTENCY, WRITE_POSITION,
+    format_lsn, parse_lsn, ReadConsistency, WritePosition, READ_CONSISTENCY, WRITE_POSITION,
 };
 use ucp_app::AppState;
 
@@ -87,14 +87,14 @@ pub async fn read_your_writes(
     }
     // A write: its append notes the WAL position after its commit, on its own connection.
     let (res, written_at) = WRITE_POSITION
-        .scope(std::cell::Cell::new(None), async {
+        .scope(std::cell::Cell::new(WritePosition::default()), async {
             let res = next.call(req).await;
             (res, WRITE_POSITION.with(std::cell::Cell::get))
         })
         .await;
     let mut res = res?;
     if res.status().is_success() {
-        if let Some(lsn) = written_at {
+        if let Some(lsn) = written_at.known() {
             if let Ok(value) = HeaderValue::from_str(&format_lsn(lsn)) {
                 res.headers_mut()
                     .insert(HeaderName::from_static(CONSISTENCY_HEADER), value);

@@ -185,21 +185,24 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
                     replayed: false,
                 });
             }
-            Err(StoreError::VersionConflict { .. }) => match precondition {
-                Precondition::Section(..) => {}
-                Precondition::Plan(_) | Precondition::Never => {
-                    return Err(AppError::PreconditionFailed(
-                        "The plan changed since the ETag you sent; read it again.".into(),
-                    ))
+            Err(StoreError::VersionConflict { .. }) => {
+                db.write_states().forget(plan_id);
+                match precondition {
+                    Precondition::Section(..) => {}
+                    Precondition::Plan(_) | Precondition::Never => {
+                        return Err(AppError::PreconditionFailed(
+                            "The plan changed since the ETag you sent; read it again.".into(),
+                        ))
+                    }
+                    Precondition::None => {
+                        return Err(AppError::Conflict {
+                            kind: Conflict::PlanExists,
+                            detail: "A plan with this id already exists.".into(),
+                            location: Some(format!("/v1/care-plans/{plan_id}")),
+                        })
+                    }
                 }
-                Precondition::None => {
-                    return Err(AppError::Conflict {
-                        kind: Conflict::PlanExists,
-                        detail: "A plan with this id already exists.".into(),
-                        location: Some(format!("/v1/care-plans/{plan_id}")),
-                    })
-                }
-            },
+            }
             Err(e) => return Err(e.into()),
         }
     }

@@ -3,7 +3,7 @@
 //! which a read is served by the replica once it has replayed past it.
 
 pub use ucp_store::replica::{
-    format_lsn, parse_lsn, ReadConsistency, READ_CONSISTENCY, WRITE_POSITION,
+    format_lsn, parse_lsn, ReadConsistency, WritePosition, READ_CONSISTENCY, WRITE_POSITION,
 };
 
 /// The token of a committed write made outside an append (or whose append could not read its
@@ -12,5 +12,11 @@ pub use ucp_store::replica::{
 /// # Errors
 /// When the store fails (the write is committed all the same; only the token is missing).
 pub async fn token(db: &ucp_store::Database) -> Result<String, crate::AppError> {
-    Ok(db.consistency_token().await?)
+    // Bounded like the append's own: most often asked when that one failed, in a failover.
+    tokio::time::timeout(std::time::Duration::from_secs(1), db.consistency_token())
+        .await
+        .map_err(|_| {
+            crate::AppError::Unavailable("the WAL position did not come within 1 s".into())
+        })?
+        .map_err(Into::into)
 }

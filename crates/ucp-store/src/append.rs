@@ -161,7 +161,10 @@ impl Database {
             .await?;
         }
         tx.commit().await?;
-        crate::replica::note_write_position(&client).await;
+        if !crate::replica::note_write_position(&client).await {
+            // A query is still in flight on it: it goes, rather than back to the pool.
+            drop(deadpool_postgres::Object::take(client));
+        }
         Ok(AppendOutcome {
             stream_id: request.stream_id,
             events,

@@ -91,6 +91,14 @@ impl StateCache {
             .and_then(|m| m.get(&id).and_then(|s| s.downcast_ref::<T>().cloned()))
     }
 
+    /// Drops a stream's cached state: after a version conflict the cache may be ahead of the
+    /// log (a commit lost in a failover) or behind it; either way the next read folds afresh.
+    pub fn forget(&self, id: Uuid) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(&id);
+        }
+    }
+
     pub fn put<T: Send + Sync + 'static>(&self, id: Uuid, state: T) {
         if let Ok(mut m) = self.0.lock() {
             if m.len() >= STATES_MAX {

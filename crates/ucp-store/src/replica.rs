@@ -42,16 +42,43 @@ tokio::task_local! {
     /// Set around a request that writes: an append that commits inside it records the
     /// primary's WAL position after its commit, read on the append's own connection, so that
     /// the response's consistency token costs no second connection.
-    pub static WRITE_POSITION: std::cell::Cell<Option<u64>>;
+    pub static WRITE_POSITION: std::cell::Cell<WritePosition>;
+}
+
+/// The WAL position after a request's writes, as their appends saw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WritePosition {
+    /// The latest position noted.
+    pub lsn: Option<u64>,
+    /// An append of the request could not note its position: `lsn` may not cover every write,
+    /// so the token must be asked for afresh.
+    pub unknown: bool,
+}
+
+impl WritePosition {
+    /// The token's position, when every write of the request noted one.
+    #[must_use]
+    pub fn known(self) -> Option<u64> {
+        self.lsn.filter(|_| !self.unknown)
+    }
 }
 
 /// Records, for the request's [`WRITE_POSITION`] scope if there is one, the WAL position after
 /// a commit just made on `client`. The write is committed whatever happens here: a failure only
-/// leaves the token to be asked for on another connection.
-pub(crate) async fn note_write_position(client: &tokio_postgres::Client) {
+/// leaves the token to be asked for on another connection. Returns `false` when the connection
+/// did not answer in time and must not be used again.
+pub(crate) async fn note_write_position(client: &tokio_postgres::Client) -> bool {
     if WRITE_POSITION.try_with(|_| ()).is_err() {
-        return;
+        return true;
     }
+    let unknown = || {
+        let _ = WRITE_POSITION.try_with(|p| {
+            p.set(WritePosition {
+                unknown: true,
+                ..p.get()
+            });
+        });
+    };
     // Bounded: the write is committed and answered whatever this does (a server that went
     // away just after the commit must not hold the answer back).
     let asked = tokio::time::timeout(
@@ -61,19 +88,26 @@ pub(crate) async fn note_write_position(client: &tokio_postgres::Client) {
     .await;
     let Ok(asked) = asked else {
         tracing::warn!("the WAL position after a write did not come within 1 s");
-        return;
+        unknown();
+        return false;
     };
-    match asked {
-        Ok(row) => match row.try_get::<_, PgLsn>(0) {
-            Ok(lsn) => {
-                let lsn = u64::from(lsn);
-                let _ =
-                    WRITE_POSITION.try_with(|p| p.set(Some(p.get().map_or(lsn, |q| q.max(lsn)))));
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot read the WAL position after a write"),
-        },
-        Err(e) => tracing::warn!(error = %e, "cannot read the WAL position after a write"),
+    match asked.and_then(|row| row.try_get::<_, PgLsn>(0)) {
+        Ok(lsn) => {
+            let lsn = u64::from(lsn);
+            let _ = WRITE_POSITION.try_with(|p| {
+                let was = p.get();
+                p.set(WritePosition {
+                    lsn: Some(was.lsn.map_or(lsn, |q| q.max(lsn))),
+                    ..was
+                });
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the WAL position after a write");
+            unknown();
+        }
     }
+    true
 }
 
 /// How long a read waits for the replica to reach its token, and how stale a read without a

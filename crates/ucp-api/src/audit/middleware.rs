@@ -46,13 +46,10 @@ pub async fn record_access(
     let in_write = {
         // What the entry needs of the request, taken now: the request itself may not be held
         // while it is routed.
-        let action = req
-            .app_data::<web::Data<OperationIds>>()
-            .and_then(|ids| {
-                ids.of_path(req.method().as_str(), req.path())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "unknown".to_owned());
+        // The path as the router matches it (decoded), for the operation id, found only when a
+        // write makes its entry.
+        let ids = req.app_data::<web::Data<OperationIds>>().cloned();
+        let routed = req.match_info().get_ref().path().to_owned();
         let method = req.method().as_str().to_owned();
         let path = req.path().to_owned();
         let id = request_id(req.request());
@@ -65,7 +62,11 @@ pub async fn record_access(
                         .ok()
                         .flatten();
                 }
-                let mut entry = entry_of(Some(actor), &action, access, status);
+                let action = ids
+                    .as_ref()
+                    .and_then(|ids| ids.of_path(&method, &routed))
+                    .unwrap_or("unknown");
+                let mut entry = entry_of(Some(actor), action, access, status);
                 entry.method.clone_from(&method);
                 entry.path.clone_from(&path);
                 if entry.purpose.is_none() {
