@@ -69,7 +69,7 @@ say "loaded $plans plans ($events events) in $((load_ms / 1000)) s"
 # What the scenarios ask for, from what was loaded.
 # Plans a crew is shown: active, and still shared (consent withdrawn answers 410).
 psql_db -c "SELECT nhs_number FROM emergency_summary WHERE status = 'active'
-  AND coalesce(summary->'consentWithdrawn', 'null'::jsonb) = 'null'::jsonb ORDER BY random() LIMIT 5000" >"$work/nhs.txt"
+  AND summary->>'consentWithdrawn' IS NULL ORDER BY random() LIMIT 5000" >"$work/nhs.txt"
 psql_db -c "SELECT plan_id FROM care_plan_view WHERE status = 'active' ORDER BY random() LIMIT 5000" >"$work/plans.txt"
 psql_db -c "SELECT 'family=' || family_folded || '&birthDate=' || birth_date || '&postcode=' || replace(postcode, ' ', '%20')
   FROM patient_index WHERE status = 'active' AND family_folded ~ '^[a-z]+$' ORDER BY random() LIMIT 2000" >"$work/search.txt"
