@@ -3,8 +3,9 @@
 //! calls what it showed. The application function of each use case calls [`UseCase::authorize`]
 //! (or `proxies::admit`, which also checks a proxy's grant and records its use) before it reads
 //! or writes anything. The HTTP layer finds the use case of a route by its OpenAPI operation id
-//! and asks the same declaration before it reads a body (and whether a replica may serve it). Adding a role means adding it to [`Role`] and to the `roles` of the use
-//! cases it may do, here, and nowhere else.
+//! and asks the same declaration before it reads a body (and whether a replica may serve it, and
+//! what the API reference says of a refusal). Adding a role means adding it to [`Role`] and to
+//! the `roles` of the use cases it may do, here, and nowhere else.
 
 use ucp_domain::PlanSection;
 
