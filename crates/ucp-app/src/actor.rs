@@ -42,12 +42,6 @@ impl Role {
         }
     }
 
-    /// Ambulance crews, NHS 111 and out-of-hours GPs: they see active plans only.
-    #[must_use]
-    pub fn is_urgent_care(self) -> bool {
-        matches!(self, Self::Ambulance | Self::Nhs111 | Self::Ooh)
-    }
-
     /// The person themselves (NHS login), or someone acting for them: never asked why they
     /// read their own record, and proofed by NHS login.
     #[must_use]
