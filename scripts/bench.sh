@@ -10,6 +10,8 @@
 #                           comparison); the data is always loaded by this tree's bulk loader,
 #                           so the other binary must know the same migrations (a server refuses
 #                           a schema it was not built for)
+#   BENCH_PEERS (1)         0 skips the peers (scripts/bench-peers.sh: Emmett and Python
+#                           eventsourcing on the same PostgreSQL, installed under .local/)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -144,6 +146,7 @@ say "2. full plan by id (clinician), 32 connections"
 f=$(wrk_run plan-floor 32 2 "$floor_url" get.lua BENCH_LIST="$work/plans.txt" BENCH_PATH=/plan/%s)
 m=$(wrk_run plan 32 2 "$api" get.lua BENCH_LIST="$work/plans.txt" BENCH_PATH=/v1/care-plans/%s BENCH_TOKEN="$clinician")
 record "plan by id" "$m" "$f" ratio 0.7
+plan_floor=$f
 
 say "3. search by family name, birth date and postcode, 32 connections"
 f=$(wrk_run search-floor 32 2 "$floor_url" get.lua BENCH_LIST="$work/search.txt" "BENCH_PATH=/search?%s")
@@ -201,6 +204,25 @@ print(json.dumps({**figures, **writes}))
 PY
 )
 record "projection rebuild (while writes go on)" "$rebuild" "null" min_rps 50000
+
+if [ "${BENCH_PEERS:-1}" != 0 ]; then
+  say "8. the peers (BENCH_PEERS=0 skips them): Emmett and Python eventsourcing, append and read"
+  "$root/scripts/bench-peers.sh" "$admin_url" "$seconds" "$warmup" >"$work/peers.jsonl"
+  # Each peer's append against the write floor and beside the service's section update; its
+  # stream read against the read floor's plan by id and beside the service's.
+  while IFS= read -r line; do
+    for op in append read; do
+      m=$(python3 -c 'import json,sys; p=json.loads(sys.argv[1]); o=p[sys.argv[2]]
+print(json.dumps({"rps": o["ops"], "p50_ms": o["p50"], "p99_ms": o["p99"], "errors": o["errors"]}))' "$line" "$op")
+      name=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["peer"])' "$line")
+      if [ "$op" = append ]; then
+        record "peer $name: append 2 KB, 8 clients" "$m" "$wf" peer '"section update"'
+      else
+        record "peer $name: read 10 events, 32 clients" "$m" "$plan_floor" peer '"plan by id"'
+      fi
+    done
+  done <"$work/peers.jsonl"
+fi
 record "server peak RSS (1-6)" "{\"rss_mb\":$((rss_kb / 1024))}" "null" max_mb 200
 record "load ($plans plans)" "{\"plans\":$plans,\"events\":$events,\"ms\":$load_ms,\"rps\":$(( plans * 1000 / (load_ms > 0 ? load_ms : 1) ))}" "null" none 0
 
@@ -211,7 +233,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 import os
 machine = f"{os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
 print(f"\nUniversal Care Plan API, make bench: {sys.argv[3]} plans; {machine}")
-print(f"{'scenario':44} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'baseline ops/s (p99)':>22} {'ratio':>6}  target")
+print(f"{'scenario':58} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'baseline ops/s (p99)':>22} {'ratio':>6}  target")
 for r in rows:
     m, b, t = r["measured"], r["baseline"], r["target"]
     rps = m.get("rps"); p50 = m.get("p50_ms"); p99 = m.get("p99_ms")
@@ -226,6 +248,15 @@ for r in rows:
         ok = rps is not None and rps >= t["value"]; goal = f">= {t['value']} events/s"
     elif t["kind"] == "max_mb":
         ok = m.get("rss_mb", 1e9) <= t["value"]; goal = f"<= {t['value']} MB"; rps = m.get("rss_mb"); 
+    elif t["kind"] == "peer":
+        # A library called in-process: no HTTP, token, audit or read models. Shown beside the
+        # service's own figure for the same kind of work.
+        ours = next((x for x in rows if x["scenario"] == t["value"]), None)
+        ok = None
+        if ours and rps and ours["measured"].get("rps"):
+            goal = f"the service's {t['value']}: {ours['measured']['rps'] / rps:.2f} x this"
+        else:
+            goal = ""
     else:
         ok = None; goal = ""
     r["met"] = ok
@@ -234,11 +265,13 @@ for r in rows:
     extra = ""
     if m.get("non2xx") or m.get("socket_errors"):
         extra = f"  ({m.get('non2xx', 0)} non-2xx, {m.get('socket_errors', 0)} socket errors)"
+    if m.get("errors"):
+        extra = f"  ({m['errors']} errors)"
     if "writes_meanwhile_rps" in m:
         held = f"appends held {m['appends_held_ms']:.0f} ms, " if "appends_held_ms" in m else ""
         extra = (f"  ({held}{m.get('writes_meanwhile_rps') or 0:.0f} req/s of writes meanwhile, "
                  f"{m.get('writes_meanwhile_non2xx', 0)} non-2xx, {m.get('caught_up', '?')} plans caught up)")
-    print(f"{r['scenario']:44} {fmt(rps, '{:9.0f}')}{unit} {fmt(p50, '{:8.2f}')} {fmt(p99, '{:8.2f}')}  {base:>22} {fmt(ratio, '{:6.2f}')}  "
+    print(f"{r['scenario']:58} {fmt(rps, '{:9.0f}')}{unit} {fmt(p50, '{:8.2f}')} {fmt(p99, '{:8.2f}')}  {base:>22} {fmt(ratio, '{:6.2f}')}  "
           f"{goal}{'' if ok is None else (': met' if ok else ': NOT met')}{extra}")
 json.dump({"plans": int(sys.argv[3]), "machine": machine, "results": rows}, open(sys.argv[2], "w"), indent=2)
 print(f"\n(written to {sys.argv[2]})")

@@ -207,6 +207,20 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
     assert!(ok, "{out}");
     let (ok, out) = ucp(&["check"], &db).await;
     assert!(ok, "{out}");
+    // A name in the search index that is not the plan's: a search would miss the person.
+    let plan: uuid::Uuid = owner
+        .query_one(
+            "UPDATE patient_index SET family_name = 'Edited' \
+             WHERE plan_id = (SELECT plan_id FROM patient_index ORDER BY plan_id LIMIT 1) \
+             RETURNING plan_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("patient_index {plan}")), "{out}");
 }
 
 /// Each person's events in order, as (NHS number, event types, event data).

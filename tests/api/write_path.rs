@@ -160,3 +160,125 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
     let (checked, mismatches) = app.db.check_care_plan_projections().await.unwrap();
     assert!(checked >= 1 && mismatches.is_empty(), "{mismatches:?}");
 }
+
+/// The stored summary and the search index as the database holds them (not as served).
+async fn stored_rows(app: &TestApp, id: &str) -> (i64, i64, String, String, String) {
+    let plan_id: uuid::Uuid = id.parse().unwrap();
+    let owner = app.test_db.owner_client().await;
+    let s = owner
+        .query_one(
+            "SELECT (summary->>'planVersion')::bigint, version, summary::text, \
+               plan_updated_at::text FROM emergency_summary WHERE plan_id = $1",
+            &[&plan_id],
+        )
+        .await
+        .unwrap();
+    let p = owner
+        .query_one(
+            "SELECT xmin::text FROM patient_index WHERE plan_id = $1",
+            &[&plan_id],
+        )
+        .await
+        .unwrap();
+    (s.get(0), s.get(1), s.get(2), s.get(3), p.get(0))
+}
+
+/// A change writes the read-model rows it reached, and no other: a section the summary does
+/// not show leaves the stored summary's text as it was, and moves only its row's version and
+/// time of change on, which every reader is given. The served summary, `ucp check` and a
+/// rebuild all agree with the log.
+#[tokio::test]
+async fn a_change_writes_only_the_read_model_rows_it_reached() {
+    let app = TestApp::spawn().await;
+    let number = nhs(904);
+    let plan = app.create_plan(&plan_body(&number)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let (stored_version, row_version, text, _, _) = stored_rows(&app, &id).await;
+    assert_eq!(stored_version, row_version);
+
+    // Support needs are not on the summary.
+    let res = app
+        .put_section(
+            &id,
+            "support-needs",
+            "\"support-needs.0\"",
+            &json!({ "needs": [{ "need": "Help to wash", "providedBy": "Carers" }] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, plan_now) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    let version = plan_now["version"].as_i64().unwrap_or_default();
+    assert_eq!(version, row_version + 1);
+    let (stored_after, row_after, text_after, changed_at, _) = stored_rows(&app, &id).await;
+    assert_eq!(text_after, text, "the summary's text was rewritten");
+    assert_eq!((stored_after, row_after), (stored_version, version));
+    assert!(!changed_at.is_empty());
+
+    // Every reader gets the plan's version and time of change, not the stored ones.
+    let served = app.summary(&number, Role::Ambulance).await;
+    assert_eq!(served["planVersion"], version, "{served}");
+    assert_eq!(
+        served["planLastChangedAt"], plan_now["updatedAt"],
+        "{served}"
+    );
+    let (checked, mismatches) = app.db.check_care_plan_projections().await.unwrap();
+    assert!(checked >= 1 && mismatches.is_empty(), "{mismatches:?}");
+
+    // What matters is on the summary: the text is written again, at the new version.
+    let (.., xmin_before) = stored_rows(&app, &id).await;
+    let tag = plan_now["sections"]["what-matters"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .put_section(
+            &id,
+            "what-matters",
+            &tag,
+            &json!({ "inTheirOwnWords": "My dog, Rex." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (stored_now, row_now, text_now, _, xmin_now) = stored_rows(&app, &id).await;
+    assert_ne!(text_now, text);
+    assert_eq!((stored_now, row_now), (version + 1, version + 1));
+    // The search index's row moved on (its time of change) in the same transaction.
+    assert_ne!(xmin_now, xmin_before);
+
+    let served = app.summary(&number, Role::Ambulance).await;
+    app.rebuild().await;
+    assert_eq!(app.summary(&number, Role::Ambulance).await, served);
+    let (_, mismatches) = app.db.check_care_plan_projections().await.unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+}
+
+/// The summary a reader gets after a change that did not reach it is the one a rebuild from
+/// the log gives, byte for byte in what it says.
+#[tokio::test]
+async fn a_summary_left_alone_reads_as_a_rebuilt_one() {
+    let app = TestApp::spawn().await;
+    let number = nhs(906);
+    let plan = app.create_plan(&plan_body(&number)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let res = app
+        .put_section(
+            &id,
+            "support-needs",
+            "\"support-needs.0\"",
+            &json!({ "needs": [{ "need": "A hoist", "providedBy": "District nurses" }] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let live = app.summary(&number, Role::Ambulance).await;
+    let (_, feed_live) = app
+        .get_json("/v1/feed/snapshot?limit=100", Role::Dispatch)
+        .await;
+    app.rebuild().await;
+    assert_eq!(app.summary(&number, Role::Ambulance).await, live);
+    let (_, feed_rebuilt) = app
+        .get_json("/v1/feed/snapshot?limit=100", Role::Dispatch)
+        .await;
+    assert_eq!(feed_live, feed_rebuilt);
+}

@@ -290,10 +290,8 @@ pub async fn summary(
         }
         return Err(none());
     }
-    // Straight from the stored text to the summary, and serialised once: the same bytes are
-    // tagged and sent (this is the hottest read).
-    let summary: EmergencySummary =
-        serde_json::from_str(row.summary.get()).map_err(|e| AppError::Internal(Box::new(e)))?;
+    // Serialised once: the same bytes are tagged and sent (this is the hottest read).
+    let summary = row.summary;
     if let Some(w) = summary
         .consent_withdrawn
         .as_ref()
@@ -371,10 +369,7 @@ fn ended(row: &ucp_store::SummaryRow) -> Option<AppError> {
     if row.status == PlanStatus::Active {
         return None;
     }
-    serde_json::from_str::<EmergencySummary>(row.summary.get())
-        .ok()?
-        .ended_notice()
-        .map(AppError::PlanEnded)
+    row.summary.ended_notice().map(AppError::PlanEnded)
 }
 
 /// A summary, its JSON and its entity tag.

@@ -315,8 +315,8 @@ pub async fn summary_changes(
     if !may_see(actor, nhs, row.status) {
         return Err(none());
     }
-    if let Some(w) = serde_json::from_str::<ucp_domain::views::EmergencySummary>(row.summary.get())
-        .map_err(|e| AppError::Internal(Box::new(e)))?
+    if let Some(w) = row
+        .summary
         .consent_withdrawn
         .filter(|w| crate::visibility::withheld(actor, Some(w)))
     {

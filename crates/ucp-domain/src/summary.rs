@@ -1056,6 +1056,16 @@ impl EmergencySummary {
         Some(summary.as_of(today))
     }
 
+    /// The same summary as it stands at a later version of the plan whose change did not reach
+    /// it: the read model rewrites a summary only when its content changes, and keeps the
+    /// plan's version and time of change in its row.
+    #[must_use]
+    pub fn at_version(mut self, version: i64, last_changed_at: DateTime<Utc>) -> Self {
+        self.plan_version = version;
+        self.plan_last_changed_at = last_changed_at;
+        self
+    }
+
     /// The same summary judged on another day: whether the review is overdue, and the
     /// warnings, depend on the day it is read.
     #[must_use]

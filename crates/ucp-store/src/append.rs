@@ -95,24 +95,35 @@ impl Database {
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
 
+        // Statements that do not need the answer of the one before go out together (pipelined
+        // on the one connection): the server runs them in order, and a failure fails the ones
+        // after it, so the answers are read in order and the first failure is the one reported.
         if let Some(key) = &request.idempotency {
             // Creates have a new stream id on every try, so the key needs a lock of its own.
             // Taken before the stream's lock, always in this order: no deadlock is possible.
             let lock = tx.prepare_cached(LOCK_SQL).await?;
-            tx.execute(&lock, &[&format!("idempotency:{}:{}", key.scope, key.key)])
-                .await?;
-            if let Some(outcome) = replay(&tx, key).await? {
+            let name = format!("idempotency:{}:{}", key.scope, key.key);
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&name];
+            let (locked, earlier) = futures::join!(tx.execute(&lock, &params), replay(&tx, key));
+            locked?;
+            if let Some(outcome) = earlier? {
                 tx.commit().await?;
                 return Ok(outcome);
             }
         }
-        let lock = tx.prepare_cached(LOCK_SQL).await?;
-        tx.execute(&lock, &[&format!("stream:{}", request.stream_id)])
-            .await?;
-
         let count = i64::try_from(request.events.len())
             .map_err(|_| StoreError::Corrupt("too many events in one append".into()))?;
-        let new_version = advance_stream(&tx, &request, count).await?;
+        let lock = tx.prepare_cached(LOCK_SQL).await?;
+        let name = format!("stream:{}", request.stream_id);
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&name];
+        // The version is checked under the lock: the server takes the lock before it runs the
+        // statement after it.
+        let (locked, advanced) = futures::join!(
+            tx.execute(&lock, &params),
+            advance_stream(&tx, &request, count)
+        );
+        locked?;
+        let new_version = advanced?;
         let first_version = new_version - count + 1;
         let events = insert_events(&tx, &request, first_version).await?;
 
@@ -125,41 +136,32 @@ impl Database {
                 state = Some(folded);
             }
         }
-        if let Some(entry) = &request.audit {
-            crate::access_log::insert_entries(&tx, std::slice::from_ref(entry))
-                .await
-                .map_err(|e| match e {
-                    e if e.is_timeout() || e.is_disconnected() => e,
-                    e => StoreError::AccessLog(e.to_string()),
-                })?;
-        }
-        // Wakes feed readers when (and only if) this commits.
-        let notify = tx
-            .prepare_cached("SELECT pg_notify('ucp_feed', $1)")
-            .await?;
-        tx.execute(&notify, &[&request.stream_id.to_string()])
-            .await?;
-        if let Some(key) = &request.idempotency {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO idempotency_keys \
-                     (scope, key, fingerprint, stream_id, first_version, last_version) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &key.scope,
-                    &key.key,
-                    &key.fingerprint,
-                    &request.stream_id,
-                    &first_version,
-                    &new_version,
-                ],
-            )
-            .await?;
-        }
+        let stream = request.stream_id.to_string();
+        let (audited, notified, keyed) = futures::join!(
+            async {
+                let Some(entry) = &request.audit else {
+                    return Ok(());
+                };
+                crate::access_log::insert_entries(&tx, std::slice::from_ref(entry))
+                    .await
+                    .map_err(|e| match e {
+                        e if e.is_timeout() || e.is_disconnected() => e,
+                        e => StoreError::AccessLog(e.to_string()),
+                    })
+            },
+            async {
+                // Wakes feed readers when (and only if) this commits.
+                let notify = tx
+                    .prepare_cached("SELECT pg_notify('ucp_feed', $1)")
+                    .await?;
+                tx.execute(&notify, &[&stream]).await?;
+                Ok::<_, StoreError>(())
+            },
+            record_key(&tx, &request, first_version, new_version),
+        );
+        audited?;
+        notified?;
+        keyed?;
         tx.commit().await?;
         if !crate::replica::note_write_position(&client).await {
             // A query is still in flight on it: it goes, rather than back to the pool.
@@ -172,6 +174,38 @@ impl Database {
             state,
         })
     }
+}
+
+/// Records the request's idempotency key, if it has one, with the versions it wrote.
+async fn record_key(
+    tx: &Transaction<'_>,
+    request: &AppendRequest,
+    first_version: i64,
+    new_version: i64,
+) -> Result<(), StoreError> {
+    let Some(key) = &request.idempotency else {
+        return Ok(());
+    };
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO idempotency_keys \
+             (scope, key, fingerprint, stream_id, first_version, last_version) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &key.scope,
+            &key.key,
+            &key.fingerprint,
+            &request.stream_id,
+            &first_version,
+            &new_version,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The first result of an earlier request with the same key, or `None` if there was none.

@@ -212,7 +212,8 @@ impl Database {
         let (_, cursor) = head_of(&tx.query_one(&head, &[]).await?)?;
         let page = tx
             .prepare_cached(
-                "SELECT plan_id, nhs_number, summary FROM emergency_summary \
+                "SELECT plan_id, nhs_number, summary, version, plan_updated_at \
+                 FROM emergency_summary \
                  WHERE status = 'active' AND summary->>'consentWithdrawn' IS NULL \
                    AND ($1::text IS NULL OR nhs_number > $1) \
                  ORDER BY nhs_number LIMIT $2",
@@ -222,7 +223,20 @@ impl Database {
             .query(&page, &[&after_nhs_number, &limit.max(0)])
             .await?
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .map(|r| {
+                // The row's version and time of change, not the stored ones: see
+                // `SummaryRow::summary`.
+                let mut summary: serde_json::Value = r.try_get(2)?;
+                let changed_at: chrono::DateTime<chrono::Utc> = r.try_get(4)?;
+                if let Some(fields) = summary.as_object_mut() {
+                    fields.insert("planVersion".into(), r.try_get::<_, i64>(3)?.into());
+                    fields.insert(
+                        "planLastChangedAt".into(),
+                        serde_json::to_value(changed_at)?,
+                    );
+                }
+                Ok((r.try_get(0)?, r.try_get(1)?, summary))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         tx.commit().await?;
         Ok(SummarySnapshot { summaries, cursor })

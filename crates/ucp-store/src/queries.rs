@@ -1,6 +1,7 @@
 //! Reads of the care plan read models, each one round trip.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ucp_domain::views::EmergencySummary;
 use ucp_domain::{NhsNumber, PlanStatus};
 use uuid::Uuid;
 
@@ -21,8 +22,10 @@ pub struct PlanRow {
 pub struct SummaryRow {
     pub plan_id: Uuid,
     pub status: PlanStatus,
-    /// The stored JSON, unparsed: the reader decodes it straight into its type.
-    pub summary: Box<serde_json::value::RawValue>,
+    /// The summary at the plan's current version. A change that does not reach a summary's
+    /// content leaves its stored text alone and moves only its row's version and time of
+    /// change on; they are set here, so no reader sees the stored ones.
+    pub summary: EmergencySummary,
 }
 
 /// Reads a stored NHS number (the projections write only valid ones).
@@ -85,7 +88,8 @@ pub const PLAN_BY_ID_SQL: &str =
 /// The person's current summary: the active plan's, else the most recently changed. One table,
 /// one index (`emergency_summary_current`) in the order asked for: an index lookup by
 /// construction, whatever the planner's statistics.
-pub const SUMMARY_BY_NHS_NUMBER_SQL: &str = "SELECT plan_id, status, summary \
+pub const SUMMARY_BY_NHS_NUMBER_SQL: &str =
+    "SELECT plan_id, status, summary, version, plan_updated_at \
      FROM emergency_summary WHERE nhs_number = $1 \
      ORDER BY (status = 'active') DESC, plan_updated_at DESC LIMIT 1";
 
@@ -184,12 +188,15 @@ impl Database {
             .query_opt(&stmt, &[&nhs_number.to_string()])
             .await?
             .map(|row| -> Result<SummaryRow, StoreError> {
+                let stored: tokio_postgres::types::Json<Box<serde_json::value::RawValue>> =
+                    row.try_get(2)?;
+                // Straight from the stored text to the summary (the hottest read).
+                let summary: EmergencySummary = serde_json::from_str(stored.0.get())
+                    .map_err(|e| StoreError::Corrupt(format!("a stored summary: {e}")))?;
                 Ok(SummaryRow {
                     plan_id: row.try_get(0)?,
                     status: plan_status(row.try_get(1)?)?,
-                    summary: row
-                        .try_get::<_, tokio_postgres::types::Json<Box<serde_json::value::RawValue>>>(2)?
-                        .0,
+                    summary: summary.at_version(row.try_get(3)?, row.try_get(4)?),
                 })
             })
             .transpose()

@@ -67,7 +67,7 @@ impl WritePosition {
 /// a commit just made on `client`. The write is committed whatever happens here: a failure only
 /// leaves the token to be asked for on another connection. Returns `false` when the connection
 /// did not answer in time and must not be used again.
-pub(crate) async fn note_write_position(client: &tokio_postgres::Client) -> bool {
+pub(crate) async fn note_write_position(client: &deadpool_postgres::Object) -> bool {
     if WRITE_POSITION.try_with(|_| ()).is_err() {
         return true;
     }
@@ -81,10 +81,11 @@ pub(crate) async fn note_write_position(client: &tokio_postgres::Client) -> bool
     };
     // Bounded: the write is committed and answered whatever this does (a server that went
     // away just after the commit must not hold the answer back).
-    let asked = tokio::time::timeout(
-        Duration::from_secs(1),
-        client.query_one("SELECT pg_current_wal_lsn()", &[]),
-    )
+    // Prepared once per connection: one round trip, not two.
+    let asked = tokio::time::timeout(Duration::from_secs(1), async {
+        let stmt = client.prepare_cached("SELECT pg_current_wal_lsn()").await?;
+        client.query_one(&stmt, &[]).await
+    })
     .await;
     let Ok(asked) = asked else {
         tracing::warn!("the WAL position after a write did not come within 1 s");

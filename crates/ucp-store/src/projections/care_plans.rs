@@ -47,13 +47,14 @@ impl InlineProjection for CarePlanProjection {
         }
         // The writer folded the plan to decide; only a new stream (no prior state, first
         // event at version 1) or a writer that did not pass its state needs the log read.
-        let plan = match prior.and_then(|p| p.downcast_ref::<CarePlan>()) {
+        let before = prior.and_then(|p| p.downcast_ref::<CarePlan>());
+        let plan = match before {
             Some(prior) => fold_from(events, Some(prior.clone()))?,
             None if first.stream_version == 1 => fold(events)?,
             None => fold(&load_stream(tx, reads, first.stream_id, StreamBound::All).await?)?,
         };
         if let Some(plan) = &plan {
-            write_plan(tx, first.stream_id, plan).await?;
+            write_change(tx, first.stream_id, before, plan).await?;
         }
         Ok(plan.map(|p| std::sync::Arc::new(p) as crate::State))
     }
@@ -90,6 +91,7 @@ pub(crate) struct PlanRows {
 }
 
 /// A `patient_index` row.
+#[derive(Debug, PartialEq)]
 pub(crate) struct PatientRow {
     pub family_name: String,
     pub given_name: String,
@@ -100,12 +102,95 @@ pub(crate) struct PatientRow {
 }
 
 /// A `review_worklist` row.
+#[derive(PartialEq)]
 pub(crate) struct WorklistRow {
     pub family_name: String,
     pub given_name: String,
     pub entry: ucp_domain::review::ReviewEntry,
     pub priority: i16,
     pub standing: &'static str,
+}
+
+/// The plan's personal information section, which names the person in the indexes.
+fn personal_information(plan: &CarePlan) -> Option<&ucp_domain::PersonalInformation> {
+    plan.section(ucp_domain::PlanSection::PersonalInformation)
+        .and_then(|s| match &s.content {
+            SectionContent::PersonalInformation(pi) => Some(pi),
+            _ => None,
+        })
+}
+
+impl PatientRow {
+    pub(crate) fn of(plan: &CarePlan) -> Option<Self> {
+        personal_information(plan).map(|pi| Self {
+            family_name: pi.family_name.as_str().to_owned(),
+            given_name: pi.given_name.as_str().to_owned(),
+            family_folded: fold_name(pi.family_name.as_str()),
+            given_folded: fold_name(pi.given_name.as_str()),
+            birth_date: pi.birth_date.date(),
+            postcode: pi.address.postcode.as_str().to_owned(),
+        })
+    }
+}
+
+impl WorklistRow {
+    fn of(plan: &CarePlan) -> Option<Self> {
+        let pi = personal_information(plan)?;
+        let entry = ucp_domain::review::ReviewEntry::of(plan)?;
+        Some(Self {
+            family_name: pi.family_name.as_str().to_owned(),
+            given_name: pi.given_name.as_str().to_owned(),
+            priority: entry.priority(),
+            standing: entry.standing.as_str(),
+            entry,
+        })
+    }
+}
+
+/// Which of a plan's read-model rows a change reached, beyond the plan's document (which
+/// carries the plan's version and so changes every time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Touched {
+    /// The summary's content: anything in it but the plan's version and time of change, which
+    /// its row's columns carry.
+    pub summary: bool,
+    /// The person's names, birth date, postcode or the plan's status, which searches match.
+    pub patient: bool,
+    /// The plan's line on the review worklist.
+    pub worklist: bool,
+}
+
+impl Touched {
+    /// Everything: a plan written without its state before the change.
+    pub(crate) const ALL: Self = Self {
+        summary: true,
+        patient: true,
+        worklist: true,
+    };
+
+    /// What changed from `before` to `after`. The summaries are compared as judged on the same
+    /// day, the later change's, with the plan's version and time of change set alike: what is
+    /// left is what a crew reads. Stored as of an earlier day, a summary is judged again when
+    /// read, so the same content judged on the read's day is the same summary.
+    #[must_use]
+    pub(crate) fn between(plan_id: Uuid, before: &CarePlan, after: &CarePlan) -> Self {
+        let day = after.updated_at.date_naive();
+        let summary = match (
+            EmergencySummary::of(plan_id, before, day),
+            EmergencySummary::of(plan_id, after, day),
+        ) {
+            (Some(b), Some(a)) => b.at_version(a.plan_version, a.plan_last_changed_at) != a,
+            (None, None) => false,
+            _ => true,
+        };
+        Self {
+            summary,
+            patient: before.status != after.status
+                || PatientRow::of(before) != PatientRow::of(after),
+            worklist: WorklistRow::of(before) != WorklistRow::of(after)
+                || before.status != after.status,
+        }
+    }
 }
 
 impl PlanRows {
@@ -122,30 +207,8 @@ impl PlanRows {
         let summary = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive())
             .map(|s| serde_json::value::to_raw_value(&s).map(Json))
             .transpose()?;
-        let pi = plan
-            .section(ucp_domain::PlanSection::PersonalInformation)
-            .and_then(|s| match &s.content {
-                SectionContent::PersonalInformation(pi) => Some(pi),
-                _ => None,
-            });
-        let patient = pi.map(|pi| PatientRow {
-            family_name: pi.family_name.as_str().to_owned(),
-            given_name: pi.given_name.as_str().to_owned(),
-            family_folded: fold_name(pi.family_name.as_str()),
-            given_folded: fold_name(pi.given_name.as_str()),
-            birth_date: pi.birth_date.date(),
-            postcode: pi.address.postcode.as_str().to_owned(),
-        });
-        let worklist = match (ucp_domain::review::ReviewEntry::of(plan), pi) {
-            (Some(entry), Some(pi)) => Some(WorklistRow {
-                family_name: pi.family_name.as_str().to_owned(),
-                given_name: pi.given_name.as_str().to_owned(),
-                priority: entry.priority(),
-                standing: entry.standing.as_str(),
-                entry,
-            }),
-            _ => None,
-        };
+        let patient = PatientRow::of(plan);
+        let worklist = WorklistRow::of(plan);
         Ok(Self {
             plan_id,
             nhs_number: plan.nhs_number.to_string(),
@@ -236,17 +299,56 @@ impl PlanRows {
     }
 }
 
-/// Writes the read models of one plan.
+/// Writes the read models of one plan whole.
 pub(crate) async fn write_plan(
     client: &impl GenericClient,
     plan_id: Uuid,
     plan: &CarePlan,
 ) -> Result<(), StoreError> {
-    upsert_rows(client, &PlanRows::of(plan_id, plan)?).await
+    upsert_rows(client, &PlanRows::of(plan_id, plan)?, Touched::ALL).await
 }
 
-/// Upserts one plan's rows into the read models.
-async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
+/// Writes what a change reached: the document always, the rest only where the plan
+/// `before` it reads otherwise (all of it when the state before is not known).
+async fn write_change(
+    client: &impl GenericClient,
+    plan_id: Uuid,
+    before: Option<&CarePlan>,
+    plan: &CarePlan,
+) -> Result<(), StoreError> {
+    let touched = before.map_or(Touched::ALL, |b| Touched::between(plan_id, b, plan));
+    upsert_rows(client, &PlanRows::of(plan_id, plan)?, touched).await
+}
+
+/// Upserts one plan's rows into the read models, the rows `touched` whole and the others'
+/// version and time of change only. The statements go out together (pipelined on the one
+/// connection) and are answered in order.
+async fn upsert_rows(
+    client: &impl GenericClient,
+    rows: &PlanRows,
+    touched: Touched,
+) -> Result<(), StoreError> {
+    let (view, summary, worklist, patient) = futures::join!(
+        upsert_view(client, rows),
+        upsert_summary(client, rows, touched.summary),
+        async {
+            if touched.worklist {
+                upsert_worklist(client, rows).await
+            } else {
+                Ok(())
+            }
+        },
+        upsert_patient(client, rows, touched.patient),
+    );
+    // The view's answer first: a second active plan is refused there, and the statements
+    // after it in the pipeline then fail only because the transaction has.
+    view?;
+    summary?;
+    worklist?;
+    patient
+}
+
+async fn upsert_view(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
     let stmt = client
         .prepare_cached(
             "INSERT INTO care_plan_view \
@@ -269,8 +371,20 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
             }
             _ => StoreError::Database(e),
         })?;
+    Ok(())
+}
 
-    if let Some(row) = rows.summary_row() {
+/// The summary, rewritten when its content changed; otherwise only its row's version and time
+/// of change move on (readers take those from the row: see `summary_for_person`).
+async fn upsert_summary(
+    client: &impl GenericClient,
+    rows: &PlanRows,
+    touched: bool,
+) -> Result<(), StoreError> {
+    let Some(row) = rows.summary_row() else {
+        return Ok(());
+    };
+    if touched {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO emergency_summary \
@@ -282,11 +396,31 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
             )
             .await?;
         client.execute(&stmt, &row).await?;
+    } else {
+        let stmt = client
+            .prepare_cached(
+                "UPDATE emergency_summary SET version = $2, plan_updated_at = $3 \
+                 WHERE plan_id = $1",
+            )
+            .await?;
+        client
+            .execute(&stmt, &[&rows.plan_id, &rows.version, &rows.updated_at])
+            .await?;
     }
+    Ok(())
+}
 
-    upsert_worklist(client, rows).await?;
-
-    if let Some(row) = rows.patient_row() {
+/// The person's line in the search index, rewritten when what searches match changed;
+/// otherwise only its time of change moves on.
+async fn upsert_patient(
+    client: &impl GenericClient,
+    rows: &PlanRows,
+    touched: bool,
+) -> Result<(), StoreError> {
+    let Some(row) = rows.patient_row() else {
+        return Ok(());
+    };
+    if touched {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO patient_index (plan_id, nhs_number, family_name, given_name, \
@@ -300,6 +434,13 @@ async fn upsert_rows(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
             )
             .await?;
         client.execute(&stmt, &row).await?;
+    } else {
+        let stmt = client
+            .prepare_cached("UPDATE patient_index SET updated_at = $2 WHERE plan_id = $1")
+            .await?;
+        client
+            .execute(&stmt, &[&rows.plan_id, &rows.updated_at])
+            .await?;
     }
     Ok(())
 }
@@ -330,9 +471,8 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
                awaiting_countersignature = excluded.awaiting_countersignature",
         )
         .await?;
-    client.execute(&stmt, &row).await?;
     // The plan's lines by organisation: the ones it no longer has go, the others are written
-    // anew.
+    // anew. The three statements go out together.
     let orgs = rows.worklist_organisations();
     let gone = client
         .prepare_cached(
@@ -340,7 +480,6 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
              WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])",
         )
         .await?;
-    client.execute(&gone, &[&rows.plan_id, &orgs]).await?;
     let upsert = client
         .prepare_cached(
             "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date, priority) \
@@ -349,18 +488,22 @@ async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result
                due_date = excluded.due_date, priority = excluded.priority",
         )
         .await?;
-    client
-        .execute(
-            &upsert,
-            &[
-                &rows.plan_id,
-                &rows.status,
-                &w.entry.due,
-                &orgs,
-                &w.priority,
-            ],
-        )
-        .await?;
+    let gone_params: [&(dyn ToSql + Sync); 2] = [&rows.plan_id, &orgs];
+    let upsert_params: [&(dyn ToSql + Sync); 5] = [
+        &rows.plan_id,
+        &rows.status,
+        &w.entry.due,
+        &orgs,
+        &w.priority,
+    ];
+    let (line, gone, lines) = futures::join!(
+        client.execute(&stmt, &row),
+        client.execute(&gone, &gone_params),
+        client.execute(&upsert, &upsert_params),
+    );
+    line?;
+    gone?;
+    lines?;
     Ok(())
 }
 

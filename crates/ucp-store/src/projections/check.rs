@@ -74,30 +74,71 @@ impl Database {
                     }
                 }
             }
-            let summary = EmergencySummary::of(plan_id, &plan, plan.updated_at.date_naive())
-                .map(serde_json::to_value)
-                .transpose()?;
-            let stored: Option<serde_json::Value> = tx
+            let day = plan.updated_at.date_naive();
+            let summary = EmergencySummary::of(plan_id, &plan, day);
+            // As a reader gets it: the row's version and time of change (a change that did not
+            // reach the summary's content moves only those), judged on the replay's day.
+            let stored = tx
                 .query_opt(
-                    "SELECT summary FROM emergency_summary WHERE plan_id = $1",
+                    "SELECT summary, version, plan_updated_at FROM emergency_summary \
+                     WHERE plan_id = $1",
                     &[&plan_id],
                 )
                 .await?
-                .map(|r| r.try_get(0))
+                .map(
+                    |r| -> Result<Result<EmergencySummary, String>, StoreError> {
+                        let stored: serde_json::Value = r.try_get(0)?;
+                        let (version, changed_at) = (r.try_get(1)?, r.try_get(2)?);
+                        // One that cannot be read, or holds what a summary does not, is a
+                        // difference to report, not a failed check.
+                        Ok(serde_json::from_value::<EmergencySummary>(stored.clone())
+                            .map_err(|e| e.to_string())
+                            .and_then(|s| match serde_json::to_value(&s) {
+                                Ok(again) if again == stored => Ok(s),
+                                _ => Err("it holds what a summary does not".to_owned()),
+                            })
+                            .map(|s| s.at_version(version, changed_at).as_of(day)))
+                    },
+                )
                 .transpose()?;
-            if stored != summary {
+            if let Some(Err(unreadable)) = &stored {
+                differs("emergency_summary", format!("cannot be read: {unreadable}"));
+            } else if stored.and_then(Result::ok) != summary {
                 differs("emergency_summary", "differs from the replay".into());
             }
-            let indexed: Option<String> = tx
+            // The search index: who the person is, as searches match them, and the status.
+            let indexed = tx
                 .query_opt(
-                    "SELECT nhs_number FROM patient_index WHERE plan_id = $1",
+                    "SELECT nhs_number, family_name, given_name, family_folded, given_folded, \
+                       birth_date, postcode, status FROM patient_index WHERE plan_id = $1",
                     &[&plan_id],
                 )
                 .await?
-                .map(|r| r.try_get(0))
+                .map(|r| -> Result<_, StoreError> {
+                    Ok((
+                        r.try_get::<_, String>(0)?,
+                        super::care_plans::PatientRow {
+                            family_name: r.try_get(1)?,
+                            given_name: r.try_get(2)?,
+                            family_folded: r.try_get(3)?,
+                            given_folded: r.try_get(4)?,
+                            birth_date: r.try_get(5)?,
+                            postcode: r.try_get(6)?,
+                        },
+                        r.try_get::<_, String>(7)?,
+                    ))
+                })
                 .transpose()?;
-            if indexed.as_deref() != Some(plan.nhs_number.to_string().as_str()) {
-                differs("patient_index", format!("indexed as {indexed:?}"));
+            let expected = super::care_plans::PatientRow::of(&plan).map(|row| {
+                (
+                    plan.nhs_number.to_string(),
+                    row,
+                    plan.status.as_str().to_owned(),
+                )
+            });
+            if indexed != expected {
+                let as_indexed = indexed.map(|(nhs, _, status)| (nhs, status));
+                differs("patient_index", format!("indexed as {as_indexed:?}"));
             }
             let due: Option<chrono::NaiveDate> = tx
                 .query_opt(
