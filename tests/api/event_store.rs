@@ -454,3 +454,45 @@ async fn an_append_notes_the_wal_position_after_its_commit() {
     .await
     .unwrap();
 }
+
+/// A write reads only the events after the state it holds, however long the stream: the
+/// bounded reads are index ranges even in the generic plan PostgreSQL switches a prepared
+/// statement to after a few runs (a plan that filtered instead read every event of the stream
+/// on every write).
+#[tokio::test]
+async fn a_bounded_stream_read_is_an_index_range_in_a_generic_plan() {
+    let db = TestDb::migrated().await;
+    let client = db.owner_client().await;
+    client
+        .batch_execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .unwrap();
+    for (name, bound, value) in [
+        ("after", ucp_store::StreamBound::AfterVersion(7), 7_i64),
+        ("up_to", ucp_store::StreamBound::UpToVersion(7), 7),
+    ] {
+        let sql = ucp_store::stream_sql(bound);
+        client
+            .batch_execute(&format!("PREPARE {name}(uuid, bigint) AS {sql}"))
+            .await
+            .unwrap();
+        let plan: serde_json::Value = client
+            .query_one(
+                &format!(
+                    "EXPLAIN (FORMAT JSON) EXECUTE {name}('{}', {value})",
+                    Uuid::new_v4()
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let text = plan.to_string();
+        let bounded = text.split("\"Index Cond\":").skip(1).any(|cond| {
+            cond.split('"')
+                .nth(1)
+                .is_some_and(|c| c.contains("stream_version"))
+        });
+        assert!(bounded, "{name}: the version is not an index bound: {plan}");
+    }
+}

@@ -38,7 +38,7 @@ pub use migrate::{analyze_as_owner, migrate, migrate_with_tls, MigrationStatus};
 pub use nrl::{NrlDeadLetter, NRL_CHECKPOINT};
 pub use projection::{InlineProjection, State};
 pub use queries::{PatientMatch, PatientSearch, PlanRow, SummaryRow};
-pub use read_stream::{StreamBound, StreamReads};
+pub use read_stream::{stream_sql, StreamBound, StreamReads};
 pub use subscriptions::{
     checkpoint_name, DeadLetter, FailurePolicy, Subscription, SubscriptionStart,
 };
