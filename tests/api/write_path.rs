@@ -280,5 +280,10 @@ async fn a_summary_left_alone_reads_as_a_rebuilt_one() {
     let (_, feed_rebuilt) = app
         .get_json("/v1/feed/snapshot?limit=100", Role::Dispatch)
         .await;
-    assert_eq!(feed_live, feed_rebuilt);
+    // (The cursor is not compared: it waits for older transactions anywhere in the cluster.)
+    assert_eq!(feed_live["summaries"], feed_rebuilt["summaries"]);
+    assert_eq!(
+        feed_live["summaries"][0]["summary"]["planVersion"],
+        live["planVersion"]
+    );
 }
