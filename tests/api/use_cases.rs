@@ -65,10 +65,13 @@ async fn each_use_case_refuses_who_its_declaration_does_not_allow_before_it_read
         "person's plan",
         reads::person_plan(&db, &admin, someone).await,
     );
-    forbidden("summary", reads::summary(&db, &admin, someone, today).await);
+    forbidden(
+        "summary",
+        reads::summary(&db, &Default::default(), &admin, someone, today).await,
+    );
     forbidden(
         "summary, by a proxy",
-        reads::summary(&db, &proxy, someone, today).await,
+        reads::summary(&db, &Default::default(), &proxy, someone, today).await,
     );
     forbidden(
         "search",

@@ -698,3 +698,128 @@ async fn the_london_items_are_recorded_shown_and_checked() {
         assert_eq!(refused["errors"][0]["pointer"], pointer, "{refused}");
     }
 }
+
+/// The summary a reader is sent is judged once per plan version, day and kind of reader, and
+/// sent again as it was encoded: never across versions, days or the way into the home, and
+/// never when it tells of a previous decision (its printed copies change with no new version).
+#[tokio::test]
+async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
+    use ucp_app::judged_summaries::JudgedSummaries;
+    use ucp_app::{reads, Actor, Purpose};
+
+    let app = TestApp::spawn().await;
+    let person = nhs(2772);
+    let mut body = plan_body(&person);
+    body["communicationAndAccessibility"] =
+        json!({ "accessToHome": "Key safe by the door, code 1234", "keySafe": true });
+    let plan = app.create_plan(&body).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let number = ucp_domain::NhsNumber::parse(&person).unwrap();
+    let judged = JudgedSummaries::default();
+    let reader = |sub: &str, role| Actor {
+        org: Some("RRU".into()),
+        purpose: Some(Purpose::Emergency),
+        ..Actor::new(sub, role)
+    };
+    let (crew, dispatch) = (
+        reader("a-crew", Role::Ambulance),
+        reader("a-dispatcher", Role::Dispatch),
+    );
+    let today = chrono::Utc::now().date_naive();
+    let read = |actor: &Actor, day| {
+        let (db, judged, actor) = (app.db.clone(), judged.clone(), actor.clone());
+        async move {
+            let shown = reads::summary(&db, &judged, &actor, number, day)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&shown.value.body).unwrap();
+            (shown.value.etag, body)
+        }
+    };
+
+    let first = read(&crew, today).await;
+    assert_eq!(read(&crew, today).await, first);
+    assert_eq!(judged.len(), 1);
+    assert_eq!(
+        first.1["alerts"]["accessToHome"],
+        "Key safe by the door, code 1234"
+    );
+    // The dispatcher does not attend: the crew's judgement is not theirs.
+    let other = read(&dispatch, today).await;
+    assert!(!other.1.to_string().contains("code 1234"), "{}", other.1);
+    assert_eq!(judged.len(), 2);
+    // Another day is judged on that day.
+    let later = today + chrono::Days::new(400);
+    let then = read(&crew, later).await;
+    assert_eq!(then.1["currency"]["asOf"], later.to_string());
+    assert_eq!(judged.len(), 3);
+
+    // A change the summary shows is there at once; one it does not show moves its version on.
+    let tag = plan["sections"]["what-matters"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .put_section(
+            &id,
+            "what-matters",
+            &tag,
+            &json!({ "inTheirOwnWords": "Rex, my dog." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let now = read(&crew, today).await;
+    assert_eq!(now.1["inTheirOwnWords"]["text"], "Rex, my dog.");
+    assert_eq!(
+        now.1["planVersion"],
+        first.1["planVersion"].as_i64().unwrap_or_default() + 1
+    );
+    assert_ne!(now.0, first.0);
+    let res = app
+        .put_section(
+            &id,
+            "support-needs",
+            "\"support-needs.0\"",
+            &json!({ "needs": [{ "need": "A hoist", "providedBy": "District nurses" }] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let after = read(&crew, today).await;
+    assert_eq!(
+        after.1["planVersion"],
+        now.1["planVersion"].as_i64().unwrap_or_default() + 1
+    );
+    assert_eq!(after.1["inTheirOwnWords"], now.1["inTheirOwnWords"]);
+    assert_eq!(judged.len(), 5);
+
+    // A changed decision is told of for a year, with the printed copies that said the old
+    // one: such a summary is judged afresh on every read.
+    let (_, current) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    let etp_tag = current["sections"]["emergency-treatment-plan"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::DELETE,
+            &format!("/v1/care-plans/{id}/sections/emergency-treatment-plan"),
+            &etp_tag,
+            &json!({ "reason": "Recorded on the wrong person's plan." }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let changed = read(&crew, today).await;
+    assert!(
+        !changed.1["cpr"]["previousDecision"].is_null(),
+        "{}",
+        changed.1
+    );
+    assert_eq!(
+        judged.len(),
+        5,
+        "a summary telling of a previous decision was kept"
+    );
+}

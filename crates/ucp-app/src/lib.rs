@@ -21,6 +21,7 @@ pub mod consistency;
 mod error;
 pub mod feed;
 pub mod fhir;
+pub mod judged_summaries;
 pub mod leadership;
 pub mod metrics;
 pub mod nrl;

@@ -12,6 +12,7 @@ use ucp_store::{AccessEntry, AccessQuery, Database, StreamBound};
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
+use crate::judged_summaries::{Judged, JudgedSummaries, Key};
 use crate::visibility::{
     ensure_visible, may_see, refused_for_consent, told_when_plans_end, withheld,
 };
@@ -246,8 +247,8 @@ pub async fn person_plan(
         Err(AppError::NotFound(_)) => {
             let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
             if told_when_plans_end(actor) {
-                if let Some(summary) = db.summary_for_person(nhs).await? {
-                    return Err(ended(&summary).unwrap_or_else(none));
+                if let Some(row) = db.summary_for_person(nhs).await? {
+                    return Err(ended(row.status, &row.summary).unwrap_or_else(none));
                 }
             }
             return Err(none());
@@ -270,60 +271,104 @@ pub async fn person_plan(
 }
 
 /// What a crew needs first: the stored summary, judged as of `today` (a review falls overdue
-/// without anything being written).
+/// without anything being written). A judgement of this version on this day for this kind of
+/// reader is sent as it was encoded (see [`crate::judged_summaries`]).
 ///
 /// # Errors
 /// Forbidden for roles that do not read summaries; not found when there is no plan the caller
 /// may see.
 pub async fn summary(
     db: &Database,
+    judged: &JudgedSummaries,
     actor: &Actor,
     nhs: NhsNumber,
     today: NaiveDate,
 ) -> Result<Shown<TaggedSummary>, AppError> {
     use_cases::GET_SUMMARY.authorize(actor)?;
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
-    let row = db.summary_for_person(nhs).await?.ok_or_else(none)?;
-    if !may_see(actor, nhs, row.status) {
+    let stored = db.stored_summary_for_person(nhs).await?.ok_or_else(none)?;
+    if !may_see(actor, nhs, stored.status) {
         if told_when_plans_end(actor) {
-            return Err(ended(&row).unwrap_or_else(none));
+            let notice = stored.decode().ok().and_then(|s| ended(stored.status, &s));
+            return Err(notice.unwrap_or_else(none));
         }
         return Err(none());
     }
-    // Serialised once: the same bytes are tagged and sent (this is the hottest read).
-    let summary = row.summary;
-    if let Some(w) = summary
+    let key = Key {
+        plan_id: stored.plan_id,
+        version: stored.version,
+        changed_at: stored.changed_at,
+        day: today,
+        way_in: attends(actor),
+    };
+    let shown = match judged.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let (fresh, keep) = judge(db, &stored, nhs, today, key.way_in).await?;
+            let fresh = std::sync::Arc::new(fresh);
+            if keep {
+                judged.put(key, fresh.clone());
+            }
+            fresh
+        }
+    };
+    if let Some(w) = shown
         .consent_withdrawn
         .as_ref()
         .filter(|w| withheld(actor, Some(w)))
     {
         return Err(refused_for_consent(actor, w));
     }
-    let mut summary =
-        with_printed_copies(db, summary.as_of(today), row.plan_id, nhs, today).await?;
     let mut access = plan_access(
-        row.plan_id,
+        stored.plan_id,
         nhs,
-        summary.plan_version,
+        shown.plan_version,
         use_cases::GET_SUMMARY.view,
     );
     // How to get into the home (a key safe's code) is for those who attend, and the person.
-    if summary.alerts.access_to_home.is_some() {
-        if attends(actor) {
-            access.detail = Some(serde_json::json!({ "accessToHomeShown": true }));
-        } else {
-            summary = summary.without_way_in();
-        }
+    if shown.access_to_home && key.way_in {
+        access.detail = Some(serde_json::json!({ "accessToHomeShown": true }));
     }
-    let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
-    let etag = etag_of(summary.plan_version, &body);
     Ok(Shown::new(
         TaggedSummary {
-            etag,
-            summary,
-            body,
+            etag: shown.etag.clone(),
+            body: shown.body.clone(),
         },
         access,
+    ))
+}
+
+/// The stored summary judged as of `today` for a reader who does or does not attend, encoded
+/// once (the same bytes are tagged and sent), and whether the judgement may be kept.
+async fn judge(
+    db: &Database,
+    stored: &ucp_store::StoredSummary,
+    nhs: NhsNumber,
+    today: NaiveDate,
+    way_in: bool,
+) -> Result<(Judged, bool), AppError> {
+    let summary = stored.decode()?;
+    // Its printed copies come from the access log, which changes without a new version.
+    let keep = summary
+        .cpr
+        .as_ref()
+        .is_none_or(|c| c.previous_decision.is_none());
+    let mut summary =
+        with_printed_copies(db, summary.as_of(today), stored.plan_id, nhs, today).await?;
+    let access_to_home = summary.alerts.access_to_home.is_some();
+    if access_to_home && !way_in {
+        summary = summary.without_way_in();
+    }
+    let body = serde_json::to_vec(&summary).map_err(|e| AppError::Internal(Box::new(e)))?;
+    Ok((
+        Judged {
+            plan_version: summary.plan_version,
+            etag: etag_of(summary.plan_version, &body),
+            body,
+            consent_withdrawn: summary.consent_withdrawn,
+            access_to_home,
+        },
+        keep,
     ))
 }
 
@@ -364,19 +409,18 @@ async fn with_printed_copies(
 }
 
 /// The notice of a person's plan that has ended, from its stored summary (`None` while it is
-/// active, or if the stored summary cannot be read: then the caller gets "no current plan").
-fn ended(row: &ucp_store::SummaryRow) -> Option<AppError> {
-    if row.status == PlanStatus::Active {
+/// active: then the caller gets "no current plan").
+fn ended(status: PlanStatus, summary: &EmergencySummary) -> Option<AppError> {
+    if status == PlanStatus::Active {
         return None;
     }
-    row.summary.ended_notice().map(AppError::PlanEnded)
+    summary.ended_notice().map(AppError::PlanEnded)
 }
 
-/// A summary, its JSON and its entity tag.
+/// A summary's JSON and its entity tag.
 #[derive(Debug, Clone)]
 pub struct TaggedSummary {
     pub etag: String,
-    pub summary: EmergencySummary,
     /// The summary as sent: the bytes the tag was computed from.
     pub body: Vec<u8>,
 }

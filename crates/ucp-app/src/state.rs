@@ -13,6 +13,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Who may sign as the senior responsible clinician (`UCP_SENIOR_DESIGNATIONS`).
     pub signing: Arc<ucp_domain::signing::SigningPolicy>,
+    /// Summaries as judged today, per plan version, sent again as they were encoded.
+    pub summaries: crate::judged_summaries::JudgedSummaries,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             feed,
             metrics,
             signing: Arc::new(ucp_domain::signing::SigningPolicy::default()),
+            summaries: crate::judged_summaries::JudgedSummaries::default(),
         }
     }
 

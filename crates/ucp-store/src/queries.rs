@@ -28,6 +28,31 @@ pub struct SummaryRow {
     pub summary: EmergencySummary,
 }
 
+/// A plan's row in `emergency_summary` as stored: the summary's text is that of the last
+/// change that reached its content, and the row's version and time of change are the plan's.
+#[derive(Debug, Clone)]
+pub struct StoredSummary {
+    pub plan_id: Uuid,
+    pub status: PlanStatus,
+    /// The plan's version.
+    pub version: i64,
+    /// When anything in the plan last changed.
+    pub changed_at: DateTime<Utc>,
+    pub text: Box<serde_json::value::RawValue>,
+}
+
+impl StoredSummary {
+    /// The summary at the plan's current version, straight from the stored text.
+    ///
+    /// # Errors
+    /// When the stored text is not a summary.
+    pub fn decode(&self) -> Result<EmergencySummary, StoreError> {
+        let summary: EmergencySummary = serde_json::from_str(self.text.get())
+            .map_err(|e| StoreError::Corrupt(format!("a stored summary: {e}")))?;
+        Ok(summary.at_version(self.version, self.changed_at))
+    }
+}
+
 /// Reads a stored NHS number (the projections write only valid ones).
 pub(crate) fn nhs_number(text: &str) -> Result<NhsNumber, StoreError> {
     NhsNumber::parse(text).map_err(|e| StoreError::Corrupt(format!("NHS number {text:?}: {e}")))
@@ -177,26 +202,46 @@ impl Database {
     /// The emergency summary of the person's current plan (active first, else most recent).
     ///
     /// # Errors
-    /// When the database fails.
+    /// When the database fails, or the stored summary cannot be read.
     pub async fn summary_for_person(
         &self,
         nhs_number: NhsNumber,
     ) -> Result<Option<SummaryRow>, StoreError> {
+        self.stored_summary_for_person(nhs_number)
+            .await?
+            .map(|stored| {
+                Ok(SummaryRow {
+                    plan_id: stored.plan_id,
+                    status: stored.status,
+                    summary: stored.decode()?,
+                })
+            })
+            .transpose()
+    }
+
+    /// The person's current summary as stored, not yet decoded: a reader that has already
+    /// judged this version today need not decode it again.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn stored_summary_for_person(
+        &self,
+        nhs_number: NhsNumber,
+    ) -> Result<Option<StoredSummary>, StoreError> {
         let client = self.read_connection().await?;
         let stmt = client.prepare_cached(SUMMARY_BY_NHS_NUMBER_SQL).await?;
         client
             .query_opt(&stmt, &[&nhs_number.to_string()])
             .await?
-            .map(|row| -> Result<SummaryRow, StoreError> {
+            .map(|row| -> Result<StoredSummary, StoreError> {
                 let stored: tokio_postgres::types::Json<Box<serde_json::value::RawValue>> =
                     row.try_get(2)?;
-                // Straight from the stored text to the summary (the hottest read).
-                let summary: EmergencySummary = serde_json::from_str(stored.0.get())
-                    .map_err(|e| StoreError::Corrupt(format!("a stored summary: {e}")))?;
-                Ok(SummaryRow {
+                Ok(StoredSummary {
                     plan_id: row.try_get(0)?,
                     status: plan_status(row.try_get(1)?)?,
-                    summary: summary.at_version(row.try_get(3)?, row.try_get(4)?),
+                    version: row.try_get(3)?,
+                    changed_at: row.try_get(4)?,
+                    text: stored.0,
                 })
             })
             .transpose()

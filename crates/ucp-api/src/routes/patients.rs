@@ -64,7 +64,7 @@ pub async fn get_emergency_summary(
 ) -> Result<HttpResponse, ApiError> {
     let nhs = parse_nhs_number(&path)?;
     let today = chrono::Utc::now().date_naive();
-    let shown = reads::summary(&state.db, &actor, nhs, today).await?;
+    let shown = reads::summary(&state.db, &state.summaries, &actor, nhs, today).await?;
     let etag = shown.value.etag;
     Ok(tagged_bytes_or_unchanged(
         &req,
