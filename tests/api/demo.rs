@@ -221,6 +221,37 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
     let (ok, out) = ucp(&["check"], &db).await;
     assert!(!ok, "{out}");
     assert!(out.contains(&format!("patient_index {plan}")), "{out}");
+    // A worklist line out of order, and a summary row whose status is not the plan's: the
+    // columns a worklist is sorted by and a person's current plan is chosen by.
+    let (ok, out) = ucp(&["projections", "rebuild"], &db).await;
+    assert!(ok, "{out}");
+    let line: uuid::Uuid = owner
+        .query_one(
+            "UPDATE review_worklist SET priority = 1 - priority \
+             WHERE plan_id = (SELECT plan_id FROM review_worklist ORDER BY plan_id LIMIT 1) \
+             RETURNING plan_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let summary: uuid::Uuid = owner
+        .query_one(
+            "UPDATE emergency_summary SET status = 'withdrawn' \
+             WHERE plan_id = (SELECT plan_id FROM emergency_summary WHERE status = 'active' \
+               ORDER BY plan_id DESC LIMIT 1) RETURNING plan_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("review_worklist {line}")), "{out}");
+    assert!(
+        out.contains(&format!("emergency_summary {summary}")),
+        "{out}"
+    );
 }
 
 /// Each person's events in order, as (NHS number, event types, event data).

@@ -740,6 +740,17 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
     let first = read(&crew, today).await;
     assert_eq!(read(&crew, today).await, first);
     assert_eq!(judged.len(), 1);
+    // A read sent from what was kept is logged as any other: the crew was shown the way in.
+    let hit = reads::summary(&app.db, &judged, &crew, number, today)
+        .await
+        .unwrap();
+    assert_eq!(
+        hit.access.detail,
+        Some(json!({ "accessToHomeShown": true })),
+        "{:?}",
+        hit.access
+    );
+    assert_eq!(judged.len(), 1);
     assert_eq!(
         first.1["alerts"]["accessToHome"],
         "Key safe by the door, code 1234"
@@ -822,4 +833,30 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
         5,
         "a summary telling of a previous decision was kept"
     );
+
+    // Consent to share withdrawn: the organisation caring for the person reads it (and it is
+    // kept); a crew of another is refused all the same.
+    let private = nhs(2774);
+    let plan = app.create_plan(&plan_body(&private)).await;
+    let private_id = plan["id"].as_str().unwrap_or_default().to_owned();
+    act(
+        &app,
+        &private_id,
+        "consent/withdraw",
+        &json!({ "reason": "Told the GP: not to be shared." }),
+    )
+    .await;
+    let number = ucp_domain::NhsNumber::parse(&private).unwrap();
+    let caring = Actor {
+        org: Some("F84001".into()),
+        purpose: Some(Purpose::DirectCare),
+        ..Actor::new("a-clinician", Role::Clinician)
+    };
+    let kept = judged.len();
+    reads::summary(&app.db, &judged, &caring, number, today)
+        .await
+        .unwrap();
+    assert_eq!(judged.len(), kept + 1);
+    let refused = reads::summary(&app.db, &judged, &crew, number, today).await;
+    assert!(refused.is_err(), "{refused:?}");
 }

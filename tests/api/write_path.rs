@@ -162,13 +162,16 @@ async fn a_cached_plan_state_takes_in_another_servers_write() {
 }
 
 /// The stored summary and the search index as the database holds them (not as served).
-async fn stored_rows(app: &TestApp, id: &str) -> (i64, i64, String, String, String) {
+async fn stored_rows(
+    app: &TestApp,
+    id: &str,
+) -> (i64, i64, String, chrono::DateTime<chrono::Utc>, String) {
     let plan_id: uuid::Uuid = id.parse().unwrap();
     let owner = app.test_db.owner_client().await;
     let s = owner
         .query_one(
             "SELECT (summary->>'planVersion')::bigint, version, summary::text, \
-               plan_updated_at::text FROM emergency_summary WHERE plan_id = $1",
+               plan_updated_at FROM emergency_summary WHERE plan_id = $1",
             &[&plan_id],
         )
         .await
@@ -214,7 +217,15 @@ async fn a_change_writes_only_the_read_model_rows_it_reached() {
     let (stored_after, row_after, text_after, changed_at, _) = stored_rows(&app, &id).await;
     assert_eq!(text_after, text, "the summary's text was rewritten");
     assert_eq!((stored_after, row_after), (stored_version, version));
-    assert!(!changed_at.is_empty());
+    let updated: chrono::DateTime<chrono::Utc> = plan_now["updatedAt"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        changed_at, updated,
+        "the row's time of change is the plan's"
+    );
 
     // Every reader gets the plan's version and time of change, not the stored ones.
     let served = app.summary(&number, Role::Ambulance).await;
@@ -252,6 +263,42 @@ async fn a_change_writes_only_the_read_model_rows_it_reached() {
     assert_eq!(app.summary(&number, Role::Ambulance).await, served);
     let (_, mismatches) = app.db.check_care_plan_projections().await.unwrap();
     assert!(mismatches.is_empty(), "{mismatches:?}");
+
+    // A row that is not there (lost, deleted by hand) is written whole by the next change,
+    // even one that does not reach it.
+    let owner = app.test_db.owner_client().await;
+    let plan_id: uuid::Uuid = id.parse().unwrap();
+    for table in ["emergency_summary", "patient_index"] {
+        owner
+            .execute(
+                &format!("DELETE FROM {table} WHERE plan_id = $1"),
+                &[&plan_id],
+            )
+            .await
+            .unwrap();
+    }
+    let (_, plan_now) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    let tag = plan_now["sections"]["support-needs"]["etag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = app
+        .put_section(
+            &id,
+            "support-needs",
+            &tag,
+            &json!({ "needs": [{ "need": "A hoist", "providedBy": "District nurses" }] }),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, mismatches) = app.db.check_care_plan_projections().await.unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    assert_eq!(
+        app.summary(&number, Role::Ambulance).await["planVersion"],
+        version + 2
+    );
 }
 
 /// The summary a reader gets after a change that did not reach it is the one a rebuild from

@@ -47,6 +47,8 @@ async fn summary(pool: web::Data<Pool>, nhs: web::Path<String>) -> HttpResponse 
     let Ok(client) = pool.get().await else {
         return HttpResponse::ServiceUnavailable().finish();
     };
+    // The stored text as it is: its planVersion may be of an earlier version whose change last
+    // reached it (the service takes the row's); a floor measures the SQL, not the answer.
     let stmt = match client.prepare_cached(SUMMARY_BY_NHS_NUMBER_SQL).await {
         Ok(s) => s,
         Err(e) => return failed(e),

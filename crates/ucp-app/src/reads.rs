@@ -247,8 +247,10 @@ pub async fn person_plan(
         Err(AppError::NotFound(_)) => {
             let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
             if told_when_plans_end(actor) {
-                if let Some(row) = db.summary_for_person(nhs).await? {
-                    return Err(ended(row.status, &row.summary).unwrap_or_else(none));
+                if let Some(stored) = db.stored_summary_for_person(nhs).await? {
+                    // One that cannot be read gives "no current plan", as it always has.
+                    let notice = stored.decode().ok().and_then(|s| ended(stored.status, &s));
+                    return Err(notice.unwrap_or_else(none));
                 }
             }
             return Err(none());
@@ -298,6 +300,7 @@ pub async fn summary(
         plan_id: stored.plan_id,
         version: stored.version,
         changed_at: stored.changed_at,
+        written_by: stored.written_by,
         day: today,
         way_in: attends(actor),
     };

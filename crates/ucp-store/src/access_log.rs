@@ -73,10 +73,24 @@ pub struct AccessQuery {
     pub limit: i64,
 }
 
-const COLUMNS: &str = "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
-    method, path, plan_id, nhs_number, plan_version, view, section, search_criteria, \
-    search_results, returned_nhs_numbers, request_id, status, detail, issuer, credential, \
-    proofing_level, on_behalf_of";
+macro_rules! columns {
+    () => {
+        "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
+         method, path, plan_id, nhs_number, plan_version, view, section, search_criteria, \
+         search_results, returned_nhs_numbers, request_id, status, detail, issuer, credential, \
+         proofing_level, on_behalf_of"
+    };
+}
+const COLUMNS: &str = columns!();
+
+/// A batch of entries, as one JSON array, in one statement.
+pub(crate) const INSERT_SQL: &str = concat!(
+    "INSERT INTO access_log (",
+    columns!(),
+    ") SELECT ",
+    columns!(),
+    " FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
+);
 
 fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
     Ok(AccessEntry {
@@ -135,12 +149,7 @@ pub(crate) async fn insert_entries(
     client: &impl deadpool_postgres::GenericClient,
     entries: &[AccessEntry],
 ) -> Result<(), StoreError> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "INSERT INTO access_log ({COLUMNS}) \
-             SELECT {COLUMNS} FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
-        ))
-        .await?;
+    let stmt = client.prepare_cached(INSERT_SQL).await?;
     let mut batch = serde_json::to_value(entries)?;
     without_nul(&mut batch);
     client.execute(&stmt, &[&batch]).await?;

@@ -75,6 +75,19 @@ impl AppendOutcome {
 }
 
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+const REPLAY_KEY_SQL: &str = "SELECT fingerprint, stream_id, first_version, last_version \
+     FROM idempotency_keys WHERE scope = $1 AND key = $2";
+const NEW_STREAM_SQL: &str = "INSERT INTO streams (stream_id, stream_type, version) \
+     VALUES ($1, $2, $3) ON CONFLICT (stream_id) DO NOTHING RETURNING version";
+const ADVANCE_SQL: &str = "UPDATE streams SET version = version + $2 \
+     WHERE stream_id = $1 AND version = $3 RETURNING version";
+const ANY_VERSION_SQL: &str = "INSERT INTO streams (stream_id, stream_type, version) \
+     VALUES ($1, $2, $3) ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $3 \
+     RETURNING version";
+const NOTIFY_SQL: &str = "SELECT pg_notify('ucp_feed', $1)";
+const RECORD_KEY_SQL: &str = "INSERT INTO idempotency_keys \
+     (scope, key, fingerprint, stream_id, first_version, last_version) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
 
 impl Database {
     /// Appends events to one stream in one short transaction. Advisory locks come before any
@@ -102,6 +115,8 @@ impl Database {
             // Creates have a new stream id on every try, so the key needs a lock of its own.
             // Taken before the stream's lock, always in this order: no deadlock is possible.
             let lock = tx.prepare_cached(LOCK_SQL).await?;
+            // Prepared before they go out together, so that they go out in this order.
+            tx.prepare_cached(REPLAY_KEY_SQL).await?;
             let name = format!("idempotency:{}:{}", key.scope, key.key);
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&name];
             let (locked, earlier) = futures::join!(tx.execute(&lock, &params), replay(&tx, key));
@@ -114,6 +129,7 @@ impl Database {
         let count = i64::try_from(request.events.len())
             .map_err(|_| StoreError::Corrupt("too many events in one append".into()))?;
         let lock = tx.prepare_cached(LOCK_SQL).await?;
+        tx.prepare_cached(advance_sql(request.expected)).await?;
         let name = format!("stream:{}", request.stream_id);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&name];
         // The version is checked under the lock: the server takes the lock before it runs the
@@ -137,6 +153,13 @@ impl Database {
             }
         }
         let stream = request.stream_id.to_string();
+        if request.audit.is_some() {
+            tx.prepare_cached(crate::access_log::INSERT_SQL).await?;
+        }
+        tx.prepare_cached(NOTIFY_SQL).await?;
+        if request.idempotency.is_some() {
+            tx.prepare_cached(RECORD_KEY_SQL).await?;
+        }
         let (audited, notified, keyed) = futures::join!(
             async {
                 let Some(entry) = &request.audit else {
@@ -151,9 +174,7 @@ impl Database {
             },
             async {
                 // Wakes feed readers when (and only if) this commits.
-                let notify = tx
-                    .prepare_cached("SELECT pg_notify('ucp_feed', $1)")
-                    .await?;
+                let notify = tx.prepare_cached(NOTIFY_SQL).await?;
                 tx.execute(&notify, &[&stream]).await?;
                 Ok::<_, StoreError>(())
             },
@@ -186,13 +207,7 @@ async fn record_key(
     let Some(key) = &request.idempotency else {
         return Ok(());
     };
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO idempotency_keys \
-             (scope, key, fingerprint, stream_id, first_version, last_version) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .await?;
+    let stmt = tx.prepare_cached(RECORD_KEY_SQL).await?;
     tx.execute(
         &stmt,
         &[
@@ -213,12 +228,7 @@ async fn replay(
     tx: &Transaction<'_>,
     key: &crate::IdempotencyKey,
 ) -> Result<Option<AppendOutcome>, StoreError> {
-    let stmt = tx
-        .prepare_cached(
-            "SELECT fingerprint, stream_id, first_version, last_version \
-             FROM idempotency_keys WHERE scope = $1 AND key = $2",
-        )
-        .await?;
+    let stmt = tx.prepare_cached(REPLAY_KEY_SQL).await?;
     let Some(row) = tx.query_opt(&stmt, &[&key.scope, &key.key]).await? else {
         return Ok(None);
     };
@@ -252,41 +262,28 @@ async fn replay(
     }))
 }
 
+/// The statement that moves a stream's version on, for what the writer expects of it.
+fn advance_sql(expected: ExpectedVersion) -> &'static str {
+    match expected {
+        ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => NEW_STREAM_SQL,
+        ExpectedVersion::Exact(_) => ADVANCE_SQL,
+        ExpectedVersion::Any => ANY_VERSION_SQL,
+    }
+}
+
 /// Moves the stream's version on by `count` if, and only if, it is where the writer expects.
 async fn advance_stream(
     tx: &Transaction<'_>,
     request: &AppendRequest,
     count: i64,
 ) -> Result<i64, StoreError> {
+    let stmt = tx.prepare_cached(advance_sql(request.expected)).await?;
     let row = match request.expected {
-        ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, $3) \
-                     ON CONFLICT (stream_id) DO NOTHING RETURNING version",
-                )
-                .await?;
-            tx.query_opt(&stmt, &[&request.stream_id, &request.stream_type, &count])
-                .await?
-        }
-        ExpectedVersion::Exact(expected) => {
-            let stmt = tx
-                .prepare_cached(
-                    "UPDATE streams SET version = version + $2 \
-                     WHERE stream_id = $1 AND version = $3 RETURNING version",
-                )
-                .await?;
+        ExpectedVersion::Exact(expected) if expected != 0 => {
             tx.query_opt(&stmt, &[&request.stream_id, &count, &expected])
                 .await?
         }
-        ExpectedVersion::Any => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, $3) \
-                     ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + $3 \
-                     RETURNING version",
-                )
-                .await?;
+        _ => {
             tx.query_opt(&stmt, &[&request.stream_id, &request.stream_type, &count])
                 .await?
         }

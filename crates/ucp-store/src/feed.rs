@@ -224,18 +224,25 @@ impl Database {
             .await?
             .iter()
             .map(|r| {
-                // The row's version and time of change, not the stored ones: see
-                // `SummaryRow::summary`.
-                let mut summary: serde_json::Value = r.try_get(2)?;
-                let changed_at: chrono::DateTime<chrono::Utc> = r.try_get(4)?;
-                if let Some(fields) = summary.as_object_mut() {
-                    fields.insert("planVersion".into(), r.try_get::<_, i64>(3)?.into());
-                    fields.insert(
-                        "planLastChangedAt".into(),
-                        serde_json::to_value(changed_at)?,
-                    );
-                }
-                Ok((r.try_get(0)?, r.try_get(1)?, summary))
+                // As a rebuild would store it: at the row's version and time of change, judged
+                // on the day of that change (the stored text is of the last change that
+                // reached the summary's content, judged on that change's day).
+                let text: tokio_postgres::types::Json<Box<serde_json::value::RawValue>> =
+                    r.try_get(2)?;
+                let stored = crate::StoredSummary {
+                    plan_id: r.try_get(0)?,
+                    status: ucp_domain::PlanStatus::Active,
+                    version: r.try_get(3)?,
+                    changed_at: r.try_get(4)?,
+                    text: text.0,
+                    written_by: 0,
+                };
+                let summary = stored.decode()?.as_of(stored.changed_at.date_naive());
+                Ok((
+                    stored.plan_id,
+                    r.try_get(1)?,
+                    serde_json::to_value(summary)?,
+                ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         tx.commit().await?;

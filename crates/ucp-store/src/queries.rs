@@ -39,6 +39,9 @@ pub struct StoredSummary {
     /// When anything in the plan last changed.
     pub changed_at: DateTime<Utc>,
     pub text: Box<serde_json::value::RawValue>,
+    /// The transaction that wrote this row as it now is: a row written again at the same
+    /// version (a rebuild that mended it) is told apart by it.
+    pub written_by: i64,
 }
 
 impl StoredSummary {
@@ -114,7 +117,7 @@ pub const PLAN_BY_ID_SQL: &str =
 /// one index (`emergency_summary_current`) in the order asked for: an index lookup by
 /// construction, whatever the planner's statistics.
 pub const SUMMARY_BY_NHS_NUMBER_SQL: &str =
-    "SELECT plan_id, status, summary, version, plan_updated_at \
+    "SELECT plan_id, status, summary, version, plan_updated_at, xmin::text::bigint \
      FROM emergency_summary WHERE nhs_number = $1 \
      ORDER BY (status = 'active') DESC, plan_updated_at DESC LIMIT 1";
 
@@ -242,6 +245,7 @@ impl Database {
                     version: row.try_get(3)?,
                     changed_at: row.try_get(4)?,
                     text: stored.0,
+                    written_by: row.try_get(5)?,
                 })
             })
             .transpose()

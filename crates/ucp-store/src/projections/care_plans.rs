@@ -60,6 +60,51 @@ impl InlineProjection for CarePlanProjection {
     }
 }
 
+const VIEW_UPSERT: &str = "INSERT INTO care_plan_view \
+     (plan_id, nhs_number, status, version, created_at, updated_at, document) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+       status = excluded.status, version = excluded.version, \
+       updated_at = excluded.updated_at, document = excluded.document";
+const SUMMARY_UPSERT: &str = "INSERT INTO emergency_summary \
+     (plan_id, nhs_number, status, version, summary, plan_updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+       status = excluded.status, version = excluded.version, \
+       summary = excluded.summary, plan_updated_at = excluded.plan_updated_at";
+const SUMMARY_MOVE_ON: &str =
+    "UPDATE emergency_summary SET version = $2, plan_updated_at = $3 WHERE plan_id = $1";
+const PATIENT_UPSERT: &str = "INSERT INTO patient_index (plan_id, nhs_number, family_name, \
+       given_name, family_folded, given_folded, birth_date, postcode, status, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+       family_name = excluded.family_name, given_name = excluded.given_name, \
+       family_folded = excluded.family_folded, given_folded = excluded.given_folded, \
+       birth_date = excluded.birth_date, postcode = excluded.postcode, \
+       status = excluded.status, updated_at = excluded.updated_at";
+const PATIENT_MOVE_ON: &str = "UPDATE patient_index SET updated_at = $2 WHERE plan_id = $1";
+const WORKLIST_DELETE: &str = "DELETE FROM review_worklist WHERE plan_id = $1";
+const WORKLIST_UPSERT: &str = "INSERT INTO review_worklist (plan_id, nhs_number, family_name, \
+       given_name, status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
+       organisations, priority, cpr_standing, awaiting_countersignature) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
+       family_name = excluded.family_name, given_name = excluded.given_name, \
+       status = excluded.status, due_date = excluded.due_date, \
+       last_reviewed_at = excluded.last_reviewed_at, \
+       last_reviewed_by = excluded.last_reviewed_by, \
+       responsible_org = excluded.responsible_org, \
+       organisations = excluded.organisations, priority = excluded.priority, \
+       cpr_standing = excluded.cpr_standing, \
+       awaiting_countersignature = excluded.awaiting_countersignature";
+const WORKLIST_ORGS_GONE: &str = "DELETE FROM review_worklist_orgs \
+     WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])";
+const WORKLIST_ORGS_UPSERT: &str = "INSERT INTO review_worklist_orgs \
+       (organisation, plan_id, status, due_date, priority) \
+     SELECT o, $1::uuid, $2::text, $3::date, $5::smallint FROM unnest($4::text[]) AS o \
+     ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
+       due_date = excluded.due_date, priority = excluded.priority";
+
 /// The columns of each read model's row, in the order of [`PlanRows`]' row methods.
 pub(crate) const VIEW_COLUMNS: &str =
     "plan_id, nhs_number, status, version, created_at, updated_at, document";
@@ -134,7 +179,7 @@ impl PatientRow {
 }
 
 impl WorklistRow {
-    fn of(plan: &CarePlan) -> Option<Self> {
+    pub(crate) fn of(plan: &CarePlan) -> Option<Self> {
         let pi = personal_information(plan)?;
         let entry = ucp_domain::review::ReviewEntry::of(plan)?;
         Some(Self {
@@ -322,12 +367,35 @@ async fn write_change(
 
 /// Upserts one plan's rows into the read models, the rows `touched` whole and the others'
 /// version and time of change only. The statements go out together (pipelined on the one
-/// connection) and are answered in order.
+/// connection) and are answered in order: each is prepared first (once per connection), so
+/// they are sent in the order written and the first failure is the one reported.
 async fn upsert_rows(
     client: &impl GenericClient,
     rows: &PlanRows,
     touched: Touched,
 ) -> Result<(), StoreError> {
+    let mut statements = vec![VIEW_UPSERT];
+    statements.push(if touched.summary {
+        SUMMARY_UPSERT
+    } else {
+        SUMMARY_MOVE_ON
+    });
+    if touched.worklist {
+        statements.extend([
+            WORKLIST_DELETE,
+            WORKLIST_UPSERT,
+            WORKLIST_ORGS_GONE,
+            WORKLIST_ORGS_UPSERT,
+        ]);
+    }
+    statements.push(if touched.patient {
+        PATIENT_UPSERT
+    } else {
+        PATIENT_MOVE_ON
+    });
+    for sql in statements {
+        client.prepare_cached(sql).await?;
+    }
     let (view, summary, worklist, patient) = futures::join!(
         upsert_view(client, rows),
         upsert_summary(client, rows, touched.summary),
@@ -349,16 +417,7 @@ async fn upsert_rows(
 }
 
 async fn upsert_view(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO care_plan_view \
-             (plan_id, nhs_number, status, version, created_at, updated_at, document) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-               status = excluded.status, version = excluded.version, \
-               updated_at = excluded.updated_at, document = excluded.document",
-        )
-        .await?;
+    let stmt = client.prepare_cached(VIEW_UPSERT).await?;
     client
         .execute(&stmt, &rows.view_row())
         .await
@@ -375,7 +434,8 @@ async fn upsert_view(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
 }
 
 /// The summary, rewritten when its content changed; otherwise only its row's version and time
-/// of change move on (readers take those from the row: see `summary_for_person`).
+/// of change move on (readers take those from the row: see `StoredSummary::decode`). A row
+/// that is not there (lost, or never written) is written whole.
 async fn upsert_summary(
     client: &impl GenericClient,
     rows: &PlanRows,
@@ -384,34 +444,22 @@ async fn upsert_summary(
     let Some(row) = rows.summary_row() else {
         return Ok(());
     };
-    if touched {
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO emergency_summary \
-                 (plan_id, nhs_number, status, version, summary, plan_updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-                   status = excluded.status, version = excluded.version, \
-                   summary = excluded.summary, plan_updated_at = excluded.plan_updated_at",
-            )
-            .await?;
-        client.execute(&stmt, &row).await?;
-    } else {
-        let stmt = client
-            .prepare_cached(
-                "UPDATE emergency_summary SET version = $2, plan_updated_at = $3 \
-                 WHERE plan_id = $1",
-            )
-            .await?;
-        client
+    if !touched {
+        let stmt = client.prepare_cached(SUMMARY_MOVE_ON).await?;
+        let moved = client
             .execute(&stmt, &[&rows.plan_id, &rows.version, &rows.updated_at])
             .await?;
+        if moved == 1 {
+            return Ok(());
+        }
     }
+    let stmt = client.prepare_cached(SUMMARY_UPSERT).await?;
+    client.execute(&stmt, &row).await?;
     Ok(())
 }
 
 /// The person's line in the search index, rewritten when what searches match changed;
-/// otherwise only its time of change moves on.
+/// otherwise only its time of change moves on (a line that is not there is written whole).
 async fn upsert_patient(
     client: &impl GenericClient,
     rows: &PlanRows,
@@ -420,74 +468,33 @@ async fn upsert_patient(
     let Some(row) = rows.patient_row() else {
         return Ok(());
     };
-    if touched {
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO patient_index (plan_id, nhs_number, family_name, given_name, \
-                   family_folded, given_folded, birth_date, postcode, status, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-                   family_name = excluded.family_name, given_name = excluded.given_name, \
-                   family_folded = excluded.family_folded, given_folded = excluded.given_folded, \
-                   birth_date = excluded.birth_date, postcode = excluded.postcode, \
-                   status = excluded.status, updated_at = excluded.updated_at",
-            )
-            .await?;
-        client.execute(&stmt, &row).await?;
-    } else {
-        let stmt = client
-            .prepare_cached("UPDATE patient_index SET updated_at = $2 WHERE plan_id = $1")
-            .await?;
-        client
+    if !touched {
+        let stmt = client.prepare_cached(PATIENT_MOVE_ON).await?;
+        let moved = client
             .execute(&stmt, &[&rows.plan_id, &rows.updated_at])
             .await?;
+        if moved == 1 {
+            return Ok(());
+        }
     }
+    let stmt = client.prepare_cached(PATIENT_UPSERT).await?;
+    client.execute(&stmt, &row).await?;
     Ok(())
 }
 
 /// The plan's line on the review worklist, or none when it has no review date.
 async fn upsert_worklist(client: &impl GenericClient, rows: &PlanRows) -> Result<(), StoreError> {
     let (Some(w), Some(row)) = (&rows.worklist, rows.worklist_row()) else {
-        let stmt = client
-            .prepare_cached("DELETE FROM review_worklist WHERE plan_id = $1")
-            .await?;
+        let stmt = client.prepare_cached(WORKLIST_DELETE).await?;
         client.execute(&stmt, &[&rows.plan_id]).await?;
         return Ok(());
     };
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO review_worklist (plan_id, nhs_number, family_name, given_name, \
-               status, due_date, last_reviewed_at, last_reviewed_by, responsible_org, \
-               organisations, priority, cpr_standing, awaiting_countersignature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
-               family_name = excluded.family_name, given_name = excluded.given_name, \
-               status = excluded.status, due_date = excluded.due_date, \
-               last_reviewed_at = excluded.last_reviewed_at, \
-               last_reviewed_by = excluded.last_reviewed_by, \
-               responsible_org = excluded.responsible_org, \
-               organisations = excluded.organisations, priority = excluded.priority, \
-               cpr_standing = excluded.cpr_standing, \
-               awaiting_countersignature = excluded.awaiting_countersignature",
-        )
-        .await?;
+    let stmt = client.prepare_cached(WORKLIST_UPSERT).await?;
     // The plan's lines by organisation: the ones it no longer has go, the others are written
     // anew. The three statements go out together.
     let orgs = rows.worklist_organisations();
-    let gone = client
-        .prepare_cached(
-            "DELETE FROM review_worklist_orgs \
-             WHERE plan_id = $1 AND NOT organisation = ANY($2::text[])",
-        )
-        .await?;
-    let upsert = client
-        .prepare_cached(
-            "INSERT INTO review_worklist_orgs (organisation, plan_id, status, due_date, priority) \
-             SELECT o, $1::uuid, $2::text, $3::date, $5::smallint FROM unnest($4::text[]) AS o \
-             ON CONFLICT (organisation, plan_id) DO UPDATE SET status = excluded.status, \
-               due_date = excluded.due_date, priority = excluded.priority",
-        )
-        .await?;
+    let gone = client.prepare_cached(WORKLIST_ORGS_GONE).await?;
+    let upsert = client.prepare_cached(WORKLIST_ORGS_UPSERT).await?;
     let gone_params: [&(dyn ToSql + Sync); 2] = [&rows.plan_id, &orgs];
     let upsert_params: [&(dyn ToSql + Sync); 5] = [
         &rows.plan_id,

@@ -1,8 +1,8 @@
-//! `ucp check`: every read model equals a replay of the log. A difference means a projection
+//! `ucp check`: every read model gives what a replay of the log gives (a summary whose content
+//! a change did not reach keeps its stored text; its row carries the plan's version). A difference means a projection
 //! bug, a hand edit or a half-applied change — something an operator must know before a crew
 //! reads the wrong thing.
 
-use ucp_domain::review::ReviewEntry;
 use ucp_domain::views::{EmergencySummary, PlanView};
 use uuid::Uuid;
 
@@ -80,8 +80,8 @@ impl Database {
             // reach the summary's content moves only those), judged on the replay's day.
             let stored = tx
                 .query_opt(
-                    "SELECT summary, version, plan_updated_at FROM emergency_summary \
-                     WHERE plan_id = $1",
+                    "SELECT summary, version, plan_updated_at, status, nhs_number \
+                     FROM emergency_summary WHERE plan_id = $1",
                     &[&plan_id],
                 )
                 .await?
@@ -89,6 +89,12 @@ impl Database {
                     |r| -> Result<Result<EmergencySummary, String>, StoreError> {
                         let stored: serde_json::Value = r.try_get(0)?;
                         let (version, changed_at) = (r.try_get(1)?, r.try_get(2)?);
+                        // The columns the person's current plan is chosen and the feed's
+                        // snapshot is filtered by.
+                        let (status, nhs): (String, String) = (r.try_get(3)?, r.try_get(4)?);
+                        if status != plan.status.as_str() || nhs != plan.nhs_number.to_string() {
+                            return Ok(Err(format!("its row says {status} for {nhs}")));
+                        }
                         // One that cannot be read, or holds what a summary does not, is a
                         // difference to report, not a failed check.
                         Ok(serde_json::from_value::<EmergencySummary>(stored.clone())
@@ -140,16 +146,82 @@ impl Database {
                 let as_indexed = indexed.map(|(nhs, _, status)| (nhs, status));
                 differs("patient_index", format!("indexed as {as_indexed:?}"));
             }
-            let due: Option<chrono::NaiveDate> = tx
+            // The worklist line, every column of it, and its lines by organisation.
+            let line = tx
                 .query_opt(
-                    "SELECT due_date FROM review_worklist WHERE plan_id = $1",
+                    "SELECT family_name, given_name, status, due_date, last_reviewed_at, \
+                       last_reviewed_by, responsible_org, organisations, priority, \
+                       cpr_standing, awaiting_countersignature \
+                     FROM review_worklist WHERE plan_id = $1",
                     &[&plan_id],
                 )
                 .await?
-                .map(|r| r.try_get(0))
+                .map(|r| -> Result<String, StoreError> {
+                    Ok(format!(
+                        "{:?}",
+                        (
+                            r.try_get::<_, String>(0)?,
+                            r.try_get::<_, String>(1)?,
+                            r.try_get::<_, String>(2)?,
+                            r.try_get::<_, chrono::NaiveDate>(3)?,
+                            r.try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(4)?,
+                            r.try_get::<_, Option<String>>(5)?,
+                            r.try_get::<_, Option<String>>(6)?,
+                            r.try_get::<_, Vec<String>>(7)?,
+                            r.try_get::<_, i16>(8)?,
+                            r.try_get::<_, String>(9)?,
+                            r.try_get::<_, bool>(10)?,
+                        )
+                    ))
+                })
                 .transpose()?;
-            if due != ReviewEntry::of(&plan).map(|e| e.due) {
-                differs("review_worklist", format!("due {due:?}"));
+            let row = super::care_plans::WorklistRow::of(&plan);
+            let expected = row.as_ref().map(|w| {
+                format!(
+                    "{:?}",
+                    (
+                        &w.family_name,
+                        &w.given_name,
+                        plan.status.as_str(),
+                        w.entry.due,
+                        w.entry.last_reviewed_at,
+                        &w.entry.last_reviewed_by,
+                        &w.entry.responsible,
+                        &w.entry.organisations,
+                        w.priority,
+                        w.standing,
+                        w.entry.awaiting_countersignature,
+                    )
+                )
+            });
+            if line != expected {
+                let due = row.as_ref().map(|w| w.entry.due);
+                differs("review_worklist", format!("the line differs (due {due:?})"));
+            }
+            let lines: Vec<String> = tx
+                .query(
+                    "SELECT organisation || ' ' || status || ' ' || due_date || ' ' || priority \
+                     FROM review_worklist_orgs WHERE plan_id = $1 ORDER BY organisation",
+                    &[&plan_id],
+                )
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let mut expected_lines: Vec<String> = row
+                .map(|w| {
+                    let status = plan.status.as_str();
+                    w.entry
+                        .organisations
+                        .iter()
+                        .map(|o| format!("{o} {status} {} {}", w.entry.due, w.priority))
+                        .collect()
+                })
+                .unwrap_or_default();
+            expected_lines.sort();
+            expected_lines.dedup();
+            if lines != expected_lines {
+                differs("review_worklist_orgs", format!("{} lines", lines.len()));
             }
         }
         tx.commit().await?;
