@@ -25,6 +25,11 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     say "Node.js and npm are needed (Debian: apt-get install nodejs npm)"; exit 1
   fi
 fi
+# Emmett's lock file pins packages (mongodb, bson) that need Node.js 20.19 or later.
+node_ok=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); console.log(a > 20 || (a === 20 && b >= 19) ? 1 : 0)')
+if [ "$node_ok" != 1 ]; then
+  say "Emmett needs Node.js 20.19 or later; this is $(node --version)"; exit 1
+fi
 emmett=$local_dir/emmett
 if ! cmp -s "$root/benches/peers/emmett/package-lock.json" "$emmett/package-lock.json" ||
    [ ! -d "$emmett/node_modules" ]; then

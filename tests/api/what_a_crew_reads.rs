@@ -738,15 +738,24 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
     };
 
     let first = read(&crew, today).await;
+    assert_eq!(judged.hits(), 0);
     assert_eq!(read(&crew, today).await, first);
-    assert_eq!(judged.len(), 1);
-    // A read sent from what was kept is logged as any other: the crew was shown the way in.
+    assert_eq!((judged.len(), judged.hits()), (1, 1));
+    // A read sent from what was kept is logged as any other: the crew was shown the way in,
+    // at the plan's version.
     let hit = reads::summary(&app.db, &judged, &crew, number, today)
         .await
         .unwrap();
+    assert_eq!(judged.hits(), 2);
     assert_eq!(
         hit.access.detail,
         Some(json!({ "accessToHomeShown": true })),
+        "{:?}",
+        hit.access
+    );
+    assert_eq!(
+        hit.access.plan_version,
+        first.1["planVersion"].as_i64(),
         "{:?}",
         hit.access
     );
@@ -803,6 +812,23 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
     assert_eq!(after.1["inTheirOwnWords"], now.1["inTheirOwnWords"]);
     assert_eq!(judged.len(), 5);
 
+    // A row mended at the same version (by a rebuild, or by hand) is judged afresh.
+    let owner = app.test_db.owner_client().await;
+    owner
+        .execute(
+            "UPDATE emergency_summary SET summary = \
+               jsonb_set(summary::jsonb, '{postcode}', '\"SE1 9ZZ\"')::json \
+             WHERE nhs_number = $1",
+            &[&person],
+        )
+        .await
+        .unwrap();
+    let mended = read(&crew, today).await;
+    assert_eq!(
+        mended.1["postcode"], "SE1 9ZZ",
+        "a judgement of the old row was sent"
+    );
+
     // A changed decision is told of for a year, with the printed copies that said the old
     // one: such a summary is judged afresh on every read.
     let (_, current) = app
@@ -830,15 +856,18 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
     );
     assert_eq!(
         judged.len(),
-        5,
+        6,
         "a summary telling of a previous decision was kept"
     );
 
-    // Consent to share withdrawn: the organisation caring for the person reads it (and it is
-    // kept); a crew of another is refused all the same.
+    // Consent to share withdrawn after a crew's read was kept: the next crew read is refused.
     let private = nhs(2774);
     let plan = app.create_plan(&plan_body(&private)).await;
     let private_id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let number = ucp_domain::NhsNumber::parse(&private).unwrap();
+    reads::summary(&app.db, &judged, &crew, number, today)
+        .await
+        .unwrap();
     act(
         &app,
         &private_id,
@@ -846,7 +875,13 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
         &json!({ "reason": "Told the GP: not to be shared." }),
     )
     .await;
-    let number = ucp_domain::NhsNumber::parse(&private).unwrap();
+    let refused = reads::summary(&app.db, &judged, &crew, number, today).await;
+    assert!(
+        matches!(refused, Err(ucp_app::AppError::PlanEnded(_))),
+        "{refused:?}"
+    );
+    // The organisation caring for the person reads it (and it is kept); a crew of another is
+    // refused all the same.
     let caring = Actor {
         org: Some("F84001".into()),
         purpose: Some(Purpose::DirectCare),
@@ -858,5 +893,8 @@ async fn a_judged_summary_is_sent_again_only_for_its_version_day_and_reader() {
         .unwrap();
     assert_eq!(judged.len(), kept + 1);
     let refused = reads::summary(&app.db, &judged, &crew, number, today).await;
-    assert!(refused.is_err(), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ucp_app::AppError::PlanEnded(_))),
+        "{refused:?}"
+    );
 }

@@ -34,6 +34,7 @@ async function drive(clients, op) {
   const end = measureFrom + seconds * 1000;
   const latencies = [];
   let errors = 0;
+  let reported = false;
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       for (;;) {
@@ -44,7 +45,8 @@ async function drive(clients, op) {
         } catch (e) {
           // Counted, and not timed: a peer that failed fast must not look fast.
           if (t0 >= measureFrom) errors += 1;
-          if (errors <= 1) console.error(`emmett peer: ${e}`);
+          if (!reported) console.error(`emmett peer: ${e}`);
+          reported = true;
           continue;
         }
         const t1 = performance.now();

@@ -121,11 +121,14 @@ def drive(url, kind, clients, streams, seconds, warmup) -> dict:
     latencies: list[float] = []
     errors = 0
     for _ in workers:
-        mine, failed = out.get()
+        # Bounded: a client process that died before it reported must not hang the bench.
+        mine, failed = out.get(timeout=seconds + warmup + 60)
         latencies.extend(mine)
         errors += failed
     for w in workers:
-        w.join()
+        w.join(timeout=60)
+        if w.exitcode != 0:
+            raise RuntimeError(f"a client process ended with {w.exitcode}")
     latencies.sort()
     return {
         "ops": len(latencies) / seconds,

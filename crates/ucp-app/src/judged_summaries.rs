@@ -6,6 +6,7 @@
 //! telling of a previous decision is never kept, because its printed copies come from the
 //! access log and change without a new version.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,7 +49,7 @@ pub(crate) struct Judged {
 
 /// The judged summaries, least recently used first out, within a budget of bytes.
 #[derive(Clone)]
-pub struct JudgedSummaries(Arc<Mutex<Kept>>);
+pub struct JudgedSummaries(Arc<Mutex<Kept>>, Arc<AtomicU64>);
 
 struct Kept {
     entries: lru::LruCache<Key, Arc<Judged>>,
@@ -74,15 +75,28 @@ impl JudgedSummaries {
     /// Summaries kept within `budget` bytes of their bodies (0 keeps none).
     #[must_use]
     pub fn within(budget: usize) -> Self {
-        Self(Arc::new(Mutex::new(Kept {
-            entries: lru::LruCache::unbounded(),
-            bytes: 0,
-            budget,
-        })))
+        Self(
+            Arc::new(Mutex::new(Kept {
+                entries: lru::LruCache::unbounded(),
+                bytes: 0,
+                budget,
+            })),
+            Arc::default(),
+        )
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<Arc<Judged>> {
-        self.0.lock().ok()?.entries.get(key).cloned()
+        let hit = self.0.lock().ok()?.entries.get(key).cloned();
+        if hit.is_some() {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// How many reads were sent a kept judgement.
+    #[must_use]
+    pub fn hits(&self) -> u64 {
+        self.1.load(Ordering::Relaxed)
     }
 
     pub(crate) fn put(&self, key: Key, judged: Arc<Judged>) {

@@ -39,7 +39,8 @@ impl StreamReads {
 /// The statement that reads a stream within a bound (`$1` the stream, `$2` the bound's value),
 /// public so that a test can check how PostgreSQL runs it.
 ///
-/// One statement per kind of bound, each a plain range on (stream_id, stream_version): a single
+/// One statement per kind of bound, by version a plain range on (stream_id, stream_version)
+/// (as of an instant, the stream filtered on its time): a single
 /// statement with `($2 IS NULL OR …)` conditions gets a generic plan after a few runs, which
 /// cannot bound the index scan, and read every event of a stream to return the one after a
 /// cached state (measured: 481 index entries read per section update in the benchmark).

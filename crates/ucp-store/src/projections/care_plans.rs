@@ -374,12 +374,14 @@ async fn upsert_rows(
     rows: &PlanRows,
     touched: Touched,
 ) -> Result<(), StoreError> {
-    let mut statements = vec![VIEW_UPSERT];
-    statements.push(if touched.summary {
-        SUMMARY_UPSERT
-    } else {
-        SUMMARY_MOVE_ON
-    });
+    // Both forms of the rows that may only move on: a row that is not there is written whole.
+    let mut statements = vec![VIEW_UPSERT, SUMMARY_UPSERT, PATIENT_UPSERT];
+    if !touched.summary {
+        statements.push(SUMMARY_MOVE_ON);
+    }
+    if !touched.patient {
+        statements.push(PATIENT_MOVE_ON);
+    }
     if touched.worklist {
         statements.extend([
             WORKLIST_DELETE,
@@ -388,11 +390,6 @@ async fn upsert_rows(
             WORKLIST_ORGS_UPSERT,
         ]);
     }
-    statements.push(if touched.patient {
-        PATIENT_UPSERT
-    } else {
-        PATIENT_MOVE_ON
-    });
     for sql in statements {
         client.prepare_cached(sql).await?;
     }
