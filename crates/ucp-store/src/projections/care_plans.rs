@@ -431,8 +431,7 @@ async fn upsert_view(client: &impl GenericClient, rows: &PlanRows) -> Result<(),
 }
 
 /// The summary, rewritten when its content changed; otherwise only its row's version and time
-/// of change move on (readers take those from the row: see `StoredSummary::decode`). A row
-/// that is not there (lost, or never written) is written whole.
+/// of change move on (readers take those from the row: see `StoredSummary::decode`).
 async fn upsert_summary(
     client: &impl GenericClient,
     rows: &PlanRows,
@@ -441,22 +440,18 @@ async fn upsert_summary(
     let Some(row) = rows.summary_row() else {
         return Ok(());
     };
-    if !touched {
-        let stmt = client.prepare_cached(SUMMARY_MOVE_ON).await?;
-        let moved = client
-            .execute(&stmt, &[&rows.plan_id, &rows.version, &rows.updated_at])
-            .await?;
-        if moved == 1 {
-            return Ok(());
-        }
-    }
-    let stmt = client.prepare_cached(SUMMARY_UPSERT).await?;
-    client.execute(&stmt, &row).await?;
-    Ok(())
+    let move_on: [&(dyn ToSql + Sync); 3] = [&rows.plan_id, &rows.version, &rows.updated_at];
+    move_on_or_write(
+        client,
+        touched,
+        (SUMMARY_MOVE_ON, &move_on),
+        (SUMMARY_UPSERT, &row),
+    )
+    .await
 }
 
 /// The person's line in the search index, rewritten when what searches match changed;
-/// otherwise only its time of change moves on (a line that is not there is written whole).
+/// otherwise only its time of change moves on.
 async fn upsert_patient(
     client: &impl GenericClient,
     rows: &PlanRows,
@@ -465,17 +460,35 @@ async fn upsert_patient(
     let Some(row) = rows.patient_row() else {
         return Ok(());
     };
+    let move_on: [&(dyn ToSql + Sync); 2] = [&rows.plan_id, &rows.updated_at];
+    move_on_or_write(
+        client,
+        touched,
+        (PATIENT_MOVE_ON, &move_on),
+        (PATIENT_UPSERT, &row),
+    )
+    .await
+}
+
+/// A statement and its parameters.
+type Statement<'a> = (&'static str, &'a [&'a (dyn ToSql + Sync)]);
+
+/// The row written whole when the change `touched` it; otherwise only moved on, unless it is
+/// not there (lost, or never written): then it is written whole after all.
+async fn move_on_or_write(
+    client: &impl GenericClient,
+    touched: bool,
+    (move_sql, move_params): Statement<'_>,
+    (upsert_sql, upsert_params): Statement<'_>,
+) -> Result<(), StoreError> {
     if !touched {
-        let stmt = client.prepare_cached(PATIENT_MOVE_ON).await?;
-        let moved = client
-            .execute(&stmt, &[&rows.plan_id, &rows.updated_at])
-            .await?;
-        if moved == 1 {
+        let stmt = client.prepare_cached(move_sql).await?;
+        if client.execute(&stmt, move_params).await? == 1 {
             return Ok(());
         }
     }
-    let stmt = client.prepare_cached(PATIENT_UPSERT).await?;
-    client.execute(&stmt, &row).await?;
+    let stmt = client.prepare_cached(upsert_sql).await?;
+    client.execute(&stmt, upsert_params).await?;
     Ok(())
 }
 
