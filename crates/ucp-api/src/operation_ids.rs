@@ -121,12 +121,7 @@ impl OperationIds {
         if let Some(id) = self.ids.get(&(method.to_owned(), pattern.to_owned())) {
             return Some(id);
         }
-        let concrete = fill(pattern, value_of)?;
-        self.matchers
-            .iter()
-            .filter(|m| m.method == method && m.template.is_match(&concrete))
-            .min_by_key(|m| m.placeholders)
-            .map(|m| m.id.as_str())
+        self.of_path(method, &fill(pattern, value_of)?)
     }
 
     /// The operation id of a request's concrete path, before it is routed: the documented path

@@ -248,9 +248,7 @@ pub async fn person_plan(
             let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
             if told_when_plans_end(actor) {
                 if let Some(stored) = db.stored_summary_for_person(nhs).await? {
-                    // One that cannot be read gives "no current plan", as it always has.
-                    let notice = stored.decode().ok().and_then(|s| ended(stored.status, &s));
-                    return Err(notice.unwrap_or_else(none));
+                    return Err(ended(&stored).unwrap_or_else(none));
                 }
             }
             return Err(none());
@@ -291,8 +289,7 @@ pub async fn summary(
     let stored = db.stored_summary_for_person(nhs).await?.ok_or_else(none)?;
     if !may_see(actor, nhs, stored.status) {
         if told_when_plans_end(actor) {
-            let notice = stored.decode().ok().and_then(|s| ended(stored.status, &s));
-            return Err(notice.unwrap_or_else(none));
+            return Err(ended(&stored).unwrap_or_else(none));
         }
         return Err(none());
     }
@@ -412,12 +409,16 @@ async fn with_printed_copies(
 }
 
 /// The notice of a person's plan that has ended, from its stored summary (`None` while it is
-/// active: then the caller gets "no current plan").
-fn ended(status: PlanStatus, summary: &EmergencySummary) -> Option<AppError> {
-    if status == PlanStatus::Active {
+/// active, or if the stored summary cannot be read: then the caller gets "no current plan").
+fn ended(stored: &ucp_store::StoredSummary) -> Option<AppError> {
+    if stored.status == PlanStatus::Active {
         return None;
     }
-    summary.ended_notice().map(AppError::PlanEnded)
+    stored
+        .decode()
+        .ok()?
+        .ended_notice()
+        .map(AppError::PlanEnded)
 }
 
 /// A summary's JSON and its entity tag.

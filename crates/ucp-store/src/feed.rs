@@ -229,20 +229,10 @@ impl Database {
                 // reached the summary's content, judged on that change's day).
                 let text: tokio_postgres::types::Json<Box<serde_json::value::RawValue>> =
                     r.try_get(2)?;
-                let stored = crate::StoredSummary {
-                    plan_id: r.try_get(0)?,
-                    status: ucp_domain::PlanStatus::Active,
-                    version: r.try_get(3)?,
-                    changed_at: r.try_get(4)?,
-                    text: text.0,
-                    written_by: 0,
-                };
-                let summary = stored.decode()?.as_of(stored.changed_at.date_naive());
-                Ok((
-                    stored.plan_id,
-                    r.try_get(1)?,
-                    serde_json::to_value(summary)?,
-                ))
+                let changed_at: chrono::DateTime<chrono::Utc> = r.try_get(4)?;
+                let summary = crate::queries::decode_summary(&text.0, r.try_get(3)?, changed_at)?
+                    .as_of(changed_at.date_naive());
+                Ok((r.try_get(0)?, r.try_get(1)?, serde_json::to_value(summary)?))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         tx.commit().await?;

@@ -50,10 +50,20 @@ impl StoredSummary {
     /// # Errors
     /// When the stored text is not a summary.
     pub fn decode(&self) -> Result<EmergencySummary, StoreError> {
-        let summary: EmergencySummary = serde_json::from_str(self.text.get())
-            .map_err(|e| StoreError::Corrupt(format!("a stored summary: {e}")))?;
-        Ok(summary.at_version(self.version, self.changed_at))
+        decode_summary(&self.text, self.version, self.changed_at)
     }
+}
+
+/// A stored summary's text at its row's version and time of change: the one way a summary is
+/// read back from `emergency_summary`.
+pub(crate) fn decode_summary(
+    text: &serde_json::value::RawValue,
+    version: i64,
+    changed_at: DateTime<Utc>,
+) -> Result<EmergencySummary, StoreError> {
+    let summary: EmergencySummary = serde_json::from_str(text.get())
+        .map_err(|e| StoreError::Corrupt(format!("a stored summary: {e}")))?;
+    Ok(summary.at_version(version, changed_at))
 }
 
 /// Reads a stored NHS number (the projections write only valid ones).

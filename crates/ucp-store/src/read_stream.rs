@@ -94,10 +94,9 @@ impl StateCache {
     /// The cached state of a stream, if it is a `T`.
     #[must_use]
     pub fn get<T: Clone + 'static>(&self, id: Uuid) -> Option<T> {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&id).and_then(|s| s.downcast_ref::<T>().cloned()))
+        // The lock is held for the `Arc`'s count only; the state is copied after.
+        let state = self.0.lock().ok()?.get(&id).cloned()?;
+        state.downcast_ref::<T>().cloned()
     }
 
     /// Drops a stream's cached state: after a version conflict the cache may be ahead of the

@@ -213,27 +213,24 @@ impl Touched {
         worklist: true,
     };
 
-    /// What changed from `before` to `after`. The summaries are compared as judged on the same
-    /// day, the later change's, with the plan's version and time of change set alike: what is
-    /// left is what a crew reads. Stored as of an earlier day, a summary is judged again when
-    /// read, so the same content judged on the read's day is the same summary.
+    /// What changed from `before` to the plan whose rows are `after` (its summary `summary`,
+    /// judged by [`summary_of`]). The summaries are compared as judged on the same day, the
+    /// later change's, with the plan's version and time of change set alike: what is left is
+    /// what a crew reads. Stored as of an earlier day, a summary is judged again when read, so
+    /// the same content judged on the read's day is the same summary.
     #[must_use]
-    pub(crate) fn between(plan_id: Uuid, before: &CarePlan, after: &CarePlan) -> Self {
+    fn between(before: &CarePlan, after: &PlanRows, summary: Option<&EmergencySummary>) -> Self {
         let day = after.updated_at.date_naive();
-        let summary = match (
-            EmergencySummary::of(plan_id, before, day),
-            EmergencySummary::of(plan_id, after, day),
-        ) {
-            (Some(b), Some(a)) => b.at_version(a.plan_version, a.plan_last_changed_at) != a,
+        let summary = match (EmergencySummary::of(after.plan_id, before, day), summary) {
+            (Some(b), Some(a)) => &b.at_version(a.plan_version, a.plan_last_changed_at) != a,
             (None, None) => false,
             _ => true,
         };
+        let status = before.status.as_str() != after.status;
         Self {
             summary,
-            patient: before.status != after.status
-                || PatientRow::of(before) != PatientRow::of(after),
-            worklist: WorklistRow::of(before) != WorklistRow::of(after)
-                || before.status != after.status,
+            patient: status || PatientRow::of(before) != after.patient,
+            worklist: status || WorklistRow::of(before) != after.worklist,
         }
     }
 }
@@ -244,13 +241,20 @@ impl PlanRows {
     /// # Errors
     /// When a document cannot be serialised.
     pub(crate) fn of(plan_id: Uuid, plan: &CarePlan) -> Result<Self, StoreError> {
+        Self::judged(plan_id, plan, summary_of(plan_id, plan).as_ref())
+    }
+
+    /// The rows of one plan whose summary was already judged (by [`summary_of`]).
+    fn judged(
+        plan_id: Uuid,
+        plan: &CarePlan,
+        summary: Option<&EmergencySummary>,
+    ) -> Result<Self, StoreError> {
         let document = Json(serde_json::value::to_raw_value(&PlanView::of(
             plan_id, plan,
         ))?);
-        // Judged as of the day of the plan's last change, so that a rebuild writes the same
-        // document; a read judges it again as of the day it is read.
-        let summary = EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive())
-            .map(|s| serde_json::value::to_raw_value(&s).map(Json))
+        let summary = summary
+            .map(|s| serde_json::value::to_raw_value(s).map(Json))
             .transpose()?;
         let patient = PatientRow::of(plan);
         let worklist = WorklistRow::of(plan);
@@ -361,8 +365,18 @@ async fn write_change(
     before: Option<&CarePlan>,
     plan: &CarePlan,
 ) -> Result<(), StoreError> {
-    let touched = before.map_or(Touched::ALL, |b| Touched::between(plan_id, b, plan));
-    upsert_rows(client, &PlanRows::of(plan_id, plan)?, touched).await
+    let summary = summary_of(plan_id, plan);
+    let rows = PlanRows::judged(plan_id, plan, summary.as_ref())?;
+    let touched = before.map_or(Touched::ALL, |b| {
+        Touched::between(b, &rows, summary.as_ref())
+    });
+    upsert_rows(client, &rows, touched).await
+}
+
+/// The summary the read model stores: judged as of the day of the plan's last change, so that
+/// a rebuild writes the same; a read judges it again as of the day it is read.
+fn summary_of(plan_id: Uuid, plan: &CarePlan) -> Option<EmergencySummary> {
+    EmergencySummary::of(plan_id, plan, plan.updated_at.date_naive())
 }
 
 /// Upserts one plan's rows into the read models, the rows `touched` whole and the others'
