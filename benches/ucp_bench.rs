@@ -26,6 +26,7 @@ fn token(role: Role) -> String {
             sub: format!("bench-{}", role.as_str()),
             role,
             org: Some("F84001".into()),
+            org_name: None,
             name: Some(format!("Bench {}", role.as_str())),
             registration: None,
             nhs_number: None,

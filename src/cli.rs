@@ -168,6 +168,9 @@ enum TokenShape {
     Cis2,
     /// NHS login: `nhs_number` and `identity_proofing_level`.
     NhsLogin,
+    /// A digital social care record system's sign-in of a care home's staff member
+    /// (`care_provider_ods`, `care_provider_name`, `staff_name`).
+    SocialCare,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +211,9 @@ struct TokenArgs {
     /// The actor's organisation (ODS code).
     #[arg(long)]
     org: Option<String>,
+    /// The organisation's name (a care home's).
+    #[arg(long)]
+    org_name: Option<String>,
     /// The actor's display name.
     #[arg(long)]
     name: Option<String>,
@@ -664,6 +670,7 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| format!("{}-dev", role.as_str())),
                 role,
                 org: args.org.clone(),
+                org_name: args.org_name.clone(),
                 name: args.name.clone(),
                 registration: args.registration.clone(),
                 nhs_number: args.nhs_number.clone(),
@@ -674,8 +681,19 @@ fn token(args: &TokenArgs) -> anyhow::Result<()> {
             };
             ucp_api::JwtKeys::hs256(secret.as_bytes()).mint(&claims)?
         }
-        TokenShape::Cis2 | TokenShape::NhsLogin => {
+        TokenShape::Cis2 | TokenShape::NhsLogin | TokenShape::SocialCare => {
             let claims = match args.shape {
+                TokenShape::SocialCare => {
+                    ucp_api::auth::shapes::social_care(&ucp_api::auth::shapes::SocialCareToken {
+                        sub: args.sub.clone().unwrap_or_else(|| "carer-dev".to_owned()),
+                        name: args.name.clone(),
+                        care_home: args
+                            .org
+                            .clone()
+                            .context("the social-care shape needs --org (the home's code)")?,
+                        care_home_name: args.org_name.clone(),
+                    })
+                }
                 TokenShape::Cis2 => {
                     ucp_api::auth::shapes::cis2(&ucp_api::auth::shapes::Cis2Token {
                         sub: args

@@ -270,6 +270,7 @@ pub fn token_living(role: ucp_api::Role, nhs_number: Option<&str>, seconds: u64)
         sub: format!("{}-test", role.as_str()),
         role,
         org: Some("F84001".into()),
+        org_name: None,
         name: Some(format!("Test {}", role.as_str())),
         registration: None,
         nhs_number: nhs_number.map(str::to_owned),
@@ -290,6 +291,7 @@ pub fn token_as(role: ucp_api::Role, sub: &str, name: &str, registration: Option
         sub: sub.to_owned(),
         role,
         org: Some("F84001".into()),
+        org_name: None,
         name: Some(name.to_owned()),
         registration: registration.map(str::to_owned),
         nhs_number: None,
@@ -309,7 +311,29 @@ pub fn token_at(role: ucp_api::Role, org: &str) -> String {
         sub: format!("{}-at-{org}", role.as_str()),
         role,
         org: Some(org.to_owned()),
+        org_name: None,
         name: Some(format!("Test {} at {org}", role.as_str())),
+        registration: None,
+        nhs_number: None,
+        identity_proofing_level: None,
+        exp: now + 3600,
+        iat: now,
+    })
+}
+
+/// A care home's staff member's token: the home's code and name, as their social care record
+/// system signs them in.
+pub fn token_for_home(org: &str, org_name: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    mint(ucp_api::Claims {
+        sub: format!("carer-at-{org}"),
+        role: ucp_api::Role::CareHome,
+        org: Some(org.to_owned()),
+        org_name: Some(org_name.to_owned()),
+        name: Some(format!("Carer at {org_name}")),
         registration: None,
         nhs_number: None,
         identity_proofing_level: None,

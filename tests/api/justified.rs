@@ -27,6 +27,7 @@ fn minted(
         sub: sub.to_owned(),
         role,
         org: org.map(str::to_owned),
+        org_name: None,
         name: Some(format!("Test {sub}")),
         registration: None,
         nhs_number: nhs_number.map(str::to_owned),

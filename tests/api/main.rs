@@ -8,6 +8,7 @@ mod fixtures;
 mod helpers;
 
 mod audit;
+mod care_homes;
 mod care_plans;
 mod check;
 mod consistency;

@@ -48,6 +48,7 @@ fn patient_token(nhs_number: &str, proofing: &str) -> String {
             sub: format!("patient-{proofing}"),
             role: Role::Patient,
             org: None,
+            org_name: None,
             name: None,
             registration: None,
             nhs_number: Some(nhs_number.to_owned()),

@@ -12,7 +12,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::problem::ApiError;
 use crate::problem::ErrorCode;
 use crate::routes::{
-    audit, care_plans, feed, fhir, health, me, nrl, patients, proxies, subscriptions, worklists,
+    audit, care_plans, feed, fhir, health, me, nrl, patients, proxies, residents, subscriptions,
+    worklists,
 };
 use crate::ApiDoc;
 use ucp_app::AppState;
@@ -205,6 +206,7 @@ impl Application {
                         .configure(worklists::configure)
                         .configure(me::configure)
                         .configure(proxies::configure)
+                        .configure(residents::configure)
                         .configure(feed::configure)
                         .configure(subscriptions::configure)
                         .configure(audit::configure)

@@ -39,6 +39,7 @@ use crate::routes::{
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+        (name = "care-homes", description = "Where the person lives, when it is a care home: the home admits and lists its residents; clinicians record, confirm and end residence"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
         (name = "nrl", description = "Publishing pointers to the National Record Locator: the publisher's dead letters (admin)"),
@@ -58,7 +59,7 @@ struct Modules;
 
 impl Modify for Modules {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use crate::routes::{check, proxies};
+        use crate::routes::{check, proxies, residents};
         for part in [
             health::Api::openapi(),
             care_plans::Api::openapi(),
@@ -67,6 +68,7 @@ impl Modify for Modules {
             worklists::Api::openapi(),
             me::Api::openapi(),
             proxies::Api::openapi(),
+            residents::Api::openapi(),
             feed::Api::openapi(),
             subscriptions::Api::openapi(),
             audit::Api::openapi(),

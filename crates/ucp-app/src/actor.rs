@@ -16,10 +16,15 @@ pub enum Role {
     Dispatch,
     Patient,
     Admin,
+    /// Staff of a care home (signed in through their digital social care record system, or
+    /// CIS2): they read the plans of the people who live at their home, and write nothing
+    /// clinical.
+    #[serde(rename = "care-home")]
+    CareHome,
 }
 
 impl Role {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Clinician,
         Self::Ambulance,
         Self::Nhs111,
@@ -27,6 +32,7 @@ impl Role {
         Self::Dispatch,
         Self::Patient,
         Self::Admin,
+        Self::CareHome,
     ];
 
     #[must_use]
@@ -39,6 +45,7 @@ impl Role {
             Self::Dispatch => "dispatch",
             Self::Patient => "patient",
             Self::Admin => "admin",
+            Self::CareHome => "care-home",
         }
     }
 
@@ -69,6 +76,13 @@ impl Role {
     #[must_use]
     pub fn keeps_plans(self) -> bool {
         self == Self::Clinician
+    }
+
+    /// Reads a plan only while the person lives at the caller's organisation (a care home's
+    /// staff), and only the parts a home's staff need.
+    #[must_use]
+    pub fn reads_residents_only(self) -> bool {
+        self == Self::CareHome
     }
 
     /// Goes to the person's home (a crew, an out-of-hours GP) or lives there: may read how to
@@ -186,6 +200,9 @@ pub struct Actor {
     pub sub: String,
     pub role: Role,
     pub org: Option<String>,
+    /// The organisation's name, where the sign-in gives it (a care home's, shown to the
+    /// person it admits).
+    pub org_name: Option<String>,
     pub name: Option<String>,
     /// For a patient: the NHS number whose plan they may see (their own; a proxy's is theirs,
     /// and [`Actor::acting_for`] names the person they act for).
@@ -220,6 +237,7 @@ impl Actor {
             sub: sub.into(),
             role,
             org: None,
+            org_name: None,
             name: None,
             nhs_number: None,
             expires_at: u64::MAX,

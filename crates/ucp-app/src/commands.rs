@@ -29,6 +29,10 @@ pub enum Precondition {
     /// A well-formed tag of another section: it can never match this write, but whether the
     /// plan exists is answered first (404 before 412).
     Never,
+    /// The plan must exist; the change is decided on whatever version it is at (a care home's
+    /// admission, which names the person, not a version: the rules are checked against the
+    /// plan as it stands, and a race with another write is decided again).
+    Any,
 }
 
 /// An `If-Match` that is not an entity tag this service issues (`"plan.7"`,
@@ -188,7 +192,7 @@ pub async fn execute(db: &Database, order: Order<'_>) -> Result<Outcome, AppErro
             Err(StoreError::VersionConflict { .. }) => {
                 db.write_states().forget(plan_id);
                 match precondition {
-                    Precondition::Section(..) => {}
+                    Precondition::Section(..) | Precondition::Any => {}
                     Precondition::Plan(_) | Precondition::Never => {
                         return Err(AppError::PreconditionFailed(
                             "The plan changed since the ETag you sent; read it again.".into(),
@@ -271,10 +275,11 @@ fn check(state: Option<&CarePlan>, precondition: Precondition) -> Result<(), App
     };
     match (precondition, state) {
         (Precondition::None, Some(_)) => Err(DomainError::PlanExists.into()),
-        (Precondition::None, _) => Ok(()),
+        (Precondition::None, None) => Ok(()),
         (_, None) => Err(AppError::NotFound(
             "There is no care plan with this id.".into(),
         )),
+        (Precondition::Any, Some(_)) => Ok(()),
         (Precondition::Never, Some(_)) => Err(AppError::PreconditionFailed(
             "The ETag you sent names another part of the plan: send this section's ETag or the \
              plan's."

@@ -24,6 +24,9 @@ pub enum Conflict {
     AlreadySigned,
     /// Consent to share is withdrawn already.
     ConsentAlreadyWithdrawn,
+    /// The residence on record is not as the change assumes: none, another home, already
+    /// recorded there, or already confirmed.
+    Residence,
 }
 
 /// Which rule a refused value breaks.
@@ -155,6 +158,10 @@ impl From<DomainError> for AppError {
             DomainError::DecisionChangedSinceRead { .. } => conflict(Conflict::DecisionChanged),
             DomainError::AlreadySigned => conflict(Conflict::AlreadySigned),
             DomainError::ConsentAlreadyWithdrawn => conflict(Conflict::ConsentAlreadyWithdrawn),
+            DomainError::NoResidence
+            | DomainError::ResidenceElsewhere { .. }
+            | DomainError::AlreadyResident
+            | DomainError::ResidenceConfirmedAlready => conflict(Conflict::Residence),
             DomainError::NothingToSign => Self::NotFound(detail),
             DomainError::NhsNumberCannotChange => Self::Invalid {
                 rule: Rule::NhsNumberCannotChange,

@@ -30,6 +30,7 @@ pub mod printed_copies;
 pub mod proxies;
 pub mod reads;
 pub mod replay;
+pub mod residents;
 pub mod since;
 mod state;
 pub mod subscriptions;

@@ -17,11 +17,25 @@ use crate::AppError;
 /// Events that leave what a printed copy says standing. Consent to share withdrawn changes who
 /// the plan is shared with, not the recommendations: a crew holding the paper must not be told
 /// to disregard a decision that stands.
-pub const LEAVES_COPY_STANDING: &[&str] = &["ConsentToShareWithdrawn"];
+pub const LEAVES_COPY_STANDING: &[&str] = &[
+    "ConsentToShareWithdrawn",
+    // Where the person lives is not on the paper.
+    "ResidentAdmitted",
+    "ResidenceRecorded",
+    "ResidenceConfirmed",
+    "ResidenceEnded",
+];
 
 /// A plan withdrawn because consent to share was withdrawn, as recorded before that was an
 /// event of its own: its recommendations stand, and so do copies printed before it.
-const LEGACY_CONSENT_WITHDRAWAL: &[&str] = &["ConsentToShareWithdrawn", "CarePlanWithdrawn"];
+const LEGACY_CONSENT_WITHDRAWAL: &[&str] = &[
+    "ConsentToShareWithdrawn",
+    "ResidentAdmitted",
+    "ResidenceRecorded",
+    "ResidenceConfirmed",
+    "ResidenceEnded",
+    "CarePlanWithdrawn",
+];
 
 /// What became of a printed copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

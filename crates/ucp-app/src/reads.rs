@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::audit::{Access, Shown, View};
 use crate::judged_summaries::{Judged, JudgedSummaries, Key};
 use crate::visibility::{
-    ensure_visible, may_see, refused_for_consent, told_when_plans_end, withheld,
+    ensure_visible, lives_at_callers_home, may_see, refused_for_consent, told_when_plans_end,
+    withheld,
 };
 use crate::{use_cases, Actor, AppError};
 
@@ -76,6 +77,7 @@ pub async fn plan(
     as_of: AsOf,
 ) -> Result<Shown<Tagged>, AppError> {
     use_cases::GET_CARE_PLAN.authorize(actor)?;
+    now_only_for_homes(actor, as_of)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     if as_of == AsOf::Now {
         // Served as stored: the read model is the plan now.
@@ -83,7 +85,7 @@ pub async fn plan(
             plan_id,
             row.nhs_number,
             row.version,
-            use_cases::GET_CARE_PLAN.view,
+            read_as(actor, use_cases::GET_CARE_PLAN.view),
         );
         let tagged = Tagged {
             etag: plan_etag(row.version),
@@ -111,12 +113,44 @@ pub async fn plan(
 }
 
 /// A plan document as this reader may see it: how to get into the home stays with those who
-/// attend, the person and the clinicians who keep the plan (111 reads it withheld).
+/// attend, the person and the clinicians who keep the plan (111 reads it withheld); a care
+/// home's staff read the person's own forms and the Emergency Treatment Plan, no other section.
 fn for_reader(actor: &Actor, mut body: serde_json::Value) -> serde_json::Value {
     if !attends(actor) && !actor.role.keeps_plans() {
         ucp_domain::views::withhold_way_in_everywhere(&mut body);
     }
+    if actor.role.reads_residents_only() {
+        as_care_home_reads(&mut body);
+    }
     body
+}
+
+/// A plan document as a care home's staff read it: the person's own forms and the Emergency
+/// Treatment Plan, no other section (the way into the home is withheld as from every reader
+/// who does not attend).
+pub fn as_care_home_reads(body: &mut serde_json::Value) {
+    ucp_domain::views::withhold_way_in_everywhere(body);
+    if let Some(serde_json::Value::Object(sections)) = body.get_mut("sections") {
+        sections.retain(|name, _| {
+            PlanSection::from_name(name).is_some_and(|s| use_cases::CARE_HOME_SECTIONS.contains(&s))
+        });
+    }
+}
+
+/// The access log's name for what this reader was shown.
+fn read_as(actor: &Actor, view: Option<View>) -> Option<View> {
+    view.map(|v| v.read_by(actor))
+}
+
+/// A care home's staff read a resident's plan as it stands, never as it was (before the person
+/// lived there, it was none of theirs).
+fn now_only_for_homes(actor: &Actor, as_of: AsOf) -> Result<(), AppError> {
+    if actor.role.reads_residents_only() && as_of != AsOf::Now {
+        return Err(AppError::Forbidden(
+            "A care home reads its residents' plans as they stand now.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// One section of a plan, as it stands.
@@ -129,13 +163,13 @@ pub async fn section(
     plan_id: Uuid,
     section: PlanSection,
 ) -> Result<Shown<Tagged>, AppError> {
-    use_cases::GET_SECTION.authorize(actor)?;
+    use_cases::GET_SECTION.authorize_section(actor, section)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let mut access = plan_access(
         plan_id,
         row.nhs_number,
         row.version,
-        use_cases::GET_SECTION.view,
+        read_as(actor, use_cases::GET_SECTION.view),
     );
     access.section = Some(section.name().to_owned());
     let body = row
@@ -287,7 +321,17 @@ pub async fn summary(
     use_cases::GET_SUMMARY.authorize(actor)?;
     let none = || AppError::NotFound(format!("There is no current care plan for {nhs}."));
     let stored = db.stored_summary_for_person(nhs).await?.ok_or_else(none)?;
-    if !may_see(actor, nhs, stored.status) {
+    if actor.role.reads_residents_only() {
+        // A care home learns nothing of someone who does not live there, not even that their
+        // plan ended; a resident's ended plan is told as it is to crews.
+        let row = db.plan(stored.plan_id).await?.ok_or_else(none)?;
+        if !lives_at_callers_home(actor, &row) {
+            return Err(none());
+        }
+        if stored.status != PlanStatus::Active {
+            return Err(ended(&stored).unwrap_or_else(none));
+        }
+    } else if !may_see(actor, nhs, stored.status) {
         if told_when_plans_end(actor) {
             return Err(ended(&stored).unwrap_or_else(none));
         }
@@ -323,7 +367,7 @@ pub async fn summary(
         stored.plan_id,
         nhs,
         shown.plan_version,
-        use_cases::GET_SUMMARY.view,
+        read_as(actor, use_cases::GET_SUMMARY.view),
     );
     // How to get into the home (a key safe's code) is for those who attend, and the person.
     if shown.access_to_home && key.way_in {
@@ -616,6 +660,7 @@ pub async fn document(
     settings: &crate::print::PrintSettings,
 ) -> Result<Shown<Vec<u8>>, AppError> {
     use_cases::GET_DOCUMENT.authorize(actor)?;
+    now_only_for_homes(actor, as_of)?;
     let row = ensure_visible(actor, db.plan(plan_id).await?)?;
     let history = db.read_stream(plan_id, as_of.bound(row.version)?).await?;
     let plan = fold(&history)?
@@ -638,7 +683,7 @@ pub async fn document(
             plan_id,
             row.nhs_number,
             plan.version,
-            use_cases::GET_DOCUMENT.view,
+            read_as(actor, use_cases::GET_DOCUMENT.view),
         ),
     ))
 }

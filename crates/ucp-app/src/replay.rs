@@ -62,7 +62,7 @@ pub async fn replay_entry(
         entry.plan_id,
         entry.plan_version,
     ) {
-        (Some(View::Search | View::Worklist), _, _) => {
+        (Some(View::Search | View::Worklist | View::Residents), _, _) => {
             entry.search_results.clone().ok_or_else(nothing)?
         }
         (Some(View::Changes), Some(plan), Some(until)) => {
@@ -97,15 +97,21 @@ pub async fn replay_entry(
             }
         }
         // What was printed is the plan at the recorded version: replayed as its document.
-        (Some(View::Plan | View::Document), Some(plan), Some(version)) => {
+        (Some(View::Plan | View::Document | View::CareHomeDocument), Some(plan), Some(version)) => {
             to_json(&plan_at(db, plan, version).await?)?
         }
-        (Some(View::Section), Some(plan), Some(version)) => {
+        // A care home was shown the person's own forms and the Emergency Treatment Plan only.
+        (Some(View::CareHomePlan), Some(plan), Some(version)) => {
+            let mut shown = to_json(&plan_at(db, plan, version).await?)?;
+            crate::reads::as_care_home_reads(&mut shown);
+            shown
+        }
+        (Some(View::Section | View::CareHomeSection), Some(plan), Some(version)) => {
             let view = plan_at(db, plan, version).await?;
             let section = entry.section.clone().unwrap_or_default();
             to_json(view.sections.get(&section).ok_or_else(nothing)?)?
         }
-        (Some(View::Summary), Some(plan), Some(version)) => {
+        (Some(View::Summary | View::CareHomeSummary), Some(plan), Some(version)) => {
             let history = db
                 .read_stream(plan, StreamBound::UpToVersion(version))
                 .await?;

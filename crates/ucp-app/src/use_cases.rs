@@ -234,6 +234,15 @@ const PLAN_READERS: &[Role] = &[
     Role::Ooh,
     Role::Patient,
 ];
+/// A plan now, or one section of it: whoever reads plans, and a care home its residents'.
+const PLAN_NOW_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Patient,
+    Role::CareHome,
+];
 /// Emergency summaries: whoever reads plans, and dispatch.
 const SUMMARY_READERS: &[Role] = &[
     Role::Clinician,
@@ -243,6 +252,32 @@ const SUMMARY_READERS: &[Role] = &[
     Role::Dispatch,
     Role::Patient,
 ];
+/// The summary now: its readers, and a care home its residents'.
+const SUMMARY_NOW_READERS: &[Role] = &[
+    Role::Clinician,
+    Role::Ambulance,
+    Role::Nhs111,
+    Role::Ooh,
+    Role::Dispatch,
+    Role::Patient,
+    Role::CareHome,
+];
+/// What a care home's staff read of a resident's plan: the person's own forms and the
+/// Emergency Treatment Plan (with the summary and the printed plan).
+pub const CARE_HOME_SECTIONS: &[PlanSection] = &[
+    PlanSection::PersonalInformation,
+    PlanSection::Contacts,
+    PlanSection::CommunicationAndAccessibility,
+    PlanSection::WhatMatters,
+    PlanSection::ThinkingAhead,
+    PlanSection::SupportNeeds,
+    PlanSection::EmergencyTreatmentPlan,
+];
+const CARE_HOME_READS: &[(Role, &[PlanSection])] = &[(Role::CareHome, CARE_HOME_SECTIONS)];
+const CARE_HOMES: &[Role] = &[Role::CareHome];
+/// Where the person lives is ended by a clinician or by the home itself (the person ends it
+/// through their own operation).
+const RESIDENCE_ENDERS: &[Role] = &[Role::Clinician, Role::CareHome];
 /// Searching for people: professionals who read plans.
 const SEARCHERS: &[Role] = &[Role::Clinician, Role::Ambulance, Role::Nhs111, Role::Ooh];
 /// Out-of-hours GPs complete ReSPECT forms at home visits: they record and review Emergency
@@ -262,11 +297,12 @@ const OOH_SECTIONS: &[(Role, &[PlanSection])] = &[(
 )];
 
 // Reads of a plan.
-pub const GET_CARE_PLAN: UseCase = UseCase::read("getCarePlan", PLAN_READERS, View::Plan)
+pub const GET_CARE_PLAN: UseCase = UseCase::read("getCarePlan", PLAN_NOW_READERS, View::Plan)
     .on_replica()
     .refusing(READS_PLANS);
-pub const GET_SECTION: UseCase = UseCase::read("getSection", PLAN_READERS, View::Section)
+pub const GET_SECTION: UseCase = UseCase::read("getSection", PLAN_NOW_READERS, View::Section)
     .each_section()
+    .limited(CARE_HOME_READS)
     .refusing(READS_PLANS);
 pub const GET_HISTORY: UseCase =
     UseCase::read("getCarePlanHistory", PLAN_READERS, View::History).refusing(READS_PLANS);
@@ -276,15 +312,15 @@ pub const GET_CHANGES: UseCase =
 /// paper, or the plan itself.
 pub const GET_DOCUMENT: UseCase = UseCase::read(
     "getCarePlanDocument",
-    &[Role::Clinician, Role::Patient],
+    &[Role::Clinician, Role::Patient, Role::CareHome],
     View::Document,
 )
-.refusing("Clinicians and the person only");
+.refusing("Clinicians, the person and their care home only");
 pub const GET_PERSON_PLAN: UseCase = UseCase::read("getPersonCarePlan", PLAN_READERS, View::Plan)
     .on_replica()
     .refusing(READS_PLANS);
 pub const GET_SUMMARY: UseCase =
-    UseCase::read("getEmergencySummary", SUMMARY_READERS, View::Summary)
+    UseCase::read("getEmergencySummary", SUMMARY_NOW_READERS, View::Summary)
         .on_replica()
         .refusing(READS_SUMMARIES);
 pub const GET_SUMMARY_CHANGES: UseCase =
@@ -361,6 +397,22 @@ pub const GRANT_ATTORNEY_PROXY: UseCase = UseCase {
         .viewing(None)
         .refusing("Clinicians of an organisation caring for the person only, and for a lasting power of attorney only")
 };
+
+// Where the person lives.
+/// A care home admits a resident (by NHS number and date of birth): its own declaration.
+pub const ADMIT_RESIDENT: UseCase =
+    UseCase::write("admitResident", CARE_HOMES).refusing("Care homes only");
+pub const LIST_RESIDENTS: UseCase =
+    UseCase::read("listResidents", CARE_HOMES, View::Residents).refusing("Care homes only");
+pub const RECORD_RESIDENCE: UseCase =
+    UseCase::write("recordResidence", CLINICIANS).refusing(MAY_NOT);
+pub const CONFIRM_RESIDENCE: UseCase =
+    UseCase::write("confirmResidence", CLINICIANS).refusing(MAY_NOT);
+pub const END_RESIDENCE: UseCase = UseCase::write("endResidence", RESIDENCE_ENDERS)
+    .refusing("Clinicians, and the care home the person leaves, only");
+pub const RECORD_MY_RESIDENCE: UseCase =
+    UseCase::write("recordMyResidence", PERSON).refusing(THE_PERSON);
+pub const END_MY_RESIDENCE: UseCase = UseCase::write("endMyResidence", PERSON).refusing(THE_PERSON);
 
 // Followers of changes.
 pub const READ_FEED: UseCase =
@@ -441,6 +493,13 @@ pub const ALL: &[&UseCase] = &[
     &RETRACT_DEATH,
     &WITHDRAW_CONSENT,
     &GRANT_ATTORNEY_PROXY,
+    &ADMIT_RESIDENT,
+    &LIST_RESIDENTS,
+    &RECORD_RESIDENCE,
+    &CONFIRM_RESIDENCE,
+    &END_RESIDENCE,
+    &RECORD_MY_RESIDENCE,
+    &END_MY_RESIDENCE,
     &READ_FEED,
     &STREAM_FEED,
     &READ_SNAPSHOT,

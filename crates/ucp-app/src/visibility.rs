@@ -9,11 +9,14 @@ use crate::{Actor, AppError};
 /// Whether the caller may see a plan of this person in this status: clinicians see every
 /// status; a person sees only their own plan, never a voided one, and only when their NHS
 /// login is proofed to this deployment's minimum (the HTTP layer refuses them sooner; this
-/// holds for every other way in); everyone else (ambulance, 111, OOH, dispatch) sees active
-/// plans only.
+/// holds for every other way in); a care home's staff see none here (only a resident's, by
+/// [`may_see_row`], which knows where the person lives); everyone else (ambulance, 111, OOH,
+/// dispatch) sees active plans only.
 #[must_use]
 pub fn may_see(actor: &Actor, nhs_number: NhsNumber, status: PlanStatus) -> bool {
-    if actor.role.keeps_plans() {
+    if actor.role.reads_residents_only() {
+        false
+    } else if actor.role.keeps_plans() {
         true
     } else if actor.role.is_person() {
         actor.proofed().is_ok()
@@ -58,11 +61,42 @@ pub fn consent_withdrawal(row: &PlanRow) -> Result<Option<ConsentWithdrawal>, Ap
     }
 }
 
-/// [`may_see`] for a plan's row, and not [`withheld`] from the caller (nor unreadable).
+/// The code of the care home where a plan's row says the person lives, if any.
+#[must_use]
+pub fn residence_of(row: &PlanRow) -> Option<&str> {
+    row.document
+        .get("residence")?
+        .get("careHome")?
+        .get("odsCode")?
+        .as_str()
+}
+
+/// Whether the caller works at the care home where the person lives (by the organisation their
+/// sign-in carries): the only way a care home's staff see a plan.
+#[must_use]
+pub fn lives_at_callers_home(actor: &Actor, row: &PlanRow) -> bool {
+    actor.role.reads_residents_only()
+        && actor
+            .org
+            .as_deref()
+            .is_some_and(|org| residence_of(row) == Some(org))
+}
+
+/// [`may_see`], or for a care home's staff the plan of a resident of theirs, in this status.
+#[must_use]
+fn may_see_plan(actor: &Actor, row: &PlanRow) -> bool {
+    if actor.role.reads_residents_only() {
+        lives_at_callers_home(actor, row) && row.status == PlanStatus::Active
+    } else {
+        may_see(actor, row.nhs_number, row.status)
+    }
+}
+
+/// [`may_see`] for a plan's row (for a care home: a resident's), and not [`withheld`] from
+/// the caller (nor unreadable).
 #[must_use]
 pub fn may_see_row(actor: &Actor, row: &PlanRow) -> bool {
-    may_see(actor, row.nhs_number, row.status)
-        && consent_withdrawal(row).is_ok_and(|w| !withheld(actor, w.as_ref()))
+    may_see_plan(actor, row) && consent_withdrawal(row).is_ok_and(|w| !withheld(actor, w.as_ref()))
 }
 
 /// What a caller who may not see a plan because consent was withdrawn is answered: the notice
@@ -101,7 +135,14 @@ pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, Ap
     }
     let row =
         row.ok_or_else(|| AppError::NotFound("There is no care plan with this id.".into()))?;
-    if may_see(actor, row.nhs_number, row.status) {
+    // A care home learns nothing of a plan of someone who does not live there, not even that
+    // it ended.
+    if actor.role.reads_residents_only() && !lives_at_callers_home(actor, &row) {
+        return Err(AppError::NotFound(
+            "There is no care plan with this id for a resident of your care home.".into(),
+        ));
+    }
+    if may_see_plan(actor, &row) {
         if let Some(w) = consent_withdrawal(&row)?.filter(|w| withheld(actor, Some(w))) {
             return Err(refused_for_consent(actor, &w));
         }

@@ -1,5 +1,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::residence::{self, ResidenceConfirmed, ResidenceEnded, ResidenceRecorded};
 use crate::signing::{self, Signer, SigningPolicy};
 use crate::{
     Author, CarePlan, CarePlanEvent, ConsentToShare, Countersignature, DeathRecorded,
@@ -73,6 +74,14 @@ pub enum Command {
     WithdrawConsentToShare(crate::ConsentWithdrawn),
     /// Countersign the Emergency Treatment Plan as it stands.
     SignEmergencyTreatmentPlan(Countersignature),
+    /// A care home admits the person (its own declaration that they live there).
+    AdmitResident(ResidenceRecorded),
+    /// A clinician or the person records the care home where the person lives.
+    RecordResidence(ResidenceRecorded),
+    /// A clinician confirms the residence a care home declared.
+    ConfirmResidence(ResidenceConfirmed),
+    /// The person left the care home.
+    EndResidence(ResidenceEnded),
 }
 
 impl Command {
@@ -310,6 +319,48 @@ pub fn decide(
             };
             let signature = signing::countersign(etp, &request, ctx.signer(), ctx.policy, ctx.now)?;
             Ok(vec![CarePlanEvent::EmergencyTreatmentPlanSigned(signature)])
+        }
+        Command::AdmitResident(admission) => {
+            let plan = open_plan(state)?;
+            professional(author, PlanSection::PersonalInformation)?;
+            residence::check_since(admission.since, today, birth_date(plan))?;
+            if plan
+                .residence
+                .as_ref()
+                .is_some_and(|r| r.care_home.ods_code == admission.care_home.ods_code)
+            {
+                return Err(DomainError::AlreadyResident);
+            }
+            Ok(vec![CarePlanEvent::ResidentAdmitted(admission)])
+        }
+        Command::RecordResidence(record) => {
+            let plan = open_plan(state)?;
+            residence::check_since(record.since, today, birth_date(plan))?;
+            // Recording again what is on record, as confirmed as it is, changes nothing.
+            let same = plan.residence.as_ref().is_some_and(|r| {
+                r.care_home == record.care_home
+                    && r.since == record.since
+                    && (r.confirmed || author == AuthorKind::Person)
+            });
+            if same {
+                return Err(DomainError::AlreadyResident);
+            }
+            Ok(vec![CarePlanEvent::ResidenceRecorded(record)])
+        }
+        Command::ConfirmResidence(confirmation) => {
+            let plan = open_plan(state)?;
+            professional(author, PlanSection::PersonalInformation)?;
+            let current = residence::named(plan.residence.as_ref(), &confirmation.ods_code)?;
+            if current.confirmed {
+                return Err(DomainError::ResidenceConfirmedAlready);
+            }
+            Ok(vec![CarePlanEvent::ResidenceConfirmed(confirmation)])
+        }
+        Command::EndResidence(ending) => {
+            let plan = open_plan(state)?;
+            let current = residence::named(plan.residence.as_ref(), &ending.ods_code)?;
+            residence::check_ended(current, ending.date, today)?;
+            Ok(vec![CarePlanEvent::ResidenceEnded(ending)])
         }
     }
 }

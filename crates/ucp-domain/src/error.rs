@@ -86,4 +86,12 @@ pub enum DomainError {
     NothingToSign,
     #[error("the professionals involved are changed by professionals; leave `professional` out (it is kept) or send it unchanged")]
     ProfessionalContactsByPerson,
+    #[error("the plan records no care home where the person lives")]
+    NoResidence,
+    #[error("the plan records that the person lives at another care home ({recorded})")]
+    ResidenceElsewhere { recorded: String },
+    #[error("the plan already records that the person lives at this care home")]
+    AlreadyResident,
+    #[error("the residence is confirmed already")]
+    ResidenceConfirmedAlready,
 }

@@ -1,6 +1,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::residence::{ResidenceConfirmed, ResidenceEnded, ResidenceRecorded};
 use crate::{
     ConsentToShare, FieldError, LongText, PersonalInformation, PlanSection, SectionContent,
     ShortText,
@@ -30,6 +31,15 @@ pub enum CarePlanEvent {
     /// A clinician signed the Emergency Treatment Plan as it stood (a countersignature): the
     /// signature names its signer and the decision content it was made over.
     EmergencyTreatmentPlanSigned(crate::ClinicianSignature),
+    /// A care home admitted the person: it declared, itself, that they live there. Its staff
+    /// read the plan at once; the residence stands unconfirmed until a clinician confirms it.
+    ResidentAdmitted(ResidenceRecorded),
+    /// A clinician or the person recorded the care home where the person lives.
+    ResidenceRecorded(ResidenceRecorded),
+    /// A clinician confirmed the residence a care home declared.
+    ResidenceConfirmed(ResidenceConfirmed),
+    /// The person left the care home: its staff read the plan no longer.
+    ResidenceEnded(ResidenceEnded),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,7 +127,7 @@ pub struct DecodeError {
 /// The stored names of the events that are not a section's own (each section's is
 /// [`section_event_type`]): every change type a subscriber may ask for is one of these or a
 /// section's.
-pub const PLAN_EVENT_TYPES: [&str; 9] = [
+pub const PLAN_EVENT_TYPES: [&str; 13] = [
     "CarePlanCreated",
     "CarePlanReviewed",
     "CarePlanWithdrawn",
@@ -127,6 +137,10 @@ pub const PLAN_EVENT_TYPES: [&str; 9] = [
     "SectionRetracted",
     "EmergencyTreatmentPlanSigned",
     "ConsentToShareWithdrawn",
+    "ResidentAdmitted",
+    "ResidenceRecorded",
+    "ResidenceConfirmed",
+    "ResidenceEnded",
 ];
 
 /// The schema version of every event type but the Emergency Treatment Plan's.
@@ -150,6 +164,10 @@ impl CarePlanEvent {
             Self::SectionRetracted(_) => "SectionRetracted",
             Self::EmergencyTreatmentPlanSigned(_) => "EmergencyTreatmentPlanSigned",
             Self::ConsentToShareWithdrawn(_) => "ConsentToShareWithdrawn",
+            Self::ResidentAdmitted(_) => "ResidentAdmitted",
+            Self::ResidenceRecorded(_) => "ResidenceRecorded",
+            Self::ResidenceConfirmed(_) => "ResidenceConfirmed",
+            Self::ResidenceEnded(_) => "ResidenceEnded",
         }
     }
 
@@ -189,6 +207,9 @@ impl CarePlanEvent {
             Self::SectionRetracted(e) => serde_json::to_value(e),
             Self::EmergencyTreatmentPlanSigned(e) => serde_json::to_value(e),
             Self::ConsentToShareWithdrawn(e) => serde_json::to_value(e),
+            Self::ResidentAdmitted(e) | Self::ResidenceRecorded(e) => serde_json::to_value(e),
+            Self::ResidenceConfirmed(e) => serde_json::to_value(e),
+            Self::ResidenceEnded(e) => serde_json::to_value(e),
         }
     }
 
@@ -231,6 +252,16 @@ impl CarePlanEvent {
             "EmergencyTreatmentPlanSigned" => {
                 Self::EmergencyTreatmentPlanSigned(serde_json::from_value(data).map_err(err)?)
             }
+            "ResidentAdmitted" => {
+                Self::ResidentAdmitted(serde_json::from_value(data).map_err(err)?)
+            }
+            "ResidenceRecorded" => {
+                Self::ResidenceRecorded(serde_json::from_value(data).map_err(err)?)
+            }
+            "ResidenceConfirmed" => {
+                Self::ResidenceConfirmed(serde_json::from_value(data).map_err(err)?)
+            }
+            "ResidenceEnded" => Self::ResidenceEnded(serde_json::from_value(data).map_err(err)?),
             other => {
                 let section = PlanSection::from_event_type(other)
                     .ok_or_else(|| fail("unknown event type".into()))?;

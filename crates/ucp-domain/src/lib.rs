@@ -12,6 +12,7 @@ mod plan;
 mod postcode;
 pub mod proxy_access;
 pub mod registration;
+pub mod residence;
 pub mod review;
 mod sections;
 pub mod signing;

@@ -142,6 +142,10 @@ pub struct CarePlan {
     /// The person withdrew their consent to share, and has not given it again: the plan is
     /// seen only by them and by the organisations caring for them.
     pub consent_withdrawal: Option<ConsentWithdrawalState>,
+    /// The care home where the person lives now: its staff read the plan.
+    pub residence: Option<crate::residence::Residence>,
+    /// The last residence that ended: whose staff stopped reading the plan, and when.
+    pub residence_ended: Option<crate::residence::EndedResidence>,
 }
 
 /// A withdrawal of consent to share: when, by whom, why.
@@ -263,6 +267,8 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             decision_trace: None,
             decision: None,
             consent_withdrawal: None,
+            residence: None,
+            residence_ended: None,
         });
     }
     let mut plan = state?;
@@ -358,6 +364,34 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                     // form and when stay the recorder's.
                     state.version = env.version;
                 }
+            }
+        }
+        CarePlanEvent::ResidentAdmitted(r) | CarePlanEvent::ResidenceRecorded(r) => {
+            let admitted = matches!(event, CarePlanEvent::ResidentAdmitted(_));
+            plan.residence = Some(crate::residence::Residence::recorded(
+                r,
+                admitted,
+                &env.author,
+                env.at,
+                env.version,
+            ));
+        }
+        CarePlanEvent::ResidenceConfirmed(_) => {
+            if let Some(r) = plan.residence.as_mut() {
+                r.confirm(&env.author, env.at, env.version);
+            }
+        }
+        CarePlanEvent::ResidenceEnded(e) => {
+            if let Some(r) = plan.residence.take() {
+                plan.residence_ended = Some(crate::residence::EndedResidence {
+                    care_home: r.care_home,
+                    since: r.since,
+                    left_on: e.date,
+                    ended_at: env.at,
+                    ended_by: env.author.clone(),
+                    version: env.version,
+                    reason: e.reason.clone(),
+                });
             }
         }
         CarePlanEvent::Reviewed(r) => {

@@ -118,6 +118,10 @@ pub struct PlanView {
     pub corrections: Vec<CorrectionView>,
     /// Set while the person's consent to share is withdrawn: who still sees the plan.
     pub consent_withdrawn: Option<crate::notice::ConsentWithdrawal>,
+    /// The care home where the person lives, if one is recorded: its staff read the plan.
+    pub residence: Option<crate::residence::Residence>,
+    /// The last residence that ended (its home's staff read the plan no longer).
+    pub residence_ended: Option<crate::residence::EndedResidence>,
 }
 
 impl PlanView {
@@ -169,6 +173,8 @@ impl PlanView {
                 }),
             corrections: plan.corrections.iter().map(CorrectionView::from).collect(),
             consent_withdrawn: crate::notice::ConsentWithdrawal::of(plan),
+            residence: plan.residence.clone(),
+            residence_ended: plan.residence_ended.clone(),
         }
     }
 }

@@ -27,7 +27,7 @@ fn gender(recorded: Option<&str>) -> Option<&'static str> {
 pub(crate) fn patient(ctx: &Context<'_>) -> Resource {
     let nhs = ctx.plan.nhs_number.to_string();
     let section = ctx.plan.section(PlanSection::PersonalInformation);
-    let updated = section.map_or(ctx.plan.created_at, |s| s.changed_at);
+    let mut updated = section.map_or(ctx.plan.created_at, |s| s.changed_at);
     let mut body = json!({
         "identifier": [{
             "extension": [{
@@ -77,6 +77,15 @@ pub(crate) fn patient(ctx: &Context<'_>) -> Resource {
             );
         }
     }
+    if let Some(residence) = &ctx.plan.residence {
+        merge(
+            &mut body,
+            json!({"contact": [care_home_contact(residence)]}),
+        );
+        updated = updated
+            .max(residence.recorded_at)
+            .max(residence.confirmed_at.unwrap_or(residence.recorded_at));
+    }
     if ctx.plan.status == PlanStatus::Deceased {
         if let Some(date) = ctx
             .plan
@@ -90,6 +99,33 @@ pub(crate) fn patient(ctx: &Context<'_>) -> Resource {
         }
     }
     ctx.resource(ResourceType::Patient, nhs, updated, body)
+}
+
+/// The care home where the person lives, as a contact of the Patient (R4 `Patient.contact`,
+/// which UK Core Patient keeps): the home by its ODS code, from the day they moved in, and how
+/// it came to be recorded (a home's own admission stays "not yet confirmed" until a clinician
+/// confirms it).
+fn care_home_contact(residence: &ucp_domain::residence::Residence) -> Value {
+    use ucp_domain::residence::ResidenceBasis;
+    let how = match (residence.basis, residence.confirmed) {
+        (ResidenceBasis::AdmittedByHome, false) => {
+            "admitted by the home; not yet confirmed by a clinician"
+        }
+        (ResidenceBasis::AdmittedByHome, true) => "admitted by the home; confirmed by a clinician",
+        (ResidenceBasis::StatedByPerson, _) => "stated by the person",
+        (ResidenceBasis::RecordedByClinician, _) => "recorded by a clinician",
+    };
+    json!({
+        "relationship": [{
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0131", "code": "U", "display": "Unknown"}],
+            "text": format!("Care home where the person lives ({how})"),
+        }],
+        "organization": {
+            "identifier": {"system": crate::ODS_SYSTEM, "value": residence.care_home.ods_code.as_str()},
+            "display": residence.care_home.name.as_str(),
+        },
+        "period": {"start": residence.since.to_string()},
+    })
 }
 
 pub(crate) fn merge(into: &mut Value, from: Value) {

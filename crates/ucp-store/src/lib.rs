@@ -37,7 +37,7 @@ pub use feed_signal::FeedSignal;
 pub use migrate::{analyze_as_owner, migrate, migrate_with_tls, MigrationStatus};
 pub use nrl::{NrlDeadLetter, NRL_CHECKPOINT};
 pub use projection::{InlineProjection, State};
-pub use queries::{PatientMatch, PatientSearch, PlanRow, StoredSummary, SummaryRow};
+pub use queries::{PatientMatch, PatientSearch, PlanRow, ResidentRow, StoredSummary, SummaryRow};
 pub use read_stream::{stream_sql, StreamBound, StreamReads};
 pub use subscriptions::{
     checkpoint_name, DeadLetter, FailurePolicy, Subscription, SubscriptionStart,

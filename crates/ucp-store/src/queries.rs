@@ -17,6 +17,16 @@ pub struct PlanRow {
     pub document: serde_json::Value,
 }
 
+/// A care home's resident: their plan, who they are and their residence, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResidentRow {
+    pub plan_id: Uuid,
+    pub nhs_number: NhsNumber,
+    pub version: i64,
+    pub personal_information: Option<serde_json::Value>,
+    pub residence: Option<serde_json::Value>,
+}
+
 /// A plan's row in `emergency_summary`.
 #[derive(Debug, Clone)]
 pub struct SummaryRow {
@@ -185,6 +195,42 @@ impl Database {
             .as_ref()
             .map(plan_row)
             .transpose()
+    }
+
+    /// The active plans of the people a care home's code is recorded as their residence, by
+    /// family name: each row with the person's Personal Information and the residence only
+    /// (what a home's list shows), never the whole document.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn residents(&self, care_home: &str) -> Result<Vec<ResidentRow>, StoreError> {
+        let client = self.read_connection().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT plan_id, nhs_number, version, \
+                        document->'sections'->'personal-information'->'content', \
+                        document->'residence' \
+                 FROM care_plan_view \
+                 WHERE (document->'residence'->'careHome'->>'odsCode') = $1 \
+                   AND status = 'active' \
+                 ORDER BY document->'sections'->'personal-information'->'content'->>'familyName', \
+                          nhs_number",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&care_home])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ResidentRow {
+                    plan_id: row.try_get(0)?,
+                    nhs_number: nhs_number(row.try_get(1)?)?,
+                    version: row.try_get(2)?,
+                    personal_information: row.try_get(3)?,
+                    residence: row.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// Every plan the person has had, the current one first (active, then most recently

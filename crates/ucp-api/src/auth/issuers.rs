@@ -30,6 +30,10 @@ pub struct ClaimNames {
     pub proofing_level: Option<String>,
     #[serde(default)]
     pub role: Option<String>,
+    /// The claim carrying the organisation's name (`org_name` by default), where the issuer
+    /// gives one: a care home's, shown to the person it admits.
+    #[serde(default)]
+    pub organisation_name: Option<String>,
     /// The claim carrying a professional's registration (`GMC 1234567`, `12A3456E`…), when the
     /// issuer gives one: a signature they make is in it. No default: CIS2 returns professional
     /// memberships with its `professionalmemberships` scope, and a deployment names the claim
@@ -352,6 +356,10 @@ impl TrustedIssuer {
                     None => None,
                 };
                 actor.name = text(&claims, names.name.as_deref().unwrap_or("name"));
+                actor.org_name = text(
+                    &claims,
+                    names.organisation_name.as_deref().unwrap_or("org_name"),
+                );
             }
         }
         if actor.role != Role::Patient {

@@ -39,6 +39,9 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// The organisation's name (a care home's, shown to the person it admits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,6 +266,7 @@ fn development_actor(
     };
     Ok(Actor {
         org: claims.org,
+        org_name: claims.org_name,
         name: claims.name,
         registration: claims.registration,
         nhs_number,

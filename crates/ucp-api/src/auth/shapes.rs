@@ -40,6 +40,28 @@ pub fn cis2(t: &Cis2Token) -> Value {
     })
 }
 
+/// A care home's staff member, signed in through their digital social care record system.
+#[derive(Debug, Clone)]
+pub struct SocialCareToken {
+    pub sub: String,
+    pub name: Option<String>,
+    /// The care home's ODS-style code.
+    pub care_home: String,
+    pub care_home_name: Option<String>,
+}
+
+/// The claims of the example social care record issuer (`config/identity.example.toml`'s
+/// `social-care`): the staff member, their care home's code and name.
+#[must_use]
+pub fn social_care(t: &SocialCareToken) -> Value {
+    json!({
+        "sub": t.sub,
+        "staff_name": t.name.clone().unwrap_or_else(|| "Dev Carer".to_owned()),
+        "care_provider_ods": t.care_home,
+        "care_provider_name": t.care_home_name.clone().unwrap_or_else(|| "Dev Care Home".to_owned()),
+    })
+}
+
 /// An NHS login sign-in.
 #[derive(Debug, Clone)]
 pub struct NhsLoginToken {

@@ -12,6 +12,7 @@ pub mod me;
 pub mod nrl;
 pub mod patients;
 pub mod proxies;
+pub mod residents;
 mod respond;
 pub mod subscriptions;
 pub mod worklists;

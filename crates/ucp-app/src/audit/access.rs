@@ -25,10 +25,20 @@ pub enum View {
     Fhir,
     /// A check of a printed copy's currency by whoever holds the paper (`GET /check/{code}`).
     PrintedCopyCheck,
+    /// A care home's read of a resident's plan (the parts a home's staff read).
+    CareHomePlan,
+    /// A care home's read of one section of a resident's plan.
+    CareHomeSection,
+    /// A care home's read of a resident's emergency summary.
+    CareHomeSummary,
+    /// A care home's print of a resident's plan.
+    CareHomeDocument,
+    /// A care home's list of its residents (names, NHS numbers, plan ids).
+    Residents,
 }
 
 impl View {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 19] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -43,6 +53,11 @@ impl View {
         Self::Document,
         Self::Fhir,
         Self::PrintedCopyCheck,
+        Self::CareHomePlan,
+        Self::CareHomeSection,
+        Self::CareHomeSummary,
+        Self::CareHomeDocument,
+        Self::Residents,
     ];
 
     /// The view named in an access-log entry.
@@ -68,6 +83,27 @@ impl View {
             Self::Document => "document",
             Self::Fhir => "fhir",
             Self::PrintedCopyCheck => "printed-copy-check",
+            Self::CareHomePlan => "care-home-plan",
+            Self::CareHomeSection => "care-home-section",
+            Self::CareHomeSummary => "care-home-summary",
+            Self::CareHomeDocument => "care-home-document",
+            Self::Residents => "residents",
+        }
+    }
+
+    /// The view as the access log names it for this reader: a care home's reads have names of
+    /// their own, so that the person and the privacy officer tell them apart at a glance.
+    #[must_use]
+    pub fn read_by(self, actor: &crate::Actor) -> Self {
+        if !actor.role.reads_residents_only() {
+            return self;
+        }
+        match self {
+            Self::Plan => Self::CareHomePlan,
+            Self::Section => Self::CareHomeSection,
+            Self::Summary => Self::CareHomeSummary,
+            Self::Document => Self::CareHomeDocument,
+            other => other,
         }
     }
 }

@@ -15,16 +15,17 @@ const O: &str = "ooh";
 const D: &str = "dispatch";
 const P: &str = "patient";
 const AD: &str = "admin";
+const H: &str = "care-home";
 
 /// (operation, roles, a read that must say why)
 const EXPECTED: &[(&str, &[&str], bool)] = &[
-    ("getCarePlan", &[C, A, N, O, P], true),
-    ("getSection", &[C, A, N, O, P], true),
+    ("getCarePlan", &[C, A, N, O, P, H], true),
+    ("getSection", &[C, A, N, O, P, H], true),
     ("getCarePlanHistory", &[C, A, N, O, P], true),
     ("getCarePlanChanges", &[C, A, N, O, P], true),
-    ("getCarePlanDocument", &[C, P], true),
+    ("getCarePlanDocument", &[C, P, H], true),
     ("getPersonCarePlan", &[C, A, N, O, P], true),
-    ("getEmergencySummary", &[C, A, N, O, D, P], true),
+    ("getEmergencySummary", &[C, A, N, O, D, P, H], true),
     ("getEmergencySummaryChanges", &[C, A, N, O, D, P], true),
     ("searchPatients", &[C, A, N, O], true),
     ("getReviewWorklist", &[C, AD], true),
@@ -50,6 +51,13 @@ const EXPECTED: &[(&str, &[&str], bool)] = &[
     ("retractDeath", &[C], false),
     ("withdrawConsentToShare", &[C], false),
     ("grantAttorneyProxy", &[C], false),
+    ("admitResident", &[H], false),
+    ("listResidents", &[H], true),
+    ("recordResidence", &[C], false),
+    ("confirmResidence", &[C], false),
+    ("endResidence", &[C, H], false),
+    ("recordMyResidence", &[P], false),
+    ("endMyResidence", &[P], false),
     ("readFeed", &[D, AD], true),
     ("streamFeed", &[D, AD], true),
     ("readFeedSnapshot", &[D, AD], true),

@@ -433,6 +433,10 @@ fn any_command() -> impl Strategy<Value = Command> {
             reason: LongText::parse("in error").unwrap_or_else(|e| panic!("{e}")),
         })),
         Just(create()),
+        Just(Command::AdmitResident(residence::admission("VM1A2"))),
+        Just(Command::RecordResidence(residence::admission("VM2B3"))),
+        Just(Command::ConfirmResidence(residence::confirmation("VM1A2"))),
+        Just(Command::EndResidence(residence::ending("VM1A2"))),
     ]
 }
 
@@ -478,6 +482,7 @@ proptest! {
     }
 }
 
+mod residence;
 mod standing;
 mod trust;
 
@@ -509,6 +514,10 @@ fn every_event_type_a_subscriber_may_name_is_listed() {
         }),
         CarePlanEvent::EmergencyTreatmentPlanSigned(signature),
         CarePlanEvent::ConsentToShareWithdrawn(ConsentWithdrawn { reason: None }),
+        CarePlanEvent::ResidentAdmitted(residence::admission("VM1A2")),
+        CarePlanEvent::ResidenceRecorded(residence::admission("VM1A2")),
+        CarePlanEvent::ResidenceConfirmed(residence::confirmation("VM1A2")),
+        CarePlanEvent::ResidenceEnded(residence::ending("VM1A2")),
     ];
     let types: Vec<&str> = events.iter().map(CarePlanEvent::event_type).collect();
     assert_eq!(types, PLAN_EVENT_TYPES);
