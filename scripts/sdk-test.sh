@@ -30,6 +30,7 @@ export UCP_TOKEN_AMBULANCE=$(token --role ambulance --org RRU --name "SDK Crew")
 export UCP_TOKEN_DISPATCH=$(token --role dispatch --org RRU)
 export UCP_TOKEN_ADMIN=$(token --role admin --name "SDK Admin")
 export UCP_TOKEN_PATIENT=$(token --role patient --nhs-number "$UCP_PATIENT_NHS")
+export UCP_TOKEN_CARE_HOME=$(token --role care-home --org VM1A2 --org-name "SDK Care Home" --name "SDK Carer")
 
 cd sdk/typescript
 npm ci --no-audit --no-fund --loglevel=error

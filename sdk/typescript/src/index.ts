@@ -358,6 +358,41 @@ export class UcpClient {
     return data ?? this.fail(response, error);
   }
 
+  /**
+   * A care home admits a resident (care-home tokens): the NHS number and date of birth must match
+   * their plan together. The home's staff read the plan from now; a clinician confirms it.
+   */
+  async admitResident(body: Schemas["AdmitResidentRequest"]): Promise<Schemas["Resident"]> {
+    const { data, error, response } = await this.raw.POST("/v1/care-home/residents", { body });
+    return data ?? this.fail(response, error);
+  }
+
+  /** The people who live at the caller's care home (care-home tokens). */
+  async residents(): Promise<Schemas["Resident"][]> {
+    const { data, error, response } = await this.raw.GET("/v1/care-home/residents");
+    return data ?? this.fail(response, error);
+  }
+
+  /** A clinician confirms the residence a care home declared, naming the home. */
+  async confirmResidence(id: string, etag: string, odsCode: string): Promise<Tagged<Schemas["ResidenceOutcome"]>> {
+    const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/residence/confirm", {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body: { odsCode },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /** The person left the care home (a clinician, or the home itself): its staff read the plan no longer. */
+  async endResidence(id: string, etag: string, body: Schemas["ResidenceEnded"]): Promise<Tagged<Schemas["ResidenceOutcome"]>> {
+    const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/residence/end", {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body,
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
   /** The caller's own plan (patient tokens). */
   async myPlan(): Promise<Tagged<PlanView>> {
     const { data, error, response } = await this.raw.GET("/v1/me/care-plan");

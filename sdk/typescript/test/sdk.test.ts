@@ -195,6 +195,30 @@ test("a patient token sees only its own plan", async () => {
   await assert.rejects(patient.getPlan(other.value.id), (e: unknown) => e instanceof UcpError && e.status === 404);
 });
 
+test("a care home admits a resident, reads their summary, and loses it when they leave", async () => {
+  const number = nhs(61);
+  const created = await clinician.createPlan({ ...planBody(number), emergencyTreatmentPlan: etp });
+  const home = as("CARE_HOME");
+  const admitted = await home.admitResident({
+    nhsNumber: number,
+    birthDate: "1940-05-06",
+    since: new Date().toISOString().slice(0, 10),
+  });
+  assert.equal(admitted.planId, created.value.id);
+  assert.equal(admitted.residence.basis, "admitted-by-home");
+  assert.ok((await home.residents()).some((r) => r.nhsNumber === number));
+  const summary = await home.summary(number);
+  assert.equal(summary.value.cpr?.status, "not-for-cpr");
+  const now = await clinician.getPlan(created.value.id);
+  const confirmed = await clinician.confirmResidence(created.value.id, now.etag, admitted.residence.careHome.odsCode);
+  assert.equal(confirmed.value.residence?.confirmed, true);
+  await home.endResidence(created.value.id, confirmed.etag, {
+    odsCode: admitted.residence.careHome.odsCode,
+    date: new Date().toISOString().slice(0, 10),
+  });
+  await assert.rejects(home.summary(number), (e: unknown) => e instanceof UcpError && e.status === 404);
+});
+
 test("a bad NHS number is a typed error", async () => {
   await assert.rejects(crew.summary("1234567890"), (e: unknown) => {
     assert.ok(e instanceof UcpError);

@@ -251,6 +251,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/care-home/residents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The people who live at your care home (care homes): each whose current plan records your
+         *     home, by family name. Read each one's plan by its id, their summary by NHS number.
+         */
+        get: operations["listResidents"];
+        put?: never;
+        /**
+         * Admit a resident (care homes): record that the person lives at your home, as your own
+         *     declaration. Your staff read their plan from now on (the emergency summary, their own
+         *     forms, the Emergency Treatment Plan and the printed plan). The person is shown that you
+         *     recorded it, and the privacy officer is told, until a clinician confirms it.
+         */
+        post: operations["admitResident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/care-plans": {
         parameters: {
             query?: never;
@@ -389,6 +415,57 @@ export interface paths {
         put?: never;
         /** Grant proxy access to an attorney for health and welfare the plan records. */
         post: operations["grantAttorneyProxy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/care-plans/{id}/residence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record the care home where the person lives (clinicians): confirmed as you record it; the home's staff read the plan from now on. Replaces any residence on record. */
+        post: operations["recordResidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/care-plans/{id}/residence/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm that the person lives at the care home that admitted them (clinicians), naming the home you confirm. */
+        post: operations["confirmResidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/care-plans/{id}/residence/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that the person left the care home (clinicians, or the home itself for its own resident): its staff read the plan no longer. */
+        post: operations["endResidence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -999,6 +1076,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/residence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Record the care home where I live: its staff can read my care plan while I live there. */
+        put: operations["recordMyResidence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/residence/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that I left the care home: its staff can no longer read my care plan. */
+        post: operations["endMyResidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nrl/dead-letters": {
         parameters: {
             query?: never;
@@ -1219,6 +1330,24 @@ export interface components {
             lines: components["schemas"]["ShortText"][];
             postcode: components["schemas"]["Postcode"];
         };
+        /**
+         * @description A care home's admission of a resident: their NHS number and date of birth (both must match
+         *     their plan), and the day they moved in.
+         */
+        AdmitResidentRequest: {
+            /**
+             * Format: date
+             * @example 1938-04-12
+             */
+            birthDate: string;
+            /** @example 9434765919 */
+            nhsNumber: string;
+            /**
+             * Format: date
+             * @description The day they moved in (today or earlier).
+             */
+            since: string;
+        };
         /** @description An advance decision to refuse treatment. */
         Adrt: {
             circumstances?: string | null;
@@ -1363,6 +1492,16 @@ export interface components {
          * @enum {string}
          */
         Capacity: "has-capacity" | "lacks-capacity" | "indeterminate";
+        /**
+         * @description A care home, by its ODS-style code (its organisation code in the social care record) and its
+         *     name as its sign-in gives it.
+         */
+        CareHome: {
+            /** @example Rosewood Care Home */
+            name: string;
+            /** @example VM1A2 */
+            odsCode: string;
+        };
         /** @description One change to one plan. */
         Change: {
             action: components["schemas"]["ChangeAction"];
@@ -1861,11 +2000,28 @@ export interface components {
             printedCopiesNotCurrent: boolean;
         };
         /**
+         * @description The person's residence as it ended, kept on the plan so the person and the home's staff
+         *     see that access ended, when and by whom.
+         */
+        EndedResidence: {
+            careHome: components["schemas"]["CareHome"];
+            /** Format: date-time */
+            endedAt: string;
+            endedBy: components["schemas"]["Author"];
+            /** Format: date */
+            leftOn: string;
+            reason?: string | null;
+            /** Format: date */
+            since: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /**
          * @description Every stable code a problem can carry: part of the API contract, listed in the OpenAPI
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current" | "plan_not_shared";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "residence_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current" | "plan_not_shared";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -2308,6 +2464,8 @@ export interface components {
             id: string;
             lastReview?: components["schemas"]["ReviewView"] | null;
             nhsNumber: components["schemas"]["NhsNumber"];
+            residence?: components["schemas"]["Residence"] | null;
+            residenceEnded?: components["schemas"]["EndedResidence"] | null;
             /** @description Keyed by section name (`what-matters`, …); sections never filled are absent. */
             sections: {
                 [key: string]: components["schemas"]["SectionView"];
@@ -2466,6 +2624,115 @@ export interface components {
          * @enum {string}
          */
         Recorded: "yes" | "no" | "unknown" | "not-recorded";
+        /** @description The residence on record, as the plan holds it and serves it. */
+        Residence: {
+            basis: components["schemas"]["ResidenceBasis"];
+            careHome: components["schemas"]["CareHome"];
+            /**
+             * @description Whether a clinician has confirmed it: `false` only for a home's own admission not yet
+             *     confirmed (the privacy officer is alerted to it).
+             */
+            confirmed: boolean;
+            /**
+             * Format: date-time
+             * @description Who confirmed it, and when (a clinician's record is its own confirmation).
+             */
+            confirmedAt?: string | null;
+            confirmedBy?: components["schemas"]["Author"] | null;
+            /** @description What a professional reads of it, in words: who recorded it, and whether it is confirmed. */
+            notice: string;
+            /** Format: date-time */
+            recordedAt: string;
+            recordedBy: components["schemas"]["Author"];
+            /** Format: date */
+            since: string;
+            /**
+             * @description What the person reads of it, in words ("Rosewood Care Home recorded on 7 December 2026
+             *     that you live there…").
+             */
+            toThePerson: string;
+            /**
+             * Format: int64
+             * @description The plan version that recorded it.
+             */
+            version: number;
+        };
+        /**
+         * @description How the residence on record came to be.
+         * @enum {string}
+         */
+        ResidenceBasis: "admitted-by-home" | "stated-by-person" | "recorded-by-clinician";
+        /**
+         * @description A clinician confirms that the person lives at the home named: bound to that home, so that a
+         *     confirmation read before a move never confirms the next home.
+         */
+        ResidenceConfirmed: {
+            /**
+             * @description The home the clinician confirms (it must be the one on record).
+             * @example VM1A2
+             */
+            odsCode: string;
+        };
+        /** @description The person left the home (moved, or went home): its staff read the plan no longer. */
+        ResidenceEnded: {
+            /**
+             * Format: date
+             * @description The day they left.
+             */
+            date: string;
+            /**
+             * @description The home they left (it must be the one on record).
+             * @example VM1A2
+             */
+            odsCode: string;
+            reason?: string | null;
+        };
+        /**
+         * @description Where a plan's residence stands after a change: the plan's version and tag, and the
+         *     residence on record or the one that just ended. No more of the plan than that: a home that
+         *     has just ended its resident's residence reads the plan no longer.
+         */
+        ResidenceOutcome: {
+            /** @description The plan's ETag after the change (send it in `If-Match` for the next change). */
+            etag: string;
+            /** Format: uuid */
+            planId: string;
+            residence?: components["schemas"]["Residence"] | null;
+            residenceEnded?: components["schemas"]["EndedResidence"] | null;
+            /** Format: int64 */
+            version: number;
+        };
+        /**
+         * @description The person lives at a care home from a date. Stored as `ResidentAdmitted` when the home
+         *     declared it by admitting them, as `ResidenceRecorded` when a clinician or the person did.
+         */
+        ResidenceRecorded: {
+            careHome: components["schemas"]["CareHome"];
+            /**
+             * Format: date
+             * @description The day they moved in.
+             */
+            since: string;
+        };
+        /**
+         * @description A resident as a care home's list (and an admission's answer) shows them: who, their plan,
+         *     and the residence on record.
+         */
+        Resident: {
+            /** Format: date */
+            birthDate?: string | null;
+            familyName?: string | null;
+            givenName?: string | null;
+            nhsNumber: string;
+            /** Format: uuid */
+            planId: string;
+            /**
+             * Format: int64
+             * @description The plan version this was read at.
+             */
+            planVersion: number;
+            residence: components["schemas"]["Residence"];
+        };
         /** @description Why a section is retracted. */
         RetractSectionRequest: {
             /** @description Why the section was entered in error. */
@@ -2928,7 +3195,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3036,7 +3303,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3357,7 +3624,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3462,7 +3729,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3696,7 +3963,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -3777,7 +4044,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3866,13 +4133,236 @@ export interface operations {
             };
         };
     };
+    listResidents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your residents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resident"][];
+                };
+            };
+            /** @description A malformed parameter, header or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Care homes only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admitResident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdmitResidentRequest"];
+            };
+        };
+        responses: {
+            /** @description The resident, with the residence now on their plan */
+            201: {
+                headers: {
+                    Location?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resident"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field, or not an NHS number */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Care homes only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No current plan matches the NHS number and date of birth together */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan already records the person at your home */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A day they moved in in the future or before they were born */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createCarePlan: {
         parameters: {
             query?: never;
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -4013,7 +4503,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -4124,7 +4614,7 @@ export interface operations {
                 until?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4228,7 +4718,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4396,7 +4886,7 @@ export interface operations {
                 at?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4434,7 +4924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Clinicians and the person only */
+            /** @description Clinicians, the person and their care home only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4489,7 +4979,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4584,7 +5074,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4747,7 +5237,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4887,13 +5377,508 @@ export interface operations {
             };
         };
     };
+    recordResidence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidenceRecorded"];
+            };
+        };
+        responses: {
+            /** @description Where the person's residence stands after the change */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidenceOutcome"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan's status does not allow it, or the residence on record is not the one named */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values (a date in the future, or before the residence began) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmResidence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidenceConfirmed"];
+            };
+        };
+        responses: {
+            /** @description Where the person's residence stands after the change */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidenceOutcome"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan's status does not allow it, or the residence on record is not the one named */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values (a date in the future, or before the residence began) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endResidence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidenceEnded"];
+            };
+        };
+        responses: {
+            /** @description Where the person's residence stands after the change */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidenceOutcome"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Clinicians, and the care home the person leaves, only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan's status does not allow it, or the residence on record is not the one named */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid values (a date in the future, or before the residence began) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     retractDeath: {
         parameters: {
             query?: never;
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5058,7 +6043,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5223,7 +6208,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5327,7 +6312,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5493,7 +6478,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5658,7 +6643,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5762,7 +6747,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5928,7 +6913,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6093,7 +7078,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6197,7 +7182,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6363,7 +7348,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6528,7 +7513,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6632,7 +7617,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6798,7 +7783,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6963,7 +7948,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7067,7 +8052,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7233,7 +8218,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7398,7 +8383,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7502,7 +8487,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7668,7 +8653,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7833,7 +8818,7 @@ export interface operations {
             header: {
                 /** @description The form's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7998,7 +8983,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8102,7 +9087,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8268,7 +9253,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8433,7 +9418,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8537,7 +9522,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8703,7 +9688,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8868,7 +9853,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8972,7 +9957,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9138,7 +10123,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9303,7 +10288,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9407,7 +10392,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9573,7 +10558,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9738,7 +10723,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9842,7 +10827,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10008,7 +10993,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10173,7 +11158,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10277,7 +11262,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10443,7 +11428,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10608,7 +11593,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10773,7 +11758,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10943,7 +11928,7 @@ export interface operations {
                 waitSeconds?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11029,7 +12014,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11115,7 +12100,7 @@ export interface operations {
             header?: {
                 /** @description The id of the last event received */
                 "Last-Event-ID"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11201,7 +12186,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11282,7 +12267,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11363,7 +12348,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -11458,7 +12443,7 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11594,7 +12579,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -11756,7 +12741,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -11921,7 +12906,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12086,7 +13071,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12251,7 +13236,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12416,7 +13401,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12581,7 +13566,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12746,7 +13731,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12906,7 +13891,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12987,7 +13972,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -13119,7 +14104,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -13260,11 +14245,335 @@ export interface operations {
             };
         };
     };
+    recordMyResidence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Your plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidenceRecorded"];
+            };
+        };
+        responses: {
+            /** @description Where your residence stands */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidenceOutcome"];
+                };
+            };
+            /** @description Malformed JSON or an unknown field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the person themselves, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your plan is closed, or already says this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since you read it */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A date in the future */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endMyResidence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Your plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidenceEnded"];
+            };
+        };
+        responses: {
+            /** @description Where your residence stands */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidenceOutcome"];
+                };
+            };
+            /** @description Malformed JSON or an unknown field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the person themselves, or identity proofing too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your plan is closed, or records no such home */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed since you read it */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A date in the future or before you moved in */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listNrlDeadLetters: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -13345,7 +14654,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -13473,7 +14782,7 @@ export interface operations {
                 postcode?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -13558,7 +14867,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -13667,7 +14976,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when nothing in the summary changed */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -13787,7 +15096,7 @@ export interface operations {
                 until?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -13889,7 +15198,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -13970,7 +15279,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14093,7 +15402,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -14186,7 +15495,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -14279,7 +15588,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -14401,7 +15710,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14485,7 +15794,7 @@ export interface operations {
                 organisation?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh and admin callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
