@@ -23,6 +23,7 @@ run:
 	  printf '  %-10s %s\n' "$$role" "$$(./target/debug/ucp token --role $$role --org F84001 --name "Demo $$role" --ttl 12h)"; \
 	done; \
 	printf '  %-10s %s\n' patient "$$(./target/debug/ucp token --role patient --nhs-number 9990000018 --ttl 12h)"; \
+	printf '  %-10s %s\n' care-home "$$(./target/debug/ucp token --role care-home --org VM1A2 --org-name 'Rosewood Care Home' --name 'Demo carer' --ttl 12h)"; \
 	echo "API reference: http://$${UCP_LISTEN:-127.0.0.1:8080}/docs/"; \
 	echo "FHIR R4 (UK Core): http://$${UCP_LISTEN:-127.0.0.1:8080}/fhir/R4/metadata"; \
 	echo "A printed plan (with a clinician's token): curl -o plan.pdf -H \"Authorization: Bearer <clinician token>\" http://$${UCP_LISTEN:-127.0.0.1:8080}$$pdf"; \

@@ -36,8 +36,8 @@ fi
 pids=()
 # Each role where it can do something: the clinician everything but the admin's and the
 # person's operations (where it would meet only 403), the admin those and the feed, worklists and
-# probes, a patient their own plan.
-roles=(clinician admin patient)
+# probes, a patient their own plan, a care home its residents (the demo's Rosewood Care Home).
+roles=(clinician admin patient care-home)
 for role in "${roles[@]}"; do
   case $role in
     clinician)
@@ -49,6 +49,10 @@ for role in "${roles[@]}"; do
     patient) # a demo person with a plan
       token=$("$ucp" token --role patient --nhs-number 9990000018 --ttl 2h)
       scope=(--include-tag-regex '^me$') ;;
+    care-home) # the demo care home, with residents
+      token=$("$ucp" token --role care-home --org VM1A2 --org-name "Rosewood Care Home" \
+        --name "Schemathesis carer" --ttl 2h)
+      scope=(--include-tag-regex '^(care-homes|patients)$') ;;
   esac
   say "as $role against $UCP_BASE_URL"
   "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \

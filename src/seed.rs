@@ -346,6 +346,30 @@ fn afterwards(i: u32, nhs: NhsNumber) -> anyhow::Result<Vec<(Actor, Command)>> {
                 Command::UpdateSection(ucp_domain::SectionContent::EmergencyTreatmentPlan(etp)),
             )]
         }
+        14 | 15 => {
+            // A care home admits the person (its own declaration); for the second, a clinician
+            // has confirmed it since.
+            let (home, name) = care_home(i);
+            let admission = ucp_domain::residence::ResidenceRecorded {
+                care_home: ucp_domain::residence::CareHome {
+                    ods_code: ucp_domain::OdsCode::parse(home)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    name: ucp_domain::ShortText::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?,
+                },
+                since: chrono::Utc::now().date_naive() - chrono::Days::new(30),
+            };
+            let admitted = (care_home_staff(i), Command::AdmitResident(admission));
+            if scenario(i) == 14 {
+                vec![admitted]
+            } else {
+                let confirmation =
+                    Command::ConfirmResidence(ucp_domain::residence::ResidenceConfirmed {
+                        ods_code: ucp_domain::OdsCode::parse(home)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    });
+                vec![admitted, (by, confirmation)]
+            }
+        }
         17 => vec![(
             // The person withdraws their consent to share (not the clinical decision).
             person(nhs),
@@ -383,6 +407,30 @@ fn demo_etp(i: u32, nhs: NhsNumber) -> anyhow::Result<Option<ucp_domain::Emergen
         ucp_domain::SectionContent::EmergencyTreatmentPlan(etp) => Some(etp),
         _ => None,
     }))
+}
+
+/// The demo care homes: the documented people's is Rosewood Care Home (`VM1A2`).
+const CARE_HOMES: [(&str, &str); 4] = [
+    ("VM1A2", "Rosewood Care Home"),
+    ("VM2B3", "Oak Lodge"),
+    ("VM3C4", "The Willows Nursing Home"),
+    ("VM4D5", "St Anne's House"),
+];
+
+/// The care home of the i-th demo person, if they live in one (scenarios 14 and 15).
+fn care_home(i: u32) -> (&'static str, &'static str) {
+    CARE_HOMES[(i / 20) as usize % CARE_HOMES.len()]
+}
+
+/// A member of staff of the i-th demo person's care home.
+fn care_home_staff(i: u32) -> Actor {
+    let (home, name) = care_home(i);
+    Actor {
+        org: Some(home.into()),
+        org_name: Some(name.into()),
+        name: Some("Demo Carer".into()),
+        ..Actor::new(format!("demo-carer-{home}"), Role::CareHome)
+    }
 }
 
 fn out_of_hours() -> Actor {

@@ -332,6 +332,35 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
     assert_eq!(confirmed["residence"]["confirmed"], true);
     assert_eq!(confirmed["residence"]["confirmedBy"]["role"], "clinician");
     let etag = confirmed["etag"].as_str().unwrap().to_owned();
+    // In FHIR: the home is a contact of the Patient, with how it came to be recorded.
+    let res = app
+        .client
+        .get(app.url(&format!("/fhir/R4/Patient/{resident}")))
+        .bearer_auth(token(Role::Clinician))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let patient: Value = res.json().await.unwrap();
+    let contact = &patient["contact"][0];
+    assert_eq!(contact["organization"]["identifier"]["value"], HOME);
+    assert_eq!(contact["organization"]["display"], HOME_NAME);
+    assert_eq!(
+        contact["relationship"][0]["text"],
+        "Care home where the person lives (admitted by the home; confirmed by a clinician)"
+    );
+    // In the feed, as changes of their own.
+    let expected = app.event_count().await;
+    let (changes, _) =
+        crate::helpers::all_changes(&app.address, &app.client, expected).await;
+    let kinds: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c["changeType"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"ResidentAdmitted") && kinds.contains(&"ResidenceConfirmed"),
+        "{kinds:?}"
+    );
     // The old tag is stale now.
     let res = app
         .write(

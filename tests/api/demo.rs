@@ -32,6 +32,20 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(plans.len(), 20);
+    // Two live at Rosewood Care Home: one admitted by the home alone, one confirmed since.
+    let residents: Vec<&Value> = plans
+        .iter()
+        .filter(|p| p["residence"]["careHome"]["odsCode"] == "VM1A2")
+        .collect();
+    assert_eq!(residents.len(), 2);
+    assert!(residents
+        .iter()
+        .all(|p| p["residence"]["basis"] == "admitted-by-home"));
+    let confirmed: Vec<bool> = residents
+        .iter()
+        .filter_map(|p| p["residence"]["confirmed"].as_bool())
+        .collect();
+    assert!(confirmed.contains(&true) && confirmed.contains(&false), "{confirmed:?}");
     let numbers: Vec<String> = plans
         .iter()
         .filter(|p| p["status"] == "active" && p["consentWithdrawn"].is_null())

@@ -1232,6 +1232,50 @@ async fn ucp_token_mints_each_shape_for_the_example_configuration() {
             .unwrap();
         assert_eq!(res.status().as_u16(), status, "{level}");
     }
+    // A carer through the social care record system's issuer: a care home's staff, their home's
+    // code and name from its claims; the home admits the person and its staff read the plan.
+    let carer = mint(&[
+        "--shape",
+        "social-care",
+        "--key",
+        &keys.join("rsa-3.pem").display().to_string(),
+        "--kid",
+        "dev-social-care",
+        "--issuer",
+        "https://social-care.dev.invalid",
+        "--audience",
+        "ucp-dev",
+        "--org",
+        "VM1A2",
+        "--org-name",
+        "Rosewood Care Home",
+        "--name",
+        "Ada Carer",
+    ]);
+    let res = reqwest::Client::new()
+        .post(app.url("/v1/care-home/residents"))
+        .bearer_auth(&carer)
+        .json(&serde_json::json!({
+            "nhsNumber": person, "birthDate": "1941-02-03",
+            "since": chrono::Utc::now().date_naive().to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let admitted: Value = res.json().await.unwrap();
+    assert_eq!(admitted["residence"]["careHome"]["name"], "Rosewood Care Home");
+    assert_eq!(admitted["residence"]["careHome"]["odsCode"], "VM1A2");
+    assert_eq!(admitted["residence"]["recordedBy"]["name"], "Ada Carer");
+    assert_eq!(admitted["residence"]["recordedBy"]["role"], "care-home");
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/v1/patients/{person}/emergency-summary")))
+        .bearer_auth(&carer)
+        .header("X-Purpose-Of-Use", "direct-care")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
     // The `ucp` shape needs its secret; the signed shapes need their key.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
         .args(["token", "--role", "clinician"])

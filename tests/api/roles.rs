@@ -172,7 +172,7 @@ async fn every_use_case_for_every_role_as_declared() {
         }
     }
     assert_eq!(
-        tried, 86,
+        tried, 93,
         "every documented operation that takes a token was tried"
     );
     // Nothing was written: the plan is as it was made.

@@ -279,10 +279,10 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_example_loads_with_its_three_issuers() {
+    fn the_shipped_example_loads_with_its_four_issuers() {
         let config = IdentityConfig::load(&example()).unwrap_or_else(|e| panic!("{e}"));
         assert!(!config.production);
-        assert_eq!(config.issuers.names().len(), 3);
+        assert_eq!(config.issuers.names().len(), 4);
         assert_eq!(config.issuers.minimum_proofing(), ProofingLevel::P9);
         assert!(config.issuers.find("https://cis2.dev.invalid").is_some());
         assert!(config.issuers.find("https://elsewhere.invalid").is_none());
@@ -296,7 +296,7 @@ mod tests {
             .filter_map(|l| l.trim().strip_prefix("jwks_file = "))
             .map(|f| f.trim_matches('"'))
             .collect();
-        assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(files.len(), 4, "{files:?}");
         let mut keys = Vec::new();
         for file in &files {
             let set: serde_json::Value = serde_json::from_str(
