@@ -52,7 +52,7 @@ for role in "${roles[@]}"; do
     care-home) # the demo care home, with residents
       token=$("$ucp" token --role care-home --org VM1A2 --org-name "Rosewood Care Home" \
         --name "Schemathesis carer" --ttl 2h)
-      scope=(--include-tag-regex '^(care-homes|patients)$') ;;
+      scope=(--include-tag-regex '^(care-homes|patients|care-plans)$') ;;
   esac
   say "as $role against $UCP_BASE_URL"
   "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \

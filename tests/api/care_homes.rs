@@ -255,6 +255,36 @@ async fn a_care_home_reads_its_residents_plan_and_no_one_elses() {
         .await
         .unwrap();
     let entries = log["entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "admitResident" && e["status"] == 404),
+        "a refused admission (the wrong date of birth) is on the person's log: {log}"
+    );
+    assert!(
+        entries.iter().any(|e| e["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("recorded that you live there"))),
+        "{log}"
+    );
+    // What a home was shown replays as it was shown: no withheld section.
+    let entry_id: uuid::Uuid = owner
+        .query_one(
+            "SELECT entry_id FROM access_log WHERE request_id = $1",
+            &[&plan_read],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let replay = crate::helpers::replayed(&app, &entry_id.to_string()).await;
+    assert!(
+        replay["sections"].get("emergency-treatment-plan").is_some(),
+        "{replay}"
+    );
+    assert!(
+        replay["sections"].get("clinical-background").is_none(),
+        "{replay}"
+    );
     for view in [
         "care-home-plan",
         "care-home-summary",
@@ -351,8 +381,7 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
     );
     // In the feed, as changes of their own.
     let expected = app.event_count().await;
-    let (changes, _) =
-        crate::helpers::all_changes(&app.address, &app.client, expected).await;
+    let (changes, _) = crate::helpers::all_changes(&app.address, &app.client, expected).await;
     let kinds: Vec<&str> = changes
         .iter()
         .filter_map(|c| c["changeType"].as_str())
@@ -373,16 +402,33 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
         .await;
     problem(res, 412).await;
 
-    // Another home cannot end this home's resident's residence.
-    let end = format!("/v1/care-plans/{id}/residence/end");
-    let leaving = |home: &str, date: &str| json!({"odsCode": home, "date": date, "reason": "Moved to her daughter's"});
-    let res = as_home(&app, Method::POST, &end, OTHER_HOME)
-        .header("If-Match", &etag)
-        .json(&leaving(HOME, &today()))
+    // Another home can neither take her by admitting her, nor end her residence, nor learn
+    // anything of her plan by trying (404, as for a plan that does not exist).
+    let res = app
+        .client
+        .post(app.url("/v1/care-home/residents"))
+        .bearer_auth(token_for_home(OTHER_HOME, "Oak Lodge"))
+        .json(&json!({"nhsNumber": resident, "birthDate": "1941-02-03", "since": today()}))
         .send()
         .await
         .unwrap();
-    problem(res, 403).await;
+    let taken = problem(res, 409).await;
+    assert!(
+        !taken["detail"].as_str().unwrap_or_default().contains(HOME),
+        "the other home is not named: {taken}"
+    );
+    let end = format!("/v1/care-plans/{id}/residence/end");
+    let leaving = |home: &str, date: &str| json!({"odsCode": home, "date": date, "reason": "Moved to her daughter's"});
+    for home in [HOME, OTHER_HOME] {
+        let res = as_home(&app, Method::POST, &end, OTHER_HOME)
+            .header("If-Match", &etag)
+            .json(&leaving(home, &today()))
+            .send()
+            .await
+            .unwrap();
+        let refused = problem(res, 404).await;
+        assert_eq!(refused["detail"], "There is no care plan with this id.");
+    }
     // A day in the future is refused.
     let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
     let res = as_home(&app, Method::POST, &end, HOME)
@@ -425,6 +471,54 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
         .await
         .unwrap();
     assert_eq!(list, json!([]));
+
+    // A clinician records a move straight to another home: the first home's residence ends
+    // with it, on record.
+    let (_, now) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/residence"),
+            now["etag"].as_str().unwrap(),
+            &json!({"careHome": {"odsCode": HOME, "name": HOME_NAME}, "since": today()}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let moved: Value = res.json().await.unwrap();
+    assert_eq!(moved["residence"]["basis"], "recorded-by-clinician");
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/residence"),
+            moved["etag"].as_str().unwrap(),
+            &json!({"careHome": {"odsCode": OTHER_HOME, "name": "Oak Lodge"}, "since": today()}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let moved: Value = res.json().await.unwrap();
+    assert_eq!(moved["residence"]["careHome"]["odsCode"], OTHER_HOME);
+    assert_eq!(moved["residenceEnded"]["careHome"]["odsCode"], HOME);
+    assert_eq!(moved["residenceEnded"]["reason"], "Moved to Oak Lodge.");
+    let res = as_home(&app, Method::GET, &format!("/v1/care-plans/{id}"), HOME)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 404).await;
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &end,
+            moved["etag"].as_str().unwrap(),
+            &leaving(OTHER_HOME, &today()),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let ended: Value = res.json().await.unwrap();
 
     // The person records where they live themselves, and that they left.
     let person = token_with(Role::Patient, Some(&resident));
@@ -502,6 +596,10 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
         [
             "ResidentAdmitted",
             "ResidenceConfirmed",
+            "ResidenceEnded",
+            "ResidenceRecorded",
+            "ResidenceEnded",
+            "ResidenceRecorded",
             "ResidenceEnded",
             "ResidenceRecorded",
             "ResidenceEnded"

@@ -45,7 +45,10 @@ async fn the_first_twenty_demo_people_show_every_shape() {
         .iter()
         .filter_map(|p| p["residence"]["confirmed"].as_bool())
         .collect();
-    assert!(confirmed.contains(&true) && confirmed.contains(&false), "{confirmed:?}");
+    assert!(
+        confirmed.contains(&true) && confirmed.contains(&false),
+        "{confirmed:?}"
+    );
     let numbers: Vec<String> = plans
         .iter()
         .filter(|p| p["status"] == "active" && p["consentWithdrawn"].is_null())

@@ -1264,7 +1264,10 @@ async fn ucp_token_mints_each_shape_for_the_example_configuration() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let admitted: Value = res.json().await.unwrap();
-    assert_eq!(admitted["residence"]["careHome"]["name"], "Rosewood Care Home");
+    assert_eq!(
+        admitted["residence"]["careHome"]["name"],
+        "Rosewood Care Home"
+    );
     assert_eq!(admitted["residence"]["careHome"]["odsCode"], "VM1A2");
     assert_eq!(admitted["residence"]["recordedBy"]["name"], "Ada Carer");
     assert_eq!(admitted["residence"]["recordedBy"]["role"], "care-home");

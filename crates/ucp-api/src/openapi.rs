@@ -371,9 +371,19 @@ impl Modify for PlanLinks {
                 )
             })
             .collect();
+        // A resident just admitted: from the admission to their plan, as the home reads it.
+        let resident_links: Vec<(String, Link)> = vec![(
+            "getCarePlan".to_owned(),
+            LinkBuilder::new()
+                .operation_id("getCarePlan")
+                .description("Read the resident's plan")
+                .parameter("id", "$response.body#/planId")
+                .build(),
+        )];
         let paths = &mut openapi.paths.paths;
         let targets = [
             ("/v1/care-plans", "201", &plan_links),
+            ("/v1/care-home/residents", "201", &resident_links),
             ("/v1/care-plans/{id}", "200", &plan_links),
             ("/v1/me/care-plan", "200", &my_links),
         ];

@@ -233,6 +233,10 @@ fn write_access(
             (View::Section, Some(PlanSection::EmergencyTreatmentPlan))
         }
         Command::RetractSection(r) => (View::Plan, Some(r.section)),
+        Command::AdmitResident(_)
+        | Command::RecordResidence(_)
+        | Command::ConfirmResidence(_)
+        | Command::EndResidence(_) => (View::Residence, None),
         _ => (View::Plan, None),
     };
     let nhs_number = match (state, command) {

@@ -161,6 +161,7 @@ impl From<DomainError> for AppError {
             DomainError::NoResidence
             | DomainError::ResidenceElsewhere { .. }
             | DomainError::AlreadyResident
+            | DomainError::ResidentElsewhere
             | DomainError::ResidenceConfirmedAlready => conflict(Conflict::Residence),
             DomainError::NothingToSign => Self::NotFound(detail),
             DomainError::NhsNumberCannotChange => Self::Invalid {

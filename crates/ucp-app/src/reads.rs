@@ -129,11 +129,23 @@ fn for_reader(actor: &Actor, mut body: serde_json::Value) -> serde_json::Value {
 /// Treatment Plan, no other section (the way into the home is withheld as from every reader
 /// who does not attend).
 pub fn as_care_home_reads(body: &mut serde_json::Value) {
+    let allowed = |name: &str| {
+        PlanSection::from_name(name).is_some_and(|s| use_cases::CARE_HOME_SECTIONS.contains(&s))
+    };
     ucp_domain::views::withhold_way_in_everywhere(body);
     if let Some(serde_json::Value::Object(sections)) = body.get_mut("sections") {
-        sections.retain(|name, _| {
-            PlanSection::from_name(name).is_some_and(|s| use_cases::CARE_HOME_SECTIONS.contains(&s))
-        });
+        sections.retain(|name, _| allowed(name));
+    }
+    if let serde_json::Value::Object(plan) = body {
+        // Another home's leaving (its name, who ended it and why) is none of this home's.
+        plan.remove("residenceEnded");
+        // A reviewer's note and the reasons for corrections of other sections are clinical.
+        if let Some(serde_json::Value::Object(review)) = plan.get_mut("lastReview") {
+            review.remove("note");
+        }
+        if let Some(serde_json::Value::Array(corrections)) = plan.get_mut("corrections") {
+            corrections.retain(|c| c["section"].as_str().is_none_or(allowed));
+        }
     }
 }
 

@@ -100,16 +100,31 @@ pub async fn replay_entry(
         (Some(View::Plan | View::Document | View::CareHomeDocument), Some(plan), Some(version)) => {
             to_json(&plan_at(db, plan, version).await?)?
         }
+        // A change of residence showed the residence, no more of the plan.
+        (Some(View::Residence), Some(plan), Some(version)) => {
+            let then = plan_at(db, plan, version).await?;
+            serde_json::json!({
+                "planId": then.id, "version": then.version,
+                "residence": then.residence, "residenceEnded": then.residence_ended,
+            })
+        }
         // A care home was shown the person's own forms and the Emergency Treatment Plan only.
         (Some(View::CareHomePlan), Some(plan), Some(version)) => {
             let mut shown = to_json(&plan_at(db, plan, version).await?)?;
             crate::reads::as_care_home_reads(&mut shown);
             shown
         }
-        (Some(View::Section | View::CareHomeSection), Some(plan), Some(version)) => {
+        (Some(View::Section), Some(plan), Some(version)) => {
             let view = plan_at(db, plan, version).await?;
             let section = entry.section.clone().unwrap_or_default();
             to_json(view.sections.get(&section).ok_or_else(nothing)?)?
+        }
+        (Some(View::CareHomeSection), Some(plan), Some(version)) => {
+            let view = plan_at(db, plan, version).await?;
+            let section = entry.section.clone().unwrap_or_default();
+            let mut shown = to_json(view.sections.get(&section).ok_or_else(nothing)?)?;
+            ucp_domain::views::withhold_way_in_everywhere(&mut shown);
+            shown
         }
         (Some(View::Summary | View::CareHomeSummary), Some(plan), Some(version)) => {
             let history = db

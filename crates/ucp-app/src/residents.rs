@@ -77,7 +77,7 @@ fn shown(plan: &PlanView) -> Shown<ResidenceOutcome> {
         plan_id: Some(plan.id),
         nhs_number: Some(plan.nhs_number.to_string()),
         plan_version: Some(plan.version),
-        view: Some(View::Plan),
+        view: Some(View::Residence),
         ..Access::default()
     };
     Shown::new(ResidenceOutcome::of(plan), access)
@@ -163,15 +163,35 @@ pub async fn admit(
 ) -> Result<Shown<Resident>, AppError> {
     use_cases::ADMIT_RESIDENT.authorize(origin.actor)?;
     let care_home = callers_home(origin.actor)?;
+    // The dates are judged against what the home sent, before anyone is looked up: a refusal
+    // for a date never tells whether the NHS number and date of birth matched.
+    let today = chrono::Utc::now().date_naive();
+    let date_refused = |detail: &str| AppError::Invalid {
+        rule: crate::Rule::Validation,
+        detail: format!("/since {detail}"),
+        errors: vec![ucp_domain::FieldError::new("/since", detail)],
+    };
+    if admission.since > today {
+        return Err(date_refused(
+            "the day they moved in cannot be in the future",
+        ));
+    }
+    if admission.since < admission.birth_date {
+        return Err(date_refused(
+            "the day they moved in cannot be before they were born",
+        ));
+    }
     let none = || {
         AppError::NotFound(
             "No current care plan matches this NHS number and date of birth together.".into(),
         )
     };
+    // A plan whose person withdrew consent to share is shared with no care home: as if none.
     let row = db
         .plan_for_person(admission.nhs_number)
         .await?
         .filter(|r| r.status == PlanStatus::Active)
+        .filter(|r| crate::visibility::consent_withdrawal(r).is_ok_and(|w| w.is_none()))
         .ok_or_else(none)?;
     let born = row
         .document
@@ -262,13 +282,24 @@ pub async fn change(
         }
     };
     use_case.authorize(origin.actor)?;
-    if let Command::EndResidence(ending) = command {
-        if origin.actor.role.reads_residents_only()
-            && origin.actor.org.as_deref() != Some(ending.ods_code.as_str())
-        {
-            return Err(AppError::Forbidden(
-                "A care home ends only the residence of someone who lives at that home.".into(),
+    if origin.actor.role.reads_residents_only() {
+        // A home learns nothing of a plan of someone who does not live there: not whether it
+        // exists, nor where they live now.
+        let lives_here = db
+            .plan(plan_id)
+            .await?
+            .is_some_and(|row| crate::visibility::lives_at_callers_home(origin.actor, &row));
+        if !lives_here {
+            return Err(AppError::NotFound(
+                "There is no care plan with this id.".into(),
             ));
+        }
+        if let Command::EndResidence(ending) = command {
+            if callers_home(origin.actor)?.ods_code != ending.ods_code {
+                return Err(AppError::Forbidden(
+                    "A care home ends only the residence of someone who lives at that home.".into(),
+                ));
+            }
         }
     }
     let plan = run(db, origin, plan_id, command, precondition).await?;

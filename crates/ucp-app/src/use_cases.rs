@@ -202,8 +202,14 @@ impl UseCase {
         match self.sections_only.iter().find(|(r, _)| *r == actor.role) {
             Some((role, sections)) if !sections.contains(&section) => {
                 Err(AppError::Forbidden(format!(
-                    "The {} role writes {} only.",
+                    "The {} role {} {} only.",
                     role.as_str(),
+                    // Reads state why; writes need not.
+                    if self.purpose == PurposeRule::Stated {
+                        "reads"
+                    } else {
+                        "writes"
+                    },
                     sections
                         .iter()
                         .map(|s| s.name())

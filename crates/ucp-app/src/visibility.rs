@@ -79,7 +79,8 @@ pub fn lives_at_callers_home(actor: &Actor, row: &PlanRow) -> bool {
         && actor
             .org
             .as_deref()
-            .is_some_and(|org| residence_of(row) == Some(org))
+            .and_then(|org| ucp_domain::OdsCode::parse(org).ok())
+            .is_some_and(|org| residence_of(row) == Some(org.as_str()))
 }
 
 /// [`may_see`], or for a care home's staff the plan of a resident of theirs, in this status.
@@ -139,7 +140,7 @@ pub fn ensure_visible(actor: &Actor, row: Option<PlanRow>) -> Result<PlanRow, Ap
     // it ended.
     if actor.role.reads_residents_only() && !lives_at_callers_home(actor, &row) {
         return Err(AppError::NotFound(
-            "There is no care plan with this id for a resident of your care home.".into(),
+            "There is no care plan with this id.".into(),
         ));
     }
     if may_see_plan(actor, &row) {

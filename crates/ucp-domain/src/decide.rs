@@ -324,12 +324,14 @@ pub fn decide(
             let plan = open_plan(state)?;
             professional(author, PlanSection::PersonalInformation)?;
             residence::check_since(admission.since, today, birth_date(plan))?;
-            if plan
-                .residence
-                .as_ref()
-                .is_some_and(|r| r.care_home.ods_code == admission.care_home.ods_code)
-            {
-                return Err(DomainError::AlreadyResident);
+            match &plan.residence {
+                Some(r) if r.care_home.ods_code == admission.care_home.ods_code => {
+                    return Err(DomainError::AlreadyResident)
+                }
+                // A home's own declaration never takes a resident from another home: the move
+                // is recorded by a clinician, or the other home records that they left.
+                Some(_) => return Err(DomainError::ResidentElsewhere),
+                None => {}
             }
             Ok(vec![CarePlanEvent::ResidentAdmitted(admission)])
         }
@@ -345,7 +347,24 @@ pub fn decide(
             if same {
                 return Err(DomainError::AlreadyResident);
             }
-            Ok(vec![CarePlanEvent::ResidenceRecorded(record)])
+            // A move from another home: that home's residence ends first, on the day of the
+            // move (never before it began), so its staff stop reading the plan for a reason
+            // on record.
+            let mut events = Vec::new();
+            if let Some(previous) = plan
+                .residence
+                .as_ref()
+                .filter(|r| r.care_home.ods_code != record.care_home.ods_code)
+            {
+                events.push(CarePlanEvent::ResidenceEnded(ResidenceEnded {
+                    ods_code: previous.care_home.ods_code.clone(),
+                    date: record.since.max(previous.since),
+                    reason: crate::LongText::parse(&format!("Moved to {}.", record.care_home.name))
+                        .ok(),
+                }));
+            }
+            events.push(CarePlanEvent::ResidenceRecorded(record));
+            Ok(events)
         }
         Command::ConfirmResidence(confirmation) => {
             let plan = open_plan(state)?;

@@ -92,6 +92,8 @@ pub enum DomainError {
     ResidenceElsewhere { recorded: String },
     #[error("the plan already records that the person lives at this care home")]
     AlreadyResident,
+    #[error("the plan records that the person lives at another care home: ask a clinician to record the move, or that home to record that they left")]
+    ResidentElsewhere,
     #[error("the residence is confirmed already")]
     ResidenceConfirmedAlready,
 }

@@ -84,8 +84,8 @@ pub struct Residence {
     pub recorded_by: Author,
     /// The plan version that recorded it.
     pub version: i64,
-    /// Whether a clinician has confirmed it: `false` only for a home's own admission not yet
-    /// confirmed (the privacy officer is alerted to it).
+    /// Whether a clinician has recorded or confirmed it: `false` for a home's own admission and
+    /// for the person's own statement, until a clinician confirms it.
     pub confirmed: bool,
     /// Who confirmed it, and when (a clinician's record is its own confirmation).
     pub confirmed_at: Option<DateTime<Utc>>,
@@ -146,7 +146,8 @@ impl Residence {
     fn tell(&mut self) {
         let home = self.care_home.name.as_str();
         let code = self.care_home.ods_code.as_str();
-        let on = self.recorded_at.format("%-d %B %Y");
+        // Days as the person and the home live them: in the UK.
+        let on = crate::in_uk(self.recorded_at).format("%-d %B %Y");
         let since = self.since.format("%-d %B %Y");
         let who = |a: &Author| a.name.clone().unwrap_or_else(|| a.role.clone());
         let (notice, to_the_person) = match self.basis {
@@ -163,20 +164,24 @@ impl Residence {
                 format!("{} recorded on {on} that you live at {home}, since {since}.", who(&self.recorded_by)),
             ),
         };
-        let confirmation = match (&self.confirmed_by, self.confirmed_at) {
-            (Some(by), Some(at)) if self.basis == ResidenceBasis::AdmittedByHome => {
-                format!(" Confirmed by {} on {}.", who(by), at.format("%-d %B %Y"))
-            }
-            _ if self.basis == ResidenceBasis::AdmittedByHome => {
+        let confirmation = match (&self.confirmed_by, self.confirmed_at, self.basis) {
+            // A clinician's own record needs no confirmation.
+            (_, _, ResidenceBasis::RecordedByClinician) => String::new(),
+            (Some(by), Some(at), _) => format!(
+                " Confirmed by {} on {}.",
+                who(by),
+                crate::in_uk(at).format("%-d %B %Y")
+            ),
+            (_, _, ResidenceBasis::AdmittedByHome) => {
                 " A clinician has not confirmed it yet.".to_owned()
             }
             _ => String::new(),
         };
         self.notice = format!(
-            "{notice}{confirmation} Its staff read this plan while the person lives there."
+            "{notice}{confirmation} While the person lives there, its staff read this plan (unless consent to share is withdrawn)."
         );
         self.to_the_person = format!(
-            "{to_the_person}{confirmation} Its staff can read your care plan while you live there."
+            "{to_the_person}{confirmation} While you live there, its staff can read your care plan, unless you withdraw your consent to share it."
         );
     }
 
@@ -187,8 +192,8 @@ impl Residence {
     }
 }
 
-/// The person's residence as it ended, kept on the plan so the person and the home's staff
-/// see that access ended, when and by whom.
+/// The person's residence as it ended, kept on the plan so that the person and the clinicians
+/// see whose access ended, when and by whom (the home's staff no longer read the plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -86,6 +86,10 @@ pub(crate) fn patient(ctx: &Context<'_>) -> Resource {
             .max(residence.recorded_at)
             .max(residence.confirmed_at.unwrap_or(residence.recorded_at));
     }
+    if let Some(ended) = &ctx.plan.residence_ended {
+        // The contact went away with this change: the Patient changed then.
+        updated = updated.max(ended.ended_at);
+    }
     if ctx.plan.status == PlanStatus::Deceased {
         if let Some(date) = ctx
             .plan

@@ -225,7 +225,7 @@ impl Database {
         let stmt = client
             .prepare_cached(
                 "SELECT plan_version, min(at), max(at), count(*) FROM access_log \
-                 WHERE nhs_number = $1 AND plan_id = $2 AND view = 'document' \
+                 WHERE nhs_number = $1 AND plan_id = $2 AND view IN ('document', 'care-home-document') \
                    AND status BETWEEN 200 AND 299 AND plan_version IS NOT NULL \
                  GROUP BY plan_version ORDER BY plan_version",
             )

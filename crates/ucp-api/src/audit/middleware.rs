@@ -184,7 +184,18 @@ struct Named {
     plan_id: Option<Uuid>,
 }
 
+/// The person a request's body names (a care home's admission names them by NHS number), set
+/// by the handler once the body is read: a refused request is then on that person's log too.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonNamedInBody(pub NhsNumber);
+
 fn named_target(req: &HttpRequest) -> Named {
+    if let Some(PersonNamedInBody(nhs)) = req.extensions().get::<PersonNamedInBody>().copied() {
+        return Named {
+            nhs_number: Some(nhs),
+            plan_id: None,
+        };
+    }
     let params = req.match_info();
     let pattern = req.match_pattern().unwrap_or_default();
     let fhir_patient = params.get("resourceType") == Some("Patient")

@@ -5,5 +5,5 @@ mod middleware;
 
 pub use crate::auth::AuditScope;
 pub use crate::auth::PURPOSE_HEADER;
-pub use middleware::record_access;
+pub use middleware::{record_access, PersonNamedInBody};
 pub use ucp_app::audit::{Access, AuditConfig, AuditFailed, AuditWriter, View};

@@ -233,7 +233,7 @@ pub async fn withdraw_my_consent(
 #[serde(rename_all = "camelCase")]
 pub struct MyAccess {
     pub at: DateTime<Utc>,
-    /// clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin.
+    /// clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home.
     pub role: String,
     pub organisation: Option<String>,
     /// The professional's name, for roles whose staff are named; "you" for your own access.
@@ -302,9 +302,8 @@ pub async fn get_my_access_log(
             let description = describe(&e, e.actor == actor.sub);
             let name = match e.role.as_str() {
                 "patient" if e.actor == actor.sub => Some("you".to_owned()),
-                "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" | "proxy" => {
-                    e.actor_name
-                }
+                "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" | "proxy"
+                | "care-home" => e.actor_name,
                 _ => None,
             };
             MyAccess {
@@ -372,6 +371,31 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
         }
         (_, "grantMyProxy", _) => format!("{who} gave someone proxy access to your plan"),
         (_, "revokeMyProxy", _) => format!("{who} revoked a proxy's access to your plan"),
+        (_, "admitResident", _) => format!(
+            "{who} of the care home {} recorded that you live there: its staff can read your plan",
+            e.organisation.as_deref().unwrap_or("(unnamed)")
+        ),
+        (_, "recordResidence" | "recordMyResidence", _) => {
+            format!("{who} recorded the care home where you live")
+        }
+        (_, "confirmResidence", _) => format!("{who} confirmed the care home where you live"),
+        (_, "endResidence" | "endMyResidence", _) => {
+            format!(
+                "{who} recorded that you left your care home: its staff no longer read your plan"
+            )
+        }
+        (_, _, Some("residents")) => {
+            format!("your care home's list of its residents, which names you, was read by {who}")
+        }
+        (_, _, Some(view)) if view.starts_with("care-home-") => format!(
+            "{who} at your care home read your {}",
+            match view {
+                "care-home-summary" => "emergency summary",
+                "care-home-document" => "printed plan",
+                "care-home-section" => "plan (one form)",
+                _ => "plan",
+            }
+        ),
         (_, _, Some("search")) => format!("you were in the results of a search by {who}"),
         (_, _, Some("feed" | "snapshot")) => format!("sent to {who} (dispatch feed)"),
         (_, _, Some("dead-letters")) => format!("an undelivered change was looked at by {who}"),

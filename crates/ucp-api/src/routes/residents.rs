@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use ucp_app::audit::Shown;
@@ -31,7 +31,7 @@ use ucp_app::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdmitResidentRequest {
-    #[schema(value_type = String, example = "9434765919")]
+    #[schema(value_type = String, pattern = r"^[0-9]{10}$", example = "9434765919")]
     pub nhs_number: NhsNumber,
     #[schema(example = "1938-04-12")]
     pub birth_date: NaiveDate,
@@ -58,7 +58,8 @@ fn origin<'a>(req: &HttpRequest, actor: &'a ucp_app::Actor, state: &'a AppState)
 /// Admit a resident (care homes): record that the person lives at your home, as your own
 /// declaration. Your staff read their plan from now on (the emergency summary, their own
 /// forms, the Emergency Treatment Plan and the printed plan). The person is shown that you
-/// recorded it, and the privacy officer is told, until a clinician confirms it.
+/// recorded it; it stands unconfirmed until a clinician confirms it. A home never takes a
+/// resident from another home this way (409): a clinician records the move.
 #[utoipa::path(
     post, path = "/v1/care-home/residents", operation_id = "admitResident", tag = "care-homes",
     request_body = AdmitResidentRequest,
@@ -80,6 +81,9 @@ pub async fn admit_resident(
 ) -> Result<HttpResponse, ApiError> {
     let (json, _) = read_json(&req, payload).await?;
     let body: AdmitResidentRequest = parse(json)?;
+    // Whatever the answer, the person named is told of the attempt in their access log.
+    req.extensions_mut()
+        .insert(crate::audit::PersonNamedInBody(body.nhs_number));
     let admission = Admission {
         nhs_number: body.nhs_number,
         birth_date: body.birth_date,

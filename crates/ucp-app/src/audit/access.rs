@@ -35,10 +35,13 @@ pub enum View {
     CareHomeDocument,
     /// A care home's list of its residents (names, NHS numbers, plan ids).
     Residents,
+    /// A change of where the person lives: what its answer showed (the residence, no more of
+    /// the plan).
+    Residence,
 }
 
 impl View {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -58,6 +61,7 @@ impl View {
         Self::CareHomeSummary,
         Self::CareHomeDocument,
         Self::Residents,
+        Self::Residence,
     ];
 
     /// The view named in an access-log entry.
@@ -88,6 +92,7 @@ impl View {
             Self::CareHomeSummary => "care-home-summary",
             Self::CareHomeDocument => "care-home-document",
             Self::Residents => "residents",
+            Self::Residence => "residence",
         }
     }
 

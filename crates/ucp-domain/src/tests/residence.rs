@@ -124,6 +124,32 @@ fn a_home_admits_once_and_a_clinicians_record_is_confirmed_as_made() {
 }
 
 #[test]
+fn a_home_never_takes_a_resident_from_another_and_a_clinicians_move_ends_the_first_home() {
+    let history = admitted();
+    assert_eq!(
+        when(&history, Command::AdmitResident(admission("VM9Z9"))),
+        Err(DomainError::ResidentElsewhere)
+    );
+    let events = when(&history, Command::RecordResidence(admission("VM9Z9")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(
+            events.as_slice(),
+            [CarePlanEvent::ResidenceEnded(ended), CarePlanEvent::ResidenceRecorded(next)]
+                if ended.ods_code.as_str() == "VM1A2" && next.care_home.ods_code.as_str() == "VM9Z9"
+        ),
+        "{events:?}"
+    );
+    let mut moved = history.clone();
+    moved.extend(events);
+    let plan = given(&moved).unwrap_or_else(|| panic!("no plan"));
+    assert!(plan.residence.is_some_and(|r| r.is_home("VM9Z9")));
+    assert!(plan
+        .residence_ended
+        .is_some_and(|e| e.care_home.ods_code.as_str() == "VM1A2"));
+}
+
+#[test]
 fn leaving_ends_the_residence_named_and_keeps_who_ended_it() {
     let history = admitted();
     assert_eq!(

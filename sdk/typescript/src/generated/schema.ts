@@ -268,7 +268,8 @@ export interface paths {
          * Admit a resident (care homes): record that the person lives at your home, as your own
          *     declaration. Your staff read their plan from now on (the emergency summary, their own
          *     forms, the Emergency Treatment Plan and the printed plan). The person is shown that you
-         *     recorded it, and the privacy officer is told, until a clinician confirms it.
+         *     recorded it; it stands unconfirmed until a clinician confirms it. A home never takes a
+         *     resident from another home this way (409): a clinician records the move.
          */
         post: operations["admitResident"];
         delete?: never;
@@ -2000,8 +2001,8 @@ export interface components {
             printedCopiesNotCurrent: boolean;
         };
         /**
-         * @description The person's residence as it ended, kept on the plan so the person and the home's staff
-         *     see that access ended, when and by whom.
+         * @description The person's residence as it ended, kept on the plan so that the person and the clinicians
+         *     see whose access ended, when and by whom (the home's staff no longer read the plan).
          */
         EndedResidence: {
             careHome: components["schemas"]["CareHome"];
@@ -2184,7 +2185,7 @@ export interface components {
             name?: string | null;
             organisation?: string | null;
             purpose?: string | null;
-            /** @description clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin. */
+            /** @description clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home. */
             role: string;
             /**
              * Format: int32
@@ -2629,8 +2630,8 @@ export interface components {
             basis: components["schemas"]["ResidenceBasis"];
             careHome: components["schemas"]["CareHome"];
             /**
-             * @description Whether a clinician has confirmed it: `false` only for a home's own admission not yet
-             *     confirmed (the privacy officer is alerted to it).
+             * @description Whether a clinician has recorded or confirmed it: `false` for a home's own admission and
+             *     for the person's own statement, until a clinician confirms it.
              */
             confirmed: boolean;
             /**
