@@ -21,7 +21,10 @@ fn today() -> String {
 fn as_home(app: &TestApp, method: Method, path: &str, home: &str) -> reqwest::RequestBuilder {
     app.client
         .request(method, app.url(path))
-        .bearer_auth(token_for_home(home, "Another Care Home"))
+        .bearer_auth(token_for_home(
+            home,
+            if home == HOME { HOME_NAME } else { "Oak Lodge" },
+        ))
 }
 
 async fn admit(app: &TestApp, nhs_number: &str, birth_date: &str) -> reqwest::Response {
@@ -84,6 +87,13 @@ async fn a_care_home_reads_its_residents_plan_and_no_one_elses() {
     // A second admission to the same home is a conflict, not a second event.
     let again = problem(admit(&app, &resident, "1941-02-03").await, 409).await;
     assert_eq!(again["code"], "residence_conflict");
+    let (_, unchanged) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    assert_eq!(
+        unchanged["version"], admitted["planVersion"],
+        "nothing written"
+    );
 
     // The resident's plan: their own forms and the ETP; no other clinical section.
     let res = as_home(&app, Method::GET, &format!("/v1/care-plans/{id}"), HOME)
@@ -361,6 +371,7 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
     let confirmed: Value = res.json().await.unwrap();
     assert_eq!(confirmed["residence"]["confirmed"], true);
     assert_eq!(confirmed["residence"]["confirmedBy"]["role"], "clinician");
+    let stale = etag.clone();
     let etag = confirmed["etag"].as_str().unwrap().to_owned();
     // In FHIR: the home is a contact of the Patient, with how it came to be recorded.
     let res = app
@@ -392,13 +403,7 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
     );
     // The old tag is stale now.
     let res = app
-        .write(
-            Role::Clinician,
-            Method::POST,
-            &path,
-            "\"plan.2\"",
-            &confirm(HOME),
-        )
+        .write(Role::Clinician, Method::POST, &path, &stale, &confirm(HOME))
         .await;
     problem(res, 412).await;
 
@@ -430,10 +435,10 @@ async fn a_clinician_confirms_the_residence_and_leaving_ends_the_homes_access() 
         assert_eq!(refused["detail"], "There is no care plan with this id.");
     }
     // A day in the future is refused.
-    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    let future_day = (chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string();
     let res = as_home(&app, Method::POST, &end, HOME)
         .header("If-Match", &etag)
-        .json(&leaving(HOME, &tomorrow))
+        .json(&leaving(HOME, &future_day))
         .send()
         .await
         .unwrap();
@@ -657,9 +662,9 @@ async fn admission_refuses_bad_input_and_every_role_but_a_homes() {
         400,
     )
     .await;
-    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    let future_day = (chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string();
     let future = problem(
-        post(json!({"nhsNumber": resident, "birthDate": "1941-02-03", "since": tomorrow}))
+        post(json!({"nhsNumber": resident, "birthDate": "1941-02-03", "since": future_day}))
             .await
             .unwrap(),
         422,
@@ -697,4 +702,65 @@ async fn admission_refuses_bad_input_and_every_role_but_a_homes() {
         .await
         .unwrap();
     assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn dates_are_judged_before_the_lookup_and_a_plan_not_shared_is_shared_with_no_home() {
+    let app = TestApp::spawn().await;
+    let resident = nhs(931);
+    let plan = app.create_plan(&plan_body(&resident)).await;
+    let id = plan["id"].as_str().unwrap();
+    // A day before the date of birth sent is 422 whether or not anyone matches: the answer
+    // never tells a home that it guessed right.
+    for number in [resident.clone(), nhs(932)] {
+        let res = app
+            .client
+            .post(app.url("/v1/care-home/residents"))
+            .bearer_auth(token_for_home(HOME, HOME_NAME))
+            .json(&json!({"nhsNumber": number, "birthDate": "1941-02-03", "since": "1940-01-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(res, 422).await["errors"][0]["pointer"], "/since");
+    }
+    assert_eq!(admit(&app, &resident, "1941-02-03").await.status(), 201);
+    // She withdraws her consent to share (told to her GP practice, F84001, which made the plan):
+    // she leaves the home's list, and its staff are told why they may not read her plan.
+    let (_, now) = app
+        .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
+        .await;
+    let res = app
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &format!("/v1/care-plans/{id}/consent/withdraw"),
+            now["etag"].as_str().unwrap(),
+            &json!({"reason": "I no longer want my plan shared."}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let list: Value = as_home(&app, Method::GET, "/v1/care-home/residents", HOME)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+    let res = as_home(&app, Method::GET, &format!("/v1/care-plans/{id}"), HOME)
+        .send()
+        .await
+        .unwrap();
+    let notice = problem(res, 410).await;
+    assert_eq!(notice["code"], "plan_not_shared");
+    // Nor can another home admit her now.
+    let res = app
+        .client
+        .post(app.url("/v1/care-home/residents"))
+        .bearer_auth(token_for_home(OTHER_HOME, "Oak Lodge"))
+        .json(&json!({"nhsNumber": resident, "birthDate": "1941-02-03", "since": today()}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 404).await;
 }

@@ -262,7 +262,7 @@ async fn recommendations_changed(
 }
 
 /// The events after which a printed copy of this plan still stands: consent to share withdrawn,
-/// and for a plan withdrawn for that reason before it was an event of its own, that withdrawal.
+/// a change of where the person lives (not on the paper), and for a plan withdrawn for that reason before it was an event of its own, that withdrawal.
 #[must_use]
 pub fn events_leaving_copies_standing(row: &ucp_store::PlanRow) -> &'static [&'static str] {
     if legacy_consent_withdrawal(row) {

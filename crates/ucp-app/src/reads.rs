@@ -139,12 +139,13 @@ pub fn as_care_home_reads(body: &mut serde_json::Value) {
     if let serde_json::Value::Object(plan) = body {
         // Another home's leaving (its name, who ended it and why) is none of this home's.
         plan.remove("residenceEnded");
-        // A reviewer's note and the reasons for corrections of other sections are clinical.
+        // A reviewer's note and the reasons for corrections (a retracted death, another
+        // section) are clinical.
         if let Some(serde_json::Value::Object(review)) = plan.get_mut("lastReview") {
             review.remove("note");
         }
         if let Some(serde_json::Value::Array(corrections)) = plan.get_mut("corrections") {
-            corrections.retain(|c| c["section"].as_str().is_none_or(allowed));
+            corrections.retain(|c| c["section"].as_str().is_some_and(allowed));
         }
     }
 }

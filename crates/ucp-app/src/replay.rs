@@ -103,10 +103,11 @@ pub async fn replay_entry(
         // A change of residence showed the residence, no more of the plan.
         (Some(View::Residence), Some(plan), Some(version)) => {
             let then = plan_at(db, plan, version).await?;
-            serde_json::json!({
-                "planId": then.id, "version": then.version,
-                "residence": then.residence, "residenceEnded": then.residence_ended,
-            })
+            if entry.action == "admitResident" {
+                to_json(&crate::residents::resident_of(&then)?)?
+            } else {
+                to_json(&crate::residents::ResidenceOutcome::of(&then))?
+            }
         }
         // A care home was shown the person's own forms and the Emergency Treatment Plan only.
         (Some(View::CareHomePlan), Some(plan), Some(version)) => {

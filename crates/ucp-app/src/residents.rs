@@ -13,8 +13,9 @@ use ucp_store::Database;
 use uuid::Uuid;
 
 use crate::audit::{Access, Shown, View};
-use crate::commands::{execute, Order, Precondition};
+use crate::commands::Precondition;
 use crate::use_cases::{self, UseCase};
+use crate::writes::run;
 use crate::writes::Origin;
 use crate::{Actor, AppError};
 
@@ -61,7 +62,7 @@ pub struct ResidenceOutcome {
 }
 
 impl ResidenceOutcome {
-    fn of(plan: &PlanView) -> Self {
+    pub(crate) fn of(plan: &PlanView) -> Self {
         Self {
             plan_id: plan.id,
             version: plan.version,
@@ -83,29 +84,6 @@ fn shown(plan: &PlanView) -> Shown<ResidenceOutcome> {
     Shown::new(ResidenceOutcome::of(plan), access)
 }
 
-async fn run(
-    db: &Database,
-    origin: Origin<'_>,
-    plan_id: Uuid,
-    command: &Command,
-    precondition: Precondition,
-) -> Result<PlanView, AppError> {
-    Ok(execute(
-        db,
-        Order {
-            plan_id,
-            actor: origin.actor,
-            command,
-            precondition,
-            idempotency: origin.idempotency,
-            request_id: origin.request_id,
-            signing: origin.signing,
-        },
-    )
-    .await?
-    .plan)
-}
-
 /// The care home the caller works at, as their sign-in names it.
 fn callers_home(actor: &Actor) -> Result<CareHome, AppError> {
     let refused = || {
@@ -125,7 +103,7 @@ fn callers_home(actor: &Actor) -> Result<CareHome, AppError> {
     Ok(CareHome { ods_code, name })
 }
 
-fn resident_of(plan: &PlanView) -> Result<Resident, AppError> {
+pub(crate) fn resident_of(plan: &PlanView) -> Result<Resident, AppError> {
     let residence = plan
         .residence
         .clone()
@@ -166,21 +144,7 @@ pub async fn admit(
     // The dates are judged against what the home sent, before anyone is looked up: a refusal
     // for a date never tells whether the NHS number and date of birth matched.
     let today = chrono::Utc::now().date_naive();
-    let date_refused = |detail: &str| AppError::Invalid {
-        rule: crate::Rule::Validation,
-        detail: format!("/since {detail}"),
-        errors: vec![ucp_domain::FieldError::new("/since", detail)],
-    };
-    if admission.since > today {
-        return Err(date_refused(
-            "the day they moved in cannot be in the future",
-        ));
-    }
-    if admission.since < admission.birth_date {
-        return Err(date_refused(
-            "the day they moved in cannot be before they were born",
-        ));
-    }
+    ucp_domain::residence::check_since(admission.since, today, admission.birth_date)?;
     let none = || {
         AppError::NotFound(
             "No current care plan matches this NHS number and date of birth together.".into(),
@@ -293,13 +257,6 @@ pub async fn change(
             return Err(AppError::NotFound(
                 "There is no care plan with this id.".into(),
             ));
-        }
-        if let Command::EndResidence(ending) = command {
-            if callers_home(origin.actor)?.ods_code != ending.ods_code {
-                return Err(AppError::Forbidden(
-                    "A care home ends only the residence of someone who lives at that home.".into(),
-                ));
-            }
         }
     }
     let plan = run(db, origin, plan_id, command, precondition).await?;

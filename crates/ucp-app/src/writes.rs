@@ -53,7 +53,7 @@ fn saved_section(
     Ok(Shown::new(saved, access))
 }
 
-async fn run(
+pub(crate) async fn run(
     db: &Database,
     origin: Origin<'_>,
     plan_id: Uuid,

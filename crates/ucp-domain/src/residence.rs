@@ -208,12 +208,12 @@ pub struct EndedResidence {
     pub reason: Option<LongText>,
 }
 
-/// A residence starting `since`: not in the future, not before the person was born.
-pub(crate) fn check_since(
-    since: NaiveDate,
-    today: NaiveDate,
-    born: NaiveDate,
-) -> Result<(), DomainError> {
+/// A residence starting `since`: not in the future, not before the person was born (also
+/// checked by an admission before the plan is looked up, against the date of birth sent).
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `/since`.
+pub fn check_since(since: NaiveDate, today: NaiveDate, born: NaiveDate) -> Result<(), DomainError> {
     if since > today {
         return Err(DomainError::Invalid(vec![FieldError::new(
             "/since",

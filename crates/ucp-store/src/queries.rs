@@ -198,7 +198,7 @@ impl Database {
     }
 
     /// The active plans of the people a care home's code is recorded as their residence, by
-    /// family name: each row with the person's Personal Information and the residence only
+    /// family name, but for those who withdrew consent to share (shared with no home): each row with the person's Personal Information and the residence only
     /// (what a home's list shows), never the whole document.
     ///
     /// # Errors
@@ -212,7 +212,7 @@ impl Database {
                         document->'residence' \
                  FROM care_plan_view \
                  WHERE (document->'residence'->'careHome'->>'odsCode') = $1 \
-                   AND status = 'active' \
+                   AND status = 'active' AND (document->>'consentWithdrawn') IS NULL \
                  ORDER BY document->'sections'->'personal-information'->'content'->>'familyName', \
                           nhs_number",
             )

@@ -65,10 +65,10 @@ fn origin<'a>(req: &HttpRequest, actor: &'a ucp_app::Actor, state: &'a AppState)
     request_body = AdmitResidentRequest,
     responses(
         (status = 201, description = "The resident, with the residence now on their plan", body = Resident, headers(("Location" = String))),
-        (status = 400, description = "Malformed JSON, an unknown field, or not an NHS number", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No current plan matches the NHS number and date of birth together", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan already records the person at your home", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A day they moved in in the future or before they were born", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No current plan shared with care homes matches the NHS number and date of birth together", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan already records the person at your home, or at another home (a clinician records a move)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an NHS number or another bad value, or a day they moved in in the future or before the date of birth given", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
