@@ -711,3 +711,92 @@ async fn a_writes_entry_commits_with_its_events_or_neither_does() {
         .get(0);
     assert_eq!(action, "putSectionWhatMatters");
 }
+
+/// A privacy officer (or Caldicott guardian) looks into accesses: searches the access log and
+/// replays what an access showed, saying why, and on the person's log as a privacy officer;
+/// reads no plan and administers nothing.
+#[tokio::test]
+async fn a_privacy_officer_searches_and_replays_and_does_nothing_else() {
+    let app = TestApp::spawn().await;
+    let n = nhs(210);
+    let plan = app.create_plan(&plan_body(&n)).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    let res = app
+        .req(
+            Method::GET,
+            &format!("/v1/care-plans/{id}"),
+            Role::Ambulance,
+        )
+        .header("X-Purpose-Of-Use", "emergency")
+        .send()
+        .await
+        .unwrap();
+    let crew_read = request_id(&res);
+    let officer = token_with(Role::PrivacyOfficer, None);
+    let call = |method: Method, path: String| {
+        app.client
+            .request(method, app.url(&path))
+            .bearer_auth(&officer)
+            .header("X-Purpose-Of-Use", "audit")
+    };
+    let res = call(Method::GET, format!("/v1/audit?nhsNumber={n}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let page: Value = res.json().await.unwrap();
+    assert!(
+        page["entries"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["role"] == "ambulance")),
+        "{page}"
+    );
+    let entry_id: uuid::Uuid = app
+        .test_db
+        .owner_client()
+        .await
+        .query_one(
+            "SELECT entry_id FROM access_log WHERE request_id = $1",
+            &[&crew_read],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let res = call(Method::GET, format!("/v1/audit/{entry_id}/shown"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let shown: Value = res.json().await.unwrap();
+    assert_eq!(shown["id"], id.as_str());
+    // Nothing else: no plan, no summary, no subscriptions, no feed.
+    for path in [
+        format!("/v1/care-plans/{id}"),
+        format!("/v1/patients/{n}/emergency-summary"),
+        "/v1/subscriptions".to_owned(),
+        "/v1/feed".to_owned(),
+    ] {
+        let res = call(Method::GET, path.clone()).send().await.unwrap();
+        assert_eq!(problem(res, 403).await["status"], 403, "{path}");
+    }
+    // The person sees that a privacy officer looked.
+    let log: Value = app
+        .client
+        .get(app.url("/v1/me/access-log"))
+        .bearer_auth(token_with(Role::Patient, Some(&n)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        log["entries"].as_array().is_some_and(|e| e.iter().any(|e| {
+            e["role"] == "privacy-officer"
+                && e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("replayed for audit by"))
+        })),
+        "{log}"
+    );
+}

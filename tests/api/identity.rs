@@ -316,7 +316,7 @@ async fn cis2_sessions_map_by_the_selected_role_through_every_line_and_every_ref
             "R0001",
             &[],
             403,
-            "admin",
+            "privacy-officer",
             "R0001 (rule 8)",
         ),
         ("unknown", "RJ1", "R9999", &["B0380"], 403, "none", ""),

@@ -21,10 +21,15 @@ pub enum Role {
     /// clinical.
     #[serde(rename = "care-home")]
     CareHome,
+    /// A privacy officer or Caldicott guardian: reads the access log and replays what an access
+    /// showed, to look into accesses that need a reason; reads no plan of their own accord, and
+    /// administers nothing (separate from admin).
+    #[serde(rename = "privacy-officer")]
+    PrivacyOfficer,
 }
 
 impl Role {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Clinician,
         Self::Ambulance,
         Self::Nhs111,
@@ -33,6 +38,7 @@ impl Role {
         Self::Patient,
         Self::Admin,
         Self::CareHome,
+        Self::PrivacyOfficer,
     ];
 
     #[must_use]
@@ -46,6 +52,7 @@ impl Role {
             Self::Patient => "patient",
             Self::Admin => "admin",
             Self::CareHome => "care-home",
+            Self::PrivacyOfficer => "privacy-officer",
         }
     }
 

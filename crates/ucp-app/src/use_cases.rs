@@ -223,6 +223,10 @@ impl UseCase {
 }
 
 const ADMINS: &[Role] = &[Role::Admin];
+/// Who looks into how records were used: admins, and the privacy officers and Caldicott
+/// guardians whose work it is (without admin's other powers).
+const AUDITORS: &[Role] = &[Role::Admin, Role::PrivacyOfficer];
+const AUDITORS_ONLY: &str = "Admins and privacy officers only";
 const ADMINS_ONLY: &str = "Admins only";
 const READS_PLANS: &str = "Role may not read plans";
 const READS_SUMMARIES: &str = "Role may not read summaries";
@@ -441,9 +445,16 @@ pub const LIST_DEAD_LETTERS: UseCase =
 pub const REDELIVER_DEAD_LETTER: UseCase =
     UseCase::administration("redeliverDeadLetter", PurposeRule::Optional)
         .viewing(Some(View::DeadLetters));
-pub const SEARCH_AUDIT: UseCase = UseCase::administration("searchAuditLog", PurposeRule::Stated);
-pub const GET_AUDIT_SHOWN: UseCase =
-    UseCase::administration("getAuditShown", PurposeRule::Stated).viewing(Some(View::Replay));
+pub const SEARCH_AUDIT: UseCase = UseCase {
+    roles: AUDITORS,
+    refused: AUDITORS_ONLY,
+    ..UseCase::administration("searchAuditLog", PurposeRule::Stated)
+};
+pub const GET_AUDIT_SHOWN: UseCase = UseCase {
+    roles: AUDITORS,
+    refused: AUDITORS_ONLY,
+    ..UseCase::administration("getAuditShown", PurposeRule::Stated).viewing(Some(View::Replay))
+};
 pub const LIST_NRL_DEAD_LETTERS: UseCase =
     UseCase::administration("listNrlDeadLetters", PurposeRule::Stated)
         .viewing(Some(View::DeadLetters));

@@ -349,9 +349,15 @@ mod tests {
     }
 
     #[test]
-    fn line_8_privacy_officers_and_caldicott_guardians_are_admins() {
-        assert_eq!(granted(&one("RJ1", "R0001", &[])), (Role::Admin, 8));
-        assert_eq!(granted(&one("RJ1", "R5105", &[])), (Role::Admin, 8));
+    fn line_8_privacy_officers_and_caldicott_guardians_are_privacy_officers_not_admins() {
+        assert_eq!(
+            granted(&one("RJ1", "R0001", &[])),
+            (Role::PrivacyOfficer, 8)
+        );
+        assert_eq!(
+            granted(&one("RJ1", "R5105", &[])),
+            (Role::PrivacyOfficer, 8)
+        );
     }
 
     #[test]

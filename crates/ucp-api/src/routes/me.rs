@@ -233,7 +233,8 @@ pub async fn withdraw_my_consent(
 #[serde(rename_all = "camelCase")]
 pub struct MyAccess {
     pub at: DateTime<Utc>,
-    /// clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home.
+    /// clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home,
+    /// privacy-officer.
     pub role: String,
     pub organisation: Option<String>,
     /// The professional's name, for roles whose staff are named; "you" for your own access.
@@ -303,7 +304,7 @@ pub async fn get_my_access_log(
             let name = match e.role.as_str() {
                 "patient" if e.actor == actor.sub => Some("you".to_owned()),
                 "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" | "proxy"
-                | "care-home" => e.actor_name,
+                | "care-home" | "privacy-officer" => e.actor_name,
                 _ => None,
             };
             MyAccess {
@@ -338,6 +339,7 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
     };
     let who = who.unwrap_or_else(|| match e.role.as_str() {
         "admin" => "an administrator".to_owned(),
+        "privacy-officer" => "a privacy officer".to_owned(),
         "none" => "someone without a valid sign-in".to_owned(),
         role => format!("a {role} user"),
     });

@@ -16,6 +16,7 @@ const D: &str = "dispatch";
 const P: &str = "patient";
 const AD: &str = "admin";
 const H: &str = "care-home";
+const PO: &str = "privacy-officer";
 
 /// (operation, roles, a read that must say why)
 const EXPECTED: &[(&str, &[&str], bool)] = &[
@@ -66,8 +67,8 @@ const EXPECTED: &[(&str, &[&str], bool)] = &[
     ("deleteSubscription", &[AD], false),
     ("listDeadLetters", &[AD], true),
     ("redeliverDeadLetter", &[AD], false),
-    ("searchAuditLog", &[AD], true),
-    ("getAuditShown", &[AD], true),
+    ("searchAuditLog", &[AD, PO], true),
+    ("getAuditShown", &[AD, PO], true),
     ("listNrlDeadLetters", &[AD], true),
     ("redeliverNrlDeadLetter", &[AD], false),
     ("fhirRead", &[C, A, N, O, P], true),
