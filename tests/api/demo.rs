@@ -269,6 +269,22 @@ async fn ucp_check_finds_a_read_model_that_differs_from_the_log() {
         out.contains(&format!("emergency_summary {summary}")),
         "{out}"
     );
+    // A plan moved by hand onto a care home's list (its document untouched) is caught too.
+    let (ok, out) = ucp(&["projections", "rebuild"], &db).await;
+    assert!(ok, "{out}");
+    let moved: uuid::Uuid = owner
+        .query_one(
+            "UPDATE care_plan_view SET care_home = 'VM9Z9' WHERE plan_id = \
+               (SELECT plan_id FROM care_plan_view WHERE care_home IS NULL LIMIT 1) \
+             RETURNING plan_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (ok, out) = ucp(&["check"], &db).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("care_plan_view {moved}")), "{out}");
 }
 
 /// Each person's events in order, as (NHS number, event types, event data).

@@ -211,7 +211,7 @@ impl Database {
                         document->'sections'->'personal-information'->'content', \
                         document->'residence' \
                  FROM care_plan_view \
-                 WHERE (document->'residence'->'careHome'->>'odsCode') = $1 \
+                 WHERE care_home = $1 \
                    AND status = 'active' AND (document->>'consentWithdrawn') IS NULL \
                  ORDER BY document->'sections'->'personal-information'->'content'->>'familyName', \
                           nhs_number",

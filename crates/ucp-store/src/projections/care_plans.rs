@@ -61,11 +61,12 @@ impl InlineProjection for CarePlanProjection {
 }
 
 const VIEW_UPSERT: &str = "INSERT INTO care_plan_view \
-     (plan_id, nhs_number, status, version, created_at, updated_at, document) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     (plan_id, nhs_number, status, version, created_at, updated_at, document, care_home) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (plan_id) DO UPDATE SET nhs_number = excluded.nhs_number, \
        status = excluded.status, version = excluded.version, \
-       updated_at = excluded.updated_at, document = excluded.document";
+       updated_at = excluded.updated_at, document = excluded.document, \
+       care_home = excluded.care_home";
 const SUMMARY_UPSERT: &str = "INSERT INTO emergency_summary \
      (plan_id, nhs_number, status, version, summary, plan_updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6) \
@@ -107,7 +108,7 @@ const WORKLIST_ORGS_UPSERT: &str = "INSERT INTO review_worklist_orgs \
 
 /// The columns of each read model's row, in the order of [`PlanRows`]' row methods.
 pub(crate) const VIEW_COLUMNS: &str =
-    "plan_id, nhs_number, status, version, created_at, updated_at, document";
+    "plan_id, nhs_number, status, version, created_at, updated_at, document, care_home";
 pub(crate) const SUMMARY_COLUMNS: &str =
     "plan_id, nhs_number, status, version, summary, plan_updated_at";
 pub(crate) const PATIENT_COLUMNS: &str = "plan_id, nhs_number, family_name, given_name, \
@@ -127,6 +128,9 @@ pub(crate) struct PlanRows {
     pub updated_at: DateTime<Utc>,
     /// `care_plan_view.document`, serialised once.
     pub document: Json<Box<RawValue>>,
+    /// `care_plan_view.care_home`: the code of the care home where the plan records that the
+    /// person lives (its staff's list of residents is found by it).
+    pub care_home: Option<String>,
     /// `emergency_summary.summary`, when the plan has one.
     pub summary: Option<Json<Box<RawValue>>>,
     /// The `patient_index` row, when the plan says who the person is.
@@ -266,6 +270,10 @@ impl PlanRows {
             created_at: plan.created_at,
             updated_at: plan.updated_at,
             document,
+            care_home: plan
+                .residence
+                .as_ref()
+                .map(|r| r.care_home.ods_code.to_string()),
             summary,
             patient,
             worklist,
@@ -273,7 +281,7 @@ impl PlanRows {
     }
 
     /// The `care_plan_view` row, in [`VIEW_COLUMNS`] order (upserted and copied alike).
-    pub(crate) fn view_row(&self) -> [&(dyn ToSql + Sync); 7] {
+    pub(crate) fn view_row(&self) -> [&(dyn ToSql + Sync); 8] {
         [
             &self.plan_id,
             &self.nhs_number,
@@ -282,6 +290,7 @@ impl PlanRows {
             &self.created_at,
             &self.updated_at,
             &self.document,
+            &self.care_home,
         ]
     }
 

@@ -60,16 +60,29 @@ impl Database {
             let view = serde_json::to_value(PlanView::of(plan_id, &plan))?;
             let stored = tx
                 .query_opt(
-                    "SELECT document, status, version FROM care_plan_view WHERE plan_id = $1",
+                    "SELECT document, status, version, care_home FROM care_plan_view \
+                     WHERE plan_id = $1",
                     &[&plan_id],
                 )
                 .await?;
             match stored {
                 None => differs("care_plan_view", "missing".into()),
                 Some(r) => {
-                    let (doc, status, version): (serde_json::Value, String, i64) =
-                        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-                    if doc != view || status != plan.status.as_str() || version != plan.version {
+                    let (doc, status, version, care_home): (
+                        serde_json::Value,
+                        String,
+                        i64,
+                        Option<String>,
+                    ) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                    let home = plan
+                        .residence
+                        .as_ref()
+                        .map(|r| r.care_home.ods_code.to_string());
+                    if doc != view
+                        || status != plan.status.as_str()
+                        || version != plan.version
+                        || care_home != home
+                    {
                         differs("care_plan_view", format!("differs at version {version}"));
                     }
                 }

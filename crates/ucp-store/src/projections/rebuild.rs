@@ -501,6 +501,7 @@ async fn copy_chunk(client: &Object, chunk: &[PlanRows]) -> Result<(), StoreErro
             T::TIMESTAMPTZ,
             T::TIMESTAMPTZ,
             T::JSON,
+            T::TEXT,
         ],
     )
     .await?;
