@@ -205,6 +205,14 @@ PY
 )
 record "projection rebuild (while writes go on)" "$rebuild" "null" min_rps 50000
 
+# Every write above went through the inline projection (and the rebuild's catch-up): the read
+# models must equal the log, plan by plan.
+say "ucp check: every read model against the log, after the writes"
+if "$ucp" check >"$work/check.out" 2>&1; then clean=true; else clean=false; cat "$work/check.out" >&2; fi
+checked=$(grep -oE '[0-9]+ plans' "$work/check.out" | head -n 1 | grep -oE '[0-9]+' || echo 0)
+differing=$(grep -cE '^[a-z_]+ [0-9a-f-]{36}: ' "$work/check.out" || true)
+record "ucp check after the writes" "{\"plans\":${checked:-0},\"differing\":${differing:-0},\"clean\":$clean}" "null" clean 0
+
 if [ "${BENCH_PEERS:-1}" != 0 ]; then
   say "8. the peers (BENCH_PEERS=0 skips them): Emmett and Python eventsourcing, append and read"
   if ! "$root/scripts/bench-peers.sh" "$admin_url" "$seconds" "$warmup" >"$work/peers.jsonl"; then
@@ -249,6 +257,8 @@ for r in rows:
         ok = p99 is not None and p99 <= t["value"]; goal = f"p99 <= {t['value']} ms"
     elif t["kind"] == "min_rps":
         ok = rps is not None and rps >= t["value"]; goal = f">= {t['value']} events/s"
+    elif t["kind"] == "clean":
+        ok = bool(m.get("clean")); goal = f"{m.get('plans', 0)} plans, {m.get('differing', 0)} rows differing from the log"; rps = None
     elif t["kind"] == "max_mb":
         ok = m.get("rss_mb", 1e9) <= t["value"]; goal = f"<= {t['value']} MB"; rps = m.get("rss_mb"); 
     elif t["kind"] == "peer":
