@@ -2185,7 +2185,10 @@ export interface components {
             name?: string | null;
             organisation?: string | null;
             purpose?: string | null;
-            /** @description clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home. */
+            /**
+             * @description clinician, ambulance, nhs111, ooh, dispatch, patient (you), admin, care-home,
+             *     privacy-officer.
+             */
             role: string;
             /**
              * Format: int32
@@ -3196,7 +3199,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3304,7 +3307,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3625,7 +3628,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3730,7 +3733,7 @@ export interface operations {
                 _format?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -3964,7 +3967,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -3999,7 +4002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description Admins and privacy officers only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4045,7 +4048,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4083,7 +4086,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description Admins and privacy officers only */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4138,7 +4141,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -4219,7 +4222,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -4243,7 +4246,7 @@ export interface operations {
                     "application/json": components["schemas"]["Resident"];
                 };
             };
-            /** @description Malformed JSON, an unknown field, or not an NHS number */
+            /** @description Malformed JSON or an unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4270,7 +4273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No current plan matches the NHS number and date of birth together */
+            /** @description No current plan shared with care homes matches the NHS number and date of birth together */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4288,7 +4291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The plan already records the person at your home */
+            /** @description The plan already records the person at your home, or at another home (a clinician records a move) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4315,7 +4318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A day they moved in in the future or before they were born */
+            /** @description Not an NHS number or another bad value, or a day they moved in in the future or before the date of birth given */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4363,7 +4366,7 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -4504,7 +4507,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -4615,7 +4618,7 @@ export interface operations {
                 until?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4719,7 +4722,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4887,7 +4890,7 @@ export interface operations {
                 at?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -4980,7 +4983,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5075,7 +5078,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5238,7 +5241,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5384,7 +5387,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5549,7 +5552,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5714,7 +5717,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -5879,7 +5882,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6044,7 +6047,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6209,7 +6212,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6313,7 +6316,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6479,7 +6482,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6644,7 +6647,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6748,7 +6751,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -6914,7 +6917,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7079,7 +7082,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7183,7 +7186,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7349,7 +7352,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7514,7 +7517,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7618,7 +7621,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7784,7 +7787,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -7949,7 +7952,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8053,7 +8056,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8219,7 +8222,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8384,7 +8387,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8488,7 +8491,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8654,7 +8657,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8819,7 +8822,7 @@ export interface operations {
             header: {
                 /** @description The form's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -8984,7 +8987,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9088,7 +9091,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9254,7 +9257,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9419,7 +9422,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9523,7 +9526,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9689,7 +9692,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9854,7 +9857,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -9958,7 +9961,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10124,7 +10127,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10289,7 +10292,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10393,7 +10396,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10559,7 +10562,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10724,7 +10727,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10828,7 +10831,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -10994,7 +10997,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11159,7 +11162,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when it is still current */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11263,7 +11266,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11429,7 +11432,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11594,7 +11597,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11759,7 +11762,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -11929,7 +11932,7 @@ export interface operations {
                 waitSeconds?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12015,7 +12018,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12101,7 +12104,7 @@ export interface operations {
             header?: {
                 /** @description The id of the last event received */
                 "Last-Event-ID"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12187,7 +12190,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12268,7 +12271,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12349,7 +12352,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12444,7 +12447,7 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key and body return the first result; 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12580,7 +12583,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -12742,7 +12745,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -12907,7 +12910,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -13072,7 +13075,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -13237,7 +13240,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -13402,7 +13405,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -13567,7 +13570,7 @@ export interface operations {
             header: {
                 /** @description The section's ETag (or the plan's) */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description A proxy (NHS login) acting for the person: their NHS number. Needs an active proxy grant; every use is recorded. */
                 "UCP-On-Behalf-Of"?: string;
@@ -13732,7 +13735,7 @@ export interface operations {
             header: {
                 /** @description The plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -13892,7 +13895,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -13973,7 +13976,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14105,7 +14108,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -14252,7 +14255,7 @@ export interface operations {
             header: {
                 /** @description Your plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14414,7 +14417,7 @@ export interface operations {
             header: {
                 /** @description Your plan's ETag */
                 "If-Match": string;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14574,7 +14577,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -14655,7 +14658,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -14783,7 +14786,7 @@ export interface operations {
                 postcode?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -14868,7 +14871,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -14977,7 +14980,7 @@ export interface operations {
             header?: {
                 /** @description The ETag you hold: 304 when nothing in the summary changed */
                 "If-None-Match"?: string | null;
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
                 /** @description The UCP-Consistency of your last write: a replica serves this read only once it has replayed past it (else the primary does) */
                 "UCP-Consistency"?: string;
@@ -15097,7 +15100,7 @@ export interface operations {
                 until?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -15199,7 +15202,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -15280,7 +15283,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -15403,7 +15406,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -15496,7 +15499,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -15589,7 +15592,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path: {
@@ -15711,7 +15714,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
@@ -15795,7 +15798,7 @@ export interface operations {
                 organisation?: string;
             };
             header?: {
-                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin and care-home callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
                 "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
             };
             path?: never;
