@@ -112,6 +112,20 @@ touch "$STOP_FILE"
 wait "$load"
 
 UCP_TOKEN_CLINICIAN=$UCP_TOKEN_CLINICIAN "$python" tests/tools/fault_verify.py
+# A write commits its access-log entry in its own transaction: every write in the log has its
+# entry, served, whether or not its answer left before the SIGKILL (a write the load never saw
+# acknowledged but the log holds is exactly such a one).
+sql() { "$bindir/psql" -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres -d ucp -c "$1"; }
+unlogged=$(sql "SELECT count(DISTINCT e.metadata->>'requestId') FROM events e
+  WHERE e.metadata->>'requestId' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM access_log a
+    WHERE a.request_id = e.metadata->>'requestId' AND a.status BETWEEN 200 AND 299)")
+writes=$(sql "SELECT count(DISTINCT metadata->>'requestId') FROM events WHERE metadata->>'requestId' IS NOT NULL")
+acked=$("$python" -c 'import json,os; print(len(json.load(open(os.environ["REPORT_FILE"]))["acknowledged"]))')
+if [ "$unlogged" != 0 ]; then
+  say "$unlogged of $writes committed writes have no served access-log entry"
+  exit 1
+fi
+say "every one of the $writes committed writes has its served access-log entry ($acked acknowledged to the load; the rest were in flight at a fault, their answers lost)"
 "$ucp" check >/dev/null 2>"$work/check.log" || { cat "$work/check.log" >&2; say "ucp check found differences"; exit 1; }
 if grep -q "panicked" "$work/server.log"; then
   grep -B2 -A5 "panicked" "$work/server.log" >&2; say "the server panicked"; exit 1

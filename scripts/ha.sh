@@ -74,10 +74,24 @@ start_keeper() {
 }
 
 kill_group() {
-  local name=$1 signal=$2
+  local name=$1 signal=$2 pgid
   [ -f "$base/$name.pgid" ] || return 0
-  kill "-$signal" -- "-$(cat "$base/$name.pgid")" 2>/dev/null || true
-  if [ "$signal" = KILL ]; then rm -f "$base/$name.pgid"; fi
+  pgid=$(cat "$base/$name.pgid")
+  kill "-$signal" -- "-$pgid" 2>/dev/null || true
+  if [ "$signal" = KILL ]; then
+    # Returns only once every process of the node is gone (the keeper, PostgreSQL and its
+    # backends): the drill starts its failover clock after this, never while the old primary
+    # could still acknowledge a write.
+    local deadline=$((SECONDS + 10))
+    while kill -0 -- "-$pgid" 2>/dev/null; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "ha: $name's processes (group $pgid) outlived SIGKILL for 10 s" >&2
+        return 1
+      fi
+      sleep 0.05
+    done
+    rm -f "$base/$name.pgid"
+  fi
 }
 
 state() {
@@ -164,7 +178,7 @@ case "${1:-}" in
   env) env_lines ;;
   state) state ;;
   primary) state | awk -F'|' '$2 == "primary" || $2 == "wait_primary" || $2 == "single" {print $1; exit}' ;;
-  kill) kill_group "$2" KILL; say "killed $2 (SIGKILL to its keeper and PostgreSQL)" ;;
+  kill) kill_group "$2" KILL; say "killed $2 (SIGKILL to its keeper and PostgreSQL; every process of it gone)" ;;
   start) bindir=$(pg_bindir pg_basebackup); start_keeper "$2"; say "started $2" ;;
   stop) bindir=$(pg_bindir pg_basebackup); autoctl stop --pgdata "$base/$2" >/dev/null 2>&1 || kill_group "$2" TERM; say "stopped $2" ;;
   switchover) bindir=$(pg_bindir pg_basebackup); autoctl perform switchover --pgdata "$base/monitor" >>"$base/switchover.log" 2>&1; say "switched over: $(state | tr '\n' ' ')" ;;
