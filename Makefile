@@ -42,7 +42,7 @@ test-only:
 ## From outside: the README's "Try it" block run as written, the printed-copy check page in
 ## headless Chromium (Playwright, axe-core), every FHIR resource of the demo
 ## people validated with fhir.resources (R4B) and the UK Core rules, a bounded
-## schemathesis pass (every check, as a clinician, an admin and a patient), and the fault drill
+## schemathesis pass (every check, as a clinician, an admin, a patient and a care home), and the fault drill
 ## (PostgreSQL restarts and a SIGKILLed server under load) and the backup and restore drill
 ## (pg_dump/pg_restore; base backup plus WAL archive), and the HA drill (make test-ha), each
 ## against live servers.
