@@ -110,7 +110,7 @@ impl Residence {
     ) -> Self {
         let basis = if admitted {
             ResidenceBasis::AdmittedByHome
-        } else if by.role == "patient" || by.role == "proxy" {
+        } else if by.role == "patient" {
             ResidenceBasis::StatedByPerson
         } else {
             ResidenceBasis::RecordedByClinician
@@ -183,12 +183,6 @@ impl Residence {
         self.to_the_person = format!(
             "{to_the_person}{confirmation} While you live there, its staff can read your care plan, unless you withdraw your consent to share it."
         );
-    }
-
-    /// Whether the staff of the home with this code read the plan.
-    #[must_use]
-    pub fn is_home(&self, ods_code: &str) -> bool {
-        self.care_home.ods_code.as_str() == ods_code
     }
 }
 
