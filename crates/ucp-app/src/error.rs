@@ -27,6 +27,8 @@ pub enum Conflict {
     /// The residence on record is not as the change assumes: none, another home, already
     /// recorded there, or already confirmed.
     Residence,
+    /// The record's sensitivity mark is not as the change assumes.
+    Sensitivity,
 }
 
 /// Which rule a refused value breaks.
@@ -163,6 +165,7 @@ impl From<DomainError> for AppError {
             | DomainError::AlreadyResident
             | DomainError::ResidentElsewhere
             | DomainError::ResidenceConfirmedAlready => conflict(Conflict::Residence),
+            DomainError::SensitivityAsRecorded => conflict(Conflict::Sensitivity),
             DomainError::NothingToSign => Self::NotFound(detail),
             DomainError::NhsNumberCannotChange => Self::Invalid {
                 rule: Rule::NhsNumberCannotChange,

@@ -15,6 +15,7 @@
 //! - [`audit`]: the group-commit access-log writer.
 
 pub mod actor;
+pub mod alerts;
 pub mod audit;
 pub mod commands;
 pub mod consistency;

@@ -44,6 +44,12 @@ pub struct Outcome {
     pub outcome: String,
 }
 
+/// An alert's kind (`bulk-reads`, …).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertKindLabel {
+    pub kind: String,
+}
+
 /// The counters, and the registry that prints them.
 #[derive(Debug)]
 pub struct Metrics {
@@ -69,6 +75,8 @@ pub struct Metrics {
     pub access_refusals_coalesced: Counter,
     /// Tokens refused because their issuer's keys are older than its `max_key_age_seconds`.
     pub stale_key_refusals: Counter,
+    /// Privacy alerts open, by kind (as the last scan or outcome on this server counted them).
+    pub privacy_alerts_open: Family<AlertKindLabel, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -192,6 +200,26 @@ impl Default for Metrics {
              max_key_age_seconds",
             stale_key_refusals.clone(),
         );
+        let privacy_alerts_open = Family::<AlertKindLabel, Gauge>::default();
+        registry.register(
+            "privacy_alerts_open",
+            "Privacy alerts open (not yet reviewed, or reopened by new evidence), by kind",
+            privacy_alerts_open.clone(),
+        );
+        for kind in [
+            "self-declared-relationship",
+            "emergency-purpose",
+            "bulk-reads",
+            "family-lookup",
+            "sensitive-record",
+            "bulk-refusals",
+        ] {
+            privacy_alerts_open
+                .get_or_create(&AlertKindLabel {
+                    kind: kind.to_owned(),
+                })
+                .set(0);
+        }
         for class in ["2xx", "3xx", "4xx", "5xx"] {
             requests
                 .get_or_create(&StatusClass {
@@ -233,11 +261,21 @@ impl Default for Metrics {
             proxy_grants_flagged,
             access_refusals_coalesced,
             stale_key_refusals,
+            privacy_alerts_open,
         }
     }
 }
 
 impl Metrics {
+    /// Sets how many alerts of a kind are open.
+    pub fn set_open_alerts(&self, kind: &str, open: i64) {
+        self.privacy_alerts_open
+            .get_or_create(&AlertKindLabel {
+                kind: kind.to_owned(),
+            })
+            .set(open);
+    }
+
     /// Records one answered request.
     pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
         self.request_seconds

@@ -424,6 +424,35 @@ pub const RECORD_MY_RESIDENCE: UseCase =
     UseCase::write("recordMyResidence", PERSON).refusing(THE_PERSON);
 pub const END_MY_RESIDENCE: UseCase = UseCase::write("endMyResidence", PERSON).refusing(THE_PERSON);
 
+// Records whose reads are reviewed.
+pub const MARK_SENSITIVE: UseCase =
+    UseCase::write("markSensitive", CLINICIANS).refusing("Clinicians only");
+pub const CLEAR_SENSITIVE: UseCase =
+    UseCase::write("clearSensitive", CLINICIANS).refusing("Clinicians only");
+
+// The privacy officer's alerts.
+/// Only the privacy officer (or Caldicott guardian) works the alerts: admin does not.
+const PRIVACY_OFFICERS: &[Role] = &[Role::PrivacyOfficer];
+const PRIVACY_OFFICERS_ONLY: &str = "Privacy officers only";
+pub const LIST_ALERTS: UseCase = UseCase {
+    roles: PRIVACY_OFFICERS,
+    refused: PRIVACY_OFFICERS_ONLY,
+    ..UseCase::administration("listPrivacyAlerts", PurposeRule::Stated)
+        .viewing(Some(View::Alerts))
+};
+pub const GET_ALERT: UseCase = UseCase {
+    roles: PRIVACY_OFFICERS,
+    refused: PRIVACY_OFFICERS_ONLY,
+    ..UseCase::administration("getPrivacyAlert", PurposeRule::Stated)
+        .viewing(Some(View::Alert))
+};
+pub const RECORD_ALERT_OUTCOME: UseCase = UseCase {
+    roles: PRIVACY_OFFICERS,
+    refused: PRIVACY_OFFICERS_ONLY,
+    ..UseCase::administration("recordPrivacyAlertOutcome", PurposeRule::Optional)
+        .viewing(Some(View::Alert))
+};
+
 // Followers of changes.
 pub const READ_FEED: UseCase =
     UseCase::read("readFeed", FOLLOWERS, View::Feed).refusing(FOLLOWERS_ONLY);
@@ -517,6 +546,11 @@ pub const ALL: &[&UseCase] = &[
     &END_RESIDENCE,
     &RECORD_MY_RESIDENCE,
     &END_MY_RESIDENCE,
+    &MARK_SENSITIVE,
+    &CLEAR_SENSITIVE,
+    &LIST_ALERTS,
+    &GET_ALERT,
+    &RECORD_ALERT_OUTCOME,
     &READ_FEED,
     &STREAM_FEED,
     &READ_SNAPSHOT,

@@ -82,6 +82,10 @@ pub enum Command {
     ConfirmResidence(ResidenceConfirmed),
     /// The person left the care home.
     EndResidence(ResidenceEnded),
+    /// A clinician marks the record sensitive.
+    MarkSensitive(crate::sensitivity::SensitivityMarked),
+    /// A clinician clears the mark.
+    ClearSensitive(crate::sensitivity::SensitivityCleared),
 }
 
 impl Command {
@@ -380,6 +384,26 @@ pub fn decide(
             let current = residence::named(plan.residence.as_ref(), &ending.ods_code)?;
             residence::check_ended(current, ending.date, today)?;
             Ok(vec![CarePlanEvent::ResidenceEnded(ending)])
+        }
+        Command::MarkSensitive(mark) => {
+            // Reads of a closed plan are reads of the person's record too: a plan in any
+            // status may be marked.
+            let plan = state.ok_or(DomainError::NoPlan)?;
+            professional(author, PlanSection::PersonalInformation)?;
+            if plan.sensitivity.as_ref().is_some_and(|m| m.reason == mark.reason) {
+                return Err(DomainError::SensitivityAsRecorded);
+            }
+            Ok(vec![CarePlanEvent::SensitivityMarked(mark)])
+        }
+        Command::ClearSensitive(clear) => {
+            let plan = state.ok_or(DomainError::NoPlan)?;
+            professional(author, PlanSection::PersonalInformation)?;
+            match &plan.sensitivity {
+                Some(m) if m.reason == clear.reason => {
+                    Ok(vec![CarePlanEvent::SensitivityCleared(clear)])
+                }
+                _ => Err(DomainError::SensitivityAsRecorded),
+            }
         }
     }
 }

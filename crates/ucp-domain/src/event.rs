@@ -2,6 +2,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::residence::{ResidenceConfirmed, ResidenceEnded, ResidenceRecorded};
+use crate::sensitivity::{SensitivityCleared, SensitivityMarked};
 use crate::{
     ConsentToShare, FieldError, LongText, PersonalInformation, PlanSection, SectionContent,
     ShortText,
@@ -40,6 +41,11 @@ pub enum CarePlanEvent {
     ResidenceConfirmed(ResidenceConfirmed),
     /// The person left the care home: its staff read the plan no longer.
     ResidenceEnded(ResidenceEnded),
+    /// A clinician marked the record sensitive: every professional's read of it raises an
+    /// alert for the privacy officer.
+    SensitivityMarked(SensitivityMarked),
+    /// A clinician cleared the mark.
+    SensitivityCleared(SensitivityCleared),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,7 +133,7 @@ pub struct DecodeError {
 /// The stored names of the events that are not a section's own (each section's is
 /// [`section_event_type`]): every change type a subscriber may ask for is one of these or a
 /// section's.
-pub const PLAN_EVENT_TYPES: [&str; 13] = [
+pub const PLAN_EVENT_TYPES: [&str; 15] = [
     "CarePlanCreated",
     "CarePlanReviewed",
     "CarePlanWithdrawn",
@@ -141,6 +147,8 @@ pub const PLAN_EVENT_TYPES: [&str; 13] = [
     "ResidenceRecorded",
     "ResidenceConfirmed",
     "ResidenceEnded",
+    "SensitivityMarked",
+    "SensitivityCleared",
 ];
 
 /// The schema version of every event type but the Emergency Treatment Plan's.
@@ -168,6 +176,8 @@ impl CarePlanEvent {
             Self::ResidenceRecorded(_) => "ResidenceRecorded",
             Self::ResidenceConfirmed(_) => "ResidenceConfirmed",
             Self::ResidenceEnded(_) => "ResidenceEnded",
+            Self::SensitivityMarked(_) => "SensitivityMarked",
+            Self::SensitivityCleared(_) => "SensitivityCleared",
         }
     }
 
@@ -210,6 +220,8 @@ impl CarePlanEvent {
             Self::ResidentAdmitted(e) | Self::ResidenceRecorded(e) => serde_json::to_value(e),
             Self::ResidenceConfirmed(e) => serde_json::to_value(e),
             Self::ResidenceEnded(e) => serde_json::to_value(e),
+            Self::SensitivityMarked(e) => serde_json::to_value(e),
+            Self::SensitivityCleared(e) => serde_json::to_value(e),
         }
     }
 
@@ -262,6 +274,12 @@ impl CarePlanEvent {
                 Self::ResidenceConfirmed(serde_json::from_value(data).map_err(err)?)
             }
             "ResidenceEnded" => Self::ResidenceEnded(serde_json::from_value(data).map_err(err)?),
+            "SensitivityMarked" => {
+                Self::SensitivityMarked(serde_json::from_value(data).map_err(err)?)
+            }
+            "SensitivityCleared" => {
+                Self::SensitivityCleared(serde_json::from_value(data).map_err(err)?)
+            }
             other => {
                 let section = PlanSection::from_event_type(other)
                     .ok_or_else(|| fail("unknown event type".into()))?;

@@ -13,6 +13,7 @@ mod postcode;
 pub mod proxy_access;
 pub mod registration;
 pub mod residence;
+pub mod sensitivity;
 pub mod review;
 mod sections;
 pub mod signing;

@@ -146,6 +146,8 @@ pub struct CarePlan {
     pub residence: Option<crate::residence::Residence>,
     /// The last residence that ended: whose staff stopped reading the plan, and when.
     pub residence_ended: Option<crate::residence::EndedResidence>,
+    /// The record is marked sensitive: professionals' reads of it are reviewed.
+    pub sensitivity: Option<crate::sensitivity::Marked>,
 }
 
 /// A withdrawal of consent to share: when, by whom, why.
@@ -269,6 +271,7 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
             consent_withdrawal: None,
             residence: None,
             residence_ended: None,
+            sensitivity: None,
         });
     }
     let mut plan = state?;
@@ -394,6 +397,15 @@ pub fn evolve(state: Option<CarePlan>, event: &CarePlanEvent, env: &Envelope) ->
                 });
             }
         }
+        CarePlanEvent::SensitivityMarked(m) => {
+            plan.sensitivity = Some(crate::sensitivity::Marked::new(
+                m.reason,
+                &env.author,
+                env.at,
+                env.version,
+            ));
+        }
+        CarePlanEvent::SensitivityCleared(_) => plan.sensitivity = None,
         CarePlanEvent::Reviewed(r) => {
             plan.last_review = Some(ReviewState {
                 reviewed_at: env.at,

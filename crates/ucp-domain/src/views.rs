@@ -122,6 +122,10 @@ pub struct PlanView {
     pub residence: Option<crate::residence::Residence>,
     /// The last residence that ended (its home's staff read the plan no longer).
     pub residence_ended: Option<crate::residence::EndedResidence>,
+    /// Present while the record is marked sensitive: every professional's read of it is
+    /// reviewed by the privacy officer (absent: not marked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<crate::sensitivity::Sensitivity>,
 }
 
 impl PlanView {
@@ -175,6 +179,7 @@ impl PlanView {
             consent_withdrawn: crate::notice::ConsentWithdrawal::of(plan),
             residence: plan.residence.clone(),
             residence_ended: plan.residence_ended.clone(),
+            sensitivity: plan.sensitivity.as_ref().map(|m| m.shown.clone()),
         }
     }
 }

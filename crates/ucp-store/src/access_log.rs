@@ -81,7 +81,7 @@ macro_rules! columns {
          proofing_level, on_behalf_of"
     };
 }
-const COLUMNS: &str = columns!();
+pub(crate) const COLUMNS: &str = columns!();
 
 /// A batch of entries, as one JSON array, in one statement.
 pub(crate) const INSERT_SQL: &str = concat!(
@@ -92,7 +92,7 @@ pub(crate) const INSERT_SQL: &str = concat!(
     " FROM jsonb_populate_recordset(NULL::access_log, $1::jsonb)"
 );
 
-fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
+pub(crate) fn entry(row: &tokio_postgres::Row) -> Result<AccessEntry, StoreError> {
     Ok(AccessEntry {
         entry_id: row.try_get(0)?,
         at: row.try_get(1)?,

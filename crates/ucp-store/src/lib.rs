@@ -5,6 +5,7 @@
 //! in commit order behind a transaction-id fence, so that no follower ever skips an event.
 
 mod access_log;
+pub mod alerts;
 mod append;
 pub mod bulk_load;
 mod checkpoint;

@@ -38,10 +38,14 @@ pub enum View {
     /// A change of where the person lives: what its answer showed (the residence, no more of
     /// the plan).
     Residence,
+    /// The privacy officer's list of alerts (each names the person it is about).
+    Alerts,
+    /// One privacy alert with its evidence, or an outcome recorded on it.
+    Alert,
 }
 
 impl View {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -62,6 +66,8 @@ impl View {
         Self::CareHomeDocument,
         Self::Residents,
         Self::Residence,
+        Self::Alerts,
+        Self::Alert,
     ];
 
     /// The view named in an access-log entry.
@@ -93,6 +99,8 @@ impl View {
             Self::CareHomeDocument => "care-home-document",
             Self::Residents => "residents",
             Self::Residence => "residence",
+            Self::Alerts => "alerts",
+            Self::Alert => "alert",
         }
     }
 
