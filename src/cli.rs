@@ -54,6 +54,83 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Work on the privacy officer's alerts.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Recompute the alerts from the whole access log and compare them with those recorded;
+    /// then write them in their place (outcomes stay), unless --check. Writing is refused
+    /// while a server scans: stop the servers first, or --check (which compares up to where
+    /// the live scanner has got, and exits non-zero on any difference).
+    Rebuild(AlertsRebuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct AlertsRebuildArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    #[command(flatten)]
+    alerts: AlertArgs,
+
+    /// Compare only; write nothing.
+    #[arg(long)]
+    check: bool,
+}
+
+/// How the privacy officer's alerts are detected (the server and `ucp alerts rebuild` must be
+/// given the same, or the recomputation differs).
+#[derive(Debug, Args)]
+struct AlertArgs {
+    /// Scan the access log for privacy alerts (one server at a time leads the scan).
+    #[arg(long, env = "UCP_ALERTS", default_value_t = true, action = clap::ArgAction::Set)]
+    alerts: bool,
+
+    /// Per role, how many distinct people's records one actor may read within an hour before
+    /// an alert: `role=n,role=n` (0: not counted). Roles not named keep their defaults:
+    /// clinician=50, ambulance=20, nhs111=30, ooh=20, care-home=30, dispatch=0.
+    #[arg(long, env = "UCP_ALERTS_BULK_READS", default_value = "")]
+    alerts_bulk_reads: String,
+
+    /// Refused requests about one person within an hour that raise an alert (0: none).
+    #[arg(long, env = "UCP_ALERTS_BULK_REFUSALS", default_value_t = 20)]
+    alerts_bulk_refusals: u32,
+
+    /// A CSV file of staff, `actor,family name,postcode` (an export of the staff record), for
+    /// family lookups. Unset: family lookups are not detected.
+    #[arg(long, env = "UCP_STAFF_DIRECTORY")]
+    staff_directory: Option<std::path::PathBuf>,
+
+    /// How often the scanner looks for new entries once it has caught up, in milliseconds.
+    #[arg(long, env = "UCP_ALERTS_SCAN_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    alerts_scan_ms: u64,
+}
+
+impl AlertArgs {
+    fn config(&self) -> anyhow::Result<ucp_app::alerts::AlertsConfig> {
+        let staff = match &self.staff_directory {
+            None => ucp_app::alerts::StaffDirectory::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading UCP_STAFF_DIRECTORY {}", path.display()))?;
+                ucp_app::alerts::StaffDirectory::parse(&text)
+                    .with_context(|| format!("reading UCP_STAFF_DIRECTORY {}", path.display()))?
+            }
+        };
+        Ok(ucp_app::alerts::AlertsConfig {
+            enabled: self.alerts,
+            scan_interval: Duration::from_millis(self.alerts_scan_ms),
+            bulk_reads: ucp_app::alerts::AlertsConfig::parse_bulk_reads(&self.alerts_bulk_reads)
+                .map_err(|e| anyhow::anyhow!("UCP_ALERTS_BULK_READS: {e}"))?,
+            bulk_refusals: self.alerts_bulk_refusals,
+            staff,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +374,9 @@ struct ServeArgs {
 
     #[command(flatten)]
     tls: DbTlsArgs,
+
+    #[command(flatten)]
+    alert_args: AlertArgs,
 
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "UCP_LISTEN", default_value = "127.0.0.1:8080")]
@@ -547,6 +627,9 @@ impl Cli {
                 println!("{checked} plans: every read model equals the log");
                 Ok(())
             }
+            Command::Alerts {
+                command: AlertsCommand::Rebuild(args),
+            } => alerts_rebuild(args).await,
             Command::Projections {
                 command: ProjectionsCommand::Rebuild(args),
             } => {
@@ -611,6 +694,48 @@ impl Limits {
         pool_wait: Duration::from_secs(5),
         replica: None,
     };
+}
+
+async fn alerts_rebuild(args: AlertsRebuildArgs) -> anyhow::Result<()> {
+    let config = args.alerts.config()?;
+    let tls = args.database.tls.tls();
+    let db = app_state(&args.database.database_url, None, 2, tls, Limits::BATCH)?.db;
+    let (recomputed, differences) = if args.check {
+        ucp_app::alerts::rebuild::check(&db, &config).await?
+    } else {
+        ucp_app::alerts::rebuild::rebuild(&db, &config).await?
+    };
+    for a in &recomputed.alerts {
+        println!(
+            "{} {} {} evidence {} {}",
+            a.alert_id,
+            a.kind,
+            a.state(),
+            a.evidence_count,
+            a.nhs_number.as_deref().unwrap_or("-")
+        );
+    }
+    for (what, ids) in [
+        ("recomputed, not recorded", &differences.missing),
+        ("recorded, not recomputed", &differences.extra),
+        ("recorded differently", &differences.differing),
+    ] {
+        for id in ids {
+            println!("{what}: {id}");
+        }
+    }
+    println!(
+        "{} alerts from {} access-log entries; {} differ from those recorded{}",
+        recomputed.alerts.len(),
+        recomputed.entries,
+        differences.missing.len() + differences.extra.len() + differences.differing.len(),
+        if args.check { "" } else { " (now replaced)" }
+    );
+    anyhow::ensure!(
+        !args.check || differences.is_empty(),
+        "the alerts recorded differ from a recomputation from the access log"
+    );
+    Ok(())
 }
 
 fn app_state(
@@ -896,6 +1021,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .parse()
                 .context("reading UCP_WEBHOOK_ALLOW")?,
         },
+        alerts: args.alert_args.config()?,
         nrl: args.nrl_url.map(|url| ucp_app::nrl::NrlConfig {
             url,
             bearer_token: args.nrl_token,

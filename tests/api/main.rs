@@ -9,6 +9,7 @@ mod helpers;
 
 mod audit;
 mod care_homes;
+mod privacy;
 mod care_plans;
 mod check;
 mod consistency;

@@ -58,6 +58,8 @@ pub struct ApiConfig {
     pub fhir: ucp_fhir::FhirSettings,
     /// Where to publish NRL pointers; `None`: not published.
     pub nrl: Option<ucp_app::nrl::NrlConfig>,
+    /// How the privacy officer's alerts are detected from the access log.
+    pub alerts: ucp_app::alerts::AlertsConfig,
 }
 
 impl Default for ApiConfig {
@@ -81,6 +83,7 @@ impl Default for ApiConfig {
             trusted_proxies: crate::rate_limit::TrustedProxies::default(),
             fhir: ucp_fhir::FhirSettings::default(),
             nrl: None,
+            alerts: ucp_app::alerts::AlertsConfig::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ pub struct Application {
     _dispatcher: crate::webhooks::WebhookDispatcher,
     // Publishes NRL pointers while the server runs, when configured.
     _nrl: Option<ucp_app::nrl::NrlPublisher>,
+    _alerts: Option<ucp_app::alerts::scanner::AlertScanner>,
 }
 
 impl Application {
@@ -129,6 +133,9 @@ impl Application {
                 writer.clone(),
                 config.delivery,
             )
+        });
+        let alerts = config.alerts.enabled.then(|| {
+            ucp_app::alerts::scanner::AlertScanner::start(state.clone(), config.alerts.clone())
         });
         let nrl_publishing = web::Data::new(crate::routes::nrl::NrlPublishing(nrl_client));
         let audit = web::Data::new(writer);
@@ -207,6 +214,7 @@ impl Application {
                         .configure(me::configure)
                         .configure(proxies::configure)
                         .configure(residents::configure)
+                        .configure(crate::routes::privacy::configure)
                         .configure(feed::configure)
                         .configure(subscriptions::configure)
                         .configure(audit::configure)
@@ -251,6 +259,7 @@ impl Application {
             server: server.run(),
             _dispatcher: dispatcher,
             _nrl: nrl,
+            _alerts: alerts,
         })
     }
 

@@ -36,3 +36,8 @@ pub mod webhooks {
 pub mod nrl {
     pub use ucp_app::nrl::{NrlClientError, NrlConfig};
 }
+
+/// The privacy officer's alert detection settings (re-exported for configuration).
+pub mod alerts {
+    pub use ucp_app::alerts::{AlertsConfig, StaffDirectory};
+}

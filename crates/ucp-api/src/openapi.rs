@@ -39,6 +39,7 @@ use crate::routes::{
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+        (name = "privacy", description = "The privacy officer's alerts, raised from the access log by accesses that need a reason; records whose every read is reviewed"),
         (name = "care-homes", description = "Where the person lives, when it is a care home: the home admits and lists its residents; clinicians record, confirm and end residence"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
         (name = "feed", description = "Every change in commit order, for dispatch and other followers"),
@@ -69,6 +70,7 @@ impl Modify for Modules {
             me::Api::openapi(),
             proxies::Api::openapi(),
             residents::Api::openapi(),
+            crate::routes::privacy::Api::openapi(),
             feed::Api::openapi(),
             subscriptions::Api::openapi(),
             audit::Api::openapi(),

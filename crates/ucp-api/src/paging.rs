@@ -11,7 +11,12 @@ use crate::problem::ApiError;
 use crate::problem::ErrorCode;
 
 pub fn encode_page_cursor(entry: &AccessEntry) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", entry.at.to_rfc3339(), entry.entry_id))
+    encode_cursor(entry.at, entry.entry_id)
+}
+
+/// The cursor after a row ordered newest first by (time, id).
+pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
 }
 
 /// The cursor of the page after a full one; none after a short (last) page.

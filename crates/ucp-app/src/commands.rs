@@ -239,6 +239,15 @@ fn write_access(
         | Command::EndResidence(_) => (View::Residence, None),
         _ => (View::Plan, None),
     };
+    // The home a change of residence names: a clinician's confirmation clears that home's
+    // admission alert (`alerts`).
+    let care_home = match command {
+        Command::AdmitResident(r) | Command::RecordResidence(r) => Some(&r.care_home.ods_code),
+        Command::ConfirmResidence(c) => Some(&c.ods_code),
+        Command::EndResidence(e) => Some(&e.ods_code),
+        _ => None,
+    };
+    let detail = care_home.map(|home| serde_json::json!({ "careHome": home }));
     let nhs_number = match (state, command) {
         (Some(plan), _) => Some(plan.nhs_number.to_string()),
         (
@@ -263,6 +272,7 @@ fn write_access(
             plan_version: Some(version),
             view: Some(view),
             section: section.map(|s| s.name().to_owned()),
+            detail,
             ..crate::audit::Access::default()
         },
         status,

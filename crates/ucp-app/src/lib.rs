@@ -32,6 +32,7 @@ pub mod proxies;
 pub mod reads;
 pub mod replay;
 pub mod residents;
+pub mod sensitivity;
 pub mod since;
 mod state;
 pub mod subscriptions;

@@ -381,6 +381,20 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
             format!("{who} recorded the care home where you live")
         }
         (_, "confirmResidence", _) => format!("{who} confirmed the care home where you live"),
+        (_, "recordPrivacyAlertOutcome", _) => {
+            "an access to your record was reviewed by the privacy officer".to_owned()
+        }
+        (_, "getPrivacyAlert", _) => {
+            format!("accesses to your record were looked into by {who}, the privacy officer")
+        }
+        (_, "listPrivacyAlerts", _) => {
+            format!("you were named in the privacy officer's list of alerts, read by {who}")
+        }
+        (_, "markSensitive", _) => format!(
+            "{who} marked your record sensitive: every read of it by staff is now reviewed by \
+             the privacy officer"
+        ),
+        (_, "clearSensitive", _) => format!("{who} cleared the sensitive mark on your record"),
         (_, "endResidence" | "endMyResidence", _) => {
             format!(
                 "{who} recorded that you left your care home: its staff no longer read your plan"

@@ -11,6 +11,7 @@ pub mod health;
 pub mod me;
 pub mod nrl;
 pub mod patients;
+pub mod privacy;
 pub mod proxies;
 pub mod residents;
 mod respond;

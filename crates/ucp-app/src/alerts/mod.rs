@@ -14,13 +14,14 @@ pub mod scanner;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+pub use ucp_store::alerts::{Alert, AlertOutcome, AlertQuery};
 
 /// The scanner's name in `alert_scan` and its leadership lock.
 pub const SCANNER: &str = "privacy-alerts";
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AlertKind {
