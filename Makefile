@@ -24,10 +24,11 @@ run:
 	done; \
 	printf '  %-10s %s\n' patient "$$(./target/debug/ucp token --role patient --nhs-number 9990000018 --ttl 12h)"; \
 	printf '  %-10s %s\n' care-home "$$(./target/debug/ucp token --role care-home --org VM1A2 --org-name 'Rosewood Care Home' --name 'Demo carer' --ttl 12h)"; \
+	printf '  %-10s %s\n' privacy-officer "$$(./target/debug/ucp token --role privacy-officer --org F84001 --name 'Demo privacy officer' --ttl 12h)"; \
 	echo "API reference: http://$${UCP_LISTEN:-127.0.0.1:8080}/docs/"; \
 	echo "FHIR R4 (UK Core): http://$${UCP_LISTEN:-127.0.0.1:8080}/fhir/R4/metadata"; \
 	echo "A printed plan (with a clinician's token): curl -o plan.pdf -H \"Authorization: Bearer <clinician token>\" http://$${UCP_LISTEN:-127.0.0.1:8080}$$pdf"; \
-	exec ./target/debug/ucp serve
+	UCP_STAFF_DIRECTORY=$${UCP_STAFF_DIRECTORY:-config/staff-directory.example.csv} exec ./target/debug/ucp serve
 
 ## Lint, then every test against real PostgreSQL and real HTTP.
 test: lint test-only

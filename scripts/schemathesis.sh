@@ -36,8 +36,9 @@ fi
 pids=()
 # Each role where it can do something: the clinician everything but the admin's and the
 # person's operations (where it would meet only 403), the admin those and the feed, worklists and
-# probes, a patient their own plan, a care home its residents (the demo's Rosewood Care Home).
-roles=(clinician admin patient care-home)
+# probes, a patient their own plan, a care home its residents (the demo's Rosewood Care Home),
+# a privacy officer the alerts (the demo day's) and the access log.
+roles=(clinician admin patient care-home privacy-officer)
 for role in "${roles[@]}"; do
   case $role in
     clinician)
@@ -53,6 +54,9 @@ for role in "${roles[@]}"; do
       token=$("$ucp" token --role care-home --org VM1A2 --org-name "Rosewood Care Home" \
         --name "Schemathesis carer" --ttl 2h)
       scope=(--include-tag-regex '^(care-homes|patients|care-plans)$') ;;
+    privacy-officer)
+      token=$("$ucp" token --role privacy-officer --org F84001 --name "Schemathesis privacy officer" --ttl 2h)
+      scope=(--include-tag-regex '^(privacy|audit)$') ;;
   esac
   say "as $role against $UCP_BASE_URL"
   "$bin/schemathesis" --config-file tests/tools/schemathesis.toml run \

@@ -31,6 +31,7 @@ export UCP_TOKEN_DISPATCH=$(token --role dispatch --org RRU)
 export UCP_TOKEN_ADMIN=$(token --role admin --name "SDK Admin")
 export UCP_TOKEN_PATIENT=$(token --role patient --nhs-number "$UCP_PATIENT_NHS")
 export UCP_TOKEN_CARE_HOME=$(token --role care-home --org VM1A2 --org-name "SDK Care Home" --name "SDK Carer")
+export UCP_TOKEN_PRIVACY_OFFICER=$(token --role privacy-officer --org F84001 --name "SDK Privacy Officer")
 
 cd sdk/typescript
 npm ci --no-audit --no-fund --loglevel=error

@@ -93,7 +93,7 @@ struct AlertArgs {
 
     /// Per role, how many distinct people's records one actor may read within an hour before
     /// an alert: `role=n,role=n` (0: not counted). Roles not named keep their defaults:
-    /// clinician=50, ambulance=20, nhs111=30, ooh=20, care-home=30, dispatch=0.
+    /// clinician=50, ambulance=10, nhs111=20, ooh=10, care-home=60, dispatch=0.
     #[arg(long, env = "UCP_ALERTS_BULK_READS", default_value = "")]
     alerts_bulk_reads: String,
 
@@ -600,7 +600,12 @@ impl Cli {
                     crate::seed::seed_bulk(&args.database.database_url, &tls_again, args.count)
                         .await?
                 } else {
-                    crate::seed::seed(&db, args.count, jobs).await?
+                    let created = crate::seed::seed(&db, args.count, jobs).await?;
+                    if args.count >= 20 {
+                        let written = crate::demo_day::write(&db).await?;
+                        tracing::info!(written, "the demo day of accesses");
+                    }
+                    created
                 };
                 // Fresh statistics, so the planner knows what was loaded.
                 ucp_store::analyze_as_owner(&args.database.database_url, &tls_again).await?;

@@ -1,6 +1,7 @@
 //! `ucp`: the Universal Care Plan API server and its command-line tools.
 
 mod cli;
+mod demo_day;
 mod seed;
 mod telemetry;
 

@@ -5,6 +5,7 @@ local common = require("common")
 local list = common.lines(os.getenv("BENCH_LIST"))
 local path = os.getenv("BENCH_PATH")
 local token = os.getenv("BENCH_TOKEN") or ""
+local purpose = os.getenv("BENCH_PURPOSE") or "emergency"
 setup = common.setup
 done = common.done
 
@@ -16,8 +17,9 @@ function request()
   local headers = {}
   if token ~= "" then
     headers["Authorization"] = "Bearer " .. token
-    -- Professionals state why they read (dispatch's purpose is fixed; the floor ignores it).
-    headers["X-Purpose-Of-Use"] = "emergency"
+    -- Professionals state why they read (dispatch's purpose is fixed; the floor ignores it): a
+    -- crew for an emergency, a clinician for direct care (BENCH_PURPOSE), as each would.
+    headers["X-Purpose-Of-Use"] = purpose
   end
   return wrk.format("GET", string.format(path, list[math.random(#list)]), headers)
 end

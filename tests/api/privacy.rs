@@ -605,3 +605,58 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
     let log: Value = res.json().await.unwrap();
     assert!(log.to_string().contains("marked your record sensitive"), "{log}");
 }
+
+#[tokio::test]
+async fn the_demo_day_raises_one_open_alert_of_each_kind() {
+    let db = crate::helpers::TestDb::migrated().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["seed", "--demo", "--count", "20"])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/staff-directory.example.csv");
+    let staff =
+        ucp_api::alerts::StaffDirectory::parse(&std::fs::read_to_string(&directory).unwrap())
+            .unwrap();
+    // The defaults, as `make run` serves them.
+    let app = TestApp::builder()
+        .on(db)
+        .api(move |c| {
+            c.alerts.scan_interval = Duration::from_millis(50);
+            c.alerts.staff = staff;
+        })
+        .spawn()
+        .await;
+    caught_up(&app).await;
+    let open = alerts(&app, "?state=open").await;
+    assert_eq!(
+        kinds(&open),
+        [
+            "bulk-reads",
+            "bulk-refusals",
+            "emergency-purpose",
+            "family-lookup",
+            "self-declared-relationship",
+            "sensitive-record",
+        ],
+        "{open:#?}"
+    );
+    let cleared = alerts(&app, "?state=cleared").await;
+    assert_eq!(kinds(&cleared), ["self-declared-relationship"]);
+    assert_eq!(alerts(&app, "").await.len(), 7, "nothing else");
+    // Seeding again writes no second day.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["seed", "--demo", "--count", "20"])
+        .env("DATABASE_URL", app.test_db.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    caught_up(&app).await;
+    assert_eq!(alerts(&app, "").await.len(), 7);
+}

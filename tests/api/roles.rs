@@ -25,7 +25,7 @@ fn request_for(path: &str, id: &str, own: &str) -> String {
         .replace("{id}", id)
         .replace("{nhsNumber}", own)
         .replace("{version}", "1");
-    let filled = ["{entryId}", "{grantId}", "{deadLetterId}"]
+    let filled = ["{entryId}", "{grantId}", "{deadLetterId}", "{alertId}"]
         .iter()
         .fold(filled, |p, name| {
             p.replace(name, &uuid::Uuid::new_v4().to_string())
@@ -172,7 +172,7 @@ async fn every_use_case_for_every_role_as_declared() {
         }
     }
     assert_eq!(
-        tried, 93,
+        tried, 98,
         "every documented operation that takes a token was tried"
     );
     // Nothing was written: the plan is as it was made.

@@ -393,6 +393,57 @@ export class UcpClient {
     return this.fail(response, error);
   }
 
+  /** A clinician marks the record sensitive: every professional's read of it raises a privacy alert. */
+  async markSensitive(id: string, etag: string, reason: Schemas["SensitivityReason"]): Promise<Tagged<Schemas["SensitivityOutcome"]>> {
+    const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/sensitivity", {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body: { reason },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /** A clinician clears the record's sensitivity mark, naming the reason on record. */
+  async clearSensitive(id: string, etag: string, reason: Schemas["SensitivityReason"]): Promise<Tagged<Schemas["SensitivityOutcome"]>> {
+    const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/sensitivity/clear", {
+      params: { path: { id }, header: { "If-Match": etag } },
+      body: { reason },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /** The privacy officer's alerts, newest first (privacy-officer tokens, stating a purpose). */
+  async privacyAlerts(
+    query: NonNullable<paths["/v1/privacy/alerts"]["get"]["parameters"]["query"]> = {},
+  ): Promise<Schemas["PrivacyAlertPage"]> {
+    const { data, error, response } = await this.raw.GET("/v1/privacy/alerts", { params: { query } });
+    return data ?? this.fail(response, error);
+  }
+
+  /** One alert with its evidence (the access-log entries) and its outcomes; the ETag to record an outcome with. */
+  async privacyAlert(alertId: string): Promise<Tagged<Schemas["PrivacyAlertDetail"]>> {
+    const { data, error, response } = await this.raw.GET("/v1/privacy/alerts/{alertId}", {
+      params: { path: { alertId } },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /** The privacy officer's outcome on an alert as they read it (its ETag). */
+  async recordAlertOutcome(
+    alertId: string,
+    etag: string,
+    body: Schemas["AlertOutcomeRequest"],
+  ): Promise<Tagged<Schemas["PrivacyAlert"]>> {
+    const { data, error, response } = await this.raw.POST("/v1/privacy/alerts/{alertId}/outcome", {
+      params: { path: { alertId }, header: { "If-Match": etag } },
+      body,
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
   /** The caller's own plan (patient tokens). */
   async myPlan(): Promise<Tagged<PlanView>> {
     const { data, error, response } = await this.raw.GET("/v1/me/care-plan");

@@ -219,6 +219,34 @@ test("a care home admits a resident, reads their summary, and loses it when they
   await assert.rejects(home.summary(number), (e: unknown) => e instanceof UcpError && e.status === 404);
 });
 
+test("a read of a record marked sensitive is an alert the privacy officer closes", async () => {
+  const number = nhs(71);
+  const created = await clinician.createPlan({ ...planBody(number), emergencyTreatmentPlan: etp });
+  const marked = await clinician.markSensitive(created.value.id, created.etag, "public-figure");
+  assert.equal(marked.value.sensitive, true);
+  await crew.summary(number);
+  const officer = createUcpClient({ baseUrl, token: () => env("UCP_TOKEN_PRIVACY_OFFICER"), purpose: "audit" });
+  // The scanner reads the access log every second: wait 15 s at most.
+  const deadline = Date.now() + 15_000;
+  let alerts = await officer.privacyAlerts({ kind: "sensitive-record", nhsNumber: number });
+  while (alerts.alerts.length === 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    alerts = await officer.privacyAlerts({ kind: "sensitive-record", nhsNumber: number });
+  }
+  assert.equal(alerts.alerts.length, 1);
+  const alert = await officer.privacyAlert(alerts.alerts[0].alertId);
+  assert.equal(alert.value.evidence[0]?.action, "getEmergencySummary");
+  const closed = await officer.recordAlertOutcome(alert.value.alert.alertId, alert.etag, {
+    outcome: "reviewed-appropriate",
+    note: "The crew attended a 999 call at the address.",
+  });
+  assert.equal(closed.value.state, "reviewed-appropriate");
+  await assert.rejects(
+    officer.recordAlertOutcome(alert.value.alert.alertId, alert.etag, { outcome: "referred", note: "again" }),
+    (e: unknown) => e instanceof UcpError && e.status === 412,
+  );
+});
+
 test("a bad NHS number is a typed error", async () => {
   await assert.rejects(crew.summary("1234567890"), (e: unknown) => {
     assert.ok(e instanceof UcpError);

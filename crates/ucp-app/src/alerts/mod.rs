@@ -161,17 +161,17 @@ impl AlertsConfig {
     }
 
     /// The default thresholds: a crew or an out-of-hours GP sees a handful of people in a
-    /// shift, a 111 clinician a few an hour, a care home's staff their residents; a clinician
-    /// keeping plans may work through a list. A dispatch system reads for every call in London,
-    /// so its reads are not counted.
+    /// shift, a 111 clinician a few an hour, a care home's staff their residents (at a handover,
+    /// all of them); a clinician keeping plans may work through a review list. A dispatch system
+    /// reads for every call in London, so its reads are not counted.
     #[must_use]
     pub fn default_bulk_reads() -> BTreeMap<String, u32> {
         [
             ("clinician", 50),
-            ("ambulance", 20),
-            ("nhs111", 30),
-            ("ooh", 20),
-            ("care-home", 30),
+            ("ambulance", 10),
+            ("nhs111", 20),
+            ("ooh", 10),
+            ("care-home", 60),
             ("dispatch", 0),
         ]
         .into_iter()

@@ -518,6 +518,12 @@ fn every_event_type_a_subscriber_may_name_is_listed() {
         CarePlanEvent::ResidenceRecorded(residence::admission("VM1A2")),
         CarePlanEvent::ResidenceConfirmed(residence::confirmation("VM1A2")),
         CarePlanEvent::ResidenceEnded(residence::ending("VM1A2")),
+        CarePlanEvent::SensitivityMarked(crate::sensitivity::SensitivityMarked {
+            reason: crate::sensitivity::SensitivityReason::PublicFigure,
+        }),
+        CarePlanEvent::SensitivityCleared(crate::sensitivity::SensitivityCleared {
+            reason: crate::sensitivity::SensitivityReason::PublicFigure,
+        }),
     ];
     let types: Vec<&str> = events.iter().map(CarePlanEvent::event_type).collect();
     assert_eq!(types, PLAN_EVENT_TYPES);
