@@ -16,7 +16,7 @@ run:
 	@url=$$($(DB)); export DATABASE_URL="$$url"; \
 	$(CARGO) build --bin ucp; \
 	./target/debug/ucp migrate; \
-	pdf=$$(./target/debug/ucp seed --demo --count 20); \
+	pdf=$$(./target/debug/ucp seed --demo --count 20 --access-day); \
 	echo "DATABASE_URL=$$url"; \
 	echo "Development tokens (valid 12 h):"; \
 	for role in clinician ambulance nhs111 ooh dispatch admin; do \

@@ -331,6 +331,10 @@ struct SeedArgs {
     /// or demo database, as its owner, with no one else writing.
     #[arg(long)]
     bulk: bool,
+    /// Also write a demo day of accesses to the access log (at least 20 people, not with
+    /// --bulk): ordinary reads, and one access of each kind the privacy officer is alerted to.
+    #[arg(long, conflicts_with = "bulk")]
+    access_day: bool,
 }
 
 #[derive(Debug, Args)]
@@ -601,7 +605,7 @@ impl Cli {
                         .await?
                 } else {
                     let created = crate::seed::seed(&db, args.count, jobs).await?;
-                    if args.count >= 20 {
+                    if args.access_day {
                         let written = crate::demo_day::write(&db).await?;
                         tracing::info!(written, "the demo day of accesses");
                     }

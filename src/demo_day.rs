@@ -212,9 +212,13 @@ pub async fn write(db: &Database) -> anyhow::Result<usize> {
         .plan;
         people[6].version = plan.version;
     }
+    // The ordinary reads are of active plans, never of the record marked sensitive (any read of
+    // which raises an alert: that is its one planned read, below).
     let active: Vec<&PlanRow> = people
         .iter()
-        .filter(|p| p.status == PlanStatus::Active)
+        .enumerate()
+        .filter(|(i, p)| *i != 6 && p.status == PlanStatus::Active)
+        .map(|(_, p)| p)
         .collect();
     let mut day = Day {
         at: Utc::now(),

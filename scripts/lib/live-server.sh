@@ -41,7 +41,10 @@ live_server_start() {
   trap live_server_stop EXIT
   DATABASE_URL="$LIVE_DB_URL" "$ucp" migrate >/dev/null 2>&1
   if [ "$seed" -gt 0 ]; then
-    DATABASE_URL="$LIVE_DB_URL" "$ucp" seed --demo --count "$seed" >/dev/null 2>&1
+    # 20 or more: with the demo day of accesses, so that the privacy officer has alerts.
+    local day=()
+    [ "$seed" -lt 20 ] || day=(--access-day)
+    DATABASE_URL="$LIVE_DB_URL" "$ucp" seed --demo --count "$seed" "${day[@]}" >/dev/null 2>&1
   fi
   local port
   port=$(free_port)

@@ -610,7 +610,7 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
 async fn the_demo_day_raises_one_open_alert_of_each_kind() {
     let db = crate::helpers::TestDb::migrated().await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .args(["seed", "--demo", "--count", "20"])
+        .args(["seed", "--demo", "--count", "20", "--access-day"])
         .env("DATABASE_URL", db.url())
         .env("RUST_LOG", "warn")
         .output()
@@ -650,7 +650,7 @@ async fn the_demo_day_raises_one_open_alert_of_each_kind() {
     assert_eq!(alerts(&app, "").await.len(), 7, "nothing else");
     // Seeding again writes no second day.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .args(["seed", "--demo", "--count", "20"])
+        .args(["seed", "--demo", "--count", "20", "--access-day"])
         .env("DATABASE_URL", app.test_db.url())
         .env("RUST_LOG", "warn")
         .output()
