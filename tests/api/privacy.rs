@@ -660,3 +660,40 @@ async fn the_demo_day_raises_one_open_alert_of_each_kind() {
     caught_up(&app).await;
     assert_eq!(alerts(&app, "").await.len(), 7);
 }
+
+#[tokio::test]
+async fn the_scanner_never_reads_past_an_entry_still_being_committed() {
+    use ucp_store::alerts::ScanPosition;
+    let test_db = crate::helpers::TestDb::migrated().await;
+    let db = test_db.store(2);
+    let insert = "INSERT INTO access_log (entry_id, at, actor, role, action, method, path, status) \
+                  VALUES ($1, now(), $2, 'clinician', 'getCarePlan', 'GET', '/v1', 200)";
+    let early = uuid::Uuid::now_v7();
+    let late = uuid::Uuid::now_v7();
+    // An entry whose transaction starts first and is still open...
+    let open = test_db.owner_client().await;
+    open.batch_execute("BEGIN").await.unwrap();
+    open.execute(insert, &[&early, &"early"]).await.unwrap();
+    // ...and one that commits after it started.
+    let other = test_db.owner_client().await;
+    other.execute(insert, &[&late, &"late"]).await.unwrap();
+    let seen = db.access_log_after(ScanPosition::START, 100).await.unwrap();
+    assert!(
+        seen.is_empty(),
+        "nothing past the open transaction is read: {seen:?}"
+    );
+    open.batch_execute("COMMIT").await.unwrap();
+    // Both, in commit order, once the first commits (other tests' transactions in the cluster
+    // may hold the fence a moment longer: 10 s at most).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = db.access_log_after(ScanPosition::START, 100).await.unwrap();
+        if seen.len() == 2 {
+            assert_eq!(seen[0].entry.entry_id, early);
+            assert_eq!(seen[1].entry.entry_id, late);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
