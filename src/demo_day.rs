@@ -151,7 +151,11 @@ impl Day {
         self.entry(
             who,
             Some(purpose),
-            ("GET", "getCarePlan", format!("/v1/care-plans/{}", plan.plan_id)),
+            (
+                "GET",
+                "getCarePlan",
+                format!("/v1/care-plans/{}", plan.plan_id),
+            ),
             Some(plan),
             None,
             Some("plan"),
@@ -272,7 +276,10 @@ pub async fn write(db: &Database) -> anyhow::Result<usize> {
     // 2. A GP states an emergency.
     day.plan(&LOCUM, "emergency", &people[3]);
     // 3. A crew reads eleven people within the hour (more than ambulance=10).
-    anyhow::ensure!(active.len() >= 11, "the demo has fewer than 11 active plans");
+    anyhow::ensure!(
+        active.len() >= 11,
+        "the demo has fewer than 11 active plans"
+    );
     for p in active.iter().take(11) {
         day.summary(&BUSY_CREW, "emergency", p);
     }

@@ -9,7 +9,6 @@ mod helpers;
 
 mod audit;
 mod care_homes;
-mod privacy;
 mod care_plans;
 mod check;
 mod consistency;
@@ -20,6 +19,7 @@ mod dispatch_example;
 mod document;
 mod me;
 mod nrl;
+mod privacy;
 mod rebuild;
 mod roles;
 mod security;

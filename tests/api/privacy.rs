@@ -24,10 +24,9 @@ fn today() -> String {
 /// hour; 5 refusals about one person are bulk), every refusal its own entry, and a staff
 /// directory naming one clinician who shares the fixtures' family name and postcode.
 async fn spawn(directory: &std::path::Path) -> TestApp {
-    let staff = ucp_api::alerts::StaffDirectory::parse(
-        &std::fs::read_to_string(directory).unwrap(),
-    )
-    .unwrap();
+    let staff =
+        ucp_api::alerts::StaffDirectory::parse(&std::fs::read_to_string(directory).unwrap())
+            .unwrap();
     TestApp::spawn_tuned(move |c| {
         c.alerts.scan_interval = Duration::from_millis(50);
         c.alerts.bulk_reads.insert("ambulance".into(), 3);
@@ -132,7 +131,12 @@ async fn etag_of(app: &TestApp, plan_id: &str) -> String {
     plan["etag"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn ucp_alerts(app: &TestApp, args: &[&str], directory: &std::path::Path, bulk_reads: &str) -> (bool, String) {
+async fn ucp_alerts(
+    app: &TestApp,
+    args: &[&str],
+    directory: &std::path::Path,
+    bulk_reads: &str,
+) -> (bool, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
         .args(["alerts", "rebuild"])
         .args(args)
@@ -278,7 +282,11 @@ async fn each_kind_is_raised_by_its_pattern_and_not_by_an_ordinary_day() {
     assert_eq!(admission["state"], "open");
     assert_eq!(admission["organisation"], HOME);
     let metrics = app.metrics().await;
-    for kind in ["bulk-reads", "self-declared-relationship", "sensitive-record"] {
+    for kind in [
+        "bulk-reads",
+        "self-declared-relationship",
+        "sensitive-record",
+    ] {
         assert!(
             metrics.contains(&format!("ucp_privacy_alerts_open{{kind=\"{kind}\"}} 1")),
             "{kind}: {metrics}"
@@ -305,8 +313,16 @@ async fn each_kind_is_raised_by_its_pattern_and_not_by_an_ordinary_day() {
     assert_eq!(alerts(&app, "?state=open").await.len(), 5);
     assert_eq!(alerts(&app, "?state=cleared").await.len(), 1);
     assert_eq!(alerts(&app, "?actor=crew-busy").await.len(), 1);
-    assert_eq!(alerts(&app, &format!("?nhsNumber={}", people[3])).await.len(), 1);
-    assert_eq!(alerts(&app, &format!("?organisation={HOME}")).await.len(), 1);
+    assert_eq!(
+        alerts(&app, &format!("?nhsNumber={}", people[3]))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        alerts(&app, &format!("?organisation={HOME}")).await.len(),
+        1
+    );
     assert_eq!(alerts(&app, "?limit=2").await.len(), 2);
 
     // Detection is replayable: a recomputation from the log finds exactly these.
@@ -366,7 +382,10 @@ async fn the_privacy_officer_reviews_an_alert_and_the_person_is_told() {
     // Bad input.
     for (path, status) in [
         ("/v1/privacy/alerts/not-a-uuid", 400),
-        ("/v1/privacy/alerts/00000000-0000-0000-0000-000000000000", 404),
+        (
+            "/v1/privacy/alerts/00000000-0000-0000-0000-000000000000",
+            404,
+        ),
         ("/v1/privacy/alerts?state=closed", 400),
         ("/v1/privacy/alerts?kind=gossip", 400),
         ("/v1/privacy/alerts?nhsNumber=123", 400),
@@ -395,7 +414,10 @@ async fn the_privacy_officer_reviews_an_alert_and_the_person_is_told() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    let etag = res.headers()["etag"].to_str().unwrap_or_default().to_owned();
+    let etag = res.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
     let detail: Value = res.json().await.unwrap();
     assert_eq!(detail["alert"]["kind"], "emergency-purpose");
     assert_eq!(detail["people"], json!([person]));
@@ -417,28 +439,68 @@ async fn the_privacy_officer_reviews_an_alert_and_the_person_is_told() {
         req.send()
     };
     let ok_body = json!({"outcome": "reviewed-appropriate", "note": "The GP was called to the house that night."});
-    problem(outcome(None, ok_body.clone(), officer()).await.unwrap(), 428).await;
-    problem(outcome(Some("\"7\""), ok_body.clone(), officer()).await.unwrap(), 400).await;
-    problem(outcome(Some("\"alert-r99\""), ok_body.clone(), officer()).await.unwrap(), 412).await;
     problem(
-        outcome(Some(&etag), json!({"outcome": "ignored", "note": "x"}), officer()).await.unwrap(),
-        422,
+        outcome(None, ok_body.clone(), officer()).await.unwrap(),
+        428,
     )
     .await;
     problem(
-        outcome(Some(&etag), json!({"outcome": "referred", "note": ""}), officer()).await.unwrap(),
-        422,
-    )
-    .await;
-    problem(
-        outcome(Some(&etag), json!({"outcome": "referred", "note": "x", "extra": 1}), officer())
+        outcome(Some("\"7\""), ok_body.clone(), officer())
             .await
             .unwrap(),
         400,
     )
     .await;
-    problem(outcome(Some(&etag), ok_body.clone(), token(Role::Admin)).await.unwrap(), 403).await;
-    let res = outcome(Some(&etag), ok_body.clone(), officer()).await.unwrap();
+    problem(
+        outcome(Some("\"alert-r99\""), ok_body.clone(), officer())
+            .await
+            .unwrap(),
+        412,
+    )
+    .await;
+    problem(
+        outcome(
+            Some(&etag),
+            json!({"outcome": "ignored", "note": "x"}),
+            officer(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    problem(
+        outcome(
+            Some(&etag),
+            json!({"outcome": "referred", "note": ""}),
+            officer(),
+        )
+        .await
+        .unwrap(),
+        422,
+    )
+    .await;
+    problem(
+        outcome(
+            Some(&etag),
+            json!({"outcome": "referred", "note": "x", "extra": 1}),
+            officer(),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    problem(
+        outcome(Some(&etag), ok_body.clone(), token(Role::Admin))
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    let res = outcome(Some(&etag), ok_body.clone(), officer())
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let closed: Value = res.json().await.unwrap();
     assert_eq!(closed["state"], "reviewed-appropriate");
@@ -519,7 +581,13 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
     let etag = etag_of(&app, &id).await;
     for role in [Role::Ambulance, Role::Admin, Role::PrivacyOfficer] {
         let res = app
-            .write(role, Method::POST, &path, &etag, &json!({"reason": "member-of-staff"}))
+            .write(
+                role,
+                Method::POST,
+                &path,
+                &etag,
+                &json!({"reason": "member-of-staff"}),
+            )
             .await;
         problem(res, 403).await;
     }
@@ -537,15 +605,33 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
         (json!({}), 422),
         (json!({"reason": "member-of-staff", "x": 1}), 400),
     ] {
-        let res = app.write(Role::Clinician, Method::POST, &path, &etag, &bad).await;
+        let res = app
+            .write(Role::Clinician, Method::POST, &path, &etag, &bad)
+            .await;
         problem(res, status).await;
     }
     let res = app
-        .write(Role::Clinician, Method::POST, &path, "\"1\"", &json!({"reason": "member-of-staff"}))
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &path,
+            "\"1\"",
+            &json!({"reason": "member-of-staff"}),
+        )
         .await;
-    assert!(matches!(res.status().as_u16(), 412 | 400), "{}", res.status());
+    assert!(
+        matches!(res.status().as_u16(), 412 | 400),
+        "{}",
+        res.status()
+    );
     let res = app
-        .write(Role::Clinician, Method::POST, &path, &etag, &json!({"reason": "member-of-staff"}))
+        .write(
+            Role::Clinician,
+            Method::POST,
+            &path,
+            &etag,
+            &json!({"reason": "member-of-staff"}),
+        )
         .await;
     assert_eq!(res.status().as_u16(), 200);
     let marked: Value = res.json().await.unwrap();
@@ -569,6 +655,16 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
         "This record is marked sensitive: every read of it is reviewed by the privacy officer."
     );
     assert!(!crew_view.to_string().contains("member-of-staff"));
+    // In FHIR, the CarePlan and the Patient carry the restricted security label.
+    let (status, care_plan) = app
+        .get_json(&format!("/fhir/R4/CarePlan/{id}"), Role::Clinician)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(care_plan["meta"]["security"][0]["code"], "R", "{care_plan}");
+    let (_, patient) = app
+        .get_json(&format!("/fhir/R4/Patient/{person}"), Role::Clinician)
+        .await;
+    assert_eq!(patient["meta"]["security"][0]["code"], "R", "{patient}");
     // Cleared, naming another reason: a conflict; naming the one on record: cleared.
     let clear = format!("{path}/clear");
     let res = app
@@ -595,6 +691,10 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
         .get_json(&format!("/v1/care-plans/{id}"), Role::Clinician)
         .await;
     assert!(now.get("sensitivity").is_none(), "{now}");
+    let (_, care_plan) = app
+        .get_json(&format!("/fhir/R4/CarePlan/{id}"), Role::Clinician)
+        .await;
+    assert!(care_plan["meta"].get("security").is_none(), "{care_plan}");
     let res = app
         .client
         .get(app.url("/v1/me/access-log"))
@@ -603,7 +703,10 @@ async fn only_a_clinician_marks_a_record_sensitive_and_readers_are_told() {
         .await
         .unwrap();
     let log: Value = res.json().await.unwrap();
-    assert!(log.to_string().contains("marked your record sensitive"), "{log}");
+    assert!(
+        log.to_string().contains("marked your record sensitive"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -616,9 +719,13 @@ async fn the_demo_day_raises_one_open_alert_of_each_kind() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("config/staff-directory.example.csv");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let directory =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/staff-directory.example.csv");
     let staff =
         ucp_api::alerts::StaffDirectory::parse(&std::fs::read_to_string(&directory).unwrap())
             .unwrap();
@@ -666,7 +773,8 @@ async fn the_scanner_never_reads_past_an_entry_still_being_committed() {
     use ucp_store::alerts::ScanPosition;
     let test_db = crate::helpers::TestDb::migrated().await;
     let db = test_db.store(2);
-    let insert = "INSERT INTO access_log (entry_id, at, actor, role, action, method, path, status) \
+    let insert =
+        "INSERT INTO access_log (entry_id, at, actor, role, action, method, path, status) \
                   VALUES ($1, now(), $2, 'clinician', 'getCarePlan', 'GET', '/v1', 200)";
     let early = uuid::Uuid::now_v7();
     let late = uuid::Uuid::now_v7();

@@ -118,6 +118,11 @@ def uk_core(resource, where, known):
         url = obj.get("url")
         if isinstance(url, str) and url.startswith("https://universal-care-plan.london/"):
             extension_urls.add(url)
+    for label in resource.get("meta", {}).get("security", []):
+        if (label.get("system"), label.get("code")) != ("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R"):
+            errors.append(f"{name}: meta.security {label} is not v3-Confidentiality R")
+        else:
+            restricted.add(f"{rt}/{rid}")
     if rt == "Patient":
         ids = [i for i in resource.get("identifier", []) if i.get("system") == NHS]
         if len(ids) != 1 or ids[0]["value"] != rid:
@@ -200,6 +205,7 @@ for i in range(40):
         stem += 1
 
 seen_people = 0
+restricted = set()
 for nhs in sorted(people):
     status, ctype, bundle = get(f"/fhir/R4/Patient/{nhs}/$everything")
     if status == 404:
@@ -261,6 +267,9 @@ status, ctype, body = get("/fhir/R4/Patient/9990000018", token="not-a-token")
 if check_status(status, ctype, body, 401, "no valid token"):
     validate(body, "401")
 
+# The demo day marks one person's record sensitive: their Patient and CarePlan are labelled.
+if not any(r.startswith("Patient/") for r in restricted) or not any(r.startswith("CarePlan/") for r in restricted):
+    errors.append(f"no restricted (sensitive) Patient and CarePlan among the demo's: {sorted(restricted)}")
 if seen_people < 10:
     errors.append(f"only {seen_people} demo people were found; expected the seeded ones")
 total = sum(validated.values())

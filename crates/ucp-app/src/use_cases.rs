@@ -437,14 +437,12 @@ const PRIVACY_OFFICERS_ONLY: &str = "Privacy officers only";
 pub const LIST_ALERTS: UseCase = UseCase {
     roles: PRIVACY_OFFICERS,
     refused: PRIVACY_OFFICERS_ONLY,
-    ..UseCase::administration("listPrivacyAlerts", PurposeRule::Stated)
-        .viewing(Some(View::Alerts))
+    ..UseCase::administration("listPrivacyAlerts", PurposeRule::Stated).viewing(Some(View::Alerts))
 };
 pub const GET_ALERT: UseCase = UseCase {
     roles: PRIVACY_OFFICERS,
     refused: PRIVACY_OFFICERS_ONLY,
-    ..UseCase::administration("getPrivacyAlert", PurposeRule::Stated)
-        .viewing(Some(View::Alert))
+    ..UseCase::administration("getPrivacyAlert", PurposeRule::Stated).viewing(Some(View::Alert))
 };
 pub const RECORD_ALERT_OUTCOME: UseCase = UseCase {
     roles: PRIVACY_OFFICERS,

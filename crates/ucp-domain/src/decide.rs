@@ -390,7 +390,11 @@ pub fn decide(
             // status may be marked.
             let plan = state.ok_or(DomainError::NoPlan)?;
             professional(author, PlanSection::PersonalInformation)?;
-            if plan.sensitivity.as_ref().is_some_and(|m| m.reason == mark.reason) {
+            if plan
+                .sensitivity
+                .as_ref()
+                .is_some_and(|m| m.reason == mark.reason)
+            {
                 return Err(DomainError::SensitivityAsRecorded);
             }
             Ok(vec![CarePlanEvent::SensitivityMarked(mark)])

@@ -65,7 +65,9 @@ pub struct Sensitivity {
     /// What a reader is told.
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "This record is marked sensitive: every read of it is reviewed by the privacy officer.")
+        schema(
+            example = "This record is marked sensitive: every read of it is reviewed by the privacy officer."
+        )
     )]
     pub notice: String,
 }

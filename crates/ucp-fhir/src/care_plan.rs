@@ -261,6 +261,9 @@ pub(crate) fn care_plan(ctx: &Context<'_>) -> Resource {
     );
     if let Some(meta) = resource.json.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert("versionId".into(), Value::String(plan.version.to_string()));
+        if plan.sensitivity.is_some() {
+            meta.insert("security".into(), crate::restricted());
+        }
     }
     resource
 }

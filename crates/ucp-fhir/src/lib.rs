@@ -278,3 +278,13 @@ pub(crate) fn organisation_ref(author: &Author) -> Option<Value> {
 
 #[cfg(test)]
 mod tests;
+
+/// The security label of a record a clinician marked sensitive: HL7 v3 Confidentiality
+/// "restricted" (`R`), so that a FHIR consumer knows every read of it is reviewed.
+pub(crate) fn restricted() -> serde_json::Value {
+    serde_json::json!([{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+        "code": "R",
+        "display": "restricted",
+    }])
+}

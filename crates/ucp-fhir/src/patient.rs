@@ -102,7 +102,13 @@ pub(crate) fn patient(ctx: &Context<'_>) -> Resource {
             merge(&mut body, json!({"deceasedBoolean": true}));
         }
     }
-    ctx.resource(ResourceType::Patient, nhs, updated, body)
+    let mut resource = ctx.resource(ResourceType::Patient, nhs, updated, body);
+    if ctx.plan.sensitivity.is_some() {
+        if let Some(meta) = resource.json.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.insert("security".into(), crate::restricted());
+        }
+    }
+    resource
 }
 
 /// The care home where the person lives, as a contact of the Patient (R4 `Patient.contact`,

@@ -150,7 +150,8 @@ impl Alert {
 }
 
 /// The state SQL computes, as [`Alert::state`] does.
-const STATE_SQL: &str = "CASE WHEN outcome IS NOT NULL AND outcome_evidence_count >= evidence_count \
+const STATE_SQL: &str =
+    "CASE WHEN outcome IS NOT NULL AND outcome_evidence_count >= evidence_count \
      THEN outcome WHEN cleared_by IS NOT NULL THEN 'cleared' ELSE 'open' END";
 
 /// Applies a raise to the alert it names (new, or more evidence for it).
@@ -909,7 +910,10 @@ mod tests {
         assert_eq!(again.evidence_count, 1);
         assert_eq!(again.state(), "reviewed-appropriate");
         let more = merge(Some(decided), &raise(1, &[11]));
-        assert_eq!(more.evidence, vec![Uuid::from_u128(10), Uuid::from_u128(11)]);
+        assert_eq!(
+            more.evidence,
+            vec![Uuid::from_u128(10), Uuid::from_u128(11)]
+        );
         assert_eq!(more.state(), "open");
     }
 

@@ -257,9 +257,8 @@ pub async fn list_alerts(
 }
 
 fn alert_id(path: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(path).map_err(|_| {
-        ApiError::bad_field(ErrorCode::BadId, "/alertId", "Not an alert id (a UUID).")
-    })
+    Uuid::parse_str(path)
+        .map_err(|_| ApiError::bad_field(ErrorCode::BadId, "/alertId", "Not an alert id (a UUID)."))
 }
 
 /// One alert with its evidence: the access-log entries themselves, and every outcome recorded
@@ -470,7 +469,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// This module's part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list_alerts, get_alert, record_outcome, mark_sensitive, clear_sensitive),
+    paths(
+        list_alerts,
+        get_alert,
+        record_outcome,
+        mark_sensitive,
+        clear_sensitive
+    ),
     components(schemas(SensitivityMarked, SensitivityCleared))
 )]
 pub struct Api;

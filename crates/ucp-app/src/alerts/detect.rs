@@ -231,7 +231,10 @@ impl Detector {
             if let Some(p) = person {
                 found.push(Self::raise(
                     AlertKind::SelfDeclaredRelationship,
-                    alert_id(AlertKind::SelfDeclaredRelationship, &[&e.entry_id.to_string()]),
+                    alert_id(
+                        AlertKind::SelfDeclaredRelationship,
+                        &[&e.entry_id.to_string()],
+                    ),
                     e,
                     Some(p),
                     format!(
@@ -246,7 +249,11 @@ impl Detector {
             }
         }
         if served && e.action == "grantAttorneyProxy" {
-            let flag = e.detail.as_ref().map(|d| &d["flag"]).filter(|f| !f.is_null());
+            let flag = e
+                .detail
+                .as_ref()
+                .map(|d| &d["flag"])
+                .filter(|f| !f.is_null());
             if let (Some(p), Some(flag)) = (person, flag) {
                 let reasons = flag["reasons"]
                     .as_array()
@@ -260,7 +267,10 @@ impl Detector {
                     .unwrap_or_else(|| "the grantor had just recorded the attorney".to_owned());
                 found.push(Self::raise(
                     AlertKind::SelfDeclaredRelationship,
-                    alert_id(AlertKind::SelfDeclaredRelationship, &[&e.entry_id.to_string()]),
+                    alert_id(
+                        AlertKind::SelfDeclaredRelationship,
+                        &[&e.entry_id.to_string()],
+                    ),
                     e,
                     Some(p),
                     format!(
@@ -336,11 +346,7 @@ impl Detector {
                         AlertKind::SensitiveRecord,
                         e,
                         p,
-                        format!(
-                            "{} ({}) read a record marked sensitive",
-                            who(e),
-                            e.role
-                        ),
+                        format!("{} ({}) read a record marked sensitive", who(e), e.role),
                     ));
                 }
             }

@@ -105,10 +105,11 @@ impl StaffDirectory {
                     problem: "expected actor,family name,postcode".into(),
                 });
             };
-            let postcode = ucp_domain::Postcode::parse(postcode).map_err(|e| StaffDirectoryError {
-                line: i + 1,
-                problem: e.to_string(),
-            })?;
+            let postcode =
+                ucp_domain::Postcode::parse(postcode).map_err(|e| StaffDirectoryError {
+                    line: i + 1,
+                    problem: e.to_string(),
+                })?;
             if actor.is_empty() || family.is_empty() {
                 return Err(StaffDirectoryError {
                     line: i + 1,
@@ -117,10 +118,7 @@ impl StaffDirectory {
             }
             staff.insert(
                 actor.to_owned(),
-                (
-                    ucp_domain::fold_name(family),
-                    postcode.as_str().to_owned(),
-                ),
+                (ucp_domain::fold_name(family), postcode.as_str().to_owned()),
             );
         }
         Ok(Self(staff))

@@ -114,7 +114,10 @@ pub fn compare(recomputed: &[Alert], recorded: &[Alert]) -> Differences {
 ///
 /// # Errors
 /// When the store fails.
-pub async fn check(db: &Database, config: &AlertsConfig) -> Result<(Recomputed, Differences), AppError> {
+pub async fn check(
+    db: &Database,
+    config: &AlertsConfig,
+) -> Result<(Recomputed, Differences), AppError> {
     let upto = db
         .alert_scan_position(SCANNER)
         .await?
@@ -130,7 +133,10 @@ pub async fn check(db: &Database, config: &AlertsConfig) -> Result<(Recomputed, 
 ///
 /// # Errors
 /// Refused while a server scans; when the store fails.
-pub async fn rebuild(db: &Database, config: &AlertsConfig) -> Result<(Recomputed, Differences), AppError> {
+pub async fn rebuild(
+    db: &Database,
+    config: &AlertsConfig,
+) -> Result<(Recomputed, Differences), AppError> {
     let recomputed = recompute(db, config, None).await?;
     let recorded = db.all_alerts().await?;
     let differences = compare(&recomputed.alerts, &recorded);

@@ -46,7 +46,11 @@ pub struct AlertWithEvidence {
 ///
 /// # Errors
 /// Forbidden for anyone but a privacy officer; the store's failure.
-pub async fn list(db: &Database, actor: &Actor, query: AlertQuery) -> Result<Shown<Vec<Alert>>, AppError> {
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    query: AlertQuery,
+) -> Result<Shown<Vec<Alert>>, AppError> {
     use_cases::LIST_ALERTS.authorize(actor)?;
     let alerts = db.alerts(&query).await?;
     let mut named: Vec<String> = Vec::new();
@@ -94,7 +98,11 @@ fn not_found() -> AppError {
 ///
 /// # Errors
 /// Forbidden for anyone but a privacy officer; not found; the store's failure.
-pub async fn get(db: &Database, actor: &Actor, alert_id: Uuid) -> Result<Shown<AlertWithEvidence>, AppError> {
+pub async fn get(
+    db: &Database,
+    actor: &Actor,
+    alert_id: Uuid,
+) -> Result<Shown<AlertWithEvidence>, AppError> {
     use_cases::GET_ALERT.authorize(actor)?;
     let alert = db.alert(alert_id).await?.ok_or_else(not_found)?;
     let evidence = db.access_entries(&alert.evidence).await?;

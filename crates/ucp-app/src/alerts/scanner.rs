@@ -131,9 +131,10 @@ pub async fn lookups(
     config: &AlertsConfig,
     batch: &[ScannedEntry],
 ) -> Result<Lookups, AppError> {
-    let reads = batch.iter().map(|s| &s.entry).filter(|e| {
-        (200..300).contains(&e.status) && e.method == "GET" && e.nhs_number.is_some()
-    });
+    let reads = batch
+        .iter()
+        .map(|s| &s.entry)
+        .filter(|e| (200..300).contains(&e.status) && e.method == "GET" && e.nhs_number.is_some());
     let mut plans = HashSet::new();
     let mut people = HashSet::new();
     for e in reads {

@@ -9,7 +9,10 @@ use super::detect::{Detector, Lookups};
 use super::{AlertsConfig, StaffDirectory};
 
 fn at(minute: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).single().unwrap_or_default() + Duration::minutes(minute)
+    Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::minutes(minute)
 }
 
 fn read(actor: &str, role: &str, person: &str, minute: i64) -> AccessEntry {
@@ -24,7 +27,9 @@ fn read(actor: &str, role: &str, person: &str, minute: i64) -> AccessEntry {
         action: "getCarePlan".to_owned(),
         method: "GET".to_owned(),
         path: "/v1/care-plans/x".to_owned(),
-        plan_id: Some(Uuid::from_u128(u128::from(person.parse::<u64>().unwrap_or(0)))),
+        plan_id: Some(Uuid::from_u128(u128::from(
+            person.parse::<u64>().unwrap_or(0),
+        ))),
         nhs_number: Some(person.to_owned()),
         plan_version: Some(3),
         view: Some("plan".to_owned()),
@@ -104,13 +109,19 @@ fn more_distinct_people_than_the_roles_threshold_within_an_hour() {
     config.bulk_reads.insert("ambulance".into(), 3);
     let mut d = Detector::new(config);
     // The same person again and again is not bulk.
-    let same: Vec<_> = (0..10).map(|i| read("crew", "ambulance", "9990000018", i)).collect();
+    let same: Vec<_> = (0..10)
+        .map(|i| read("crew", "ambulance", "9990000018", i))
+        .collect();
     assert!(run(&mut d, &same, &Lookups::default()).is_empty());
     let many: Vec<_> = (0..3)
         .map(|i| read("crew", "ambulance", &format!("999000010{i}"), 20 + i))
         .collect();
     let found = run(&mut d, &many, &Lookups::default());
-    assert_eq!(kinds(&found), ["bulk-reads"], "the fourth distinct person crosses 3");
+    assert_eq!(
+        kinds(&found),
+        ["bulk-reads"],
+        "the fourth distinct person crosses 3"
+    );
     let Some(Detection::Raise(raised)) = found.first() else {
         panic!("a raise")
     };
@@ -139,9 +150,11 @@ fn more_distinct_people_than_the_roles_threshold_within_an_hour() {
 
 #[test]
 fn a_family_lookup_needs_both_the_family_name_and_the_postcode() {
-    let mut config = AlertsConfig::default();
-    config.staff = StaffDirectory::parse("actor,family,postcode\ngp-1,O'Brien,SW1A 1AA\n")
-        .unwrap_or_default();
+    let config = AlertsConfig {
+        staff: StaffDirectory::parse("actor,family,postcode\ngp-1,O'Brien,SW1A 1AA\n")
+            .unwrap_or_default(),
+        ..AlertsConfig::default()
+    };
     let mut d = Detector::new(config);
     let mut lookups = Lookups::default();
     lookups.people.insert(
@@ -170,7 +183,9 @@ fn reads_of_a_sensitive_record_only_while_it_is_marked() {
     let mut d = Detector::new(AlertsConfig::default());
     let mut lookups = Lookups::default();
     let plan = Uuid::from_u128(9_990_000_018);
-    lookups.sensitivity.insert(plan, vec![(4, true), (6, false)]);
+    lookups
+        .sensitivity
+        .insert(plan, vec![(4, true), (6, false)]);
     let mut before = read("gp-1", "clinician", "9990000018", 0);
     before.plan_version = Some(3);
     let mut during = read("gp-1", "clinician", "9990000018", 1);
@@ -183,9 +198,10 @@ fn reads_of_a_sensitive_record_only_while_it_is_marked() {
 
 #[test]
 fn refusals_in_bulk_count_the_folded_ones() {
-    let mut config = AlertsConfig::default();
-    config.bulk_refusals = 20;
-    let mut d = Detector::new(config);
+    let mut d = Detector::new(AlertsConfig {
+        bulk_refusals: 20,
+        ..AlertsConfig::default()
+    });
     let mut first = read("anonymous", "none", "9990000018", 0);
     first.status = 401;
     first.view = None;
@@ -231,7 +247,9 @@ fn staff_directory_lines_are_checked() {
 #[test]
 fn bulk_read_thresholds_parse_and_refuse_unknown_roles() {
     let parsed = AlertsConfig::parse_bulk_reads("ambulance=0, clinician=10");
-    assert!(parsed.as_ref().is_ok_and(|t| t["ambulance"] == 0 && t["clinician"] == 10));
+    assert!(parsed
+        .as_ref()
+        .is_ok_and(|t| t["ambulance"] == 0 && t["clinician"] == 10));
     assert!(AlertsConfig::parse_bulk_reads("admin=3").is_err());
     assert!(AlertsConfig::parse_bulk_reads("ambulance=many").is_err());
 }
