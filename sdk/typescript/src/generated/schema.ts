@@ -758,6 +758,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/care-plans/{id}/sensitivity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark the record sensitive (clinicians): the person is a member of staff, a public figure,
+         *     or at risk if found. From now on every professional's read of it raises an alert for the
+         *     privacy officer, and every reader of the plan is told that reads are reviewed (the reason
+         *     is in the plan's history, not on the plan).
+         */
+        post: operations["markSensitive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/care-plans/{id}/sensitivity/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear the record's sensitivity mark (clinicians), naming the reason on record. */
+        post: operations["clearSensitive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/care-plans/{id}/void": {
         parameters: {
             query?: never;
@@ -1216,6 +1255,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/privacy/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The privacy officer's alerts, newest first (privacy officers). Each is raised from the
+         *     access log by an access that needs a reason.
+         */
+        get: operations["listPrivacyAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/alerts/{alertId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One alert with its evidence: the access-log entries themselves, and every outcome recorded
+         *     (privacy officers).
+         */
+        get: operations["getPrivacyAlert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/alerts/{alertId}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the outcome of an alert (privacy officers): reviewed as appropriate, or referred,
+         *     with a note. Closing an alert about a person tells them, in their access log, that an access
+         *     to their record was reviewed by the privacy officer. More evidence arriving later reopens it.
+         */
+        post: operations["recordPrivacyAlertOutcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions": {
         parameters: {
             query?: never;
@@ -1369,6 +1469,36 @@ export interface components {
             location?: components["schemas"]["ShortText"] | null;
             refuses?: components["schemas"]["LongText"] | null;
         };
+        /**
+         * @description What an alert is about.
+         * @enum {string}
+         */
+        AlertKind: "self-declared-relationship" | "emergency-purpose" | "bulk-reads" | "family-lookup" | "sensitive-record" | "bulk-refusals";
+        /** @description The privacy officer's outcome on an alert. */
+        AlertOutcomeRequest: {
+            /**
+             * @description What was found, and (for a referral) to whom it went.
+             * @example The crew attended a call at the address that night (CAD 4411).
+             */
+            note: string;
+            outcome: components["schemas"]["Outcome"];
+        };
+        /** @description An outcome recorded on an alert. */
+        AlertOutcomeView: {
+            /** Format: date-time */
+            at: string;
+            /** @description Who recorded it (their sign-in's subject) and their name. */
+            by: string;
+            byName?: string | null;
+            /** @description The privacy officer's note. */
+            note: string;
+            outcome: components["schemas"]["Outcome"];
+        };
+        /**
+         * @description Where an alert stands.
+         * @enum {string}
+         */
+        AlertState: "open" | "cleared" | "reviewed-appropriate" | "referred";
         /** @description Access, communication and hazards: what to know before the door opens. */
         Alerts: {
             accessToHome?: string | null;
@@ -2022,7 +2152,7 @@ export interface components {
          *     document. A client switches on these, never on the text of `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "residence_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current" | "plan_not_shared";
+        ErrorCode: "not_found" | "bad_query" | "bad_path" | "bad_plan_id" | "bad_section" | "bad_nhs_number" | "bad_postcode" | "bad_cursor" | "bad_limit" | "bad_wait" | "bad_page" | "bad_entry_id" | "bad_id" | "bad_idempotency_key" | "bad_if_match" | "bad_consistency_token" | "purpose_of_use_required" | "bad_purpose_of_use" | "bad_on_behalf_of" | "limit_exceeded" | "request_timeout" | "too_few_criteria" | "name_prefix_too_short" | "malformed_json" | "unknown_field" | "unreadable_body" | "validation_failed" | "nhs_number_cannot_change" | "section_cannot_be_retracted" | "not_your_nhs_number" | "idempotency_key_reused" | "unauthorized" | "forbidden" | "plan_exists" | "concurrent_change" | "plan_closed" | "not_deceased" | "already_redelivered" | "nrl_publishing_off" | "proxy_grant_conflict" | "decision_changed" | "already_signed" | "consent_already_withdrawn" | "residence_conflict" | "sensitivity_conflict" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "service_unavailable" | "rate_limited" | "receiver_failed" | "audit_unavailable" | "internal_error" | "plan_not_current" | "plan_not_shared";
         /**
          * @description The resource types served by read and search (documentation of the path parameter; the
          *     handler parses the name with `ucp_fhir::ResourceType`).
@@ -2325,6 +2455,11 @@ export interface components {
              */
             overdue: number;
         };
+        /**
+         * @description What the privacy officer decided.
+         * @enum {string}
+         */
+        Outcome: "reviewed-appropriate" | "referred";
         /** @description One issue of an [`OperationOutcome`]. */
         OutcomeIssue: {
             /**
@@ -2474,6 +2609,7 @@ export interface components {
             sections: {
                 [key: string]: components["schemas"]["SectionView"];
             };
+            sensitivity?: components["schemas"]["Sensitivity"] | null;
             status: components["schemas"]["PlanStatus"];
             statusChange?: components["schemas"]["StatusChangeView"] | null;
             /** Format: date-time */
@@ -2544,6 +2680,65 @@ export interface components {
              *     printed 3 Dec 2026) is CURRENT").
              */
             message: string;
+        };
+        /** @description One alert. */
+        PrivacyAlert: {
+            /** @description Whose access raised it: their sign-in's subject, name, role and organisation. */
+            actor: string;
+            actorName?: string | null;
+            /** Format: uuid */
+            alertId: string;
+            /** Format: date-time */
+            clearedAt?: string | null;
+            /**
+             * Format: uuid
+             * @description The access-log entry that cleared it (a clinician's confirmation of a residence).
+             */
+            clearedBy?: string | null;
+            /** @description Send as `If-Match` with an outcome: the alert as you read it. */
+            etag: string;
+            /**
+             * Format: int64
+             * @description How many access-log entries are its evidence (the first 100 are kept with it).
+             */
+            evidenceCount: number;
+            kind: components["schemas"]["AlertKind"];
+            /**
+             * Format: date-time
+             * @description The time of its newest evidence.
+             */
+            lastAt: string;
+            /** @description The person it is about (none for bulk reads, which are about many). */
+            nhsNumber?: string | null;
+            organisation?: string | null;
+            outcome?: components["schemas"]["AlertOutcomeView"] | null;
+            /** @description How many people the evidence is about. */
+            peopleCount: number;
+            /**
+             * Format: date-time
+             * @description The time of the access that raised it.
+             */
+            raisedAt: string;
+            /** @description Why, in words. */
+            reason: string;
+            role: string;
+            state: components["schemas"]["AlertState"];
+        };
+        /** @description One alert with its evidence. */
+        PrivacyAlertDetail: {
+            alert: components["schemas"]["PrivacyAlert"];
+            /** @description The access-log entries that raised it, oldest first (at most 100). */
+            evidence: components["schemas"]["AuditEntry"][];
+            /** @description Every outcome recorded on it, oldest first. */
+            outcomes: components["schemas"]["AlertOutcomeView"][];
+            /** @description Everyone whose record the evidence is about (at most 1,000). */
+            people: string[];
+        };
+        /** @description A page of alerts, newest first. */
+        PrivacyAlertPage: {
+            alerts: components["schemas"]["PrivacyAlert"][];
+            /** @description Pass as `before` for the next (older) page; absent on the last page. */
+            next?: string | null;
         };
         /** @description An RFC 9457 problem document. */
         Problem: {
@@ -2800,6 +2995,54 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * @description The mark on record, as the plan holds it and serves it: who marked it and when. The reason is
+         *     in the plan's history for clinicians; the plan itself says only that reads are reviewed, so
+         *     that every reader of the plan is not told that the person is, say, a public figure.
+         */
+        Sensitivity: {
+            /** Format: date-time */
+            markedAt: string;
+            markedBy: components["schemas"]["Author"];
+            /**
+             * @description What a reader is told.
+             * @example This record is marked sensitive: every read of it is reviewed by the privacy officer.
+             */
+            notice: string;
+            /**
+             * Format: int64
+             * @description The plan version that marked it.
+             */
+            version: number;
+        };
+        /**
+         * @description A clinician clears the mark: the reason named has gone (it must be the one on record, so
+         *     that a clearance read before a re-marking never clears the new one).
+         */
+        SensitivityCleared: {
+            reason: components["schemas"]["SensitivityReason"];
+        };
+        /** @description A clinician marks the record sensitive. */
+        SensitivityMarked: {
+            reason: components["schemas"]["SensitivityReason"];
+        };
+        /** @description Where the record's mark stands after a change. */
+        SensitivityOutcome: {
+            /** @description The plan's new ETag. */
+            etag: string;
+            /** Format: uuid */
+            planId: string;
+            /** @description Whether reads of the record are now reviewed. */
+            sensitive: boolean;
+            sensitivity?: components["schemas"]["Sensitivity"] | null;
+            /** Format: int64 */
+            version: number;
+        };
+        /**
+         * @description Why the record is sensitive: the reason the privacy officer reads with each alert.
+         * @enum {string}
+         */
+        SensitivityReason: "member-of-staff" | "public-figure" | "safeguarding";
         /**
          * @description A name, a label or a short answer: 1 to 200 characters.
          * @example Margaret
@@ -11591,6 +11834,336 @@ export interface operations {
             };
         };
     };
+    markSensitive: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SensitivityMarked"];
+            };
+        };
+        responses: {
+            /** @description The record's mark */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SensitivityOutcome"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Clinicians only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Marked already for this reason */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is well-formed but breaks a rule or a limit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clearSensitive: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SensitivityCleared"];
+            };
+        };
+        responses: {
+            /** @description The record's mark */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SensitivityOutcome"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or a bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Clinicians only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not marked for the reason named */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan changed since the ETag sent */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is well-formed but breaks a rule or a limit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     voidCarePlan: {
         parameters: {
             query?: never;
@@ -15158,6 +15731,350 @@ export interface operations {
             };
             /** @description since or until outside the plan's versions */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPrivacyAlerts: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["AlertState"];
+                kind?: components["schemas"]["AlertKind"];
+                /** @description The organisation (ODS code) of the actor whose access raised it. */
+                organisation?: string;
+                /** @description The actor whose access raised it (their sign-in's subject). */
+                actor?: string;
+                /** @description The person it is about, or among the people it is about. */
+                nhsNumber?: string;
+                /** @description The `next` of the previous page. */
+                before?: string;
+                /** @description 1 to 200; default 50. */
+                limit?: number;
+            };
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alerts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyAlertPage"];
+                };
+            };
+            /** @description Bad filter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Privacy officers only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPrivacyAlert: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Alert id */
+                alertId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert and its evidence */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyAlertDetail"];
+                };
+            };
+            /** @description Bad id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Privacy officers only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such alert */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This token's subject sent too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; quote X-Request-Id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable or did not answer in time; nothing was done */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordPrivacyAlertOutcome: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The alert's ETag */
+                "If-Match": string;
+                /** @description Why you are accessing the record. Required on every read by clinician, ambulance, nhs111, ooh, admin, care-home and privacy-officer callers (400 purpose_of_use_required without it); dispatch's purpose is always emergency; the person need not say. Recorded in the access log. */
+                "X-Purpose-Of-Use"?: "direct-care" | "emergency" | "audit";
+            };
+            path: {
+                /** @description Alert id */
+                alertId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertOutcomeRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert with its outcome */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description The primary's WAL position after this write: send it with a later read to read your own write from a replica */
+                    "UCP-Consistency"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyAlert"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field, a bad id or If-Match */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Privacy officers only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such alert */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the body read timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The alert changed since you read it (another outcome, or more evidence) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An empty or overlong note */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match */
+            428: {
                 headers: {
                     [name: string]: unknown;
                 };
