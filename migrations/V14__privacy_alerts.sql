@@ -22,6 +22,9 @@ CREATE TABLE privacy_alerts (
     actor_name      text,
     role            text NOT NULL,
     organisation    text,
+    -- The plan version the raising entry showed or made (a home's admission: the version the
+    -- admission made, which a clinician's confirmation names).
+    plan_version    bigint,
     reason          text NOT NULL,
     -- The first entries that are its evidence, in the order they were written (at most 100);
     -- `evidence_count` counts them all.

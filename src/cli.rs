@@ -1030,7 +1030,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .parse()
                 .context("reading UCP_WEBHOOK_ALLOW")?,
         },
-        alerts: args.alert_args.config()?,
+        alerts: {
+            let alerts = args.alert_args.config()?;
+            if alerts.enabled && alerts.staff.is_empty() {
+                tracing::warn!(
+                    "no UCP_STAFF_DIRECTORY: family lookups (staff reading the records of people \
+                     of their own family name and postcode) are not detected"
+                );
+            }
+            alerts
+        },
         nrl: args.nrl_url.map(|url| ucp_app::nrl::NrlConfig {
             url,
             bearer_token: args.nrl_token,

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::seed::demo_nhs_number;
 
-/// The staff member whose own family name and postcode are those of demo person 2 (Nowak,
-/// N1 9GU), as `config/staff-directory.example.csv` records them.
+/// The staff member whose own family name and postcode are those of 9990000263 (index 2 of the
+/// demo: Nowak, N1 9GU), as `config/staff-directory.example.csv` records them.
 pub const FAMILY_READER: &str = "demo-gp-nowak";
 
 struct Who {
@@ -246,13 +246,20 @@ pub async fn write(db: &Database) -> anyhow::Result<usize> {
     day.summary(&HOME, "direct-care", &people[15]);
     day.plan(&NOWAK, "direct-care", &people[0]);
 
-    // 1. A care home's own admissions; a clinician confirms the second.
+    // 1. A care home's own admissions (each entry at the plan version its admission made);
+    //    a clinician confirms the second, naming that version.
+    let residence_version = |p: &PlanRow| p.document["residence"]["version"].as_i64();
     for i in [14, 15] {
+        let admitted = PlanRow {
+            version: residence_version(&people[i])
+                .ok_or_else(|| anyhow::anyhow!("demo person {i} has no residence"))?,
+            ..people[i].clone()
+        };
         day.entry(
             &HOME,
             None,
             ("POST", "admitResident", "/v1/care-home/residents".into()),
-            Some(&people[i]),
+            Some(&admitted),
             None,
             Some("residence"),
             201,
@@ -271,7 +278,10 @@ pub async fn write(db: &Database) -> anyhow::Result<usize> {
         None,
         Some("residence"),
         200,
-        Some(serde_json::json!({ "careHome": HOME.org })),
+        Some(serde_json::json!({
+            "careHome": HOME.org,
+            "residenceVersion": residence_version(&people[15]),
+        })),
     );
     // 2. A GP states an emergency.
     day.plan(&LOCUM, "emergency", &people[3]);

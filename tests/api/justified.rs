@@ -487,6 +487,27 @@ async fn an_attorney_is_granted_access_only_by_a_caring_clinician_by_nhs_number_
         metrics.contains("ucp_proxy_grants_flagged_total 1"),
         "{metrics}"
     );
+    // The flagged grant, and only it, is a self-declared relationship for the privacy officer
+    // (the scanner reads the log every second: 10 s at most).
+    let owner = app.test_db.owner_client().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let alerts = loop {
+        let rows = owner
+            .query(
+                "SELECT evidence FROM privacy_alerts WHERE kind = 'self-declared-relationship' \
+                 AND nhs_number = $1",
+                &[&person],
+            )
+            .await
+            .unwrap();
+        if !rows.is_empty() || tokio::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(alerts.len(), 1, "one alert, for the flagged grant only");
+    let evidence: Vec<uuid::Uuid> = alerts[0].get(0);
+    assert_eq!(evidence, vec![flagged[0].entry_id]);
 }
 
 #[tokio::test]

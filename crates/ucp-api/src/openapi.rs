@@ -223,7 +223,8 @@ impl Modify for ServerErrors {
 /// `retractSectionWhatMatters`), and a generated client knows which body it holds. The server
 /// has one route per method; the access log names the operation by the most specific documented
 /// path (see `OperationIds::get`). Every `If-Match` gets the pattern of the tags this service
-/// issues (`"plan.N"` or `"<section>.N"`), and every cursor the pattern of base64url.
+/// issues (`"plan.N"` or `"<section>.N"`; an alert's `"alert-rN"`), and every cursor the
+/// pattern of base64url.
 struct SectionOperations;
 
 const SECTION_ROUTES: [(&str, bool); 2] = [
@@ -298,7 +299,13 @@ impl Modify for SectionOperations {
                 openapi.paths.paths.insert(path, item);
             }
         }
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            // An alert's tag is its revision (`"alert-r3"`), not a plan's or a section's.
+            let tags = if path.starts_with("/v1/privacy/alerts") {
+                r#"^"alert-r[0-9]{1,9}"$"#
+            } else {
+                etag_pattern.as_str()
+            };
             for op in operations_mut(item) {
                 for param in op.parameters.iter_mut().flatten() {
                     let RefOr::T(param) = param else { continue };
@@ -308,7 +315,7 @@ impl Modify for SectionOperations {
                         continue;
                     }
                     let pattern = match (&param.parameter_in, param.name.as_str()) {
-                        (ParameterIn::Header, "If-Match") => etag_pattern.as_str(),
+                        (ParameterIn::Header, "If-Match") => tags,
                         // Cursors and page tokens are base64url of what the service issued.
                         (ParameterIn::Query, "after" | "before") => "^[A-Za-z0-9_-]*$",
                         _ => continue,

@@ -247,7 +247,19 @@ fn write_access(
         Command::EndResidence(e) => Some(&e.ods_code),
         _ => None,
     };
-    let detail = care_home.map(|home| serde_json::json!({ "careHome": home }));
+    // A confirmation (or a clinician's record of the same home) names the residence it
+    // confirms by the plan version that recorded it: only that admission's alert is cleared.
+    let confirmed = match command {
+        Command::ConfirmResidence(_) | Command::RecordResidence(_) => state
+            .and_then(|plan| plan.residence.as_ref())
+            .filter(|r| Some(&r.care_home.ods_code) == care_home)
+            .map(|r| r.version),
+        _ => None,
+    };
+    let detail = care_home.map(|home| match confirmed {
+        Some(version) => serde_json::json!({ "careHome": home, "residenceVersion": version }),
+        None => serde_json::json!({ "careHome": home }),
+    });
     let nhs_number = match (state, command) {
         (Some(plan), _) => Some(plan.nhs_number.to_string()),
         (

@@ -69,7 +69,12 @@ pub struct ChangePage {
 /// When the store fails or an event cannot be read.
 pub async fn to_changes(db: &Database, events: &[RecordedEvent]) -> Result<Vec<Change>, AppError> {
     let mut wanted: HashMap<Uuid, BTreeSet<i64>> = HashMap::new();
-    for e in events.iter().filter(|e| e.stream_type == STREAM_TYPE) {
+    // A sensitivity mark changes no summary, and the feed would make its followers a register
+    // of who is marked: it is not a change they are sent.
+    for e in events.iter().filter(|e| {
+        e.stream_type == STREAM_TYPE
+            && !ucp_domain::sensitivity::WITHHELD.contains(&e.event_type.as_str())
+    }) {
         wanted
             .entry(e.stream_id)
             .or_default()

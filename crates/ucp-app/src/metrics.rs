@@ -77,6 +77,10 @@ pub struct Metrics {
     pub stale_key_refusals: Counter,
     /// Privacy alerts open, by kind (as the last scan or outcome on this server counted them).
     pub privacy_alerts_open: Family<AlertKindLabel, Gauge>,
+    /// Seconds between now and the newest access-log entry the alert scanner has read (on the
+    /// server that leads the scan): detection that stalls (a long transaction holding the
+    /// fence, a scanner that fails) shows here.
+    pub alert_scan_lag_seconds: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -206,6 +210,13 @@ impl Default for Metrics {
             "Privacy alerts open (not yet reviewed, or reopened by new evidence), by kind",
             privacy_alerts_open.clone(),
         );
+        let alert_scan_lag_seconds = Gauge::default();
+        registry.register(
+            "privacy_alert_scan_lag_seconds",
+            "Seconds between now and the newest access-log entry the privacy alert scanner has \
+             read, on the server leading the scan (0 elsewhere)",
+            alert_scan_lag_seconds.clone(),
+        );
         for kind in [
             "self-declared-relationship",
             "emergency-purpose",
@@ -262,11 +273,20 @@ impl Default for Metrics {
             access_refusals_coalesced,
             stale_key_refusals,
             privacy_alerts_open,
+            alert_scan_lag_seconds,
         }
     }
 }
 
 impl Metrics {
+    /// Sets the scanner's lag from the time of the newest entry it has read. When it is idle
+    /// and caught up, that entry may be old while nothing is behind: the lag is then measured
+    /// from it all the same, so read it with the access log's own rate in mind.
+    pub fn set_alert_scan_lag(&self, newest_read: chrono::DateTime<chrono::Utc>) {
+        let lag = (chrono::Utc::now() - newest_read).num_seconds().max(0);
+        self.alert_scan_lag_seconds.set(lag);
+    }
+
     /// Sets how many alerts of a kind are open.
     pub fn set_open_alerts(&self, kind: &str, open: i64) {
         self.privacy_alerts_open

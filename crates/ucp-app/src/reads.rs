@@ -271,7 +271,14 @@ pub async fn history_to(
                 section: step.event.section(),
                 changed_by: env.author,
                 at: step.recorded.recorded_at,
-                change: step.recorded.data.clone(),
+                // A sensitivity mark's reason is the privacy officer's, not the readers'.
+                change: if ucp_domain::sensitivity::WITHHELD
+                    .contains(&step.recorded.event_type.as_str())
+                {
+                    serde_json::json!({})
+                } else {
+                    step.recorded.data.clone()
+                },
                 status_after: step.plan.as_ref().map_or(PlanStatus::Active, |p| p.status),
             })
         })

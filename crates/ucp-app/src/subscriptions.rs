@@ -125,7 +125,12 @@ impl From<DeadLetter> for DeadLetterView {
 }
 
 fn change_types() -> Vec<&'static str> {
-    let mut types = ucp_domain::PLAN_EVENT_TYPES.to_vec();
+    // Sensitivity marks are never sent (`sensitivity::WITHHELD`): not a type to ask for.
+    let mut types: Vec<&'static str> = ucp_domain::PLAN_EVENT_TYPES
+        .iter()
+        .copied()
+        .filter(|t| !ucp_domain::sensitivity::WITHHELD.contains(t))
+        .collect();
     types.extend(PlanSection::ALL.iter().map(|s| section_event_type(*s)));
     types
 }

@@ -402,12 +402,10 @@ pub fn decide(
         Command::ClearSensitive(clear) => {
             let plan = state.ok_or(DomainError::NoPlan)?;
             professional(author, PlanSection::PersonalInformation)?;
-            match &plan.sensitivity {
-                Some(m) if m.reason == clear.reason => {
-                    Ok(vec![CarePlanEvent::SensitivityCleared(clear)])
-                }
-                _ => Err(DomainError::SensitivityAsRecorded),
+            if plan.sensitivity.is_none() {
+                return Err(DomainError::SensitivityAsRecorded);
             }
+            Ok(vec![CarePlanEvent::SensitivityCleared(clear)])
         }
     }
 }

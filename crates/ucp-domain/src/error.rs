@@ -96,6 +96,6 @@ pub enum DomainError {
     ResidentElsewhere,
     #[error("the residence is confirmed already")]
     ResidenceConfirmedAlready,
-    #[error("the record's sensitivity is not as the change assumes: marked already for this reason, or not marked for the reason named")]
+    #[error("the record's sensitivity is not as the change assumes: marked already for this reason, or not marked")]
     SensitivityAsRecorded,
 }

@@ -42,14 +42,19 @@ pub struct SensitivityMarked {
     pub reason: SensitivityReason,
 }
 
-/// A clinician clears the mark: the reason named has gone (it must be the one on record, so
-/// that a clearance read before a re-marking never clears the new one).
+/// A clinician clears the mark: its reason has gone. It names no reason: the reason is not
+/// shown to readers (see [`WITHHELD`]), and the plan's `If-Match` already binds the clearance to
+/// the mark the clinician saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SensitivityCleared {
-    pub reason: SensitivityReason,
-}
+pub struct SensitivityCleared {}
+
+/// The events whose content no reader of the plan is shown (its history gives their type, not
+/// their data) and that the feed does not carry: a mark's reason (a member of staff, a public
+/// figure, a person at risk if found), and a register of who is marked, are for the privacy
+/// officer only.
+pub const WITHHELD: [&str; 2] = ["SensitivityMarked", "SensitivityCleared"];
 
 /// The mark on record, as the plan holds it and serves it: who marked it and when. The reason is
 /// in the plan's history for clinicians; the plan itself says only that reads are reviewed, so

@@ -67,17 +67,22 @@ pub struct Raise {
     pub actor_name: Option<String>,
     pub role: String,
     pub organisation: Option<String>,
+    /// The plan version the raising entry showed or made.
+    pub plan_version: Option<i64>,
     pub reason: String,
     pub evidence: Vec<Uuid>,
     pub people: Vec<String>,
 }
 
-/// A clinician confirmed (or recorded) the residence a care home declared: that home's
-/// admission alerts about the person are moot.
+/// A clinician confirmed (or recorded) the residence a care home declared: the admission that
+/// made that residence (its plan version) is moot; an earlier admission by the same home, whose
+/// residence ended since, is not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clear {
     pub nhs_number: String,
     pub care_home: String,
+    /// The plan version that recorded the residence confirmed.
+    pub residence_version: i64,
     pub entry_id: Uuid,
     pub at: DateTime<Utc>,
 }
@@ -115,6 +120,7 @@ pub struct Alert {
     pub actor_name: Option<String>,
     pub role: String,
     pub organisation: Option<String>,
+    pub plan_version: Option<i64>,
     pub reason: String,
     pub evidence: Vec<Uuid>,
     pub evidence_count: i64,
@@ -173,6 +179,7 @@ pub fn merge(existing: Option<Alert>, raise: &Raise) -> Alert {
                 actor_name: raise.actor_name.clone(),
                 role: raise.role.clone(),
                 organisation: raise.organisation.clone(),
+                plan_version: raise.plan_version,
                 reason: raise.reason.clone(),
                 evidence,
                 evidence_count: i64::try_from(raise.evidence.len()).unwrap_or(i64::MAX),
@@ -223,6 +230,7 @@ pub fn clears(alert: &Alert, clear: &Clear) -> bool {
         && alert.role == "care-home"
         && alert.nhs_number.as_deref() == Some(clear.nhs_number.as_str())
         && alert.organisation.as_deref() == Some(clear.care_home.as_str())
+        && alert.plan_version == Some(clear.residence_version)
 }
 
 /// Applies detections in order to a set of alerts by id: the recomputation's fold, and the
@@ -253,6 +261,17 @@ pub fn apply(alerts: &mut HashMap<Uuid, Alert>, detections: &[Detection]) -> Vec
     touched
 }
 
+/// A sensitivity mark or clearance on one of a person's plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitivityMark {
+    pub nhs_number: String,
+    pub plan_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub marked: bool,
+    /// The mark's reason (`member-of-staff`, …); none for a clearance.
+    pub reason: Option<String>,
+}
+
 /// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertQuery {
@@ -281,7 +300,7 @@ pub enum OutcomeRefused {
 const ALERT_COLUMNS: &str = "alert_id, kind, raised_at, last_at, nhs_number, actor, actor_name, \
      role, organisation, reason, evidence, evidence_count, people, cleared_by, cleared_at, \
      outcome, outcome_note, outcome_by, outcome_by_name, outcome_at, outcome_evidence_count, \
-     revision";
+     revision, plan_version";
 
 fn alert(row: &tokio_postgres::Row) -> Result<Alert, StoreError> {
     let outcome: Option<String> = row.try_get(15)?;
@@ -316,6 +335,7 @@ fn alert(row: &tokio_postgres::Row) -> Result<Alert, StoreError> {
         cleared_at: row.try_get(14)?,
         outcome,
         revision: row.try_get(21)?,
+        plan_version: row.try_get(22)?,
     })
 }
 
@@ -324,8 +344,9 @@ async fn upsert(client: &impl GenericClient, a: &Alert) -> Result<(), StoreError
         .prepare_cached(
             "INSERT INTO privacy_alerts (alert_id, kind, raised_at, last_at, nhs_number, actor, \
                actor_name, role, organisation, reason, evidence, evidence_count, people, \
-               cleared_by, cleared_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+               cleared_by, cleared_at, revision, plan_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+               $17) \
              ON CONFLICT (alert_id) DO UPDATE SET kind = excluded.kind, \
                raised_at = excluded.raised_at, last_at = excluded.last_at, \
                nhs_number = excluded.nhs_number, actor = excluded.actor, \
@@ -333,7 +354,7 @@ async fn upsert(client: &impl GenericClient, a: &Alert) -> Result<(), StoreError
                organisation = excluded.organisation, reason = excluded.reason, \
                evidence = excluded.evidence, evidence_count = excluded.evidence_count, \
                people = excluded.people, cleared_by = excluded.cleared_by, \
-               cleared_at = excluded.cleared_at, \
+               cleared_at = excluded.cleared_at, plan_version = excluded.plan_version, \
                revision = greatest(privacy_alerts.revision + 1, excluded.revision)",
         )
         .await?;
@@ -357,10 +378,59 @@ async fn upsert(client: &impl GenericClient, a: &Alert) -> Result<(), StoreError
                 &a.cleared_by,
                 &a.cleared_at,
                 &a.revision,
+                &a.plan_version,
             ],
         )
         .await?;
     Ok(())
+}
+
+/// Moves the scanner from `from` to `to`, only if it is still at `from`: a scanner that lost its
+/// leadership without noticing, while another moved on, cannot move the position back or record
+/// a batch twice.
+async fn move_position(
+    client: &impl GenericClient,
+    scanner: &str,
+    from: ScanPosition,
+    to: ScanPosition,
+) -> Result<(), StoreError> {
+    let moved = if from == ScanPosition::START {
+        client
+            .execute(
+                "INSERT INTO alert_scan (scanner, transaction_id, entry_id, last_at) \
+                 VALUES ($1, $2::text::xid8, $3, $4) ON CONFLICT (scanner) DO NOTHING",
+                &[
+                    &scanner,
+                    &to.transaction_id.to_string(),
+                    &to.entry_id,
+                    &to.last_at,
+                ],
+            )
+            .await?
+    } else {
+        client
+            .execute(
+                "UPDATE alert_scan SET transaction_id = $2::text::xid8, entry_id = $3, \
+                   last_at = $4, updated_at = clock_timestamp() \
+                 WHERE scanner = $1 AND transaction_id = $5::text::xid8 AND entry_id = $6",
+                &[
+                    &scanner,
+                    &to.transaction_id.to_string(),
+                    &to.entry_id,
+                    &to.last_at,
+                    &from.transaction_id.to_string(),
+                    &from.entry_id,
+                ],
+            )
+            .await?
+    };
+    if moved == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(format!(
+            "the {scanner} scan position moved under this scanner: another server scans"
+        )))
+    }
 }
 
 async fn save_position(
@@ -469,10 +539,12 @@ impl Database {
     ///
     /// # Errors
     /// When the database fails.
+    /// Only what the windows hold is read: refusals, and reads by the roles in `counted`.
     pub async fn access_log_leading_to(
         &self,
         since: DateTime<Utc>,
         upto: ScanPosition,
+        counted: &[String],
     ) -> Result<Vec<ScannedEntry>, StoreError> {
         let client = self.connection().await?;
         client
@@ -480,9 +552,16 @@ impl Database {
                 &format!(
                     "SELECT {COLUMNS}, transaction_id::text FROM access_log \
                      WHERE at >= $1 AND (transaction_id, entry_id) <= ($2::text::xid8, $3) \
+                       AND (status IN (401, 403, 404, 429) \
+                            OR (method = 'GET' AND role = ANY($4))) \
                      ORDER BY transaction_id, entry_id"
                 ),
-                &[&since, &upto.transaction_id.to_string(), &upto.entry_id],
+                &[
+                    &since,
+                    &upto.transaction_id.to_string(),
+                    &upto.entry_id,
+                    &counted,
+                ],
             )
             .await?
             .iter()
@@ -499,7 +578,8 @@ impl Database {
         &self,
         scanner: &str,
         detections: &[Detection],
-        position: ScanPosition,
+        from: ScanPosition,
+        to: ScanPosition,
     ) -> Result<Vec<Alert>, StoreError> {
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
@@ -533,9 +613,14 @@ impl Database {
                         &format!(
                             "SELECT {ALERT_COLUMNS} FROM privacy_alerts \
                              WHERE kind = $1 AND nhs_number = $2 AND organisation = $3 \
-                               AND cleared_by IS NULL FOR UPDATE"
+                               AND plan_version = $4 AND cleared_by IS NULL FOR UPDATE"
                         ),
-                        &[&SELF_DECLARED, &c.nhs_number, &c.care_home],
+                        &[
+                            &SELF_DECLARED,
+                            &c.nhs_number,
+                            &c.care_home,
+                            &c.residence_version,
+                        ],
                     )
                     .await?
                 {
@@ -552,21 +637,72 @@ impl Database {
                 changed.push(a);
             }
         }
-        save_position(&tx, scanner, position).await?;
+        move_position(&tx, scanner, from, to).await?;
         tx.commit().await?;
         Ok(changed)
     }
 
-    /// Every alert, by id order: for a comparison with a recomputation.
+    /// Every alert, by id order, and where the scanner had got to when they were so, read in
+    /// one snapshot (the two commit together): for a comparison with a recomputation.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn all_alerts(&self) -> Result<Vec<Alert>, StoreError> {
-        let client = self.connection().await?;
-        client
+    pub async fn all_alerts(
+        &self,
+        scanner: &str,
+    ) -> Result<(Vec<Alert>, Option<ScanPosition>), StoreError> {
+        let mut client = self.connection().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let position = tx
+            .query_opt(
+                "SELECT transaction_id::text, entry_id, last_at FROM alert_scan WHERE scanner = $1",
+                &[&scanner],
+            )
+            .await?
+            .map(|row| {
+                Ok::<_, StoreError>(ScanPosition {
+                    transaction_id: parse_xid(&row.try_get::<_, String>(0)?)?,
+                    entry_id: row.try_get(1)?,
+                    last_at: row.try_get(2)?,
+                })
+            })
+            .transpose()?;
+        let alerts = tx
             .query(
                 &format!("SELECT {ALERT_COLUMNS} FROM privacy_alerts ORDER BY alert_id"),
                 &[],
+            )
+            .await?
+            .iter()
+            .map(alert)
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok((alerts, position))
+    }
+
+    /// The threshold alerts (bulk reads, bulk refusals) raised since `since`: a new leader
+    /// knows which windows have raised their alert already.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn recent_threshold_alerts(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let client = self.connection().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {ALERT_COLUMNS} FROM privacy_alerts \
+                     WHERE kind IN ('bulk-reads', 'bulk-refusals') AND raised_at > $1 \
+                     ORDER BY raised_at"
+                ),
+                &[&since],
             )
             .await?
             .iter()
@@ -818,32 +954,66 @@ impl Database {
             .collect()
     }
 
-    /// For each plan named, its sensitivity marks in order: (plan, version, marked). A read at
-    /// version v was of a sensitive record when the last mark at or before v marked it.
+    /// The sensitivity marks of every plan of each person named, in order: (NHS number,
+    /// plan, when, marked, reason). A read at time t was of a sensitive record when, for one of
+    /// the person's plans, the last mark before t marked it: whatever version the read showed.
     ///
     /// # Errors
     /// When the database fails.
     pub async fn sensitivity_marks(
         &self,
-        plan_ids: &[Uuid],
-    ) -> Result<Vec<(Uuid, i64, bool)>, StoreError> {
-        if plan_ids.is_empty() {
+        nhs_numbers: &[String],
+    ) -> Result<Vec<SensitivityMark>, StoreError> {
+        if nhs_numbers.is_empty() {
             return Ok(Vec::new());
         }
         let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT stream_id, stream_version, event_type = 'SensitivityMarked' FROM events \
-                 WHERE stream_id = ANY($1) \
-                   AND event_type IN ('SensitivityMarked', 'SensitivityCleared') \
-                 ORDER BY stream_id, stream_version",
+                "SELECT v.nhs_number, e.stream_id, e.recorded_at, \
+                   e.event_type = 'SensitivityMarked', e.data ->> 'reason' \
+                 FROM care_plan_view v JOIN events e ON e.stream_id = v.plan_id \
+                 WHERE v.nhs_number = ANY($1) \
+                   AND e.event_type IN ('SensitivityMarked', 'SensitivityCleared') \
+                 ORDER BY e.stream_id, e.stream_version",
             )
             .await?;
         client
-            .query(&stmt, &[&plan_ids])
+            .query(&stmt, &[&nhs_numbers])
             .await?
             .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .map(|row| {
+                Ok(SensitivityMark {
+                    nhs_number: row.try_get(0)?,
+                    plan_id: row.try_get(1)?,
+                    at: row.try_get(2)?,
+                    marked: row.try_get(3)?,
+                    reason: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Which of the NHS numbers named have a plan (any status).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn people_with_plans(
+        &self,
+        nhs_numbers: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        if nhs_numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.connection().await?;
+        client
+            .query(
+                "SELECT DISTINCT nhs_number FROM care_plan_view WHERE nhs_number = ANY($1)",
+                &[&nhs_numbers],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
             .collect()
     }
 
@@ -886,6 +1056,7 @@ mod tests {
             actor_name: None,
             role: "care-home".to_owned(),
             organisation: Some("VM1A2".to_owned()),
+            plan_version: Some(3),
             reason: "admitted".to_owned(),
             evidence: evidence.iter().map(|e| Uuid::from_u128(*e)).collect(),
             people: vec!["9990000018".to_owned()],
@@ -932,13 +1103,24 @@ mod tests {
         let other_home = Clear {
             nhs_number: "9990000018".into(),
             care_home: "VM9Z9".into(),
+            residence_version: 3,
             entry_id: Uuid::from_u128(20),
             at: DateTime::<Utc>::UNIX_EPOCH,
         };
         assert!(apply(&mut alerts, &[Detection::Clear(other_home)]).is_empty());
+        // The same home's later residence (an earlier admission, since ended) clears nothing.
+        let later_residence = Clear {
+            nhs_number: "9990000018".into(),
+            care_home: "VM1A2".into(),
+            residence_version: 9,
+            entry_id: Uuid::from_u128(22),
+            at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert!(apply(&mut alerts, &[Detection::Clear(later_residence)]).is_empty());
         let this_home = Clear {
             nhs_number: "9990000018".into(),
             care_home: "VM1A2".into(),
+            residence_version: 3,
             entry_id: Uuid::from_u128(21),
             at: DateTime::<Utc>::UNIX_EPOCH,
         };

@@ -403,11 +403,11 @@ export class UcpClient {
     return this.fail(response, error);
   }
 
-  /** A clinician clears the record's sensitivity mark, naming the reason on record. */
-  async clearSensitive(id: string, etag: string, reason: Schemas["SensitivityReason"]): Promise<Tagged<Schemas["SensitivityOutcome"]>> {
+  /** A clinician clears the record's sensitivity mark (the plan's ETag binds it to the mark they saw). */
+  async clearSensitive(id: string, etag: string): Promise<Tagged<Schemas["SensitivityOutcome"]>> {
     const { data, error, response } = await this.raw.POST("/v1/care-plans/{id}/sensitivity/clear", {
       params: { path: { id }, header: { "If-Match": etag } },
-      body: { reason },
+      body: {},
     });
     if (data) return { etag: etagOf(response), value: data };
     return this.fail(response, error);

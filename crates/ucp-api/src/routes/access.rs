@@ -45,3 +45,19 @@ pub fn parse_nhs_number(text: &str) -> Result<ucp_domain::NhsNumber, ApiError> {
         )
     })
 }
+
+/// A free-text query filter (an actor, an organisation) as PostgreSQL's text can hold it: a NUL
+/// character is refused as the bad filter it is (400), not passed on to fail the query (500).
+///
+/// # Errors
+/// 400 `bad_query` naming the filter.
+pub fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.contains('\0') => Err(ApiError::bad_field(
+            crate::problem::ErrorCode::BadQuery,
+            &format!("/{name}"),
+            "A filter may not hold a NUL character.",
+        )),
+        other => Ok(other),
+    }
+}

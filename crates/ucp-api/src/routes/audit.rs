@@ -147,7 +147,7 @@ pub async fn search_audit(
         &actor,
         AccessQuery {
             nhs_number,
-            actor: q.actor,
+            actor: super::access::text_filter("actor", q.actor)?,
             plan_id: q.plan_id,
             from: q.from,
             to: q.to,

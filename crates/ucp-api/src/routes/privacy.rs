@@ -16,7 +16,7 @@ use ucp_domain::Command;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{parse_nhs_number, parse_plan_id};
+use super::access::{parse_nhs_number, parse_plan_id, text_filter};
 use super::audit::AuditEntry;
 use super::respond::{audited, tagged};
 use crate::auth::Caller;
@@ -109,7 +109,8 @@ pub struct PrivacyAlert {
     pub organisation: Option<String>,
     /// Why, in words.
     pub reason: String,
-    /// How many access-log entries are its evidence (the first 100 are kept with it).
+    /// How many access-log entries are its evidence (the first 100 are kept with it; the rest
+    /// are found with `/v1/audit?actor=…&from=<raisedAt>`).
     pub evidence_count: i64,
     /// How many people the evidence is about.
     pub people_count: usize,
@@ -224,8 +225,8 @@ pub async fn list_alerts(
         AlertQuery {
             state: q.state.map(|s| s.as_str().to_owned()),
             kind: q.kind.map(|k| k.as_str().to_owned()),
-            organisation: q.organisation,
-            actor: q.actor,
+            organisation: text_filter("organisation", q.organisation)?,
+            actor: text_filter("actor", q.actor)?,
             nhs_number,
             before: q
                 .before
@@ -322,7 +323,9 @@ fn alert_revision(req: &HttpRequest) -> Result<i32, ApiError> {
     value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        // A strong tag as this service issues it; a weak one, `*` or a list names no revision.
+        .and_then(|v| v.trim().strip_prefix('"'))
+        .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.strip_prefix("alert-r"))
         .and_then(|n| n.parse::<i32>().ok())
         .ok_or_else(|| {
@@ -428,7 +431,8 @@ pub async fn mark_sensitive(
     .await
 }
 
-/// Clear the record's sensitivity mark (clinicians), naming the reason on record.
+/// Clear the record's sensitivity mark (clinicians): `{}`, with the plan's `If-Match`, which binds
+/// it to the mark you saw.
 #[utoipa::path(
     post, path = "/v1/care-plans/{id}/sensitivity/clear", operation_id = "clearSensitive", tag = "privacy",
     params(("id" = Uuid, Path, description = "Plan id"), ("If-Match" = String, Header, description = "The plan's ETag")),
@@ -437,7 +441,7 @@ pub async fn mark_sensitive(
         (status = 200, description = "The record's mark", body = SensitivityOutcome, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON, an unknown field or a bad id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not marked for the reason named", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not marked", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The plan changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
     ),

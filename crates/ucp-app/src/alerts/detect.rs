@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
-use ucp_store::alerts::{Clear, Detection, Raise};
+use ucp_store::alerts::{Clear, Detection, Raise, SensitivityMark};
 use ucp_store::AccessEntry;
 use uuid::Uuid;
 
@@ -19,21 +19,61 @@ use super::{AlertKind, AlertsConfig};
 /// What the rules need to know beyond the entries: answered per batch from the database.
 #[derive(Debug, Default)]
 pub struct Lookups {
-    /// Each plan's sensitivity marks, in version order: (version, marked).
-    pub sensitivity: HashMap<Uuid, Vec<(i64, bool)>>,
+    /// Each person's sensitivity marks (on any of their plans), in the order they were made.
+    pub sensitivity: HashMap<String, Vec<SensitivityMark>>,
     /// Each person's family name (folded) and postcode.
     pub people: HashMap<String, Vec<(String, String)>>,
+    /// The people named by refusals who have a plan: refusals about a made-up NHS number protect
+    /// no one, and would let anyone raise alerts at will.
+    pub with_plans: HashSet<String>,
 }
 
 impl Lookups {
-    /// Whether the plan was marked sensitive at the version read.
+    /// Whether the person's record was marked sensitive when it was read (on any of their
+    /// plans, whatever version the read showed), and why.
     #[must_use]
-    pub fn sensitive_at(&self, plan_id: Uuid, version: i64) -> bool {
-        self.sensitivity
-            .get(&plan_id)
-            .and_then(|marks| marks.iter().rev().find(|(v, _)| *v <= version))
-            .is_some_and(|(_, marked)| *marked)
+    pub fn sensitive_at(&self, nhs_number: &str, at: DateTime<Utc>) -> Option<&str> {
+        let marks = self.sensitivity.get(nhs_number)?;
+        let mut plans: Vec<Uuid> = marks.iter().map(|m| m.plan_id).collect();
+        plans.dedup();
+        plans.into_iter().find_map(|plan| {
+            marks
+                .iter()
+                .filter(|m| m.plan_id == plan && m.at <= at)
+                .last()
+                .filter(|m| m.marked)
+                .map(|m| m.reason.as_deref().unwrap_or("a reason not recorded"))
+        })
     }
+}
+
+/// The people an entry shows the record of, if it is a served read by a professional or a
+/// professional's system: the person read (a plan, a section, a summary, a history, changes, a
+/// printed plan, FHIR, and a 304 re-read of one of these), and for a search (or a FHIR search)
+/// everyone it returned. The bool says whether it read the record itself (not only found it).
+#[must_use]
+pub fn people_shown(e: &AccessEntry) -> Vec<(&str, bool)> {
+    let served = (200..300).contains(&e.status) || e.status == 304;
+    if !served || e.method != "GET" || !READERS.contains(&e.role.as_str()) {
+        return Vec::new();
+    }
+    let Some(view) = e.view.as_deref() else {
+        return Vec::new();
+    };
+    let mut shown: Vec<(&str, bool)> = Vec::new();
+    if READ_VIEWS.contains(&view) {
+        if let Some(p) = e.nhs_number.as_deref() {
+            shown.push((p, true));
+        }
+    }
+    if READ_VIEWS.contains(&view) || view == "search" {
+        for p in &e.returned_nhs_numbers {
+            if !shown.iter().any(|(q, _)| q == p) {
+                shown.push((p.as_str(), false));
+            }
+        }
+    }
+    shown
 }
 
 /// The views that show someone's record: a read of one is a read of that person's plan.
@@ -82,6 +122,15 @@ struct Window {
     total: u64,
     /// The alert it raised, and until when more evidence joins it.
     raised: Option<(Uuid, DateTime<Utc>)>,
+}
+
+impl Window {
+    /// Nothing in it within the hour before `now`, and no alert open: it may be forgotten.
+    fn idle(&self, now: DateTime<Utc>) -> bool {
+        let hour_ago = now - Duration::seconds(HOUR);
+        self.recent.back().is_none_or(|(at, ..)| *at <= hour_ago)
+            && self.raised.is_none_or(|(_, until)| until <= now)
+    }
 }
 
 impl Window {
@@ -141,7 +190,12 @@ pub struct Detector {
     config: AlertsConfig,
     reads: HashMap<String, Window>,
     refusals: HashMap<String, Window>,
+    /// Entries seen since the idle windows were last forgotten.
+    since_sweep: u32,
 }
+
+/// How often (in entries) the windows with nothing in the last hour are forgotten.
+const SWEEP_EVERY: u32 = 10_000;
 
 /// The id of an alert, from its kind and what raised it: the same inputs, the same alert.
 #[must_use]
@@ -162,13 +216,14 @@ fn who(e: &AccessEntry) -> String {
     e.actor_name.clone().unwrap_or_else(|| e.actor.clone())
 }
 
-/// A served read of someone's record by a professional or a professional's system.
-fn is_read(e: &AccessEntry) -> bool {
-    (200..300).contains(&e.status)
-        && e.method == "GET"
-        && e.nhs_number.is_some()
-        && READERS.contains(&e.role.as_str())
-        && e.view.as_deref().is_some_and(|v| READ_VIEWS.contains(&v))
+/// A mark's reason, as the privacy officer reads it.
+fn sensitivity_in_words(reason: &str) -> &str {
+    match reason {
+        "member-of-staff" => "a member of staff",
+        "public-figure" => "a public figure",
+        "safeguarding" => "at risk if found: safeguarding",
+        other => other,
+    }
 }
 
 impl Detector {
@@ -178,7 +233,43 @@ impl Detector {
             config,
             reads: HashMap::new(),
             refusals: HashMap::new(),
+            since_sweep: 0,
         }
+    }
+
+    /// The roles whose reads the bulk-read windows count.
+    #[must_use]
+    pub fn counted_roles(&self) -> Vec<String> {
+        self.config
+            .bulk_reads
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(role, _)| role.clone())
+            .collect()
+    }
+
+    /// A threshold alert raised before a restart: its window joins more evidence to it until
+    /// its hour is out, rather than raise a second one.
+    pub fn restore(&mut self, alert: &ucp_store::alerts::Alert) {
+        let until = alert.raised_at + Duration::seconds(HOUR);
+        let window = match (alert.kind.as_str(), alert.nhs_number.as_ref()) {
+            ("bulk-reads", _) => self.reads.entry(alert.actor.clone()).or_default(),
+            ("bulk-refusals", Some(person)) => self.refusals.entry(person.clone()).or_default(),
+            _ => return,
+        };
+        if window.raised.is_none_or(|(_, u)| u < until) {
+            window.raised = Some((alert.alert_id, until));
+        }
+    }
+
+    fn sweep(&mut self, now: DateTime<Utc>) {
+        self.since_sweep += 1;
+        if self.since_sweep < SWEEP_EVERY {
+            return;
+        }
+        self.since_sweep = 0;
+        self.reads.retain(|_, w| !w.idle(now));
+        self.refusals.retain(|_, w| !w.idle(now));
     }
 
     fn raise(
@@ -199,6 +290,7 @@ impl Detector {
             actor_name: e.actor_name.clone(),
             role: e.role.clone(),
             organisation: e.organisation.clone(),
+            plan_version: e.plan_version,
             reason,
             evidence,
             people,
@@ -221,6 +313,7 @@ impl Detector {
 
     /// What this entry raises or clears, given the entries before it.
     pub fn observe(&mut self, e: &AccessEntry, lookups: &Lookups) -> Vec<Detection> {
+        self.sweep(e.at);
         let mut found = Vec::new();
         let served = (200..300).contains(&e.status);
         let person = e.nhs_number.as_deref();
@@ -289,24 +382,29 @@ impl Detector {
             && e.role == "clinician"
             && matches!(e.action.as_str(), "confirmResidence" | "recordResidence")
         {
-            let home = e
-                .detail
-                .as_ref()
+            let detail = e.detail.as_ref();
+            let home = detail
                 .and_then(|d| d["careHome"].as_str())
                 .map(str::to_owned);
-            if let (Some(p), Some(home)) = (person, home) {
+            // The residence the clinician confirmed, as recorded (by its plan version): a
+            // record by a clinician confirms the one on record only when it names the same home.
+            let residence = detail.and_then(|d| d["residenceVersion"].as_i64());
+            if let (Some(p), Some(home), Some(residence_version)) = (person, home, residence) {
                 found.push(Detection::Clear(Clear {
                     nhs_number: p.to_owned(),
                     care_home: home,
+                    residence_version,
                     entry_id: e.entry_id,
                     at: e.at,
                 }));
             }
         }
 
-        if is_read(e) {
-            let Some(p) = person else { return found };
-            if e.purpose.as_deref() == Some("emergency")
+        let shown = people_shown(e);
+        for (p, record) in &shown {
+            let p = *p;
+            if *record
+                && e.purpose.as_deref() == Some("emergency")
                 && !EMERGENCY_SERVICES.contains(&e.role.as_str())
             {
                 found.push(Self::daily(
@@ -333,54 +431,74 @@ impl Detector {
                         e,
                         p,
                         format!(
-                            "{} read the record of a person with their own family name and \
+                            "{} {} the record of a person with their own family name and \
                              postcode",
-                            who(e)
-                        ),
-                    ));
-                }
-            }
-            if let (Some(plan), Some(version)) = (e.plan_id, e.plan_version) {
-                if lookups.sensitive_at(plan, version) {
-                    found.push(Self::daily(
-                        AlertKind::SensitiveRecord,
-                        e,
-                        p,
-                        format!("{} ({}) read a record marked sensitive", who(e), e.role),
-                    ));
-                }
-            }
-            let threshold = self.config.bulk_reads_for(&e.role);
-            if threshold > 0 {
-                let window = self.reads.entry(e.actor.clone()).or_default();
-                window.push(e.at, p.to_owned(), e.entry_id, 1);
-                if window.distinct() > threshold as usize {
-                    let (id, new) = window.alert(AlertKind::BulkReads, &e.actor, e);
-                    let (evidence, people) = if new {
-                        (window.evidence(), window.people())
-                    } else {
-                        (vec![e.entry_id], vec![p.to_owned()])
-                    };
-                    found.push(Self::raise(
-                        AlertKind::BulkReads,
-                        id,
-                        e,
-                        None,
-                        format!(
-                            "{} ({}) read the records of more than {threshold} people within an \
-                             hour",
                             who(e),
-                            e.role
+                            if *record {
+                                "read"
+                            } else {
+                                "found, in a search,"
+                            }
                         ),
-                        evidence,
-                        people,
                     ));
                 }
+            }
+            if let Some(reason) = lookups.sensitive_at(p, e.at) {
+                found.push(Self::daily(
+                    AlertKind::SensitiveRecord,
+                    e,
+                    p,
+                    format!(
+                        "{} ({}) {} a record marked sensitive ({})",
+                        who(e),
+                        e.role,
+                        if *record {
+                            "read"
+                        } else {
+                            "found, in a search,"
+                        },
+                        sensitivity_in_words(reason)
+                    ),
+                ));
+            }
+        }
+        let read: Vec<&str> = shown.iter().filter(|(_, r)| *r).map(|(p, _)| *p).collect();
+        let threshold = self.config.bulk_reads_for(&e.role);
+        if threshold > 0 && !read.is_empty() {
+            let window = self.reads.entry(e.actor.clone()).or_default();
+            for p in &read {
+                window.push(e.at, (*p).to_owned(), e.entry_id, 1);
+            }
+            let distinct = window.distinct();
+            if distinct > threshold as usize {
+                let (id, new) = window.alert(AlertKind::BulkReads, &e.actor, e);
+                let (evidence, people) = if new {
+                    (window.evidence(), window.people())
+                } else {
+                    (
+                        vec![e.entry_id],
+                        read.iter().map(|p| (*p).to_owned()).collect(),
+                    )
+                };
+                found.push(Self::raise(
+                    AlertKind::BulkReads,
+                    id,
+                    e,
+                    None,
+                    format!(
+                        "{} ({}) read the records of {distinct} people within an hour (the \
+                         threshold for the role is {threshold})",
+                        who(e),
+                        e.role
+                    ),
+                    evidence,
+                    people,
+                ));
             }
         }
 
         if REFUSALS.contains(&e.status) && self.config.bulk_refusals > 0 {
-            if let Some(p) = person {
+            if let Some(p) = person.filter(|p| lookups.with_plans.contains(*p)) {
                 // A window's closing entry counts the refusals folded into it (its first is an
                 // entry of its own, counted already).
                 let weight = e
@@ -398,8 +516,9 @@ impl Detector {
                         e,
                         Some(p),
                         format!(
-                            "{} or more requests about the person were refused within an hour",
-                            self.config.bulk_refusals
+                            "{} requests about the person were refused within an hour (the \
+                             threshold is {})",
+                            window.total, self.config.bulk_refusals
                         ),
                         if new {
                             window.evidence()

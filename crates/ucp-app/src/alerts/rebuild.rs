@@ -118,12 +118,10 @@ pub async fn check(
     db: &Database,
     config: &AlertsConfig,
 ) -> Result<(Recomputed, Differences), AppError> {
-    let upto = db
-        .alert_scan_position(SCANNER)
-        .await?
-        .unwrap_or(ScanPosition::START);
+    // The alerts and the position they were recorded up to, as they committed together.
+    let (recorded, upto) = db.all_alerts(SCANNER).await?;
+    let upto = upto.unwrap_or(ScanPosition::START);
     let recomputed = recompute(db, config, Some(upto)).await?;
-    let recorded = db.all_alerts().await?;
     let differences = compare(&recomputed.alerts, &recorded);
     Ok((recomputed, differences))
 }
@@ -138,7 +136,7 @@ pub async fn rebuild(
     config: &AlertsConfig,
 ) -> Result<(Recomputed, Differences), AppError> {
     let recomputed = recompute(db, config, None).await?;
-    let recorded = db.all_alerts().await?;
+    let (recorded, _) = db.all_alerts(SCANNER).await?;
     let differences = compare(&recomputed.alerts, &recorded);
     db.replace_detections(SCANNER, &recomputed.alerts, recomputed.position)
         .await

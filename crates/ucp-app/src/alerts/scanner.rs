@@ -54,7 +54,11 @@ async fn lead(state: AppState, config: AlertsConfig) {
         let mut task = tokio::spawn(follow(state.clone(), config.clone()));
         loop {
             tokio::select! {
-                _ = &mut task => break,
+                _ = &mut task => {
+                    // It ended (a panic): not at once again, in a loop.
+                    tokio::time::sleep(config.scan_interval).await;
+                    break;
+                }
                 () = tokio::time::sleep(config.scan_interval) => {
                     if connection.is_closed() {
                         task.abort();
@@ -83,15 +87,39 @@ async fn follow_from_position(state: &AppState, config: &AlertsConfig) -> Result
         .unwrap_or(ScanPosition::START);
     let mut detector = Detector::new(config.clone());
     if position != ScanPosition::START {
+        // The windows as they were: the hour's refusals and counted reads read again (their
+        // alerts are recorded already), and the threshold alerts raised within the hour.
         let since = position.last_at - chrono::Duration::hours(1);
-        for scanned in state.db.access_log_leading_to(since, position).await? {
-            let _ = detector.observe(&scanned.entry, &Lookups::default());
+        let counted = detector.counted_roles();
+        let again = state
+            .db
+            .access_log_leading_to(since, position, &counted)
+            .await?;
+        let refused: Vec<String> = again
+            .iter()
+            .filter_map(|s| s.entry.nhs_number.clone())
+            .collect();
+        let warm = Lookups {
+            with_plans: state
+                .db
+                .people_with_plans(&refused)
+                .await?
+                .into_iter()
+                .collect(),
+            ..Lookups::default()
+        };
+        for scanned in &again {
+            let _ = detector.observe(&scanned.entry, &warm);
+        }
+        for alert in state.db.recent_threshold_alerts(since).await? {
+            detector.restore(&alert);
         }
     }
     refresh_open_counts(state).await;
     loop {
         let batch = state.db.access_log_after(position, BATCH).await?;
         let Some(last) = batch.last() else {
+            state.metrics.set_alert_scan_lag(position.last_at);
             tokio::time::sleep(config.scan_interval).await;
             continue;
         };
@@ -103,8 +131,9 @@ async fn follow_from_position(state: &AppState, config: &AlertsConfig) -> Result
             .collect();
         let changed = state
             .db
-            .record_detections(SCANNER, &detections, next)
+            .record_detections(SCANNER, &detections, position, next)
             .await?;
+        state.metrics.set_alert_scan_lag(next.last_at);
         for alert in &changed {
             tracing::info!(
                 alert = %alert.alert_id,
@@ -121,8 +150,9 @@ async fn follow_from_position(state: &AppState, config: &AlertsConfig) -> Result
     }
 }
 
-/// What the rules need of the database for a batch: the sensitivity marks of the plans read,
-/// and the names and postcodes of the people read by staff in the directory.
+/// What the rules need of the database for a batch: the sensitivity marks of the people
+/// shown, the names and postcodes of the people shown to staff in the directory, and which
+/// people refused about have a plan.
 ///
 /// # Errors
 /// When the database fails.
@@ -131,35 +161,41 @@ pub async fn lookups(
     config: &AlertsConfig,
     batch: &[ScannedEntry],
 ) -> Result<Lookups, AppError> {
-    let reads = batch
-        .iter()
-        .map(|s| &s.entry)
-        .filter(|e| (200..300).contains(&e.status) && e.method == "GET" && e.nhs_number.is_some());
-    let mut plans = HashSet::new();
-    let mut people = HashSet::new();
-    for e in reads {
-        if let Some(plan) = e.plan_id {
-            plans.insert(plan);
+    let mut shown = HashSet::new();
+    let mut to_staff = HashSet::new();
+    let mut refused = HashSet::new();
+    for e in batch.iter().map(|s| &s.entry) {
+        let staff = config.staff.get(&e.actor).is_some();
+        for (p, _) in super::detect::people_shown(e) {
+            shown.insert(p.to_owned());
+            if staff {
+                to_staff.insert(p.to_owned());
+            }
         }
-        if config.staff.get(&e.actor).is_some() {
+        if e.status >= 400 {
             if let Some(p) = &e.nhs_number {
-                people.insert(p.clone());
+                refused.insert(p.clone());
             }
         }
     }
-    let plans: Vec<_> = plans.into_iter().collect();
-    let mut sensitivity: HashMap<_, Vec<(i64, bool)>> = HashMap::new();
-    for (plan, version, marked) in db.sensitivity_marks(&plans).await? {
-        sensitivity.entry(plan).or_default().push((version, marked));
+    let shown: Vec<String> = shown.into_iter().collect();
+    let mut sensitivity: HashMap<String, Vec<_>> = HashMap::new();
+    for mark in db.sensitivity_marks(&shown).await? {
+        sensitivity
+            .entry(mark.nhs_number.clone())
+            .or_default()
+            .push(mark);
     }
-    let people: Vec<_> = people.into_iter().collect();
+    let to_staff: Vec<String> = to_staff.into_iter().collect();
     let mut names: HashMap<_, Vec<(String, String)>> = HashMap::new();
-    for (nhs, family, postcode) in db.family_and_postcode(&people).await? {
+    for (nhs, family, postcode) in db.family_and_postcode(&to_staff).await? {
         names.entry(nhs).or_default().push((family, postcode));
     }
+    let refused: Vec<String> = refused.into_iter().collect();
     Ok(Lookups {
         sensitivity,
         people: names,
+        with_plans: db.people_with_plans(&refused).await?.into_iter().collect(),
     })
 }
 

@@ -179,20 +179,32 @@ fn a_family_lookup_needs_both_the_family_name_and_the_postcode() {
 }
 
 #[test]
-fn reads_of_a_sensitive_record_only_while_it_is_marked() {
+fn reads_of_a_sensitive_record_only_while_it_is_marked_whatever_version_they_show() {
     let mut d = Detector::new(AlertsConfig::default());
     let mut lookups = Lookups::default();
-    let plan = Uuid::from_u128(9_990_000_018);
+    let mark = |minute, marked| ucp_store::alerts::SensitivityMark {
+        nhs_number: "9990000018".into(),
+        plan_id: Uuid::from_u128(1),
+        at: at(minute),
+        marked,
+        reason: marked.then(|| "public-figure".to_owned()),
+    };
     lookups
         .sensitivity
-        .insert(plan, vec![(4, true), (6, false)]);
-    let mut before = read("gp-1", "clinician", "9990000018", 0);
-    before.plan_version = Some(3);
-    let mut during = read("gp-1", "clinician", "9990000018", 1);
-    during.plan_version = Some(5);
-    let mut after = read("gp-1", "clinician", "9990000018", 2);
-    after.plan_version = Some(6);
-    let found = run(&mut d, &[before, during, after], &lookups);
+        .insert("9990000018".into(), vec![mark(10, true), mark(30, false)]);
+    let before = read("gp-1", "clinician", "9990000018", 5);
+    // A read while marked, of a version from before the mark: reviewed all the same.
+    let mut old_version = read("gp-1", "clinician", "9990000018", 15);
+    old_version.plan_version = Some(1);
+    let after = read("gp-1", "clinician", "9990000018", 35);
+    let found = run(&mut d, &[before, old_version, after], &lookups);
+    assert_eq!(kinds(&found), ["sensitive-record"]);
+    // A search that found the person while marked is reviewed too.
+    let mut search = read("crew", "ambulance", "9990000026", 20);
+    search.view = Some("search".into());
+    search.nhs_number = None;
+    search.returned_nhs_numbers = vec!["9990000018".into(), "9990000026".into()];
+    let found = run(&mut d, &[search], &lookups);
     assert_eq!(kinds(&found), ["sensitive-record"]);
 }
 
@@ -202,6 +214,8 @@ fn refusals_in_bulk_count_the_folded_ones() {
         bulk_refusals: 20,
         ..AlertsConfig::default()
     });
+    let mut lookups = Lookups::default();
+    lookups.with_plans.insert("9990000018".into());
     let mut first = read("anonymous", "none", "9990000018", 0);
     first.status = 401;
     first.view = None;
@@ -209,8 +223,19 @@ fn refusals_in_bulk_count_the_folded_ones() {
     closing.entry_id = Uuid::now_v7();
     closing.at = at(1);
     closing.detail = Some(serde_json::json!({"refusals": {"count": 20}}));
-    assert!(run(&mut d, std::slice::from_ref(&first), &Lookups::default()).is_empty());
-    let found = run(&mut d, &[closing], &Lookups::default());
+    // About someone with no plan: nothing to protect, and no alert anyone could raise at will.
+    assert!(run(
+        &mut d,
+        &[first.clone(), closing.clone()],
+        &Lookups::default()
+    )
+    .is_empty());
+    let mut d = Detector::new(AlertsConfig {
+        bulk_refusals: 20,
+        ..AlertsConfig::default()
+    });
+    assert!(run(&mut d, std::slice::from_ref(&first), &lookups).is_empty());
+    let found = run(&mut d, &[closing], &lookups);
     assert_eq!(
         kinds(&found),
         ["bulk-refusals"],
@@ -231,7 +256,7 @@ fn an_admission_raises_and_a_confirmation_of_that_home_clears() {
     confirm.method = "POST".into();
     confirm.action = "confirmResidence".into();
     confirm.view = Some("residence".into());
-    confirm.detail = Some(serde_json::json!({"careHome": "VM1A2"}));
+    confirm.detail = Some(serde_json::json!({"careHome": "VM1A2", "residenceVersion": 3}));
     let found = run(&mut d, &[admit, confirm], &Lookups::default());
     assert_eq!(kinds(&found), ["self-declared-relationship", "clear"]);
 }

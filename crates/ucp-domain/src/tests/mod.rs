@@ -521,9 +521,7 @@ fn every_event_type_a_subscriber_may_name_is_listed() {
         CarePlanEvent::SensitivityMarked(crate::sensitivity::SensitivityMarked {
             reason: crate::sensitivity::SensitivityReason::PublicFigure,
         }),
-        CarePlanEvent::SensitivityCleared(crate::sensitivity::SensitivityCleared {
-            reason: crate::sensitivity::SensitivityReason::PublicFigure,
-        }),
+        CarePlanEvent::SensitivityCleared(crate::sensitivity::SensitivityCleared {}),
     ];
     let types: Vec<&str> = events.iter().map(CarePlanEvent::event_type).collect();
     assert_eq!(types, PLAN_EVENT_TYPES);
