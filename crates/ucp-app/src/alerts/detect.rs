@@ -39,8 +39,8 @@ impl Lookups {
         plans.into_iter().find_map(|plan| {
             marks
                 .iter()
-                .filter(|m| m.plan_id == plan && m.at <= at)
-                .last()
+                .rev()
+                .find(|m| m.plan_id == plan && m.at <= at)
                 .filter(|m| m.marked)
                 .map(|m| m.reason.as_deref().unwrap_or("a reason not recorded"))
         })

@@ -789,7 +789,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Clear the record's sensitivity mark (clinicians), naming the reason on record. */
+        /**
+         * Clear the record's sensitivity mark (clinicians): `{}`, with the plan's `If-Match`, which binds
+         *     it to the mark you saw.
+         */
         post: operations["clearSensitive"];
         delete?: never;
         options?: never;
@@ -2699,7 +2702,8 @@ export interface components {
             etag: string;
             /**
              * Format: int64
-             * @description How many access-log entries are its evidence (the first 100 are kept with it).
+             * @description How many access-log entries are its evidence (the first 100 are kept with it; the rest
+             *     are found with `/v1/audit?actor=…&from=<raisedAt>`).
              */
             evidenceCount: number;
             kind: components["schemas"]["AlertKind"];
@@ -3016,12 +3020,11 @@ export interface components {
             version: number;
         };
         /**
-         * @description A clinician clears the mark: the reason named has gone (it must be the one on record, so
-         *     that a clearance read before a re-marking never clears the new one).
+         * @description A clinician clears the mark: its reason has gone. It names no reason: the reason is not
+         *     shown to readers (see [`WITHHELD`]), and the plan's `If-Match` already binds the clearance to
+         *     the mark the clinician saw.
          */
-        SensitivityCleared: {
-            reason: components["schemas"]["SensitivityReason"];
-        };
+        SensitivityCleared: Record<string, never>;
         /** @description A clinician marks the record sensitive. */
         SensitivityMarked: {
             reason: components["schemas"]["SensitivityReason"];
@@ -12077,7 +12080,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not marked for the reason named */
+            /** @description Not marked */
             409: {
                 headers: {
                     [name: string]: unknown;
