@@ -111,6 +111,68 @@ struct AlertArgs {
     alerts_scan_ms: u64,
 }
 
+/// Whom the notifier tells of changes to a plan, and how. Off unless UCP_NOTIFY_URL or
+/// UCP_NOTIFY_PRACTICES is set.
+#[derive(Debug, Args)]
+struct NotifyArgs {
+    /// NHS Notify's base URL (e.g. https://api.service.nhs.uk/comms): the person is told of
+    /// changes through it. Unset: the person is not told.
+    #[arg(long, env = "UCP_NOTIFY_URL")]
+    notify_url: Option<String>,
+
+    /// NHS Notify's bearer token (API Management's, for this service's application).
+    #[arg(long, env = "UCP_NOTIFY_TOKEN", hide_env_values = true)]
+    notify_token: Option<String>,
+
+    /// The routing plan agreed with NHS Notify at onboarding (a UUID).
+    #[arg(
+        long,
+        env = "UCP_NOTIFY_ROUTING_PLAN",
+        default_value = "00000000-0000-0000-0000-000000000000"
+    )]
+    notify_routing_plan: uuid::Uuid,
+
+    /// A TOML file of the GP practices told of changes made outside them: `[[practice]]`
+    /// tables of `ods`, `url` and `secret` (at least 32 characters; messages are signed with it).
+    #[arg(long, env = "UCP_NOTIFY_PRACTICES")]
+    notify_practices: Option<std::path::PathBuf>,
+
+    /// The person's changes within this many seconds of the first are told in one message.
+    #[arg(long, env = "UCP_NOTIFY_WINDOW", default_value_t = 600)]
+    notify_window: u64,
+
+    /// Attempts at a message before it is parked as a dead letter (1-50).
+    #[arg(long, env = "UCP_NOTIFY_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
+    notify_max_attempts: u32,
+
+    /// Accept http:// for NHS Notify and the practices (local stand-ins only).
+    #[arg(long, env = "UCP_NOTIFY_ALLOW_HTTP")]
+    notify_allow_http: bool,
+}
+
+impl NotifyArgs {
+    fn config(&self) -> anyhow::Result<ucp_app::notify::NotifyConfig> {
+        let practices = match &self.notify_practices {
+            None => ucp_app::notify::Practices::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading UCP_NOTIFY_PRACTICES {}", path.display()))?;
+                ucp_app::notify::Practices::parse(&text, self.notify_allow_http)?
+            }
+        };
+        Ok(ucp_app::notify::NotifyConfig {
+            notify_url: self.notify_url.clone(),
+            bearer_token: self.notify_token.clone(),
+            routing_plan_id: self.notify_routing_plan,
+            practices,
+            window: Duration::from_secs(self.notify_window),
+            max_attempts: self.notify_max_attempts,
+            allow_http: self.notify_allow_http,
+            ..ucp_app::notify::NotifyConfig::default()
+        })
+    }
+}
+
 impl AlertArgs {
     fn config(&self) -> anyhow::Result<ucp_app::alerts::AlertsConfig> {
         let staff = match &self.staff_directory {
@@ -381,6 +443,9 @@ struct ServeArgs {
 
     #[command(flatten)]
     alert_args: AlertArgs,
+
+    #[command(flatten)]
+    notify_args: NotifyArgs,
 
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "UCP_LISTEN", default_value = "127.0.0.1:8080")]
@@ -1030,6 +1095,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .parse()
                 .context("reading UCP_WEBHOOK_ALLOW")?,
         },
+        notify: args.notify_args.config()?,
         alerts: {
             let alerts = args.alert_args.config()?;
             if alerts.enabled && alerts.staff.is_empty() {

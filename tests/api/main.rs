@@ -18,6 +18,7 @@ mod demo;
 mod dispatch_example;
 mod document;
 mod me;
+mod notifications;
 mod nrl;
 mod privacy;
 mod rebuild;

@@ -60,6 +60,9 @@ pub struct ApiConfig {
     pub nrl: Option<ucp_app::nrl::NrlConfig>,
     /// How the privacy officer's alerts are detected from the access log.
     pub alerts: ucp_app::alerts::AlertsConfig,
+    /// Whom the notifier tells of changes, and how (off when neither NHS Notify nor a practice
+    /// is configured).
+    pub notify: ucp_app::notify::NotifyConfig,
 }
 
 impl Default for ApiConfig {
@@ -84,6 +87,7 @@ impl Default for ApiConfig {
             fhir: ucp_fhir::FhirSettings::default(),
             nrl: None,
             alerts: ucp_app::alerts::AlertsConfig::default(),
+            notify: ucp_app::notify::NotifyConfig::default(),
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct Application {
     // Publishes NRL pointers while the server runs, when configured.
     _nrl: Option<ucp_app::nrl::NrlPublisher>,
     _alerts: Option<ucp_app::alerts::scanner::AlertScanner>,
+    _notifier: Option<ucp_app::notify::notifier::Notifier>,
 }
 
 impl Application {
@@ -137,6 +142,18 @@ impl Application {
         let alerts = config.alerts.enabled.then(|| {
             ucp_app::alerts::scanner::AlertScanner::start(state.clone(), config.alerts.clone())
         });
+        let notify_client = config
+            .notify
+            .enabled()
+            .then(|| ucp_app::notify::client::NotifyClient::new(config.notify.clone()))
+            .transpose()
+            .map_err(std::io::Error::other)?;
+        let notifying = web::Data::new(crate::routes::notifications::Notifying(
+            notify_client.is_some(),
+        ));
+        let notifier = notify_client.map(|client| {
+            ucp_app::notify::notifier::Notifier::start(state.clone(), client, writer.clone())
+        });
         let nrl_publishing = web::Data::new(crate::routes::nrl::NrlPublishing(nrl_client));
         let audit = web::Data::new(writer);
         let webhook_client = web::Data::new(webhook_client);
@@ -173,6 +190,7 @@ impl Application {
                 .app_data(print.clone())
                 .app_data(fhir_settings.clone())
                 .app_data(nrl_publishing.clone())
+                .app_data(notifying.clone())
                 .app_data(jwt.clone())
                 .app_data(identity.clone())
                 .app_data(rate_limit.clone())
@@ -215,6 +233,7 @@ impl Application {
                         .configure(proxies::configure)
                         .configure(residents::configure)
                         .configure(crate::routes::privacy::configure)
+                        .configure(crate::routes::notifications::configure)
                         .configure(feed::configure)
                         .configure(subscriptions::configure)
                         .configure(audit::configure)
@@ -260,6 +279,7 @@ impl Application {
             _dispatcher: dispatcher,
             _nrl: nrl,
             _alerts: alerts,
+            _notifier: notifier,
         })
     }
 

@@ -41,3 +41,8 @@ pub mod nrl {
 pub mod alerts {
     pub use ucp_app::alerts::{AlertsConfig, StaffDirectory};
 }
+
+/// The notifier's settings (re-exported for configuration).
+pub mod notify {
+    pub use ucp_app::notify::{NotifyConfig, PracticeTarget, Practices};
+}

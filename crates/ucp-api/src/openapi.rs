@@ -39,6 +39,7 @@ use crate::routes::{
     tags(
         (name = "care-plans", description = "Create, read and change care plans"),
         (name = "patients", description = "A person's plan and emergency summary by NHS number; finding people"),
+        (name = "notifications", description = "The notifier's dead letters: messages to the person (NHS Notify) and to their GP practice that were not accepted"),
         (name = "privacy", description = "The privacy officer's alerts, raised from the access log by accesses that need a reason; records whose every read is reviewed"),
         (name = "care-homes", description = "Where the person lives, when it is a care home: the home admits and lists its residents; clinicians record, confirm and end residence"),
         (name = "me", description = "The person's own plan, forms and access log (patient tokens)"),
@@ -71,6 +72,7 @@ impl Modify for Modules {
             proxies::Api::openapi(),
             residents::Api::openapi(),
             crate::routes::privacy::Api::openapi(),
+            crate::routes::notifications::Api::openapi(),
             feed::Api::openapi(),
             subscriptions::Api::openapi(),
             audit::Api::openapi(),
@@ -303,6 +305,8 @@ impl Modify for SectionOperations {
             // An alert's tag is its revision (`"alert-r3"`), not a plan's or a section's.
             let tags = if path.starts_with("/v1/privacy/alerts") {
                 r#"^"alert-r[0-9]{1,9}"$"#
+            } else if path == "/v1/me/notifications" {
+                r#"^"notifications\.[0-9]{1,18}"$"#
             } else {
                 etag_pattern.as_str()
             };

@@ -29,6 +29,8 @@ pub enum Conflict {
     Residence,
     /// The record's sensitivity mark is not as the change assumes.
     Sensitivity,
+    /// This server does not notify (`UCP_NOTIFY_URL` and `UCP_NOTIFY_PRACTICES` are unset).
+    NotifyingOff,
 }
 
 /// Which rule a refused value breaks.

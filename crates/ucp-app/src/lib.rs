@@ -25,6 +25,7 @@ pub mod fhir;
 pub mod judged_summaries;
 pub mod leadership;
 pub mod metrics;
+pub mod notify;
 pub mod nrl;
 pub mod print;
 pub mod printed_copies;

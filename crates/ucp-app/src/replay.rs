@@ -142,6 +142,12 @@ pub async fn replay_entry(
         }
         // A check of a printed copy showed its state only, which the entry keeps whole.
         (Some(View::PrintedCopyCheck), _, _) => entry.detail.clone().ok_or_else(nothing)?,
+        (Some(View::Notification), _, _) => entry
+            .detail
+            .as_ref()
+            .map(|d| d["sent"].clone())
+            .filter(|sent| !sent.is_null())
+            .ok_or_else(nothing)?,
         (Some(View::Fhir), _, _) => {
             crate::fhir::replay(db, entry.detail.as_ref().ok_or_else(nothing)?).await?
         }

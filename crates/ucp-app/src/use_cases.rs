@@ -430,6 +430,14 @@ pub const MARK_SENSITIVE: UseCase =
 pub const CLEAR_SENSITIVE: UseCase =
     UseCase::write("clearSensitive", CLINICIANS).refusing("Clinicians only");
 
+// The person's choice of messages about their plan: theirs alone, never a proxy's.
+pub const GET_MY_NOTIFICATIONS: UseCase = UseCase::read("getMyNotifications", PERSON, View::Plan)
+    .refusing(THE_PERSON)
+    .viewing(None);
+pub const PUT_MY_NOTIFICATIONS: UseCase = UseCase::write("putMyNotifications", PERSON)
+    .refusing(THE_PERSON)
+    .viewing(None);
+
 // The privacy officer's alerts.
 /// Only the privacy officer (or Caldicott guardian) works the alerts: admin does not.
 const PRIVACY_OFFICERS: &[Role] = &[Role::PrivacyOfficer];
@@ -482,6 +490,12 @@ pub const GET_AUDIT_SHOWN: UseCase = UseCase {
     refused: AUDITORS_ONLY,
     ..UseCase::administration("getAuditShown", PurposeRule::Stated).viewing(Some(View::Replay))
 };
+pub const LIST_NOTIFICATION_DEAD_LETTERS: UseCase =
+    UseCase::administration("listNotificationDeadLetters", PurposeRule::Stated)
+        .viewing(Some(View::DeadLetters));
+pub const REDELIVER_NOTIFICATION_DEAD_LETTER: UseCase =
+    UseCase::administration("redeliverNotificationDeadLetter", PurposeRule::Optional)
+        .viewing(Some(View::DeadLetters));
 pub const LIST_NRL_DEAD_LETTERS: UseCase =
     UseCase::administration("listNrlDeadLetters", PurposeRule::Stated)
         .viewing(Some(View::DeadLetters));
@@ -544,6 +558,8 @@ pub const ALL: &[&UseCase] = &[
     &END_RESIDENCE,
     &RECORD_MY_RESIDENCE,
     &END_MY_RESIDENCE,
+    &GET_MY_NOTIFICATIONS,
+    &PUT_MY_NOTIFICATIONS,
     &MARK_SENSITIVE,
     &CLEAR_SENSITIVE,
     &LIST_ALERTS,
@@ -559,6 +575,8 @@ pub const ALL: &[&UseCase] = &[
     &REDELIVER_DEAD_LETTER,
     &SEARCH_AUDIT,
     &GET_AUDIT_SHOWN,
+    &LIST_NOTIFICATION_DEAD_LETTERS,
+    &REDELIVER_NOTIFICATION_DEAD_LETTER,
     &LIST_NRL_DEAD_LETTERS,
     &REDELIVER_NRL_DEAD_LETTER,
     &FHIR_READ,

@@ -8,6 +8,7 @@ pub mod etp_rules;
 mod event;
 mod nhs_number;
 pub mod notice;
+pub mod notifications;
 mod plan;
 mod postcode;
 pub mod proxy_access;

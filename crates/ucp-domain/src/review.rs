@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::{CarePlan, PlanSection, SectionContent};
 
 /// The registered GP practice's ODS code, as Personal and Professional Contacts record it.
-fn registered_practice(plan: &CarePlan) -> Option<String> {
+pub fn registered_practice(plan: &CarePlan) -> Option<String> {
     match plan.section(PlanSection::Contacts).map(|s| &s.content) {
         Some(SectionContent::Contacts(c)) => c
             .professional

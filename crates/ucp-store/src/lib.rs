@@ -15,6 +15,7 @@ mod event;
 mod feed;
 mod feed_signal;
 mod migrate;
+pub mod notifications;
 mod nrl;
 mod projection;
 pub mod projections;

@@ -304,7 +304,7 @@ pub async fn get_my_access_log(
             let name = match e.role.as_str() {
                 "patient" if e.actor == actor.sub => Some("you".to_owned()),
                 "clinician" | "ambulance" | "nhs111" | "ooh" | "admin" | "webhook" | "proxy"
-                | "care-home" | "privacy-officer" => e.actor_name,
+                | "care-home" | "privacy-officer" | "notifier" => e.actor_name,
                 _ => None,
             };
             MyAccess {
@@ -343,6 +343,23 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
         "none" => "someone without a valid sign-in".to_owned(),
         role => format!("a {role} user"),
     });
+    match (e.action.as_str(), e.status) {
+        ("notifyPerson", 201) => {
+            return "told you of a change to your plan, in a message through the NHS App".to_owned()
+        }
+        ("notifyPractice", 201) => {
+            return format!(
+                "told your GP practice ({}) of a change to your plan",
+                e.organisation.as_deref().unwrap_or("unknown")
+            )
+        }
+        ("notifyPerson" | "notifyPractice", _) => {
+            return "a message telling of a change to your plan could not be sent after every \
+                    attempt: it waits for an administrator to send it again"
+                .to_owned()
+        }
+        _ => {}
+    }
     if e.status >= 400 {
         let refusals = e.detail.as_ref().map(|d| &d["refusals"]);
         if let Some(count) = refusals.and_then(|r| r["count"].as_u64()) {
@@ -381,6 +398,10 @@ fn describe(e: &ucp_app::audit::AccessEntry, by_you: bool) -> String {
             format!("{who} recorded the care home where you live")
         }
         (_, "confirmResidence", _) => format!("{who} confirmed the care home where you live"),
+        (_, "putMyNotifications", _) => {
+            format!("{who} chose whether you are told of changes to your plan")
+        }
+        (_, "getMyNotifications", _) => format!("{who} read your choice of messages"),
         (_, "recordPrivacyAlertOutcome", _) => {
             "an access to your record was reviewed by the privacy officer".to_owned()
         }

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod fhir;
 pub mod health;
 pub mod me;
+pub mod notifications;
 pub mod nrl;
 pub mod patients;
 pub mod privacy;

@@ -42,10 +42,13 @@ pub enum View {
     Alerts,
     /// One privacy alert with its evidence, or an outcome recorded on it.
     Alert,
+    /// A message that told the person or their GP practice of a change (its replay is the
+    /// message sent).
+    Notification,
 }
 
 impl View {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Plan,
         Self::Section,
         Self::Summary,
@@ -68,6 +71,7 @@ impl View {
         Self::Residence,
         Self::Alerts,
         Self::Alert,
+        Self::Notification,
     ];
 
     /// The view named in an access-log entry.
@@ -101,6 +105,7 @@ impl View {
             Self::Residence => "residence",
             Self::Alerts => "alerts",
             Self::Alert => "alert",
+            Self::Notification => "notification",
         }
     }
 
