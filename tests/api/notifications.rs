@@ -411,7 +411,11 @@ async fn changes_within_the_window_are_one_message_to_the_person() {
     let person = nhs(4101);
     let plan = s.app.create_plan(&body(&person)).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    // Spread over the window, each after the notifier has had time to send (it looks every
+    // 50 ms): without the window, these would be three messages.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     s.ooh_changes_the_etp(&id).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     s.ooh_changes_the_etp_again(&id).await;
     // One message for the three changes (the last by the out-of-hours GP); the practice hears
     // of each change from outside.
