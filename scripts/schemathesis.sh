@@ -46,7 +46,7 @@ for role in "${roles[@]}"; do
       scope=(--exclude-tag-regex '^(subscriptions|audit|me)$') ;;
     admin)
       token=$("$ucp" token --role admin --name "Schemathesis admin" --ttl 2h)
-      scope=(--include-tag-regex '^(subscriptions|audit|feed|worklists|operations)$') ;;
+      scope=(--include-tag-regex '^(subscriptions|audit|feed|worklists|operations|nrl|notifications)$') ;;
     patient) # a demo person with a plan
       token=$("$ucp" token --role patient --nhs-number 9990000018 --ttl 2h)
       scope=(--include-tag-regex '^me$') ;;

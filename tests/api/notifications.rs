@@ -623,8 +623,8 @@ async fn no_message_to_the_person_after_their_death() {
     let death = s
         .received()
         .into_iter()
-        .filter(|r| r.to == "practice")
-        .last()
+        .rev()
+        .find(|r| r.to == "practice")
         .map(|r| r.body)
         .unwrap_or_default();
     assert_eq!(death["change"], "death");

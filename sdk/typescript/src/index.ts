@@ -444,6 +444,23 @@ export class UcpClient {
     return this.fail(response, error);
   }
 
+  /** Whether the person is told of changes to their plan through the NHS App (patient tokens), with its ETag. */
+  async myNotifications(): Promise<Tagged<Schemas["NotificationChoice"]>> {
+    const { data, error, response } = await this.raw.GET("/v1/me/notifications");
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
+  /** The person chooses whether they are told of changes (never a proxy); `etag` is the choice as read. */
+  async setMyNotifications(etag: string, messages: Schemas["Messages"]): Promise<Tagged<Schemas["NotificationChoice"]>> {
+    const { data, error, response } = await this.raw.PUT("/v1/me/notifications", {
+      params: { header: { "If-Match": etag } },
+      body: { messages },
+    });
+    if (data) return { etag: etagOf(response), value: data };
+    return this.fail(response, error);
+  }
+
   /** The caller's own plan (patient tokens). */
   async myPlan(): Promise<Tagged<PlanView>> {
     const { data, error, response } = await this.raw.GET("/v1/me/care-plan");

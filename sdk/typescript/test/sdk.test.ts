@@ -248,6 +248,18 @@ test("a read of a record marked sensitive is an alert the privacy officer closes
   );
 });
 
+test("the person chooses not to be told of changes, and a stale choice is refused", async () => {
+  const patient = as("PATIENT");
+  const choice = await patient.myNotifications();
+  const off = await patient.setMyNotifications(choice.etag, choice.value.messages === "on" ? "off" : "on");
+  assert.notEqual(off.value.messages, choice.value.messages);
+  await assert.rejects(
+    patient.setMyNotifications(choice.etag, "on"),
+    (e: unknown) => e instanceof UcpError && e.status === 412,
+  );
+  await patient.setMyNotifications(off.etag, choice.value.messages);
+});
+
 test("a bad NHS number is a typed error", async () => {
   await assert.rejects(crew.summary("1234567890"), (e: unknown) => {
     assert.ok(e instanceof UcpError);
