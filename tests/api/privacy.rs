@@ -442,65 +442,33 @@ async fn the_privacy_officer_reviews_an_alert_and_the_person_is_told() {
         req.send()
     };
     let ok_body = json!({"outcome": "reviewed-appropriate", "note": "The GP was called to the house that night."});
-    problem(
-        outcome(None, ok_body.clone(), officer()).await.unwrap(),
-        428,
-    )
-    .await;
-    problem(
-        outcome(Some("\"7\""), ok_body.clone(), officer())
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    problem(
-        outcome(Some("\"alert-r99\""), ok_body.clone(), officer())
-            .await
-            .unwrap(),
-        412,
-    )
-    .await;
-    problem(
-        outcome(
+    let wrong: [(Option<&str>, Value, String, u16); 7] = [
+        (None, ok_body.clone(), officer(), 428),
+        (Some("\"7\""), ok_body.clone(), officer(), 400),
+        (Some("\"alert-r99\""), ok_body.clone(), officer(), 412),
+        (
             Some(&etag),
             json!({"outcome": "ignored", "note": "x"}),
             officer(),
-        )
-        .await
-        .unwrap(),
-        422,
-    )
-    .await;
-    problem(
-        outcome(
+            422,
+        ),
+        (
             Some(&etag),
             json!({"outcome": "referred", "note": ""}),
             officer(),
-        )
-        .await
-        .unwrap(),
-        422,
-    )
-    .await;
-    problem(
-        outcome(
+            422,
+        ),
+        (
             Some(&etag),
             json!({"outcome": "referred", "note": "x", "extra": 1}),
             officer(),
-        )
-        .await
-        .unwrap(),
-        400,
-    )
-    .await;
-    problem(
-        outcome(Some(&etag), ok_body.clone(), token(Role::Admin))
-            .await
-            .unwrap(),
-        403,
-    )
-    .await;
+            400,
+        ),
+        (Some(&etag), ok_body.clone(), token(Role::Admin), 403),
+    ];
+    for (tag, body, bearer, status) in wrong {
+        problem(outcome(tag, body, bearer).await.unwrap(), status).await;
+    }
     let res = outcome(Some(&etag), ok_body.clone(), officer())
         .await
         .unwrap();

@@ -172,7 +172,7 @@ async fn every_use_case_for_every_role_as_declared() {
         }
     }
     assert_eq!(
-        tried, 98,
+        tried, 102,
         "every documented operation that takes a token was tried"
     );
     // Nothing was written: the plan is as it was made.
