@@ -124,6 +124,11 @@ struct NotifyArgs {
     #[arg(long, env = "UCP_NOTIFY_TOKEN", hide_env_values = true)]
     notify_token: Option<String>,
 
+    /// A file holding NHS Notify's bearer token, read at every message (for a token that a
+    /// sidecar renews); wins over UCP_NOTIFY_TOKEN.
+    #[arg(long, env = "UCP_NOTIFY_TOKEN_FILE")]
+    notify_token_file: Option<std::path::PathBuf>,
+
     /// The routing plan agreed with NHS Notify at onboarding (a UUID).
     #[arg(
         long,
@@ -137,8 +142,9 @@ struct NotifyArgs {
     #[arg(long, env = "UCP_NOTIFY_PRACTICES")]
     notify_practices: Option<std::path::PathBuf>,
 
-    /// The person's changes within this many seconds of the first are told in one message.
-    #[arg(long, env = "UCP_NOTIFY_WINDOW", default_value_t = 600)]
+    /// The person's changes within this many seconds of the first are told in one message
+    /// (0 to 86400).
+    #[arg(long, env = "UCP_NOTIFY_WINDOW", default_value_t = 600, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     notify_window: u64,
 
     /// Attempts at a message before it is parked as a dead letter (1-50).
@@ -160,9 +166,15 @@ impl NotifyArgs {
                 ucp_app::notify::Practices::parse(&text, self.notify_allow_http)?
             }
         };
+        anyhow::ensure!(
+            self.notify_url.is_none() || !self.notify_routing_plan.is_nil(),
+            "UCP_NOTIFY_URL is set without UCP_NOTIFY_ROUTING_PLAN: NHS Notify would refuse every \
+             message"
+        );
         Ok(ucp_app::notify::NotifyConfig {
             notify_url: self.notify_url.clone(),
             bearer_token: self.notify_token.clone(),
+            bearer_token_file: self.notify_token_file.clone(),
             routing_plan_id: self.notify_routing_plan,
             practices,
             window: Duration::from_secs(self.notify_window),

@@ -29,6 +29,10 @@ struct Received {
 #[derive(Default)]
 struct Receivers {
     down: bool,
+    /// Take the next message to the person, but answer 500 (an answer lost on the way).
+    lose_next_answer: bool,
+    /// The message references NHS Notify has had: it refuses one again (422), as it does.
+    references: Vec<String>,
     received: Vec<Received>,
 }
 
@@ -144,12 +148,27 @@ fn receive(
     if s.down {
         return HttpResponse::ServiceUnavailable().finish();
     }
+    if notify {
+        let reference = body["data"]["attributes"]["messageReference"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if s.references.contains(&reference) {
+            return HttpResponse::UnprocessableEntity().json(json!({"errors": [{
+                "code": "CM_DUPLICATE_REQUEST", "title": "Duplicate message request",
+                "detail": "A message with this messageReference was received already."}]}));
+        }
+        s.references.push(reference);
+    }
     let (to, faults) = if notify {
         ("person", person_faults(req, &body))
     } else {
         ("practice", practice_faults(req, raw, &body))
     };
     s.received.push(Received { to, body, faults });
+    if notify && std::mem::take(&mut s.lose_next_answer) {
+        return HttpResponse::InternalServerError().finish();
+    }
     if to == "person" {
         HttpResponse::Created()
             .json(json!({"data": {"type": "Message", "id": "2WL3qFTEFM0qMY8xjRbt1LIKCzM"}}))
@@ -164,6 +183,11 @@ struct Setup {
 }
 
 async fn setup(window: Duration) -> Setup {
+    setup_on(None, window).await
+}
+
+/// As [`setup`], on a database of the test's making.
+async fn setup_on(db: Option<crate::helpers::TestDb>, window: Duration) -> Setup {
     let receivers = Arc::new(Mutex::new(Receivers::default()));
     let data = web::Data::new(receivers.clone());
     let server = HttpServer::new(move || {
@@ -184,22 +208,29 @@ async fn setup(window: Duration) -> Setup {
         true,
     )
     .unwrap();
-    let app = TestApp::spawn_tuned(move |c| {
-        c.notify = ucp_api::notify::NotifyConfig {
-            notify_url: Some(format!("http://127.0.0.1:{port}/comms")),
-            bearer_token: Some("notify-token".into()),
-            routing_plan_id: uuid::Uuid::parse_str(ROUTING_PLAN).unwrap(),
-            practices,
-            window,
-            max_attempts: 2,
-            base_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(100),
-            allow_http: true,
-            timeout: Duration::from_secs(2),
-            interval: Duration::from_millis(50),
-        };
-    })
-    .await;
+    let mut builder = TestApp::builder();
+    if let Some(db) = db {
+        builder = builder.on(db);
+    }
+    let app = builder
+        .api(move |c| {
+            c.notify = ucp_api::notify::NotifyConfig {
+                notify_url: Some(format!("http://127.0.0.1:{port}/comms")),
+                bearer_token: Some("notify-token".into()),
+                bearer_token_file: None,
+                routing_plan_id: uuid::Uuid::parse_str(ROUTING_PLAN).unwrap(),
+                practices,
+                window,
+                max_attempts: 2,
+                base_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(100),
+                allow_http: true,
+                timeout: Duration::from_secs(2),
+                interval: Duration::from_millis(50),
+            };
+        })
+        .spawn()
+        .await;
     Setup { app, receivers }
 }
 
@@ -362,8 +393,10 @@ async fn each_notifying_change_tells_the_person_once_and_the_practice_of_changes
         "{}",
         res.text().await.unwrap_or_default()
     );
+    // The person is not told of their own change; their practice is (a withdrawal by the
+    // person is outside the practice, and their GP must know of it).
     s.expect("person", 2).await;
-    s.expect("practice", 1).await;
+    s.expect("practice", 2).await;
 
     // Every message is in the person's access log, and replays as what was sent.
     let res = s
@@ -394,13 +427,14 @@ async fn each_notifying_change_tells_the_person_once_and_the_practice_of_changes
         said.iter()
             .filter(|d| d.starts_with("told your GP practice (F84001)"))
             .count(),
-        1,
+        2,
         "{said:#?}"
     );
     let owner = s.app.test_db.owner_client().await;
     let entry: uuid::Uuid = owner
         .query_one(
-            "SELECT entry_id FROM access_log WHERE action = 'notifyPractice' AND nhs_number = $1",
+            "SELECT entry_id FROM access_log WHERE action = 'notifyPractice' AND nhs_number = $1 \
+             ORDER BY at LIMIT 1",
             &[&person],
         )
         .await
@@ -560,20 +594,67 @@ async fn opting_out_stops_the_persons_messages_but_not_the_practices() {
 async fn a_proxy_may_not_change_the_persons_choice() {
     let s = setup(Duration::from_millis(300)).await;
     let person = nhs(4103);
+    let proxy_number = nhs(4104);
     s.app.create_plan(&body(&person)).await;
-    let proxy = token_with(Role::Patient, Some(&nhs(4104)));
+    // The person names the proxy, who may then act for them, but not on this.
+    let res = s
+        .app
+        .client
+        .post(s.app.url("/v1/me/proxies"))
+        .bearer_auth(token_with(Role::Patient, Some(&person)))
+        .json(&json!({"nhsNumber": proxy_number, "name": "Sam Example",
+            "relationship": "daughter", "basis": "named-by-person"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
     let res = s
         .app
         .client
         .put(s.app.url("/v1/me/notifications"))
-        .bearer_auth(proxy)
+        .bearer_auth(token_with(Role::Patient, Some(&proxy_number)))
         .header("UCP-On-Behalf-Of", &person)
         .header("If-Match", "\"notifications.0\"")
         .json(&json!({"messages": "off"}))
         .send()
         .await
         .unwrap();
-    problem(res, 403).await;
+    let refused = problem(res, 403).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("nothing else on their behalf")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_of_a_message_nhs_notify_had_is_not_a_second_message() {
+    let s = setup(Duration::from_millis(100)).await;
+    s.receivers.lock().unwrap().lose_next_answer = true;
+    let person = nhs(4109);
+    s.app.create_plan(&body(&person)).await;
+    // NHS Notify took it but the answer was lost: the retry is refused as a duplicate, which
+    // means it was had. One message; nothing parked; one entry, as sent.
+    s.expect("person", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, letters) = s
+        .app
+        .get_json("/v1/notifications/dead-letters", Role::Admin)
+        .await;
+    assert_eq!(letters, json!([]));
+    let owner = s.app.test_db.owner_client().await;
+    let statuses: Vec<i16> = owner
+        .query(
+            "SELECT status FROM access_log WHERE action = 'notifyPerson' AND nhs_number = $1",
+            &[&person],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(statuses, vec![201]);
 }
 
 #[tokio::test]
@@ -719,4 +800,171 @@ async fn a_server_that_does_not_notify_says_so() {
         .await
         .unwrap();
     assert_eq!(problem(res, 409).await["code"], "notifying_off");
+}
+
+#[tokio::test]
+async fn each_kind_of_notifying_change_is_one_message_to_the_person() {
+    let s = setup(Duration::from_millis(100)).await;
+    let person = nhs(4107);
+    let son = nhs(4108);
+    let mut plan_body = body(&person);
+    plan_body["contacts"]["personal"] = json!([{ "name": "Tom Example", "relationship": "son",
+        "phone": "07700 900456", "lpaHealthAndWelfare": "yes", "lpaPropertyAndFinancial": "no",
+        "nhsNumber": son, "lpaRegistrationReference": "7000-1234-5678" }]);
+    // Made (with its Emergency Treatment Plan, in one change): one message.
+    let plan = s.app.create_plan(&plan_body).await;
+    let id = plan["id"].as_str().unwrap_or_default().to_owned();
+    s.expect("person", 1).await;
+    // The Emergency Treatment Plan changed (from outside the practice: the practice too).
+    s.ooh_changes_the_etp(&id).await;
+    s.expect("person", 2).await;
+    s.expect("practice", 1).await;
+    // A correction: a section entered in error, retracted.
+    let res = s
+        .app
+        .req(
+            Method::DELETE,
+            &format!("/v1/care-plans/{id}/sections/what-matters"),
+            Role::Clinician,
+        )
+        .header("If-Match", s.etag(&id).await)
+        .json(&json!({"reason": "Entered on the wrong person's plan."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    s.expect("person", 3).await;
+    // An attorney given proxy access by a clinician of the practice.
+    let res = s
+        .app
+        .req(
+            Method::POST,
+            &format!("/v1/care-plans/{id}/proxies"),
+            Role::Clinician,
+        )
+        .json(
+            &json!({"nhsNumber": son, "name": "Tom Example", "relationship": "son",
+            "basis": "lasting-power-of-attorney", "lpaRegistrationReference": "7000-1234-5678"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    s.expect("person", 4).await;
+    // A care home records that they live there (a home is outside the practice).
+    let res = s
+        .app
+        .client
+        .post(s.app.url("/v1/care-home/residents"))
+        .bearer_auth(crate::helpers::token_for_home(
+            "VM1A2",
+            "Rosewood Care Home",
+        ))
+        .json(&json!({"nhsNumber": person, "birthDate": "1941-02-03",
+            "since": chrono::Utc::now().date_naive().to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    s.expect("person", 5).await;
+    s.expect("practice", 2).await;
+    // The person revokes the attorney's access themselves: they are not told (their own
+    // change); their practice is.
+    let grant: Value = {
+        let res = s
+            .app
+            .client
+            .get(s.app.url("/v1/me/proxies"))
+            .bearer_auth(token_with(Role::Patient, Some(&person)))
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    };
+    let grant_id = grant["grants"][0]["grantId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let res = s
+        .app
+        .client
+        .post(s.app.url(&format!("/v1/me/proxies/{grant_id}/revoke")))
+        .bearer_auth(token_with(Role::Patient, Some(&person)))
+        .json(&json!({"reason": "I manage my own plan now."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    s.expect("practice", 3).await;
+    s.expect("person", 5).await;
+    // Withdrawn, then voided.
+    for (action, reason, told) in [
+        ("withdraw", "No longer wanted.", 6),
+        ("void", "Made in error.", 7),
+    ] {
+        let res = s
+            .app
+            .req(
+                Method::POST,
+                &format!("/v1/care-plans/{id}/{action}"),
+                Role::Clinician,
+            )
+            .header("If-Match", s.etag(&id).await)
+            .json(&json!({"reason": reason}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "{action}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        s.expect("person", told).await;
+    }
+    s.expect("practice", 3).await;
+}
+
+#[tokio::test]
+async fn turning_the_notifier_on_tells_no_one_of_the_past() {
+    // Twenty people's plans, made before the notifier was ever on.
+    let db = crate::helpers::TestDb::migrated().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["seed", "--demo", "--count", "20"])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = setup_on(Some(db), Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.received().len(), 0, "{:#?}", s.received());
+    // A change made once it is on is told.
+    s.app.create_plan(&body(&nhs(4110))).await;
+    s.expect("person", 1).await;
 }

@@ -151,9 +151,8 @@ impl Application {
         let notifying = web::Data::new(crate::routes::notifications::Notifying(
             notify_client.is_some(),
         ));
-        let notifier = notify_client.map(|client| {
-            ucp_app::notify::notifier::Notifier::start(state.clone(), client, writer.clone())
-        });
+        let notifier = notify_client
+            .map(|client| ucp_app::notify::notifier::Notifier::start(state.clone(), client));
         let nrl_publishing = web::Data::new(crate::routes::nrl::NrlPublishing(nrl_client));
         let audit = web::Data::new(writer);
         let webhook_client = web::Data::new(webhook_client);

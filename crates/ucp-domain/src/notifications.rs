@@ -80,13 +80,14 @@ pub fn made_by_the_person(author: &Author, nhs_number: &str) -> bool {
             .is_none_or(|p| p == nhs_number)
 }
 
-/// Whether a change by `author` comes from outside the practice `practice` (an ODS code): a
-/// professional of another organisation. The person's own changes, and a proxy's, are not the
-/// practice's to hear of.
+/// Whether a change by `author` comes from outside the practice `practice` (an ODS code):
+/// anyone but the practice's own staff. A professional of another organisation, a care home,
+/// and the person themselves or their proxy (a person withdrawing their plan is a change their
+/// GP must know of).
 #[must_use]
 pub fn from_outside_the_practice(author: &Author, practice: &str) -> bool {
-    !matches!(author.role.as_str(), "patient" | "proxy")
-        && author
+    matches!(author.role.as_str(), "patient" | "proxy")
+        || author
             .organisation
             .as_deref()
             .is_none_or(|org| !org.eq_ignore_ascii_case(practice))
@@ -180,7 +181,7 @@ mod tests {
             &author("clinician", Some("f84001"), None),
             "F84001"
         ));
-        assert!(!from_outside_the_practice(
+        assert!(from_outside_the_practice(
             &author("patient", None, None),
             "F84001"
         ));

@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::checkpoint::save_checkpoint;
-use crate::{Database, FeedCursor, StoreError};
+use crate::access_log::insert_entries;
+use crate::checkpoint::{load_checkpoint, save_checkpoint};
+use crate::{AccessEntry, Database, FeedCursor, StoreError};
 
 /// The notifier's feed checkpoint and leadership lock.
 pub const NOTIFIER: &str = "notifier";
@@ -156,27 +157,35 @@ impl Database {
     pub async fn notification_done(
         &self,
         id: Uuid,
-        told: usize,
+        told: &[String],
         next_due: DateTime<Utc>,
+        entry: Option<&AccessEntry>,
     ) -> Result<(), StoreError> {
-        let told = i64::try_from(told).unwrap_or(i64::MAX);
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
+        // The changes told of leave (by their ids: a redelivery may have added others in any
+        // place); what is left waits for the next window under a new id, since NHS Notify
+        // refuses a message reference it has had.
         tx.execute(
-            "UPDATE notification_outbox SET \
+            "UPDATE notification_outbox SET outbox_id = $4, \
                changes = (SELECT jsonb_agg(c ORDER BY i) FROM jsonb_array_elements(changes) \
-                          WITH ORDINALITY AS t(c, i) WHERE i > $2::bigint), \
+                          WITH ORDINALITY AS t(c, i) WHERE NOT (c ->> 'changeId' = ANY($2))), \
                first_at = now(), due_at = $3, attempts = 0, last_error = NULL \
-             WHERE outbox_id = $1 AND jsonb_array_length(changes) > $2::bigint",
-            &[&id, &told, &next_due],
+             WHERE outbox_id = $1 AND EXISTS (SELECT 1 FROM jsonb_array_elements(changes) c \
+                                              WHERE NOT (c ->> 'changeId' = ANY($2)))",
+            &[&id, &told, &next_due, &Uuid::now_v7()],
         )
         .await?;
         tx.execute(
-            "DELETE FROM notification_outbox WHERE outbox_id = $1 \
-             AND jsonb_array_length(changes) <= $2::bigint",
-            &[&id, &told],
+            "DELETE FROM notification_outbox WHERE outbox_id = $1",
+            &[&id],
         )
         .await?;
+        if let Some(entry) = entry {
+            insert_entries(&tx, std::slice::from_ref(entry))
+                .await
+                .map_err(|e| StoreError::AccessLog(e.to_string()))?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -206,10 +215,17 @@ impl Database {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn park_notification(&self, id: Uuid, error: &str) -> Result<Uuid, StoreError> {
+    pub async fn park_notification(
+        &self,
+        id: Uuid,
+        error: &str,
+        entry: Option<&AccessEntry>,
+    ) -> Result<Uuid, StoreError> {
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
-        let parked = Uuid::now_v7();
+        // The dead letter keeps the message's id: redelivered alone, it goes with its own
+        // reference, which NHS Notify recognises if it had the message after all.
+        let parked = id;
         tx.execute(
             "INSERT INTO notification_dead_letters (dead_letter_id, recipient, nhs_number, \
                practice_ods, plan_id, changes, first_at, attempts, last_error, parked_at) \
@@ -223,6 +239,11 @@ impl Database {
             &[&id],
         )
         .await?;
+        if let Some(entry) = entry {
+            insert_entries(&tx, std::slice::from_ref(entry))
+                .await
+                .map_err(|e| StoreError::AccessLog(e.to_string()))?;
+        }
         tx.commit().await?;
         Ok(parked)
     }
@@ -301,9 +322,9 @@ impl Database {
                plan_id, changes, first_at, due_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, now()) \
              ON CONFLICT (nhs_number) WHERE recipient = 'person' DO UPDATE \
-               SET changes = excluded.changes || notification_outbox.changes, due_at = now()",
+               SET changes = notification_outbox.changes || excluded.changes, due_at = now()",
             &[
-                &Uuid::now_v7(),
+                &letter.id,
                 &letter.recipient,
                 &letter.nhs_number,
                 &letter.practice_ods,
@@ -315,5 +336,75 @@ impl Database {
         .await?;
         tx.commit().await?;
         Ok(Some(letter))
+    }
+}
+
+impl Database {
+    /// Where the notifier starts when it has never run: after the last event recorded before
+    /// `since` (its first start), so that turning it on does not tell everyone of every change
+    /// ever made, while a change made once it is on is never missed. Saved at once.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn notifier_start(&self, since: DateTime<Utc>) -> Result<FeedCursor, StoreError> {
+        let mut client = self.connection().await?;
+        let tx = client.transaction().await?;
+        if let Some(cursor) = load_checkpoint(&tx, NOTIFIER).await? {
+            return Ok(cursor);
+        }
+        let row = tx
+            .query_opt(
+                "SELECT transaction_id::text, global_position FROM events \
+                 WHERE recorded_at < $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+                &[&since],
+            )
+            .await?;
+        let cursor = match row {
+            None => FeedCursor::START,
+            Some(row) => {
+                let tx_id: String = row.try_get(0)?;
+                FeedCursor {
+                    transaction_id: tx_id.parse().map_err(|e| {
+                        StoreError::Corrupt(format!("transaction id {tx_id:?}: {e}"))
+                    })?,
+                    global_position: row.try_get(1)?,
+                }
+            }
+        };
+        save_checkpoint(&tx, NOTIFIER, cursor).await?;
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    /// Whether any plan of the person records their death.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn person_deceased(&self, nhs_number: &str) -> Result<bool, StoreError> {
+        let client = self.connection().await?;
+        Ok(client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM care_plan_view WHERE nhs_number = $1 \
+                 AND status = 'deceased')",
+                &[&nhs_number],
+            )
+            .await?
+            .try_get(0)?)
+    }
+
+    /// The person a proxy grant is for (a revocation names only the grant).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn grant_person(&self, grant_id: Uuid) -> Result<Option<String>, StoreError> {
+        let client = self.connection().await?;
+        Ok(client
+            .query_opt(
+                "SELECT nhs_number FROM proxy_grants WHERE grant_id = $1",
+                &[&grant_id],
+            )
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?)
     }
 }

@@ -71,10 +71,36 @@ impl NotifyClient {
             .header("Accept", "application/vnd.api+json")
             .header("X-Correlation-Id", correlation.to_string())
             .body(serde_json::to_vec(body).map_err(|e| e.to_string())?);
-        if let Some(token) = &self.config.bearer_token {
+        if let Some(token) = self.token()? {
             req = req.bearer_auth(token);
         }
-        answered(req.send().await).await
+        match req.send().await {
+            // NHS Notify refuses a message reference it has had (a retry after an answer that
+            // was lost): that message was accepted.
+            Ok(res) if res.status().as_u16() == 422 => {
+                let text = res.text().await.unwrap_or_default();
+                if text.to_lowercase().contains("duplicate") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "answered 422: {}",
+                        text.chars().take(200).collect::<String>()
+                    ))
+                }
+            }
+            other => answered(other).await,
+        }
+    }
+
+    /// The bearer token: read from its file at every message when one is set (a sidecar renews
+    /// API Management's short-lived tokens there), else the fixed one.
+    fn token(&self) -> Result<Option<String>, String> {
+        match &self.config.bearer_token_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|t| Some(t.trim().to_owned()))
+                .map_err(|e| format!("cannot read UCP_NOTIFY_TOKEN_FILE: {e}")),
+            None => Ok(self.config.bearer_token.clone()),
+        }
     }
 
     /// Sends the practice's message, signed with its secret.

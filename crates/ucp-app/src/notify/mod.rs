@@ -103,6 +103,9 @@ pub struct NotifyConfig {
     pub notify_url: Option<String>,
     /// NHS Notify's bearer token (API Management's, for this service's application).
     pub bearer_token: Option<String>,
+    /// A file holding the bearer token, read at every message (a sidecar renews it); wins over
+    /// `bearer_token`.
+    pub bearer_token_file: Option<std::path::PathBuf>,
     /// The routing plan agreed with NHS Notify at onboarding (its template holds the words).
     pub routing_plan_id: Uuid,
     pub practices: Practices,
@@ -142,6 +145,7 @@ impl Default for NotifyConfig {
         Self {
             notify_url: None,
             bearer_token: None,
+            bearer_token_file: None,
             routing_plan_id: Uuid::nil(),
             practices: Practices::default(),
             window: Duration::from_secs(600),

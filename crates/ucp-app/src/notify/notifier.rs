@@ -10,12 +10,12 @@ use ucp_domain::notifications::{
 use ucp_domain::{Author, CarePlan, PlanStatus};
 use ucp_store::notifications::{Enqueue, Notification, NOTIFIER};
 use ucp_store::projections::replay::fold;
-use ucp_store::{load_checkpoint, AccessEntry, FeedCursor, RecordedEvent, StreamBound};
+use ucp_store::{AccessEntry, RecordedEvent, StreamBound};
 use uuid::Uuid;
 
 use super::client::NotifyClient;
 use super::messages;
-use crate::audit::{AuditWriter, View};
+use crate::audit::View;
 use crate::{leadership, AppError, AppState};
 
 /// Feed events read per page.
@@ -36,14 +36,17 @@ impl Drop for Notifier {
 impl Notifier {
     /// Starts on the current Tokio runtime.
     #[must_use]
-    pub fn start(state: AppState, client: NotifyClient, audit: AuditWriter) -> Self {
+    pub fn start(state: AppState, client: NotifyClient) -> Self {
+        // A first run starts after the changes made before this server started (see
+        // `Database::notifier_start`).
+        let since = Utc::now();
         Self {
-            task: tokio::spawn(lead(state, client, audit)),
+            task: tokio::spawn(lead(state, client, since)),
         }
     }
 }
 
-async fn lead(state: AppState, client: NotifyClient, audit: AuditWriter) {
+async fn lead(state: AppState, client: NotifyClient, since: chrono::DateTime<Utc>) {
     let interval = client.config.interval;
     loop {
         let Some(connection) = leadership::connect(&state, "notifier", interval).await else {
@@ -55,8 +58,8 @@ async fn lead(state: AppState, client: NotifyClient, audit: AuditWriter) {
             continue;
         }
         tracing::info!("leading the notifier");
-        let mut follower = tokio::spawn(follow(state.clone(), client.clone()));
-        let mut sender = tokio::spawn(send(state.clone(), client.clone(), audit.clone()));
+        let mut follower = tokio::spawn(follow(state.clone(), client.clone(), since));
+        let mut sender = tokio::spawn(send(state.clone(), client.clone()));
         loop {
             tokio::select! {
                 _ = &mut follower => break,
@@ -74,20 +77,21 @@ async fn lead(state: AppState, client: NotifyClient, audit: AuditWriter) {
     }
 }
 
-async fn follow(state: AppState, client: NotifyClient) {
+async fn follow(state: AppState, client: NotifyClient, since: chrono::DateTime<Utc>) {
     loop {
-        if let Err(e) = follow_from_checkpoint(&state, &client).await {
+        if let Err(e) = follow_from_checkpoint(&state, &client, since).await {
             tracing::warn!(error = %e, "the notifier paused following the feed");
             tokio::time::sleep(client.config.interval).await;
         }
     }
 }
 
-async fn follow_from_checkpoint(state: &AppState, client: &NotifyClient) -> Result<(), AppError> {
-    let unavailable = |e: ucp_store::PoolError| AppError::Unavailable(e.to_string());
-    let mut cursor = load_checkpoint(&state.db.pool().get().await.map_err(unavailable)?, NOTIFIER)
-        .await?
-        .unwrap_or(FeedCursor::START);
+async fn follow_from_checkpoint(
+    state: &AppState,
+    client: &NotifyClient,
+    since: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut cursor = state.db.notifier_start(since).await?;
     loop {
         let page = state.db.read_feed(cursor, PAGE).await?;
         if page.events.is_empty() {
@@ -128,11 +132,19 @@ async fn plan_after(
             .await?;
         return Ok(fold(&history)?.map(|plan| (event.stream_id, plan)));
     }
-    // A proxy granted or revoked: the person's current plan.
-    let Some(person) = event.data["nhsNumber"]
-        .as_str()
-        .and_then(|n| ucp_domain::NhsNumber::parse(n).ok())
-    else {
+    // A proxy granted or revoked: the person's current plan (a revocation names only its
+    // grant).
+    let named = match event.data["nhsNumber"].as_str() {
+        Some(n) => Some(n.to_owned()),
+        None => match event.data["grantId"]
+            .as_str()
+            .and_then(|g| Uuid::parse_str(g).ok())
+        {
+            Some(grant) => state.db.grant_person(grant).await?,
+            None => None,
+        },
+    };
+    let Some(person) = named.and_then(|n| ucp_domain::NhsNumber::parse(&n).ok()) else {
         return Ok(None);
     };
     let Some(row) = state.db.plan_for_person(person).await? else {
@@ -176,6 +188,7 @@ async fn what_to_tell(
         && kind.tells_the_person()
         && !made_by_the_person(&by, &nhs)
         && plan.status != PlanStatus::Deceased
+        && !state.db.person_deceased(&nhs).await?
     {
         let window = chrono::Duration::from_std(config.window).unwrap_or_default();
         items.push(Enqueue {
@@ -204,22 +217,18 @@ async fn what_to_tell(
     Ok(items)
 }
 
-async fn send(state: AppState, client: NotifyClient, audit: AuditWriter) {
+async fn send(state: AppState, client: NotifyClient) {
     loop {
-        if let Err(e) = send_due(&state, &client, &audit).await {
+        if let Err(e) = send_due(&state, &client).await {
             tracing::warn!(error = %e, "the notifier paused sending");
         }
         tokio::time::sleep(client.config.interval).await;
     }
 }
 
-async fn send_due(
-    state: &AppState,
-    client: &NotifyClient,
-    audit: &AuditWriter,
-) -> Result<(), AppError> {
+async fn send_due(state: &AppState, client: &NotifyClient) -> Result<(), AppError> {
     for n in state.db.due_notifications(Utc::now(), 50).await? {
-        send_one(state, client, audit, &n).await?;
+        send_one(state, client, &n).await?;
     }
     Ok(())
 }
@@ -230,21 +239,13 @@ async fn may_tell_the_person(state: &AppState, nhs: &str) -> Result<bool, AppErr
     if super::preferences::choice(&state.db, nhs).await?.messages == Messages::Off {
         return Ok(false);
     }
-    let Ok(person) = ucp_domain::NhsNumber::parse(nhs) else {
-        return Ok(false);
-    };
-    let deceased = state
-        .db
-        .plan_for_person(person)
-        .await?
-        .is_some_and(|row| row.status == PlanStatus::Deceased);
-    Ok(!deceased)
+    // On any of their plans.
+    Ok(!state.db.person_deceased(nhs).await?)
 }
 
 async fn send_one(
     state: &AppState,
     client: &NotifyClient,
-    audit: &AuditWriter,
     n: &Notification,
 ) -> Result<(), AppError> {
     let config = &client.config;
@@ -254,7 +255,7 @@ async fn send_one(
             tracing::info!(message = %n.id, "not told: the person chose no messages, or died");
             state
                 .db
-                .notification_done(n.id, n.changes.len(), next_window)
+                .notification_done(n.id, &change_ids(n), next_window, None)
                 .await?;
             return Ok(());
         }
@@ -278,18 +279,23 @@ async fn send_one(
     };
     match sent {
         Ok(()) => {
-            record(audit, entry(n, &url, &body, 201)).await?;
+            // Out of the outbox with its access-log entry, together: a message sent is never
+            // sent again for want of its entry.
+            let entry = entry(n, &url, &body, 201);
             state
                 .db
-                .notification_done(n.id, n.changes.len(), next_window)
+                .notification_done(n.id, &change_ids(n), next_window, Some(&entry))
                 .await?;
         }
         Err(error) => {
             let attempt = u32::try_from(n.attempts).unwrap_or(0) + 1;
             tracing::info!(message = %n.id, attempt, error, "a notification was not accepted");
             if attempt >= config.max_attempts.max(1) {
-                state.db.park_notification(n.id, &error).await?;
-                record(audit, entry(n, &url, &body, 502)).await?;
+                let entry = entry(n, &url, &body, 502);
+                state
+                    .db
+                    .park_notification(n.id, &error, Some(&entry))
+                    .await?;
                 state.metrics.dead_letters_parked.inc();
                 tracing::warn!(message = %n.id, "a notification was parked as a dead letter");
             } else {
@@ -329,7 +335,7 @@ pub fn entry(n: &Notification, url: &str, body: &serde_json::Value, status: i16)
             "notifyPractice".to_owned()
         },
         method: "POST".to_owned(),
-        path: url.to_owned(),
+        path: without_credentials(url),
         plan_id: n.plan_id,
         nhs_number: Some(n.nhs_number.clone()),
         plan_version: last["version"].as_i64(),
@@ -353,9 +359,23 @@ pub fn entry(n: &Notification, url: &str, body: &serde_json::Value, status: i16)
     }
 }
 
-async fn record(audit: &AuditWriter, entry: AccessEntry) -> Result<(), AppError> {
-    audit
-        .record(entry)
-        .await
-        .map_err(|e| AppError::AuditUnavailable(e.to_string()))
+/// The ids of the changes a message tells of.
+fn change_ids(n: &Notification) -> Vec<String> {
+    n.changes
+        .iter()
+        .filter_map(|c| c["changeId"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A URL as the access log keeps it: no user, password or query (where a credential could be).
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => String::new(),
+    }
 }
