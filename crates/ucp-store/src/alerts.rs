@@ -461,6 +461,14 @@ async fn save_position(
     Ok(())
 }
 
+/// The columns the rules read, in the access log's order (`access_log::entry` reads them): a
+/// search's criteria and results (large), the path and who vouched for the caller are not
+/// read, so the scanner does not carry them.
+const SCAN_COLUMNS: &str = "entry_id, at, actor, actor_name, role, organisation, purpose, action, \
+     method, ''::text, plan_id, nhs_number, plan_version, view, section, NULL::jsonb, NULL::jsonb, \
+     returned_nhs_numbers, NULL::text, status, detail, NULL::text, NULL::text, NULL::text, \
+     on_behalf_of";
+
 fn parse_xid(text: &str) -> Result<u64, StoreError> {
     text.parse()
         .map_err(|e| StoreError::Corrupt(format!("transaction id {text:?}: {e}")))
@@ -513,7 +521,7 @@ impl Database {
         let client = self.connection().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {COLUMNS}, transaction_id::text FROM access_log \
+                "SELECT {SCAN_COLUMNS}, transaction_id::text FROM access_log \
                  WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
                    AND (transaction_id, entry_id) > ($1::text::xid8, $2) \
                  ORDER BY transaction_id, entry_id LIMIT $3"
@@ -550,7 +558,7 @@ impl Database {
         client
             .query(
                 &format!(
-                    "SELECT {COLUMNS}, transaction_id::text FROM access_log \
+                    "SELECT {SCAN_COLUMNS}, transaction_id::text FROM access_log \
                      WHERE at >= $1 AND (transaction_id, entry_id) <= ($2::text::xid8, $3) \
                        AND (status IN (401, 403, 404, 429) \
                             OR (method = 'GET' AND role = ANY($4))) \
@@ -954,32 +962,27 @@ impl Database {
             .collect()
     }
 
-    /// The sensitivity marks of every plan of each person named, in order: (NHS number,
-    /// plan, when, marked, reason). A read at time t was of a sensitive record when, for one of
-    /// the person's plans, the last mark before t marked it: whatever version the read showed.
+    /// Every sensitivity mark and clearance, in order: (NHS number, plan, when, marked, reason).
+    /// A read at time t was of a sensitive record when, for one of the person's plans, the last
+    /// mark before t marked it: whatever version the read showed.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn sensitivity_marks(
-        &self,
-        nhs_numbers: &[String],
-    ) -> Result<Vec<SensitivityMark>, StoreError> {
-        if nhs_numbers.is_empty() {
-            return Ok(Vec::new());
-        }
+    pub async fn sensitivity_marks(&self) -> Result<Vec<SensitivityMark>, StoreError> {
+        // Every mark there is: few (they are set by hand), found by their partial index, so one
+        // statement per batch costs less than looking up each person the batch read.
         let client = self.connection().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT v.nhs_number, e.stream_id, e.recorded_at, \
                    e.event_type = 'SensitivityMarked', e.data ->> 'reason' \
-                 FROM care_plan_view v JOIN events e ON e.stream_id = v.plan_id \
-                 WHERE v.nhs_number = ANY($1) \
-                   AND e.event_type IN ('SensitivityMarked', 'SensitivityCleared') \
+                 FROM events e JOIN care_plan_view v ON v.plan_id = e.stream_id \
+                 WHERE e.event_type IN ('SensitivityMarked', 'SensitivityCleared') \
                  ORDER BY e.stream_id, e.stream_version",
             )
             .await?;
         client
-            .query(&stmt, &[&nhs_numbers])
+            .query(&stmt, &[])
             .await?
             .iter()
             .map(|row| {

@@ -13,7 +13,7 @@ use super::{AlertsConfig, SCANNER};
 use crate::{leadership, AppError, AppState};
 
 /// Entries read per batch.
-const BATCH: i64 = 500;
+const BATCH: i64 = 2000;
 
 /// Runs the scanner while this server leads it.
 #[derive(Debug)]
@@ -178,13 +178,16 @@ pub async fn lookups(
             }
         }
     }
-    let shown: Vec<String> = shown.into_iter().collect();
     let mut sensitivity: HashMap<String, Vec<_>> = HashMap::new();
-    for mark in db.sensitivity_marks(&shown).await? {
-        sensitivity
-            .entry(mark.nhs_number.clone())
-            .or_default()
-            .push(mark);
+    if !shown.is_empty() {
+        for mark in db.sensitivity_marks().await? {
+            if shown.contains(&mark.nhs_number) {
+                sensitivity
+                    .entry(mark.nhs_number.clone())
+                    .or_default()
+                    .push(mark);
+            }
+        }
     }
     let to_staff: Vec<String> = to_staff.into_iter().collect();
     let mut names: HashMap<_, Vec<(String, String)>> = HashMap::new();
