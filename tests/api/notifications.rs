@@ -446,7 +446,8 @@ async fn each_notifying_change_tells_the_person_once_and_the_practice_of_changes
 
 #[tokio::test]
 async fn changes_within_the_window_are_one_message_to_the_person() {
-    let s = setup(Duration::from_secs(2)).await;
+    // A window long enough that a loaded machine still makes the three changes within it.
+    let s = setup(Duration::from_secs(5)).await;
     let person = nhs(4101);
     let plan = s.app.create_plan(&body(&person)).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
@@ -659,14 +660,16 @@ async fn a_retry_of_a_message_nhs_notify_had_is_not_a_second_message() {
 
 #[tokio::test]
 async fn no_message_to_the_person_after_their_death() {
-    let s = setup(Duration::from_millis(800)).await;
+    let s = setup(Duration::from_secs(3)).await;
     let person = nhs(4105);
     let plan = s.app.create_plan(&body(&person)).await;
     let id = plan["id"].as_str().unwrap_or_default().to_owned();
     s.expect("person", 1).await;
     // A change from outside, then (within the window) the death: the person's waiting
-    // message is not sent; the practice hears of both.
+    // message is not sent; the practice hears of both. The practice's message says the
+    // notifier has the change (and the person's message waiting) before the death is recorded.
     s.ooh_changes_the_etp(&id).await;
+    s.expect("practice", 1).await;
     let res = s
         .app
         .client
@@ -684,7 +687,8 @@ async fn no_message_to_the_person_after_their_death() {
         res.text().await.unwrap_or_default()
     );
     s.expect("practice", 2).await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Past the window of the change made before the death: its message was due, and is not sent.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     s.expect("person", 1).await;
     let death = s
         .received()
