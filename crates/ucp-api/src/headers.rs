@@ -34,6 +34,33 @@ pub fn if_match(req: &HttpRequest, section: Option<PlanSection>) -> Result<Preco
     Precondition::from_etag(value, section).map_err(|e| bad_if_match(e.to_string()))
 }
 
+/// The number in an `If-Match` of the strong tag `"<prefix><n>"` this service issues for a
+/// resource that is not a plan (an alert's `"alert-r3"`, a choice's `"notifications.2"`): a
+/// weak tag, `*` or a list names no version.
+///
+/// # Errors
+/// 428 with `missing` when there is no If-Match; 400 with `malformed` for any other value.
+pub fn if_match_number(
+    req: &HttpRequest,
+    prefix: &str,
+    missing: &str,
+    malformed: &str,
+) -> Result<i64, ApiError> {
+    let value = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or_else(|| ApiError::PreconditionRequired(missing.to_owned()))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().strip_prefix('"'))
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.strip_prefix(prefix))
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| bad_if_match(malformed.to_owned()))
+}
+
 fn bad_if_match(detail: String) -> ApiError {
     ApiError::bad_field(ErrorCode::BadIfMatch, "", detail)
 }

@@ -41,29 +41,12 @@ pub async fn get_my_notifications(
 }
 
 fn choice_version(req: &HttpRequest) -> Result<i64, ApiError> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired(
-                "Send If-Match with the ETag of your choice as you read it.".into(),
-            )
-        })?;
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().strip_prefix('"'))
-        .and_then(|v| v.strip_suffix('"'))
-        .and_then(|v| v.strip_prefix("notifications."))
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                ErrorCode::BadIfMatch,
-                "",
-                "If-Match is not the ETag of your choice (\"notifications.<n>\").",
-            )
-        })
+    crate::headers::if_match_number(
+        req,
+        "notifications.",
+        "Send If-Match with the ETag of your choice as you read it.",
+        "If-Match is not the ETag of your choice (\"notifications.<n>\").",
+    )
 }
 
 /// Choose whether I am told when someone else changes my care plan: `{"messages": "on"}` (the

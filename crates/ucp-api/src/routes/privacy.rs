@@ -310,31 +310,15 @@ pub struct AlertOutcomeRequest {
 }
 
 fn alert_revision(req: &HttpRequest) -> Result<i32, ApiError> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::IF_MATCH)
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired(
-                "Send If-Match with the alert's ETag as you read it, so that an outcome is never \
-                 made on evidence you have not seen."
-                    .into(),
-            )
-        })?;
-    value
-        .to_str()
-        .ok()
-        // A strong tag as this service issues it; a weak one, `*` or a list names no revision.
-        .and_then(|v| v.trim().strip_prefix('"'))
-        .and_then(|v| v.strip_suffix('"'))
-        .and_then(|v| v.strip_prefix("alert-r"))
-        .and_then(|n| n.parse::<i32>().ok())
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                ErrorCode::BadIfMatch,
-                "",
-                "If-Match is not an alert's ETag (\"alert-r<n>\").",
-            )
-        })
+    let malformed = "If-Match is not an alert's ETag (\"alert-r<n>\").";
+    let n = crate::headers::if_match_number(
+        req,
+        "alert-r",
+        "Send If-Match with the alert's ETag as you read it, so that an outcome is never made on \
+         evidence you have not seen.",
+        malformed,
+    )?;
+    i32::try_from(n).map_err(|_| ApiError::bad_field(ErrorCode::BadIfMatch, "", malformed))
 }
 
 /// Record the outcome of an alert (privacy officers): reviewed as appropriate, or referred,
